@@ -1,0 +1,81 @@
+"""ResNet trunks built from torchvision's residual blocks, with a configurable width.
+
+torchvision's ``ResNet`` fixes the stage widths at 64-512, and its ``BasicBlock`` refuses
+``replace_stride_with_dilation``. This trunk keeps torchvision's module names (conv1, bn1,
+layer1..layer4), so a torchvision ResNet-18 state dict loads into the width-64 visual
+trunk, and removes layer4's stride by building its first block with stride 1 (SPEC 3).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.models.resnet import BasicBlock, conv1x1
+
+
+class ResNetTrunk(nn.Module):
+    """ResNet without its classifier: image or spectrogram in, feature map out."""
+
+    def __init__(self, in_channels: int = 3, width: int = 64, layers=(2, 2, 2, 2),
+                 layer4_stride: int = 2):
+        super().__init__()
+        self.inplanes = width
+        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(width, layers[0], stride=1)
+        self.layer2 = self._make_layer(width * 2, layers[1], stride=2)
+        self.layer3 = self._make_layer(width * 4, layers[2], stride=2)
+        self.layer4 = self._make_layer(width * 8, layers[3], stride=layer4_stride)
+        self.out_channels = width * 8
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
+    def _make_layer(self, planes: int, blocks: int, stride: int) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes:
+            downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes))
+        mods = [BasicBlock(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes
+        mods += [BasicBlock(planes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*mods)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+def load_visual_init(trunk: ResNetTrunk, path: str) -> None:
+    """Initialise the visual trunk from a local state-dict file (e.g. torchvision weights).
+
+    Keys of a classifier (``fc.*``) and prefixes ``module.``/``backbone.`` are ignored;
+    anything else that does not fit raises :class:`~model_core.errors.CheckpointError`.
+    """
+    from model_core.errors import CheckpointError
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure is a bad file for the user
+        raise CheckpointError(path, f"cannot read as a state dict ({type(exc).__name__}: {exc})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise CheckpointError(path, "not a state dict")
+    clean = {}
+    for k, v in state.items():
+        for prefix in ("module.", "backbone.", "visual.", "_orig_mod."):
+            if k.startswith(prefix):
+                k = k[len(prefix):]
+        if not k.startswith("fc."):
+            clean[k] = v
+    own = trunk.state_dict()
+    bad = [k for k, v in clean.items() if k in own and own[k].shape != v.shape]
+    missing = [k for k in own if k not in clean]
+    if bad or missing:
+        raise CheckpointError(path, f"does not fit the visual trunk: {len(bad)} shape mismatches "
+                                    f"(e.g. {bad[:2]}), {len(missing)} missing keys (e.g. {missing[:2]})")
+    trunk.load_state_dict({k: v for k, v in clean.items() if k in own})
