@@ -1,0 +1,221 @@
+"""Container metadata for a media file, read with PyAV without decoding the streams.
+
+``probe`` is the one place that decides whether a file is usable media at all: a missing,
+empty, non-media or index-less (truncated) file raises :class:`~model_core.errors.MediaError`
+naming the file and the problem, so every caller (CLI, viewer, datasets) reports it the same
+way. Decoding problems found later (a truncated tail) are reported by the readers.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from model_core.errors import MediaError
+
+#: Relative tolerance between a stream's average rate and its base rate below which the
+#: stream is taken to have a constant frame rate.
+_CFR_TOLERANCE = 0.01
+#: Seconds before the end where the tail scan starts demuxing to find the last frame.
+_TAIL_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a media file holds. Times are seconds on the media timeline (frame 0 at 0 s).
+
+    ``duration`` is the video's duration (``frame_count / fps`` on constant-rate files) when
+    there is video, else the audio's. ``start_time`` is where that timeline starts in the
+    container's clock (the first video timestamp), which the audio reader subtracts so
+    sound and pictures stay in sync. ``frame_count`` comes from the container's count when
+    it has one, else from the timestamp of the last packet (a cheap tail scan), else
+    ``duration * fps``; ``frame_count_exact`` says whether it came from one of the first
+    two. ``constant_frame_rate`` is a best-effort reading of the stream's rates.
+    """
+
+    path: str
+    duration: float
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    has_video: bool
+    has_audio: bool
+    audio_rate: int
+    audio_channels: int
+    video_codec: str | None
+    audio_codec: str | None
+    constant_frame_rate: bool
+    audio_duration: float = 0.0
+    start_time: float = 0.0
+    frame_count_exact: bool = False
+    container: str = ""
+
+
+def check_file(path: str | os.PathLike) -> Path:
+    """Raise :class:`MediaError` unless ``path`` is an existing, non-empty regular file."""
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(p, "file not found")
+    if p.is_dir():
+        raise MediaError(p, "is a folder, not a media file")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise MediaError(p, f"cannot read file ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise MediaError(p, "empty file (0 bytes)")
+    if not os.access(p, os.R_OK):
+        raise MediaError(p, "permission denied")
+    return p
+
+
+def open_container(path: str | os.PathLike):
+    """Open ``path`` with PyAV, turning every failure into :class:`MediaError`."""
+    import av
+
+    p = check_file(path)
+    try:
+        return av.open(str(p), metadata_errors="ignore")
+    except av.error.InvalidDataError as exc:
+        raise MediaError(p, "not a media file, or its index is missing (truncated download?)") from exc
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
+        raise MediaError(p, f"cannot open as media ({exc})") from exc
+
+
+def video_streams(container) -> list:
+    """Video streams that are real pictures (not cover art attached to an audio file)."""
+    import av
+
+    out = []
+    for s in container.streams.video:
+        try:
+            if s.disposition & av.stream.Disposition.attached_pic:
+                continue
+        except (AttributeError, TypeError):
+            pass
+        out.append(s)
+    return out
+
+
+def _seconds(value, time_base) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def _codec_name(stream) -> str | None:
+    try:
+        codec = stream.codec_context.codec
+        name = getattr(codec, "canonical_name", None) or stream.codec_context.name
+    except Exception:  # noqa: BLE001 - PyAV raises various types for unknown codecs
+        return None
+    return None if not name or name == "none" else name
+
+
+def _rate(stream) -> float:
+    for attr in ("average_rate", "guessed_rate", "base_rate"):
+        r = getattr(stream, attr, None)
+        if r is not None and r.denominator and float(r) > 0 and math.isfinite(float(r)):
+            return float(r)
+    return 0.0
+
+
+def _is_cfr(stream) -> bool:
+    avg, base = getattr(stream, "average_rate", None), getattr(stream, "base_rate", None)
+    if not avg or not base or float(avg) <= 0 or float(base) <= 0:
+        return True  # nothing says otherwise
+    return abs(float(avg) - float(base)) <= _CFR_TOLERANCE * float(base)
+
+
+def _tail_end(container, stream, duration_hint: float | None) -> float | None:
+    """Media time just after the last packet of ``stream`` (demux only, from near the end)."""
+    tb = stream.time_base
+    start = stream.start_time or 0
+    try:
+        if duration_hint and duration_hint > _TAIL_SECONDS:
+            target = start + int((duration_hint - _TAIL_SECONDS) / tb)
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+        end = None
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            stop = packet.pts + (packet.duration or 0)
+            end = stop if end is None else max(end, stop)
+        return None if end is None else float((end - start) * tb)
+    except Exception:  # noqa: BLE001 - a failed scan only means we fall back to the header
+        return None
+
+
+def probe(path: str | os.PathLike) -> MediaInfo:
+    """Read the metadata of ``path`` without decoding it.
+
+    Raises
+    ------
+    MediaError
+        If the file is missing, empty, not media, has no audio or video stream, or is an
+        mp4/mov whose index was lost (the usual truncated download).
+    """
+    container = open_container(path)
+    p = Path(path)
+    with container:
+        vids = video_streams(container)
+        auds = list(container.streams.audio)
+        if not vids and not auds:
+            raise MediaError(p, "no audio or video stream")
+        cdur = container.duration / 1e6 if container.duration else None
+        audio = auds[0] if auds else None
+        a_dur = 0.0
+        a_start = 0.0
+        if audio is not None:
+            a_dur = _seconds(audio.duration, audio.time_base) or cdur or 0.0
+            a_start = _seconds(audio.start_time, audio.time_base) or 0.0
+        if not vids:
+            return MediaInfo(
+                path=str(p), duration=a_dur, fps=0.0, frame_count=0, width=0, height=0,
+                has_video=False, has_audio=True, audio_rate=int(audio.codec_context.sample_rate or 0),
+                audio_channels=_channels(audio), video_codec=None, audio_codec=_codec_name(audio),
+                constant_frame_rate=True, audio_duration=a_dur, start_time=a_start,
+                frame_count_exact=False, container=container.format.name)
+        video = vids[0]
+        fps = _rate(video)
+        cfr = _is_cfr(video)
+        v_start = _seconds(video.start_time, video.time_base) or 0.0
+        v_dur = _seconds(video.duration, video.time_base)
+        exact = False
+        if video.frames and video.frames > 0:
+            frame_count, exact = int(video.frames), True
+            if not cfr:  # the header's duration may stop at the last decode timestamp
+                v_dur = _tail_end(container, video, v_dur or cdur) or v_dur
+            if v_dur is None and fps > 0:
+                v_dur = frame_count / fps
+        else:
+            end = _tail_end(container, video, v_dur or cdur)
+            if end is not None and fps > 0:
+                v_dur = end
+                # exact on constant-rate streams; an estimate (average rate) otherwise
+                frame_count, exact = max(1, int(round(end * fps))), cfr
+            else:
+                v_dur = v_dur or cdur or 0.0
+                frame_count = int(round(v_dur * fps)) if fps > 0 else 0
+        if cfr and fps > 0 and frame_count > 0:
+            v_dur = frame_count / fps
+        cc = video.codec_context
+        return MediaInfo(
+            path=str(p), duration=float(v_dur or 0.0), fps=fps, frame_count=frame_count,
+            width=int(cc.width or 0), height=int(cc.height or 0), has_video=True,
+            has_audio=audio is not None,
+            audio_rate=int(audio.codec_context.sample_rate or 0) if audio is not None else 0,
+            audio_channels=_channels(audio) if audio is not None else 0,
+            video_codec=_codec_name(video), audio_codec=_codec_name(audio) if audio is not None else None,
+            constant_frame_rate=cfr, audio_duration=a_dur, start_time=v_start,
+            frame_count_exact=exact, container=container.format.name)
+
+
+def _channels(stream) -> int:
+    cc = stream.codec_context
+    try:
+        return int(cc.layout.nb_channels)
+    except AttributeError:
+        return int(getattr(cc, "channels", 0) or 0)
