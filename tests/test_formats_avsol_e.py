@@ -212,3 +212,9 @@ def test_data_classes_are_frozen_and_hashable():
         b.x1 = 0.5  # type: ignore[misc]
     a = avsol_e_from_dict(copy.deepcopy(VALID))
     assert hash(a.videos[0]) == hash(avsol_e_from_dict(copy.deepcopy(VALID)).videos[0])
+
+
+def test_video_name_with_control_characters_refused():
+    d = copy.deepcopy(VALID)
+    d["videos"][1]["video"] = "car\x00.mp4"
+    assert problems_of(d) == ["videos[1].video: 'car\\x00.mp4' contains control characters"]

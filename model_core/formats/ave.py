@@ -118,6 +118,13 @@ def _lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+def _is_file_stem(video_id: str) -> bool:
+    """Whether ``<video_id>.mp4`` names a file inside the folder (no separators, no
+    control characters), so an annotation line can never point outside it."""
+    return (bool(video_id) and video_id not in (".", "..") and video_id.isprintable()
+            and not any(ch in video_id for ch in "/\\"))
+
+
 def _parse_time(text: str) -> float | None:
     try:
         value = float(text)
@@ -164,7 +171,7 @@ def parse_annotation_lines(text: str, path: str | os.PathLike) -> tuple[list[Ave
             bad.append("empty category")
         if not video_id:
             bad.append("empty video id")
-        elif any(ch in video_id for ch in "/\\") or video_id in (".", "..") or not video_id.isprintable():
+        elif not _is_file_stem(video_id):
             bad.append(f"video id {video_id!r} is not a file name")
         start, end = _parse_time(s_text), _parse_time(e_text)
         if start is None:
@@ -199,9 +206,9 @@ def _parse_split(path: Path, problems: list[str]) -> list[str]:
             first = False
             if _looks_like_header(fields):
                 continue
-        if len(fields) == 5 and fields[1]:
+        if len(fields) == 5 and _is_file_stem(fields[1]):
             ids.append(fields[1])
-        elif len(fields) == 1 and " " not in fields[0]:
+        elif len(fields) == 1 and " " not in fields[0] and _is_file_stem(fields[0]):
             ids.append(fields[0])
         else:
             problems.append(f"{path.name}:{lineno}: expected 'Category&VideoID&Quality&Start&End' "

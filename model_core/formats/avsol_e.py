@@ -184,6 +184,8 @@ class _Checker:
         elif not isinstance(name, str) or not name.strip():
             self.add(f"{where}.video", f"expected a non-empty file name, got {_type_name(name)}")
             name = None
+        elif not name.isprintable():
+            self.add(f"{where}.video", f"{name!r} contains control characters")
         if isinstance(name, str):
             where = f"{where} {name!r}"
         self.unknown_keys(where, raw, _VIDEO_KEYS)
