@@ -1,0 +1,86 @@
+"""``avsol infer VIDEO --checkpoint CKPT --out MAPS.npz [--fps F] ...`` (SPEC 9).
+
+Runs one checkpoint over a video (every frame, or ``F`` frames per second) and writes a
+maps file (:mod:`model_core.maps_file`): ``maps``, ``videos`` (the video's file name, as
+annotations name it), ``times``, ``head``, and the extra arrays ``p_avc`` (N) and
+``class_probs`` (N x C). A video without sound is analysed on silence, with a note on
+stderr. Bad input (missing video, audio-only file, foreign checkpoint) exits 2 with one line.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "infer",
+        help="compute localization maps of a video with a checkpoint (writes a maps .npz)",
+        description=(
+            "Compute the localization maps (sigmoid of the audio-visual logit map, at the "
+            "model's map resolution) of every frame of VIDEO, or of F frames per second, "
+            "and write them as a maps file (SPEC 9)."),
+    )
+    parser.add_argument("video", metavar="VIDEO", help="video file (mp4, mkv, webm, mov, avi, ...)")
+    parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="model checkpoint (.pt)")
+    parser.add_argument("--out", required=True, metavar="MAPS.npz", help="maps file to write")
+    parser.add_argument("--fps", type=float, default=None, metavar="F",
+                        help="frames per second to analyse (default: every frame)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="where the model runs (default auto: CUDA if available, else CPU)")
+    parser.add_argument("--batch-size", type=int, default=16, metavar="B",
+                        help="frames per forward pass (default 16)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for torch (default: torch's own choice)")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from model_core.errors import InputError
+
+    if args.fps is not None and not args.fps > 0:
+        raise InputError(None, f"--fps must be > 0, got {args.fps:g}")
+    if args.batch_size < 1:
+        raise InputError(None, f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.threads is not None and args.threads < 1:
+        raise InputError(None, f"--threads must be >= 1, got {args.threads}")
+    from model_core.media.probe import probe
+
+    probe(args.video)  # a missing or non-media video is named before the model loads
+
+    from model_core.inference import Localizer
+    from model_core.maps_file import save_maps
+
+    loc = Localizer(args.checkpoint, device=args.device, batch_size=args.batch_size,
+                    threads=args.threads)
+    started = time.perf_counter()
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not args.quiet and (now - last[0] > 1.0 or done == total):
+            last[0] = now
+            print(f"\r{done}/{total} frames", end="", file=sys.stderr, flush=True)
+
+    vm = loc.localize_video(args.video, fps=args.fps, progress=progress)
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        print(file=sys.stderr)
+    if vm.silent_audio:
+        print(f"avsol infer: note: {args.video} has no audio track; maps computed on silence",
+              file=sys.stderr)
+    name = os.path.basename(os.fspath(args.video))
+    try:
+        save_maps(args.out, vm.maps, [name] * len(vm), vm.times, head=loc.head,
+                  extra={"p_avc": vm.p_avc, "class_probs": vm.class_probs})
+    except OSError as exc:
+        raise InputError(args.out, f"cannot write: {exc.strerror or exc}") from None
+    rate = len(vm) / elapsed if elapsed > 0 else float("inf")
+    print(f"wrote {len(vm)} maps ({loc.map_size}x{loc.map_size}, head {loc.head}) of {name} to "
+          f"{args.out} in {elapsed:.1f} s ({rate:.1f} frames/s on {loc.device})")
+    return 0
