@@ -213,9 +213,11 @@ class VideoReader:
         order = {"auto": ["opencv", "pyav"] if self._times is None else ["pyav"],
                  "opencv": ["opencv"], "pyav": ["pyav"]}[backend]
         self._src = None
-        announced = self.frame_count
+        #: the count the container announces; ``frame_count`` drops below it when decoding
+        #: finds the file truncated
+        self.announced_frame_count = self.frame_count
         for name in order:
-            self.frame_count, self.truncated = announced, False
+            self.frame_count, self.truncated = self.announced_frame_count, False
             self._quiet = True  # a backend that can't decode frame 0 is not a truncated file
             try:
                 self._open(name)
@@ -240,7 +242,7 @@ class VideoReader:
         """Seconds from the first frame to the end of the last one."""
         if self._times:
             return max(self.info.duration, self._times[-1])
-        return self.frame_count / self.fps
+        return self.announced_frame_count / self.fps
 
     def time_at_index(self, index: int) -> float:
         """Presentation time (s) of frame ``index``."""
@@ -252,25 +254,28 @@ class VideoReader:
             i = bisect.bisect_right(self._times, t + 1e-6) - 1
         else:
             i = int(math.floor(t * self.fps + 1e-6))
-        return min(max(i, 0), self.frame_count - 1)
+        # clamped to the announced count: past a truncation, reads raise, consistently
+        return min(max(i, 0), self.announced_frame_count - 1)
 
     def read_at_index(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
         """Frame ``index`` as H x W x 3 RGB uint8 (resized to ``size`` = (w, h) if given).
 
-        Raises ``IndexError`` outside ``0..frame_count-1`` and :class:`MediaError` when
-        the frame can't be decoded (truncated or damaged file).
+        Raises ``IndexError`` outside ``0..announced_frame_count-1`` and
+        :class:`MediaError` when the frame can't be decoded (truncated or damaged file).
         """
         index = int(index)
-        if not 0 <= index < self.frame_count:
-            raise IndexError(f"frame {index} outside 0..{self.frame_count - 1} of {self.path}")
+        if not 0 <= index < self.announced_frame_count:
+            raise IndexError(f"frame {index} outside 0..{self.announced_frame_count - 1} of {self.path}")
         try:
+            if index >= self.frame_count:  # past a truncation found earlier
+                raise _EndOfStream()
             return self._read(index, size)
         except _EndOfStream:
             if index < self.frame_count:
                 problem = f"frame {index} is missing or cannot be decoded (damaged file)"
             else:
                 problem = (f"frame {index} cannot be decoded: only {self.frame_count} of "
-                           f"{self.info.frame_count} frames are readable (truncated or damaged file)")
+                           f"{self.announced_frame_count} frames are readable (truncated or damaged file)")
             raise MediaError(self.path, problem) from None
 
     def read_at_time(self, t: float, size: tuple[int, int] | None = None) -> np.ndarray:

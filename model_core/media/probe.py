@@ -174,7 +174,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         if not vids:
             return MediaInfo(
                 path=str(p), duration=a_dur, fps=0.0, frame_count=0, width=0, height=0,
-                has_video=False, has_audio=True, audio_rate=int(audio.codec_context.sample_rate or 0),
+                has_video=False, has_audio=True, audio_rate=_sample_rate(audio),
                 audio_channels=_channels(audio), video_codec=None, audio_codec=_codec_name(audio),
                 constant_frame_rate=True, audio_duration=a_dur, start_time=a_start,
                 frame_count_exact=False, container=container.format.name)
@@ -201,12 +201,12 @@ def probe(path: str | os.PathLike) -> MediaInfo:
                 frame_count = int(round(v_dur * fps)) if fps > 0 else 0
         if cfr and fps > 0 and frame_count > 0:
             v_dur = frame_count / fps
-        cc = video.codec_context
+        cc = video.codec_context  # None for a codec this FFmpeg doesn't know
         return MediaInfo(
             path=str(p), duration=float(v_dur or 0.0), fps=fps, frame_count=frame_count,
-            width=int(cc.width or 0), height=int(cc.height or 0), has_video=True,
+            width=int(getattr(cc, "width", 0) or 0), height=int(getattr(cc, "height", 0) or 0), has_video=True,
             has_audio=audio is not None,
-            audio_rate=int(audio.codec_context.sample_rate or 0) if audio is not None else 0,
+            audio_rate=_sample_rate(audio) if audio is not None else 0,
             audio_channels=_channels(audio) if audio is not None else 0,
             video_codec=_codec_name(video), audio_codec=_codec_name(audio) if audio is not None else None,
             constant_frame_rate=cfr, audio_duration=a_dur, start_time=v_start,
@@ -219,3 +219,7 @@ def _channels(stream) -> int:
         return int(cc.layout.nb_channels)
     except AttributeError:
         return int(getattr(cc, "channels", 0) or 0)
+
+
+def _sample_rate(stream) -> int:
+    return int(getattr(stream.codec_context, "sample_rate", 0) or 0)

@@ -1,0 +1,204 @@
+"""VideoReader: frame-accurate random access, sequential reading without seeks, resizing."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from media_helpers import make_clip, make_frame, make_vfr_clip, read_frame_index
+
+from model_core.media.frames import SEEK_AHEAD_FRAMES, VideoReader, resize_frame
+
+VFR_TIMES = [0.0, 0.04, 0.08, 0.2, 0.24, 0.5, 0.54, 0.58, 1.0, 1.04]
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("frames")
+    return {
+        "short": make_clip(d / "short.mp4", n_frames=50, fps=25, size=(96, 64)),
+        # 300 frames: x264's default GOP (250) puts a second keyframe inside
+        "long": make_clip(d / "long.mp4", n_frames=300, fps=30, size=(64, 48), with_audio=False),
+        "mkv": make_clip(d / "mpeg4.mkv", n_frames=40, fps=25, codec="mpeg4"),
+        "webm": make_clip(d / "vp9.webm", n_frames=40, fps=25, codec="libvpx-vp9",
+                          audio_codec="libopus", sample_rate=48000),
+        "vfr": make_vfr_clip(d / "vfr.mp4", VFR_TIMES),
+    }
+
+
+class SeekCounter:
+    """Wraps the reader's decoder to count seeks."""
+
+    def __init__(self, reader):
+        self.count = 0
+        src = reader._src
+        original = src.seek
+
+        def seek(index):
+            self.count += 1
+            return original(index)
+
+        src.seek = seek
+
+
+def test_index_code_roundtrip_and_check_bits():
+    for i in (0, 1, 7, 255, 1000, 65535):
+        assert read_frame_index(make_frame(i, (64, 48))) == i
+        big = resize_frame(make_frame(i, (96, 64)), (224, 224))
+        assert read_frame_index(big) == i
+    damaged = make_frame(5, (96, 64))
+    damaged[:8, 19:38] = 255 - damaged[:8, 19:38]  # invert cell 1: data no longer matches check
+    with pytest.raises(ValueError):
+        read_frame_index(damaged)
+
+
+def test_sequential_frames_are_all_there_in_order(clips):
+    with VideoReader(clips["short"]) as r:
+        assert r.backend == "opencv"
+        assert (r.width, r.height, r.frame_count, r.fps) == (96, 64, 50, 25.0)
+        got = [(i, read_frame_index(img)) for i, img in r.iter_frames()]
+        img = r.read_at_index(0)
+    assert got == [(i, i) for i in range(50)]
+    assert img.dtype == np.uint8 and img.shape == (64, 96, 3) and img.flags.c_contiguous
+    # RGB order: the moving square is red
+    square = img[40:56]
+    assert (square[..., 0] > 180).any() and not (square[..., 2] > 180).any()
+
+
+def test_random_access_is_frame_accurate_across_keyframes(clips):
+    order = list(range(300))
+    random.Random(1).shuffle(order)
+    with VideoReader(clips["long"]) as r:
+        assert r.frame_count == 300
+        for i in order[:120] + [299, 0, 298, 1, 250, 249, 251]:
+            assert read_frame_index(r.read_at_index(i)) == i
+
+
+def test_read_at_time_floor_rule(clips):
+    with VideoReader(clips["short"]) as r:
+        for i in (0, 1, 13, 24, 49):
+            assert read_frame_index(r.read_at_time(i / 25)) == i
+            assert read_frame_index(r.read_at_time((i + 0.999) / 25)) == i
+        assert r.index_at_time(3 * 0.04) == 3  # 0.12 * 25 = 2.9999999999999996
+        assert read_frame_index(r.read_at_time(-1.0)) == 0
+        assert read_frame_index(r.read_at_time(99.0)) == 49
+        assert r.time_at_index(10) == pytest.approx(0.4)
+        assert r.duration == pytest.approx(2.0)
+
+
+def test_consecutive_reads_do_not_seek(clips):
+    with VideoReader(clips["long"]) as r:
+        seeks = SeekCounter(r)
+        for i in range(0, 60):
+            assert read_frame_index(r.read_at_index(i)) == i
+        assert seeks.count == 0
+        r.read_at_index(60 + SEEK_AHEAD_FRAMES - 1)  # near ahead: decode forward
+        assert seeks.count == 0
+        r.read_at_index(40)  # backwards: seek
+        assert seeks.count == 1
+        r.read_at_index(200)  # far ahead: seek
+        assert seeks.count == 2
+        r.read_at_index(200)  # same frame again: nothing to do
+        assert seeks.count == 2
+
+
+def test_iter_frames_step_start_stop_and_size(clips):
+    with VideoReader(clips["long"]) as r:
+        seeks = SeekCounter(r)
+        got = [(i, read_frame_index(img), img.shape) for i, img in
+               r.iter_frames(start_index=5, step=7, size=(112, 80), stop_index=100)]
+        assert [g[0] for g in got] == list(range(5, 100, 7))
+        assert all(g[0] == g[1] and g[2] == (80, 112, 3) for g in got)
+        assert seeks.count == 0  # the reader holds frame 0 after opening: forward only
+        far = [i for i, _ in r.iter_frames(start_index=0, step=100)]
+        assert far == [0, 100, 200]
+    with pytest.raises(ValueError):
+        next(VideoReader(clips["short"]).iter_frames(step=0))
+
+
+def test_read_with_size(clips):
+    with VideoReader(clips["short"]) as r:
+        img = r.read_at_index(17, size=(224, 224))
+        assert img.shape == (224, 224, 3) and img.dtype == np.uint8
+        assert read_frame_index(img) == 17
+
+
+@pytest.mark.parametrize("name", ["mkv", "webm"])
+def test_other_codecs_random_access(clips, name):
+    order = list(range(40))
+    random.Random(2).shuffle(order)
+    with VideoReader(clips[name]) as r:
+        assert r.frame_count == 40
+        for i in order:
+            assert read_frame_index(r.read_at_index(i)) == i
+        assert [i for i, _ in r.iter_frames()] == list(range(40))
+
+
+def test_pyav_backend_on_constant_rate_file(clips):
+    with VideoReader(clips["long"], backend="pyav") as r:
+        assert r.backend == "pyav"
+        for i in (0, 299, 3, 150, 151, 152, 10, 260):
+            assert read_frame_index(r.read_at_index(i)) == i
+        assert [read_frame_index(img) for _, img in r.iter_frames(stop_index=30)] == list(range(30))
+
+
+def test_variable_frame_rate_by_timestamps(clips):
+    with VideoReader(clips["vfr"]) as r:
+        assert r.backend == "pyav"
+        assert r.frame_count == 10
+        assert [round(r.time_at_index(i), 3) for i in range(10)] == VFR_TIMES
+        for i in (9, 0, 5, 3, 8, 1):
+            assert read_frame_index(r.read_at_index(i)) == i
+        # the frame shown at t is the last one starting at or before t
+        for t, want in [(0.0, 0), (0.039, 0), (0.04, 1), (0.19, 2), (0.2, 3), (0.45, 4),
+                        (0.5, 5), (0.99, 7), (1.0, 8), (5.0, 9)]:
+            assert read_frame_index(r.read_at_time(t)) == want, t
+        assert [read_frame_index(img) for _, img in r.iter_frames()] == list(range(10))
+
+
+def test_index_errors(clips):
+    with VideoReader(clips["short"]) as r:
+        with pytest.raises(IndexError):
+            r.read_at_index(50)
+        with pytest.raises(IndexError):
+            r.read_at_index(-1)
+
+
+def _natural_image(h=720, w=1280, seed=0):
+    rng = np.random.default_rng(seed)
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
+    f = np.hypot(fx, fy)
+    f[0, 0] = 1.0
+    img = np.empty((h, w, 3))
+    for c in range(3):
+        x = np.real(np.fft.ifft2((rng.normal(size=(h, w)) + 1j * rng.normal(size=(h, w))) / f))
+        img[..., c] = (x - x.mean()) / x.std() * 40 + 128
+    for k in range(0, w, 6):  # fine stripes: what aliasing turns into moire
+        img[500:600, k:k + 2] = 255
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_resize_frame_close_to_area_quality():
+    import cv2
+
+    img = _natural_image()
+    out = resize_frame(img, (224, 224))
+    assert out.shape == (224, 224, 3) and out.dtype == np.uint8
+    area = cv2.resize(img, (224, 224), interpolation=cv2.INTER_AREA).astype(np.float64)
+    linear = cv2.resize(img, (224, 224), interpolation=cv2.INTER_LINEAR).astype(np.float64)
+
+    def psnr(a):
+        return 10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - area) ** 2))
+
+    assert psnr(out) > 32.0  # measured 35.8 dB
+    assert psnr(out) > psnr(linear) + 8.0
+
+
+@pytest.mark.parametrize("src, dst", [((96, 64), (96, 64)), ((96, 64), (224, 224)),
+                                      ((1919, 1081), (224, 224)), ((300, 200), (224, 224)),
+                                      ((1280, 720), (7, 7))])
+def test_resize_frame_shapes(src, dst):
+    img = np.full((src[1], src[0], 3), 77, np.uint8)
+    out = resize_frame(img, dst)
+    assert out.shape == (dst[1], dst[0], 3)
+    assert (out == 77).all()  # a flat image stays flat: no shift in level
