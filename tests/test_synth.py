@@ -321,3 +321,17 @@ def test_default_size_is_deterministic(tmp_path):
     for index in (0, 60, 99):
         assert np.array_equal(read_frame(tmp_path / "a" / "videos" / "synth_00001.mp4", index),
                               read_frame(tmp_path / "b" / "videos" / "synth_00001.mp4", index))
+
+
+def test_bundled_demo_parses():
+    from model_core.formats.ave import load_ave
+    from model_core.formats.avsol_e import load_avsol_e
+
+    demo = Path(__file__).resolve().parents[1] / "resources" / "demo"
+    doc = load_avsol_e(demo / "avsol-e.json")
+    assert [v.video for v in doc.videos] == ["demo.mp4"]
+    ave = load_ave(demo)
+    assert list(ave.videos) == ["demo"] and not ave.missing_videos
+    assert ave.event_segments("demo") == [s.event for s in doc.videos[0].segments]
+    assert sum(p.stat().st_size for p in demo.iterdir()) < 500_000
+    assert read_frame(demo / "demo.mp4", 0).shape == (240, 320, 3)
