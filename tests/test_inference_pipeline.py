@@ -1,0 +1,150 @@
+"""The video pipeline: frame times, shared audio, decoding once, cancel, progress, silence."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from media_helpers import make_audio_only, make_clip
+from model_core.errors import MediaError
+from model_core.inference import Localizer, localize_many, window_centre
+from model_core.media import frames as media_frames
+from model_core.media.audio import AudioReader
+from model_core.model import ModelConfig, build_model
+from model_core.model.checkpoint import save_checkpoint
+
+CFG = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pipe")
+    paths = {}
+    for seed, head in ((0, "dnm"), (1, "avc"), (2, "cls")):
+        torch.manual_seed(seed)
+        paths[head] = d / f"{head}.pt"
+        save_checkpoint(paths[head], build_model(CFG), CFG, ["a", "b", "c"], head)
+    rng = np.random.default_rng(0)
+    sound = (rng.standard_normal(32000) * 0.2).astype(np.float32)  # 2 s of noise: windows differ
+    paths["clip"] = make_clip(d / "clip.mp4", n_frames=50, fps=25.0, audio=sound)
+    paths["mute"] = make_clip(d / "mute.mp4", n_frames=20, fps=25.0, with_audio=False)
+    paths["wav"] = make_audio_only(d / "sound.wav", seconds=1.0)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def locs(files):
+    return [Localizer(files[h], device="cpu", batch_size=8) for h in ("dnm", "avc", "cls")]
+
+
+def _reference(loc, path, times, hop):
+    """Frame by frame, no pipeline: the frame shown at t and the window of t's centre."""
+    with media_frames.VideoReader(path) as reader:
+        frames = np.stack([reader.read_at_time(t, (224, 224)) for t in times])
+    with AudioReader(path) as audio:
+        windows = np.stack([audio.window(window_centre(t, hop)) for t in times])
+    return loc.predict(frames, loc.embed_audio(windows))
+
+
+def test_every_frame_of_a_2s_clip(locs, files):
+    vm = locs[0].localize_video(files["clip"])
+    assert len(vm) == 50 and vm.maps.shape == (50, 7, 7) and vm.maps.dtype == np.float32
+    np.testing.assert_allclose(vm.times, np.arange(50) / 25.0, atol=1e-9)
+    assert vm.times.dtype == np.float64 and vm.p_avc.shape == (50,) and vm.class_probs.shape == (50, 3)
+    assert list(vm.frame_indices) == list(range(50))
+    assert not vm.silent_audio and not vm.cancelled
+    # one audio window per 1 s segment (SPEC 8), centred on the segment's middle
+    assert set(vm.audio_times) == {0.5, 1.5}
+    ref = _reference(locs[0], files["clip"], vm.times, 1.0)
+    np.testing.assert_allclose(vm.maps, ref.maps, atol=1e-5)
+    np.testing.assert_allclose(vm.class_probs, ref.class_probs, atol=1e-5)
+
+
+def test_explicit_times_use_exact_windows_and_keep_order(locs, files):
+    times = [1.5, 0.5, 0.52, 1.96, 0.5]
+    vm = locs[0].localize_video(files["clip"], times=times)
+    np.testing.assert_array_equal(vm.times, times)
+    assert list(vm.frame_indices) == [37, 12, 13, 49, 12]  # the frame shown at t
+    np.testing.assert_array_equal(vm.audio_times, times)    # centred on t itself
+    ref = _reference(locs[0], files["clip"], times, None)
+    np.testing.assert_allclose(vm.maps, ref.maps, atol=1e-5)
+    np.testing.assert_allclose(vm.maps[1], vm.maps[4], atol=1e-6)  # same time, same map
+
+
+def test_fps_sampling(locs, files):
+    vm = locs[0].localize_video(files["clip"], fps=5)
+    np.testing.assert_allclose(vm.times, np.arange(10) / 5.0)
+    assert list(vm.frame_indices) == list(range(0, 50, 5))
+
+
+def test_silence_override_and_missing_audio(locs, files):
+    mute = locs[0].localize_video(files["mute"])
+    assert mute.silent_audio and len(mute) == 20
+    forced = locs[0].localize_video(files["mute"], audio=np.zeros(8000, np.float32))
+    assert not forced.silent_audio
+    np.testing.assert_allclose(mute.maps, forced.maps, atol=1e-6)
+    # an override replaces the file's own sound
+    loud = locs[0].localize_video(files["clip"], times=[0.5], audio=np.zeros(32000, np.float32))
+    own = locs[0].localize_video(files["clip"], times=[0.5])
+    assert not np.allclose(loud.maps, own.maps, atol=1e-4)
+
+
+def test_audio_only_and_missing_files_refused(locs, files, tmp_path):
+    with pytest.raises(MediaError, match="audio-only"):
+        locs[0].localize_video(files["wav"])
+    with pytest.raises(MediaError, match="not found"):
+        locs[0].localize_video(tmp_path / "none.mp4")
+
+
+def test_localize_many_decodes_once_and_equals_separate_runs(locs, files, monkeypatch):
+    opened, reads = [], [0]
+    real = media_frames.VideoReader
+
+    class Spy(real):
+        def __init__(self, *a, **k):
+            opened.append(a[0])
+            super().__init__(*a, **k)
+
+        def _read(self, *a, **k):
+            reads[0] += 1
+            return super()._read(*a, **k)
+
+    separate = {loc.name: loc.localize_video(files["clip"]) for loc in locs}
+    monkeypatch.setattr(media_frames, "VideoReader", Spy)
+    together = localize_many(locs, files["clip"])
+    assert len(opened) == 1
+    assert reads[0] == 1 + 50  # the reader's first-frame check, then each frame once
+    assert set(together) == {"dnm", "avc", "cls"}
+    for name, vm in together.items():
+        np.testing.assert_allclose(vm.maps, separate[name].maps, atol=1e-6)
+        np.testing.assert_allclose(vm.p_avc, separate[name].p_avc, atol=1e-6)
+        np.testing.assert_array_equal(vm.times, separate[name].times)
+    assert not np.allclose(together["dnm"].maps, together["avc"].maps)  # really three models
+
+
+def test_cancel_returns_partial_results(locs, files):
+    seen = []
+    vms = localize_many(locs[:2], files["clip"], progress=lambda d, t: seen.append((d, t)),
+                        cancel=lambda: len(seen) >= 2)
+    for vm in vms.values():
+        assert vm.cancelled and len(vm) == 16 and vm.maps.shape == (16, 7, 7)
+        np.testing.assert_allclose(vm.times, np.arange(16) / 25.0)
+    full = locs[0].localize_video(files["clip"])
+    np.testing.assert_allclose(vms["dnm"].maps, full.maps[:16], atol=1e-6)
+    # cancelled before anything ran
+    vm = locs[0].localize_video(files["clip"], times=[1.0, 0.2], cancel=lambda: True)
+    assert vm.cancelled and len(vm) == 0 and vm.maps.shape == (0, 7, 7)
+
+
+def test_progress_is_monotone_and_complete(locs, files):
+    seen = []
+    locs[0].localize_video(files["clip"], progress=lambda d, t: seen.append((d, t)))
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and len(set(done)) == len(done)
+    assert seen[-1] == (50, 50) and all(t == 50 for _, t in seen)
+    assert done == [8, 16, 24, 32, 40, 48, 50]
+
+
+def test_distinct_names_required(locs):
+    with pytest.raises(ValueError, match="distinct"):
+        localize_many([locs[0], locs[0]], "whatever.mp4")
