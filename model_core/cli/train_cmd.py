@@ -1,0 +1,125 @@
+"""``avsol train DATA --head {avc,cls,dnm} --epochs E --out CKPT [--device auto|cpu|cuda]
+[--resume] [--jsonl]`` (SPEC 9), plus the options of :class:`~model_core.train.options.TrainOptions`.
+
+With ``--jsonl`` stdout carries only JSON lines, one per event (``start``, ``cache``,
+``step``, ``epoch``, ``log``, ``done``), for the GUI's training dialog; otherwise the same
+events are printed as short human-readable lines. Under ``torchrun`` with several
+processes only rank 0 prints and writes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from model_core.train.options import PRESETS
+
+
+def _layers(text: str) -> list[int]:
+    try:
+        vals = [int(x) for x in text.replace("-", ",").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 4 integers like 2,2,2,2, got {text!r}") from None
+    if len(vals) != 4:
+        raise argparse.ArgumentTypeError(f"expected 4 integers like 2,2,2,2, got {text!r}")
+    return vals
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "train", help="train a model (head avc, cls or dnm) on an AVE-format folder",
+        description="Train a DNM model on an AVE-format folder (e.g. one written by avsol synth). "
+                    "Positives are 1 s event segments (frame at the segment's middle + its 1 s of "
+                    "audio), AVC negatives the audio of another clip of the batch of another class. "
+                    "Decoded inputs are cached (--cache) and reused by later runs. A resumable "
+                    "checkpoint OUT.last.pt is written beside --out every --save-every steps.")
+    p.add_argument("data", metavar="DATA", help="AVE-format folder (Annotations.txt, split files, videos)")
+    p.add_argument("--head", required=True, choices=("avc", "cls", "dnm"), help="which loss to train")
+    p.add_argument("--epochs", type=int, required=True, help="passes over the train split")
+    p.add_argument("--out", required=True, metavar="CKPT", help="checkpoint to write (.pt)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT.last.pt (starts afresh, saying so, if there is none)")
+    p.add_argument("--jsonl", action="store_true", help="progress as JSON lines on stdout")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--batch-size", type=int, default=32, help="per process (default 32)")
+    g.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of AdamW (default 2e-3)")
+    g.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
+    g.add_argument("--warmup-steps", type=int, default=None, help="default: 5%% of the steps")
+    g.add_argument("--lambda", dest="lam", type=float, default=1.0,
+                   help="weight of the classification loss in the dnm head (default 1)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--no-flip", dest="flip", action="store_false", help="no left-right flips")
+    m = p.add_argument_group("model")
+    m.add_argument("--config", default="demo", metavar="PRESET|FILE.json",
+                   help=f"model preset ({', '.join(PRESETS)}) or a JSON file of ModelConfig fields "
+                        f"(default demo)")
+    m.add_argument("--width", type=int, help="visual (and audio) trunk width; 64 = ResNet-18")
+    m.add_argument("--audio-width", type=int, help="audio trunk width")
+    m.add_argument("--layers", type=_layers, help="blocks per stage, e.g. 2,2,2,2")
+    m.add_argument("--map-size", type=int, help="side of the map (image size / 16 or / 32)")
+    m.add_argument("--image-size", type=int, help="side of the square input frame")
+    m.add_argument("--embed-dim", type=int, help="shared embedding dimension D")
+    m.add_argument("--visual-init", metavar="FILE", help="state-dict file to initialise the visual trunk")
+    r = p.add_argument_group("running")
+    r.add_argument("--cache", metavar="DIR", help="feature cache folder (default DATA/.avsol-cache)")
+    r.add_argument("--workers", type=int, default=1, help="processes decoding videos into the cache")
+    r.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    r.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
+    r.add_argument("--save-every", type=int, default=50, help="write OUT.last.pt every N steps (default 50)")
+    r.add_argument("--log-every", type=int, default=10, help="a step event every N steps (default 10)")
+    r.add_argument("--keep-last", action="store_true", help="keep OUT.last.pt after the run finishes")
+    r.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)  # tests: a kill
+    p.set_defaults(func=run)
+    return p
+
+
+def _human(msg: dict) -> None:
+    ev = msg["event"]
+    if ev == "start":
+        line = (f"training head {msg['head']} on {msg['train_segments']} segments "
+                f"({msg['val_segments']} val), {msg['epochs']} epochs x {msg['steps_per_epoch']} steps, "
+                f"batch {msg['batch_size']}, {msg['device']}"
+                + (f" x {msg['world_size']}" if msg["world_size"] > 1 else ""))
+    elif ev == "cache":
+        if msg["done"] != msg["total"] and msg["done"] % 25:
+            return
+        line = f"feature cache: {msg['done']}/{msg['total']} videos"
+    elif ev == "step":
+        line = (f"epoch {msg['epoch']} step {msg['step']}/{msg['total_steps']} loss {msg['loss']:.4f} "
+                f"lr {msg['lr']:.2e} {msg['samples_per_s']:.1f} samples/s")
+    elif ev == "epoch":
+        val = " ".join(f"{k} {v:.4f}" for k, v in msg["val"].items() if isinstance(v, float))
+        line = f"epoch {msg['epoch']}/{msg['epochs']} train loss {msg['train'].get('loss', 0):.4f}" + (
+            f" | val {val}" if val else "")
+    elif ev == "log":
+        line = ("warning: " if msg["level"] == "warning" else "") + msg["text"]
+    elif ev == "done":
+        line = f"wrote {msg['out']} ({msg['steps']} steps, {msg['seconds']:.1f} s)"
+    else:
+        return
+    print(line, flush=True)
+
+
+def _jsonl(msg: dict) -> None:
+    sys.stdout.write(json.dumps(msg, default=float) + "\n")
+    sys.stdout.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from model_core.train.loop import Trainer
+    from model_core.train.options import TrainOptions, model_settings
+
+    model = model_settings(args.config, {"width": args.width, "audio_width": args.audio_width,
+                                         "layers": args.layers, "map_size": args.map_size,
+                                         "image_size": args.image_size, "embed_dim": args.embed_dim})
+    opts = TrainOptions(
+        data=args.data, head=args.head, epochs=args.epochs, out=args.out, device=args.device,
+        resume=args.resume, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps, seed=args.seed, workers=args.workers, model=model,
+        lam=args.lam, visual_init=args.visual_init, cache=args.cache, val_every=args.val_every,
+        save_every=args.save_every, log_every=args.log_every, flip=args.flip,
+        keep_last=args.keep_last, threads=args.threads, stop_after_steps=args.stop_after_steps,
+        command=["avsol", *sys.argv[1:]] if sys.argv and "avsol" in sys.argv[0] else list(sys.argv))
+    Trainer(opts, [_jsonl if args.jsonl else _human]).run()
+    return 0

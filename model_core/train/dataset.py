@@ -1,0 +1,141 @@
+"""Which (video, 1 s segment, label) triples train and validate a model.
+
+A training folder is an AVE folder (SPEC 4: ``Annotations.txt`` + split files + videos), as
+``avsol synth`` writes it; an ``avsol-e.json`` beside it, when present, adds the boxes used
+for the validation cIoU and fixes the class order. Positives are the 1 s segments
+``[k, k+1)`` inside an annotated event, each labelled with its video's event class and
+represented by the frame at the segment's middle ``k + 0.5`` and the 1 s of audio centred
+on it (exactly the segment, SPEC 3). Mismatched pairs (AVC negatives) are made per batch
+by the trainer, not listed here.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model_core.errors import AnnotationError
+from model_core.formats import AvsolE, load_ave, load_avsol_e
+
+AVSOL_E_FILE = "avsol-e.json"
+
+
+@dataclass(frozen=True)
+class VideoEntry:
+    """One annotated video present in the folder.
+
+    Attributes
+    ----------
+    video_id : AVE id (file stem).
+    file : file name as in annotations and maps files (``<id>.mp4``).
+    path : where the file is.
+    split : ``"train"``, ``"val"``, ``"test"`` or None (in no split file).
+    label : index of its event class in :attr:`TrainingData.classes`.
+    events : per 1 s segment k (``[k, k+1)``), whether an event covers it.
+    """
+
+    video_id: str
+    file: str
+    path: Path
+    split: str | None
+    label: int
+    events: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class SegmentItem:
+    """One positive pair: video ``video`` (index into ``TrainingData.videos``), segment
+    ``segment`` (frame at ``segment + 0.5`` s), event class ``label``."""
+
+    video: int
+    segment: int
+    label: int
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """A training folder, read and checked (see :func:`load_training_data`).
+
+    ``missing`` lists annotated videos absent from the folder (reported, never silently
+    dropped); ``warnings`` holds everything else worth telling the user.
+    """
+
+    root: Path
+    classes: tuple[str, ...]
+    videos: tuple[VideoEntry, ...]
+    missing: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    boxes: AvsolE | None = field(default=None, compare=False)
+
+    def split_videos(self, split: str) -> list[int]:
+        """Indices into :attr:`videos` of the videos of ``split``."""
+        return [i for i, v in enumerate(self.videos) if v.split == split]
+
+    def positives(self, split: str) -> list[SegmentItem]:
+        """Every event segment of the videos of ``split``, in file order."""
+        return [SegmentItem(i, k, self.videos[i].label)
+                for i in self.split_videos(split)
+                for k, ev in enumerate(self.videos[i].events) if ev]
+
+    def box_segment(self, item: SegmentItem):
+        """The AVSOL-E segment with the sounding boxes of ``item``, or None.
+
+        Only a segment whose frame time is the cached frame's (the middle of segment
+        ``item.segment``, to a millisecond) qualifies: a box drawn at another time need not
+        match the frame the model sees.
+        """
+        if self.boxes is None:
+            return None
+        ann = self.boxes.get(self.videos[item.video].file)
+        if ann is None:
+            return None
+        for seg in ann.segments:
+            if seg.event and seg.sounding_boxes and abs(seg.frame_time - (item.segment + 0.5)) < 1e-3:
+                return seg
+        return None
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Videos and positive segments per split, for logs and the training summary."""
+        return {s: {"videos": len(self.split_videos(s)), "segments": len(self.positives(s))}
+                for s in ("train", "val", "test")}
+
+
+def load_training_data(root: str | os.PathLike) -> TrainingData:
+    """Read a training folder (AVE layout, optional ``avsol-e.json``).
+
+    Raises
+    ------
+    AnnotationError
+        No folder, no readable ``Annotations.txt``, bad lines, an unreadable
+        ``avsol-e.json``, or no train split with videos present.
+    """
+    root = Path(root)
+    ave = load_ave(root)
+    warnings = list(ave.warnings)
+    boxes = None
+    classes = list(ave.classes)
+    e_path = root / AVSOL_E_FILE
+    if e_path.is_file():
+        boxes = load_avsol_e(e_path)
+        extra = [c for c in ave.classes if c not in boxes.classes]
+        if extra:
+            warnings.append(f"{AVSOL_E_FILE}: classes {extra} of Annotations.txt are not in its "
+                            f"class list; using Annotations.txt's sorted classes")
+        else:
+            classes = list(boxes.classes)
+    index = {c: i for i, c in enumerate(classes)}
+    missing = set(ave.missing_videos)
+    videos = []
+    for vid in ave.videos:
+        if vid in missing:
+            continue
+        path = ave.video_path(vid)
+        videos.append(VideoEntry(vid, ave.video_file(vid), path, ave.split_of(vid),
+                                 index[ave.category(vid)], tuple(ave.event_segments(vid))))
+    data = TrainingData(root, tuple(classes), tuple(videos), tuple(ave.missing_videos),
+                        tuple(warnings), boxes)
+    if "train" not in ave.splits:
+        raise AnnotationError(root, ["trainSet.txt: not found; training needs a train split"])
+    if not data.positives("train"):
+        raise AnnotationError(root, ["no event segment of a train-split video is present in the folder"])
+    return data

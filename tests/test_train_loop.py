@@ -1,0 +1,126 @@
+"""The trainer: exact resume after a kill, checkpoints, JSON-lines progress, the CLI."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from model_core.cli import main
+from model_core.model.checkpoint import load_checkpoint
+from model_core.train.loop import Trainer
+from model_core.train.options import PRESETS, TrainOptions
+
+SYNTH = ["--videos", "8", "--classes", "3", "--duration", "3", "--size", "64", "--fps", "10"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("train_loop") / "set"
+    assert main(["synth", str(out), "--seed", "1", *SYNTH]) == 0
+    return out
+
+
+def options(tiny: Path, out: Path, **kw) -> TrainOptions:
+    base = dict(data=str(tiny), head="dnm", epochs=2, out=str(out), device="cpu", batch_size=4,
+                model=dict(PRESETS["tiny"]), save_every=2, log_every=1, cache=str(tiny.parent / "cache"),
+                threads=1)
+    base.update(kw)
+    return TrainOptions(**base)
+
+
+class Kill(Exception):
+    """Stands for kill -9: raised from a callback, nothing gets saved after it."""
+
+
+def kill_at(step: int):
+    def cb(msg):
+        if msg["event"] == "step" and msg["step"] == step:
+            raise Kill()
+    return cb
+
+
+def assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.mark.parametrize("kill_step", [3, 5])  # mid-epoch 1 (last save: step 2); mid-epoch 2 (epoch end)
+def test_resume_after_kill_reaches_the_same_weights(tiny, tmp_path, kill_step):
+    straight = Trainer(options(tiny, tmp_path / "a.pt", keep_last=True)).run()
+    with pytest.raises(Kill):
+        Trainer(options(tiny, tmp_path / "b.pt"), [kill_at(kill_step)]).run()
+    assert (tmp_path / "b.last.pt").exists() and not (tmp_path / "b.pt").exists()
+    events = []
+    resumed = Trainer(options(tiny, tmp_path / "b.pt", resume=True, keep_last=True), [events.append]).run()
+    start = next(e for e in events if e["event"] == "start")
+    assert start["resumed_from"] == (2 if kill_step == 3 else 4)
+    a, b = load_checkpoint(tmp_path / "a.pt"), load_checkpoint(tmp_path / "b.pt")
+    assert_same_weights(a.state_dict, b.state_dict)
+    assert straight["history"] == resumed["history"]  # same train/val metrics per epoch
+    assert resumed["steps"] == straight["steps"] and resumed["samples"] == straight["samples"]
+    la = load_checkpoint(tmp_path / "a.last.pt", with_train_state=True).train_state
+    lb = load_checkpoint(tmp_path / "b.last.pt", with_train_state=True).train_state
+    for sa, sb in zip(la["optimizer"]["state"].values(), lb["optimizer"]["state"].values()):
+        for k in sa:
+            assert torch.equal(sa[k], sb[k])
+
+
+def test_final_checkpoint_summary_and_no_train_state(tiny, tmp_path):
+    summary = Trainer(options(tiny, tmp_path / "m.pt", head="cls", epochs=1)).run()
+    assert not (tmp_path / "m.last.pt").exists()
+    raw = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert "train_state" not in raw
+    ck = load_checkpoint(tmp_path / "m.pt")
+    assert ck.head == "cls" and ck.config.width == PRESETS["tiny"]["width"]
+    for key in ("data", "head", "epochs", "steps", "samples", "train", "val", "seconds", "device",
+                "torch", "seed", "command"):
+        assert key in ck.summary, key
+    assert ck.summary == summary and ck.summary["steps"] > 0 and ck.summary["device"] == "cpu"
+    assert {"loss", "avc_acc", "cls_acc"} <= set(ck.summary["val"])
+    assert "ciou@0.5" in ck.summary["val"]  # the synthetic set has AVSOL-E boxes
+    model = ck.build()
+    frames = torch.zeros(2, 3, 64, 64, dtype=torch.uint8)
+    assert model(frames, torch.zeros(2, 1, 64, 101)).logits_map.shape == (2, 4, 4)
+
+
+def test_cli_jsonl_stream(tiny, tmp_path, capsys):
+    out = tmp_path / "j.pt"
+    rc = main(["train", str(tiny), "--head", "avc", "--epochs", "2", "--out", str(out), "--device", "cpu",
+               "--config", "tiny", "--batch-size", "4", "--jsonl", "--cache", str(tiny.parent / "cache"),
+               "--log-every", "1"])
+    assert rc == 0
+    lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]  # stdout: only JSON
+    kinds = [m["event"] for m in lines]
+    assert kinds[-1] == "done" and kinds.count("epoch") == 2 and kinds.count("start") == 1
+    step = next(m for m in lines if m["event"] == "step")
+    assert {"epoch", "step", "total_steps", "loss", "l_avc", "lr", "samples_per_s"} <= set(step)
+    epoch = next(m for m in lines if m["event"] == "epoch")
+    assert {"loss", "avc_acc", "cls_acc"} <= set(epoch["val"]) and "loss" in epoch["train"]
+    assert load_checkpoint(out).summary["command"].startswith("avsol") or load_checkpoint(out).summary["command"]
+
+
+def test_cli_resume_with_nothing_to_resume_and_mismatch(tiny, tmp_path, capsys):
+    out = tmp_path / "r.pt"
+    common = ["train", str(tiny), "--head", "dnm", "--out", str(out), "--device", "cpu", "--config", "tiny",
+              "--batch-size", "4", "--cache", str(tiny.parent / "cache")]
+    assert main([*common, "--epochs", "1", "--resume"]) == 0
+    assert "nothing to resume" in capsys.readouterr().out
+    assert main([*common, "--epochs", "2", "--stop-after-steps", "3", "--save-every", "2"]) == 0
+    assert (tmp_path / "r.last.pt").exists()
+    capsys.readouterr()
+    assert main([*common, "--epochs", "3", "--resume"]) == 2  # other settings: refused, said why
+    err = capsys.readouterr().err
+    assert "r.last.pt" in err and "epochs" in err
+    assert main([*common, "--epochs", "2", "--resume"]) == 0
+    assert "resuming from" in capsys.readouterr().out and not (tmp_path / "r.last.pt").exists()
+
+
+def test_cli_bad_input_exits_2(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "none"), "--head", "dnm", "--epochs", "1", "--out",
+                 str(tmp_path / "x.pt"), "--device", "cpu"]) == 2
+    assert "none" in capsys.readouterr().err
+    assert main(["train", str(tmp_path), "--head", "dnm", "--epochs", "1", "--out", str(tmp_path / "x.pt"),
+                 "--map-size", "5"]) == 2
