@@ -28,8 +28,12 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch is imported lazily: `avsol --help` must stay fast
+    import torch
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -86,7 +90,7 @@ def n_frames(n_samples: int) -> int:
     return 1 + n_samples // HOP_LENGTH
 
 
-def log_mel(waveform) -> "torch.Tensor":
+def log_mel(waveform) -> torch.Tensor:
     """Log-mel spectrogram in dB of 16 kHz mono audio.
 
     Parameters

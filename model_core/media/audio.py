@@ -23,7 +23,7 @@ from collections import OrderedDict
 import numpy as np
 
 from model_core.errors import MediaError
-from model_core.media.probe import MediaInfo, open_container, probe
+from model_core.media.probe import MediaInfo, describe, open_container, probe
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +83,12 @@ def _decode(container, stream, origin: float, t_from: float | None, t_to: float 
                         t0 = offsets[0] if offsets else -origin
                     in_count += frame.samples
                     for out in resampler.resample(frame):
-                        arr = out.to_ndarray()
-                        chunks.append(arr.mean(axis=0) if arr.shape[0] > 1 else arr[0])
+                        chunks.append(_mono(out))
                         count += out.samples
                 if t_to is not None and t0 is not None and t0 + count / sample_rate > t_to + 0.05:
                     break
             for out in resampler.resample(None):
-                arr = out.to_ndarray()
-                chunks.append(arr.mean(axis=0) if arr.shape[0] > 1 else arr[0])
+                chunks.append(_mono(out))
         except av.error.FFmpegError as exc:
             log.warning("%s: audio decoding stopped early (%s); the rest reads as silence", path, exc)
         if t0 is None:
@@ -106,6 +104,12 @@ def _decode(container, stream, origin: float, t_from: float | None, t_to: float 
     if end_time > 0:
         samples = samples[:max(0, int(round(end_time * sample_rate)) - first)]
     return first, samples
+
+
+def _mono(frame) -> np.ndarray:
+    """The mean of the planes of a planar float32 frame (no copy of a single plane)."""
+    planes = [np.frombuffer(p, np.float32, count=frame.samples) for p in frame.planes]
+    return planes[0] if len(planes) == 1 else np.mean(planes, axis=0, dtype=np.float32)
 
 
 def _start_time(offsets: list[float], fallback: float) -> float:
@@ -162,11 +166,12 @@ def read_audio(path: str | os.PathLike, start: float | None = None, end: float |
     MediaError
         Unreadable file, or no audio stream with ``missing="error"``.
     """
-    info = probe(path)
-    if not info.has_audio:
-        return _silence_or_raise(info, start, end, sample_rate, missing)
     container = open_container(path)
     with container:
+        info = describe(container, path, scan_tail=False)  # leaves the file unread
+        if not info.has_audio:
+            # the silence must last as long as the video: that needs the exact duration
+            return _silence_or_raise(probe(path), start, end, sample_rate, missing)
         stream = _audio_stream(container)
         stream.thread_type = "AUTO"
         first, samples = _decode(container, stream, info.start_time, start, end, sample_rate, info.path,

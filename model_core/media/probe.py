@@ -158,59 +158,68 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         mp4/mov whose index was lost (the usual truncated download).
     """
     container = open_container(path)
-    p = Path(path)
     with container:
-        vids = video_streams(container)
-        auds = list(container.streams.audio)
-        if not vids and not auds:
-            raise MediaError(p, "no audio or video stream")
-        cdur = container.duration / 1e6 if container.duration else None
-        audio = auds[0] if auds else None
-        a_dur = 0.0
-        a_start = 0.0
-        if audio is not None:
-            a_dur = _seconds(audio.duration, audio.time_base) or cdur or 0.0
-            a_start = _seconds(audio.start_time, audio.time_base) or 0.0
-        if not vids:
-            return MediaInfo(
-                path=str(p), duration=a_dur, fps=0.0, frame_count=0, width=0, height=0,
-                has_video=False, has_audio=True, audio_rate=_sample_rate(audio),
-                audio_channels=_channels(audio), video_codec=None, audio_codec=_codec_name(audio),
-                constant_frame_rate=True, audio_duration=a_dur, start_time=a_start,
-                frame_count_exact=False, container=container.format.name)
-        video = vids[0]
-        fps = _rate(video)
-        cfr = _is_cfr(video)
-        v_start = _seconds(video.start_time, video.time_base) or 0.0
-        v_dur = _seconds(video.duration, video.time_base)
-        exact = False
-        if video.frames and video.frames > 0:
-            frame_count, exact = int(video.frames), True
-            if not cfr:  # the header's duration may stop at the last decode timestamp
-                v_dur = _tail_end(container, video, v_dur or cdur) or v_dur
-            if v_dur is None and fps > 0:
-                v_dur = frame_count / fps
-        else:
-            end = _tail_end(container, video, v_dur or cdur)
-            if end is not None and fps > 0:
-                v_dur = end
-                # exact on constant-rate streams; an estimate (average rate) otherwise
-                frame_count, exact = max(1, int(round(end * fps))), cfr
-            else:
-                v_dur = v_dur or cdur or 0.0
-                frame_count = int(round(v_dur * fps)) if fps > 0 else 0
-        if cfr and fps > 0 and frame_count > 0:
-            v_dur = frame_count / fps
-        cc = video.codec_context  # None for a codec this FFmpeg doesn't know
+        return describe(container, path)
+
+
+def describe(container, path: str | os.PathLike, scan_tail: bool = True) -> MediaInfo:
+    """:func:`probe` on a container already open (the readers open each file once).
+
+    ``scan_tail=False`` leaves the container where it is (no demuxing): the frame count
+    and duration of a file without a frame count in its header are then estimates.
+    """
+    p = Path(path)
+    vids = video_streams(container)
+    auds = list(container.streams.audio)
+    if not vids and not auds:
+        raise MediaError(p, "no audio or video stream")
+    cdur = container.duration / 1e6 if container.duration else None
+    audio = auds[0] if auds else None
+    a_dur = 0.0
+    a_start = 0.0
+    if audio is not None:
+        a_dur = _seconds(audio.duration, audio.time_base) or cdur or 0.0
+        a_start = _seconds(audio.start_time, audio.time_base) or 0.0
+    if not vids:
         return MediaInfo(
-            path=str(p), duration=float(v_dur or 0.0), fps=fps, frame_count=frame_count,
-            width=int(getattr(cc, "width", 0) or 0), height=int(getattr(cc, "height", 0) or 0), has_video=True,
-            has_audio=audio is not None,
-            audio_rate=_sample_rate(audio) if audio is not None else 0,
-            audio_channels=_channels(audio) if audio is not None else 0,
-            video_codec=_codec_name(video), audio_codec=_codec_name(audio) if audio is not None else None,
-            constant_frame_rate=cfr, audio_duration=a_dur, start_time=v_start,
-            frame_count_exact=exact, container=container.format.name)
+            path=str(p), duration=a_dur, fps=0.0, frame_count=0, width=0, height=0,
+            has_video=False, has_audio=True, audio_rate=_sample_rate(audio),
+            audio_channels=_channels(audio), video_codec=None, audio_codec=_codec_name(audio),
+            constant_frame_rate=True, audio_duration=a_dur, start_time=a_start,
+            frame_count_exact=False, container=container.format.name)
+    video = vids[0]
+    fps = _rate(video)
+    cfr = _is_cfr(video)
+    v_start = _seconds(video.start_time, video.time_base) or 0.0
+    v_dur = _seconds(video.duration, video.time_base)
+    exact = False
+    if video.frames and video.frames > 0:
+        frame_count, exact = int(video.frames), True
+        if not cfr and scan_tail:  # the header's duration may stop at the last decode timestamp
+            v_dur = _tail_end(container, video, v_dur or cdur) or v_dur
+        if v_dur is None and fps > 0:
+            v_dur = frame_count / fps
+    else:
+        end = _tail_end(container, video, v_dur or cdur) if scan_tail else None
+        if end is not None and fps > 0:
+            v_dur = end
+            # exact on constant-rate streams; an estimate (average rate) otherwise
+            frame_count, exact = max(1, int(round(end * fps))), cfr
+        else:
+            v_dur = v_dur or cdur or 0.0
+            frame_count = int(round(v_dur * fps)) if fps > 0 else 0
+    if cfr and fps > 0 and frame_count > 0:
+        v_dur = frame_count / fps
+    cc = video.codec_context  # None for a codec this FFmpeg doesn't know
+    return MediaInfo(
+        path=str(p), duration=float(v_dur or 0.0), fps=fps, frame_count=frame_count,
+        width=int(getattr(cc, "width", 0) or 0), height=int(getattr(cc, "height", 0) or 0), has_video=True,
+        has_audio=audio is not None,
+        audio_rate=_sample_rate(audio) if audio is not None else 0,
+        audio_channels=_channels(audio) if audio is not None else 0,
+        video_codec=_codec_name(video), audio_codec=_codec_name(audio) if audio is not None else None,
+        constant_frame_rate=cfr, audio_duration=a_dur, start_time=v_start,
+        frame_count_exact=exact, container=container.format.name)
 
 
 def _channels(stream) -> int:
