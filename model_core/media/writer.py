@@ -27,12 +27,15 @@ def write_video(
     audio_codec: str = "aac",
     audio_bitrate: int = 64000,
     size: tuple[int, int] | None = None,
+    threads: int = 0,
 ) -> None:
     """Encode ``frames`` (H x W x 3 uint8 RGB) at ``fps`` and optional mono ``audio``.
 
     ``audio`` is float32 in [-1, 1] at ``sample_rate``. ``size`` (w, h) must be given when
     ``frames`` is a generator whose first frame should not be peeked at; otherwise it is
-    read from the first frame. The file appears atomically at ``path``.
+    read from the first frame. ``threads`` is the encoder's thread count (0 = the codec
+    decides); x264 with several threads is not bit-reproducible, so the synthetic data
+    generator passes 1. The file appears atomically at ``path``.
     """
     import av  # local: PyAV is only needed when writing
 
@@ -50,6 +53,7 @@ def write_video(
             vstream = container.add_stream(codec, rate=rate)
             vstream.width, vstream.height = width, height
             vstream.pix_fmt = "yuv420p"
+            vstream.codec_context.thread_count = int(threads)
             if codec in ("libx264", "h264"):
                 vstream.options = {"crf": str(crf), "preset": preset}
             astream = None
