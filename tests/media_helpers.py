@@ -219,3 +219,33 @@ def remux_faststart(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
             packet.stream = mapping[packet.stream.index]
             out.mux(packet)
     return Path(dst)
+
+
+def make_gap_clip(path: str | os.PathLike, slots: list[int], fps: int = 25,
+                  size: tuple[int, int] = (96, 64), codec: str = "mpeg4") -> Path:
+    """Write a constant-rate clip with frames only at ``slots`` (others dropped).
+
+    Frame ``slots[k]`` is drawn with index ``slots[k]``, so :func:`read_frame_index` tells
+    which picture a reader returned for a slot; a player shows the previous picture in a
+    gap. AVI (the default use: ``.avi``) keeps such files constant-rate, as old capture
+    software and encoders that drop or skip frames make them.
+    """
+    import av
+
+    path = Path(path)
+    fmt = {".avi": "avi", ".mkv": "matroska", ".mp4": "mp4"}[path.suffix.lower()]
+    tb = Fraction(1, fps)
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = tb
+        for slot in slots:
+            frame = av.VideoFrame.from_ndarray(make_frame(slot, size), format="rgb24")
+            frame.pts = slot
+            frame.time_base = tb
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path

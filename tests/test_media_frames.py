@@ -5,11 +5,12 @@ import random
 
 import numpy as np
 import pytest
-from media_helpers import make_clip, make_frame, make_vfr_clip, read_frame_index
+from media_helpers import make_clip, make_frame, make_gap_clip, make_vfr_clip, read_frame_index
 
 from model_core.media.frames import SEEK_AHEAD_FRAMES, VideoReader, resize_frame
 
 VFR_TIMES = [0.0, 0.04, 0.08, 0.2, 0.24, 0.5, 0.54, 0.58, 1.0, 1.04]
+GAP_SLOTS = [0, 1, 2, 4, 5, 6, 9, 10, 11, 12, 15, 16, 17, 18, 19]
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +24,7 @@ def clips(tmp_path_factory):
         "webm": make_clip(d / "vp9.webm", n_frames=40, fps=25, codec="libvpx-vp9",
                           audio_codec="libopus", sample_rate=48000),
         "vfr": make_vfr_clip(d / "vfr.mp4", VFR_TIMES),
+        "gaps": make_gap_clip(d / "gaps.avi", GAP_SLOTS),
     }
 
 
@@ -154,6 +156,27 @@ def test_variable_frame_rate_by_timestamps(clips):
                         (0.5, 5), (0.99, 7), (1.0, 8), (5.0, 9)]:
             assert read_frame_index(r.read_at_time(t)) == want, t
         assert [read_frame_index(img) for _, img in r.iter_frames()] == list(range(10))
+
+
+@pytest.mark.parametrize("backend", ["opencv", "pyav"])
+def test_dropped_frames_show_the_previous_picture(clips, backend):
+    """A constant-rate file with slots that hold no frame (AVI null frames, drops)."""
+    def shown(i):
+        return max(s for s in GAP_SLOTS if s <= i)
+
+    with VideoReader(clips["gaps"], backend=backend) as r:
+        assert r.frame_count == 20
+        got = [(i, read_frame_index(img)) for i, img in r.iter_frames()]
+        assert got == [(i, shown(i)) for i in range(20)]
+        order = list(range(20))
+        random.Random(3).shuffle(order)
+        for i in order:
+            assert read_frame_index(r.read_at_index(i)) == shown(i), i
+        assert [(i, read_frame_index(img)) for i, img in r.iter_frames(step=3)] == \
+            [(i, shown(i)) for i in range(0, 20, 3)]
+        a = r.read_at_index(7)
+        a[:] = 0  # callers may scribble on what they get
+        assert read_frame_index(r.read_at_index(8)) == 6
 
 
 def test_index_errors(clips):

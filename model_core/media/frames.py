@@ -209,7 +209,6 @@ class VideoReader:
             self.frame_count = len(self._times)
             if not self._times:
                 raise MediaError(self.path, "video stream has no frames")
-        self._cur: int | None = None  # index of the frame the source holds (grabbed)
         order = {"auto": ["opencv", "pyav"] if self._times is None else ["pyav"],
                  "opencv": ["opencv"], "pyav": ["pyav"]}[backend]
         self._src = None
@@ -272,7 +271,7 @@ class VideoReader:
             return self._read(index, size)
         except _EndOfStream:
             if index < self.frame_count:
-                problem = f"frame {index} is missing or cannot be decoded (damaged file)"
+                problem = f"frame {index} cannot be decoded (damaged file)"
             else:
                 problem = (f"frame {index} cannot be decoded: only {self.frame_count} of "
                            f"{self.announced_frame_count} frames are readable (truncated or damaged file)")
@@ -284,26 +283,23 @@ class VideoReader:
 
     def iter_frames(self, start_index: int = 0, step: int = 1, size: tuple[int, int] | None = None,
                     stop_index: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(index, frame)`` for ``range(start_index, stop_index, step)``, sequentially.
+        """Yield ``(index, frame)`` for every index of ``range(start_index, stop_index, step)``.
 
-        Frames between two yielded ones are decoded and skipped (no seek) when ``step`` is
-        small; a frame missing from a damaged file is left out (its index is skipped) and
-        the iteration ends early at a truncated tail (``self.truncated`` is then True).
+        Reads sequentially: frames between two yielded ones are decoded and skipped (no
+        seek) when ``step`` is small. An index whose frame is absent from the file (a
+        dropped or damaged frame) yields the frame shown at that time, the one before it.
+        The iteration ends early at a truncated tail (``self.truncated`` is then True).
         """
         if step < 1:
             raise ValueError("step must be >= 1")
-        stop = self.frame_count if stop_index is None else min(stop_index, self.frame_count)
         i = max(0, int(start_index))
-        while i < stop:
+        while i < (self.frame_count if stop_index is None else min(stop_index, self.frame_count)):
             try:
-                landed, img = self._read(i, size, exact=False)
+                img = self._read(i, size)
             except _EndOfStream:
                 return
-            if landed >= stop:
-                return
-            yield landed, img
-            i = landed + step if landed >= i else i + step
-            stop = min(stop, self.frame_count)
+            yield i, img
+            i += step
 
     def close(self) -> None:
         """Release the decoder (idempotent)."""
@@ -326,7 +322,9 @@ class VideoReader:
         self._close_src()
         self._src = (_CvSource(self.path, self.fps) if name == "opencv"
                      else _AvSource(self.path, self.fps, self._times, self._origin))
-        self._cur = None
+        self._cur = self._prev = None  # index of the frame the source holds, and the one before
+        self._kept: tuple[int, tuple | None, np.ndarray] | None = None
+        self._gappy = False
 
     def _close_src(self) -> None:
         if getattr(self, "_src", None) is not None:
@@ -335,7 +333,7 @@ class VideoReader:
 
     def _end_at(self, index: int) -> None:
         """Record that no frame at or after ``index`` can be decoded."""
-        self._cur = None
+        self._cur = self._prev = None
         if index < self.frame_count and not self._quiet:
             log.warning("%s: decoding stops at frame %d of %d (truncated or damaged file)",
                         self.path, index, self.frame_count)
@@ -344,46 +342,69 @@ class VideoReader:
 
     def _grab_from(self, expected: int) -> int:
         """Decode the next frame; its index by timestamp, or ``expected`` if pts stalls."""
+        prev = self._cur
         try:
             landed = self._src.grab()
         except _EndOfStream:
             self._end_at(expected)
             raise
         # a timestamp ahead means a missing frame; one behind means no usable pts: count
-        self._cur = max(landed, expected)
+        self._cur, self._prev = max(landed, expected), prev
         return self._cur
 
-    def _goto(self, index: int) -> int:
-        """Leave the source holding frame ``index`` or the first frame after it."""
-        cur = self._cur
-        if cur is not None and cur == index:
-            return cur
-        if cur is None or not cur < index <= cur + SEEK_AHEAD_FRAMES:
-            # seek, then check where it landed; back off further if it landed past index
-            back = 0
-            while True:
-                target = max(0, index - back)
-                self._src.seek(target)
-                self._cur = None
-                try:
-                    cur = self._src.grab()
-                except _EndOfStream:
-                    if target == 0:
-                        self._end_at(0)
-                        raise
-                    cur = index + 1  # seeking near a damaged tail: retry from further back
-                if cur <= index or target == 0:
-                    break
-                back = max(2 * back, int(self.fps) + 1, 1)
-            self._cur = cur
-        while cur < index:
-            cur = self._grab_from(cur + 1)
-        return cur
+    def _seek(self, index: int) -> int:
+        """Seek so that the source holds the last frame at or before ``index`` (or the first)."""
+        back = 0
+        while True:
+            target = max(0, index - back)
+            self._src.seek(target)
+            self._cur = self._prev = None
+            try:
+                cur = self._src.grab()
+            except _EndOfStream:
+                if target == 0:
+                    self._end_at(0)
+                    raise
+                cur = index + 1  # seeking near a damaged tail: retry from further back
+            if cur <= index or target == 0:
+                break
+            back = max(2 * back, int(self.fps) + 1)  # landed past it: start further back
+        self._cur = cur
+        return self._forward(index) if cur < index else cur
 
-    def _read(self, index: int, size, exact: bool = True):
+    def _forward(self, index: int) -> int:
+        """Decode forward until ``index``; the index of the frame shown there."""
+        while self._cur < index:
+            prev = self._cur
+            if self._grab_from(prev + 1) > index:
+                return prev  # no frame at index: the previous one is still shown
+        return self._cur
+
+    def _locate(self, index: int) -> int:
+        """Index of the frame shown at ``index``, moving the source as little as possible."""
+        cur, prev = self._cur, self._prev
+        if cur is not None:
+            if cur == index:
+                return cur
+            if prev is not None and prev <= index < cur:
+                return prev  # in the gap just behind the source
+            if cur < index <= cur + SEEK_AHEAD_FRAMES:
+                return self._forward(index)
+        return self._seek(index)
+
+    def _read(self, index: int, size) -> np.ndarray:
         key = None if size is None else (int(size[0]), int(size[1]))
-        landed = self._goto(index)
-        if exact and landed != index:
-            raise _EndOfStream()  # frame missing (damaged file): reported by the caller
+        shown = self._locate(index)
+        if self._kept is not None and self._kept[:2] == (shown, key):
+            return self._kept[2].copy()
+        if self._cur != shown:
+            # the source went past the frame shown here (a gap in the timestamps): go back
+            # for it, and from now on keep a private copy of each frame for the next gap
+            self._gappy = True
+            self._cur = self._prev = None
+            if self._seek(shown) != shown or self._cur != shown:
+                raise _EndOfStream()
         img = self._src.retrieve(key)
-        return img if exact else (landed, img)
+        if self._gappy:
+            self._kept = (shown, key, img.copy())
+        return img
