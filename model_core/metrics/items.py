@@ -53,7 +53,7 @@ class ItemResult:
     head : name of the head / model that made the map (a checkpoint's name in ``eval``).
     start, end : the annotated segment.
     status : ``scored``, ``missing`` or ``failed``; ``error`` says why when not scored.
-    event : False for a background segment.
+    event : False for a background segment (row key ``kind``: ``event`` / ``background``).
     category : the video's class (row key ``class``).
     area, size : sounding area (share of the frame) and its bucket.
     ciou : cIoU (None when not computed: background, no GT, not scored).
@@ -92,26 +92,34 @@ class ItemResult:
     silent_audio: bool | None = None
 
     def to_row(self) -> dict[str, Any]:
-        """Plain JSON data, NaN as None, ``category`` under the key ``class``."""
+        """Plain JSON data, NaN as None; ``category`` under the key ``class`` and ``event``
+        as ``"kind": "event" | "background"`` (``"event"`` names the JSON-line event type
+        when rows are streamed as ``{"event": "item", ...row}``)."""
         row = {}
         for k, v in asdict(self).items():
             if isinstance(v, (float, np.floating)):
                 v = None if not math.isfinite(v) else float(v)
             elif isinstance(v, np.bool_):
                 v = bool(v)
-            row["class" if k == "category" else k] = v
+            if k == "event":
+                k, v = "kind", "event" if v else "background"
+            row[_ROW_NAME.get(k, k)] = v
         return row
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "ItemResult":
         """Inverse of :meth:`to_row` (unknown keys ignored, for rows of newer versions)."""
         names = {f.name for f in fields(cls)}
-        kw = {("category" if k == "class" else k): v for k, v in row.items()}
+        kw = {_FIELD_NAME.get(k, k): v for k, v in row.items()}
+        if "kind" in row:
+            kw["event"] = row["kind"] != "background"
         return cls(**{k: v for k, v in kw.items() if k in names})
 
 
+_ROW_NAME = {"category": "class"}
+_FIELD_NAME = {"class": "category"}
 #: Row keys in the order of the CSV columns.
-ROW_KEYS = tuple("class" if f.name == "category" else f.name for f in fields(ItemResult))
+ROW_KEYS = tuple({"category": "class", "event": "kind"}.get(f.name, f.name) for f in fields(ItemResult))
 
 
 def _opt(x) -> float | None:

@@ -1,0 +1,99 @@
+"""``avsol eval DATA --checkpoint CKPT [--checkpoint CKPT ...] --out REPORT.json [--csv F]
+[--resume] [--jsonl]`` (SPEC 9): run checkpoints over a folder and score every item.
+
+DATA holds the videos and AVSOL-E (``avsol-e.json``) or AVE (``Annotations.txt``)
+annotations. Progress goes to stderr (a bar on a terminal, plain lines otherwise); with
+``--jsonl`` JSON lines go to stdout (``progress``, ``item``, ``error``, ``done`` events).
+Results are appended per video to ``REPORT.items.jsonl``: after a kill or SIGTERM,
+``--resume`` redoes nothing already done. Under ``torchrun`` the videos are sharded across
+the ranks and rank 0 writes the report. Exit 0 done, 2 bad input, 130 cancelled.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate checkpoints on a folder of annotated videos",
+        description=(
+            "Run one or more checkpoints over the videos of DATA (AVSOL-E or AVE annotations), "
+            "decoding each video once for all heads, and write a report (SPEC 9) with every "
+            "metric of SPEC 5 per head, per class and per size, items worst first."),
+    )
+    parser.add_argument("data", metavar="DATA", help="folder with videos + avsol-e.json or Annotations.txt")
+    parser.add_argument("--checkpoint", action="append", required=True, metavar="CKPT",
+                        help="checkpoint to evaluate (repeat for several heads)")
+    parser.add_argument("--out", required=True, metavar="REPORT.json", help="report to write")
+    parser.add_argument("--csv", default=None, metavar="F", help="also write the item table as CSV")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the results already in REPORT.items*.jsonl and do only the rest")
+    parser.add_argument("--jsonl", action="store_true", help="JSON-line events on stdout")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    parser.add_argument("--batch-size", type=int, default=16, help="frames per forward pass (default 16)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threshold", type=float, default=None, metavar="T",
+                        help="fixed threshold of the normalised map instead of the median protocol")
+    parser.add_argument("--annotations", default=None, metavar="PATH",
+                        help="AVSOL-E file or AVE folder to use instead of the one in DATA")
+    parser.add_argument("--videos", default=None, metavar="DIR", help="folder of the videos")
+    parser.add_argument("--split", choices=("train", "val", "test"), default=None,
+                        help="AVE only: evaluate this split (default: every annotated video)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="first N videos only")
+    parser.add_argument("--negatives", action="store_true",
+                        help="audio dependence with negative audio (SPEC 5): not available yet")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import sys
+    import threading
+
+    from model_core.errors import InputError
+    from model_core.evaluation.runner import EvalOptions, run_eval
+
+    if args.negatives:
+        raise InputError(None, "--negatives (audio dependence, SPEC 5) is not available in this version")
+    if args.batch_size < 1:
+        raise InputError(None, f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.limit is not None and args.limit < 1:
+        raise InputError(None, f"--limit must be >= 1, got {args.limit}")
+    if args.threshold is not None and not 0.0 <= args.threshold < 1.0:
+        raise InputError(None, f"--threshold must be in [0, 1), got {args.threshold}")
+    options = EvalOptions(device=args.device, batch_size=args.batch_size, threshold=args.threshold,
+                          resume=args.resume, jsonl=args.jsonl, limit=args.limit,
+                          annotations=args.annotations, videos_dir=args.videos, split=args.split,
+                          csv=args.csv, threads=args.threads)
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (the viewer's Cancel) stops after the current batch; what is done is kept
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        result = run_eval(args.data, args.checkpoint, args.out, options, cancel=stop.is_set)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if result.report is None:          # a rank other than 0
+        return 130 if result.cancelled else 0
+    out = sys.stderr if args.jsonl else sys.stdout
+
+    def f(x):
+        return "n/a" if x is None else f"{x:.3f}"
+
+    for name, h in result.report["heads"].items():
+        print(f"{name}: cIoU@0.5 {f(h['ciou@0.5'])}  AUC {f(h['auc'])}  pointing {f(h['pointing'])}  "
+              f"pixel AP {f(h['pixel_ap'])}  background FA {f(h['background']['false_alarm_rate'])}  "
+              f"accuracy {f(h['classification']['accuracy'])}  items {h['n_items']} scored, "
+              f"{h['n_missing']} missing, {h['n_failed']} failed", file=out)
+    for note in result.report["notes"]:
+        print(f"note: {note}", file=out)
+    print(f"report: {args.out} ({result.videos_done}/{result.videos_total} videos, "
+          f"{result.elapsed_s:.1f} s)", file=out)
+    if result.cancelled:
+        print("avsol eval: cancelled; rerun with --resume to finish", file=sys.stderr)
+        return 130
+    return 0

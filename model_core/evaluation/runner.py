@@ -1,0 +1,254 @@
+"""``avsol eval``: run checkpoints over a folder and score every annotated item.
+
+Per video: decode it once for all its segments and all heads (``localize_many``: frames in
+batches through every model, one audio embedding per window), score the maps of each head
+(``model_core.metrics``), append every row of the video to the items log (one fsynced line,
+so ``--resume`` after a kill redoes nothing already done), report progress. A missing
+video gives ``missing`` rows, a video that fails to decode ``failed`` rows naming the
+error, and the run goes on. Under ``torchrun`` the videos are sharded across ranks and
+rank 0 merges the rows into the one report (``distributed``). The report is written
+atomically at the end (JSON, optional CSV, items worst first).
+
+Extension point for ``--negatives`` (SPEC 5, audio dependence; not built yet): a second
+kind of pass in :func:`evaluate_video` calling ``localize_many(..., audio=WAVE)`` with
+silence / noise at the clip's RMS / an off-screen clip's audio in place of the video's
+own, scoring p_avc and the map change against the own-audio pass, and stored as extra
+row fields (``neg_<kind>_p_avc``, ``neg_<kind>_map_change``); ``report.head_summary``
+then adds ``"negatives": {KIND: {"roc_auc", "false_alarm", "map_change", "n_items"}}``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from model_core.errors import InputError
+from model_core.evaluation.dataset import EvalSet, EvalVideo, load_eval_set
+from model_core.evaluation.distributed import Dist, from_env
+from model_core.evaluation.progress import Progress
+from model_core.evaluation.store import ItemsLog, all_logs, file_digest, log_path, read_logs
+from model_core.metrics.items import FAILED, MISSING, ItemResult, score_items, unscored_items
+
+
+@dataclass
+class EvalOptions:
+    """Settings of an evaluation run (the CLI's options)."""
+
+    device: str = "auto"
+    batch_size: int = 16
+    threshold: float | None = None
+    resume: bool = False
+    jsonl: bool = False
+    limit: int | None = None          # first N videos only
+    annotations: str | None = None    # annotations to use instead of those found in DATA
+    videos_dir: str | None = None
+    split: str | None = None          # AVE split
+    csv: str | None = None
+    threads: int | None = None
+
+
+@dataclass
+class EvalResult:
+    """What :func:`run_eval` did (rank 0 has the report; other ranks ``report`` None)."""
+
+    report_path: Path
+    report: dict | None
+    cancelled: bool
+    elapsed_s: float
+    videos_done: int = 0
+    videos_total: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def head_names(paths: Sequence[str | os.PathLike]) -> list[str]:
+    """Short unique names for checkpoints: the file stem, with parent folders added until
+    the names differ (``runs/a/best.pt``, ``runs/b/best.pt`` -> ``a/best``, ``b/best``)."""
+    parts = [Path(p).with_suffix("").parts for p in paths]
+    depth = 1
+    while True:
+        names = ["/".join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names) or depth >= max(len(p) for p in parts):
+            break
+        depth += 1
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:  # the same file given twice
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
+    return out
+
+
+def _device(device: str, dist: Dist) -> str:
+    if device == "auto" and dist.enabled:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"cuda:{dist.local_rank % torch.cuda.device_count()}"
+    return device
+
+
+def open_localizers(checkpoints: Sequence[str | os.PathLike], options: EvalOptions, dist: Dist) -> list:
+    """Load the checkpoints as Localizers named by :func:`head_names`."""
+    from model_core.inference import Localizer
+
+    locs = []
+    for path, name in zip(checkpoints, head_names(checkpoints)):
+        loc = Localizer(path, device=_device(options.device, dist), batch_size=options.batch_size,
+                        threads=options.threads)
+        loc.name = name
+        loc.fingerprint = file_digest(path)
+        locs.append(loc)
+    return locs
+
+
+def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = None,
+                   cancel: Callable[[], bool] | None = None,
+                   localize: Callable | None = None) -> list[ItemResult] | None:
+    """Every head's rows for one video; None if cancelled part-way (nothing recorded).
+
+    ``localize`` is ``model_core.inference.localize_many`` (injectable for tests).
+    """
+    segs = list(video.segments)
+    n = len(segs)
+    names, cats = [video.name] * n, [video.category] * n
+    if video.path is None:
+        return [r for loc in locs for r in unscored_items(
+            segs, videos=names, head=loc.name, status=MISSING, error="video file not found",
+            categories=cats)]
+    if localize is None:
+        from model_core.inference import localize_many as localize
+    try:
+        res = localize(locs, video.path, [s.frame_time for s in segs], cancel=cancel)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of one video is that video's row
+        why = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+        return [r for loc in locs for r in unscored_items(
+            segs, videos=names, head=loc.name, status=FAILED, error=why[:500], categories=cats)]
+    rows: list[ItemResult] = []
+    for loc in locs:
+        vm = res[loc.name]
+        if vm.cancelled:
+            return None
+        if len(vm.times) != n:
+            rows += unscored_items(segs, videos=names, head=loc.name, status=FAILED,
+                                   error=f"{len(vm.times)} maps for {n} frame times", categories=cats)
+            continue
+        rows += score_items(vm.maps, segs, videos=names, head=loc.name, times=vm.times,
+                            categories=cats, p_avc=vm.p_avc, class_probs=vm.class_probs,
+                            classes=loc.classes, threshold=threshold,
+                            silent_audio=[vm.silent_audio] * n)
+    return rows
+
+
+def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict[str, Any]:
+    return {"checkpoints": [[loc.name, getattr(loc, "fingerprint", None)] for loc in locs],
+            "annotations": [str(evalset.annotations.resolve()), file_digest(evalset.annotations)],
+            "mode": evalset.mode, "split": options.split, "threshold": options.threshold}
+
+
+def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], out: str | os.PathLike,
+             options: EvalOptions | None = None, *, cancel: Callable[[], bool] | None = None,
+             localizers: Sequence | None = None, localize: Callable | None = None,
+             dist: Dist | None = None, err=None, stdout=None) -> EvalResult:
+    """Evaluate ``checkpoints`` on DATA and write the report ``out`` (see module docstring).
+
+    Parameters
+    ----------
+    localizers, localize : already-built localizers and the ``localize_many`` to call
+        (tests pass fakes); by default the checkpoints are loaded.
+    dist : the process group (default: joined from torchrun's environment).
+    err, stdout : streams for human progress and JSON lines (default stderr / stdout).
+    """
+    from model_core.metrics.meta import run_meta
+    from model_core.metrics.report import build_report, write_report
+
+    options = options or EvalOptions()
+    t0 = time.monotonic()
+    own_dist = dist is None
+    dist = from_env() if dist is None else dist
+    try:
+        evalset = load_eval_set(data, options.annotations, options.videos_dir, options.split)
+        locs = list(localizers) if localizers is not None else open_localizers(checkpoints, options, dist)
+        videos = list(evalset.videos[:options.limit] if options.limit else evalset.videos)
+        shard = dist.shard(videos)
+        header = {"kind": "header", "fingerprint": _fingerprint(evalset, locs, options)}
+        out = Path(out)
+        if options.resume:
+            done = read_logs(all_logs(out), header)
+        else:
+            done = {}
+            if dist.is_main:
+                for p in all_logs(out):
+                    p.unlink()
+        dist.barrier()        # nobody truncates a log another rank is still reading
+        progress = Progress(len(shard), jsonl=options.jsonl and dist.is_main, quiet=not dist.is_main,
+                            err=err, out=stdout,
+                            label="eval" if not dist.enabled else f"eval[rank {dist.rank}]")
+        todo = [v for v in shard if v.name not in done]
+        progress.resumed(len(shard) - len(todo), sum(len(done[v.name]) for v in shard if v.name in done))
+        own_log = log_path(out, dist.rank if dist.enabled else None)
+        cancelled = False
+        errors: list[str] = []
+        with ItemsLog(own_log, header, resume=options.resume) as log:
+            for video in todo:
+                if cancel is not None and cancel():
+                    cancelled = True
+                    break
+                rows = evaluate_video(locs, video, options.threshold, cancel, localize)
+                if rows is None:
+                    cancelled = True
+                    break
+                log.append_video(video.name, [r.to_row() for r in rows])
+                bad = next((r for r in rows if r.status != "scored"), None)
+                if bad is not None:
+                    msg = f"{video.name}: {bad.status}: {bad.error}"
+                    errors.append(msg)
+                    progress.warn(msg)
+                    progress.emit("error", video=video.name, status=bad.status, error=bad.error)
+                if progress.jsonl:
+                    for r in rows:
+                        progress.emit("item", **r.to_row())
+                progress.advance(video.name, len(rows))
+        # merge: every rank's own rows go to rank 0, which also reads the logs it can see
+        mine = read_logs([own_log])
+        gathered = dist.gather({"rows": mine, "cancelled": cancelled, "errors": errors})
+        if not dist.is_main:
+            return EvalResult(out, None, cancelled, time.monotonic() - t0, len(shard) - len(todo),
+                              len(shard), errors)
+        merged = read_logs(all_logs(out))
+        for g in gathered:
+            merged.update(g["rows"])
+        cancelled = any(g["cancelled"] for g in gathered)
+        errors = [e for g in gathered for e in g["errors"]]
+        n_done = sum(1 for v in videos if v.name in merged)
+        items = [ItemResult.from_row(r) for v in videos if v.name in merged for r in merged[v.name]]
+        notes = list(evalset.notes)
+        if n_done < len(videos):
+            notes.append(f"incomplete: {n_done} of {len(videos)} videos evaluated "
+                         f"({'cancelled' if cancelled else 'interrupted'}); rerun with --resume")
+        if options.limit:
+            notes.append(f"--limit {options.limit}: first {len(videos)} of {len(evalset.videos)} videos")
+        meta = run_meta(
+            command="eval", data=os.fspath(data), annotations=str(evalset.annotations.resolve()),
+            mode=evalset.mode, split=options.split,
+            checkpoints=[{"name": loc.name, "path": os.path.abspath(os.fspath(p)) if p else None,
+                          "head": getattr(loc, "head", None), "sha256": getattr(loc, "fingerprint", None),
+                          "classes": len(getattr(loc, "classes", []))}
+                         for loc, p in zip(locs, list(checkpoints) + [None] * len(locs))],
+            device=str(getattr(locs[0], "device", options.device)) if locs else options.device,
+            batch_size=options.batch_size, world_size=dist.world, threshold=options.threshold,
+            complete=n_done == len(videos), videos_total=len(videos), videos_done=n_done,
+            elapsed_s=round(time.monotonic() - t0, 2), warnings=list(evalset.warnings))
+        report = build_report(items, [loc.name for loc in locs], meta, notes)
+        try:
+            write_report(out, report, options.csv)
+        except OSError as exc:
+            raise InputError(exc.filename or out, f"cannot write: {exc.strerror or exc}") from None
+        progress.emit("done", report=os.fspath(out))
+        return EvalResult(out, report, cancelled, time.monotonic() - t0, n_done, len(videos), errors)
+    finally:
+        if own_dist:
+            dist.close()
