@@ -30,6 +30,7 @@ OUT = ROOT / "benchmarks" / "out"
 GENERATED = OUT / "decode_720p30_60s.mp4"
 DEMO = ROOT / "resources" / "demo" / "demo.mp4"
 SIZE = (224, 224)
+REPEATS = 2
 
 
 def _texture(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -78,6 +79,11 @@ def make_test_video(path: Path = GENERATED, seconds: int = 60, fps: int = 30,
     return path
 
 
+def _best(measure, repeats: int = REPEATS) -> float:
+    """The best of ``repeats`` runs: other work on a shared machine only ever slows a run."""
+    return max(measure() for _ in range(repeats))
+
+
 def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1) if seconds > 0 else float("inf")
 
@@ -96,23 +102,25 @@ def video_figures(path: Path, pyav_frames: int = 600) -> dict:
            "frames": info.frame_count, "video_codec": info.video_codec, "audio_codec": info.audio_codec,
            "audio_rate": info.audio_rate, "duration_s": round(info.duration, 2)}
 
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    t0, k = time.perf_counter(), 0
-    while cap.read()[0]:
-        k += 1
-    fig["opencv_read_fps"] = _rate(k, time.perf_counter() - t0)
-    cap.release()
+    def opencv_read():
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        t0, k = time.perf_counter(), 0
+        while cap.read()[0]:
+            k += 1
+        cap.release()
+        return _rate(k, time.perf_counter() - t0)
 
+    def iter_frames(size=None):
+        with VideoReader(path) as r:
+            t0, k = time.perf_counter(), 0
+            for _ in r.iter_frames(size=size):
+                k += 1
+            return _rate(k, time.perf_counter() - t0)
+
+    fig["opencv_read_fps"] = _best(opencv_read)
+    fig["iter_frames_fps"] = _best(iter_frames)
+    fig["iter_frames_224_fps"] = _best(lambda: iter_frames(SIZE))
     with VideoReader(path) as r:
-        t0, k = time.perf_counter(), 0
-        for _ in r.iter_frames():
-            k += 1
-        fig["iter_frames_fps"] = _rate(k, time.perf_counter() - t0)
-    with VideoReader(path) as r:
-        t0, k = time.perf_counter(), 0
-        for _ in r.iter_frames(size=SIZE):
-            k += 1
-        fig["iter_frames_224_fps"] = _rate(k, time.perf_counter() - t0)
         rng = random.Random(0)
         costs = []
         for i in [rng.randrange(r.frame_count) for _ in range(30)]:
@@ -153,10 +161,12 @@ def audio_figures(path: Path, duration: float) -> dict:
 
     if duration <= 0:
         return {"audio": "no audio stream"}
-    t0 = time.perf_counter()
-    x = read_audio(path)
-    dt = time.perf_counter() - t0
-    fig = {"audio_x_realtime": round(len(x) / 16000 / dt, 1)}
+    def whole_track():
+        t0 = time.perf_counter()
+        x = read_audio(path)
+        return round(len(x) / 16000 / (time.perf_counter() - t0), 1)
+
+    fig = {"audio_x_realtime": _best(whole_track)}
     rng = random.Random(1)
     with AudioReader(path, cache_seconds=0.0) as r:  # block mode, as for long files
         times = [rng.uniform(0, duration) for _ in range(40)]
@@ -190,7 +200,7 @@ def log_mel_figures() -> dict:
     return {"log_mel_ms_batch1": round(1000 * one, 3), "log_mel_ms_per_window_batch32": round(1000 * batch, 3)}
 
 
-def resize_figures(frame: np.ndarray, reps: int = 200) -> dict:
+def resize_figures(frame: np.ndarray, reps: int = 100) -> dict:
     import cv2
 
     from model_core.media.frames import resize_frame
@@ -207,10 +217,13 @@ def resize_figures(frame: np.ndarray, reps: int = 200) -> dict:
         res = fn(frame)
         for _ in range(5):
             fn(frame)
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn(frame)
-        ms = 1000 * (time.perf_counter() - t0) / reps
+        batches = []
+        for _ in range(3):  # the fastest batch: the least disturbed by other processes
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                fn(frame)
+            batches.append(1000 * (time.perf_counter() - t0) / reps)
+        ms = min(batches)
         mse = float(np.mean((res.astype(np.float64) - area) ** 2))
         psnr = float("inf") if mse == 0 else round(10 * np.log10(255.0 ** 2 / mse), 2)
         out[name] = {"ms": round(ms, 3), "psnr_vs_area_db": psnr}

@@ -4,7 +4,8 @@
 never seek: a read a few frames ahead decodes forward (``grab`` without colour conversion),
 and only a jump backwards or far ahead seeks. Every frame read is checked against its
 timestamp, so a seek that lands on the wrong frame (some codecs) is corrected, and a frame
-missing from a damaged file is reported instead of silently shifting every later index.
+absent from the file (dropped, an AVI null frame, lost to damage) reads as the picture
+shown at that time instead of silently shifting every later index.
 
 Frame ``i`` is shown from ``time_at_index(i)`` seconds; the frame at time ``t`` is the last
 one shown at or before ``t`` (``floor(t * fps + 1e-6)`` on constant-rate files), which is
