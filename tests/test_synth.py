@@ -309,18 +309,42 @@ def test_defaults_one_video_probe(tmp_path, capsys):
         assert float(s["duration"]) == pytest.approx(10.0, abs=0.05)
 
 
-def test_default_size_is_deterministic(tmp_path):
-    """At 224 px libx264's slice threads made run-to-run differences; one thread fixes it."""
-    from model_core.synth.generate import encoder_options
+def test_default_size_is_deterministic(tmp_path, monkeypatch):
+    """Same seed, same pictures: the frames handed to the encoder are identical, and the
+    decoded videos match.
 
-    if not encoder_options():
-        pytest.skip("model_core.media.writer.write_video has no 'threads' option yet")
+    x264 is not always bit-reproducible inside one long-lived process (measured: about 1
+    run in 5 under pytest gave a second bitstream even with one encoder thread, zeroed
+    frame padding and no shared container; see ``model_core/media/writer.py``), so the
+    decoded frames are compared with a small tolerance and the encoder's input exactly.
+    """
+    import hashlib
+
+    import model_core.media.writer as writer
+
+    real = writer.write_video
+    digests: dict[str, list[str]] = {}
+
+    def spy(path, frames, *args, **kwargs):
+        h = hashlib.sha1()
+
+        def tee():
+            for f in frames:
+                h.update(np.ascontiguousarray(f).tobytes())
+                yield f
+
+        real(path, tee(), *args, **kwargs)
+        digests.setdefault(Path(path).parents[1].name, []).append(h.hexdigest())
+
+    monkeypatch.setattr(writer, "write_video", spy)
     for run in ("a", "b"):
         assert main(["synth", str(tmp_path / run), "--videos", "2", "--seed", "0",
                      "--duration", "4"]) == 0
+    assert digests["a"] == digests["b"] and len(digests["a"]) == 2
     for index in (0, 60, 99):
-        assert np.array_equal(read_frame(tmp_path / "a" / "videos" / "synth_00001.mp4", index),
-                              read_frame(tmp_path / "b" / "videos" / "synth_00001.mp4", index))
+        a = read_frame(tmp_path / "a" / "videos" / "synth_00001.mp4", index).astype(np.int16)
+        b = read_frame(tmp_path / "b" / "videos" / "synth_00001.mp4", index).astype(np.int16)
+        assert np.abs(a - b).mean() < 1.5
 
 
 def test_bundled_demo_parses():
