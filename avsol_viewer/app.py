@@ -1,46 +1,126 @@
-"""Entry point of ``avsol-viewer`` (SPEC 9).
+"""Entry point of ``avsol-viewer`` (SPEC 9), also ``python -m avsol_viewer.app``.
 
-A placeholder window until the viewer issue fills it: it opens, shows the file it was given,
-and supports ``--screenshot`` so that the quick start and the tests can render it headless.
+``avsol-viewer [FILE] [--checkpoint CKPT ...] [--screenshot OUT.png [--at SECONDS]]``
+
+Start-up is ordered for speed (SPEC 8: an interactive window within 1.5 s): Qt and
+pyqtgraph are imported, the window is shown, and only then is the file opened and are the
+models loaded; torch is imported by the worker threads, never here. Without
+``--checkpoint`` the bundled demo checkpoints ``resources/models/{avc,cls,dnm}.pt`` load
+(if present; otherwise the viewer shows frames and spectrogram and says no model is
+loaded).
+
+``--screenshot`` renders the full window offscreen once the frame, the spectrogram and
+every model's map at ``--at`` are ready (or ``--timeout`` passed), saves it and exits 0;
+a file or checkpoint that cannot be used exits 2 with one line on stderr naming it.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_HEADS = ("avc", "cls", "dnm")
+STARTUP_PROBE_ENV = "AVSOL_VIEWER_STARTUP_PROBE"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="avsol-viewer", description="AVSOL Studio viewer")
     p.add_argument("file", nargs="?", help="video file to open")
-    p.add_argument("--checkpoint", action="append", default=[], help="checkpoint to load (repeatable)")
+    p.add_argument("--checkpoint", action="append", default=[], metavar="CKPT",
+                   help="checkpoint to load (repeatable; default: the bundled demo heads)")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window, save it, and exit")
     p.add_argument("--at", type=float, default=0.0, metavar="SECONDS", help="time for --screenshot")
+    p.add_argument("--timeout", type=float, default=180.0, metavar="SECONDS",
+                   help="--screenshot: longest wait for the maps (then render without them)")
     return p
+
+
+def resources_dir() -> Path:
+    """``$AVSOL_RESOURCES``, the frozen app's data folder, or the repository's ``resources``."""
+    env = os.environ.get("AVSOL_RESOURCES")
+    if env:
+        return Path(env)
+    frozen = getattr(sys, "_MEIPASS", None)
+    return Path(frozen) / "resources" if frozen else REPO / "resources"
+
+
+def default_checkpoints() -> list[Path]:
+    folder = resources_dir() / "models"
+    return [p for p in (folder / f"{h}.pt" for h in DEMO_HEADS) if p.is_file()]
+
+
+def _fail(message: str) -> int:
+    print(f"avsol-viewer: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _install_startup_probe(app, win) -> None:
+    """Diagnostics for the start-up benchmark: at the window's first paint, write the
+    wall-clock time to the file named by ``$AVSOL_VIEWER_STARTUP_PROBE`` and quit."""
+    path = os.environ.get(STARTUP_PROBE_ENV)
+    if not path:
+        return
+    from PySide6.QtCore import QEvent, QObject
+
+    class _FirstPaint(QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint:
+                Path(path).write_text(f"{time.time():.6f}\n")
+                obj.removeEventFilter(self)
+                app.quit()
+            return False
+
+    win._startup_probe = _FirstPaint(win)
+    win.centralWidget().installEventFilter(win._startup_probe)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from PySide6 import QtWidgets, QtCore
+    if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AVSOL Studio")
-    win = QtWidgets.QMainWindow()
-    win.setWindowTitle("AVSOL Studio" + (f" — {Path(args.file).name}" if args.file else ""))
-    label = QtWidgets.QLabel(
-        f"AVSOL Studio\n\n{args.file or 'Drop a video here'}", alignment=QtCore.Qt.AlignCenter)
-    win.setCentralWidget(label)
-    win.resize(960, 600)
+    app.setOrganizationName("AVSOL")
+    from avsol_viewer.controller import ViewerController, wall_clock
+    from avsol_viewer.main_window import MainWindow
+    from avsol_viewer.settings import ViewerSettings
+
+    headless = bool(args.screenshot)
+    controller = ViewerController(clock_factory=wall_clock if headless else None)
+    win = MainWindow(ViewerSettings(read_only=headless), controller)
+    checkpoints = args.checkpoint or [str(p) for p in default_checkpoints()]
+    if headless:
+        from avsol_viewer.headless import render_screenshot
+
+        win.resize(1600, 960)
+        win.show()
+        try:
+            return render_screenshot(app, win, args.file, checkpoints, args.at, args.screenshot, args.timeout)
+        finally:
+            win.close()
     win.show()
-    if args.screenshot:
-        app.processEvents()
-        ok = win.grab().save(args.screenshot)
-        if not ok:
-            print(f"avsol-viewer: error: {args.screenshot}: cannot write the screenshot", file=sys.stderr)
-            return 2
-        print(f"avsol-viewer: screenshot saved to {args.screenshot}")
-        return 0
-    return app.exec()
+    _install_startup_probe(app, win)
+
+    def start() -> None:
+        # the file first: its first frame shows before the model threads import torch
+        if args.file and win.open_path(args.file) and args.at:
+            controller.player.seek(args.at)
+        for ckpt in checkpoints:
+            win.load_checkpoint(ckpt)
+        if not checkpoints:
+            win.statusBar().showMessage("no model loaded: resources/models/*.pt not found "
+                                        "(File › Load checkpoint…)", 15000)
+
+    QTimer.singleShot(0, start)
+    code = app.exec()
+    win.close()
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

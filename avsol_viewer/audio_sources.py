@@ -1,0 +1,170 @@
+"""Where the maps' audio comes from: the video's own track, silence, noise or another file.
+
+SPEC 7 asks the viewer to let a user swap the sound a head hears, to see at once whether
+its map follows the sound or only the picture (the audio-dependence check of SPEC 5). The
+map pipeline therefore takes its audio from a pluggable :class:`AudioSource` (one method:
+the 1 s window centred on a time), described on the GUI side by an immutable
+:class:`AudioSpec` that the map worker opens in its own thread. A live microphone will be
+one more source.
+
+The windows follow SPEC 3 (1 s centred on the frame's time; zero outside the track), read
+with ``model_core.media.audio.AudioReader`` so that they are the samples the CLI uses.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+WINDOW_SECONDS = 1.0
+#: RMS of the noise when the clip itself is silent (a quiet but clearly audible hiss).
+NOISE_FLOOR_RMS = 0.05
+KINDS = ("own", "silence", "noise", "file")
+LABELS = {"own": "Own audio", "silence": "Silence", "noise": "White noise (clip RMS)",
+          "file": "Other file"}
+
+
+def window_centre(t: float, hop: float | None) -> float:
+    """Centre of the audio window for a frame at ``t``: ``t`` itself (``hop`` None, SPEC 3)
+    or the middle of the ``hop``-second cell holding ``t`` (as ``avsol infer`` with
+    ``audio_hop``; see ``model_core.inference.pipeline.window_centre``)."""
+    if hop is None:
+        return float(t)
+    return (math.floor(t / hop + 1e-9) + 0.5) * hop
+
+
+def window_key(centre: float, seconds: float = WINDOW_SECONDS) -> int:
+    """First sample of the window centred on ``centre``: the identity of a window."""
+    return int(round((centre - seconds / 2.0) * SAMPLE_RATE))
+
+
+class AudioSource:
+    """1 s windows of 16 kHz mono float32 audio, by centre time. Used by one thread."""
+
+    key = "base"
+    label = "audio"
+    #: True when every window is silence (the map was computed on silence: flag it)
+    silent = False
+
+    def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release files."""
+
+
+class SilenceAudio(AudioSource):
+    key, label, silent = "silence", "silence", True
+
+    def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        return np.zeros(int(round(seconds * SAMPLE_RATE)), np.float32)
+
+
+class NoiseAudio(AudioSource):
+    """White noise at a given RMS, the same samples for the same window (cacheable)."""
+
+    label = "noise"
+
+    def __init__(self, rms: float, seed: int = 0):
+        self.rms = float(rms)
+        self.seed = int(seed)
+        self.key = f"noise:{self.rms:.6g}:{self.seed}"
+
+    def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        n = int(round(seconds * SAMPLE_RATE))
+        rng = np.random.default_rng([self.seed, window_key(centre, seconds) & 0x7FFFFFFF])
+        return (rng.standard_normal(n) * self.rms).astype(np.float32)
+
+
+class ArrayAudio(AudioSource):
+    """Windows cut from samples in memory (tests, a decoded track, a microphone buffer)."""
+
+    def __init__(self, samples: np.ndarray, key: str = "array", label: str = "array"):
+        self.samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        self.key, self.label = key, label
+        self.silent = not bool(np.any(self.samples))
+
+    def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        first = window_key(centre, seconds)
+        n = int(round(seconds * SAMPLE_RATE))
+        out = np.zeros(n, np.float32)
+        lo, hi = max(first, 0), min(first + n, len(self.samples))
+        if hi > lo:
+            out[lo - first:hi - first] = self.samples[lo:hi]
+        return out
+
+
+class FileAudio(AudioSource):
+    """A media file's audio track (a file without one reads as silence, ``silent``)."""
+
+    def __init__(self, path: str | os.PathLike, key: str, label: str):
+        from model_core.media.audio import AudioReader
+
+        self.reader = AudioReader(path)
+        self.key, self.label = key, label
+        self.silent = not self.reader.has_audio
+
+    def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        return self.reader.window(centre, seconds)
+
+    def rms(self, max_seconds: float = 60.0) -> float:
+        """RMS of (the first ``max_seconds`` of) the track."""
+        if not self.reader.has_audio:
+            return 0.0
+        x = self.reader.read(0.0, min(self.reader.duration, max_seconds))
+        return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    """What the maps should hear, described on the GUI side and opened by the map worker.
+
+    ``kind`` is ``own`` (the video's track), ``silence``, ``noise`` (white noise at the
+    clip's RMS, SPEC 5's negative) or ``file`` (another file's track, same times; silence
+    past its end).
+    """
+
+    kind: str = "own"
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown audio kind {self.kind!r}")
+        if self.kind == "file" and not self.path:
+            raise ValueError("audio kind 'file' needs a path")
+
+    @property
+    def key(self) -> str:
+        """Cache identity (with the video's key it names the maps' audio)."""
+        return f"file:{self.path}" if self.kind == "file" else self.kind
+
+    @property
+    def label(self) -> str:
+        if self.kind == "file":
+            return f"audio of {Path(self.path).name}"
+        return LABELS[self.kind].lower()
+
+    def open(self, video_path: str | os.PathLike) -> AudioSource:
+        """The source for ``video_path`` (in the thread that will read it).
+
+        Raises ``model_core.errors.MediaError`` if the other file can't be read.
+        """
+        if self.kind == "silence":
+            return SilenceAudio()
+        if self.kind == "file":
+            return FileAudio(self.path, self.key, self.label)
+        own = FileAudio(video_path, "own", "own audio")
+        if self.kind == "own":
+            return own
+        try:
+            rms = own.rms()
+        finally:
+            own.close()
+        return NoiseAudio(rms if rms > 1e-6 else NOISE_FLOOR_RMS)

@@ -1,0 +1,142 @@
+"""Display options: layout, head, colormap, opacity, contour, peak, boxes, scaling, and the
+audio the maps hear. Emits :class:`DisplayOptions` when anything changes; the values
+persist in the settings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSlider,
+                               QVBoxLayout, QWidget)
+
+from avsol_viewer.audio_sources import LABELS
+from avsol_viewer.colormaps import OVERLAY_MAPS
+
+
+@dataclass(frozen=True)
+class DisplayOptions:
+    layout: str = "side_by_side"     # or "single"
+    head: str | None = None          # model key shown in "single"
+    colormap: str = "inferno"
+    opacity: float = 0.6
+    threshold: float = 0.5           # contour level of the displayed (normalised) map
+    contour: bool = True
+    peak: bool = True
+    boxes: bool = True
+    scale: str = "per_frame"         # or "absolute"
+
+
+def _nofocus(w):
+    w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return w
+
+
+class DisplayPanel(QWidget):
+    """Controls for :class:`DisplayOptions` and the maps' audio (see module docstring)."""
+
+    changed = Signal(object)          # DisplayOptions
+    audio_kind_chosen = Signal(str)   # own / silence / noise / file
+
+    def __init__(self, options: DisplayOptions, parent=None):
+        super().__init__(parent)
+        self.options = options
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.layout_box = _nofocus(QComboBox())
+        self.layout_box.addItem("All heads side by side", "side_by_side")
+        self.layout_box.addItem("One head", "single")
+        form.addRow("Layout", self.layout_box)
+        self.head_box = _nofocus(QComboBox())
+        form.addRow("Head", self.head_box)
+        self.cmap_box = _nofocus(QComboBox())
+        self.cmap_box.addItems(list(OVERLAY_MAPS))
+        form.addRow("Colormap", self.cmap_box)
+        self.opacity = _nofocus(QSlider(Qt.Orientation.Horizontal))
+        self.opacity.setRange(0, 100)
+        form.addRow("Opacity", self.opacity)
+        self.scale_box = _nofocus(QComboBox())
+        self.scale_box.addItem("Min-max per frame", "per_frame")
+        self.scale_box.addItem("Absolute (0..1)", "absolute")
+        form.addRow("Scale", self.scale_box)
+        self.threshold = _nofocus(QDoubleSpinBox())
+        self.threshold.setRange(0.05, 0.95)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        form.addRow("Contour at", self.threshold)
+        self.contour = _nofocus(QCheckBox("Threshold contour"))
+        self.peak = _nofocus(QCheckBox("Peak marker"))
+        self.boxes = _nofocus(QCheckBox("Annotation boxes"))
+        for cb in (self.contour, self.peak, self.boxes):
+            form.addRow("", cb)
+        self.audio_box = _nofocus(QComboBox())
+        for kind in ("own", "silence", "noise", "file"):
+            self.audio_box.addItem(LABELS[kind] + ("…" if kind == "file" else ""), kind)
+        self.audio_box.setToolTip("What the models hear: compare a head's map with its own sound "
+                                  "and without it (SPEC 5 audio dependence)")
+        form.addRow("Audio for maps", self.audio_box)
+        self.audio_note = QLabel("")
+        self.audio_note.setWordWrap(True)
+        form.addRow("", self.audio_note)
+        outer = QVBoxLayout(self)
+        outer.addLayout(form)
+        outer.addStretch(1)
+        self.set_options(options)
+        self.layout_box.activated.connect(self._emit)
+        self.head_box.activated.connect(self._emit)
+        self.cmap_box.activated.connect(self._emit)
+        self.scale_box.activated.connect(self._emit)
+        self.opacity.valueChanged.connect(self._emit)
+        self.threshold.valueChanged.connect(self._emit)
+        for cb in (self.contour, self.peak, self.boxes):
+            cb.toggled.connect(self._emit)
+        self.audio_box.activated.connect(lambda k: self.audio_kind_chosen.emit(self.audio_box.itemData(k)))
+
+    def set_options(self, o: DisplayOptions) -> None:
+        """Show ``o`` without emitting ``changed``."""
+        widgets = (self.layout_box, self.head_box, self.cmap_box, self.scale_box, self.opacity,
+                   self.threshold, self.contour, self.peak, self.boxes)
+        for w in widgets:
+            w.blockSignals(True)
+        self.layout_box.setCurrentIndex(max(0, self.layout_box.findData(o.layout)))
+        k = self.head_box.findData(o.head)
+        if k >= 0:
+            self.head_box.setCurrentIndex(k)
+        self.head_box.setEnabled(o.layout == "single")
+        self.cmap_box.setCurrentText(o.colormap)
+        self.scale_box.setCurrentIndex(max(0, self.scale_box.findData(o.scale)))
+        self.opacity.setValue(int(round(o.opacity * 100)))
+        self.threshold.setValue(o.threshold)
+        self.contour.setChecked(o.contour)
+        self.peak.setChecked(o.peak)
+        self.boxes.setChecked(o.boxes)
+        for w in widgets:
+            w.blockSignals(False)
+        self.options = o
+
+    def set_models(self, models) -> None:
+        """The heads offered in "One head" (ModelInfo list)."""
+        current = self.options.head
+        self.head_box.blockSignals(True)
+        self.head_box.clear()
+        for m in models:
+            self.head_box.addItem(f"{m.head.upper()} — {m.name}", m.key)
+        self.head_box.blockSignals(False)
+        if models and current not in [m.key for m in models]:
+            current = models[-1].key if all(m.head != "dnm" for m in models) else \
+                next(m.key for m in models if m.head == "dnm")
+        self.set_options(replace(self.options, head=current))
+
+    def set_audio_kind(self, kind: str, note: str = "") -> None:
+        self.audio_box.setCurrentIndex(max(0, self.audio_box.findData(kind)))
+        self.audio_note.setText(note)
+
+    def _emit(self, *_):
+        o = DisplayOptions(
+            layout=self.layout_box.currentData(), head=self.head_box.currentData(),
+            colormap=self.cmap_box.currentText(), opacity=self.opacity.value() / 100.0,
+            threshold=round(self.threshold.value(), 2), contour=self.contour.isChecked(),
+            peak=self.peak.isChecked(), boxes=self.boxes.isChecked(), scale=self.scale_box.currentData())
+        self.head_box.setEnabled(o.layout == "single")
+        self.options = o
+        self.changed.emit(o)

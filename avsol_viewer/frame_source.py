@@ -1,0 +1,124 @@
+"""The display's frame decoder: one thread, newest request wins (SLEAP's frame loader).
+
+The GUI asks for a frame index; if it is in the small cache of recent frames it gets it
+at once, otherwise the request goes into a one-slot mailbox that a newer request
+overwrites, so scrubbing decodes only the frames the user still wants and playback never
+queues late frames. While playing, the thread decodes the next few frames ahead into the
+cache after each request (sequential reads cost a fraction of a seek), so the frame due at
+the next tick is usually ready.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import Signal
+
+from avsol_viewer.workers import TrackedThread
+
+#: Frames decoded ahead of the last request while playing.
+PREFETCH = 3
+
+
+class FrameSource(TrackedThread):
+    """Decodes frames of one open ``VideoReader`` (which it owns from now on).
+
+    Signals
+    -------
+    frame_ready(index, image) : a requested frame, H x W x 3 uint8 RGB.
+    failed(index, message) : the frame could not be decoded (damaged file).
+    """
+
+    frame_ready = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self, reader, max_bytes: int = 96 * 1024 * 1024, parent=None):
+        super().__init__("avsol-frame-source", parent)
+        self.reader = reader
+        self.frame_count = reader.frame_count
+        self.max_bytes = int(max_bytes)
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._mailbox: tuple[int, bool] | None = None
+        self._stop = False
+
+    # -- GUI thread ---------------------------------------------------------------------
+    def cached(self, index: int) -> np.ndarray | None:
+        with self._lock:
+            img = self._cache.get(index)
+            if img is not None:
+                self._cache.move_to_end(index)
+            return img
+
+    def request(self, index: int, prefetch: bool = False) -> np.ndarray | None:
+        """The frame if cached (returned now), else None and ``frame_ready`` later.
+
+        ``prefetch``: decode a few frames after it too (playback).
+        """
+        index = int(min(max(index, 0), max(self.frame_count - 1, 0)))
+        with self._cond:
+            img = self._cache.get(index)
+            if img is not None:
+                self._cache.move_to_end(index)
+                if prefetch and any(i not in self._cache for i in range(index + 1, index + 1 + PREFETCH)):
+                    self._mailbox = (index, True)  # keep decoding ahead
+                    self._cond.notify()
+                return img
+            self._mailbox = (index, prefetch)
+            self._cond.notify()
+        return None
+
+    def request_stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+
+    # -- decoder thread -----------------------------------------------------------------
+    def _put(self, index: int, img: np.ndarray) -> None:
+        with self._lock:
+            if index in self._cache:
+                return
+            self._cache[index] = img
+            self._bytes += img.nbytes
+            while self._bytes > self.max_bytes and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                self._bytes -= old.nbytes
+
+    def _decode(self, index: int) -> np.ndarray | None:
+        try:
+            img = self.reader.read_at_index(index)
+        except Exception as exc:  # noqa: BLE001 - MediaError, IndexError on a truncated tail
+            self.failed.emit(index, str(exc))
+            return None
+        self._put(index, img)
+        return img
+
+    def run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while self._mailbox is None and not self._stop:
+                        self._cond.wait()
+                    if self._stop:
+                        return
+                    index, prefetch = self._mailbox
+                    self._mailbox = None
+                    img = self._cache.get(index)
+                if img is None:
+                    img = self._decode(index)
+                    if img is not None:
+                        self.frame_ready.emit(index, img)
+                if not prefetch:
+                    continue
+                for ahead in range(index + 1, min(index + 1 + PREFETCH, self.frame_count)):
+                    with self._lock:
+                        if self._mailbox is not None or self._stop:
+                            break
+                        have = ahead in self._cache
+                    if not have and self._decode(ahead) is None:
+                        break
+        finally:
+            self.reader.close()

@@ -1,0 +1,127 @@
+"""One frame with one model's map over it: the picture a head is judged by.
+
+pyqtgraph fast path (ARCHITECTURE): row-major uint8 frames with fixed levels; the map as a
+second ``ImageItem`` (float 224 x 224 in [0, 1], fixed levels, a 256-entry RGBA lookup
+table whose alpha ramps up with the value) stretched over the frame with ``setRect``; the
+threshold contour an ``IsocurveItem`` child of the overlay (so it shares its transform);
+the peak a cross; sounding boxes solid green, silent boxes dashed light blue, labelled.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from avsol_viewer.map_display import DisplayMap
+
+pg.setConfigOptions(imageAxisOrder="row-major")
+
+SOUNDING = QColor(60, 230, 90)
+SILENT = QColor(140, 200, 255)
+CONTOUR = QColor(255, 255, 255)
+PEAK = QColor(0, 255, 255)
+
+
+def _pen(colour: QColor, width: float = 2.0, dashed: bool = False) -> QPen:
+    pen = QPen(colour)
+    pen.setWidthF(width)
+    pen.setCosmetic(True)  # width in screen pixels, whatever the zoom
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+class HeadView:
+    """A title and a view box holding frame, overlay, contour, peak and boxes.
+
+    :meth:`place` puts it in a ``pg.GraphicsLayout`` cell: title above, view below.
+    """
+
+    def __init__(self):
+        self.title = pg.LabelItem("", size="10pt")
+        self.vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.vb.setDefaultPadding(0.0)
+        self.frame_item = pg.ImageItem()
+        self.overlay = pg.ImageItem()
+        self.overlay.setZValue(10)
+        self.contour = pg.IsocurveItem(level=0.5, pen=_pen(CONTOUR, 1.5))
+        self.contour.setParentItem(self.overlay)
+        self.peak = pg.ScatterPlotItem(symbol="+", size=22, pen=_pen(PEAK, 2.5), brush=None)
+        self.peak.setZValue(30)
+        for item in (self.frame_item, self.overlay, self.peak):
+            self.vb.addItem(item)
+        self._boxes: list = []
+        self._size: tuple[int, int] | None = None
+
+    # -- frame --------------------------------------------------------------------------
+    def set_frame(self, img: np.ndarray) -> None:
+        self.frame_item.setImage(img, levels=(0, 255), autoLevels=False)
+        size = (img.shape[1], img.shape[0])
+        if size != self._size:
+            self._size = size
+            self.vb.setRange(QRectF(0, 0, size[0], size[1]), padding=0.0)
+
+    # -- map ----------------------------------------------------------------------------
+    def set_map(self, dm: DisplayMap | None, lut: np.ndarray, threshold: float, contour: bool,
+                peak: bool) -> None:
+        """Draw ``dm`` over the frame (None hides the overlay)."""
+        if dm is None or self._size is None:
+            self.overlay.setVisible(False)
+            self.peak.setData([], [])
+            return
+        w, h = self._size
+        self.overlay.setImage(dm.values, levels=(0.0, 1.0), autoLevels=False, lut=lut)
+        self.overlay.setRect(QRectF(0, 0, w, h))
+        self.overlay.setVisible(True)
+        self.contour.setVisible(bool(contour))
+        if contour:
+            self.contour.setLevel(float(threshold))
+            self.contour.setData(dm.values)
+        if peak and dm.peak is not None:
+            self.peak.setData([dm.peak[0] * w], [dm.peak[1] * h])
+        else:
+            self.peak.setData([], [])
+
+    # -- annotations --------------------------------------------------------------------
+    def set_boxes(self, segment, show: bool) -> None:
+        """Sounding (solid green) and silent (dashed blue) boxes of ``segment``."""
+        for item in self._boxes:
+            self.vb.removeItem(item)
+        self._boxes = []
+        if segment is None or not show or self._size is None:
+            return
+        w, h = self._size
+        for boxes, colour, dashed, kind in ((segment.silent, SILENT, True, "silent"),
+                                            (segment.sounding_boxes, SOUNDING, False, "sounding")):
+            for box in boxes:
+                rect = QGraphicsRectItem(box.x1 * w, box.y1 * h, (box.x2 - box.x1) * w, (box.y2 - box.y1) * h)
+                rect.setPen(_pen(colour, 2.0, dashed))
+                rect.setZValue(20)
+                self.vb.addItem(rect)
+                self._boxes.append(rect)
+                text = pg.TextItem(box.label or kind, color=colour, anchor=(0, 1),
+                                   fill=pg.mkBrush(0, 0, 0, 150))
+                font = QFont()
+                font.setPointSize(8)
+                text.setFont(font)
+                text.setPos(box.x1 * w, box.y1 * h)
+                text.setZValue(21)
+                self.vb.addItem(text)
+                self._boxes.append(text)
+
+    def set_title(self, html: str) -> None:
+        self.title.setText(html)
+
+    def place(self, layout: pg.GraphicsLayout, row: int, col: int) -> None:
+        """Put title and view in grid cell (``row``, ``col``) of ``layout``."""
+        layout.addItem(self.title, row=2 * row, col=col)
+        layout.addItem(self.vb, row=2 * row + 1, col=col)
+
+    def remove_from(self, layout: pg.GraphicsLayout) -> None:
+        for item in (self.title, self.vb):
+            if item in layout.items:
+                layout.removeItem(item)
+
+

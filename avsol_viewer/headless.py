@@ -1,0 +1,93 @@
+"""``avsol-viewer FILE --screenshot OUT.png [--at SECONDS]``: render once, save, exit.
+
+Waits in the Qt event loop (the workers run as in the interactive viewer) until the
+frame at ``--at`` is on screen, the spectrogram is drawn, every checkpoint has loaded or
+failed, and every model's map of that frame (and of the current segment's annotated
+frame) is cached; or until the timeout, after which it renders what it has and says so.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from PySide6.QtCore import QEventLoop, QTimer
+
+POLL_MS = 25
+
+
+def wait_until(predicate, timeout_s: float) -> bool:
+    """Run the event loop until ``predicate()`` is true or ``timeout_s`` passed."""
+    deadline = time.monotonic() + timeout_s
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(POLL_MS)
+
+    def check():
+        if predicate() or time.monotonic() > deadline:
+            loop.quit()
+
+    timer.timeout.connect(check)
+    timer.start()
+    if not predicate():
+        loop.exec()
+    timer.stop()
+    return bool(predicate())
+
+
+def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: float, out: str,
+                      timeout_s: float) -> int:
+    """The whole headless run; returns the exit status (0, or 2 for bad input)."""
+    from model_core.errors import InputError
+
+    errors: list[str] = []
+    win.report_error = lambda title, text: errors.append(text)
+    c = win.controller
+    failed: list[str] = []
+    c.maps.model_failed.connect(lambda path, message: failed.append(message))
+    if file is not None:
+        if not win.open_path(file):
+            return _fail(errors[-1] if errors else f"{file}: cannot open")
+    for ckpt in checkpoints:
+        win.load_checkpoint(ckpt)
+    if c.session is not None:
+        c.player.seek(at)
+
+    def ready() -> bool:
+        if failed:
+            return True
+        if c.maps.loading:
+            return False
+        s = c.session
+        if s is None:
+            return True
+        if c.track is None and any(loader.isRunning() for loader in c._loaders):
+            return False
+        if c.shown_index != c.player.index:
+            return False
+        frames = [c.player.index]
+        seg = c.current_segment()
+        if seg is not None:
+            frames.append(c.segment_frame(seg[1]))
+        return all(c.maps.ready_at(i) for i in frames)
+
+    complete = wait_until(ready, timeout_s)
+    if failed:
+        return _fail(failed[0])
+    if not complete:
+        print(f"avsol-viewer: warning: maps not ready after {timeout_s:g} s; rendering without them",
+              file=sys.stderr)
+    c.maps_changed.emit()
+    app.processEvents()
+    try:
+        from avsol_viewer.screenshot import grab, save_png
+
+        save_png(grab(win), out)
+    except InputError as exc:
+        return _fail(str(exc))
+    print(f"avsol-viewer: screenshot saved to {out}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"avsol-viewer: error: {message}", file=sys.stderr)
+    return 2

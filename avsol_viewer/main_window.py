@@ -1,0 +1,367 @@
+"""The main window: layout, menus, docks, drag and drop, status bar. Nothing else.
+
+State and workers live in :class:`~avsol_viewer.controller.ViewerController`, redrawing in
+:class:`~avsol_viewer.presenter.Presenter`. Menu commands follow SLEAP's ask/do split: an
+``ask_*`` method shows the dialog, the plain method does the work (tests call it directly).
+Errors from bad files go to :attr:`MainWindow.report_error` (a message box; tests replace
+it), and leave the window as it was.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from avsol_viewer.audio_sources import AudioSpec
+from avsol_viewer.controller import ViewerController
+from avsol_viewer.display_panel import DisplayOptions, DisplayPanel
+from avsol_viewer.heads_panel import HeadsPanel
+from avsol_viewer.presenter import Presenter
+from avsol_viewer.screenshot import copy_to_clipboard, grab, save_png
+from avsol_viewer.segment_panel import SegmentPanel
+from avsol_viewer.settings import DEFAULTS, ViewerSettings
+from avsol_viewer.spectrogram_view import SpectrogramView
+from avsol_viewer.transport import Transport, make_action
+
+VIDEO_FILTER = "Videos (*.mp4 *.mkv *.webm *.mov *.avi *.m4v);;All files (*)"
+ANNOTATION_SUFFIXES = (".json", ".txt")
+
+
+class MainWindow(QMainWindow):
+    """AVSOL Studio's viewer window."""
+
+    def __init__(self, settings: ViewerSettings | None = None, controller: ViewerController | None = None):
+        super().__init__()
+        self.settings = settings or ViewerSettings()
+        self.controller = c = controller or ViewerController(parent=self)
+        self.report_error = self._message_box
+        self.last_error: str | None = None
+        self.setWindowTitle("AVSOL Studio")
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+
+        self.heads = HeadsPanel()
+        self.spectrogram = SpectrogramView()
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.heads)
+        split.addWidget(self.spectrogram)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setSizes([640, 170])
+        self.transport = Transport(c.player, self)
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.transport)
+        self.setCentralWidget(central)
+
+        self.display = DisplayPanel(self._stored_options())
+        self.segment = SegmentPanel()
+        docks = []
+        for title, widget, name in (("Display", self.display, "display_dock"),
+                                    ("Segment", self.segment, "segment_dock")):
+            dock = QDockWidget(title, self)
+            docks.append(dock)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.resizeDocks(docks, [340, 420], Qt.Orientation.Vertical)
+        self.resizeDocks(docks[:1], [330], Qt.Orientation.Horizontal)
+
+        self.presenter = Presenter(c, self.heads, self.spectrogram, self.segment, self.transport,
+                                   self.display.options, parent=self)
+        self.display.changed.connect(self.set_options)
+        self.display.audio_kind_chosen.connect(self._on_audio_kind)
+        self._build_status_bar()
+        self._build_menus()
+        c.session_changed.connect(self._on_session)
+        c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.audio_status.connect(self._on_audio_status)
+        c.maps.models_changed.connect(self._on_models)
+        c.maps.model_loading.connect(lambda p: self.model_label.setText(f"loading {Path(p).name}…"))
+        c.maps.model_failed.connect(self._on_model_failed)
+        c.maps.problem.connect(lambda text: self.statusBar().showMessage(f"maps: {text}", 10000))
+        c.maps.maps_ready.connect(self._on_maps_progress)
+        geometry, state = self.settings.geometry(), self.settings.state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    # -- building -----------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.model_label, self.maps_label, self.audio_label = QLabel(), QLabel(), QLabel()
+        for w in (self.maps_label, self.model_label, self.audio_label):
+            w.setContentsMargins(6, 0, 6, 0)
+            sb.addPermanentWidget(w)
+        self.model_label.setText("no model loaded")
+        self._on_audio_status(False, "")
+
+    def _build_menus(self) -> None:
+        a = self.actions_by_name = dict(self.transport.actions)
+        a["open"] = make_action(self, "&Open video…", "Ctrl+O", self.ask_open)
+        a["checkpoint"] = make_action(self, "Load &checkpoint…", "Ctrl+K", self.ask_load_checkpoint)
+        a["annotations"] = make_action(self, "Load &annotations…", "Ctrl+Shift+A", self.ask_load_annotations)
+        a["screenshot"] = make_action(self, "Save &screenshot…", "Ctrl+Shift+S", self.ask_save_screenshot)
+        a["copy"] = make_action(self, "Copy screenshot", "Ctrl+Shift+C", self.copy_screenshot)
+        a["quit"] = make_action(self, "&Quit", "Ctrl+Q", self.close)
+        a["layout"] = make_action(self, "Toggle one head / side by side", "V", self.toggle_layout)
+        a["next_head"] = make_action(self, "Next head (one-head layout)", "H", lambda: self.cycle_head(1))
+        a["contour"] = make_action(self, "Threshold contour", "C", lambda: self._toggle("contour"))
+        a["peak"] = make_action(self, "Peak marker", "P", lambda: self._toggle("peak"))
+        a["boxes"] = make_action(self, "Annotation boxes", "B", lambda: self._toggle("boxes"))
+        a["more_opacity"] = make_action(self, "More opacity", "+", lambda: self._opacity(+0.1))
+        a["less_opacity"] = make_action(self, "Less opacity", "-", lambda: self._opacity(-0.1))
+        a["zoom_reset"] = make_action(self, "Reset zoom", "Z", self.heads.reset_zoom)
+        a["shortcuts"] = make_action(self, "Keyboard &shortcuts", "F1", self.show_shortcuts)
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        file_menu.addAction(a["open"])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        for name in ("checkpoint", "annotations", None, "screenshot", "copy", None, "quit"):
+            file_menu.addSeparator() if name is None else file_menu.addAction(a[name])
+        view = mb.addMenu("&View")
+        for name in ("layout", "next_head", "contour", "peak", "boxes", "more_opacity", "less_opacity", "zoom_reset"):
+            view.addAction(a[name])
+        play = mb.addMenu("&Playback")
+        for name in ("play", "frame_back", "frame_fwd", "sec_back", "sec_fwd", "start", "end",
+                     "slower", "faster", "loop"):
+            play.addAction(a[name])
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction(a["shortcuts"])
+        help_menu.addAction("About AVSOL Studio", self._about)
+
+    # -- open ---------------------------------------------------------------------------
+    def open_path(self, path: str | os.PathLike) -> bool:
+        """Open a video (or load a checkpoint / annotations, by extension); False on error."""
+        from model_core.errors import InputError
+
+        p = Path(path)
+        if p.suffix.lower() == ".pt":
+            self.load_checkpoint(p)
+            return True
+        if p.suffix.lower() in ANNOTATION_SUFFIXES and self.controller.session is not None:
+            return self.load_annotations(p)
+        try:
+            self.controller.open(p)
+        except InputError as exc:
+            self._error(f"Cannot open {p.name}", str(exc))
+            return False
+        self.settings.add_recent_file(p)
+        return True
+
+    def ask_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", self.settings.last_folder(), VIDEO_FILTER)
+        if path:
+            self.open_path(path)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for f in files:
+            self.recent_menu.addAction(f, lambda f=f: self.open_path(f))
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def load_checkpoint(self, path: str | os.PathLike) -> None:
+        self.controller.maps.load_checkpoint(path)
+
+    def ask_load_checkpoint(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Load checkpoint", self.settings.last_folder(),
+                                                "Checkpoints (*.pt);;All files (*)")
+        for p in paths:
+            self.load_checkpoint(p)
+
+    def load_annotations(self, path: str | os.PathLike) -> bool:
+        from avsol_viewer.annotation_finder import load_annotations
+        from model_core.errors import InputError
+
+        s = self.controller.session
+        if s is None:
+            self._error("No video open", "Open a video before loading its annotations.")
+            return False
+        try:
+            ann = load_annotations(path, s.path, s.timeline.duration)
+        except InputError as exc:
+            self._error(f"Cannot load {Path(path).name}", str(exc))
+            return False
+        self.controller.set_annotations(ann)
+        self.statusBar().showMessage(f"annotations: {path}", 6000)
+        return True
+
+    def ask_load_annotations(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load annotations", self.settings.last_folder(),
+                                              "AVSOL-E or AVE (*.json Annotations.txt *.txt);;All files (*)")
+        if path:
+            self.load_annotations(path)
+
+    def dragEnterEvent(self, ev) -> None:
+        if any(u.isLocalFile() for u in ev.mimeData().urls()):
+            ev.acceptProposedAction()
+
+    dragMoveEvent = dragEnterEvent
+
+    def dropEvent(self, ev) -> None:
+        files = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if files:
+            ev.acceptProposedAction()
+            for f in files:
+                self.open_path(f)
+
+    # -- display ------------------------------------------------------------------------
+    def _stored_options(self) -> DisplayOptions:
+        s = self.settings
+        return DisplayOptions(**{k.split("/")[1]: s.value(k) for k in DEFAULTS})
+
+    def set_options(self, o: DisplayOptions) -> None:
+        if o != self.display.options:
+            self.display.set_options(o)
+        self.presenter.set_options(o)
+        for k in DEFAULTS:
+            self.settings.set_value(k, getattr(o, k.split("/")[1]))
+
+    def _toggle(self, name: str) -> None:
+        o = self.display.options
+        self.set_options(replace(o, **{name: not getattr(o, name)}))
+
+    def _opacity(self, delta: float) -> None:
+        o = self.display.options
+        self.set_options(replace(o, opacity=round(min(1.0, max(0.0, o.opacity + delta)), 2)))
+
+    def toggle_layout(self) -> None:
+        o = self.display.options
+        self.set_options(replace(o, layout="single" if o.layout == "side_by_side" else "side_by_side"))
+
+    def cycle_head(self, step: int) -> None:
+        models = self.controller.maps.models
+        if not models:
+            return
+        keys = [m.key for m in models]
+        o = self.display.options
+        k = (keys.index(o.head) + step) % len(keys) if o.head in keys else 0
+        self.set_options(replace(o, layout="single", head=keys[k]))
+
+    def set_audio(self, spec: AudioSpec) -> None:
+        self.controller.maps.set_audio(spec)
+        self.display.set_audio_kind(spec.kind, "" if spec.kind == "own" else f"maps hear {spec.label}")
+        self.presenter.refresh()
+
+    def _on_audio_kind(self, kind: str) -> None:
+        if kind != "file":
+            self.set_audio(AudioSpec(kind))
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Audio for the maps", self.settings.last_folder(),
+                                              "Media (*.mp4 *.mkv *.webm *.mov *.avi *.wav *.m4a *.mp3 *.flac);;All files (*)")
+        if not path:
+            self.display.set_audio_kind(self.controller.maps.audio.kind)
+            return
+        from model_core.errors import InputError
+        from model_core.media.probe import probe
+
+        try:
+            if not probe(path).has_audio:
+                raise InputError(path, "has no audio stream")
+        except InputError as exc:
+            self._error("Cannot use that audio", str(exc))
+            self.display.set_audio_kind(self.controller.maps.audio.kind)
+            return
+        self.set_audio(AudioSpec("file", path))
+
+    # -- export -------------------------------------------------------------------------
+    def save_screenshot(self, path: str | os.PathLike) -> bool:
+        from model_core.errors import InputError
+
+        try:
+            save_png(grab(self), path)
+        except InputError as exc:
+            self._error("Cannot save the screenshot", str(exc))
+            return False
+        self.statusBar().showMessage(f"screenshot saved to {path}", 6000)
+        return True
+
+    def ask_save_screenshot(self) -> None:
+        s = self.controller.session
+        default = str(Path(self.settings.last_folder() or ".") / (f"{s.path.stem}-{self.controller.player.time:.2f}s.png"
+                                                                  if s else "avsol.png"))
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", default, "PNG images (*.png)")
+        if path:
+            self.save_screenshot(path)
+            copy_to_clipboard(grab(self))
+
+    def copy_screenshot(self) -> None:
+        copy_to_clipboard(grab(self))
+        self.statusBar().showMessage("screenshot copied to the clipboard", 4000)
+
+    # -- status -------------------------------------------------------------------------
+    def _on_session(self, session) -> None:
+        self.setWindowTitle(f"AVSOL Studio — {session.name}")
+        info = session.info
+        self.statusBar().showMessage(
+            f"{session.name}: {session.width}x{session.height}, {info.fps:.3g} fps, "
+            f"{session.timeline.frame_count} frames, {session.timeline.duration:.2f} s"
+            + (f"; annotations from {Path(session.annotations.source).name}" if session.annotations else ""), 8000)
+        self._on_maps_progress([])
+
+    def _on_models(self, models) -> None:
+        self.display.set_models(models)
+        self.presenter.set_options(self.display.options)
+        devices = sorted({m.device for m in models})
+        self.model_label.setText(f"models: {', '.join(m.name for m in models)} ({', '.join(devices)})"
+                                 if models else "no model loaded")
+
+    def _on_model_failed(self, path: str, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        if not self.controller.maps.models:
+            self.model_label.setText("no model loaded")
+        self._error(f"Cannot load {Path(path).name}", message)
+
+    def _on_maps_progress(self, _indices) -> None:
+        c = self.controller
+        if c.session is None or not c.maps.models:
+            self.maps_label.setText("")
+            return
+        n = c.session.timeline.frame_count
+        done = min(c.maps.count(m.key) for m in c.maps.models)
+        self.maps_label.setText(f"maps {done}/{n} frames")
+
+    def _on_audio_status(self, playing: bool, text: str) -> None:
+        if playing:
+            self.audio_label.setText(text or "audio out")
+            self.audio_label.setStyleSheet("")
+        else:
+            self.audio_label.setText(text)
+            self.audio_label.setStyleSheet("color: #e9c46a;" if text else "")
+
+    def show_shortcuts(self) -> None:
+        from avsol_viewer.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self).exec()
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "AVSOL Studio", "AVSOL Studio: audio-visual sounding object localization "
+                          "(DNM) — viewer.\nMaps are sigmoid(Z) of each loaded checkpoint.")
+
+    # -- errors and closing ---------------------------------------------------------------
+    def _error(self, title: str, text: str) -> None:
+        self.last_error = text
+        self.statusBar().showMessage(text, 15000)
+        self.report_error(title, text)
+
+    def _message_box(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+    def closeEvent(self, ev) -> None:
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.controller.close()
+        super().closeEvent(ev)

@@ -1,0 +1,62 @@
+"""Where the maps' frames come from: a provider the map worker reads in its own thread.
+
+The map pipeline never assumes a file: it asks a :class:`FrameProvider` for frames by index
+at the model's input size and for their times. :class:`FileFrames` reads a video file with
+``model_core.media.frames.VideoReader`` (its own decoder, separate from the display's, as
+readers are not thread-safe); a live camera will be another provider with the same two
+methods. An immutable :class:`FrameSpec` describes the provider on the GUI side.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class FrameProvider:
+    """Frames by index, already resized (without crop) to the model's square input."""
+
+    frame_count = 0
+
+    def time_at(self, index: int) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read(self, indices: list[int], size: int) -> list[np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the decoder."""
+
+
+class FileFrames(FrameProvider):
+    """A video file's frames (``VideoReader``; sequential reads never seek)."""
+
+    def __init__(self, path: str | os.PathLike):
+        from model_core.media.frames import VideoReader
+
+        self.reader = VideoReader(path)
+        self.frame_count = self.reader.frame_count
+
+    def time_at(self, index: int) -> float:
+        return self.reader.time_at_index(index)
+
+    def read(self, indices: list[int], size: int) -> list[np.ndarray]:
+        # decode in increasing order (forward reads are cheap), return in the order asked
+        out: dict[int, np.ndarray] = {}
+        for i in sorted(set(indices)):
+            out[i] = self.reader.read_at_index(i, (size, size))
+        return [out[i] for i in indices]
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """GUI-side description of a frame provider: a video file, for now."""
+
+    path: str
+
+    def open(self) -> FrameProvider:
+        return FileFrames(self.path)

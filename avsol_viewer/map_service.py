@@ -1,0 +1,132 @@
+"""The GUI thread's side of the map pipeline: requests, models, and reading the cache.
+
+It turns "the playhead is at frame i" into a :class:`~avsol_viewer.map_worker.MapRequest`
+(a new generation each time), forwards checkpoint loads, and answers "which map do I draw
+for model m at frame i" from the cache: the frame's own map, or while playing the closest
+earlier one within a fraction of a second (marked stale), so the overlay follows the
+picture when the model is slower than the video.
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, Signal
+
+from avsol_viewer.audio_sources import AudioSpec
+from avsol_viewer.map_cache import MapCache, MapEntry, MapKey
+from avsol_viewer.map_frames import FrameSpec
+from avsol_viewer.map_worker import MapRequest, MapWorker, ModelInfo
+
+#: Seconds of frames filled ahead of the playhead (paused / playing).
+AHEAD_PAUSED_S = 4.0
+AHEAD_PLAYING_S = 2.0
+#: While playing, a map up to this old may stand in for the frame's own (seconds).
+STALE_S = 0.5
+
+
+class MapService(QObject):
+    """Owns the cache and the worker thread; see the module docstring."""
+
+    maps_ready = Signal(object)        # list of frame indices of the current video + audio
+    models_changed = Signal(object)    # list[ModelInfo]
+    model_loading = Signal(str)
+    model_failed = Signal(str, str)
+    problem = Signal(str)
+    idle = Signal()                    # the latest request is fully served
+
+    def __init__(self, localizer_factory=None, cache: MapCache | None = None, parent=None):
+        super().__init__(parent)
+        self.cache = cache or MapCache()
+        self.worker = MapWorker(self.cache, localizer_factory)
+        self.models: list[ModelInfo] = []
+        self.audio = AudioSpec()
+        self.audio_hop: float | None = None
+        self._video: str | None = None
+        self._frames: FrameSpec | None = None
+        self._fps = 25.0
+        self._generation = 0
+        self._last: MapRequest | None = None
+        self.pending_loads = 0
+        self.worker.maps_ready.connect(self._on_maps_ready)
+        self.worker.models_changed.connect(self._on_models_changed)
+        self.worker.model_loading.connect(self.model_loading)
+        self.worker.model_failed.connect(self._on_model_failed)
+        self.worker.problem.connect(self.problem)
+        self.worker.idle.connect(self._on_idle)
+
+    def start(self) -> None:
+        if not self.worker.isRunning():
+            self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop_and_wait()
+
+    # -- inputs -------------------------------------------------------------------------
+    def load_checkpoint(self, path: str | os.PathLike) -> None:
+        self.pending_loads += 1
+        self.start()
+        self.worker.load_checkpoint(path)
+
+    def set_video(self, key: str | None, frames: FrameSpec | None, fps: float = 25.0) -> None:
+        self._video, self._frames, self._fps = key, frames, fps or 25.0
+        self._last = None
+
+    def set_audio(self, spec: AudioSpec) -> None:
+        self.audio = spec
+        if self._last is not None:
+            self.want(self._last.index, playing=False, priority=self._last.priority)
+
+    def want(self, index: int, playing: bool = False, priority: tuple[int, ...] = ()) -> None:
+        """The playhead is at ``index``: post a request (latest wins)."""
+        if self._video is None or self._frames is None:
+            return
+        ahead = int(round((AHEAD_PLAYING_S if playing else AHEAD_PAUSED_S) * self._fps))
+        self._generation += 1
+        req = MapRequest(self._generation, self._video, self._frames, int(index), tuple(priority),
+                         ahead, self.audio, self.audio_hop)
+        self._last = req
+        self.start()
+        self.worker.submit(req)
+
+    # -- outputs ------------------------------------------------------------------------
+    def entry(self, model: str, index: int, playing: bool = False) -> tuple[MapEntry | None, int]:
+        """(map to draw for ``model`` at ``index``, how many frames old it is)."""
+        if self._video is None:
+            return None, 0
+        back = int(round(STALE_S * self._fps)) if playing else 0
+        hit = self.cache.nearest_before(self._video, model, self.audio.key, index, back)
+        if hit is None:
+            return None, 0
+        return hit[1], index - hit[0]
+
+    def has(self, model: str, index: int) -> bool:
+        return self._video is not None and MapKey(self._video, model, self.audio.key, index) in self.cache
+
+    def ready_at(self, index: int) -> bool:
+        """Every loaded model has its map of frame ``index``."""
+        return all(self.has(m.key, index) for m in self.models)
+
+    def count(self, model: str) -> int:
+        return self.cache.count(self._video, model, self.audio.key) if self._video else 0
+
+    @property
+    def loading(self) -> bool:
+        return self.pending_loads > 0
+
+    # -- worker signals -----------------------------------------------------------------
+    def _on_maps_ready(self, video: str, audio: str, indices) -> None:
+        if video == self._video and audio == self.audio.key:
+            self.maps_ready.emit(list(indices))
+
+    def _on_models_changed(self, infos) -> None:
+        self.pending_loads = max(0, self.pending_loads - 1)
+        self.models = list(infos)
+        self.models_changed.emit(self.models)
+
+    def _on_model_failed(self, path: str, message: str) -> None:
+        self.pending_loads = max(0, self.pending_loads - 1)
+        self.model_failed.emit(path, message)
+
+    def _on_idle(self, generation: int) -> None:
+        if generation == self._generation:
+            self.idle.emit()

@@ -1,0 +1,182 @@
+"""Keeps the widgets in step with the controller: frame, overlays, boxes, spectrogram,
+time read-outs and the segment's scores. No state of its own beyond display options and
+small memos; the controller is the single source of what is shown.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from html import escape
+
+from PySide6.QtCore import QObject
+
+from avsol_viewer.audio_sources import window_centre
+from avsol_viewer.colormaps import overlay_lut
+from avsol_viewer.display_panel import DisplayOptions
+from avsol_viewer.heads_panel import HeadContent
+from avsol_viewer.map_display import prepare
+from avsol_viewer.segment_panel import SegmentScores
+
+_HEAD_COLOURS = {"avc": "#f4a261", "cls": "#8ecae6", "dnm": "#b5e48c"}
+
+
+class Presenter(QObject):
+    """Wires controller signals to the views (see module docstring)."""
+
+    def __init__(self, controller, heads, spectrogram, segment_panel, transport, options: DisplayOptions,
+                 parent=None):
+        super().__init__(parent)
+        self.c = controller
+        self.heads, self.spectrogram, self.segment_panel, self.transport = heads, spectrogram, segment_panel, transport
+        self.options = options
+        self._lut = overlay_lut(options.colormap, options.opacity)
+        self._display_memo: OrderedDict = OrderedDict()
+        self._scores = SegmentScores()
+        self._segment_key = None
+        self._rows_sig = None
+        c = controller
+        c.session_changed.connect(self._on_session)
+        c.frame_shown.connect(self._on_frame)
+        c.maps_changed.connect(self.refresh)
+        c.track_changed.connect(self._on_track)
+        c.annotations_changed.connect(self._on_annotations)
+        c.player.time_changed.connect(self._on_time)
+        spectrogram.seek_requested.connect(c.player.seek)
+        self.refresh()
+
+    # -- options ------------------------------------------------------------------------
+    def set_options(self, o: DisplayOptions) -> None:
+        self.options = o
+        self._lut = overlay_lut(o.colormap, o.opacity)
+        self._segment_key = None
+        self.refresh()
+
+    def visible_models(self) -> list:
+        models = self.c.maps.models
+        if self.options.layout == "single" and models:
+            chosen = [m for m in models if m.key == self.options.head]
+            return chosen or models[-1:]
+        return list(models)
+
+    # -- controller signals -------------------------------------------------------------
+    def _on_session(self, session) -> None:
+        self.transport.set_timeline(session.timeline)
+        self.spectrogram.set_track(None, session.timeline.duration, "decoding sound…")
+        self._segment_key = None
+
+    def _on_track(self, track) -> None:
+        s = self.c.session
+        if s is None or track is None:
+            return
+        note = "" if track.has_audio else "no sound track: maps computed on silence"
+        self.spectrogram.set_track(track, s.timeline.duration, note)
+        self.spectrogram.set_segments(s.annotations)
+        self._on_time(self.c.player.time)
+
+    def _on_annotations(self, annotations) -> None:
+        self.spectrogram.set_segments(annotations)
+        self._segment_key = None
+        self.refresh()
+
+    def _on_frame(self, index: int, img) -> None:
+        self.heads.show_frame(img)
+        self.refresh()
+
+    def _on_time(self, t: float) -> None:
+        self.transport.set_time(t)
+        c = window_centre(t, self.c.maps.audio_hop)
+        self.spectrogram.set_time(t, (c - 0.5, c + 0.5))
+
+    # -- drawing ------------------------------------------------------------------------
+    def _display(self, model_key: str, index: int, entry):
+        key = (model_key, index, id(entry), self.options.scale)
+        dm = self._display_memo.get(key)
+        if dm is None:
+            dm = prepare(entry.map, self.options.scale)
+            self._display_memo[key] = dm
+            while len(self._display_memo) > 64:
+                self._display_memo.popitem(last=False)
+        return dm
+
+    def refresh(self) -> None:
+        """Redraw overlays, titles, boxes and scores for the frame on screen."""
+        c, o = self.c, self.options
+        if c.session is None:
+            self.heads.show_maps([HeadContent("<span style='color:#bbb'>Drop a video here, or File › Open</span>")],
+                                 self._lut, o.threshold, o.contour, o.peak)
+            return
+        index = c.shown_index
+        models = self.visible_models()
+        contents = []
+        for m in models:
+            entry, age = c.maps.entry(m.key, index, playing=c.player.playing)
+            dm = self._display(m.key, index, entry) if entry is not None else None
+            contents.append(HeadContent(self._title(m, entry, age), dm))
+        if not contents:
+            msg = "loading models…" if c.maps.loading else "no model loaded (File › Load checkpoint…)"
+            contents = [HeadContent(f"<span style='color:#bbb'>{escape(c.session.name)} — {msg}</span>")]
+        elif o.layout == "side_by_side":  # the plain frame first: what the heads are judged on
+            t = c.session.timeline.time_at(index)
+            contents.insert(0, HeadContent(f"<b style='color:#eee'>Frame</b>&nbsp;<span style='color:#ccc'>"
+                                           f"{index} · {t:.3f} s · audio: {escape(c.maps.audio.label)}</span>"))
+        self.heads.show_maps(contents, self._lut, o.threshold, o.contour, o.peak)
+        self._refresh_segment()
+
+    def _title(self, m, entry, age: int) -> str:
+        colour = _HEAD_COLOURS.get(m.head, "#dddddd")
+        head = f"<b style='color:{colour}'>{escape(m.head.upper())}</b>&nbsp;<span style='color:#ccc'>{escape(m.name)}</span>"
+        if entry is None:
+            return head + "&nbsp;&nbsp;<span style='color:#888'>computing…</span>"
+        extra = f"&nbsp;&nbsp;<span style='color:#eee'>p(av) {entry.p_avc:.2f}</span>"
+        if age:
+            extra += f"&nbsp;<span style='color:#e9c46a'>(map {age} fr old)</span>"
+        if entry.silent_audio:
+            extra += "&nbsp;<span style='color:#e76f51'>on silence</span>"
+        return head + extra
+
+    def _refresh_segment(self) -> None:
+        c = self.c
+        s = c.session
+        found = c.current_segment()
+        key = (s.key, found[0] if found else None)
+        if key != self._segment_key:
+            self.heads.show_boxes(found[1] if found else None, self.options.boxes)
+        self._segment_key = key
+        if s.annotations is None:
+            self._rows_sig = None
+            self.segment_panel.show_segment("No annotations for this video "
+                                            "(File › Load annotations…)", [])
+            return
+        if found is None:
+            self._rows_sig = None
+            self.segment_panel.show_segment("No annotated segment here", [])
+            return
+        k, seg = found
+        kind = "event" if seg.event else "background"
+        heading = (f"<b>Segment {k}</b>: {seg.start:g}–{seg.end:g} s, {kind}"
+                   f"{' · ' + escape(s.annotations.category) if s.annotations.category else ''}<br>"
+                   f"<span style='color:gray'>scored on the frame at {seg.frame_time:g} s "
+                   f"(audio: {escape(c.maps.audio.label)})</span>")
+        rows = []
+        if s.annotations.kind == "ave":
+            heading += "<br><span style='color:gray'>AVE annotations: events only, no boxes to score</span>"
+        frame = c.segment_frame(seg)
+        for m in c.maps.models:
+            entry, _ = c.maps.entry(m.key, frame)
+            item = None
+            if entry is not None and s.annotations.kind == "avsol-e":
+                item = self._scores.get((s.key, m.key, c.maps.audio.key, k), entry, seg, s.name, m.name,
+                                        s.annotations.category)
+            elif entry is not None:
+                item = _PAvcOnly(entry.p_avc)
+            rows.append((f"{m.head.upper()} {m.name}", item))
+        sig = (heading, tuple((label, id(item)) for label, item in rows))
+        if sig != self._rows_sig:  # rebuilding the table on every frame is wasted work
+            self._rows_sig = sig
+            self.segment_panel.show_segment(heading, rows)
+
+
+class _PAvcOnly:
+    """A row for segments without boxes: only p(av) is known."""
+
+    def __init__(self, p_avc: float):
+        self.p_avc, self.ciou, self.hit, self.failure = p_avc, None, None, None

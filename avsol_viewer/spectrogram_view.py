@@ -1,0 +1,148 @@
+"""The log-mel spectrogram of the whole track, with the playhead and the event segments.
+
+The image is ``model_core.features.spectrogram_for_display`` (what the model hears),
+placed in seconds x mel bands with ``setRect``; the y axis is labelled in Hz at the band
+centres. Annotated 1 s segments are shaded (events green, background grey); the 1 s audio
+window the maps use is a light band around the playhead. Clicking or dragging anywhere on
+it seeks (the playhead follows the pointer), the wheel zooms in time.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from avsol_viewer.colormaps import spectrogram_lut
+
+pg.setConfigOptions(imageAxisOrder="row-major")
+#: Dynamic range shown below the loudest value (dB).
+RANGE_DB = 80.0
+BANDS = 64
+#: Height (in band units) of the segment strip above the bands.
+STRIP = 4.0
+_HZ_TICKS = (100, 250, 500, 1000, 2000, 4000, 8000)
+
+
+class _ScrubViewBox(pg.ViewBox):
+    """A view box where the left button seeks (click or drag) instead of panning."""
+
+    def __init__(self, on_seek):
+        super().__init__(enableMenu=False)
+        self._on_seek = on_seek
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self._on_seek(self.mapSceneToView(ev.scenePos()).x())
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self._on_seek(self.mapSceneToView(ev.scenePos()).x())
+        else:
+            super().mouseDragEvent(ev, axis)
+
+
+class SpectrogramView(pg.PlotWidget):
+    """See the module docstring. ``seek_requested(t)`` when the user clicks or drags."""
+
+    seek_requested = Signal(float)
+
+    def __init__(self, parent=None):
+        self._vb = _ScrubViewBox(self._seek)
+        super().__init__(parent, viewBox=self._vb)
+        self.setAcceptDrops(False)
+        self.setBackground("#1e1f22")
+        self.setMinimumHeight(120)
+        self.setLabel("bottom", "time (s)")
+        self.setLabel("left", "Hz (mel)")
+        self.getPlotItem().setMenuEnabled(False)
+        self.getPlotItem().hideButtons()
+        self.image = pg.ImageItem()
+        self.image.setLookupTable(spectrogram_lut())
+        self.image.setOpts(autoDownsample=True)
+        self.addItem(self.image)
+        self.window = pg.LinearRegionItem((0.0, 1.0), movable=False, brush=pg.mkBrush(255, 255, 255, 40),
+                                          pen=pg.mkPen(255, 255, 255, 90))
+        self.window.setZValue(15)
+        self.addItem(self.window)
+        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=True, pen=pg.mkPen("#ffd84a", width=2))
+        self.playhead.setZValue(20)
+        self.playhead.sigDragged.connect(lambda line: self._seek(line.value()))
+        self.addItem(self.playhead)
+        self.note = pg.TextItem("", color="#bbbbbb", anchor=(0.5, 0.5))
+        self.addItem(self.note)
+        self._regions: list = []
+        self._duration = 1.0
+        self.set_track(None, 1.0)
+
+    def _seek(self, t: float) -> None:
+        self.seek_requested.emit(float(min(max(t, 0.0), self._duration)))
+
+    def set_track(self, track, duration: float, message: str = "") -> None:
+        """Show ``track``'s spectrogram (None: an empty strip with ``message``)."""
+        self._duration = max(float(duration), 1e-3)
+        if track is None:
+            self.image.clear()
+            self.note.setText(message)
+            self.note.setPos(self._duration / 2, 32)
+        else:
+            spec = np.ascontiguousarray(track.spectrogram)
+            top = float(spec.max()) if spec.size else 0.0
+            self.image.setImage(spec, levels=(top - RANGE_DB, top), autoLevels=False)
+            n_cols = spec.shape[1]
+            hop = float(track.times[1] - track.times[0]) if len(track.times) > 1 else 0.01
+            # column j is centred on j * hop: the image spans [-hop/2, (F - 1/2) hop]
+            self.image.setRect(QRectF(-hop / 2, 0.0, n_cols * hop, spec.shape[0]))
+            self.note.setText(message)
+            self._set_hz_ticks(track.mel_freqs)
+        self.setXRange(0.0, self._duration, padding=0.0)
+        self.setYRange(0.0, BANDS + STRIP, padding=0.0)
+        self.setLimits(xMin=-0.5, xMax=self._duration + 0.5, yMin=0.0, yMax=BANDS + STRIP)
+
+    def _set_hz_ticks(self, freqs: np.ndarray) -> None:
+        bands = np.arange(len(freqs)) + 0.5  # band k occupies rows [k, k+1): centre k + 0.5
+        ticks = []
+        for hz in _HZ_TICKS:
+            if freqs[0] <= hz <= freqs[-1]:
+                y = float(np.interp(hz, freqs, bands))
+                ticks.append((y, f"{hz // 1000}k" if hz >= 1000 else str(hz)))
+        self.getAxis("left").setTicks([ticks])
+
+    def set_segments(self, annotations) -> None:
+        """Annotated segments as a strip above the spectrogram (events green, background
+        grey), events also lightly shaded over it."""
+        for r in self._regions:
+            self.removeItem(r)
+        self._regions = []
+        if annotations is None:
+            return
+        for seg in annotations.segments:
+            colour = QColor(60, 230, 90, 220) if seg.event else QColor(150, 150, 150, 160)
+            bar = QGraphicsRectItem(seg.start + 0.01, BANDS + 0.6, seg.end - seg.start - 0.02, STRIP - 1.0)
+            bar.setBrush(QBrush(colour))
+            bar.setPen(QPen(Qt.PenStyle.NoPen))
+            bar.setZValue(5)
+            self.addItem(bar)
+            self._regions.append(bar)
+            if seg.event:
+                region = pg.LinearRegionItem((seg.start, seg.end), movable=False,
+                                             brush=pg.mkBrush(60, 230, 90, 22), pen=pg.mkPen(None))
+                region.setZValue(4)
+                self.addItem(region)
+                self._regions.append(region)
+
+    def set_time(self, t: float, window: tuple[float, float] | None = None) -> None:
+        """Move the playhead (and the maps' audio window) to ``t``."""
+        self.playhead.setValue(t)
+        lo, hi = window if window is not None else (t - 0.5, t + 0.5)
+        self.window.setRegion((lo, hi))
+        x0, x1 = self._vb.viewRange()[0]
+        if not x0 <= t <= x1:  # follow the playhead when zoomed in
+            span = x1 - x0
+            self.setXRange(t - 0.1 * span, t + 0.9 * span, padding=0.0)

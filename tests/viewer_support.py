@@ -1,0 +1,155 @@
+"""Shared pieces of the viewer tests: fake models, a window on a manual clock, clips whose
+frames carry their index, and the autouse check that no viewer thread outlives a test.
+
+Import the fixtures into a test module by name (pytest picks up fixtures imported into a
+module's namespace, autouse ones included).
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from media_helpers import make_clip
+
+
+def quadrant_map(quadrant: str = "tl", size: int = 8) -> np.ndarray:
+    """A ``size`` x ``size`` map, 0.95 in one quadrant (tl/tr/bl/br), 0.05 elsewhere."""
+    m = np.full((size, size), 0.05, np.float32)
+    h = size // 2
+    rows = slice(0, h) if quadrant[0] == "t" else slice(h, size)
+    cols = slice(0, h) if quadrant[1] == "l" else slice(h, size)
+    m[rows, cols] = 0.95
+    return m
+
+
+class FakeLocalizer:
+    """Quacks like ``model_core.inference.Localizer`` without torch.
+
+    ``embed_audio`` returns one row per window: (RMS of the window, centre sample mean);
+    ``predict`` returns ``map_fn(frame, emb_row)`` for each frame (default: hot in
+    ``quadrant``), after waiting on ``gate`` when one is given (a slow model).
+    """
+
+    def __init__(self, name: str, head: str = "dnm", quadrant: str = "tl", map_fn=None,
+                 gate: threading.Event | None = None, map_size: int = 8, image_size: int = 32):
+        self.name, self.head = name, head
+        self.classes = ["a", "b"]
+        self.device = "cpu"
+        self.map_size, self.image_size = map_size, image_size
+        self.map_fn = map_fn or (lambda frame, emb: quadrant_map(quadrant, map_size))
+        self.gate = gate
+        self.entered = threading.Event()
+        self.predicted: list[int] = []   # batch sizes, one per predict call
+        self.embedded = 0                # windows embedded
+
+    def embed_audio(self, windows: np.ndarray) -> np.ndarray:
+        w = np.asarray(windows, np.float32)
+        self.embedded += len(w)
+        return np.stack([np.sqrt(np.mean(w.astype(np.float64) ** 2, axis=1)), w.mean(axis=1)], axis=1)
+
+    def predict(self, frames, emb, audio_index=None):
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(20), "test never released the fake model"
+        frames = np.asarray(frames)
+        assert frames.shape[1:] == (self.image_size, self.image_size, 3), frames.shape
+        idx = np.arange(len(frames)) if audio_index is None else np.asarray(audio_index)
+        maps = np.stack([self.map_fn(f, emb[i]) for f, i in zip(frames, idx)]).astype(np.float32)
+        self.predicted.append(len(frames))
+        return SimpleNamespace(maps=maps, p_avc=maps.reshape(len(maps), -1).max(axis=1),
+                               class_probs=np.full((len(maps), 2), 0.5, np.float32))
+
+
+class FakeFactory:
+    """``localizer_factory``: the fake registered for a path's stem, or an error to raise."""
+
+    def __init__(self, **fakes):
+        self.fakes = fakes
+
+    def __call__(self, path):
+        obj = self.fakes[Path(path).stem]
+        if isinstance(obj, Exception):
+            raise obj
+        return obj
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left():
+    """Fail a test that leaves a viewer thread (QThread) running."""
+    yield
+    from avsol_viewer.workers import running_threads
+
+    left = running_threads()
+    for t in left:  # don't let one leak break every later test
+        if hasattr(t, "request_stop"):
+            t.request_stop()
+        t.wait(5000)
+    assert not left, f"threads left running: {[t.objectName() for t in left]}"
+
+
+@pytest.fixture(scope="session")
+def index_clip(tmp_path_factory) -> Path:
+    """50 frames at 25 fps, 128 x 96, frame index drawn in the pixels, 440 Hz tone."""
+    return make_clip(tmp_path_factory.mktemp("clips") / "index.mp4", n_frames=50, fps=25.0, size=(128, 96))
+
+
+@pytest.fixture(scope="session")
+def other_clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clips2") / "other.mp4", n_frames=30, fps=10.0, size=(96, 64),
+                     tone_hz=880.0)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from avsol_viewer.settings import ViewerSettings
+
+    return ViewerSettings(tmp_path / "settings.ini")
+
+
+class Viewer(SimpleNamespace):
+    """A window on a manual clock: ``win``, ``c`` (controller), ``clock``, ``qtbot``."""
+
+    def frame_is(self, index: int) -> bool:
+        return self.c.shown_index == index and self.c.image is not None
+
+    def wait_frame(self, index: int, timeout: int = 5000) -> None:
+        self.qtbot.waitUntil(lambda: self.frame_is(index), timeout=timeout)
+
+    def wait_maps(self, index: int, timeout: int = 10000) -> None:
+        self.qtbot.waitUntil(lambda: bool(self.c.maps.models) and self.c.maps.ready_at(index),
+                             timeout=timeout)
+
+
+@pytest.fixture
+def make_viewer(qtbot, settings):
+    """Factory: ``make_viewer(factory=None)`` -> :class:`Viewer`; closed at teardown."""
+    from avsol_viewer.clock import ManualClock
+    from avsol_viewer.controller import ViewerController
+    from avsol_viewer.main_window import MainWindow
+
+    made = []
+
+    def make(factory=None) -> Viewer:
+        clock = ManualClock()
+        c = ViewerController(localizer_factory=factory or FakeFactory(),
+                             clock_factory=lambda track: (clock, "manual clock"), autotick=False)
+        win = MainWindow(settings, c)
+        errors: list[tuple[str, str]] = []
+        win.report_error = lambda title, text: errors.append((title, text))
+        win.resize(1200, 800)
+        win.show()
+        qtbot.waitExposed(win)
+        v = Viewer(win=win, c=c, clock=clock, qtbot=qtbot, errors=errors)
+        made.append((v, factory))
+        return v
+
+    yield make
+    for v, factory in made:
+        for fake in getattr(factory, "fakes", {}).values():
+            if isinstance(fake, FakeLocalizer) and fake.gate is not None:
+                fake.gate.set()
+        v.win.close()
