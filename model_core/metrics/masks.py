@@ -119,7 +119,8 @@ def minmax_normalise(maps: np.ndarray) -> np.ndarray:
         arr = arr[None]
     lo = arr.min(axis=(1, 2), keepdims=True)
     span = arr.max(axis=(1, 2), keepdims=True) - lo
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(span > 0, (arr - lo) / np.where(span > 0, span, 1), 0).astype(np.float32)
-    out[~np.isfinite(arr).all(axis=(1, 2))] = np.nan
+    out = arr - lo
+    with np.errstate(invalid="ignore"):
+        out /= np.where(span > 0, span, np.float32(np.inf))   # x / inf = 0: constant -> 0
+    out[~np.isfinite(lo[:, 0, 0]) | ~np.isfinite(span[:, 0, 0])] = np.nan
     return out[0] if single else out

@@ -1,0 +1,251 @@
+"""Evaluation figures (SPEC 8): ``avsol eval`` against the field's per-item loop.
+
+Run alone with ``python -m benchmarks.bench_eval [--quick] [--videos N]`` or through
+``python -m benchmarks.run eval``; ``AVSOL_BENCH_EVAL_VIDEOS=N`` (or ``AVSOL_BENCH_QUICK=1``)
+sets the size there. Default: an AVSOL-E-sized set, 402 videos x 10 segments (4020 items)
+of 224 x 224, 25 fps, 10 s videos, generated once by ``avsol synth`` into
+``benchmarks/out/eval_synth_<N>/`` (the first N videos of the 402 set when it exists), and
+three untrained full-size models (ResNet-18 trunks, 7 x 7 map, SPEC 3) as the three heads.
+Everything runs in one process, in one run, with 2 torch threads:
+
+- ``batched_1head_s`` / ``batched_3heads_s``: :func:`model_core.evaluation.run_eval`
+  end to end (decode each video once for every head, batches of 16, metrics, items log,
+  report), with one head and with three;
+- ``naive_1head_s`` / ``naive_3heads_s``: the same work the way the field's scripts do it:
+  one model per pass, and per item: open the video, seek and decode the frame, read the
+  1 s of audio, log-mel, audio trunk and visual trunk at batch 1, score; the three-head
+  figure is three such passes, the one-head figure the first of them;
+- ``speedup_1head`` / ``speedup_3heads`` = naive / batched (target >= 3), and
+  ``three_vs_one`` = batched 3 heads / batched 1 head (target < 2);
+- ``ceiling_1head_s``: the bare visual trunk (inference_mode, channels_last, random input)
+  on as many frames as there are items, in the batches the evaluation runs (one per
+  video); ``ceiling_share_1head`` = ceiling / batched (1 = nothing but the visual trunk;
+  the audio trunk alone costs ~40 % of it, as each annotated frame has its own window).
+- ``cpu_s``: the same totals in process CPU seconds (less sensitive to load from
+  elsewhere, blind to the overlap of decoding and inference);
+- ``max_ciou_diff_batched_vs_naive``: the two ways score the same maps.
+Also the size actually run, the set's generation time (0 when reused) and the wall time.
+The variants are interleaved video by video (see :func:`run`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+FULL_VIDEOS = 402
+QUICK_VIDEOS = 20
+THREADS = 2
+BATCH = 16
+SEED = 0
+MODELS = {
+    "full_7x7": {},
+    "demo": {"width": 16, "audio_width": 16, "layers": (1, 1, 1, 1), "image_size": 112,
+             "map_size": 7, "embed_dim": 64},
+}
+
+
+def _set_is_complete(root: Path, n: int) -> bool:
+    try:
+        doc = json.loads((root / "avsol-e.json").read_text())
+    except (OSError, ValueError):
+        return False
+    names = [v["video"] for v in doc.get("videos", [])]
+    return len(names) == n and all((root / "videos" / v).is_file() for v in names)
+
+
+def synth_set(n_videos: int) -> tuple[Path, int | None, float]:
+    """(set folder, limit to pass to eval or None, seconds spent generating)."""
+    full = OUT / f"eval_synth_{FULL_VIDEOS}"
+    if n_videos <= FULL_VIDEOS and _set_is_complete(full, FULL_VIDEOS):
+        return full, (n_videos if n_videos < FULL_VIDEOS else None), 0.0
+    root = OUT / f"eval_synth_{n_videos}"
+    if _set_is_complete(root, n_videos):
+        return root, None, 0.0
+    from model_core.cli import main
+
+    shutil.rmtree(root, ignore_errors=True)
+    t0 = time.perf_counter()
+    rc = main(["synth", str(root), "--videos", str(n_videos), "--seed", str(SEED),
+               "--workers", str(max(1, os.cpu_count() or 1))])
+    if rc != 0:
+        raise RuntimeError(f"avsol synth failed with status {rc}")
+    return root, None, time.perf_counter() - t0
+
+
+def checkpoints(model: str, classes: list[str]) -> list[Path]:
+    """Three untrained checkpoints of the preset (one per head), written once."""
+    import torch
+
+    from model_core.model.checkpoint import save_checkpoint
+    from model_core.model.config import ModelConfig
+    from model_core.model.dnm import build_model
+
+    cfg = ModelConfig(num_classes=len(classes), **MODELS[model])
+    paths = []
+    for seed, head in enumerate(("avc", "cls", "dnm")):
+        p = OUT / f"eval_{model}_{head}.pt"
+        ok = False
+        if p.exists():
+            from model_core.model.checkpoint import load_checkpoint
+
+            try:
+                ck = load_checkpoint(p)
+                ok = ck.config == cfg and ck.classes == classes
+            except Exception:  # noqa: BLE001 - rewritten below
+                ok = False
+        if not ok:
+            torch.manual_seed(seed)
+            save_checkpoint(p, build_model(cfg), cfg, classes, head)
+        paths.append(p)
+    return paths
+
+
+def naive_items(loc, video) -> list:
+    """One model over the items of one video, the per-item way (module docstring)."""
+    from model_core.media.audio import read_audio
+    from model_core.media.frames import VideoReader
+    from model_core.metrics.items import score_items
+
+    rows = []
+    for seg in video.segments:
+        t = seg.frame_time
+        with VideoReader(video.path) as reader:
+            frame = reader.read_at_time(t)
+        wave = read_audio(video.path, t - 0.5, t + 0.5)
+        emb = loc.embed_audio(wave[None])
+        pred = loc.predict(frame[None], emb)
+        rows += score_items(pred.maps, [seg], videos=[video.name], head=loc.name, times=[t],
+                            categories=[video.category], p_avc=pred.p_avc,
+                            class_probs=pred.class_probs, classes=loc.classes)
+    return rows
+
+
+class _Clock:
+    """Wall and CPU seconds accumulated per named phase."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    def time(self, name: str, fn, *args):
+        w, c = time.perf_counter(), time.process_time()
+        out = fn(*args)
+        self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - w
+        self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - c
+        return out
+
+
+def run(quick: bool = False, n_videos: int | None = None, model: str | None = None) -> dict:
+    """All figures, as a dict (the benchmarks harness prints it as JSON).
+
+    The machine is shared and noisy, so the variants are interleaved video by video: for
+    each video, the batched evaluation with one head and with three (``evaluate_video`` +
+    the items-log append, exactly the per-video work of ``run_eval``), the per-item loop
+    for each head, and the trunk ceiling on as many random frames; a burst of load from
+    elsewhere hits them alike. The batched figures then add what ``run_eval`` does once
+    (reading the annotations, building and writing the report).
+    """
+    import numpy as np
+    import torch
+
+    from model_core.evaluation import evaluate_video, load_eval_set
+    from model_core.evaluation.store import ItemsLog
+    from model_core.inference import Localizer
+    from model_core.metrics.report import build_report, write_report
+
+    t_all = time.perf_counter()
+    if n_videos is None:
+        env = os.environ.get("AVSOL_BENCH_EVAL_VIDEOS")
+        quick = quick or os.environ.get("AVSOL_BENCH_QUICK", "") not in ("", "0")
+        n_videos = int(env) if env else (QUICK_VIDEOS if quick else FULL_VIDEOS)
+    model = model or os.environ.get("AVSOL_BENCH_EVAL_MODEL", "full_7x7")
+    torch.set_num_threads(THREADS)
+    OUT.mkdir(parents=True, exist_ok=True)
+    root, limit, synth_s = synth_set(n_videos)
+    clock = _Clock()
+    evalset = clock.time("load", load_eval_set, root)
+    videos = list(evalset.videos[:limit] if limit else evalset.videos)
+    n_items = sum(len(v.segments) for v in videos)
+    ckpts = checkpoints(model, list(evalset.classes))
+    locs = [Localizer(p, device="cpu", batch_size=BATCH) for p in ckpts]
+    for loc in locs:
+        loc.warmup()
+        loc.warmup(1)
+        loc.warmup(10)
+    trunk = locs[0].model.visual_trunk
+    s = locs[0].image_size
+    reports = OUT / "eval_reports"
+    rows: dict[str, list] = {"b1": [], "b3": [], "n0": [], "n1": [], "n2": []}
+    logs = {k: ItemsLog(reports / f"bench_{k}.items.jsonl", {"kind": "header", "fingerprint": {}}, False)
+            for k in ("b1", "b3")}
+
+    def batched(key, k, video):
+        r = evaluate_video(locs[:k], video)
+        logs[key].append_video(video.name, [x.to_row() for x in r])
+        rows[key] += r
+
+    def ceiling(n):
+        x = torch.randn(n, 3, s, s).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            trunk(x)
+
+    for v in videos:
+        clock.time("b1", batched, "b1", 1, v)
+        clock.time("b3", batched, "b3", 3, v)
+        for i, loc in enumerate(locs):
+            rows[f"n{i}"] += clock.time(f"n{i}", naive_items, loc, v)
+        clock.time("ceiling", ceiling, len(v.segments))
+    for k, log in logs.items():
+        log.close()
+        heads = [loc.name for loc in locs[:1 if k == "b1" else 3]]
+        clock.time(f"{k}_report", lambda: write_report(reports / f"bench_{k}.json",
+                                                       build_report(rows[k], heads)))
+    for i in range(3):
+        clock.time(f"n{i}_report", lambda: build_report(rows[f"n{i}"], [locs[i].name]))
+    ok = sum(a.status == "scored" for a in rows["b1"])
+    diff = max((abs((a.ciou or 0) - (b.ciou or 0)) for a, b in zip(rows["b1"], rows["n0"])), default=0.0)
+
+    def total(keys, table):
+        return sum(table.get(k, 0.0) for k in keys)
+
+    b1 = ["load", "b1", "b1_report"]
+    b3 = ["load", "b3", "b3_report"]
+    n1 = ["load", "n0", "n0_report"]
+    n3 = ["load", "n0", "n1", "n2", "n0_report", "n1_report", "n2_report"]
+    fig: dict = {"videos": len(videos), "items": n_items, "items_scored": ok, "model": model,
+                 "threads": torch.get_num_threads(), "batch": BATCH,
+                 "set": str(root.relative_to(ROOT)), "synth_s": round(synth_s, 1),
+                 "batched_1head_s": total(b1, clock.wall), "batched_3heads_s": total(b3, clock.wall),
+                 "naive_1head_s": total(n1, clock.wall), "naive_3heads_s": total(n3, clock.wall),
+                 "ceiling_1head_s": clock.wall["ceiling"]}
+    fig["speedup_1head"] = fig["naive_1head_s"] / fig["batched_1head_s"]
+    fig["speedup_3heads"] = fig["naive_3heads_s"] / fig["batched_3heads_s"]
+    fig["three_vs_one"] = fig["batched_3heads_s"] / fig["batched_1head_s"]
+    fig["ceiling_share_1head"] = fig["ceiling_1head_s"] / fig["batched_1head_s"]
+    fig["cpu_s"] = {"batched_1head": total(b1, clock.cpu), "batched_3heads": total(b3, clock.cpu),
+                    "naive_1head": total(n1, clock.cpu), "naive_3heads": total(n3, clock.cpu),
+                    "ceiling_1head": clock.cpu["ceiling"]}
+    fig["max_ciou_diff_batched_vs_naive"] = float(np.float32(diff))
+    fig = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in fig.items()}
+    fig["cpu_s"] = {k: round(v, 2) for k, v in fig["cpu_s"].items()}
+    fig["wall_s"] = round(time.perf_counter() - t_all, 1)
+    return fig
+
+
+if __name__ == "__main__":
+    import argparse
+
+    sys.path.insert(0, str(ROOT))
+    ap = argparse.ArgumentParser(description="avsol eval vs a per-item loop (SPEC 8)")
+    ap.add_argument("--quick", action="store_true", help=f"{QUICK_VIDEOS} videos instead of {FULL_VIDEOS}")
+    ap.add_argument("--videos", type=int, default=None, help="number of videos")
+    ap.add_argument("--model", choices=sorted(MODELS), default=None, help="model preset (default full_7x7)")
+    a = ap.parse_args()
+    print(json.dumps(run(quick=a.quick, n_videos=a.videos or (QUICK_VIDEOS if a.quick else None),
+                         model=a.model), indent=1))
