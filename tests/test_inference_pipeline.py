@@ -13,7 +13,8 @@ from model_core.media.audio import AudioReader
 from model_core.model import ModelConfig, build_model
 from model_core.model.checkpoint import save_checkpoint
 
-CFG = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
+CFG = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16,
+                  image_size=64, map_size=4)  # the trainer's "tiny" preset: fast
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def locs(files):
 def _reference(loc, path, times, hop):
     """Frame by frame, no pipeline: the frame shown at t and the window of t's centre."""
     with media_frames.VideoReader(path) as reader:
-        frames = np.stack([reader.read_at_time(t, (224, 224)) for t in times])
+        frames = np.stack([reader.read_at_time(t, (64, 64)) for t in times])
     with AudioReader(path) as audio:
         windows = np.stack([audio.window(window_centre(t, hop)) for t in times])
     return loc.predict(frames, loc.embed_audio(windows))
@@ -48,7 +49,7 @@ def _reference(loc, path, times, hop):
 
 def test_every_frame_of_a_2s_clip(locs, files):
     vm = locs[0].localize_video(files["clip"])
-    assert len(vm) == 50 and vm.maps.shape == (50, 7, 7) and vm.maps.dtype == np.float32
+    assert len(vm) == 50 and vm.maps.shape == (50, 4, 4) and vm.maps.dtype == np.float32
     np.testing.assert_allclose(vm.times, np.arange(50) / 25.0, atol=1e-9)
     assert vm.times.dtype == np.float64 and vm.p_avc.shape == (50,) and vm.class_probs.shape == (50, 3)
     assert list(vm.frame_indices) == list(range(50))
@@ -97,7 +98,7 @@ def test_audio_only_and_missing_files_refused(locs, files, tmp_path):
 
 
 def test_localize_many_decodes_once_and_equals_separate_runs(locs, files, monkeypatch):
-    opened, reads = [], [0]
+    opened, yielded, random_reads = [], [], [0]
     real = media_frames.VideoReader
 
     class Spy(real):
@@ -105,15 +106,20 @@ def test_localize_many_decodes_once_and_equals_separate_runs(locs, files, monkey
             opened.append(a[0])
             super().__init__(*a, **k)
 
-        def _read(self, *a, **k):
-            reads[0] += 1
-            return super()._read(*a, **k)
+        def iter_frames(self, *a, **k):
+            for i, img in super().iter_frames(*a, **k):
+                yielded.append(i)
+                yield i, img
+
+        def read_at_index(self, *a, **k):
+            random_reads[0] += 1
+            return super().read_at_index(*a, **k)
 
     separate = {loc.name: loc.localize_video(files["clip"]) for loc in locs}
     monkeypatch.setattr(media_frames, "VideoReader", Spy)
     together = localize_many(locs, files["clip"])
     assert len(opened) == 1
-    assert reads[0] == 1 + 50  # the reader's first-frame check, then each frame once
+    assert yielded == list(range(50)) and random_reads[0] == 0  # each frame decoded once
     assert set(together) == {"dnm", "avc", "cls"}
     for name, vm in together.items():
         np.testing.assert_allclose(vm.maps, separate[name].maps, atol=1e-6)
@@ -127,13 +133,13 @@ def test_cancel_returns_partial_results(locs, files):
     vms = localize_many(locs[:2], files["clip"], progress=lambda d, t: seen.append((d, t)),
                         cancel=lambda: len(seen) >= 2)
     for vm in vms.values():
-        assert vm.cancelled and len(vm) == 16 and vm.maps.shape == (16, 7, 7)
+        assert vm.cancelled and len(vm) == 16 and vm.maps.shape == (16, 4, 4)
         np.testing.assert_allclose(vm.times, np.arange(16) / 25.0)
     full = locs[0].localize_video(files["clip"])
     np.testing.assert_allclose(vms["dnm"].maps, full.maps[:16], atol=1e-6)
     # cancelled before anything ran
     vm = locs[0].localize_video(files["clip"], times=[1.0, 0.2], cancel=lambda: True)
-    assert vm.cancelled and len(vm) == 0 and vm.maps.shape == (0, 7, 7)
+    assert vm.cancelled and len(vm) == 0 and vm.maps.shape == (0, 4, 4)
 
 
 def test_progress_is_monotone_and_complete(locs, files):

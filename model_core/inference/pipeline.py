@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import os
 import queue
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -39,6 +40,8 @@ from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
 QUEUE_BATCHES = 3
+#: nice increment of the decode thread (0: same priority as the model's threads)
+DECODER_NICE = 10
 _DONE = object()
 
 
@@ -106,6 +109,21 @@ def _plan(reader, times, fps):
     return times[order], idx, order
 
 
+def _lower_priority(nice: int) -> None:
+    """Raise this thread's nice value so it yields the cores to torch's worker threads.
+
+    Linux only: there ``setpriority`` takes a thread id and affects that thread alone
+    (elsewhere the same call would take the id for a process id).
+    """
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:
+        pass
+
+
 class _Decoder(threading.Thread):
     """Reads frames and audio windows into batches on a bounded queue."""
 
@@ -153,6 +171,7 @@ class _Decoder(threading.Thread):
                                 frames, keys, centres, windows))
 
     def run(self) -> None:
+        _lower_priority(DECODER_NICE)
         try:
             items = []
             for item in self._items():

@@ -1,0 +1,297 @@
+"""Inference figures (SPEC 8): frames/s per batch, offline analysis against the trunk ceiling.
+
+Run alone with ``python -m benchmarks.bench_inference [--quick]`` or through
+``python -m benchmarks.run inference``. The machine is shared and noisy, so every figure is
+the best of ``REPS`` runs, and variants are measured interleaved (round-robin), so a burst
+of load from elsewhere hits them alike. For each model config (SPEC 3 full ResNet-18 at
+7 x 7 and 14 x 14, and the demo preset):
+
+- ``ceiling_fps[B]``: the bare visual trunk (``torch.inference_mode``, channels_last,
+  2 threads, random float input), a sustained run of ``N`` frames in batches of ``B``;
+- ``predict_fps[B]``: :meth:`Localizer.predict` on uint8 frames already at the model's
+  size with a precomputed audio embedding (what a caller with decoded frames gets);
+- ``analysis``: :meth:`Localizer.localize_video` over every frame of a 25 fps video
+  (decode + resize + audio windows + log-mel + both trunks + map), at the best batch, with
+  its ceiling at that batch and the ratio; ``decode_fps`` (``VideoReader.iter_frames`` at
+  the model's size plus the audio windows, no model) and the ratio to it; for the full
+  7 x 7 model also ``serial_fps`` (the same work without the decode thread),
+  ``decoder_same_priority_fps`` (the decode thread not demoted with a nice value) and, on
+  the 720p clip, ``per_frame_audio_fps`` (one audio window per frame, not one per second);
+- ``ablation``: channels_last on/off and ``inference_mode`` vs ``no_grad`` (predict at
+  the best batch), and the first call against a warm one.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+THREADS = 2
+FPS = 25
+SECONDS = 10
+REPS = 3
+BATCHES = (1, 2, 4, 8, 16)
+
+# the presets of model_core.train.options (copied so this file runs without the trainer)
+CONFIGS = {
+    "full_7x7": {},
+    "full_14x14": {"map_size": 14},
+    "demo": {"width": 16, "audio_width": 16, "layers": (1, 1, 1, 1), "image_size": 112,
+             "map_size": 7, "embed_dim": 64},
+}
+
+
+def _videos() -> dict[str, Path]:
+    """A 720p and a 224 x 224 (synthetic-set size) 25 fps H.264 + AAC clip, written once."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.bench_decode import make_test_video
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    return {
+        "720p25": make_test_video(OUT / f"infer_720p25_{SECONDS}s.mp4", seconds=SECONDS, fps=FPS,
+                                  size=(1280, 720)),
+        "224p25": make_test_video(OUT / f"infer_224p25_{SECONDS}s.mp4", seconds=SECONDS, fps=FPS,
+                                  size=(224, 224)),
+    }
+
+
+def _checkpoint(name: str, settings: dict) -> Path:
+    import torch
+
+    from model_core.model import ModelConfig, build_model
+    from model_core.model.checkpoint import save_checkpoint
+
+    path = OUT / f"bench_{name}.pt"
+    config = ModelConfig(num_classes=28, **settings)
+    torch.manual_seed(0)
+    save_checkpoint(path, build_model(config), config, [f"c{i}" for i in range(28)], "dnm")
+    return path
+
+
+def _best(fn, reps: int = REPS) -> float:
+    """Shortest wall time of ``reps`` calls of ``fn``."""
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _round_robin(variants: dict, reps: int = REPS) -> dict[str, float]:
+    """Best time of each variant, measured interleaved."""
+    best = {k: float("inf") for k in variants}
+    for _ in range(reps):
+        for k, fn in variants.items():
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best
+
+
+def _trunk_run(trunk, batch: int, frames: int, size: int, channels_last: bool = True,
+               grad_mode: str = "inference"):
+    import torch
+
+    x = torch.rand(batch, 3, size, size)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    ctx = torch.inference_mode if grad_mode == "inference" else torch.no_grad
+    steps = max(1, frames // batch)
+
+    def go():
+        with ctx():
+            for _ in range(steps):
+                trunk(x)
+    return go, steps * batch
+
+
+def _ceiling(model, batch: int, frames: int) -> tuple:
+    """(callable, frames) for the SPEC 8 ceiling: bare visual trunk, channels_last."""
+    import torch
+
+    trunk = model.visual_trunk.to(memory_format=torch.channels_last)
+    return _trunk_run(trunk, batch, frames, model.config.image_size)
+
+
+def _predict_run(loc, batch: int, frames: int, grad_mode: str = "inference"):
+    import torch
+
+    s = loc.image_size
+    x = np.random.default_rng(0).integers(0, 256, (batch, s, s, 3), dtype=np.uint8)
+    emb = loc.embed_audio(np.zeros((1, 16000), np.float32))
+    idx = np.zeros(batch, np.int64)
+    steps = max(1, frames // batch)
+    ctx = torch.inference_mode if grad_mode == "inference" else torch.no_grad
+
+    def go():
+        with ctx():
+            for _ in range(steps):
+                loc.predict(x, emb, idx)
+    return go, steps * batch
+
+
+def _decode_only(path: Path, size: int):
+    """Frames at the model's size + one audio window per second: the pipeline minus models."""
+    from model_core.media.audio import AudioReader
+    from model_core.media.frames import VideoReader
+
+    def go():
+        with VideoReader(path) as r, AudioReader(path) as a:
+            n = 0
+            for i, _ in r.iter_frames(size=(size, size)):
+                if i % FPS == 0:
+                    a.window(i / FPS + 0.5)
+                n += 1
+        return n
+    return go
+
+
+def _serial(loc, path: Path):
+    """The analysis without the decode thread: decode a batch, then run the model on it."""
+    from model_core.media.audio import AudioReader
+    from model_core.media.frames import VideoReader
+
+    s, b = loc.image_size, loc.batch_size
+
+    def go():
+        import torch
+
+        with VideoReader(path) as r, AudioReader(path) as a, torch.inference_mode():
+            emb, frames = {}, []
+            for i, img in r.iter_frames(size=(s, s)):
+                frames.append(img)
+                if len(frames) == b:
+                    key = (i // FPS)
+                    if key not in emb:
+                        emb[key] = loc.embed_audio(a.window(key + 0.5)[None])
+                    loc.predict(np.stack(frames), emb[key], np.zeros(len(frames), np.int64))
+                    frames = []
+    return go
+
+
+def _with_nice(nice: int, fn):
+    """``fn`` run with the decode thread at another nice increment (0: no demotion)."""
+    from model_core.inference import pipeline
+
+    def go():
+        saved, pipeline.DECODER_NICE = pipeline.DECODER_NICE, nice
+        try:
+            fn()
+        finally:
+            pipeline.DECODER_NICE = saved
+    return go
+
+
+def _rate(frames: int, seconds: float) -> float:
+    return round(frames / seconds, 1)
+
+
+def bench_config(name: str, settings: dict, videos: dict, frames: int, full_extras: bool) -> dict:
+    import torch
+
+    from model_core.inference import Localizer, localize_many
+
+    ckpt = _checkpoint(name, settings)
+    loc = Localizer(ckpt, device="cpu", batch_size=8)
+    model = loc.checkpoint.build("cpu")
+    fig: dict = {"config": loc.checkpoint.config.to_dict(), "threads": torch.get_num_threads()}
+    fig["config"].pop("extra", None)
+
+    # warm-up effect: the first predict call against a warm one (batch 8)
+    s = loc.image_size
+    x8 = np.zeros((8, s, s, 3), np.uint8)
+    emb = loc.embed_audio(np.zeros((1, 16000), np.float32))
+    t0 = time.perf_counter()
+    loc.predict(x8, emb, np.zeros(8, np.int64))
+    first = time.perf_counter() - t0
+    warm = _best(lambda: loc.predict(x8, emb, np.zeros(8, np.int64)))
+    fig["first_call_ms_b8"], fig["warm_call_ms_b8"] = round(1000 * first, 1), round(1000 * warm, 1)
+
+    # per batch: ceiling and predict, interleaved
+    fig["ceiling_fps"], fig["predict_fps"] = {}, {}
+    for b in BATCHES:
+        c_fn, c_n = _ceiling(model, b, frames)
+        p_fn, p_n = _predict_run(loc, b, frames)
+        c_fn(), p_fn()  # warm-up at this batch shape
+        t = _round_robin({"ceiling": c_fn, "predict": p_fn})
+        fig["ceiling_fps"][b] = _rate(c_n, t["ceiling"])
+        fig["predict_fps"][b] = _rate(p_n, t["predict"])
+    best_b = max(fig["predict_fps"], key=fig["predict_fps"].get)
+    fig["best_batch"] = best_b
+    fig["predict_ratio_to_ceiling"] = {b: round(fig["predict_fps"][b] / fig["ceiling_fps"][b], 3)
+                                       for b in BATCHES}
+
+    # ablations at the best batch: channels_last, inference_mode (predict, the real path)
+    loc_nchw = Localizer(ckpt, device="cpu", batch_size=best_b, channels_last=False)
+    loc.batch_size = best_b
+    variants = {
+        "channels_last+inference_mode": _predict_run(loc, best_b, frames)[0],
+        "contiguous+inference_mode": _predict_run(loc_nchw, best_b, frames)[0],
+        "channels_last+no_grad": _predict_run(loc, best_b, frames, "no_grad")[0],
+    }
+    n = max(1, frames // best_b) * best_b
+    for fn in variants.values():
+        fn()
+    t = _round_robin(variants)
+    fig["ablation_predict_fps"] = {k: _rate(n, v) for k, v in t.items()}
+    trunk_nchw = _trunk_run(model.visual_trunk.to(memory_format=torch.contiguous_format), best_b,
+                            frames, s, channels_last=False)
+    trunk_cl = _ceiling(model, best_b, frames)
+    trunk_nchw[0](), trunk_cl[0]()
+    t = _round_robin({"channels_last": trunk_cl[0], "contiguous": trunk_nchw[0]})
+    fig["ablation_trunk_fps"] = {k: _rate(trunk_cl[1], v) for k, v in t.items()}
+
+    # offline analysis of every frame of each video, at the best batch
+    fig["analysis"] = {}
+    for vname, path in videos.items():
+        n_frames = SECONDS * FPS
+        c_fn, c_n = _ceiling(model, best_b, n_frames)
+        variants = {
+            "analysis": lambda: localize_many([loc], path),
+            "ceiling": c_fn,
+            "decode": _decode_only(path, s),
+        }
+        if full_extras:
+            variants["serial"] = _serial(loc, path)
+            variants["decoder_same_priority"] = _with_nice(0, lambda: localize_many([loc], path))
+            if vname == "720p25":
+                variants["per_frame_audio"] = lambda: localize_many([loc], path, audio_hop=None)
+        variants["analysis"]()  # warm caches (file pages, kernels)
+        t = _round_robin(variants)
+        a = {"fps": _rate(n_frames, t["analysis"]), "ceiling_fps": _rate(c_n, t["ceiling"]),
+             "decode_fps": _rate(n_frames, t["decode"])}
+        a["ratio_to_ceiling"] = round(a["fps"] / a["ceiling_fps"], 3)
+        a["ratio_to_decode"] = round(a["fps"] / a["decode_fps"], 3)
+        for k in ("serial", "decoder_same_priority", "per_frame_audio"):
+            if k in t:
+                a[f"{k}_fps"] = _rate(n_frames, t[k])
+        fig["analysis"][vname] = a
+    return fig
+
+
+def run(quick: bool = False) -> dict:
+    """All figures, as a dict (the benchmarks harness prints it as JSON)."""
+    import cv2
+    import torch
+
+    torch.set_num_threads(THREADS)
+    videos = _videos()
+    frames = 32 if quick else 64
+    configs = {"demo": CONFIGS["demo"]} if quick else CONFIGS
+    out = {"threads": torch.get_num_threads(), "cv2_threads": cv2.getNumThreads(),
+           "interop_threads": torch.get_num_interop_threads(), "reps": REPS,
+           "videos": {k: str(v.relative_to(ROOT)) for k, v in videos.items()}, "configs": {}}
+    for name, settings in configs.items():
+        out["configs"][name] = bench_config(name, settings, videos, frames, name == "full_7x7")
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=1))
