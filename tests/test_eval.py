@@ -200,3 +200,34 @@ def test_items_log_header_written_once(tmp_path):
         log.append_video("w.mp4", [])
     assert [json.loads(x)["kind"] for x in p.read_text().splitlines()] == ["header", "video", "video"]
     assert read_logs([p], hdr) == {"v.mp4": [{"video": "v.mp4"}], "w.mp4": []}
+
+
+def test_progress_bar_on_a_terminal_and_plain_lines_otherwise():
+    from model_core.evaluation.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, out = Tty(), io.StringIO()
+    p = Progress(2, jsonl=True, err=tty, out=out)
+    p.resumed(0, 0)
+    p.advance("a.mp4", 3)
+    p.advance("b.mp4", 3)
+    assert "\r" in tty.getvalue() and "2/2 videos" in tty.getvalue() and tty.getvalue().endswith("\n")
+    assert [json.loads(x)["done"] for x in out.getvalue().splitlines()] == [0, 1, 2]
+    plain = io.StringIO()
+    q = Progress(3, err=plain, out=io.StringIO())
+    for v in "abc":
+        q.advance(v, 1)
+    lines = plain.getvalue().splitlines()
+    assert "\r" not in plain.getvalue() and lines[0].startswith("eval: 1/3") and lines[-1].startswith("eval: 3/3")
+    assert len(lines) == 2        # throttled: the first line, then the last
+
+
+def test_negatives_flag_is_refused_clearly(tmp_path, capsys):
+    from model_core.cli import main
+
+    rc = main(["eval", str(tmp_path), "--checkpoint", "x.pt", "--out", str(tmp_path / "r.json"),
+               "--negatives"])
+    assert rc == 2 and "--negatives" in capsys.readouterr().err
