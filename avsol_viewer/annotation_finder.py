@@ -107,5 +107,5 @@ def find_annotations(video: str | os.PathLike, duration: float = 10.0) -> tuple[
                 notes.append(f"annotations skipped: {exc}")
                 continue
             if found is not None:
-                return found, ""
+                return found, "; ".join(notes)
     return None, "; ".join(notes)

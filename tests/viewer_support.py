@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from media_helpers import make_clip
+from media_helpers import make_clip, read_frame_index
 
 
 def quadrant_map(quadrant: str = "tl", size: int = 8) -> np.ndarray:
@@ -35,7 +35,7 @@ class FakeLocalizer:
     """
 
     def __init__(self, name: str, head: str = "dnm", quadrant: str = "tl", map_fn=None,
-                 gate: threading.Event | None = None, map_size: int = 8, image_size: int = 32):
+                 gate: threading.Event | None = None, map_size: int = 8, image_size: int = 64):
         self.name, self.head = name, head
         self.classes = ["a", "b"]
         self.device = "cpu"
@@ -44,6 +44,7 @@ class FakeLocalizer:
         self.gate = gate
         self.entered = threading.Event()
         self.predicted: list[int] = []   # batch sizes, one per predict call
+        self.frames_seen: list[int] = []  # frame indices read from the pixels, in call order
         self.embedded = 0                # windows embedded
 
     def embed_audio(self, windows: np.ndarray) -> np.ndarray:
@@ -59,6 +60,11 @@ class FakeLocalizer:
         assert frames.shape[1:] == (self.image_size, self.image_size, 3), frames.shape
         idx = np.arange(len(frames)) if audio_index is None else np.asarray(audio_index)
         maps = np.stack([self.map_fn(f, emb[i]) for f, i in zip(frames, idx)]).astype(np.float32)
+        for f in frames:
+            try:
+                self.frames_seen.append(read_frame_index(f))
+            except ValueError:
+                self.frames_seen.append(-1)
         self.predicted.append(len(frames))
         return SimpleNamespace(maps=maps, p_avc=maps.reshape(len(maps), -1).max(axis=1),
                                class_probs=np.full((len(maps), 2), 0.5, np.float32))

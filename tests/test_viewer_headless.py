@@ -1,0 +1,80 @@
+"""``avsol-viewer FILE --screenshot OUT.png`` end to end in a subprocess (SPEC 9), with a
+real (tiny) checkpoint through the real Localizer; bad files and checkpoints exit 2."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from viewer_support import index_clip, no_thread_left  # noqa: F401
+
+
+def _run(args, tmp_path, timeout=240):
+    empty = tmp_path / "no-resources"
+    empty.mkdir(exist_ok=True)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", AVSOL_RESOURCES=str(empty),
+               AVSOL_VIEWER_SETTINGS=str(tmp_path / "settings.ini"))
+    return subprocess.run([sys.executable, "-m", "avsol_viewer.app", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    import torch
+
+    from model_core.model import ModelConfig, build_model
+    from model_core.model.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
+    path = tmp_path_factory.mktemp("ckpt") / "dnm.pt"
+    save_checkpoint(path, build_model(cfg), cfg, ["a", "b"], "dnm")
+    return path
+
+
+def test_screenshot_with_a_real_checkpoint(tmp_path, index_clip, tiny_checkpoint):
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    res = _run([index_clip, "--screenshot", out, "--at", "1.0", "--checkpoint", tiny_checkpoint], tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "warning" not in res.stderr  # the maps were ready before the timeout
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1600, 960)
+    assert not (tmp_path / "settings.ini").exists() or "recent" not in (tmp_path / "settings.ini").read_text()
+
+
+def test_screenshot_of_a_bad_file_exits_2(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    out = tmp_path / "shot.png"
+    res = _run([bad, "--screenshot", out], tmp_path)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len([ln for ln in lines if "error" in ln]) == 1 and "broken.mp4" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+def test_bad_checkpoint_through_the_real_loader(tmp_path, qtbot, index_clip, tiny_checkpoint):
+    """The real Localizer factory in the worker thread: a foreign file is refused, by name."""
+    from avsol_viewer.map_cache import MapCache
+    from avsol_viewer.map_worker import MapWorker
+
+    foreign = tmp_path / "foreign.pt"
+    foreign.write_bytes(b"not a checkpoint at all")
+    worker = MapWorker(MapCache())
+    failed, loaded = [], []
+    worker.model_failed.connect(lambda path, msg: failed.append(msg))
+    worker.models_changed.connect(loaded.append)
+    worker.start()
+    try:
+        worker.load_checkpoint(foreign)
+        worker.load_checkpoint(tiny_checkpoint)
+        qtbot.waitUntil(lambda: bool(failed) and bool(loaded), timeout=60000)
+    finally:
+        worker.stop_and_wait()
+    assert "foreign.pt" in failed[0]
+    assert [m.name for m in loaded[-1]] == ["dnm"] and loaded[-1][0].head == "dnm"
