@@ -9,7 +9,6 @@ segment, are ``unmatched`` and listed by (video, time); annotated segments with 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
