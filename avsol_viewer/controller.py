@@ -82,6 +82,7 @@ class ViewerController(QObject):
         self.displayed = 0
         self.dropped = 0
         self._due_shown = True
+        self._last_due = -1
         self._loaders: list[AudioLoader] = []
         self._tracks: OrderedDict[str, TrackAudio] = OrderedDict()
         self._closed = False
@@ -176,6 +177,9 @@ class ViewerController(QObject):
             return
         if not self._due_shown:
             self.dropped += 1
+        if self.player.playing and self._last_due >= 0 and index > self._last_due + 1:
+            self.dropped += index - self._last_due - 1  # frames the clock jumped over
+        self._last_due = index
         self._due_shown = False
         img = self.frames.request(index, prefetch=self.player.playing)
         if img is not None:

@@ -92,10 +92,20 @@ class HeadsPanel(pg.GraphicsLayoutWidget):
             self._arrange()
 
     def show_frame(self, img: np.ndarray) -> None:
+        """Show ``img`` in every view, reduced once to the views' screen size when it is
+        much larger (a 720p frame in four ~500 px views: one resize, not four conversions
+        of 0.9 M pixels); zoomed in, the views get the full frame."""
         new_shape = self._image is None or self._image.shape != img.shape
         self._image = img
+        h, w = img.shape[:2]
+        shown = img
+        scale = 1.25 * self.views[0].pixels_per_frame_pixel() * self.devicePixelRatioF()
+        if not new_shape and scale < 0.75:
+            from model_core.media.frames import resize_frame
+
+            shown = resize_frame(img, (max(1, int(w * scale)), max(1, int(h * scale))))
         for v in self.views:
-            v.set_frame(img)
+            v.set_frame(shown, (w, h))
         if new_shape:
             self._arrange()
 

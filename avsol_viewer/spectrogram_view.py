@@ -8,6 +8,8 @@ it seeks (the playhead follows the pointer), the wheel zooms in time.
 """
 from __future__ import annotations
 
+from avsol_viewer import qt_compat  # noqa: F401 - before any Qt drawing (see qt_compat)
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal

@@ -8,6 +8,8 @@ window's ``closeEvent`` and the tests' autouse fixture assert is empty.
 """
 from __future__ import annotations
 
+from avsol_viewer import qt_compat  # noqa: F401 - before any Qt drawing (see qt_compat)
+
 import weakref
 
 from PySide6.QtCore import QThread

@@ -192,3 +192,24 @@ def test_settings_round_trip_and_read_only(tmp_path, qapp):
     ro.add_recent_file(tmp_path / "new.mp4")
     ro.sync()
     assert not ViewerSettings(path).recent_files()[0].endswith("new.mp4")
+
+
+def test_none_survives_void_qt_calls(qapp):
+    """PySide6 6.12.0 on Python 3.11 drops a reference to None per void call, and to True in
+    some calls (qt_compat): drawing for a long time must not abort the viewer."""
+    import sys
+
+    import pyqtgraph as pg
+    from PySide6.QtGui import QPainterPath
+
+    from avsol_viewer import qt_compat  # noqa: F401 - installs the guard
+
+    path = QPainterPath()
+    item = pg.ImageItem()
+    img = np.zeros((4, 4, 3), np.uint8)
+    for _ in range(50000):
+        path.lineTo(1.0, 2.0)
+    for _ in range(2000):
+        item.setImage(img, levels=(0, 255), autoLevels=False)
+    if sys.version_info < (3, 12):
+        assert sys.getrefcount(None) > 1_000_000 and sys.getrefcount(True) > 1_000_000
