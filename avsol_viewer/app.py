@@ -52,6 +52,17 @@ def default_checkpoints() -> list[Path]:
     return [p for p in (folder / f"{h}.pt" for h in DEMO_HEADS) if p.is_file()]
 
 
+def headless_platform() -> bool:
+    return os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal")
+
+
+def _quiet_offscreen(mode, context, message) -> None:
+    """Drop the offscreen plugin's notes about window hints (noise on every run); pass the rest."""
+    if "propagateSizeHints" in message:
+        return
+    print(message, file=sys.stderr)
+
+
 def _fail(message: str) -> int:
     print(f"avsol-viewer: error: {message}", file=sys.stderr)
     return 2
@@ -81,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
+
+    if headless_platform():
+        qInstallMessageHandler(_quiet_offscreen)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AVSOL Studio")

@@ -123,3 +123,34 @@ def test_ave_annotations_loaded_from_menu(make_viewer, index_clip, tmp_path):
     assert not v.win.load_annotations(wrong)
     assert "index.mp4" in v.errors[-1][1]
     assert v.c.session.annotations.segments == segs
+
+
+def test_video_without_sound(make_viewer, tmp_path):
+    from media_helpers import make_clip
+
+    clip = make_clip(tmp_path / "mute.mp4", n_frames=20, fps=10.0, size=(64, 48), with_audio=False)
+    v = make_viewer(FakeFactory(dnm=FakeLocalizer("dnm")))
+    v.win.load_checkpoint("/models/dnm.pt")
+    assert v.win.open_path(clip)
+    v.qtbot.waitUntil(lambda: v.c.track is not None, timeout=20000)
+    assert not v.c.track.has_audio and v.c.track.spectrogram.shape[1] == 201
+    assert "no sound track" in v.win.spectrogram.note.toPlainText()
+    v.wait_maps(0)
+    assert v.c.maps.entry(v.c.maps.models[0].key, 0)[0].silent_audio
+    v.qtbot.waitUntil(lambda: "on silence" in v.win.heads.views[-1].title.text)
+
+
+def test_screenshot_to_file_and_clipboard(make_viewer, index_clip, tmp_path):
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    v = make_viewer()
+    v.win.open_path(index_clip)
+    out = tmp_path / "shot.png"
+    assert v.win.save_screenshot(out)
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (v.win.width(), v.win.height())
+    v.win.copy_screenshot()
+    assert not QGuiApplication.clipboard().image().isNull()
+    (tmp_path / "a-file").write_text("x")
+    assert not v.win.save_screenshot(tmp_path / "a-file" / "shot.png")  # a folder that can't exist
+    assert "a-file" in v.errors[-1][1]
