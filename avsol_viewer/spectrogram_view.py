@@ -82,6 +82,9 @@ class SpectrogramView(pg.PlotWidget):
         self._regions: list = []
         self._duration = 1.0
         self.set_track(None, 1.0)
+        self.getAxis("left").setTicks([[]])
+        self.window.hide()  # until a file is open
+        self.playhead.hide()
 
     def _seek(self, t: float) -> None:
         self.seek_requested.emit(float(min(max(t, 0.0), self._duration)))
@@ -142,6 +145,8 @@ class SpectrogramView(pg.PlotWidget):
     def set_time(self, t: float, window: tuple[float, float] | None = None) -> None:
         """Move the playhead (and the maps' audio window) to ``t``."""
         self.playhead.setValue(t)
+        self.playhead.show()
+        self.window.show()
         lo, hi = window if window is not None else (t - 0.5, t + 0.5)
         self.window.setRegion((lo, hi))
         x0, x1 = self._vb.viewRange()[0]
