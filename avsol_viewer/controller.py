@@ -161,6 +161,11 @@ class ViewerController(QObject):
             self.annotations_changed.emit(annotations)
             self._want_maps(self.player.index)
 
+    @property
+    def audio_loading(self) -> bool:
+        """The sound track of the open file is still being decoded."""
+        return self.track is None and any(loader.isRunning() for loader in self._loaders)
+
     # -- what is shown ------------------------------------------------------------------
     def current_segment(self):
         """(position, Segment) of the annotated segment under the playhead, or None."""

@@ -60,7 +60,7 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         s = c.session
         if s is None:
             return True
-        if c.track is None and any(loader.isRunning() for loader in c._loaders):
+        if c.audio_loading:
             return False
         if c.shown_index != c.player.index:
             return False

@@ -137,6 +137,8 @@ class MapWorker(TrackedThread):
                     loads, self._loads = self._loads, []
                     req = self._request
                 for path in loads:
+                    if self._stop:  # closing: don't make the window wait for more loads
+                        return
                     self._load(path)
                 if req is None or (not loads and self._served == req.generation):
                     continue
