@@ -70,7 +70,8 @@ def _fail(message: str) -> int:
 
 def _install_startup_probe(app, win) -> None:
     """Diagnostics for the start-up benchmark: at the window's first paint, write the
-    wall-clock time to the file named by ``$AVSOL_VIEWER_STARTUP_PROBE`` and quit."""
+    wall-clock time (``time.time()``) and whether torch was imported by then (0/1) to the
+    file named by ``$AVSOL_VIEWER_STARTUP_PROBE``, and quit."""
     path = os.environ.get(STARTUP_PROBE_ENV)
     if not path:
         return
@@ -79,7 +80,7 @@ def _install_startup_probe(app, win) -> None:
     class _FirstPaint(QObject):
         def eventFilter(self, obj, ev):
             if ev.type() == QEvent.Type.Paint:
-                Path(path).write_text(f"{time.time():.6f}\n")
+                Path(path).write_text(f"{time.time():.6f} {int('torch' in sys.modules)}\n")
                 obj.removeEventFilter(self)
                 app.quit()
             return False

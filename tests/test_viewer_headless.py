@@ -78,3 +78,19 @@ def test_bad_checkpoint_through_the_real_loader(tmp_path, qtbot, index_clip, tin
         worker.stop_and_wait()
     assert "foreign.pt" in failed[0]
     assert [m.name for m in loaded[-1]] == ["dnm"] and loaded[-1][0].head == "dnm"
+
+
+def test_window_shows_before_torch_is_imported(tmp_path):
+    """SPEC 8 start-up: the window paints without importing torch (the workers do, later)."""
+    import time
+
+    probe = tmp_path / "probe.txt"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", AVSOL_VIEWER_STARTUP_PROBE=str(probe),
+               AVSOL_RESOURCES=str(tmp_path), AVSOL_VIEWER_SETTINGS=str(tmp_path / "s.ini"))
+    t0 = time.time()
+    res = subprocess.run([sys.executable, "-m", "avsol_viewer.app"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    shown, torch_loaded = probe.read_text().split()
+    assert torch_loaded == "0"
+    assert float(shown) > t0
