@@ -27,8 +27,10 @@ from avsol_viewer.player import Player
 from avsol_viewer.session import Session, open_session
 
 log = logging.getLogger(__name__)
-#: Decoded tracks of files opened before, kept for a quick reopen.
+#: Decoded tracks (samples + spectrogram) kept for a quick reopen: at most this many, and
+#: at most this many bytes beside the open file's (an hour of sound is ~320 MB).
 TRACKS_KEPT = 3
+TRACKS_BYTES = 400 * 1024 * 1024
 
 
 def default_clock(track: TrackAudio | None):
@@ -138,8 +140,12 @@ class ViewerController(QObject):
 
     def _on_track_loaded(self, key: str, track: TrackAudio) -> None:
         self._tracks[key] = track
-        while len(self._tracks) > TRACKS_KEPT:
-            self._tracks.popitem(last=False)
+        current = self.session.key if self.session is not None else key
+        while len(self._tracks) > 1 and (
+                len(self._tracks) > TRACKS_KEPT
+                or sum(t.nbytes for k, t in self._tracks.items() if k != current) > TRACKS_BYTES):
+            oldest = next(k for k in self._tracks if k != current)
+            del self._tracks[oldest]
         if self.session is not None and key == self.session.key and not self._closed:
             self._set_track(track)
 
