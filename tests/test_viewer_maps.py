@@ -92,10 +92,10 @@ def test_gui_stays_live_while_the_model_runs_and_latest_request_wins(make_viewer
     gate = threading.Event()
     fake = FakeLocalizer("dnm", gate=gate)
     v = _open_with(make_viewer, index_clip, dnm=fake)
-    v.qtbot.waitUntil(fake.entered.is_set, timeout=10000)  # the worker is inside predict, blocked
+    v.qtbot.waitUntil(fake.entered.is_set, timeout=20000)  # the worker is inside predict, blocked
     ticks = []
     QTimer.singleShot(0, lambda: ticks.append(1))
-    v.qtbot.waitUntil(lambda: bool(ticks))  # the event loop runs
+    v.qtbot.waitUntil(lambda: bool(ticks), timeout=15000)  # the event loop runs
     for i in (5, 12, 30):  # the user scrubs while the model is busy
         v.c.player.seek_index(i)
         v.wait_frame(i)
@@ -108,7 +108,7 @@ def test_gui_stays_live_while_the_model_runs_and_latest_request_wins(make_viewer
     v.c.player.seek_index(31)  # filled ahead of 30, or computed now
     v.wait_maps(31)
     v.wait_frame(31)
-    v.qtbot.waitUntil(lambda: v.win.heads.views[-1].overlay.isVisible())
+    v.qtbot.waitUntil(lambda: v.win.heads.views[-1].overlay.isVisible(), timeout=15000)
 
 
 def test_audio_for_maps(make_viewer, index_clip, other_clip):
@@ -152,7 +152,7 @@ def test_segment_scores_come_from_model_core_metrics(make_viewer, index_clip, tm
     v.c.player.seek(0.2)
     v.wait_maps(12)  # the segment's annotated frame, 0.5 s
     v.qtbot.waitUntil(lambda: v.win.segment.table.rowCount() == 1
-                      and v.win.segment.table.item(0, 4).text() != "computing")
+                      and v.win.segment.table.item(0, 4).text() != "computing", timeout=15000)
     ref = score_items(quadrant_map("tl")[None], [Segment(0.0, 1.0, 0.5, True, (Box(*box),))],
                       videos=["clip.mp4"], head="dnm", p_avc=[0.95])[0]
     row = [v.win.segment.table.item(0, c).text() for c in range(5)]
@@ -161,7 +161,7 @@ def test_segment_scores_come_from_model_core_metrics(make_viewer, index_clip, tm
     v.c.player.seek(1.2)  # second segment: the sounding box is bottom-right, the map top-left
     v.wait_maps(37)
     v.qtbot.waitUntil(lambda: v.win.segment.table.item(0, 3) is not None
-                      and v.win.segment.table.item(0, 3).text() == "no")
+                      and v.win.segment.table.item(0, 3).text() == "no", timeout=15000)
     assert "Segment 1" in v.win.segment.heading.text()
 
 
@@ -170,7 +170,7 @@ def test_no_model_and_failed_checkpoint(make_viewer, index_clip):
     assert v.win.open_path(index_clip)
     assert "no model loaded" in v.win.heads.views[0].title.text
     v.win.load_checkpoint("/models/bad.pt")
-    v.qtbot.waitUntil(lambda: bool(v.errors), timeout=5000)
+    v.qtbot.waitUntil(lambda: bool(v.errors), timeout=15000)
     title, text = v.errors[-1]
     assert "bad.pt" in title and "not an AVSOL Studio checkpoint" in text
     assert v.win.model_label.text() == "no model loaded"

@@ -105,7 +105,7 @@ def test_annotations_found_beside_the_video(make_viewer, index_clip, tmp_path):
     view = v.win.heads.views[0]
     assert len(view._boxes) == 4  # two rectangles and their labels
     v.c.player.seek(1.2)  # background segment: no sounding box, no silent box
-    v.qtbot.waitUntil(lambda: len(view._boxes) == 0)
+    v.qtbot.waitUntil(lambda: len(view._boxes) == 0, timeout=15000)
     assert "Segment 1" in v.win.segment.heading.text()
 
 
@@ -137,7 +137,7 @@ def test_video_without_sound(make_viewer, tmp_path):
     assert "no sound track" in v.win.spectrogram.note.toPlainText()
     v.wait_maps(0)
     assert v.c.maps.entry(v.c.maps.models[0].key, 0)[0].silent_audio
-    v.qtbot.waitUntil(lambda: "on silence" in v.win.heads.views[-1].title.text)
+    v.qtbot.waitUntil(lambda: "on silence" in v.win.heads.views[-1].title.text, timeout=15000)
 
 
 def test_screenshot_to_file_and_clipboard(make_viewer, index_clip, tmp_path):

@@ -105,7 +105,7 @@ def test_spectrogram_and_slider_seek(v):
     # a real click on the spectrogram, at 0.6 s
     widget_pt = spec.mapFromScene(vb.mapViewToScene(QPointF(0.6, 32.0)))
     v.qtbot.mouseClick(spec.viewport(), Qt.MouseButton.LeftButton, pos=widget_pt)
-    v.qtbot.waitUntil(lambda: abs(v.c.player.time - 0.6) < 0.02)
+    v.qtbot.waitUntil(lambda: abs(v.c.player.time - 0.6) < 0.02, timeout=15000)
     v.wait_frame(v.c.player.timeline.index_at(v.c.player.time))
     # slider: moving it seeks to that frame
     v.win.transport.slider.sliderMoved.emit(40)

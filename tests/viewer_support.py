@@ -117,15 +117,19 @@ def settings(tmp_path):
 
 
 class Viewer(SimpleNamespace):
-    """A window on a manual clock: ``win``, ``c`` (controller), ``clock``, ``qtbot``."""
+    """A window on a manual clock: ``win``, ``c`` (controller), ``clock``, ``qtbot``.
+
+    Waits are generous (the machine running the suite may be busy); they end as soon as
+    the condition holds.
+    """
 
     def frame_is(self, index: int) -> bool:
         return self.c.shown_index == index and self.c.image is not None
 
-    def wait_frame(self, index: int, timeout: int = 5000) -> None:
+    def wait_frame(self, index: int, timeout: int = 15000) -> None:
         self.qtbot.waitUntil(lambda: self.frame_is(index), timeout=timeout)
 
-    def wait_maps(self, index: int, timeout: int = 10000) -> None:
+    def wait_maps(self, index: int, timeout: int = 30000) -> None:
         self.qtbot.waitUntil(lambda: bool(self.c.maps.models) and self.c.maps.ready_at(index),
                              timeout=timeout)
 
