@@ -123,7 +123,9 @@ class Presenter(QObject):
 
     def _title(self, m, entry, age: int) -> str:
         colour = _HEAD_COLOURS.get(m.head, "#dddddd")
-        head = f"<b style='color:{colour}'>{escape(m.head.upper())}</b>&nbsp;<span style='color:#ccc'>{escape(m.name)}</span>"
+        head = f"<b style='color:{colour}'>{escape(m.head.upper())}</b>"
+        if m.name.lower() != m.head:  # a checkpoint not named after its head: say which
+            head += f"&nbsp;<span style='color:#ccc'>{escape(m.name)}</span>"
         if entry is None:
             return head + "&nbsp;&nbsp;<span style='color:#888'>computing…</span>"
         extra = f"&nbsp;&nbsp;<span style='color:#eee'>p(av) {entry.p_avc:.2f}</span>"
@@ -168,7 +170,7 @@ class Presenter(QObject):
                                         s.annotations.category)
             elif entry is not None:
                 item = _PAvcOnly(entry.p_avc)
-            rows.append((f"{m.head.upper()} {m.name}", item))
+            rows.append((m.head.upper() if m.name.lower() == m.head else f"{m.head.upper()} {m.name}", item))
         sig = (heading, tuple((label, id(item)) for label, item in rows))
         if sig != self._rows_sig:  # rebuilding the table on every frame is wasted work
             self._rows_sig = sig

@@ -156,7 +156,7 @@ def test_segment_scores_come_from_model_core_metrics(make_viewer, index_clip, tm
     ref = score_items(quadrant_map("tl")[None], [Segment(0.0, 1.0, 0.5, True, (Box(*box),))],
                       videos=["clip.mp4"], head="dnm", p_avc=[0.95])[0]
     row = [v.win.segment.table.item(0, c).text() for c in range(5)]
-    assert row == ["DNM dnm", "0.95", f"{ref.ciou:.2f}", "yes", "ok"]
+    assert row == ["DNM", "0.95", f"{ref.ciou:.2f}", "yes", "ok"]
     assert ref.ciou > 0.5
     v.c.player.seek(1.2)  # second segment: the sounding box is bottom-right, the map top-left
     v.wait_maps(37)
