@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(a["shortcuts"])
         help_menu.addAction("About AVSOL Studio", self._about)
+        from avsol_viewer.export_dialog import install_export_action  # File › Export overlay video…
+        install_export_action(self)
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:

@@ -1,0 +1,214 @@
+"""File › Export overlay video…: the "ask" half (dialog, progress, messages).
+
+The work is :func:`avsol_viewer.export_video.export_overlay` (no dialogs; tests call it).
+Here: the menu action, a dialog for the target file, time range, views and sound, and a
+non-modal progress dialog whose Cancel stops the export (the target file is then left as
+it was). The user can go on playing and seeking while an export runs; closing the window
+cancels it and waits for its thread.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLineEdit, QProgressDialog, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from avsol_viewer.export_video import ExportWorker, export_overlay
+from avsol_viewer.workers import running_threads
+
+SHORTCUT = "Ctrl+E"
+
+
+def running_exports() -> list[ExportWorker]:
+    return [t for t in running_threads() if isinstance(t, ExportWorker)]
+
+
+def default_target(window) -> str:
+    s = window.controller.session
+    folder = Path(window.settings.last_folder() or (s.path.parent if s else "."))
+    return str(folder / (f"{s.path.stem}-overlay.mp4" if s else "overlay.mp4"))
+
+
+class ExportDialog(QDialog):
+    """Target file, time range, views, sound, width; :meth:`values` gives export_overlay's
+    keyword arguments."""
+
+    def __init__(self, window, parent=None):
+        super().__init__(parent or window)
+        self.setWindowTitle("Export overlay video")
+        c = window.controller
+        s = c.session
+        duration = s.timeline.duration if s else 0.0
+        self.path = QLineEdit(default_target(window))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        target = QWidget()
+        target.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.range = QComboBox()
+        self.range.addItem("Whole video", "all")
+        self.range.addItem("From … to … (seconds)", "range")
+        self.start, self.end = QDoubleSpinBox(), QDoubleSpinBox()
+        for box, value in ((self.start, c.player.time), (self.end, duration)):
+            box.setRange(0.0, max(duration, 0.0))
+            box.setDecimals(2)
+            box.setSingleStep(0.5)
+            box.setValue(value)
+        times = QWidget()
+        trow = QHBoxLayout(times)
+        trow.setContentsMargins(0, 0, 0, 0)
+        trow.addWidget(self.start)
+        trow.addWidget(self.end)
+        self.range.currentIndexChanged.connect(self._on_range)
+        self.views = QComboBox()
+        o = window.display.options
+        shown = window.presenter.visible_models()
+        one = shown[0] if o.layout == "single" and shown else None
+        self.views.addItem(f"One head ({one.head.upper()} {one.name})" if one else "One head (as chosen in Display)",
+                           "single")
+        self.views.addItem("All heads side by side, with the plain frame", "side_by_side")
+        self.views.setCurrentIndex(0 if o.layout == "single" else 1)
+        self.sound = QComboBox()
+        self.sound.addItem("The video's own sound", "own")
+        if c.maps.audio.kind != "own":
+            self.sound.addItem(f"What the maps heard ({c.maps.audio.label})", "maps")
+        self.width = QSpinBox()
+        self.width.setRange(320, 7680)
+        self.width.setSingleStep(160)
+        self.width.setValue(1920)
+        self.width.setSuffix(" px")
+        self.labels = QCheckBox("Head names and p(av) on the picture")
+        self.labels.setChecked(True)
+        form = QFormLayout()
+        form.addRow("Save as", target)
+        form.addRow("Time", self.range)
+        form.addRow("", times)
+        form.addRow("Views", self.views)
+        form.addRow("Sound", self.sound)
+        form.addRow("Widest picture", self.width)
+        form.addRow("", self.labels)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+        self._on_range()
+
+    def _on_range(self, *_):
+        on = self.range.currentData() == "range"
+        self.start.setEnabled(on)
+        self.end.setEnabled(on)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export overlay video", self.path.text(), "MP4 video (*.mp4)")
+        if path:
+            self.path.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
+
+    def _accept(self) -> None:
+        if not self.path.text().strip():
+            return
+        if self.range.currentData() == "range" and self.end.value() <= self.start.value():
+            self.end.setFocus()
+            return
+        self.accept()
+
+    def values(self) -> dict:
+        ranged = self.range.currentData() == "range"
+        return dict(out_path=self.path.text().strip(), start=self.start.value() if ranged else 0.0,
+                    end=self.end.value() if ranged else None, sound=self.sound.currentData(),
+                    layout=self.views.currentData(), max_width=self.width.value(),
+                    labels=self.labels.isChecked())
+
+
+def start_with_progress(window, out_path: str | os.PathLike, **options) -> ExportWorker:
+    """:func:`export_overlay` with a progress dialog (Cancel) and the outcome in the window."""
+    worker = export_overlay(window, out_path, **options)
+    dlg = QProgressDialog("Exporting overlay video…", "Cancel", 0, 0, window)
+    dlg.setWindowTitle("Export overlay video")
+    dlg.setWindowModality(Qt.WindowModality.NonModal)
+    dlg.setMinimumDuration(0)
+    dlg.setAutoClose(False)
+    dlg.setAutoReset(False)
+    worker.progress_dialog = dlg
+    name = Path(out_path).name
+    sb = window.statusBar()
+
+    def on_progress(done: int, total: int) -> None:
+        dlg.setMaximum(total)
+        dlg.setValue(done)
+        dlg.setLabelText(f"Exporting {name}: frame {done} of {total}")
+
+    def on_cancel() -> None:
+        worker.request_stop()
+        sb.showMessage("cancelling the export…", 4000)
+
+    def on_done(result) -> None:
+        sb.showMessage(f"exported {result.frames} frames ({result.duration:.1f} s"
+                       f"{'' if result.has_audio else ', no sound track'}) to {result.path}", 10000)
+
+    def on_failed(message: str) -> None:
+        sb.showMessage(f"export failed: {message}", 15000)
+        window.report_error("Export failed", message)
+
+    worker.progress.connect(on_progress)
+    dlg.canceled.connect(on_cancel)
+    worker.done.connect(on_done)
+    worker.failed.connect(on_failed)
+    worker.cancelled.connect(lambda: sb.showMessage(f"export cancelled; {name} not written", 8000))
+    worker.finished.connect(dlg.close)
+    worker.finished.connect(dlg.deleteLater)
+    dlg.show()
+    return worker
+
+
+def ask_export(window) -> ExportWorker | None:
+    """The menu command: check, ask, start."""
+    if window.controller.session is None:
+        window.report_error("Nothing to export", "Open a video first (File › Open video…).")
+        return None
+    if running_exports():
+        window.report_error("Export running", "An export is already running; wait for it or cancel it.")
+        return None
+    dlg = ExportDialog(window)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    values = dlg.values()
+    window.settings.set_last_folder(Path(values["out_path"]).resolve().parent)
+    return start_with_progress(window, **values)
+
+
+class _CancelOnClose(QObject):
+    """Closing the window cancels a running export and waits for its thread (which would
+    otherwise outlive its parent window)."""
+
+    def eventFilter(self, obj, ev):
+        if ev.type() == QEvent.Type.Close:
+            for worker in running_exports():
+                worker.stop_and_wait()
+        return False
+
+
+def install_export_action(window) -> None:
+    """Add File › Export overlay video… (``Ctrl+E``) after the screenshot commands."""
+    from avsol_viewer.transport import make_action
+
+    action = make_action(window, "Export overlay &video…", SHORTCUT, lambda: ask_export(window))
+    window.actions_by_name["export_video"] = action
+    file_menu = window.menuBar().actions()[0].menu()
+    actions = file_menu.actions()
+    copy = window.actions_by_name.get("copy")
+    after = actions.index(copy) + 1 if copy in actions else len(actions)
+    if after < len(actions):
+        file_menu.insertAction(actions[after], action)
+    else:
+        file_menu.addAction(action)
+    window._export_close_guard = _CancelOnClose(window)
+    window.installEventFilter(window._export_close_guard)

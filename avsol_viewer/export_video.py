@@ -1,0 +1,371 @@
+"""File › Export overlay video: the view's overlay as an mp4 (H.264 + AAC) with its sound.
+
+The "do" half of the command (the dialogs are in ``export_dialog``): :func:`export_overlay`
+reads what the window shows into an immutable :class:`ExportJob` on the GUI thread and
+runs it in an :class:`ExportWorker` thread; :func:`export_video` is the blocking work
+itself, usable from any thread and from tests.
+
+Maps come from the viewer's own :class:`~avsol_viewer.map_cache.MapCache`: frames whose
+maps the viewer already computed cost nothing. Missing ones are computed by a dedicated
+:class:`~avsol_viewer.map_worker.MapWorker` (the viewer's map code, models loaded from the
+same checkpoints) writing into that same cache, a few dozen frames ahead of the encoder.
+It is not the viewer's worker because that one serves the playhead with a latest-request-
+wins mailbox: sharing it, the export and the user would keep cancelling each other.
+
+The file is written in one streaming pass (constant memory whatever the length: frames
+are decoded, drawn and encoded one at a time, the sound read in blocks and interleaved)
+to a temporary file beside the target that replaces it only when complete; a cancelled
+or failed export leaves the target as it was.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+
+from avsol_viewer.audio_sources import AudioSpec
+from avsol_viewer.export_media import Mp4Encoder, SoundFeed
+from avsol_viewer.export_render import Layout, RenderOptions, compose_grid, render_tile
+from avsol_viewer.map_cache import MapCache, MapKey
+from avsol_viewer.map_frames import FrameSpec
+from avsol_viewer.workers import TrackedThread
+
+log = logging.getLogger(__name__)
+#: Frames of maps requested ahead of the frame being encoded.
+AHEAD = 48
+SOUNDS = ("own", "maps")
+
+
+class ExportCancelled(Exception):
+    """The export was cancelled (nothing was written)."""
+
+
+class ExportError(Exception):
+    """The export cannot run or could not finish (the message says why)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ExportJob:
+    """Everything an export needs, fixed when it starts (the user may go on using the view).
+
+    ``models`` are the views' heads in order (``ModelInfo``: key, name, head, path);
+    ``layout`` is ``single`` (one head, or the plain frame when ``models`` is empty) or
+    ``side_by_side`` (the plain frame, then each head); ``sound`` is ``own`` (the file's
+    track at its own rate when AAC can encode it) or ``maps`` (what the maps heard:
+    silence, noise or another file's track, 16 kHz). ``end`` None: to the last frame.
+    """
+
+    video_path: str
+    video_key: str
+    out_path: str
+    models: tuple = ()
+    layout: str = "single"
+    lut: np.ndarray = field(default_factory=lambda: np.zeros((256, 4), np.uint8))
+    options: RenderOptions = RenderOptions()
+    audio: AudioSpec = AudioSpec()
+    audio_hop: float | None = None
+    annotations: object = None
+    start: float = 0.0
+    end: float | None = None
+    sound: str = "own"
+    max_width: int = 1920
+    crf: int = 20
+    preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        if self.layout not in ("single", "side_by_side"):
+            raise ValueError(f"unknown layout {self.layout!r}")
+        if self.sound not in SOUNDS:
+            raise ValueError(f"unknown sound {self.sound!r}")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"empty time range {self.start:g}..{self.end:g} s")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: str
+    frames: int
+    size: tuple[int, int]
+    fps: float
+    duration: float
+    has_audio: bool
+    computed_maps: int        # frames of the range whose maps were not all cached at the start
+    seconds: float            # wall time
+
+
+def frame_range(reader, start: float, end: float | None) -> tuple[int, int]:
+    """[first, stop) frame indices of the frames shown from ``start`` to ``end`` seconds."""
+    i0 = reader.index_at_time(max(0.0, start))
+    if end is None or end >= reader.duration:
+        return i0, reader.frame_count
+    stop = reader.index_at_time(end)
+    if reader.time_at_index(stop) < end - 1e-6:  # that frame starts before ``end``: include it
+        stop += 1
+    return i0, min(max(stop, i0 + 1), reader.frame_count)
+
+
+class _MapFeed:
+    """Maps of each frame for the job's models, from the cache or computed ahead (see module)."""
+
+    def __init__(self, job: ExportJob, cache: MapCache, factory, cancel: threading.Event, stop: int):
+        self.job, self.cache, self.factory, self.cancel, self.stop = job, cache, factory, cancel, stop
+        self.keys = [m.key for m in job.models]
+        self._worker = None
+        self._cond = threading.Condition()
+        self._error: str | None = None
+        self._generation = 0
+        self._idle = -1
+        self._asked_to = -1
+
+    def _key(self, model: str, index: int) -> MapKey:
+        return MapKey(self.job.video_key, model, self.job.audio.key, index)
+
+    def _first_missing(self, lo: int, hi: int) -> int | None:
+        for i in range(lo, min(hi, self.stop)):
+            if self.cache.missing(self.job.video_key, self.keys, self.job.audio.key, i):
+                return i
+        return None
+
+    def count_cached(self, lo: int, hi: int) -> int:
+        """Frames of [lo, hi) whose maps are all cached already (the export's head start)."""
+        if not self.keys:
+            return hi - lo
+        video, audio = self.job.video_key, self.job.audio.key
+        return sum(not self.cache.missing(video, self.keys, audio, i) for i in range(lo, hi))
+
+    def entries(self, index: int) -> list:
+        """The models' cached entries for frame ``index``, waiting for them if needed."""
+        if not self.keys:
+            return []
+        if index >= self._asked_to - AHEAD // 2:
+            j = self._first_missing(index, index + AHEAD)
+            self._asked_to = index + AHEAD
+            if j is not None:
+                self._ask(j)
+        while True:
+            got = [self.cache.get(self._key(k, index)) for k in self.keys]
+            if all(e is not None for e in got):
+                return got
+            if self._error:
+                raise ExportError(self._error)
+            if self.cancel.is_set():
+                raise ExportCancelled()
+            if self._idle == self._generation:  # served, yet this frame is missing: ask again
+                self._ask(index)
+            with self._cond:
+                self._cond.wait(0.05)
+
+    def _ask(self, index: int) -> None:
+        from avsol_viewer.map_worker import MapRequest
+
+        w = self._start_worker()
+        self._generation += 1
+        ahead = max(0, min(AHEAD, self.stop - index - 1))
+        w.submit(MapRequest(self._generation, self.job.video_key, FrameSpec(self.job.video_path), index,
+                            (), ahead, self.job.audio, self.job.audio_hop))
+        self._asked_to = max(self._asked_to, index + ahead)
+
+    def _start_worker(self):
+        if self._worker is not None:
+            return self._worker
+        from avsol_viewer.map_worker import MapWorker
+
+        w = MapWorker(self.cache, self.factory)
+        w.setObjectName("avsol-export-maps")
+        direct = Qt.ConnectionType.DirectConnection  # called in the worker thread: no event loop here
+        w.maps_ready.connect(lambda *_: self._notify(), direct)
+        w.idle.connect(self._on_idle, direct)
+        w.model_failed.connect(lambda path, msg: self._fail(msg), direct)
+        w.problem.connect(self._fail, direct)
+        w.models_changed.connect(self._on_models, direct)
+        for m in self.job.models:
+            w.load_checkpoint(m.path)
+        self._worker = w
+        w.start()
+        return w
+
+    def _notify(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _on_idle(self, generation: int) -> None:
+        with self._cond:
+            self._idle = generation
+            self._cond.notify_all()
+
+    def _fail(self, message: str) -> None:
+        with self._cond:
+            self._error = self._error or f"maps: {message}"
+            self._cond.notify_all()
+
+    def _on_models(self, infos) -> None:
+        if len(infos) == len(self.keys) and {i.key for i in infos} != set(self.keys):
+            self._fail("a checkpoint changed on disk since the viewer loaded it; load it again")
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop_and_wait()
+            self._worker = None
+
+
+def _head_label(model, entry) -> str:
+    text = f"{model.head.upper()} {model.name}  p(av) {entry.p_avc:.2f}" if entry is not None else model.name
+    return text + ("  on silence" if entry is not None and entry.silent_audio else "")
+
+
+def render_frame(job: ExportJob, frame: np.ndarray, index: int, t: float, entries: list, layout: Layout,
+                 memo: dict | None = None) -> np.ndarray:
+    """The output picture of one source frame: its views drawn and placed (see export_render)."""
+    from avsol_viewer.map_display import prepare
+    from model_core.media.frames import resize_frame
+
+    found = job.annotations.at(t) if job.annotations is not None else None
+    segment = found[1] if found else None
+    base = frame if (frame.shape[1], frame.shape[0]) == layout.tile else resize_frame(frame, layout.tile)
+    views = []
+    if job.layout == "side_by_side" or not job.models:
+        views.append((None, f"Frame {index}  {t:.3f} s"))
+    for m, e in zip(job.models, entries):
+        views.append((prepare(e.map, job.options.scale) if e is not None else None, _head_label(m, e)))
+    tiles = [render_tile(base, dm, job.lut, job.options, segment, label) for dm, label in views]
+    return compose_grid(tiles, layout)
+
+
+def export_video(job: ExportJob, cache: MapCache | None = None, localizer_factory=None, progress=None,
+                 cancel: threading.Event | None = None) -> ExportResult:
+    """Write ``job`` (blocking). ``progress(done, total)`` is called per frame.
+
+    Raises
+    ------
+    ExportCancelled
+        ``cancel`` was set; the target is untouched.
+    ExportError, model_core.errors.InputError
+        Nothing to export, an unreadable video, an unwritable target, a model that fails.
+    """
+    from model_core.atomic import atomic_path
+    from model_core.errors import InputError
+    from model_core.media.frames import VideoReader
+
+    t_start = time.perf_counter()
+    cancel = cancel or threading.Event()
+    cache = cache if cache is not None else MapCache()
+    reader = VideoReader(job.video_path)
+    feed = sound = None
+    try:
+        i0, i1 = frame_range(reader, job.start, job.end)
+        total = i1 - i0
+        n_views = len(job.models) + 1 if job.layout == "side_by_side" else 1
+        layout = Layout.for_views(n_views, reader.width, reader.height, job.max_width)
+        feed = _MapFeed(job, cache, localizer_factory, cancel, i1)
+        cached = feed.count_cached(i0, i1)
+        t0 = reader.time_at_index(i0)
+        sound = SoundFeed(job.video_path, t0, job.audio if job.sound == "maps" else None)
+        done = 0
+        try:
+            with atomic_path(job.out_path) as tmp:
+                enc = Mp4Encoder(tmp, layout.size, reader.fps, sound.rate, job.crf, job.preset)
+                complete = False
+                try:
+                    for i, img in reader.iter_frames(i0, stop_index=i1):
+                        if cancel.is_set():
+                            raise ExportCancelled()
+                        t = reader.time_at_index(i)
+                        enc.picture(render_frame(job, img, i, t, feed.entries(i), layout))
+                        done += 1
+                        if sound.rate:
+                            enc.sound(sound.until(done / reader.fps))
+                        if progress is not None:
+                            progress(done, total)
+                    if sound.rate:
+                        enc.sound(sound.until(done / reader.fps), final=True)
+                    complete = True
+                finally:
+                    enc.close(complete)
+        except OSError as exc:
+            raise InputError(job.out_path, f"cannot write the video ({exc.strerror or exc})") from None
+        return ExportResult(str(job.out_path), done, layout.size, float(reader.fps), done / reader.fps,
+                            bool(sound.rate), total - cached, time.perf_counter() - t_start)
+    finally:
+        for obj in (feed, sound, reader):
+            if obj is not None:
+                obj.close()
+
+
+class ExportWorker(TrackedThread):
+    """Runs :func:`export_video` in the background; Cancel = :meth:`request_stop`."""
+
+    progress = Signal(int, int)    # frames done, total
+    done = Signal(object)          # ExportResult
+    failed = Signal(str)           # one line for the user
+    cancelled = Signal()
+
+    def __init__(self, job: ExportJob, cache: MapCache | None = None, localizer_factory=None, parent=None):
+        super().__init__("avsol-export", parent)
+        self.job, self.cache, self.factory = job, cache, localizer_factory
+        self._cancel = threading.Event()
+        self._last_emit = 0.0
+
+    def request_stop(self) -> None:
+        self._cancel.set()
+
+    def _progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - self._last_emit >= 0.1:
+            self._last_emit = now
+            self.progress.emit(done, total)
+
+    def run(self) -> None:
+        try:
+            result = export_video(self.job, self.cache, self.factory, self._progress, self._cancel)
+        except ExportCancelled:
+            self.cancelled.emit()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
+            self.failed.emit(failure_message(exc))
+        else:
+            self.done.emit(result)
+
+
+def failure_message(exc: BaseException) -> str:
+    """One line for the user: our errors already say what and where; others get their type."""
+    from model_core.errors import InputError
+
+    if isinstance(exc, (ExportError, InputError)):
+        return str(exc)
+    log.error("export failed", exc_info=exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def job_for_window(window, out_path: str | os.PathLike, start: float = 0.0, end: float | None = None,
+                   sound: str = "own", layout: str | None = None, max_width: int = 1920,
+                   labels: bool = True) -> ExportJob:
+    """An :class:`ExportJob` of what ``window`` shows now (its heads, layout, colours, audio)."""
+    from avsol_viewer.colormaps import overlay_lut
+
+    c = window.controller
+    s = c.session
+    if s is None:
+        raise ExportError("no video is open")
+    o = window.display.options
+    return ExportJob(video_path=str(s.path), video_key=s.key, out_path=os.fspath(out_path),
+                     models=tuple(window.presenter.visible_models()), layout=layout or o.layout,
+                     lut=overlay_lut(o.colormap, o.opacity), options=RenderOptions.like(o, labels),
+                     audio=c.maps.audio, audio_hop=c.maps.audio_hop, annotations=s.annotations,
+                     start=float(start), end=None if end is None else float(end), sound=sound,
+                     max_width=int(max_width))
+
+
+def export_overlay(window, out_path: str | os.PathLike, **options) -> ExportWorker:
+    """Start exporting what ``window`` shows to ``out_path`` (no dialogs; see job_for_window
+    for ``options``). The caller connects to the worker's signals; it is already running."""
+    job = job_for_window(window, out_path, **options)
+    maps = window.controller.maps
+    # the viewer's own factory (tests inject fakes); a public accessor would be nicer
+    factory = getattr(maps.worker, "_factory", None)
+    worker = ExportWorker(job, maps.cache, factory, parent=window)
+    worker.start()
+    return worker
