@@ -163,8 +163,13 @@ def start_with_progress(window, out_path: str | os.PathLike, **options) -> Expor
     worker.done.connect(on_done)
     worker.failed.connect(on_failed)
     worker.cancelled.connect(lambda: sb.showMessage(f"export cancelled; {name} not written", 8000))
-    worker.finished.connect(dlg.close)
-    worker.finished.connect(dlg.deleteLater)
+
+    def on_finished() -> None:
+        dlg.canceled.disconnect(on_cancel)  # closing a QProgressDialog emits canceled
+        dlg.close()
+        dlg.deleteLater()
+
+    worker.finished.connect(on_finished)
     dlg.show()
     return worker
 
