@@ -109,7 +109,7 @@ def draw_boxes(img: np.ndarray, segment) -> None:
     for boxes, colour, width in ((segment.silent, SILENT_RGB, t), (segment.sounding_boxes, SOUNDING_RGB, t + 1)):
         for b in boxes:
             cv2.rectangle(img, (int(round(b.x1 * w)), int(round(b.y1 * h))),
-                          (int(round(b.x2 * w)), int(round(b.y2 * h))), colour, width, cv2.LINE_AA)
+                          (int(round(b.x2 * w)), int(round(b.y2 * h))), colour, width, cv2.LINE_8)
 
 
 def draw_label(img: np.ndarray, text: str) -> None:

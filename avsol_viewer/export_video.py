@@ -214,7 +214,9 @@ class _MapFeed:
 
 
 def _head_label(model, entry) -> str:
-    text = f"{model.head.upper()} {model.name}  p(av) {entry.p_avc:.2f}" if entry is not None else model.name
+    """The view's title in short: head, checkpoint (when not named after its head), p(av)."""
+    name = model.head.upper() + ("" if model.name.lower() == model.head.lower() else f" {model.name}")
+    text = f"{name}  p(av) {entry.p_avc:.2f}" if entry is not None else name
     return text + ("  on silence" if entry is not None and entry.silent_audio else "")
 
 

@@ -248,6 +248,29 @@ def test_blend_overlay_by_hand():
     assert (out[2:] == (100, 50, 0)).all() and (out[:, 3:] == (100, 50, 0)).all()
 
 
+def test_tile_draws_contour_peak_and_boxes():
+    from types import SimpleNamespace
+
+    from avsol_viewer.export_render import (CONTOUR_RGB, PEAK_RGB, SILENT_RGB, SOUNDING_RGB, RenderOptions,
+                                            render_tile)
+    from avsol_viewer.map_display import DisplayMap
+
+    frame = np.zeros((120, 160, 3), np.uint8)
+    values = np.zeros((224, 224), np.float32)
+    values[:112, :112] = 1.0  # hot top-left quarter
+    dm = DisplayMap(values, (0.25, 0.25), 0.0, 1.0)
+    box = lambda x1, y1, x2, y2: SimpleNamespace(x1=x1, y1=y1, x2=x2, y2=y2)  # noqa: E731
+    seg = SimpleNamespace(sounding_boxes=(box(0.6, 0.6, 0.9, 0.9),), silent=(box(0.05, 0.6, 0.3, 0.9),))
+    lut = np.zeros((256, 4), np.uint8)  # transparent: only the drawings show
+    img = render_tile(frame, dm, lut, RenderOptions(labels=False), seg)
+    edge = img[55:65, 40]  # across the quarter's lower edge (antialiased line): white at its centre
+    assert edge.max() >= 200 and (edge[:, 0] == edge[:, 2]).all() and CONTOUR_RGB == (255, 255, 255)
+    assert tuple(img[30, 40]) == PEAK_RGB  # the cross's centre on the peak (0.25, 0.25)
+    assert tuple(img[72, 120]) == SOUNDING_RGB and tuple(img[72, 8]) == SILENT_RGB  # left edges of the boxes
+    bare = render_tile(frame, dm, lut, RenderOptions(contour=False, peak=False, boxes=False, labels=False), seg)
+    assert not bare.any()
+
+
 def test_layout_grid_and_even_sizes():
     from avsol_viewer.export_render import Layout
 

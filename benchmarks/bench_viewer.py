@@ -1,0 +1,368 @@
+"""Viewer figures (SPEC 8): playback, start-up, memory with an hour-long 1080p file.
+
+Run with ``python -m benchmarks.run viewer`` or alone with ``python -m benchmarks.bench_viewer``
+(``AVSOL_BENCH_VIEWER_SECONDS`` sets the playback length, default 20). Every measurement
+runs the real viewer in a child process on Qt's offscreen platform (software rendering,
+as on a machine without a GPU), with the wall clock (no audio device here):
+
+- ``playback``: the 720p30 file of ``bench_decode`` (60 s, panning texture), the window at
+  1600 x 960 showing the plain frame and three heads side by side with contour and peak,
+  and the spectrogram with its playhead, played for ~20 s from 5 s in. Counted: frames
+  due (the source frames whose time the clock passed), distinct frames displayed, and
+  ``displayed_fraction`` = displayed / due (target >= 0.98; the rest were dropped, never
+  queued). The heads are the demo checkpoints ``resources/models/{avc,cls,dnm}.pt`` when
+  present, else a fake map source (maps cost nothing: the display path alone); when the
+  three untrained full-size checkpoints of ``bench_eval`` exist in ``benchmarks/out/``,
+  a second run uses them (inference competing with the display for the 2 cores).
+- ``startup``: ``avsol-viewer FILE`` with ``$AVSOL_VIEWER_STARTUP_PROBE``: the app writes
+  the wall time of the window's first paint (and whether torch was imported by then) and
+  quits; the figure is that time minus the time just before the process was started,
+  median of 5 (target 1.5 s).
+- ``memory``: a one-hour 1080p30 H.264 file with a mono AAC track (made once in
+  ``benchmarks/out/``: 64 s encoded at crf 35 / ultrafast, a slowly moving picture, then
+  its packets repeated by stream copy to 3648 s), opened in the viewer with the same
+  heads; after the sound track and spectrogram are loaded, 12 seeks across the hour and
+  2 s of playback at three places; the viewer's peak resident memory is
+  ``VmHWM`` of ``/proc/self/status`` (target < 1.5 GB).
+
+Each figure carries the 1-, 5- and 15-minute load averages read before and after it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+HOUR_FILE = OUT / "viewer_1080p30_1h.mp4"
+DEMO_MODELS = ROOT / "resources" / "models"
+FULL_MODELS = [OUT / f"eval_full_7x7_{h}.pt" for h in ("avc", "cls", "dnm")]
+HEADS = ("avc", "cls", "dnm")
+SEGMENT_S = 64          # 64 s x 16 kHz = 1000 AAC frames of 1024 samples: segments tile exactly
+HOUR_REPEATS = 57       # 57 x 64 s = 3648 s
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _rss(field: str) -> int:
+    """A memory figure of /proc/self/status in bytes (VmHWM = peak resident set)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return -1
+
+
+# -- inputs --------------------------------------------------------------------------------
+def make_hour_file(path: Path = HOUR_FILE) -> tuple[Path, float]:
+    """The one-hour 1080p file (once; reused while it probes as expected): (path, seconds spent)."""
+    from model_core.media.probe import probe
+
+    if path.exists():
+        try:
+            info = probe(path)
+            if info.duration >= 3600 and (info.width, info.height) == (1920, 1080) and info.has_audio:
+                return path, 0.0
+        except Exception:  # noqa: BLE001 - a broken cache file is rewritten
+            pass
+    import numpy as np
+
+    from model_core.atomic import atomic_path
+    from model_core.media.writer import write_video
+
+    t0 = time.perf_counter()
+    w, h, fps = 1920, 1080, 30
+    base = np.empty((h, w, 3), np.uint8)
+    base[...] = np.linspace(40, 200, w, dtype=np.uint8)[None, :, None]
+    base[..., 2] = np.linspace(60, 180, h, dtype=np.uint8)[:, None]
+
+    def frames():
+        for i in range(SEGMENT_S * fps):
+            img = base.copy()
+            x = 200 + int(1400 * (i / (SEGMENT_S * fps)))
+            img[500:620, x:x + 120] = (220, 40, 30)
+            yield img
+
+    sr = 16000
+    t = np.arange(SEGMENT_S * sr) / sr
+    audio = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    segment = OUT / "viewer_1080p30_segment.mp4"
+    write_video(segment, frames(), fps, audio=audio, sample_rate=sr, size=(w, h), crf=35, preset="ultrafast")
+    with atomic_path(path) as tmp:
+        _repeat(segment, tmp, HOUR_REPEATS)
+    segment.unlink()
+    return path, round(time.perf_counter() - t0, 1)
+
+
+def _repeat(src: Path, dst: Path, times: int) -> None:
+    """``src``'s packets ``times`` over, timestamps shifted by each stream's span (stream
+    copy, interleaved by time)."""
+    import av
+
+    with av.open(str(src)) as inp:
+        packets = [p for p in inp.demux() if p.dts is not None]
+        spans = {}
+        for s in inp.streams:
+            own = [p for p in packets if p.stream.index == s.index]
+            spans[s.index] = max(p.pts + (p.duration or 0) for p in own) - min(p.pts for p in own)
+        packets.sort(key=lambda p: float(p.dts * p.time_base))
+        with av.open(str(dst), mode="w", format="mp4") as out:
+            outs = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+            for k in range(times):
+                for p in packets:
+                    idx = p.stream.index
+                    q = av.Packet(bytes(p))
+                    q.pts, q.dts, q.duration = p.pts + k * spans[idx], p.dts + k * spans[idx], p.duration
+                    q.is_keyframe = p.is_keyframe
+                    q.time_base = p.time_base
+                    q.stream = outs[idx]
+                    out.mux(q)
+
+
+def _heads() -> tuple[str, list[str]]:
+    """(what the heads are, checkpoint arguments for the child)."""
+    demo = [DEMO_MODELS / f"{h}.pt" for h in HEADS]
+    if all(p.is_file() for p in demo):
+        return "demo checkpoints (resources/models)", [str(p) for p in demo]
+    return "fake map source (no resources/models/*.pt)", ["fake"]
+
+
+# -- the child: the real viewer, offscreen ---------------------------------------------------
+class _FakeHead:
+    """A map source without a model: a blob that follows the frame's brightest column."""
+
+    def __init__(self, name: str):
+        self.name = self.head = name
+        self.classes, self.device, self.map_size, self.image_size = ["a", "b"], "cpu", 7, 224
+
+    def embed_audio(self, windows):
+        import numpy as np
+
+        return np.zeros((len(windows), 2), np.float32)
+
+    def predict(self, frames, emb, audio_index=None):
+        from types import SimpleNamespace
+
+        import numpy as np
+
+        frames = np.asarray(frames)
+        cols = frames.mean(axis=(1, 3)).reshape(len(frames), 7, -1).mean(axis=2).argmax(axis=1)
+        yy, xx = np.mgrid[0:7, 0:7]
+        maps = np.stack([np.exp(-((xx - c) ** 2 + (yy - 3) ** 2) / 3.0) for c in cols]).astype(np.float32)
+        return SimpleNamespace(maps=maps, p_avc=maps.max(axis=(1, 2)), class_probs=np.full((len(maps), 2), 0.5, np.float32))
+
+
+def _child_window(file: str, checkpoints: list[str]):
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from avsol_viewer.controller import ViewerController, wall_clock
+    from avsol_viewer.main_window import MainWindow
+    from avsol_viewer.settings import ViewerSettings
+
+    fake = checkpoints == ["fake"]
+    checkpoints = [] if checkpoints == ["none"] else checkpoints
+    factory = (lambda p: _FakeHead(Path(p).stem)) if fake else None
+    c = ViewerController(localizer_factory=factory, clock_factory=wall_clock)
+    settings = ViewerSettings(Path(tempfile.mkdtemp()) / "settings.ini")
+    win = MainWindow(settings, c)
+    win.report_error = lambda title, text: print(f"error: {title}: {text}", file=sys.stderr)
+    win.resize(1600, 960)
+    win.show()
+    from dataclasses import replace
+
+    win.set_options(replace(win.display.options, layout="side_by_side", contour=True, peak=True))
+    assert win.open_path(file), f"cannot open {file}"
+    heads = [f"/fake/{h}.pt" for h in HEADS] if fake else checkpoints
+    for ckpt in heads:
+        win.load_checkpoint(ckpt)
+    return app, win, c, len(heads)
+
+
+def _time_paints() -> dict:
+    """Record how long each pyqtgraph view's paint takes, per view class (the GUI thread's
+    main cost while playing): {class name: [seconds, ...]}."""
+    import pyqtgraph as pg
+
+    paints: dict[str, list[float]] = {}
+    original = pg.GraphicsView.paintEvent
+
+    def timed(self, ev):
+        t = time.perf_counter()
+        try:
+            return original(self, ev)
+        finally:
+            paints.setdefault(type(self).__name__, []).append(time.perf_counter() - t)
+
+    pg.GraphicsView.paintEvent = timed
+    return paints
+
+
+def _paint_figures(paints: dict) -> dict:
+    out = {}
+    for name, xs in paints.items():
+        xs = sorted(xs)
+        out[name] = {"count": len(xs), "median_ms": round(1000 * xs[len(xs) // 2], 2),
+                     "p90_ms": round(1000 * xs[int(len(xs) * 0.9)], 2), "total_s": round(sum(xs), 2)}
+    return out
+
+
+def _wait(pred, seconds: float) -> bool:
+    from avsol_viewer.headless import wait_until
+
+    return wait_until(pred, seconds)
+
+
+def _pump(seconds: float) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def child_playback(file: str, checkpoints: list[str], seconds: float, start: float = 5.0) -> dict:
+    paints = _time_paints()
+    app, win, c, n_heads = _child_window(file, checkpoints)
+    ready = _wait(lambda: c.track is not None and len(c.maps.models) == n_heads, 300)
+    c.player.seek(start)
+    maps_ready = _wait(lambda: c.maps.ready_at(c.player.index) and c.shown_index == c.player.index, 120)
+    _pump(0.5)
+    shown: list[int] = []
+    c.frame_shown.connect(lambda i, img: shown.append(i))
+    counts0 = {m.key: c.maps.count(m.key) for m in c.maps.models}
+    i0, dropped0 = c.player.index, c.dropped
+    for xs in paints.values():
+        xs.clear()
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    c.player.play()
+    _pump(seconds)
+    c.player.pause()
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    i1 = c.player.index
+    due = i1 - i0
+    displayed = len({i for i in shown if i0 < i <= i1})
+    fps = c.session.timeline.fps
+    maps = {m.name: c.maps.count(m.key) - counts0[m.key] for m in c.maps.models}
+    win.close()
+    return {"source_fps": round(fps, 3), "played_s": round(wall, 2), "frames_due": due,
+            "frames_displayed": displayed, "displayed_fraction": round(displayed / max(due, 1), 4),
+            "dropped_counted_by_viewer": c.dropped - dropped0,
+            "displayed_fps": round(displayed / wall, 2),
+            "maps_computed_per_s": {k: round(v / wall, 2) for k, v in maps.items()},
+            "process_cpu_per_wall_s": round(cpu / wall, 2), "paints": _paint_figures(paints),
+            "ready_before_play": bool(ready and maps_ready), "vm_hwm_mb": round(_rss("VmHWM") / 2**20, 1)}
+
+
+def child_memory(file: str, checkpoints: list[str]) -> dict:
+    import random
+
+    stages = {}
+    app, win, c, _ = _child_window(file, checkpoints)
+    stages["opened"] = _rss("VmHWM")
+    track = _wait(lambda: c.track is not None and not c.maps.loading, 600)
+    stages["track_and_models_loaded"] = _rss("VmHWM")
+    duration = c.session.timeline.duration
+    rng = random.Random(0)
+    for t in [rng.uniform(0, duration) for _ in range(12)]:
+        c.player.seek(t)
+        _wait(lambda: c.shown_index == c.player.index, 30)
+        _pump(0.3)
+    stages["after_12_seeks"] = _rss("VmHWM")
+    for t in (duration * 0.1, duration * 0.5, duration * 0.9):
+        c.player.seek(t)
+        _wait(lambda: c.shown_index == c.player.index, 30)
+        c.player.play()
+        _pump(2.0)
+        c.player.pause()
+    stages["after_playback"] = _rss("VmHWM")
+    rss_now = _rss("VmRSS")
+    win.close()
+    return {"duration_s": round(duration, 1), "track_loaded": bool(track),
+            "vm_hwm_mb": {k: round(v / 2**20, 1) for k, v in stages.items()},
+            "peak_rss_mb": round(stages["after_playback"] / 2**20, 1), "rss_at_end_mb": round(rss_now / 2**20, 1)}
+
+
+# -- the parent: run children, collect figures ---------------------------------------------
+def _env() -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    env["AVSOL_VIEWER_SETTINGS"] = str(Path(tempfile.mkdtemp()) / "settings.ini")
+    return env
+
+
+def _child(*args: str, timeout: float = 900) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.bench_viewer", *args]
+    r = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+    if r.returncode != 0 or not lines:
+        raise RuntimeError(f"{' '.join(args[:1])} child failed ({r.returncode}): {r.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def startup(file: Path, runs: int = 5) -> dict:
+    exe = Path(sys.executable).with_name("avsol-viewer")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "avsol_viewer.app"]
+    times, torch_flags = [], []
+    for _ in range(runs):
+        probe = Path(tempfile.mkdtemp()) / "probe.txt"
+        env = _env()
+        env["AVSOL_VIEWER_STARTUP_PROBE"] = str(probe)
+        t0 = time.time()
+        subprocess.run([*cmd, str(file)], cwd=ROOT, env=env, capture_output=True, timeout=120)
+        stamp, torch_loaded = probe.read_text().split()
+        times.append(float(stamp) - t0)
+        torch_flags.append(torch_loaded == "1")
+    return {"command": " ".join([Path(cmd[0]).name, *cmd[1:], file.name]), "runs_s": [round(x, 3) for x in times],
+            "median_s": round(statistics.median(times), 3), "target_s": 1.5,
+            "torch_imported_by_first_paint": any(torch_flags)}
+
+
+def run() -> dict:
+    from benchmarks.bench_decode import make_test_video
+
+    seconds = float(os.environ.get("AVSOL_BENCH_VIEWER_SECONDS", "20"))
+    OUT.mkdir(parents=True, exist_ok=True)
+    file = make_test_video()
+    heads, ckpts = _heads()
+    fig: dict = {"file_720p": str(file.relative_to(ROOT)), "heads": heads}
+    la = load()
+    fig["playback"] = _child("playback", str(file), str(seconds), *ckpts)
+    fig["playback"].update(heads=heads, target_fraction=0.98, load_before=la, load_after=load())
+    if all(p.is_file() for p in FULL_MODELS) and ckpts == ["fake"]:
+        la = load()
+        fig["playback_full_untrained_models"] = _child("playback", str(file), str(seconds), *map(str, FULL_MODELS))
+        fig["playback_full_untrained_models"].update(heads="bench_eval's untrained full-size checkpoints (7 x 7 map)",
+                                                      load_before=la, load_after=load())
+    la = load()
+    fig["startup"] = startup(file)
+    fig["startup"].update(load_before=la, load_after=load())
+    hour, made_s = make_hour_file()
+    la = load()
+    fig["memory"] = _child("memory", str(hour), *ckpts)
+    fig["memory"].update(file=str(hour.relative_to(ROOT)), generated_s=made_s, heads=heads, target_mb=1536,
+                         load_before=la, load_after=load())
+    return fig
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "playback":
+        print(json.dumps(child_playback(argv[1], argv[3:], float(argv[2]))), flush=True)
+    elif argv and argv[0] == "memory":
+        print(json.dumps(child_memory(argv[1], argv[2:])), flush=True)
+    else:
+        print(json.dumps(run(), indent=1))
+    os._exit(0)  # skip interpreter teardown of Qt objects (the figures are out)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
