@@ -4,7 +4,8 @@ The work is :func:`avsol_viewer.export_video.export_overlay` (no dialogs; tests 
 Here: the menu action, a dialog for the target file, time range, views and sound, and a
 non-modal progress dialog whose Cancel stops the export (the target file is then left as
 it was). The user can go on playing and seeking while an export runs; closing the window
-cancels it and waits for its thread.
+cancels it and waits for its thread. ``export_video`` is imported when the command is
+used, not at start-up.
 """
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFormLayout, QHBoxLayout, QLineEdit, QProgressDialog, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from avsol_viewer.export_video import ExportWorker, export_overlay
 from avsol_viewer.workers import running_threads
 
 SHORTCUT = "Ctrl+E"
 
 
-def running_exports() -> list[ExportWorker]:
-    return [t for t in running_threads() if isinstance(t, ExportWorker)]
+def running_exports() -> list:
+    """The export threads still running (:class:`~avsol_viewer.export_video.ExportWorker`)."""
+    return [t for t in running_threads() if t.objectName() == "avsol-export"]
 
 
 def default_target(window) -> str:
@@ -128,8 +129,11 @@ class ExportDialog(QDialog):
                     labels=self.labels.isChecked())
 
 
-def start_with_progress(window, out_path: str | os.PathLike, **options) -> ExportWorker:
-    """:func:`export_overlay` with a progress dialog (Cancel) and the outcome in the window."""
+def start_with_progress(window, out_path: str | os.PathLike, **options):
+    """``export_overlay`` with a progress dialog (Cancel) and the outcome in the window;
+    returns the running :class:`~avsol_viewer.export_video.ExportWorker`."""
+    from avsol_viewer.export_video import export_overlay
+
     worker = export_overlay(window, out_path, **options)
     dlg = QProgressDialog("Exporting overlay video…", "Cancel", 0, 0, window)
     dlg.setWindowTitle("Export overlay video")
@@ -174,7 +178,7 @@ def start_with_progress(window, out_path: str | os.PathLike, **options) -> Expor
     return worker
 
 
-def ask_export(window) -> ExportWorker | None:
+def ask_export(window):
     """The menu command: check, ask, start."""
     if window.controller.session is None:
         window.report_error("Nothing to export", "Open a video first (File › Open video…).")

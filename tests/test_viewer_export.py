@@ -211,6 +211,22 @@ def test_menu_action_and_nothing_to_export(make_viewer):
     assert v.errors and v.errors[-1][0] == "Nothing to export"
 
 
+def test_menu_command_asks_then_exports(make_viewer, index_clip, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from avsol_viewer.export_dialog import ExportDialog, ask_export
+
+    v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm"))
+    v.win.settings.set_last_folder(tmp_path)
+    monkeypatch.setattr(ExportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)  # "Export" pressed
+    worker = ask_export(v.win)
+    with v.qtbot.waitSignal(worker.done, timeout=60000):
+        pass
+    worker.wait(10000)
+    assert (tmp_path / "index-overlay.mp4").is_file()
+    v.qtbot.waitUntil(lambda: "exported 50 frames" in v.win.statusBar().currentMessage(), timeout=5000)
+
+
 def test_export_dialog_values(make_viewer, index_clip):
     from avsol_viewer.export_dialog import ExportDialog
 
