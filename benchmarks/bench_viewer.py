@@ -10,7 +10,8 @@ as on a machine without a GPU), with the wall clock (no audio device here):
   and the spectrogram with its playhead, played for ~20 s from 5 s in. Counted: frames
   due (the source frames whose time the clock passed), distinct frames displayed, and
   ``displayed_fraction`` = displayed / due (target >= 0.98; the rest were dropped, never
-  queued). The heads are the demo checkpoints ``resources/models/{avc,cls,dnm}.pt`` when
+  queued). ``playback_no_heads`` plays the same without heads first: the ceiling of the
+  display path on the machine at that moment. The heads are the demo checkpoints ``resources/models/{avc,cls,dnm}.pt`` when
   present, else a fake map source (maps cost nothing: the display path alone); when the
   three untrained full-size checkpoints of ``bench_eval`` exist in ``benchmarks/out/``,
   a second run uses them (inference competing with the display for the 2 cores).
@@ -335,6 +336,10 @@ def run() -> dict:
     file = make_test_video()
     heads, ckpts = _heads()
     fig: dict = {"file_720p": str(file.relative_to(ROOT)), "heads": heads}
+    la = load()
+    fig["playback_no_heads"] = _child("playback", str(file), str(seconds), "none")
+    fig["playback_no_heads"].update(heads="none (the plain frame and the spectrogram: the display's ceiling)",
+                                    load_before=la, load_after=load())
     la = load()
     fig["playback"] = _child("playback", str(file), str(seconds), *ckpts)
     fig["playback"].update(heads=heads, target_fraction=0.98, load_before=la, load_after=load())
