@@ -63,10 +63,14 @@ class ModelInfo:
 
 
 def default_localizer(path: str):
-    """``Localizer(path, device="auto")``: the one place torch gets imported."""
+    """``Localizer(path, device="auto")``: the one place torch gets imported.
+
+    On the CPU the model gets all cores but one (torch's threads are per process), so the
+    GUI thread always has a core to draw on while maps are computed.
+    """
     from model_core.inference import Localizer
 
-    return Localizer(path, device="auto", batch_size=8)
+    return Localizer(path, device="auto", batch_size=8, threads=max(1, (os.cpu_count() or 2) - 1))
 
 
 def model_key(path: str) -> str:

@@ -4,6 +4,7 @@ small memos; the controller is the single source of what is shown.
 """
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from html import escape
 
@@ -33,6 +34,7 @@ class Presenter(QObject):
         self._scores = SegmentScores()
         self._segment_key = None
         self._rows_sig = None
+        self._last_time_update = 0.0
         c = controller
         c.session_changed.connect(self._on_session)
         c.frame_shown.connect(self._on_frame)
@@ -82,6 +84,12 @@ class Presenter(QObject):
         self.refresh()
 
     def _on_time(self, t: float) -> None:
+        # the clock ticks at ~60 Hz; a playhead and a read-out at 30 Hz look the same and
+        # halve the repaints of the spectrogram while playing
+        now = time.monotonic()
+        if self.c.player.playing and now - self._last_time_update < 1 / 30:
+            return
+        self._last_time_update = now
         self.transport.set_time(t)
         c = window_centre(t, self.c.maps.audio_hop)
         self.spectrogram.set_time(t, (c - 0.5, c + 0.5))

@@ -2,7 +2,7 @@
 
 The image is ``model_core.features.spectrogram_for_display`` (what the model hears),
 placed in seconds x mel bands with ``setRect``; the y axis is labelled in Hz at the band
-centres. Annotated 1 s segments are shaded (events green, background grey); the 1 s audio
+centres. Annotated 1 s segments are a strip above it (events green, background grey); the 1 s audio
 window the maps use is a light band around the playhead. Clicking or dragging anywhere on
 it seeks (the playhead follows the pointer), the wheel zooms in time.
 """
@@ -120,8 +120,9 @@ class SpectrogramView(pg.PlotWidget):
         self.getAxis("left").setTicks([ticks])
 
     def set_segments(self, annotations) -> None:
-        """Annotated segments as a strip above the spectrogram (events green, background
-        grey), events also lightly shaded over it."""
+        """Annotated segments as a strip above the spectrogram: events green, background
+        grey (a strip, not shading over the bands: the picture stays unaltered, and
+        translucent regions over the image cost a fill each per repaint)."""
         for r in self._regions:
             self.removeItem(r)
         self._regions = []
@@ -135,12 +136,6 @@ class SpectrogramView(pg.PlotWidget):
             bar.setZValue(5)
             self.addItem(bar)
             self._regions.append(bar)
-            if seg.event:
-                region = pg.LinearRegionItem((seg.start, seg.end), movable=False,
-                                             brush=pg.mkBrush(60, 230, 90, 22), pen=pg.mkPen(None))
-                region.setZValue(4)
-                self.addItem(region)
-                self._regions.append(region)
 
     def set_time(self, t: float, window: tuple[float, float] | None = None) -> None:
         """Move the playhead (and the maps' audio window) to ``t``."""
