@@ -59,7 +59,10 @@ class AudioOutput:
 
     def __init__(self, samples: np.ndarray, sample_rate: int = 16000, stream_factory=None,
                  timer=time.monotonic, blocksize: int = 512):
-        self._track = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        samples = np.asarray(samples)
+        # int16 tracks (the loader's) are scaled in the callback; anything else is float32
+        self._track = np.ascontiguousarray(samples if samples.dtype == np.int16 else samples.astype(np.float32, copy=False)).reshape(-1)
+        self._scale = np.float32(1.0 / 32768.0 if samples.dtype == np.int16 else 1.0)
         self._src_rate = int(sample_rate)
         self._timer = timer
         self._speed = 1.0
@@ -125,7 +128,7 @@ class AudioOutput:
             k0 = lo - i0
             if k0 > 0:
                 out[:k0].fill(0.0)
-            out[k0:k0 + hi - lo] = track[lo:hi]
+            np.multiply(track[lo:hi], self._scale, out=out[k0:k0 + hi - lo], casting="unsafe")
             out[k0 + hi - lo:].fill(0.0)
         else:
             if len(self._ramp) < frames:
@@ -136,7 +139,7 @@ class AudioOutput:
             ok = (i >= 0) & (i + 1 < n)
             ic = np.clip(i, 0, max(n - 2, 0))
             if n >= 2:
-                vals = track[ic] * (1.0 - f) + track[ic + 1] * f
+                vals = (track[ic] * (1.0 - f) + track[ic + 1] * f) * self._scale
             else:
                 vals = np.zeros(frames, np.float32)
             out[:] = np.where(ok, vals, 0.0)
@@ -204,4 +207,4 @@ class AudioOutput:
 
 def open_output(samples: np.ndarray, sample_rate: int = 16000) -> AudioOutput:
     """An :class:`AudioOutput` on the default device, or :class:`AudioUnavailable`."""
-    return AudioOutput(np.nan_to_num(samples, copy=False), sample_rate)
+    return AudioOutput(samples, sample_rate)

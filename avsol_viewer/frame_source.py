@@ -33,7 +33,7 @@ class FrameSource(TrackedThread):
     frame_ready = Signal(int, object)
     failed = Signal(int, str)
 
-    def __init__(self, reader, max_bytes: int = 96 * 1024 * 1024, parent=None):
+    def __init__(self, reader, max_bytes: int = 64 * 1024 * 1024, parent=None):
         super().__init__("avsol-frame-source", parent)
         self.reader = reader
         self.frame_count = reader.frame_count

@@ -19,8 +19,6 @@ from PySide6.QtWidgets import QGraphicsRectItem
 from avsol_viewer.colormaps import spectrogram_lut
 
 pg.setConfigOptions(imageAxisOrder="row-major")
-#: Dynamic range shown below the loudest value (dB).
-RANGE_DB = 80.0
 BANDS = 64
 #: Height (in band units) of the segment strip above the bands.
 STRIP = 4.0
@@ -97,9 +95,8 @@ class SpectrogramView(pg.PlotWidget):
             self.note.setText(message)
             self.note.setPos(self._duration / 2, 32)
         else:
-            spec = np.ascontiguousarray(track.spectrogram)
-            top = float(spec.max()) if spec.size else 0.0
-            self.image.setImage(spec, levels=(top - RANGE_DB, top), autoLevels=False)
+            spec = track.display  # uint8 over the top 80 dB, made by the loader thread
+            self.image.setImage(spec, levels=(0, 255), autoLevels=False)
             n_cols = spec.shape[1]
             hop = float(track.times[1] - track.times[0]) if len(track.times) > 1 else 0.01
             # column j is centred on j * hop: the image spans [-hop/2, (F - 1/2) hop]
