@@ -65,6 +65,9 @@ class HeadView:
         self.title = pg.LabelItem("", size="10pt")
         self.vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.vb.setDefaultPadding(0.0)
+        # fit the frame whenever the view is resized, until the user zooms (wheel / drag
+        # turn auto-range off; "Reset zoom" turns it back on)
+        self.vb.enableAutoRange(enable=True)
         self.frame_item = pg.ImageItem()
         self.overlay = pg.ImageItem()
         self.overlay.setZValue(10)
@@ -72,8 +75,9 @@ class HeadView:
         self.contour.setPen(_pen(CONTOUR, 1.5))
         self.peak = pg.ScatterPlotItem(symbol="+", size=22, pen=_pen(PEAK, 2.5), brush=None)
         self.peak.setZValue(30)
-        for item in (self.frame_item, self.overlay, self.peak):
-            self.vb.addItem(item)
+        self.vb.addItem(self.frame_item)
+        for item in (self.overlay, self.peak):
+            self.vb.addItem(item, ignoreBounds=True)  # the frame alone sets the range
         self._boxes: list = []
         self._size: tuple[int, int] | None = None
 
@@ -86,7 +90,7 @@ class HeadView:
         self.frame_item.setRect(QRectF(0, 0, size[0], size[1]))
         if size != self._size:
             self._size = size
-            self.vb.setRange(QRectF(0, 0, size[0], size[1]), padding=0.0)
+            self.vb.enableAutoRange(enable=True)
 
     def pixels_per_frame_pixel(self) -> float:
         """Screen pixels per frame pixel at the current zoom (1 when unknown)."""
@@ -131,7 +135,7 @@ class HeadView:
                 rect = QGraphicsRectItem(box.x1 * w, box.y1 * h, (box.x2 - box.x1) * w, (box.y2 - box.y1) * h)
                 rect.setPen(_pen(colour, 2.0, dashed))
                 rect.setZValue(20)
-                self.vb.addItem(rect)
+                self.vb.addItem(rect, ignoreBounds=True)
                 self._boxes.append(rect)
                 text = pg.TextItem(box.label or kind, color=colour, anchor=(0, 1),
                                    fill=pg.mkBrush(0, 0, 0, 150))
@@ -140,7 +144,7 @@ class HeadView:
                 text.setFont(font)
                 text.setPos(box.x1 * w, box.y1 * h)
                 text.setZValue(21)
-                self.vb.addItem(text)
+                self.vb.addItem(text, ignoreBounds=True)  # labels may stick out: fit the frame
                 self._boxes.append(text)
 
     def set_title(self, html: str) -> None:
@@ -149,8 +153,11 @@ class HeadView:
 
     def place(self, layout: pg.GraphicsLayout, row: int, col: int) -> None:
         """Put title and view in grid cell (``row``, ``col``) of ``layout``."""
+        fitted = all(self.vb.autoRangeEnabled())
         layout.addItem(self.title, row=2 * row, col=col)
         layout.addItem(self.vb, row=2 * row + 1, col=col)
+        if fitted:  # moving the box between cells loses its fit: ask for it again
+            self.vb.enableAutoRange(enable=True)
 
     def remove_from(self, layout: pg.GraphicsLayout) -> None:
         for item in (self.title, self.vb):

@@ -122,6 +122,6 @@ class HeadsPanel(pg.GraphicsLayoutWidget):
             v.set_boxes(segment, show)
 
     def reset_zoom(self) -> None:
-        if self._image is not None:
-            h, w = self._image.shape[:2]
-            self.views[0].vb.setRange(xRange=(0, w), yRange=(0, h), padding=0.0)
+        """Fit the whole frame again (and follow the panel's size from now on)."""
+        for v in self.views:
+            v.vb.enableAutoRange(enable=True)

@@ -72,6 +72,11 @@ def test_side_by_side_and_head_switching_use_the_cache(make_viewer, index_clip):
     assert len(v.win.heads.views) == 4  # the plain frame, then AVC, CLS, DNM
     titles = [view.title.text for view in v.win.heads.views]
     assert "Frame" in titles[0] and "AVC" in titles[1] and "CLS" in titles[2] and "DNM" in titles[3]
+    v.win.heads.grab()  # lay out and paint: every view fits the whole frame, edge to edge
+    for view in v.win.heads.views:
+        (x0, x1), (y0, y1) = view.vb.viewRange()
+        assert (x0 == pytest.approx(0) and x1 == pytest.approx(W)) or (y0 == pytest.approx(0) and y1 == pytest.approx(H))
+        assert x0 <= 1e-6 and x1 >= W - 1e-6 and y0 <= 1e-6 and y1 >= H - 1e-6
     calls = {k: len(f.predicted) for k, f in fakes.items()}
     keys = {m.head: m.key for m in v.c.maps.models}
     centres = {"tl": (W / 4, H / 4 + 4), "tr": (3 * W / 4, H / 4 + 4), "bl": (W / 4, 3 * H / 4)}
