@@ -75,8 +75,9 @@ def test_side_by_side_and_head_switching_use_the_cache(make_viewer, index_clip):
     v.win.heads.grab()  # lay out and paint: every view fits the whole frame, edge to edge
     for view in v.win.heads.views:
         (x0, x1), (y0, y1) = view.vb.viewRange()
-        assert (x0 == pytest.approx(0) and x1 == pytest.approx(W)) or (y0 == pytest.approx(0) and y1 == pytest.approx(H))
-        assert x0 <= 1e-6 and x1 >= W - 1e-6 and y0 <= 1e-6 and y1 >= H - 1e-6
+        px = pytest.approx  # to half a frame pixel
+        assert (x0 == px(0, abs=0.5) and x1 == px(W, abs=0.5)) or (y0 == px(0, abs=0.5) and y1 == px(H, abs=0.5))
+        assert x0 <= 0.5 and x1 >= W - 0.5 and y0 <= 0.5 and y1 >= H - 0.5
     calls = {k: len(f.predicted) for k, f in fakes.items()}
     keys = {m.head: m.key for m in v.c.maps.models}
     centres = {"tl": (W / 4, H / 4 + 4), "tr": (3 * W / 4, H / 4 + 4), "bl": (W / 4, 3 * H / 4)}
