@@ -19,9 +19,14 @@ of load from elsewhere hits them alike. For each model config (SPEC 3 full ResNe
   the 720p clip, ``per_frame_audio_fps`` (one audio window per frame, not one per second);
 - ``ablation``: channels_last on/off and ``inference_mode`` vs ``no_grad`` (predict at
   the best batch), and the first call against a warm one.
+
+``load_average`` (1, 5, 15 min, before and after) says how busy the machine was: with
+other work running, torch's two OpenMP threads lose their cores at every barrier and all
+figures (ceiling included) drop, small models most.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,7 +39,7 @@ THREADS = 2
 FPS = 25
 SECONDS = 10
 REPS = 3
-BATCHES = (1, 2, 4, 8, 16)
+BATCHES = (1, 4, 8, 16)
 
 # the presets of model_core.train.options (copied so this file runs without the trainer)
 CONFIGS = {
@@ -274,24 +279,37 @@ def bench_config(name: str, settings: dict, videos: dict, frames: int, full_extr
     return fig
 
 
-def run(quick: bool = False) -> dict:
-    """All figures, as a dict (the benchmarks harness prints it as JSON)."""
+def run(quick: bool = False, configs: list[str] | None = None) -> dict:
+    """All figures, as a dict (the benchmarks harness prints it as JSON).
+
+    ``quick``: the demo model only, shorter runs (checks the benchmark itself);
+    ``configs``: names of :data:`CONFIGS` to run (default all).
+    """
     import cv2
     import torch
 
     torch.set_num_threads(THREADS)
     videos = _videos()
-    frames = 32 if quick else 64
-    configs = {"demo": CONFIGS["demo"]} if quick else CONFIGS
+    frames = 32 if quick else 48
+    names = configs or (["demo"] if quick else list(CONFIGS))
+    configs = {n: CONFIGS[n] for n in names}
+    load_before = os.getloadavg()
     out = {"threads": torch.get_num_threads(), "cv2_threads": cv2.getNumThreads(),
            "interop_threads": torch.get_num_interop_threads(), "reps": REPS,
            "videos": {k: str(v.relative_to(ROOT)) for k, v in videos.items()}, "configs": {}}
     for name, settings in configs.items():
-        out["configs"][name] = bench_config(name, settings, videos, frames, name == "full_7x7")
+        out["configs"][name] = bench_config(name, settings, videos, frames, quick or name == "full_7x7")
+    out["load_average"] = [round(x, 2) for x in load_before] + [round(x, 2) for x in os.getloadavg()]
     return out
 
 
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(run(quick="--quick" in sys.argv), indent=1))
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_inference")
+    parser.add_argument("--quick", action="store_true", help="demo model only, short runs")
+    parser.add_argument("--configs", default=None, help=f"comma-separated, of {', '.join(CONFIGS)}")
+    args = parser.parse_args()
+    print(json.dumps(run(args.quick, args.configs.split(",") if args.configs else None), indent=1))
