@@ -96,12 +96,28 @@ def _install_startup_probe(app, win) -> None:
 SWITCH_INTERVAL_S = 2e-4
 
 
+def _after_first_paint(win, func) -> None:
+    """Run ``func`` once the window has painted (the file's decoding and the models' torch
+    import then start in their threads without delaying the first picture)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class _Once(QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint:
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, func)
+            return False
+
+    win._after_paint = _Once(win)
+    win.centralWidget().installEventFilter(win._after_paint)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QTimer, qInstallMessageHandler
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     if headless_platform():
@@ -140,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             win.statusBar().showMessage("no model loaded: resources/models/*.pt not found "
                                         "(File › Load checkpoint…)", 15000)
 
-    QTimer.singleShot(0, start)
+    _after_first_paint(win, start)
     code = app.exec()
     win.close()
     return code

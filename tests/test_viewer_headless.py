@@ -94,3 +94,42 @@ def test_window_shows_before_torch_is_imported(tmp_path):
     shown, torch_loaded = probe.read_text().split()
     assert torch_loaded == "0"
     assert float(shown) > t0
+
+
+def test_interactive_start_opens_the_file_after_the_first_paint(qapp, index_clip, tmp_path, monkeypatch):
+    """``avsol-viewer FILE --at T``: window first, then the file at T (no models here)."""
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from avsol_viewer import app
+    from avsol_viewer.main_window import MainWindow
+
+    monkeypatch.setenv("AVSOL_VIEWER_SETTINGS", str(tmp_path / "s.ini"))
+    monkeypatch.setenv("AVSOL_RESOURCES", str(tmp_path))
+    seen = {}
+    deadline = time.monotonic() + 60
+
+    def poll():
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        c = wins[0].controller if wins else None
+        if c is not None and c.session is not None and c.shown_index == 25:
+            seen["file"], seen["index"] = c.session.path, c.shown_index
+            seen["status"] = wins[0].model_label.text()
+            wins[0].close()
+            QApplication.quit()
+        elif time.monotonic() > deadline:  # fail, don't hang
+            for w in wins:
+                w.close()
+            QApplication.quit()
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+    interval = sys.getswitchinterval()
+    try:
+        assert app.main([str(index_clip), "--at", "1.0"]) == 0
+    finally:
+        sys.setswitchinterval(interval)
+    assert seen == {"file": index_clip, "index": 25, "status": "no model loaded"}
