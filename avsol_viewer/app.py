@@ -96,6 +96,20 @@ def _install_startup_probe(app, win) -> None:
 SWITCH_INTERVAL_S = 2e-4
 
 
+def open_initial(win, file: str | None, at: float, checkpoints: list[str]) -> None:
+    """What the command line asks for: the file (at ``at`` s), then the checkpoints.
+
+    The file first: its first frame shows before the model threads import torch.
+    """
+    if file and win.open_path(file) and at:
+        win.controller.player.seek(at)
+    for ckpt in checkpoints:
+        win.load_checkpoint(ckpt)
+    if not checkpoints:
+        win.statusBar().showMessage("no model loaded: resources/models/*.pt not found "
+                                    "(File › Load checkpoint…)", 15000)
+
+
 def _after_first_paint(win, func) -> None:
     """Run ``func`` once the window has painted (the file's decoding and the models' torch
     import then start in their threads without delaying the first picture)."""
@@ -145,18 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             win.close()
     win.show()
     _install_startup_probe(app, win)
-
-    def start() -> None:
-        # the file first: its first frame shows before the model threads import torch
-        if args.file and win.open_path(args.file) and args.at:
-            controller.player.seek(args.at)
-        for ckpt in checkpoints:
-            win.load_checkpoint(ckpt)
-        if not checkpoints:
-            win.statusBar().showMessage("no model loaded: resources/models/*.pt not found "
-                                        "(File › Load checkpoint…)", 15000)
-
-    _after_first_paint(win, start)
+    _after_first_paint(win, lambda: open_initial(win, args.file, args.at, checkpoints))
     code = app.exec()
     win.close()
     return code

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from viewer_support import index_clip, no_thread_left  # noqa: F401
+from viewer_support import index_clip, make_viewer, no_thread_left, settings  # noqa: F401
 
 
 def _run(args, tmp_path, timeout=240):
@@ -96,40 +96,16 @@ def test_window_shows_before_torch_is_imported(tmp_path):
     assert float(shown) > t0
 
 
-def test_interactive_start_opens_the_file_after_the_first_paint(qapp, index_clip, tmp_path, monkeypatch):
-    """``avsol-viewer FILE --at T``: window first, then the file at T (no models here)."""
-    import time
-
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
+def test_interactive_start_opens_the_file_after_the_first_paint(make_viewer, index_clip):
+    """``avsol-viewer FILE --at T``: the window paints first, then the file opens at T."""
     from avsol_viewer import app
-    from avsol_viewer.main_window import MainWindow
 
-    monkeypatch.setenv("AVSOL_VIEWER_SETTINGS", str(tmp_path / "s.ini"))
-    monkeypatch.setenv("AVSOL_RESOURCES", str(tmp_path))
-    seen = {}
-    deadline = time.monotonic() + 60
-
-    def poll():
-        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        c = wins[0].controller if wins else None
-        if c is not None and c.session is not None and c.shown_index == 25:
-            seen["file"], seen["index"] = c.session.path, c.shown_index
-            seen["status"] = wins[0].model_label.text()
-            wins[0].close()
-            QApplication.quit()
-        elif time.monotonic() > deadline:  # fail, don't hang
-            for w in wins:
-                w.close()
-            QApplication.quit()
-        else:
-            QTimer.singleShot(20, poll)
-
-    QTimer.singleShot(0, poll)
-    interval = sys.getswitchinterval()
-    try:
-        assert app.main([str(index_clip), "--at", "1.0"]) == 0
-    finally:
-        sys.setswitchinterval(interval)
-    assert seen == {"file": index_clip, "index": 25, "status": "no model loaded"}
+    v = make_viewer()
+    calls = []
+    app._after_first_paint(v.win, lambda: calls.append(1) or app.open_initial(v.win, str(index_clip), 1.0, []))
+    assert not calls
+    v.win.repaint()
+    v.qtbot.waitUntil(lambda: bool(calls), timeout=15000)
+    v.wait_frame(25)
+    assert v.c.session.path == index_clip and v.win.model_label.text() == "no model loaded"
+    assert "no model loaded" in v.win.statusBar().currentMessage()
