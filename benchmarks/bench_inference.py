@@ -15,7 +15,7 @@ of load from elsewhere hits them alike. For each model config (SPEC 3 full ResNe
   its ceiling at that batch and the ratio; ``decode_fps`` (``VideoReader.iter_frames`` at
   the model's size plus the audio windows, no model) and the ratio to it; for the full
   7 x 7 model also ``serial_fps`` (the same work without the decode thread),
-  ``decoder_same_priority_fps`` (the decode thread not demoted with a nice value) and, on
+  ``decoder_nice10_fps`` (the decode thread demoted to nice +10) and, on
   the 720p clip, ``per_frame_audio_fps`` (one audio window per frame, not one per second);
 - ``ablation``: channels_last on/off and ``inference_mode`` vs ``no_grad`` (predict at
   the best batch), and the first call against a warm one.
@@ -184,11 +184,11 @@ def _with_nice(nice: int, fn):
     from model_core.inference import pipeline
 
     def go():
-        saved, pipeline.DECODER_NICE = pipeline.DECODER_NICE, nice
+        saved, pipeline.DECODER_PRIORITY = pipeline.DECODER_PRIORITY, nice
         try:
             fn()
         finally:
-            pipeline.DECODER_NICE = saved
+            pipeline.DECODER_PRIORITY = saved
     return go
 
 
@@ -263,7 +263,7 @@ def bench_config(name: str, settings: dict, videos: dict, frames: int, full_extr
         }
         if full_extras:
             variants["serial"] = _serial(loc, path)
-            variants["decoder_same_priority"] = _with_nice(0, lambda: localize_many([loc], path))
+            variants["decoder_nice10"] = _with_nice(10, lambda: localize_many([loc], path))
             if vname == "720p25":
                 variants["per_frame_audio"] = lambda: localize_many([loc], path, audio_hop=None)
         variants["analysis"]()  # warm caches (file pages, kernels)
@@ -272,7 +272,7 @@ def bench_config(name: str, settings: dict, videos: dict, frames: int, full_extr
              "decode_fps": _rate(n_frames, t["decode"])}
         a["ratio_to_ceiling"] = round(a["fps"] / a["ceiling_fps"], 3)
         a["ratio_to_decode"] = round(a["fps"] / a["decode_fps"], 3)
-        for k in ("serial", "decoder_same_priority", "per_frame_audio"):
+        for k in ("serial", "decoder_nice10", "per_frame_audio"):
             if k in t:
                 a[f"{k}_fps"] = _rate(n_frames, t[k])
         fig["analysis"][vname] = a

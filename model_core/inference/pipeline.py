@@ -40,8 +40,10 @@ from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
 QUEUE_BATCHES = 3
-#: nice increment of the decode thread (0: same priority as the model's threads)
-DECODER_NICE = 10
+#: how the decode thread is demoted (see ``_lower_priority``): "idle", a nice increment, or 0.
+#: Measured (benchmarks/bench_inference.py): no gain from nice 10 or SCHED_IDLE on 2 cores,
+#: and a demoted decoder starves when other processes load the machine, so: 0.
+DECODER_PRIORITY: int | str = 0
 _DONE = object()
 
 
@@ -109,18 +111,23 @@ def _plan(reader, times, fps):
     return times[order], idx, order
 
 
-def _lower_priority(nice: int) -> None:
-    """Raise this thread's nice value so it yields the cores to torch's worker threads.
+def _lower_priority(policy: int | str) -> None:
+    """Demote this thread so it takes the cores only when torch's workers leave them.
 
-    Linux only: there ``setpriority`` takes a thread id and affects that thread alone
-    (elsewhere the same call would take the id for a process id).
+    ``policy``: ``"idle"`` (Linux ``SCHED_IDLE``: runs only on an otherwise idle core), a
+    nice increment (> 0), or 0 (unchanged). Linux only: there ``sched_setscheduler`` and
+    ``setpriority`` take a thread id and affect that thread alone (elsewhere the same call
+    would take the id for a process id).
     """
-    if nice <= 0 or not sys.platform.startswith("linux"):
+    if not policy or not sys.platform.startswith("linux"):
         return
+    tid = threading.get_native_id()
     try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-    except OSError:
+        if policy == "idle":
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + int(policy)))
+    except (OSError, AttributeError):
         pass
 
 
@@ -171,7 +178,7 @@ class _Decoder(threading.Thread):
                                 frames, keys, centres, windows))
 
     def run(self) -> None:
-        _lower_priority(DECODER_NICE)
+        _lower_priority(DECODER_PRIORITY)
         try:
             items = []
             for item in self._items():
