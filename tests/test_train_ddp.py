@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,14 +26,25 @@ def tiny(tmp_path_factory) -> Path:
 
 
 def torchrun(tiny: Path, out: Path, *extra: str) -> list[dict]:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "--log-dir", os.environ.get("DDP_LOG_DIR", "/tmp/ddp_logs"), "--tee", "3",
            "-m", "model_core", "train", str(tiny), "--head", "dnm", "--epochs", "2", "--out", str(out),
            "--device", "cpu", "--config", "tiny", "--batch-size", "2", "--save-every", "2", "--jsonl",
            "--log-every", "1", "--cache", str(tiny.parent / "cache"), *extra]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
+    # own process group: on a timeout every rank gets SIGABRT (faulthandler prints where it
+    # was) and none is left behind
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGABRT)
+        out, err = proc.communicate()
+        pytest.fail(f"torchrun timed out; stdout tail:\n{out[-1500:]}\nstderr tail:\n{err[-6000:]}")
+    assert proc.returncode == 0, err[-3000:]
+    lines = [m.groups() for m in map(re.compile(r"\[\D*(\d+)\]:(.*)").match, out.splitlines()) if m]
+    assert lines and all(rank == "0" for rank, _ in lines)  # --tee prefixes the rank: only 0 prints
+    return [json.loads(text) for _, text in lines if text.startswith("{")]
 
 
 def test_two_processes_resume_exactly(tiny, tmp_path):

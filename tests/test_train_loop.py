@@ -124,3 +124,13 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert "none" in capsys.readouterr().err
     assert main(["train", str(tmp_path), "--head", "dnm", "--epochs", "1", "--out", str(tmp_path / "x.pt"),
                  "--map-size", "5"]) == 2
+
+
+def test_select_best_writes_the_chosen_epoch(tiny, tmp_path):
+    summary = Trainer(options(tiny, tmp_path / "s.pt", epochs=3, select_best="loss", keep_last=True)).run()
+    losses = [h["val"]["loss"] for h in summary["history"]]
+    chosen = summary["selected"]["epoch"]
+    assert chosen == 1 + losses.index(min(losses)) and summary["selected"]["by"] == "val loss"
+    assert_same_weights(load_checkpoint(tmp_path / "s.pt").state_dict,
+                        load_checkpoint(tmp_path / "s.best.pt").state_dict)
+    assert load_checkpoint(tmp_path / "s.pt").summary["selected"]["epoch"] == chosen

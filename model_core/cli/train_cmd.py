@@ -68,6 +68,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     r.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
     r.add_argument("--save-every", type=int, default=50, help="write OUT.last.pt every N steps (default 50)")
     r.add_argument("--log-every", type=int, default=10, help="a step event every N steps (default 10)")
+    r.add_argument("--select-best", metavar="METRIC",
+                   help="write to --out the weights of the epoch with the best val METRIC (loss, "
+                        "avc_acc, cls_acc, ciou@0.5, mean_ciou, pointing) instead of the last epoch's")
     r.add_argument("--keep-last", action="store_true", help="keep OUT.last.pt after the run finishes")
     r.add_argument("--stop-after-steps", type=int, help=argparse.SUPPRESS)  # tests: a kill
     p.set_defaults(func=run)
@@ -119,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         warmup_steps=args.warmup_steps, seed=args.seed, workers=args.workers, model=model,
         lam=args.lam, visual_init=args.visual_init, cache=args.cache, val_every=args.val_every,
         save_every=args.save_every, log_every=args.log_every, flip=args.flip,
-        keep_last=args.keep_last, threads=args.threads, stop_after_steps=args.stop_after_steps,
-        command=["avsol", *sys.argv[1:]] if sys.argv and "avsol" in sys.argv[0] else list(sys.argv))
+        keep_last=args.keep_last, select_best=args.select_best, threads=args.threads, stop_after_steps=args.stop_after_steps,
+        command=["avsol", *sys.argv[1:]] if sys.argv[1:2] == ["train"] else [])
     Trainer(opts, [_jsonl if args.jsonl else _human]).run()
     return 0

@@ -30,7 +30,7 @@ from model_core.train import distributed as D
 from model_core.train.batches import SegmentStore
 from model_core.train.dataset import TrainingData, load_training_data
 from model_core.train.feature_cache import FeatureCache, build_entries
-from model_core.train.options import TrainOptions, check_model_settings
+from model_core.train.options import TrainOptions, check_model_settings, complete_model_settings
 from model_core.train.schedule import default_warmup, lr_at
 from model_core.train.state import rng_state, seed_everything, set_rng_state, step_generator
 from model_core.train.validate import validate
@@ -71,6 +71,7 @@ class Trainer:
         if problems:
             raise InputError(None, "; ".join(problems))
         check_model_settings(options.model)
+        options.model = complete_model_settings(options.model)
         self.opts = options
         self.callbacks = list(callbacks)
 
@@ -93,7 +94,7 @@ class Trainer:
             self.log(w, "warning")
         used = sorted({i for s in ("train", "val") for i in data.split_videos(s)})
         mine = used[self.info.rank::self.info.world_size]
-        cache = FeatureCache(o.cache_dir, o.model["image_size"])
+        cache = FeatureCache(o.cache_dir, ModelConfig(num_classes=1, **o.model).image_size)
         self.emit("cache", done=0, total=len(mine), folder=str(cache.folder))
         keys, failures = build_entries(
             cache, [data.videos[i].path for i in mine], workers=o.workers,
@@ -176,7 +177,8 @@ class Trainer:
             return
         state = {"step": self.step, "optimizer": self.optimizer.state_dict(),
                  "scaler": self.scaler.state_dict(), "ranks": per_rank, "history": self.history,
-                 "seconds": self.seconds(), "samples": self.samples, "settings": self._fingerprint()}
+                 "seconds": self.seconds(), "samples": self.samples, "settings": self._fingerprint(),
+                 "best": self.best}
         save_checkpoint(self.opts.last_path, self.model, self.config, list(self.data.classes),
                         self.opts.head, self.summary(partial=True), train_state=state)
 
@@ -206,6 +208,7 @@ class Trainer:
         self.samples, self._seconds_before = int(ts["samples"]), float(ts["seconds"])
         mine = ts["ranks"][self.info.rank]
         self.sums = dict(mine["sums"])
+        self.best = ts.get("best")
         set_rng_state(mine["rng"])
         self.resumed_from = self.step
         self.log(f"resuming from {last} at step {self.step} of {self.total_steps}")
@@ -224,6 +227,7 @@ class Trainer:
                 "torch": str(torch.__version__), "seed": self.opts.seed, "batch_size": self.batch,
                 "lr": self.opts.lr, "lambda": self.opts.lam, "finished": not partial,
                 "train_segments": len(self.train_items), "val_segments": len(self.val_items),
+                "options": self.opts.run_settings(),
                 "command": " ".join(self.opts.command or sys.argv)}
 
     # -- the loop -------------------------------------------------------------------------
@@ -272,10 +276,38 @@ class Trainer:
         is_last = epoch + 1 == o.epochs
         val = self._validate() if ((epoch + 1) % o.val_every == 0 or is_last) else {}
         self.history.append({"epoch": epoch + 1, "step": self.step, "train": train, "val": val})
+        self._maybe_keep_best(epoch + 1, val)
         self.sums = {}
         self._save_last()
         self.emit("epoch", epoch=epoch + 1, epochs=o.epochs, step=self.step, train=train, val=val,
                   seconds=round(self.seconds(), 3))
+
+    def _maybe_keep_best(self, epoch: int, val: dict[str, float]) -> None:
+        """Under ``select_best``, write OUT.best.pt when this epoch's metric is the best."""
+        metric = self.opts.select_best
+        if metric is None or metric not in val:
+            return
+        value = val[metric] if metric != "loss" else -val[metric]
+        if self.best is not None and value <= self.best["value"]:
+            return
+        self.best = {"epoch": epoch, "value": value, "metric": metric}
+        if self.info.is_main:
+            save_checkpoint(self.opts.best_path, self.model, self.config, list(self.data.classes),
+                            self.opts.head, self.summary(partial=True))
+
+    def _write_final(self, summary: dict[str, Any]) -> None:
+        """``--out``: the last weights, or the selected epoch's under ``select_best``."""
+        o = self.opts
+        model = self.model
+        if o.select_best is not None and self.best is not None and o.best_path.exists():
+            model = build_model(self.config)
+            model.load_state_dict(load_checkpoint(o.best_path).state_dict)
+            summary["selected"] = {"by": f"val {o.select_best}", "epoch": self.best["epoch"],
+                                   "val": self.history[self.best["epoch"] - 1]["val"]}
+        save_checkpoint(o.out, model, self.config, list(self.data.classes), o.head, summary)
+        if not o.keep_last:
+            o.last_path.unlink(missing_ok=True)
+            o.best_path.unlink(missing_ok=True)
 
     def run(self) -> dict[str, Any]:
         o = self.opts
@@ -292,6 +324,7 @@ class Trainer:
         o, info = self.opts, self.info
         self._t0, self._seconds_before = time.perf_counter(), 0.0
         self.step, self.samples, self.history, self.sums, self.resumed_from = 0, 0, [], {}, None
+        self.best: dict[str, Any] | None = None
         self._prepare_data()
         self._build_model()
         self._schedule()
@@ -329,9 +362,7 @@ class Trainer:
             self._end_epoch(epoch)
         summary = self.summary()
         if info.is_main:
-            save_checkpoint(o.out, self.model, self.config, list(self.data.classes), o.head, summary)
-            if not o.keep_last:
-                o.last_path.unlink(missing_ok=True)
+            self._write_final(summary)
         self.emit("done", out=str(o.out), steps=self.step, epochs=o.epochs, samples=self.samples,
                   seconds=summary["seconds"], train=summary["train"], val=summary["val"])
         return summary

@@ -27,6 +27,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"width": 8, "audio_width": 8, "layers": [1, 1, 1, 1], "image_size": 64,
              "map_size": 4, "embed_dim": 16},
 }
+#: Validation metrics --select-best may pick the epoch by (loss: lowest, others: highest).
+SELECTABLE = ("loss", "avc_acc", "cls_acc", "ciou@0.5", "mean_ciou", "pointing")
 MODEL_FIELDS = ("width", "audio_width", "layers", "map_size", "embed_dim", "image_size")
 
 
@@ -57,7 +59,28 @@ def model_settings(preset: str, overrides: dict[str, Any] | None = None) -> dict
     if "width" in (overrides or {}) and overrides["width"] is not None and "audio_width" not in (overrides or {}):
         base["audio_width"] = overrides["width"]
     check_model_settings(base)
-    return base
+    return complete_model_settings(base)
+
+
+def complete_model_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with every architecture field of ModelConfig filled in (its defaults),
+    so that the stored run settings say what was built, whatever the defaults become."""
+    import dataclasses
+
+    from model_core.model import ModelConfig
+
+    out = {}
+    for f in dataclasses.fields(ModelConfig):
+        if f.name in ("num_classes", "extra"):
+            continue
+        if f.name in settings:
+            out[f.name] = settings[f.name]
+        elif f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+    out.update({k: v for k, v in settings.items() if k not in out and k != "num_classes"})
+    if isinstance(out.get("layers"), tuple):
+        out["layers"] = list(out["layers"])
+    return out
 
 
 def check_model_settings(settings: dict[str, Any]) -> None:
@@ -104,6 +127,7 @@ class TrainOptions:
     flip: bool = True
     keep_last: bool = False
     threads: int | None = None
+    select_best: str | None = None
     stop_after_steps: int | None = None
     command: list[str] = field(default_factory=list)
 
@@ -112,6 +136,12 @@ class TrainOptions:
         """The resumable checkpoint beside ``out``: ``avc.pt`` -> ``avc.last.pt``."""
         out = Path(self.out)
         return out.with_name(f"{out.stem if out.suffix else out.name}.last.pt")
+
+    @property
+    def best_path(self) -> Path:
+        """The best-so-far weights under ``select_best``: ``avc.pt`` -> ``avc.best.pt``."""
+        out = Path(self.out)
+        return out.with_name(f"{out.stem if out.suffix else out.name}.best.pt")
 
     @property
     def cache_dir(self) -> Path:
@@ -135,6 +165,8 @@ class TrainOptions:
             out.append(f"--weight-decay must be >= 0, got {self.weight_decay}")
         if self.lam < 0:
             out.append(f"--lambda must be >= 0, got {self.lam}")
+        if self.select_best is not None and self.select_best not in SELECTABLE:
+            out.append(f"--select-best must be one of {', '.join(SELECTABLE)}, got {self.select_best!r}")
         if self.warmup_steps is not None and self.warmup_steps < 0:
             out.append(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
         return out
@@ -143,7 +175,7 @@ class TrainOptions:
         """The options that determine the weights (compared on ``--resume``)."""
         d = asdict(self)
         keep = ("head", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps", "min_lr_ratio",
-                "seed", "model", "lam", "visual_init", "flip")
+                "seed", "model", "lam", "visual_init", "flip", "select_best", "val_every")
         out = {k: d[k] for k in keep}
         out["model"] = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in d["model"].items()}
         return out
