@@ -2,9 +2,9 @@
 prints, and a run killed and resumed reaches the uninterrupted run's weights."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -25,26 +25,48 @@ def tiny(tmp_path_factory) -> Path:
     return out
 
 
+def descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (from /proc), to end them if the run hangs."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def rank_logs(folder: Path) -> str:
+    return "\n".join(f"== {p}\n{p.read_text()[-3000:]}" for p in sorted(folder.rglob("stderr.log")))
+
+
 def torchrun(tiny: Path, out: Path, *extra: str) -> list[dict]:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "--log-dir", os.environ.get("DDP_LOG_DIR", "/tmp/ddp_logs"), "--tee", "3",
-           "-m", "model_core", "train", str(tiny), "--head", "dnm", "--epochs", "2", "--out", str(out),
+    logs = tiny.parent / "logs"  # each rank's stderr lands there (--redirects 2)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "--log-dir", str(logs), "--redirects", "2", "-m", "model_core", "train", str(tiny), "--head", "dnm", "--epochs", "2", "--out", str(out),
            "--device", "cpu", "--config", "tiny", "--batch-size", "2", "--save-every", "2", "--jsonl",
            "--log-every", "1", "--cache", str(tiny.parent / "cache"), *extra]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
-    # own process group: on a timeout every rank gets SIGABRT (faulthandler prints where it
-    # was) and none is left behind
+    # on a timeout every process of the run gets SIGABRT (faulthandler writes where it was
+    # into the rank's stderr log) and none is left behind
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
     try:
         out, err = proc.communicate(timeout=240)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGABRT)
+        ranks = descendants(proc.pid)  # torchrun starts each rank in a session of its own
+        for pid in [proc.pid, *ranks]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGABRT)
         out, err = proc.communicate()
-        pytest.fail(f"torchrun timed out; stdout tail:\n{out[-1500:]}\nstderr tail:\n{err[-6000:]}")
-    assert proc.returncode == 0, err[-3000:]
-    lines = [m.groups() for m in map(re.compile(r"\[\D*(\d+)\]:(.*)").match, out.splitlines()) if m]
-    assert lines and all(rank == "0" for rank, _ in lines)  # --tee prefixes the rank: only 0 prints
-    return [json.loads(text) for _, text in lines if text.startswith("{")]
+        pytest.fail(f"torchrun timed out; stdout tail:\n{out[-1500:]}\nstderr tail:\n{err[-3000:]}"
+                    f"\nranks' stderr:\n{rank_logs(logs)}")
+    assert proc.returncode == 0, err[-3000:] + rank_logs(logs)
+    return [json.loads(text) for text in out.splitlines() if text.startswith("{")]
 
 
 def test_two_processes_resume_exactly(tiny, tmp_path):

@@ -318,6 +318,13 @@ class Trainer:
                 torch.set_num_threads(o.threads)
             return self._run()
         finally:
+            # drop the DDP wrapper while the process group still exists: destroying it after
+            # destroy_process_group() can hang in its destructor (seen with gloo)
+            for name in ("step_module", "optimizer", "scaler"):
+                self.__dict__.pop(name, None)
+            import gc
+
+            gc.collect()
             D.shutdown()
 
     def _run(self) -> dict[str, Any]:
