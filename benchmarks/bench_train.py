@@ -10,7 +10,8 @@ ResNet-18 trunks, 224 px, 7 x 7 map, D 128), head ``dnm`` (both losses: the cost
   of ``REPS`` timed runs of ``STEPS`` steps after ``WARMUP`` warm-up steps;
 - ``cache_samples_per_s``: the same steps driven by :class:`~model_core.train.loop.Trainer`
   from the feature cache (batch gather from memory-mapped ``.npy`` files, flips, negatives,
-  schedule): the median samples/s of its step events after the first ``WARMUP``;
+  schedule): the median samples/s of its ``_train_step`` calls after the first ``WARMUP``
+  (validation and checkpoints at epoch ends excluded);
 - ``cache_build_videos_per_s``: building the cache of a small synthetic set (10 s videos,
   224 px, 25 fps: 10 frames + 10 log-mels each) in one process, and ``cache_hit_s``: the
   second run's check of the same set (hash memo, no decoding);
@@ -133,15 +134,21 @@ def cache_steps(data: Path, preset: str, batch: int, steps: int) -> float:
 
     rates: list[float] = []
 
-    def on(msg):
-        if msg["event"] == "step" and msg["step"] > WARMUP:
-            rates.append(msg["samples_per_s"])
+    class Timed(Trainer):
+        # time the step alone (batch gather + forward/backward/update): with a small set
+        # every step also ends an epoch, whose validation and checkpoint are not the step
+        def _train_step(self, idx):
+            t = time.perf_counter()
+            out = super()._train_step(idx)
+            if self.step >= WARMUP:
+                rates.append(len(idx) / (time.perf_counter() - t))
+            return out
 
     opts = TrainOptions(data=str(data), head="dnm", epochs=100, out=str(OUT / f"bench_{preset}.pt"),
                         device="cpu", batch_size=batch, model=model_settings(preset), log_every=1,
                         save_every=10**6, cache=str(OUT / f"cache_{preset}"), threads=THREADS)
     opts.stop_after_steps = WARMUP + steps
-    Trainer(opts, [on]).run()
+    Timed(opts).run()
     return statistics.median(rates) if rates else float("nan")
 
 
