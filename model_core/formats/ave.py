@@ -150,16 +150,7 @@ def parse_annotation_lines(text: str, path: str | os.PathLike) -> tuple[list[Ave
     rows: list[AveRow] = []
     problems: list[str] = []
     warnings: list[str] = []
-    first = True
-    for lineno, raw in enumerate(_lines(text), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        fields = [f.strip() for f in line.split("&")]
-        if first:
-            first = False
-            if _looks_like_header(fields):
-                continue
+    for lineno, fields in _records(text):
         where = f"{name}:{lineno}"
         if len(fields) != 5:
             problems.append(f"{where}: expected 5 fields 'Category&VideoID&Quality&Start&End', "
@@ -192,10 +183,12 @@ def parse_annotation_lines(text: str, path: str | os.PathLike) -> tuple[list[Ave
     return rows, problems, warnings
 
 
-def _parse_split(path: Path, problems: list[str]) -> list[str]:
-    """Video ids of a split file: lines in the annotation format, or bare ids."""
-    text = read_text(path)
-    ids: list[str] = []
+def _records(text: str):
+    """(line number, fields split on '&') of every non-blank line, without a header line.
+
+    Only the first non-blank line can be a header; copies in circulation differ, so it is
+    detected, not assumed.
+    """
     first = True
     for lineno, raw in enumerate(_lines(text), start=1):
         line = raw.strip()
@@ -206,6 +199,14 @@ def _parse_split(path: Path, problems: list[str]) -> list[str]:
             first = False
             if _looks_like_header(fields):
                 continue
+        yield lineno, fields
+
+
+def _parse_split(path: Path, problems: list[str]) -> list[str]:
+    """Video ids of a split file: lines in the annotation format, or bare ids."""
+    text = read_text(path)
+    ids: list[str] = []
+    for lineno, fields in _records(text):
         if len(fields) == 5 and _is_file_stem(fields[1]):
             ids.append(fields[1])
         elif len(fields) == 1 and " " not in fields[0] and _is_file_stem(fields[0]):
