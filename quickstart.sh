@@ -41,10 +41,13 @@ python_env() {
     "$py" -m venv .venv
   fi
   local stamp=.venv/.avsol-installed want
-  want=$(cat pyproject.toml | sha1sum | cut -d' ' -f1)
+  want=$(cat pyproject.toml requirements.lock | sha1sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing Python packages into .venv (torch is large: a few minutes the first time)"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+    # Exactly the versions CI tested (requirements.lock, refreshed by scripts/lock.sh), then
+    # the package itself without letting pip re-resolve anything.
+    say "installing the locked Python packages into .venv (torch with its CUDA libraries is ~5 GB: several minutes the first time)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
     echo "$want" > "$stamp"
   fi
 }
