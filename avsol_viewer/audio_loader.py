@@ -105,7 +105,7 @@ class AudioLoader(TrackedThread):
         try:
             track = load_track(self.path, self.duration)
         except Exception as exc:  # noqa: BLE001 - MediaError or a decoder failure
-            log.warning("audio of %s: %s", self.path, exc)
+            log.debug("audio of %s failed", self.path, exc_info=True)  # the window says why
             self.failed.emit(self.key, str(exc))
             return
         if not self.isInterruptionRequested():

@@ -70,6 +70,7 @@ class ViewerController(QObject):
     maps_changed = Signal()              # maps of what is on screen may have changed
     audio_status = Signal(bool, str)     # sound plays, status text
     message = Signal(str)                # a line for the status bar
+    track_failed = Signal(str)           # the open file's sound track cannot be decoded (why)
 
     def __init__(self, localizer_factory=None, clock_factory=None, autotick: bool = True, parent=None):
         super().__init__(parent)
@@ -78,6 +79,7 @@ class ViewerController(QObject):
         self.clock_factory = clock_factory or default_clock
         self.session: Session | None = None
         self.track: TrackAudio | None = None
+        self.track_failure: str | None = None
         self.frames: FrameSource | None = None
         self.image = None
         self.shown_index = -1
@@ -104,6 +106,7 @@ class ViewerController(QObject):
         self.frames.start()
         self.maps.set_video(session.key, FrameSpec(str(session.path)), session.timeline.fps)
         self.track = None
+        self.track_failure = None
         clock, _ = self.clock_factory(None)
         self.shown_index = -1
         self.player.set_timeline(session.timeline, clock)
@@ -151,8 +154,10 @@ class ViewerController(QObject):
 
     def _on_track_failed(self, key: str, message: str) -> None:
         if self.session is not None and key == self.session.key:
+            self.track_failure = message
             self.message.emit(f"sound track not available: {message}")
             self.audio_status.emit(False, "no sound track")
+            self.track_failed.emit(message)
 
     def _set_track(self, track: TrackAudio) -> None:
         self.track = track

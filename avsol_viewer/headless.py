@@ -4,6 +4,10 @@ Waits in the Qt event loop (the workers run as in the interactive viewer) until 
 frame at ``--at`` is on screen, the spectrogram is drawn, every checkpoint has loaded or
 failed, and every model's map of that frame (and of the current segment's annotated
 frame) is cached; or until the timeout, after which it renders what it has and says so.
+A failure that means those maps or that spectrogram can never come (a checkpoint that does
+not load, the map worker failing, e.g. on a broken torchaudio, or the sound track failing
+to decode) ends the wait at once: exit 2 with that one line and no picture, never a
+screenshot of "computing…" that claims success.
 """
 from __future__ import annotations
 
@@ -42,8 +46,10 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
     errors: list[str] = []
     win.report_error = lambda title, text: errors.append(text)
     c = win.controller
-    failed: list[str] = []
+    failed: list[str] = []  # a model, the map worker or the sound track failed: nothing to wait for
     c.maps.model_failed.connect(lambda path, message: failed.append(message))
+    c.maps.problem.connect(failed.append)
+    c.track_failed.connect(lambda message: failed.append(f"sound track: {message}"))
     if file is not None:
         if not win.open_path(file):
             return _fail(errors[-1] if errors else f"{file}: cannot open")

@@ -88,7 +88,8 @@ class MainWindow(QMainWindow):
         c.maps.models_changed.connect(self._on_models)
         c.maps.model_loading.connect(lambda p: self.model_label.setText(f"loading {Path(p).name}…"))
         c.maps.model_failed.connect(self._on_model_failed)
-        c.maps.problem.connect(lambda text: self.statusBar().showMessage(f"maps: {text}", 10000))
+        c.maps.problem.connect(self._on_maps_problem)
+        c.track_failed.connect(lambda text: self.statusBar().showMessage(f"sound track failed: {text}"))
         c.maps.maps_ready.connect(self._on_maps_progress)
         geometry, state = self.settings.geometry(), self.settings.state()
         if geometry is not None:
@@ -327,8 +328,15 @@ class MainWindow(QMainWindow):
             self.model_label.setText("no model loaded")
         self._error(f"Cannot load {Path(path).name}", message)
 
+    def _on_maps_problem(self, text: str) -> None:
+        """The map worker failed: the cause stays in the status bar until something newer."""
+        self.statusBar().showMessage(f"maps failed: {text}")
+        self.maps_label.setText("maps failed")
+        self.maps_label.setStyleSheet("color: #e76f51;")
+
     def _on_maps_progress(self, _indices) -> None:
         c = self.controller
+        self.maps_label.setStyleSheet("")
         if c.session is None or not c.maps.models:
             self.maps_label.setText("")
             return

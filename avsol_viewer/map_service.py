@@ -47,11 +47,16 @@ class MapService(QObject):
         self._generation = 0
         self._last: MapRequest | None = None
         self.pending_loads = 0
+        #: Why maps of the current video cannot be computed (the worker's last failure),
+        #: cleared when maps arrive again or another video opens.
+        self.failure: str | None = None
+        #: (path, message) of checkpoints that failed to load, newest last.
+        self.load_failures: list[tuple[str, str]] = []
         self.worker.maps_ready.connect(self._on_maps_ready)
         self.worker.models_changed.connect(self._on_models_changed)
         self.worker.model_loading.connect(self.model_loading)
         self.worker.model_failed.connect(self._on_model_failed)
-        self.worker.problem.connect(self.problem)
+        self.worker.problem.connect(self._on_problem)
         self.worker.idle.connect(self._on_idle)
 
     def start(self) -> None:
@@ -70,6 +75,7 @@ class MapService(QObject):
     def set_video(self, key: str | None, frames: FrameSpec | None, fps: float = 25.0) -> None:
         self._video, self._frames, self._fps = key, frames, fps or 25.0
         self._last = None
+        self.failure = None
 
     def set_audio(self, spec: AudioSpec) -> None:
         self.audio = spec
@@ -116,7 +122,12 @@ class MapService(QObject):
     # -- worker signals -----------------------------------------------------------------
     def _on_maps_ready(self, video: str, audio: str, indices) -> None:
         if video == self._video and audio == self.audio.key:
+            self.failure = None
             self.maps_ready.emit(list(indices))
+
+    def _on_problem(self, message: str) -> None:
+        self.failure = message
+        self.problem.emit(message)
 
     def _on_models_changed(self, infos) -> None:
         self.pending_loads = max(0, self.pending_loads - 1)
@@ -125,6 +136,7 @@ class MapService(QObject):
 
     def _on_model_failed(self, path: str, message: str) -> None:
         self.pending_loads = max(0, self.pending_loads - 1)
+        self.load_failures.append((path, message))
         self.model_failed.emit(path, message)
 
     def _on_idle(self, generation: int) -> None:

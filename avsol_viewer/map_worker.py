@@ -149,7 +149,8 @@ class MapWorker(TrackedThread):
                 try:
                     done = self._step(req)
                 except Exception as exc:  # noqa: BLE001 - report, never kill the thread
-                    log.exception("map worker step failed")
+                    # the window shows the one-line cause; the traceback only for debug logs
+                    log.debug("map worker step failed", exc_info=True)
                     self.problem.emit(_message(exc))
                     done = True
                 if done:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import QObject
 
@@ -41,6 +42,9 @@ class Presenter(QObject):
         c.maps_changed.connect(self.refresh)
         c.track_changed.connect(self._on_track)
         c.annotations_changed.connect(self._on_annotations)
+        c.track_failed.connect(self._on_track_failed)
+        c.maps.problem.connect(lambda _message: self.refresh())
+        c.maps.model_failed.connect(lambda _path, _message: self.refresh())
         c.player.time_changed.connect(self._on_time)
         spectrogram.seek_requested.connect(c.player.seek)
         self.refresh()
@@ -73,6 +77,11 @@ class Presenter(QObject):
         self.spectrogram.set_track(track, s.timeline.duration, note)
         self.spectrogram.set_segments(s.annotations)
         self._on_time(self.c.player.time)
+
+    def _on_track_failed(self, message: str) -> None:
+        s = self.c.session
+        if s is not None:
+            self.spectrogram.set_track(None, s.timeline.duration, f"no spectrogram: {short_reason(message)}")
 
     def _on_annotations(self, annotations) -> None:
         self.spectrogram.set_segments(annotations)
@@ -121,6 +130,9 @@ class Presenter(QObject):
             contents.append(HeadContent(self._title(m, entry, age), dm))
         if not contents:
             msg = "loading models…" if c.maps.loading else "no model loaded (File › Load checkpoint…)"
+            if not c.maps.loading and c.maps.load_failures:
+                path, why = c.maps.load_failures[-1]
+                msg = f"could not load {Path(path).name}: {short_reason(why)}"
             contents = [HeadContent(f"<span style='color:#bbb'>{escape(c.session.name)} — {msg}</span>")]
         elif o.layout == "side_by_side":  # the plain frame first: what the heads are judged on
             t = c.session.timeline.time_at(index)
@@ -134,6 +146,9 @@ class Presenter(QObject):
         head = f"<b style='color:{colour}'>{escape(m.head.upper())}</b>"
         if m.name.lower() != m.head:  # a checkpoint not named after its head: say which
             head += f"&nbsp;<span style='color:#ccc'>{escape(m.name)}</span>"
+        if entry is None and self.c.maps.failure:
+            return (head + "&nbsp;&nbsp;<span style='color:#e76f51'>no map: "
+                    f"{escape(short_reason(self.c.maps.failure))}</span>")
         if entry is None:
             return head + "&nbsp;&nbsp;<span style='color:#888'>computing…</span>"
         extra = f"&nbsp;&nbsp;<span style='color:#eee'>p(av) {entry.p_avc:.2f}</span>"
@@ -183,6 +198,17 @@ class Presenter(QObject):
         if sig != self._rows_sig:  # rebuilding the table on every frame is wasted work
             self._rows_sig = sig
             self.segment_panel.show_segment(heading, rows)
+
+
+def short_reason(message: str, limit: int = 110) -> str:
+    """The cause of a one-line error, short enough for a title (the status bar has it all):
+    the part before the details in parentheses or after a semicolon, the file's name
+    without its folders."""
+    text = message.split(" (", 1)[0].split("; ", 1)[0].strip()
+    head, sep, rest = text.partition(": ")
+    if sep and ("/" in head or "\\" in head):
+        text = f"{Path(head).name}: {rest}"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class _PAvcOnly:

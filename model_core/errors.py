@@ -28,6 +28,10 @@ class CheckpointError(InputError):
     """A checkpoint that is not ours, truncated, or from an incompatible version."""
 
 
+class BrokenInstallError(InputError):
+    """A library that cannot be imported: a broken or mismatched install (see install_check)."""
+
+
 class AnnotationError(InputError):
     """An annotation file with one or more problems; ``problems`` lists every one.
 

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model_core.install_check import require
+
 if TYPE_CHECKING:  # torch is imported lazily: `avsol --help` must stay fast
     import torch
 
@@ -56,8 +58,8 @@ def _transform(device):
             module = _transforms.get(key)
             if module is None:
                 import torch
-                import torchaudio
 
+                torchaudio = require("torchaudio")
                 module = torch.nn.Sequential(
                     torchaudio.transforms.MelSpectrogram(
                         sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=WIN_LENGTH,
@@ -178,9 +180,7 @@ def spectrogram_for_display(audio, sr: int = SAMPLE_RATE, chunk_seconds: float =
     """
     x = _as_tensor(audio).reshape(-1).cpu()
     if sr != SAMPLE_RATE:
-        import torchaudio
-
-        x = torchaudio.functional.resample(x, sr, SAMPLE_RATE)
+        x = require("torchaudio.functional").resample(x, sr, SAMPLE_RATE)
     total = x.shape[-1]
     frames = n_frames(total)
     out = np.empty((N_MELS, frames), np.float32)

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision.models.resnet import BasicBlock, conv1x1
+
+from model_core.install_check import require
+
+_resnet = require("torchvision.models.resnet")  # a torchvision built for another torch: one line
+BasicBlock, conv1x1 = _resnet.BasicBlock, _resnet.conv1x1
 
 
 class ResNetTrunk(nn.Module):
