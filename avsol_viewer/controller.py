@@ -21,7 +21,7 @@ from avsol_viewer.annotation_finder import VideoSegments
 from avsol_viewer.audio_loader import AudioLoader, TrackAudio
 from avsol_viewer.clock import AudioClock, WallClock
 from avsol_viewer.frame_source import FrameSource
-from avsol_viewer.map_frames import FrameSpec
+from model_core.inference.frame_sources import FrameSpec
 from avsol_viewer.map_service import MapService
 from avsol_viewer.player import Player
 from avsol_viewer.session import Session, open_session

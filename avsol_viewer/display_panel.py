@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSlider,
                                QVBoxLayout, QWidget)
 
-from avsol_viewer.audio_sources import LABELS
+from model_core.inference.audio_sources import LABELS
 from avsol_viewer.colormaps import OVERLAY_MAPS
 
 

@@ -5,12 +5,21 @@ reads what the window shows into an immutable :class:`ExportJob` on the GUI thre
 runs it in an :class:`ExportWorker` thread; :func:`export_video` is the blocking work
 itself, usable from any thread and from tests.
 
-Maps come from the viewer's own :class:`~avsol_viewer.map_cache.MapCache`: frames whose
-maps the viewer already computed cost nothing. Missing ones are computed by a dedicated
-:class:`~avsol_viewer.map_worker.MapWorker` (the viewer's map code, models loaded from the
-same checkpoints) writing into that same cache, a few dozen frames ahead of the encoder.
-It is not the viewer's worker because that one serves the playhead with a latest-request-
-wins mailbox: sharing it, the export and the user would keep cancelling each other.
+Maps come from the viewer's own :class:`~model_core.inference.map_cache.MapCache`: frames
+whose maps the viewer already computed cost nothing. Missing ones are computed by the map
+engine (:class:`~model_core.inference.engine.MapEngine`, the code ``avsol infer`` and the
+viewer run) in the export's own thread, a chunk of frames at a time, into that same cache:
+no second worker thread, no polling. It is not the viewer's worker because that one serves
+the playhead with a latest-request-wins mailbox: sharing it, the export and the user would
+keep cancelling each other.
+
+The export reuses the models the viewer already loaded (``localizers``): the map cache's
+keys name exactly those models, nothing is loaded twice (memory, seconds), and a
+checkpoint rewritten on disk since cannot slip in. That is safe because a ``Localizer``
+holds no state that a forward pass changes (eval mode, ``torch.inference_mode``, no
+buffers written), so the viewer's worker and the export may run it at the same time; the
+worker dropping its reference on close does not free a model the export still holds. A
+model that is not loaded in the viewer is loaded here with the viewer's factory.
 
 The file is written in one streaming pass (constant memory whatever the length: frames
 are decoded, drawn and encoded one at a time, the sound read in blocks and interleaved)
@@ -26,18 +35,19 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 
-from avsol_viewer.audio_sources import AudioSpec
+from model_core.inference.audio_sources import AudioSpec
 from avsol_viewer.export_media import Mp4Encoder, SoundFeed
 from avsol_viewer.export_render import Layout, RenderOptions, compose_grid, render_tile
-from avsol_viewer.map_cache import MapCache, MapKey
-from avsol_viewer.map_frames import FrameSpec
+from model_core.inference.audio_window import AUDIO_HOP
+from model_core.inference.frame_sources import FrameSpec
+from model_core.inference.map_cache import MapCache, MapKey
 from avsol_viewer.workers import TrackedThread
 
 log = logging.getLogger(__name__)
-#: Frames of maps requested ahead of the frame being encoded.
-AHEAD = 48
+#: Frames of maps computed in one go when the frame being encoded lacks its maps.
+AHEAD = 16
 SOUNDS = ("own", "maps")
 
 
@@ -68,7 +78,7 @@ class ExportJob:
     lut: np.ndarray = field(default_factory=lambda: np.zeros((256, 4), np.uint8))
     options: RenderOptions = RenderOptions()
     audio: AudioSpec = AudioSpec()
-    audio_hop: float | None = None
+    audio_hop: float | None = AUDIO_HOP
     annotations: object = None
     start: float = 0.0
     end: float | None = None
@@ -110,107 +120,81 @@ def frame_range(reader, start: float, end: float | None) -> tuple[int, int]:
 
 
 class _MapFeed:
-    """Maps of each frame for the job's models, from the cache or computed ahead (see module)."""
+    """Maps of each frame for the job's models, from the cache or computed here (see module)."""
 
-    def __init__(self, job: ExportJob, cache: MapCache, factory, cancel: threading.Event, stop: int):
+    def __init__(self, job: ExportJob, cache: MapCache, factory, localizers: dict | None,
+                 cancel: threading.Event, stop: int):
         self.job, self.cache, self.factory, self.cancel, self.stop = job, cache, factory, cancel, stop
+        self.localizers = dict(localizers or {})
         self.keys = [m.key for m in job.models]
-        self._worker = None
-        self._cond = threading.Condition()
-        self._error: str | None = None
-        self._generation = 0
-        self._idle = -1
-        self._asked_to = -1
+        self._engine = None
+        self._frames = FrameSpec(job.video_path)
 
-    def _key(self, model: str, index: int) -> MapKey:
-        return MapKey(self.job.video_key, model, self.job.audio.key, index)
-
-    def _first_missing(self, lo: int, hi: int) -> int | None:
-        for i in range(lo, min(hi, self.stop)):
-            if self.cache.missing(self.job.video_key, self.keys, self.job.audio.key, i):
-                return i
-        return None
+    def _missing(self, index: int) -> list[str]:
+        return self.cache.missing(self.job.video_key, self.keys, self.job.audio.key, index)
 
     def count_cached(self, lo: int, hi: int) -> int:
         """Frames of [lo, hi) whose maps are all cached already (the export's head start)."""
         if not self.keys:
             return hi - lo
-        video, audio = self.job.video_key, self.job.audio.key
-        return sum(not self.cache.missing(video, self.keys, audio, i) for i in range(lo, hi))
+        return sum(not self._missing(i) for i in range(lo, hi))
 
     def entries(self, index: int) -> list:
-        """The models' cached entries for frame ``index``, waiting for them if needed."""
+        """The models' entries for frame ``index``, computing the next chunk if needed."""
         if not self.keys:
             return []
-        if index >= self._asked_to - AHEAD // 2:
-            j = self._first_missing(index, index + AHEAD)
-            self._asked_to = index + AHEAD
-            if j is not None:
-                self._ask(j)
-        while True:
-            got = [self.cache.get(self._key(k, index)) for k in self.keys]
-            if all(e is not None for e in got):
-                return got
-            if self._error:
-                raise ExportError(self._error)
+        if self._missing(index):
+            self._fill(index)
             if self.cancel.is_set():
                 raise ExportCancelled()
-            if self._idle == self._generation:  # served, yet this frame is missing: ask again
-                self._ask(index)
-            with self._cond:
-                self._cond.wait(0.05)
+        got = [self.cache.get(MapKey(self.job.video_key, k, self.job.audio.key, index)) for k in self.keys]
+        if any(e is None for e in got):  # evicted at once: the cache is far too small
+            raise ExportError(f"maps of frame {index} could not be kept (map cache too small)")
+        return got
 
-    def _ask(self, index: int) -> None:
-        from avsol_viewer.map_worker import MapRequest
+    def _fill(self, index: int) -> None:
+        """Compute the missing maps of frames ``index`` .. ``index + AHEAD`` (capped at the end)."""
+        from model_core.inference.engine import one_line
 
-        w = self._start_worker()
-        self._generation += 1
-        ahead = max(0, min(AHEAD, self.stop - index - 1))
-        w.submit(MapRequest(self._generation, self.job.video_key, FrameSpec(self.job.video_path), index,
-                            (), ahead, self.job.audio, self.job.audio_hop))
-        self._asked_to = max(self._asked_to, index + ahead)
+        engine = self._engine or self._open()
+        todo = {i: m for i in range(index, min(self.stop, index + AHEAD)) if (m := self._missing(i))}
+        chunk = list(todo)
+        for lo in range(0, len(chunk), engine.batch):
+            if self.cancel.is_set():
+                raise ExportCancelled()
+            part = chunk[lo:lo + engine.batch]
+            try:
+                engine.compute(self.job.video_key, self._frames, self.job.audio, part, self.job.audio_hop,
+                               {i: todo[i] for i in part}, stop=self.cancel.is_set)
+            except (ExportCancelled, ExportError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a source or model failure: one line
+                raise ExportError(f"maps: {one_line(exc)}") from None
 
-    def _start_worker(self):
-        if self._worker is not None:
-            return self._worker
-        from avsol_viewer.map_worker import MapWorker
+    def _open(self):
+        """The export's engine, with the viewer's models (or loaded here when not given)."""
+        from model_core.inference.engine import MapEngine, model_key, one_line
 
-        w = MapWorker(self.cache, self.factory)
-        w.setObjectName("avsol-export-maps")
-        direct = Qt.ConnectionType.DirectConnection  # called in the worker thread: no event loop here
-        w.maps_ready.connect(lambda *_: self._notify(), direct)
-        w.idle.connect(self._on_idle, direct)
-        w.model_failed.connect(lambda path, msg: self._fail(msg), direct)
-        w.problem.connect(self._fail, direct)
-        w.models_changed.connect(self._on_models, direct)
+        engine = MapEngine(self.cache, self.factory, batch=8)
         for m in self.job.models:
-            w.load_checkpoint(m.path)
-        self._worker = w
-        w.start()
-        return w
-
-    def _notify(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    def _on_idle(self, generation: int) -> None:
-        with self._cond:
-            self._idle = generation
-            self._cond.notify_all()
-
-    def _fail(self, message: str) -> None:
-        with self._cond:
-            self._error = self._error or f"maps: {message}"
-            self._cond.notify_all()
-
-    def _on_models(self, infos) -> None:
-        if len(infos) == len(self.keys) and {i.key for i in infos} != set(self.keys):
-            self._fail("a checkpoint changed on disk since the viewer loaded it; load it again")
+            loc = self.localizers.get(m.key)
+            if loc is not None:
+                engine.add(m.key, loc, m.path)
+                continue
+            if model_key(m.path) != m.key:
+                raise ExportError("maps: a checkpoint changed on disk since the viewer loaded it; load it again")
+            try:
+                loc = engine.factory(m.path)
+            except Exception as exc:  # noqa: BLE001 - CheckpointError, InputError, anything
+                raise ExportError(f"maps: {one_line(exc, m.path)}") from None
+            engine.add(m.key, loc, m.path)
+        self._engine = engine
+        return engine
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.stop_and_wait()
-            self._worker = None
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
 
 def _head_label(model, entry) -> str:
@@ -239,8 +223,11 @@ def render_frame(job: ExportJob, frame: np.ndarray, index: int, t: float, entrie
 
 
 def export_video(job: ExportJob, cache: MapCache | None = None, localizer_factory=None, progress=None,
-                 cancel: threading.Event | None = None) -> ExportResult:
+                 cancel: threading.Event | None = None, localizers: dict | None = None) -> ExportResult:
     """Write ``job`` (blocking). ``progress(done, total)`` is called per frame.
+
+    ``localizers`` ({model key: localizer}) are models already loaded (the viewer's); the
+    job's other models are loaded with ``localizer_factory`` (default: the engine's).
 
     Raises
     ------
@@ -263,7 +250,7 @@ def export_video(job: ExportJob, cache: MapCache | None = None, localizer_factor
         total = i1 - i0
         n_views = len(job.models) + 1 if job.layout == "side_by_side" else 1
         layout = Layout.for_views(n_views, reader.width, reader.height, job.max_width)
-        feed = _MapFeed(job, cache, localizer_factory, cancel, i1)
+        feed = _MapFeed(job, cache, localizer_factory, localizers, cancel, i1)
         cached = feed.count_cached(i0, i1)
         t0 = reader.time_at_index(i0)
         sound = SoundFeed(job.video_path, t0, job.audio if job.sound == "maps" else None)
@@ -306,9 +293,10 @@ class ExportWorker(TrackedThread):
     failed = Signal(str)           # one line for the user
     cancelled = Signal()
 
-    def __init__(self, job: ExportJob, cache: MapCache | None = None, localizer_factory=None, parent=None):
+    def __init__(self, job: ExportJob, cache: MapCache | None = None, localizer_factory=None,
+                 localizers: dict | None = None, parent=None):
         super().__init__("avsol-export", parent)
-        self.job, self.cache, self.factory = job, cache, localizer_factory
+        self.job, self.cache, self.factory, self.localizers = job, cache, localizer_factory, localizers
         self._cancel = threading.Event()
         self._last_emit = 0.0
 
@@ -323,7 +311,8 @@ class ExportWorker(TrackedThread):
 
     def run(self) -> None:
         try:
-            result = export_video(self.job, self.cache, self.factory, self._progress, self._cancel)
+            result = export_video(self.job, self.cache, self.factory, self._progress, self._cancel,
+                                  self.localizers)
         except ExportCancelled:
             self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
@@ -366,8 +355,7 @@ def export_overlay(window, out_path: str | os.PathLike, **options) -> ExportWork
     for ``options``). The caller connects to the worker's signals; it is already running."""
     job = job_for_window(window, out_path, **options)
     maps = window.controller.maps
-    # the viewer's own factory (tests inject fakes); a public accessor would be nicer
-    factory = getattr(maps.worker, "_factory", None)
-    worker = ExportWorker(job, maps.cache, factory, parent=window)
+    worker = ExportWorker(job, maps.cache, maps.worker.localizer_factory, maps.worker.loaded_localizers(),
+                          parent=window)
     worker.start()
     return worker

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
 
-from avsol_viewer.audio_sources import AudioSpec
+from model_core.inference.audio_sources import AudioSpec
 from avsol_viewer.controller import ViewerController
 from avsol_viewer.display_panel import DisplayOptions, DisplayPanel
 from avsol_viewer.heads_panel import HeadsPanel

@@ -1,6 +1,6 @@
 """The GUI thread's side of the map pipeline: requests, models, and reading the cache.
 
-It turns "the playhead is at frame i" into a :class:`~avsol_viewer.map_worker.MapRequest`
+It turns "the playhead is at frame i" into a :class:`~model_core.inference.engine.MapRequest`
 (a new generation each time), forwards checkpoint loads, and answers "which map do I draw
 for model m at frame i" from the cache: the frame's own map, or while playing the closest
 earlier one within a fraction of a second (marked stale), so the overlay follows the
@@ -12,10 +12,12 @@ import os
 
 from PySide6.QtCore import QObject, Signal
 
-from avsol_viewer.audio_sources import AudioSpec
-from avsol_viewer.map_cache import MapCache, MapEntry, MapKey
-from avsol_viewer.map_frames import FrameSpec
-from avsol_viewer.map_worker import MapRequest, MapWorker, ModelInfo
+from model_core.inference.audio_sources import AudioSpec
+from model_core.inference.map_cache import MapCache, MapEntry, MapKey
+from model_core.inference.frame_sources import FrameSpec
+from avsol_viewer.map_worker import MapWorker
+from model_core.inference.audio_window import AUDIO_HOP
+from model_core.inference.engine import MapRequest, ModelInfo
 
 #: Seconds of frames filled ahead of the playhead (paused / playing).
 AHEAD_PAUSED_S = 4.0
@@ -40,7 +42,9 @@ class MapService(QObject):
         self.worker = MapWorker(self.cache, localizer_factory)
         self.models: list[ModelInfo] = []
         self.audio = AudioSpec()
-        self.audio_hop: float | None = None
+        #: the engine's audio-window rule (model_core.inference.audio_window): 1 s cells, as
+        #: ``avsol infer``/``eval``; None computes a window per frame
+        self.audio_hop: float | None = AUDIO_HOP
         self._video: str | None = None
         self._frames: FrameSpec | None = None
         self._fps = 25.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject
 
-from avsol_viewer.audio_sources import window_centre
+from model_core.inference.audio_window import window_centre
 from avsol_viewer.colormaps import overlay_lut
 from avsol_viewer.display_panel import DisplayOptions
 from avsol_viewer.heads_panel import HeadContent

@@ -61,15 +61,22 @@ def test_every_frame_of_a_2s_clip(locs, files):
     np.testing.assert_allclose(vm.class_probs, ref.class_probs, atol=1e-5)
 
 
-def test_explicit_times_use_exact_windows_and_keep_order(locs, files):
+def test_explicit_times_keep_order_and_follow_the_one_window_rule(locs, files):
     times = [1.5, 0.5, 0.52, 1.96, 0.5]
     vm = locs[0].localize_video(files["clip"], times=times)
     np.testing.assert_array_equal(vm.times, times)
     assert list(vm.frame_indices) == [37, 12, 13, 49, 12]  # the frame shown at t
-    np.testing.assert_array_equal(vm.audio_times, times)    # centred on t itself
-    ref = _reference(locs[0], files["clip"], times, None)
+    # the default rule: the window of t's 1 s cell, whatever asked (infer, eval, viewer)
+    np.testing.assert_array_equal(vm.audio_times, [1.5, 0.5, 0.5, 1.5, 0.5])
+    ref = _reference(locs[0], files["clip"], times, 1.0)
     np.testing.assert_allclose(vm.maps, ref.maps, atol=1e-5)
     np.testing.assert_allclose(vm.maps[1], vm.maps[4], atol=1e-6)  # same time, same map
+    # the option: a window centred on every time (SPEC 3's literal reading)
+    exact = locs[0].localize_video(files["clip"], times=times, audio_hop=None)
+    np.testing.assert_array_equal(exact.audio_times, times)
+    ref = _reference(locs[0], files["clip"], times, None)
+    np.testing.assert_allclose(exact.maps, ref.maps, atol=1e-5)
+    assert not np.allclose(exact.maps[2], vm.maps[2], atol=1e-6)  # 0.52 s: another window
 
 
 def test_fps_sampling(locs, files):
@@ -82,7 +89,7 @@ def test_silence_override_and_missing_audio(locs, files):
     mute = locs[0].localize_video(files["mute"])
     assert mute.silent_audio and len(mute) == 20
     forced = locs[0].localize_video(files["mute"], audio=np.zeros(8000, np.float32))
-    assert not forced.silent_audio
+    assert forced.silent_audio  # given silence: the maps are flagged as computed on silence
     np.testing.assert_allclose(mute.maps, forced.maps, atol=1e-6)
     # an override replaces the file's own sound
     loud = locs[0].localize_video(files["clip"], times=[0.5], audio=np.zeros(32000, np.float32))

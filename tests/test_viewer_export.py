@@ -157,7 +157,7 @@ def test_closing_the_window_cancels_a_running_export(make_viewer, index_clip, tm
 def _job(clip, out, keys=("dnm",), **kw):
     from avsol_viewer.colormaps import overlay_lut
     from avsol_viewer.export_video import ExportJob
-    from avsol_viewer.map_worker import ModelInfo, model_key
+    from model_core.inference.engine import ModelInfo, model_key
     from avsol_viewer.session import video_key
 
     models = tuple(ModelInfo(model_key(f"/models/{k}.pt"), k, k, f"/models/{k}.pt", ("a", "b"), "cpu", 8)
@@ -168,9 +168,9 @@ def _job(clip, out, keys=("dnm",), **kw):
 def test_export_video_computes_missing_maps_itself(index_clip, tmp_path):
     """The blocking do() without a window: an empty cache, so the export's own map worker
     computes every frame; the sound is what the maps heard (silence here)."""
-    from avsol_viewer.audio_sources import AudioSpec
+    from model_core.inference.audio_sources import AudioSpec
     from avsol_viewer.export_video import export_video
-    from avsol_viewer.map_cache import MapCache
+    from model_core.inference.map_cache import MapCache
 
     fake = FakeLocalizer("dnm", quadrant="br")
     job = _job(index_clip, tmp_path / "direct.mp4", start=1.0, audio=AudioSpec("silence"), sound="maps")
@@ -189,7 +189,7 @@ def test_export_video_computes_missing_maps_itself(index_clip, tmp_path):
 
 def test_a_model_that_fails_stops_the_export_with_its_message(index_clip, tmp_path):
     from avsol_viewer.export_video import ExportError, export_video
-    from avsol_viewer.map_cache import MapCache
+    from model_core.inference.map_cache import MapCache
     from model_core.errors import CheckpointError
 
     job = _job(index_clip, tmp_path / "never.mp4")

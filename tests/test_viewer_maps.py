@@ -118,7 +118,7 @@ def test_gui_stays_live_while_the_model_runs_and_latest_request_wins(make_viewer
 
 
 def test_audio_for_maps(make_viewer, index_clip, other_clip):
-    from avsol_viewer.audio_sources import AudioSpec
+    from model_core.inference.audio_sources import AudioSpec
 
     def by_sound(frame, emb):  # hot top-left when the window has sound, bottom-right when silent
         return quadrant_map("tl" if emb[0] > 1e-3 else "br")

@@ -81,7 +81,7 @@ def test_audio_output_callback_copies_samples_and_advances_the_clock():
 
 
 def test_map_cache_lru_and_counts():
-    from avsol_viewer.map_cache import MapCache, MapEntry, MapKey
+    from model_core.inference.map_cache import MapCache, MapEntry, MapKey
 
     def entry():
         return MapEntry(np.zeros((7, 7), np.float32), 0.5, np.zeros(2, np.float32), 0.0, 0.0)
@@ -101,7 +101,8 @@ def test_map_cache_lru_and_counts():
 
 
 def test_audio_sources(tmp_path):
-    from avsol_viewer.audio_sources import ArrayAudio, AudioSpec, NoiseAudio, window_centre, window_key
+    from model_core.inference.audio_sources import ArrayAudio, AudioSpec, NoiseAudio
+    from model_core.inference.audio_window import window_centre, window_key
     from media_helpers import make_clip, tone
     from model_core.features import window_for_time
     from model_core.media.audio import read_audio

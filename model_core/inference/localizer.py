@@ -183,7 +183,7 @@ class Localizer:
     def localize_video(self, path: str | os.PathLike, times: Sequence[float] | np.ndarray | None = None,
                        fps: float | None = None, audio: np.ndarray | None = None,
                        progress: Callable[[int, int], None] | None = None,
-                       cancel: Callable[[], bool] | None = None, audio_hop: float | None | str = "auto"):
+                       cancel: Callable[[], bool] | None = None, audio_hop: float | None = 1.0):
         """Maps for frames of one video; see :func:`model_core.inference.pipeline.localize_many`."""
         from model_core.inference.pipeline import localize_many
 

@@ -10,18 +10,14 @@ processes. The calling thread runs every model on each batch: :func:`localize_ma
 decodes a video once for several checkpoints (the evaluation of three heads, the viewer's
 three overlays).
 
-Audio. The audio of a frame at time ``t`` is a 1 s window; each distinct window is read,
-turned into a log-mel once (shared by the models) and embedded once per model (shared by
-the frames that use it). Which window belongs to ``t`` is set by ``audio_hop``:
-
-- ``None``: the window centred exactly on ``t`` (SPEC 3). Used when explicit ``times`` are
-  given (evaluation at annotated frame times: one window per time).
-- ``h > 0``: the window centred on the middle of the ``h``-second cell holding ``t``,
-  ``(floor(t / h) + 0.5) * h``. With ``h = 1`` that is the AVE segment of ``t``
-  (SPEC 1), so a 25 fps video costs one audio-trunk pass per second instead of 25 (SPEC 8),
-  and at a segment's centre (where AVE-style annotations put their frame) the window is
-  the exactly centred one. ``"auto"`` (the default) = 1 s for every-frame and ``fps``
-  sampling, ``None`` for explicit times.
+Audio. The audio of a frame at time ``t`` is a 1 s window chosen by the engine's one rule
+(:mod:`model_core.inference.audio_window`: by default the window of the 1 s cell holding
+``t``; ``audio_hop=None`` for a window centred on every frame). Each distinct window is
+read once (in the decode thread), turned into a log-mel once (shared by the models) and
+embedded once per model (:func:`model_core.inference.engine.embed_windows`, the step the
+viewer's worker and the export run too), then shared by the frames that use it
+(:func:`model_core.inference.engine.predict_frames`). So a frame gets the same map here,
+in the viewer and in the export.
 """
 from __future__ import annotations
 
@@ -35,7 +31,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from model_core.features import SAMPLE_RATE, WINDOW_SECONDS, log_mel, window_for_time
+from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio
+from model_core.inference.audio_window import AUDIO_HOP, check_hop, window_centre, window_key
+from model_core.inference.engine import EmbeddingCache, embed_windows, predict_frames
 from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
@@ -77,20 +75,9 @@ class _Batch:
     indices: np.ndarray     # (B,) frame indices
     order: np.ndarray       # (B,) position of each item in the caller's ``times``
     frames: np.ndarray      # (B, S, S, 3) uint8 (or a list at native size)
-    keys: np.ndarray        # (B,) audio window key (first sample)
+    keys: np.ndarray        # (B,) audio window key (first sample, audio_window.window_key)
     centres: np.ndarray     # (B,) audio window centres
     windows: dict           # key -> (16000,) float32, for keys not sent before
-
-
-def window_centre(t: float, hop: float | None) -> float:
-    """Centre of the audio window of time ``t`` (see the module docstring)."""
-    if hop is None:
-        return float(t)
-    return (math.floor(t / hop + 1e-9) + 0.5) * hop
-
-
-def _window_key(centre: float) -> int:
-    return int(round((centre - WINDOW_SECONDS / 2.0) * SAMPLE_RATE))
 
 
 def _plan(reader, times, fps):
@@ -167,11 +154,11 @@ class _Decoder(threading.Thread):
     def _flush(self, items) -> bool:
         t, i, pos, imgs = zip(*items)
         centres = np.array([window_centre(x, self.hop) for x in t])
-        keys = np.array([_window_key(c) for c in centres], dtype=np.int64)
+        keys = np.array([window_key(c) for c in centres], dtype=np.int64)
         windows = {}
         for k, c in zip(keys.tolist(), centres.tolist()):
             if k not in self._sent:
-                windows[k] = self.audio_source(c)
+                windows[k] = self.audio_source.window(c)
                 self._sent.add(k)
         frames = np.stack(imgs) if self.size is not None else list(imgs)
         return self._put(_Batch(np.array(t, np.float64), np.array(i, np.int64), np.array(pos, np.int64),
@@ -198,8 +185,9 @@ class _Decoder(threading.Thread):
 
 def localize_many(localizers: Sequence, path: str | os.PathLike,
                   times: Sequence[float] | np.ndarray | None = None, *, fps: float | None = None,
-                  audio: np.ndarray | None = None, progress: Callable[[int, int], None] | None = None,
-                  cancel: Callable[[], bool] | None = None, audio_hop: float | None | str = "auto",
+                  audio: np.ndarray | AudioSource | AudioSpec | None = None,
+                  progress: Callable[[int, int], None] | None = None,
+                  cancel: Callable[[], bool] | None = None, audio_hop: float | None = AUDIO_HOP,
                   batch_size: int | None = None) -> dict:
     """Maps of several models over one video, decoding it once.
 
@@ -211,13 +199,16 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         :class:`~model_core.errors.MediaError`.
     times : frame times in seconds (any order; the frame shown at each time is used).
         Default: every frame (``fps`` None) or ``k / fps`` for ``k / fps`` < duration.
-    audio : a 16 kHz mono float32 waveform used instead of the file's own sound (its
-        sample 0 at the video's time 0), e.g. silence or noise for negative tests.
+    audio : what the maps hear instead of the file's own sound: a 16 kHz mono float32
+        waveform (its sample 0 at the video's time 0), an
+        :class:`~model_core.inference.audio_sources.AudioSource` or an
+        :class:`~model_core.inference.audio_sources.AudioSpec` (silence, noise at the
+        clip's RMS, another file: the viewer's choices and the negative audios of SPEC 5).
     progress : called as ``progress(done, total)`` after each batch (calling thread).
     cancel : polled between batches; when it returns True the run stops and the results
         so far are returned with ``cancelled=True``.
-    audio_hop : which audio window a time uses (module docstring); ``"auto"``: 1 s when
-        ``times`` is None, exact (None) otherwise.
+    audio_hop : which audio window a time uses (:mod:`model_core.inference.audio_window`):
+        1 s cells by default, None for a window centred on every time.
     batch_size : frames per batch; default the largest ``batch_size`` of the localizers.
 
     Returns
@@ -233,27 +224,15 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
     names = [loc.name for loc in locs]
     if len(set(names)) != len(names):
         raise ValueError(f"localizers need distinct names, got {names}")
-    if audio_hop == "auto":
-        audio_hop = 1.0 if times is None else None
-    if audio_hop is not None and not audio_hop > 0:
-        raise ValueError(f"audio_hop must be > 0 or None, got {audio_hop}")
+    audio_hop = check_hop(audio_hop)
     reader = media_frames.VideoReader(path)
     try:
         plan = _plan(reader, times, fps)
         total = reader.frame_count if plan is None else len(plan[0])
         sizes = {loc.image_size for loc in locs}
         size = (sizes.pop(),) * 2 if len(sizes) == 1 else None
-        silent = False
-        if audio is not None:
-            wave = np.asarray(audio, dtype=np.float32).reshape(-1)
-            source = lambda c: window_for_time(wave, SAMPLE_RATE, c)  # noqa: E731
-            areader = None
-        else:
-            from model_core.media.audio import AudioReader
-
-            areader = AudioReader(path)
-            silent = not areader.has_audio
-            source = areader.window
+        source = _audio_source(audio, path)
+        silent = bool(source.silent)
         batch = int(batch_size or max(loc.batch_size for loc in locs))
         q: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
         decoder = _Decoder(reader, plan, size, batch, source, audio_hop, q)
@@ -261,7 +240,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         meta = []
         cancelled = False
         done = 0
-        caches = {loc.name: {} for loc in locs}
+        embeddings = EmbeddingCache()
         decoder.start()
         try:
             with torch.inference_mode():
@@ -274,7 +253,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                         break
                     if isinstance(item, BaseException):
                         raise item
-                    _run_batch(locs, item, caches, parts)
+                    _run_batch(locs, item, embeddings, source.key, parts)
                     meta.append(item)
                     done += len(item.times)
                     if progress is not None:
@@ -286,8 +265,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                     q.get_nowait()
                 except queue.Empty:
                     decoder.join(0.05)
-            if areader is not None:
-                areader.close()
+            source.close()
         if not cancelled and progress is not None and done != total:
             progress(done, done)  # a truncated file ended early: report it finished
         return {loc.name: _assemble(parts[loc.name], meta, loc, silent, cancelled, plan, path)
@@ -296,23 +274,24 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         reader.close()
 
 
-def _run_batch(locs, b: _Batch, caches: dict, parts: dict) -> None:
-    """Embed the batch's new audio windows (log-mel once for all models) and predict."""
-    import torch
+def _audio_source(audio, path) -> AudioSource:
+    """The source of the maps' audio (``localize_many``'s ``audio`` argument)."""
+    if audio is None:
+        return FileAudio(path, "own", "own audio")
+    if isinstance(audio, AudioSpec):
+        return audio.open(path)
+    if isinstance(audio, AudioSource):
+        return audio
+    return ArrayAudio(np.asarray(audio, dtype=np.float32).reshape(-1), key="array", label="given audio")
 
-    new_keys = list(b.windows)
-    mel = log_mel(np.stack([b.windows[k] for k in new_keys])) if new_keys else None
-    uniq, inverse = np.unique(b.keys, return_inverse=True)
-    lowest = int(uniq[0])
+
+def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, parts: dict) -> None:
+    """The engine's step on one batch: embed its new windows (read by the decoder), predict."""
+    keys = [int(k) for k in b.keys]
+    names = [loc.name for loc in locs]
+    embed_windows(locs, names, embeddings, audio_key, keys, b.windows.__getitem__)
     for loc in locs:
-        cache = caches[loc.name]
-        if mel is not None:
-            for k, row in zip(new_keys, loc.embed_log_mel(mel)):
-                cache[k] = row
-        for k in [k for k in cache if k < lowest]:  # windows come in increasing order
-            del cache[k]
-        emb = torch.stack([cache[int(k)] for k in uniq])
-        parts[loc.name].append(loc.predict(b.frames, emb, inverse))
+        parts[loc.name].append(predict_frames(loc, loc.name, embeddings, audio_key, b.frames, keys))
 
 
 def _assemble(preds, meta, loc, silent, cancelled, plan, path) -> VideoMaps:

@@ -1,6 +1,7 @@
-"""Computed maps, kept per (video, model, audio, frame): replay and head switching are free.
+"""Computed maps, kept per (media, model, audio, frame): replay and head switching are free.
 
-The map worker writes, the GUI thread reads; a lock makes both safe. Entries are tiny
+Part of the map engine (:mod:`model_core.inference.engine`), Qt-free. The engine's thread
+writes, the viewer's GUI thread and the export read; a lock makes both safe. Entries are tiny
 (a 14 x 14 float32 map is 784 bytes), so a byte budget of a few hundred MB holds every
 frame of an hour of video for three models; past it the least recently used go first.
 Keys of other files stay, so reopening a file finds its maps (the issue's "caches kept
@@ -9,15 +10,16 @@ per file").
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from model_core.lru import LRU
+
 
 class MapKey(NamedTuple):
-    video: str   # VideoKey of the session (path + size + mtime)
+    video: str   # the media's identity (the viewer's VideoKey: path + size + mtime)
     model: str   # model key (checkpoint path + mtime)
     audio: str   # AudioSpec.key
     index: int   # frame index
@@ -46,8 +48,8 @@ class MapCache:
 
     def __init__(self, max_bytes: int = 256 * 1024 * 1024):
         self.max_bytes = int(max_bytes)
-        self._data: OrderedDict[MapKey, MapEntry] = OrderedDict()
-        self._bytes = 0
+        self._data: LRU[MapKey, MapEntry] = LRU(max_bytes=self.max_bytes, sizeof=lambda e: e.nbytes,
+                                                on_evict=lambda k, _e: self._count(k, -1))
         self._counts: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
 
@@ -69,24 +71,13 @@ class MapCache:
 
     def get(self, key: MapKey) -> MapEntry | None:
         with self._lock:
-            entry = self._data.get(key)
-            if entry is not None:
-                self._data.move_to_end(key)
-            return entry
+            return self._data.get(key)
 
     def put(self, key: MapKey, entry: MapEntry) -> None:
         with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None:
-                self._bytes -= old.nbytes
-                self._count(key, -1)
-            self._data[key] = entry
-            self._bytes += entry.nbytes
-            self._count(key, +1)
-            while self._bytes > self.max_bytes and len(self._data) > 1:
-                dropped_key, dropped = self._data.popitem(last=False)
-                self._bytes -= dropped.nbytes
-                self._count(dropped_key, -1)
+            if key not in self._data:
+                self._count(key, +1)
+            self._data.put(key, entry)
 
     def missing(self, video: str, models: list[str], audio: str, index: int) -> list[str]:
         """The models in ``models`` without an entry for this frame."""
@@ -98,7 +89,7 @@ class MapCache:
         """The entry of ``index`` or of the closest earlier frame within ``max_back``."""
         with self._lock:
             for i in range(index, max(-1, index - max_back - 1), -1):
-                entry = self._data.get(MapKey(video, model, audio, i))
+                entry = self._data.peek(MapKey(video, model, audio, i))
                 if entry is not None:
                     return i, entry
         return None
@@ -112,4 +103,3 @@ class MapCache:
         with self._lock:
             self._data.clear()
             self._counts.clear()
-            self._bytes = 0

@@ -1,45 +1,33 @@
 """Where the maps' audio comes from: the video's own track, silence, noise or another file.
 
+Part of the map engine (:mod:`model_core.inference.engine`); Qt-free and torch-free.
 SPEC 7 asks the viewer to let a user swap the sound a head hears, to see at once whether
 its map follows the sound or only the picture (the audio-dependence check of SPEC 5). The
-map pipeline therefore takes its audio from a pluggable :class:`AudioSource` (one method:
-the 1 s window centred on a time), described on the GUI side by an immutable
-:class:`AudioSpec` that the map worker opens in its own thread. A live microphone will be
-one more source.
+engine therefore takes its audio from a pluggable :class:`AudioSource` (one method: the
+1 s window centred on a time), described by an immutable :class:`AudioSpec` that the
+engine opens in the thread that reads it. ``avsol eval --negatives`` uses the same kinds
+(silence, noise at the clip's RMS, another clip's track); a live microphone's ring buffer
+will be one more source (an :class:`ArrayAudio` over the buffer is the model).
 
-The windows follow SPEC 3 (1 s centred on the frame's time; zero outside the track), read
-with ``model_core.media.audio.AudioReader`` so that they are the samples the CLI uses.
+Which window a frame uses is :mod:`model_core.inference.audio_window`'s rule; the windows
+are read with ``model_core.media.audio.AudioReader`` (zero outside the track), so they are
+the samples the CLI uses.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-SAMPLE_RATE = 16000
-WINDOW_SECONDS = 1.0
+from model_core.inference.audio_window import SAMPLE_RATE, WINDOW_SECONDS, window_key
+
 #: RMS of the noise when the clip itself is silent (a quiet but clearly audible hiss).
 NOISE_FLOOR_RMS = 0.05
 KINDS = ("own", "silence", "noise", "file")
 LABELS = {"own": "Own audio", "silence": "Silence", "noise": "White noise (clip RMS)",
           "file": "Other file"}
-
-
-def window_centre(t: float, hop: float | None) -> float:
-    """Centre of the audio window for a frame at ``t``: ``t`` itself (``hop`` None, SPEC 3)
-    or the middle of the ``hop``-second cell holding ``t`` (as ``avsol infer`` with
-    ``audio_hop``; see ``model_core.inference.pipeline.window_centre``)."""
-    if hop is None:
-        return float(t)
-    return (math.floor(t / hop + 1e-9) + 0.5) * hop
-
-
-def window_key(centre: float, seconds: float = WINDOW_SECONDS) -> int:
-    """First sample of the window centred on ``centre``: the identity of a window."""
-    return int(round((centre - seconds / 2.0) * SAMPLE_RATE))
 
 
 class AudioSource:

@@ -1,10 +1,12 @@
-"""Where the maps' frames come from: a provider the map worker reads in its own thread.
+"""Where the maps' frames come from: a provider the map engine reads in its own thread.
 
-The map pipeline never assumes a file: it asks a :class:`FrameProvider` for frames by index
+Part of the map engine (:mod:`model_core.inference.engine`), Qt-free. The engine never
+assumes a file: it asks a :class:`FrameProvider` for frames by index
 at the model's input size and for their times. :class:`FileFrames` reads a video file with
 ``model_core.media.frames.VideoReader`` (its own decoder, separate from the display's, as
 readers are not thread-safe); a live camera will be another provider with the same two
-methods. An immutable :class:`FrameSpec` describes the provider on the GUI side.
+methods. An immutable :class:`FrameSpec` describes the provider on the caller's side (the viewer's
+GUI thread, the export) and is opened in the engine's thread.
 """
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ class FileFrames(FrameProvider):
 
 @dataclass(frozen=True)
 class FrameSpec:
-    """GUI-side description of a frame provider: a video file, for now."""
+    """Caller-side description of a frame provider: a video file, for now."""
 
     path: str
 

@@ -1,0 +1,299 @@
+"""The map engine: frames + audio -> maps, once, for every consumer.
+
+``avsol infer`` and ``avsol eval`` (:func:`~model_core.inference.pipeline.localize_many`),
+the viewer's map worker, the export and (later) live mode all compute their maps here, so
+the same frame with the same audio gives the same map everywhere (SPEC 2). The pieces:
+
+- frame sources (:mod:`~model_core.inference.frame_sources`) and audio sources
+  (:mod:`~model_core.inference.audio_sources`: own track, silence, noise, another file,
+  samples in memory), opened from immutable specs in the engine's thread;
+- :class:`MapRequest`: "the playhead is at frame i, fill ``ahead`` frames after it";
+- the per-(media, model, audio, frame) :class:`~model_core.inference.map_cache.MapCache`;
+- the audio-window rule (:mod:`~model_core.inference.audio_window`: a 1 s hop by default,
+  or a window per frame) and :class:`EmbeddingCache`, so each distinct window goes through
+  each model's audio trunk once;
+- :func:`predict_frames`, the one step every consumer runs: windows -> embeddings (log-mel
+  computed once for all models) -> ``Localizer.predict``.
+
+:class:`MapEngine` is used by one thread at a time (it owns decoders, which are not
+thread-safe); it has no Qt and imports torch only through the localizers it is given or
+loads. The viewer's ``MapWorker`` keeps only the mailbox, the thread and the signals.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from model_core.inference.audio_sources import AudioSource, AudioSpec
+from model_core.inference.audio_window import AUDIO_HOP, window_centre, window_key
+from model_core.inference.frame_sources import FrameSpec
+from model_core.inference.map_cache import MapCache, MapEntry, MapKey
+from model_core.lru import LRU
+
+#: Audio embeddings kept (a row of D = 128 float32 is 512 bytes: 4096 rows ~2 MB).
+EMBEDDING_CACHE = 4096
+
+
+@dataclass(frozen=True)
+class MapRequest:
+    """What a consumer wants now. ``generation`` increases with every request (latest wins).
+
+    The frame at ``index`` comes first (alone, for latency), then ``priority`` frames, then
+    up to ``ahead`` frames after ``index``.
+    """
+
+    generation: int
+    video: str                       # the media's identity (cache key)
+    frames: FrameSpec                # where the frames come from
+    index: int                       # the playhead's frame
+    priority: tuple[int, ...] = ()   # frames wanted next (annotated frame of the segment)
+    ahead: int = 50                  # frames to fill after the playhead
+    audio: AudioSpec = field(default_factory=AudioSpec)
+    audio_hop: float | None = AUDIO_HOP   # see model_core.inference.audio_window
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A loaded model as callers see it (the viewer's menus, the export's job)."""
+
+    key: str          # cache identity: resolved path + modification time
+    name: str         # display name (file stem, made unique)
+    head: str         # avc / cls / dnm
+    path: str
+    classes: tuple[str, ...]
+    device: str
+    map_size: int
+
+
+def model_key(path: str | os.PathLike) -> str:
+    """Cache identity of a checkpoint file: its resolved path and modification time."""
+    p = Path(path).resolve()
+    try:
+        return f"{p}:{p.stat().st_mtime_ns}"
+    except OSError:
+        return str(p)
+
+
+def default_localizer(path: str):
+    """``Localizer(path, device="auto")`` with all cores but one on the CPU (torch's threads
+    are per process: the GUI thread keeps a core to draw on while maps are computed)."""
+    from model_core.inference.localizer import Localizer
+
+    return Localizer(path, device="auto", batch_size=8, threads=max(1, (os.cpu_count() or 2) - 1))
+
+
+def one_line(exc: BaseException, path: str | None = None) -> str:
+    """One line for the user: model_core's errors already name the file and the problem."""
+    from model_core.errors import InputError
+
+    if isinstance(exc, InputError):
+        return str(exc)
+    where = f"{path}: " if path else ""
+    return f"{where}{type(exc).__name__}: {exc}"
+
+
+class EmbeddingCache(LRU):
+    """Audio embeddings by (model, audio identity, window key): one (1, D) row each."""
+
+    def __init__(self, max_items: int = EMBEDDING_CACHE):
+        super().__init__(max_items=max_items)
+
+
+def _cat(rows: list):
+    """Concatenate (1, D) rows: torch tensors (real models) or numpy arrays (test fakes)."""
+    if type(rows[0]).__module__.startswith("torch"):
+        import torch
+
+        return torch.cat(rows)
+    return np.concatenate(rows)
+
+
+def embed_windows(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCache, audio_key: str,
+                  keys: Sequence[int], read: Callable[[int], np.ndarray]) -> None:
+    """Make sure every (model, ``audio_key``, window key) of ``keys`` is in ``cache``.
+
+    ``read(key)`` returns the window's 16000 samples; each missing window is read once and
+    its log-mel computed once for all the models (models without ``embed_log_mel``, such
+    as test fakes, get the raw windows through ``embed_audio``).
+    """
+    distinct = list(dict.fromkeys(int(k) for k in keys))
+    need = {mk: [k for k in distinct if (mk, audio_key, k) not in cache] for mk in model_keys}
+    wanted = list(dict.fromkeys(k for ks in need.values() for k in ks))
+    if not wanted:
+        return
+    windows = {k: np.asarray(read(k), np.float32) for k in wanted}
+    mel = None
+    for loc, mk in zip(locs, model_keys):
+        ks = need[mk]
+        if not ks:
+            continue
+        if hasattr(loc, "embed_log_mel"):
+            if mel is None:
+                from model_core.features import log_mel
+
+                mel = dict(zip(wanted, log_mel(np.stack([windows[k] for k in wanted]))))
+            import torch
+
+            emb = loc.embed_log_mel(torch.stack([mel[k] for k in ks]))
+        else:
+            emb = loc.embed_audio(np.stack([windows[k] for k in ks]))
+        for r, k in enumerate(ks):
+            cache.put((mk, audio_key, k), emb[r:r + 1])
+
+
+def predict_frames(loc, model_key_: str, cache: EmbeddingCache, audio_key: str, frames,
+                   keys: Sequence[int]):
+    """``loc.predict`` on ``frames``, frame j paired with the cached embedding of ``keys[j]``.
+
+    Frames sharing a window share one embedding row. Call :func:`embed_windows` first.
+    """
+    uniq, inverse = np.unique(np.asarray(keys, np.int64), return_inverse=True)
+    emb = _cat([cache.get((model_key_, audio_key, int(k))) for k in uniq])
+    return loc.predict(frames, emb, inverse.reshape(-1))
+
+
+class MapEngine:
+    """Models, sources and caches for one thread; see the module docstring.
+
+    Parameters
+    ----------
+    cache : the map cache to fill (shared with readers in other threads).
+    localizer_factory : ``factory(path) -> Localizer`` used by :meth:`load`
+        (default :func:`default_localizer`; tests pass fakes).
+    batch : most frames computed per :meth:`step`.
+    """
+
+    def __init__(self, cache: MapCache | None = None, localizer_factory=None, batch: int = 4):
+        self.cache = cache if cache is not None else MapCache()
+        self.factory = localizer_factory or default_localizer
+        self.batch = max(1, int(batch))
+        self.models: dict[str, object] = {}      # model key -> localizer, in load order
+        self.infos: list[ModelInfo] = []
+        self.embeddings = EmbeddingCache()
+        self._frames = None
+        self._frames_spec: FrameSpec | None = None
+        self._audio: AudioSource | None = None
+        self._audio_id: tuple | None = None
+
+    # -- models -------------------------------------------------------------------------
+    def load(self, path: str | os.PathLike) -> ModelInfo | None:
+        """Load a checkpoint (None if already loaded). Raises what the factory raises."""
+        path = os.fspath(path)
+        key = model_key(path)
+        if key in self.models:
+            return None
+        return self.add(key, self.factory(path), path)
+
+    def add(self, key: str, loc, path: str = "") -> ModelInfo:
+        """Register an already-loaded localizer under ``key`` (named uniquely)."""
+        names = {i.name for i in self.infos}
+        base = name = str(getattr(loc, "name", Path(path).stem))
+        k = 2
+        while name in names:
+            name, k = f"{base}-{k}", k + 1
+        info = ModelInfo(key=key, name=name, head=str(loc.head), path=str(path), classes=tuple(loc.classes),
+                         device=str(getattr(loc, "device", "cpu")), map_size=int(loc.map_size))
+        self.models[key] = loc
+        self.infos = [i for i in self.infos if i.key != key] + [info]
+        return info
+
+    def localizers(self) -> dict[str, object]:
+        """A snapshot {model key: localizer} (what the export may reuse)."""
+        return dict(self.models)
+
+    # -- sources ------------------------------------------------------------------------
+    def sources(self, video: str, frames: FrameSpec, audio: AudioSpec):
+        """The open (frame provider, audio source) for this media and audio (reopened on change)."""
+        if self._frames_spec != frames:
+            if self._frames is not None:
+                self._frames.close()
+            self._frames, self._frames_spec = None, None
+            self._frames = frames.open()
+            self._frames_spec = frames
+        audio_id = (video, audio)
+        if self._audio_id != audio_id:
+            if self._audio is not None:
+                self._audio.close()
+            self._audio, self._audio_id = None, None
+            self._audio = audio.open(frames.path)
+            self._audio_id = audio_id
+        return self._frames, self._audio
+
+    # -- work ---------------------------------------------------------------------------
+    def todo(self, req: MapRequest, n_frames: int) -> list[tuple[int, list[str]]]:
+        """The next batch: [(frame index, model keys missing)], the playhead first and alone."""
+        models = list(self.models)
+        order = [req.index, *req.priority, *range(req.index + 1, req.index + 1 + req.ahead)]
+        todo: list[tuple[int, list[str]]] = []
+        seen = set()
+        for i in order:
+            if i in seen or not 0 <= i < n_frames:
+                continue
+            seen.add(i)
+            miss = self.cache.missing(req.video, models, req.audio.key, i)
+            if miss:
+                todo.append((i, miss))
+                if i == req.index or len(todo) >= self.batch:
+                    break
+        return todo
+
+    def step(self, req: MapRequest, stop: Callable[[], bool] | None = None) -> list[int] | None:
+        """Compute the next batch of ``req`` into the cache: the frame indices done, or None
+        when nothing is left to do (or no model is loaded)."""
+        if not self.models:
+            return None
+        frames, _audio = self.sources(req.video, req.frames, req.audio)
+        todo = self.todo(req, frames.frame_count)
+        if not todo:
+            return None
+        self.compute(req.video, req.frames, req.audio, [i for i, _ in todo], req.audio_hop,
+                     {i: miss for i, miss in todo}, stop)
+        return [i for i, _ in todo]
+
+    def compute(self, video: str, frames_spec: FrameSpec, audio_spec: AudioSpec, indices: Sequence[int],
+                hop: float | None = AUDIO_HOP, missing: dict | None = None,
+                stop: Callable[[], bool] | None = None) -> None:
+        """Maps of frames ``indices`` for every model (or ``missing[i]``'s) into the cache."""
+        frames, audio = self.sources(video, frames_spec, audio_spec)
+        indices = list(indices)
+        if not indices or not self.models:
+            return
+        size = max(int(loc.image_size) for loc in self.models.values())
+        imgs = frames.read(indices, size)
+        times = [frames.time_at(i) for i in indices]
+        centres = [window_centre(t, hop) for t in times]
+        wkeys = [window_key(c) for c in centres]
+        centre_of = dict(zip(wkeys, centres))
+        akey = f"{video}|{audio_spec.key}"
+        for mkey, loc in list(self.models.items()):
+            sel = [j for j, i in enumerate(indices) if missing is None or mkey in missing.get(i, ())]
+            if not sel:
+                continue
+            if stop is not None and stop():
+                return
+            keys = [wkeys[j] for j in sel]
+            embed_windows([loc], [mkey], self.embeddings, akey, keys, lambda k: audio.window(centre_of[k]))
+            pred = predict_frames(loc, mkey, self.embeddings, akey, np.stack([imgs[j] for j in sel]), keys)
+            for r, j in enumerate(sel):
+                self.cache.put(MapKey(video, mkey, audio_spec.key, indices[j]),
+                               MapEntry(np.asarray(pred.maps[r], np.float32), float(pred.p_avc[r]),
+                                        np.asarray(pred.class_probs[r], np.float32), float(times[j]),
+                                        float(centres[j]), bool(audio.silent)))
+
+    def close(self) -> None:
+        """Free decoders and models (in the thread that made them)."""
+        for obj in (self._frames, self._audio):
+            if obj is not None:
+                try:
+                    obj.close()
+                except Exception:  # noqa: BLE001 - closing must not fail the caller
+                    pass
+        self._frames = self._audio = None
+        self._frames_spec = self._audio_id = None
+        self.embeddings.clear()
+        self.models.clear()
+        self.infos = []
