@@ -11,7 +11,6 @@ problem becomes a note for the status bar. A file the user loads explicitly rais
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +57,7 @@ def _from_avsol_e(path: Path, video: Path) -> VideoSegments | None:
 
 def _from_ave(path: Path, video: Path, duration: float) -> VideoSegments | None:
     from model_core.formats._common import read_text
-    from model_core.formats.ave import parse_annotation_lines
+    from model_core.formats.ave import event_flags, parse_annotation_lines, segments_from_flags
 
     rows, problems, _warnings = parse_annotation_lines(read_text(path), path)
     if problems:
@@ -66,9 +65,8 @@ def _from_ave(path: Path, video: Path, duration: float) -> VideoSegments | None:
     mine = [r for r in rows if r.video_id == video.stem]
     if not mine:
         return None
-    n = max(1, math.ceil(duration - 1e-6)) if duration > 0 else 10
-    segs = tuple(Segment(start=float(k), end=float(k + 1), frame_time=k + 0.5,
-                         event=any(r.start < k + 1 and k < r.end for r in mine)) for k in range(n))
+    # the one segmentation rule (shared with avsol eval and training)
+    segs = segments_from_flags(event_flags(mine, duration if duration > 0 else None))
     return VideoSegments(str(path), "ave", mine[0].category, segs)
 
 

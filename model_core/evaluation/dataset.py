@@ -10,7 +10,6 @@ annotations but absent from the folder are kept, with ``path`` None, so they bec
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +69,12 @@ def _video_dir(root: Path, explicit: str | os.PathLike | None) -> Path:
 
 
 def _ave_segments(ave, video_id: str, duration: float | None) -> tuple[Segment, ...]:
-    """AVE's 1 s segments k = 0..9 with their event flag, frame at k + 0.5, no boxes.
+    """AVE's 1 s segments with their event flag, frame at k + 0.5, no boxes; which
+    segments exist is ``model_core.formats.ave.segment_count`` (shared with the viewer
+    and training)."""
+    from model_core.formats.ave import segments_from_flags
 
-    A video shorter than 10 s (e.g. a short synthetic set) has only its whole seconds."""
-    flags = ave.event_segments(video_id)
-    n = len(flags) if duration is None else min(len(flags), max(1, math.floor(duration + 1e-6)))
-    return tuple(Segment(float(k), float(k + 1), k + 0.5, bool(flags[k])) for k in range(n))
+    return segments_from_flags(ave.event_segments(video_id, duration))
 
 
 def load_eval_set(data: str | os.PathLike, annotations: str | os.PathLike | None = None,

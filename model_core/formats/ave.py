@@ -17,6 +17,7 @@ Why the reader is careful:
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,9 @@ from model_core.formats._common import read_text
 
 #: AVE videos are 10 s long, cut in ten 1 s segments.
 DURATION = 10
+#: A file this much short of a whole second still has that second's segment (containers
+#: end a frame or an audio packet early: a 10 s clip often probes as 9.96-9.99 s).
+SEGMENT_TOLERANCE = 0.05
 SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.txt"}
 ANNOTATIONS_FILE = "Annotations.txt"
 _VIDEO_SUBDIRS = ("videos", "AVE")
@@ -97,19 +101,63 @@ class AveDataset:
                 return name
         return None
 
-    def event_segments(self, video_id: str) -> list[bool]:
+    def event_segments(self, video_id: str, duration: float | None = None) -> list[bool]:
         """Per 1 s segment k (covering [k, k+1)), whether any event of the video covers it.
 
-        An event row covers [Start, End): with integer times (the public file), segments
-        Start .. End-1. A zero-length row covers nothing. ``KeyError`` if not annotated.
+        Which segments exist is :func:`segment_count` (the one rule the viewer, ``avsol
+        eval`` and training share); ``duration`` None (file not probed): every annotated
+        segment. An event row covers [Start, End): with integer times (the public file),
+        segments Start .. End-1. A zero-length row covers nothing. ``KeyError`` if not
+        annotated.
         """
-        rows = self.videos[video_id]
-        return [any(r.start < k + 1 and k < r.end for r in rows) for k in range(DURATION)]
+        return event_flags(self.videos[video_id], duration)
 
     def present_videos(self) -> list[str]:
         """Annotated video ids whose file is in the folder, in order."""
         missing = set(self.missing_videos)
         return [v for v in self.videos if v not in missing]
+
+
+def annotated_segments(rows) -> int:
+    """Segments the annotation rows describe: AVE's 10, or more when a row ends later."""
+    ends = [r.end for r in rows]
+    return max(DURATION, math.ceil(max(ends) - 1e-9)) if ends else DURATION
+
+
+def segment_count(duration: float | None, annotated: int | None = DURATION) -> int:
+    """How many 1 s segments of a video exist: THE segmentation rule of AVE-style data.
+
+    Segment ``k`` covers ``[k, k + 1)`` s, its frame is at ``k + 0.5`` and its audio is the
+    1 s of the segment. A segment exists when the file covers it (to
+    :data:`SEGMENT_TOLERANCE`: the frame and nearly all the audio are there) and the
+    annotations describe it (``annotated``: AVE's 10, see :func:`annotated_segments`; None:
+    no cap). A shorter file has fewer segments (a 7.5 s file: 7); a longer file's seconds
+    past the annotations are neither events nor background (nobody looked), so they are
+    not segments. ``duration`` None (unknown): ``annotated``.
+
+    The viewer (``avsol_viewer``'s annotation finder), ``avsol eval`` (AVE mode) and
+    training (its positives and feature cache) all count segments here.
+    """
+    if duration is None:
+        if annotated is None:
+            raise ValueError("segment_count needs a duration or an annotated count")
+        return int(annotated)
+    whole = max(0, int(math.floor(duration + SEGMENT_TOLERANCE)))
+    return whole if annotated is None else min(int(annotated), whole)
+
+
+def event_flags(rows, duration: float | None = None) -> list[bool]:
+    """Per existing segment k (:func:`segment_count`), whether one of ``rows`` covers it."""
+    n = segment_count(duration, annotated_segments(rows))
+    return [any(r.start < k + 1 and k < r.end for r in rows) for k in range(n)]
+
+
+def segments_from_flags(flags) -> tuple:
+    """AVSOL-E-style :class:`~model_core.formats.annotations.Segment` objects for per-second
+    event flags: ``[k, k + 1)``, frame at ``k + 0.5``, no boxes."""
+    from model_core.formats.annotations import Segment
+
+    return tuple(Segment(float(k), float(k + 1), k + 0.5, bool(f)) for k, f in enumerate(flags))
 
 
 def _lines(text: str) -> list[str]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,8 +79,12 @@ class CachedVideo:
 
 
 def segment_count(duration: float) -> int:
-    """Whole 1 s segments in a video of ``duration`` seconds (a hair short still counts)."""
-    return max(0, int(math.floor(duration + 1e-3)))
+    """1 s segments cached for a video of ``duration`` seconds: every one the file has,
+    by the one rule (``model_core.formats.ave.segment_count``; the annotations' flags,
+    from the same rule, pick the positives among them)."""
+    from model_core.formats.ave import segment_count as rule
+
+    return rule(duration, annotated=None)
 
 
 def compute_video(path: str | os.PathLike, image_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
