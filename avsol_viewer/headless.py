@@ -85,7 +85,7 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
     c.maps_changed.emit()
     app.processEvents()
     try:
-        from avsol_viewer.screenshot import grab, save_png
+        from avsol_viewer.export.screenshot import grab, save_png
 
         save_png(grab(win), out)
     except InputError as exc:

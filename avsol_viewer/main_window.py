@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 
 from model_core.inference.audio_sources import AudioSpec
 from avsol_viewer.controller import ViewerController
-from avsol_viewer.display_panel import DisplayOptions, DisplayPanel
-from avsol_viewer.heads_panel import HeadsPanel
+from avsol_viewer.panels.display_panel import DisplayOptions, DisplayPanel
+from avsol_viewer.maps.heads_panel import HeadsPanel
 from avsol_viewer.presenter import Presenter
-from avsol_viewer.screenshot import copy_to_clipboard, grab, save_png
-from avsol_viewer.segment_panel import SegmentPanel
+from avsol_viewer.export.screenshot import copy_to_clipboard, grab, save_png
+from avsol_viewer.panels.segment_panel import SegmentPanel
 from avsol_viewer.settings import DEFAULTS, ViewerSettings
-from avsol_viewer.spectrogram_view import SpectrogramView
-from avsol_viewer.transport import Transport, make_action
+from avsol_viewer.panels.spectrogram_view import SpectrogramView
+from avsol_viewer.playback.transport import Transport, make_action
 
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.webm *.mov *.avi *.m4v);;All files (*)"
 ANNOTATION_SUFFIXES = (".json", ".txt")
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(a["shortcuts"])
         help_menu.addAction("About AVSOL Studio", self._about)
-        from avsol_viewer.export_dialog import install_export_action  # File › Export overlay video…
+        from avsol_viewer.export.export_dialog import install_export_action  # File › Export overlay video…
         install_export_action(self)
 
     # -- open ---------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
             self.load_checkpoint(p)
 
     def load_annotations(self, path: str | os.PathLike) -> bool:
-        from avsol_viewer.annotation_finder import load_annotations
+        from avsol_viewer.core.annotation_finder import load_annotations
         from model_core.errors import InputError
 
         s = self.controller.session
@@ -353,7 +353,7 @@ class MainWindow(QMainWindow):
             self.audio_label.setStyleSheet("color: #e9c46a;" if text else "")
 
     def show_shortcuts(self) -> None:
-        from avsol_viewer.shortcuts_dialog import ShortcutsDialog
+        from avsol_viewer.panels.shortcuts_dialog import ShortcutsDialog
 
         ShortcutsDialog(self).exec()
 

@@ -59,3 +59,31 @@ def test_entry_points_installed(repo_root):
     bindir = __import__("pathlib").Path(sys.executable).parent
     assert (bindir / "avsol").exists()
     assert (bindir / "avsol-viewer").exists()
+
+
+def test_viewer_core_is_qt_free(repo_root):
+    """``avsol_viewer/core`` is the viewer's headless part: no Qt, no other viewer package."""
+    import ast
+
+    core = repo_root / "avsol_viewer" / "core"
+    bad = []
+    for path in sorted(core.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in ("PySide6", "pyqtgraph", "shiboken6") or (
+                        top == "avsol_viewer" and not name.startswith("avsol_viewer.core")):
+                    bad.append(f"{path.name}: {name}")
+    assert len(list(core.glob("*.py"))) >= 6
+    assert not bad, bad
+
+
+def test_map_engine_imports_without_torch():
+    """The viewer imports the engine at start-up: ``model_core.inference`` loads torch lazily."""
+    code = ("import sys, model_core.inference, model_core.inference.engine, model_core.inference.map_cache; "
+            "from model_core.inference import AUDIO_HOP; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -75,7 +75,7 @@ def _eval_map(files):
 
 
 def _viewer_map(files, qtbot, audio):
-    from avsol_viewer.map_worker import MapWorker
+    from avsol_viewer.maps.map_worker import MapWorker
     from model_core.inference.engine import MapRequest
     from model_core.inference.frame_sources import FrameSpec
     from model_core.inference.map_cache import MapCache, MapKey
@@ -97,8 +97,8 @@ def _viewer_map(files, qtbot, audio):
 
 
 def _export_map(files, tmp_path, audio):
-    from avsol_viewer.colormaps import overlay_lut
-    from avsol_viewer.export_video import ExportJob, export_video
+    from avsol_viewer.maps.colormaps import overlay_lut
+    from avsol_viewer.export.export_video import ExportJob, export_video
     from model_core.inference.engine import ModelInfo, model_key
     from model_core.inference.map_cache import MapCache, MapKey
 

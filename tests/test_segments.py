@@ -50,7 +50,7 @@ def ave_folder(tmp_path_factory):
 
 
 def test_viewer_eval_and_training_agree(ave_folder):
-    from avsol_viewer.annotation_finder import load_annotations
+    from avsol_viewer.core.annotation_finder import load_annotations
     from model_core.evaluation.dataset import load_eval_set
     from model_core.media.probe import probe
     from model_core.train.dataset import load_training_data

@@ -50,7 +50,7 @@ def _patch(img, x, y, r=3):
 
 
 def _run(v, out, **options):
-    from avsol_viewer.export_video import export_overlay
+    from avsol_viewer.export.export_video import export_overlay
 
     worker = export_overlay(v.win, out, **options)
     with v.qtbot.waitSignal(worker.done, timeout=60000) as blocker:
@@ -60,7 +60,7 @@ def _run(v, out, **options):
 
 
 def test_export_has_video_and_audio_and_the_overlay_where_the_map_is_hot(make_viewer, index_clip, tmp_path):
-    from avsol_viewer.colormaps import colour_of
+    from avsol_viewer.maps.colormaps import colour_of
     from model_core.media.frames import VideoReader
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
@@ -97,7 +97,7 @@ def test_side_by_side_time_range_and_cached_maps(make_viewer, index_clip, tmp_pa
     frames, vdur, adur, _ = _streams(out)
     assert len(frames) == 20 and result.frames == 20 and abs(adur - 0.8) < 0.05
     assert frames[0].shape == (2 * H, 2 * W, 3)  # 2 x 2: the plain frame, AVC, CLS, DNM
-    from avsol_viewer.colormaps import colour_of
+    from avsol_viewer.maps.colormaps import colour_of
 
     colour = np.array(colour_of("inferno", 1.0), float)
     tiles = {"avc": (W, 0), "cls": (0, H), "dnm": (W, H)}
@@ -113,7 +113,7 @@ def test_side_by_side_time_range_and_cached_maps(make_viewer, index_clip, tmp_pa
 def test_cancel_leaves_the_target_untouched_and_no_thread(make_viewer, index_clip, tmp_path):
     from PySide6.QtWidgets import QPushButton
 
-    from avsol_viewer.export_dialog import running_exports, start_with_progress
+    from avsol_viewer.export.export_dialog import running_exports, start_with_progress
 
     def slow(frame, emb):
         time.sleep(0.1)
@@ -139,8 +139,8 @@ def test_cancel_leaves_the_target_untouched_and_no_thread(make_viewer, index_cli
 
 
 def test_closing_the_window_cancels_a_running_export(make_viewer, index_clip, tmp_path):
-    from avsol_viewer.export_dialog import running_exports
-    from avsol_viewer.export_video import export_overlay
+    from avsol_viewer.export.export_dialog import running_exports
+    from avsol_viewer.export.export_video import export_overlay
 
     def slow(frame, emb):
         time.sleep(0.1)
@@ -155,10 +155,10 @@ def test_closing_the_window_cancels_a_running_export(make_viewer, index_clip, tm
 
 
 def _job(clip, out, keys=("dnm",), **kw):
-    from avsol_viewer.colormaps import overlay_lut
-    from avsol_viewer.export_video import ExportJob
+    from avsol_viewer.maps.colormaps import overlay_lut
+    from avsol_viewer.export.export_video import ExportJob
     from model_core.inference.engine import ModelInfo, model_key
-    from avsol_viewer.session import video_key
+    from avsol_viewer.core.session import video_key
 
     models = tuple(ModelInfo(model_key(f"/models/{k}.pt"), k, k, f"/models/{k}.pt", ("a", "b"), "cpu", 8)
                    for k in keys)
@@ -169,7 +169,7 @@ def test_export_video_computes_missing_maps_itself(index_clip, tmp_path):
     """The blocking do() without a window: an empty cache, so the export's own map worker
     computes every frame; the sound is what the maps heard (silence here)."""
     from model_core.inference.audio_sources import AudioSpec
-    from avsol_viewer.export_video import export_video
+    from avsol_viewer.export.export_video import export_video
     from model_core.inference.map_cache import MapCache
 
     fake = FakeLocalizer("dnm", quadrant="br")
@@ -188,7 +188,7 @@ def test_export_video_computes_missing_maps_itself(index_clip, tmp_path):
 
 
 def test_a_model_that_fails_stops_the_export_with_its_message(index_clip, tmp_path):
-    from avsol_viewer.export_video import ExportError, export_video
+    from avsol_viewer.export.export_video import ExportError, export_video
     from model_core.inference.map_cache import MapCache
     from model_core.errors import CheckpointError
 
@@ -200,7 +200,7 @@ def test_a_model_that_fails_stops_the_export_with_its_message(index_clip, tmp_pa
 
 
 def test_menu_action_and_nothing_to_export(make_viewer):
-    from avsol_viewer.export_dialog import SHORTCUT, ask_export
+    from avsol_viewer.export.export_dialog import SHORTCUT, ask_export
 
     v = make_viewer()
     action = v.win.actions_by_name["export_video"]
@@ -214,7 +214,7 @@ def test_menu_action_and_nothing_to_export(make_viewer):
 def test_menu_command_asks_then_exports(make_viewer, index_clip, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QDialog
 
-    from avsol_viewer.export_dialog import ExportDialog, ask_export
+    from avsol_viewer.export.export_dialog import ExportDialog, ask_export
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm"))
     v.win.settings.set_last_folder(tmp_path)
@@ -228,7 +228,7 @@ def test_menu_command_asks_then_exports(make_viewer, index_clip, tmp_path, monke
 
 
 def test_export_dialog_values(make_viewer, index_clip):
-    from avsol_viewer.export_dialog import ExportDialog
+    from avsol_viewer.export.export_dialog import ExportDialog
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm"))
     dlg = ExportDialog(v.win)
@@ -244,14 +244,14 @@ def test_export_dialog_values(make_viewer, index_clip):
 
 # -- drawing rules, computed by hand ----------------------------------------------------
 def test_lut_indices_follow_pyqtgraph():
-    from avsol_viewer.export_render import lut_indices
+    from avsol_viewer.core.export_render import lut_indices
 
     v = np.array([0.0, 1 / 256 - 1e-4, 1 / 256, 0.5, 0.999, 1.0, 1.5, -0.2, np.nan], np.float32)
     assert lut_indices(v).tolist() == [0, 0, 1, 128, 255, 255, 255, 0, 0]
 
 
 def test_blend_overlay_by_hand():
-    from avsol_viewer.export_render import blend_overlay
+    from avsol_viewer.core.export_render import blend_overlay
 
     frame = np.zeros((4, 6, 3), np.uint8)
     frame[...] = (100, 50, 0)
@@ -267,9 +267,9 @@ def test_blend_overlay_by_hand():
 def test_tile_draws_contour_peak_and_boxes():
     from types import SimpleNamespace
 
-    from avsol_viewer.export_render import (CONTOUR_RGB, PEAK_RGB, SILENT_RGB, SOUNDING_RGB, RenderOptions,
+    from avsol_viewer.core.export_render import (CONTOUR_RGB, PEAK_RGB, SILENT_RGB, SOUNDING_RGB, RenderOptions,
                                             render_tile)
-    from avsol_viewer.map_display import DisplayMap
+    from avsol_viewer.core.map_display import DisplayMap
 
     frame = np.zeros((120, 160, 3), np.uint8)
     values = np.zeros((224, 224), np.float32)
@@ -288,7 +288,7 @@ def test_tile_draws_contour_peak_and_boxes():
 
 
 def test_layout_grid_and_even_sizes():
-    from avsol_viewer.export_render import Layout
+    from avsol_viewer.core.export_render import Layout
 
     g = Layout.for_views(4, 1280, 720, 1920)
     assert (g.cols, g.rows, g.tile, g.size) == (2, 2, (960, 540), (1920, 1080))
@@ -301,7 +301,7 @@ def test_layout_grid_and_even_sizes():
 def test_frame_range():
     from types import SimpleNamespace
 
-    from avsol_viewer.export_video import frame_range
+    from avsol_viewer.export.export_video import frame_range
 
     r = SimpleNamespace(duration=2.0, frame_count=50, index_at_time=lambda t: min(int(t * 25 + 1e-6), 49),
                         time_at_index=lambda i: i / 25)

@@ -61,7 +61,7 @@ def test_screenshot_of_a_bad_file_exits_2(tmp_path):
 def test_bad_checkpoint_through_the_real_loader(tmp_path, qtbot, index_clip, tiny_checkpoint):
     """The real Localizer factory in the worker thread: a foreign file is refused, by name."""
     from model_core.inference.map_cache import MapCache
-    from avsol_viewer.map_worker import MapWorker
+    from avsol_viewer.maps.map_worker import MapWorker
 
     foreign = tmp_path / "foreign.pt"
     foreign.write_bytes(b"not a checkpoint at all")

@@ -43,7 +43,7 @@ def _open_with(make_viewer, clip, **fakes):
 
 
 def test_overlay_is_drawn_where_the_map_is_hot(make_viewer, index_clip):
-    from avsol_viewer.colormaps import colour_of
+    from avsol_viewer.maps.colormaps import colour_of
 
     v = _open_with(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
     v.wait_maps(0)
@@ -187,7 +187,7 @@ def test_no_model_and_failed_checkpoint(make_viewer, index_clip):
 
 @pytest.mark.parametrize("scale", ["per_frame", "absolute"])
 def test_display_map_scaling(scale):
-    from avsol_viewer.map_display import prepare
+    from avsol_viewer.core.map_display import prepare
 
     raw = np.full((7, 7), 0.4, np.float32)
     raw[2, 5] = 0.6

@@ -17,7 +17,7 @@ class FakeTimer:
 
 
 def test_wall_clock_follows_rate_and_pauses():
-    from avsol_viewer.clock import WallClock
+    from avsol_viewer.core.clock import WallClock
 
     timer = FakeTimer()
     c = WallClock(timer)
@@ -51,7 +51,7 @@ class FakeStream:
 
 
 def test_audio_output_callback_copies_samples_and_advances_the_clock():
-    from avsol_viewer.audio_output import AudioOutput
+    from avsol_viewer.playback.audio_output import AudioOutput
 
     track = np.arange(16000, dtype=np.float32) / 16000
     timer = FakeTimer()
@@ -131,7 +131,7 @@ def test_audio_sources(tmp_path):
 
 
 def test_timeline_constant_and_variable_rate():
-    from avsol_viewer.session import Timeline
+    from avsol_viewer.core.session import Timeline
 
     tl = Timeline(fps=25.0, frame_count=50, duration=2.0)
     assert tl.index_at(0.04) == 1 and tl.index_at(0.0399) == 0 and tl.index_at(9.0) == 49
@@ -141,7 +141,7 @@ def test_timeline_constant_and_variable_rate():
 
 
 def test_annotation_finder(tmp_path):
-    from avsol_viewer.annotation_finder import find_annotations
+    from avsol_viewer.core.annotation_finder import find_annotations
 
     video = tmp_path / "videos" / "abc.mp4"
     video.parent.mkdir()
@@ -158,7 +158,7 @@ def test_annotation_finder(tmp_path):
 
 
 def test_best_columns():
-    from avsol_viewer.heads_panel import TITLE_PX, best_columns
+    from avsol_viewer.maps.heads_panel import TITLE_PX, best_columns
 
     assert best_columns(4, 1150, 600 + 2 * TITLE_PX, 4 / 3) == 2   # frame + 3 heads, landscape
     assert best_columns(4, 2400, 300 + TITLE_PX, 4 / 3) == 4        # a wide strip: one row
@@ -166,7 +166,7 @@ def test_best_columns():
 
 
 def test_overlay_lut():
-    from avsol_viewer.colormaps import RAMP, colour_of, overlay_lut
+    from avsol_viewer.maps.colormaps import RAMP, colour_of, overlay_lut
 
     lut = overlay_lut("viridis", 0.5)
     assert lut.shape == (256, 4) and lut.dtype == np.uint8
@@ -222,7 +222,7 @@ def test_none_survives_void_qt_calls(qapp):
 
 def test_track_loaded_in_chunks_equals_the_whole_track(tmp_path):
     """Chunked decoding + spectrogram gives the columns of one call on the whole track."""
-    from avsol_viewer.audio_loader import load_track
+    from avsol_viewer.playback.audio_loader import load_track
     from media_helpers import make_clip
     from model_core.features import spectrogram_for_display
     from model_core.media.audio import read_audio
@@ -242,7 +242,7 @@ def test_track_loaded_in_chunks_equals_the_whole_track(tmp_path):
 
 
 def test_audio_output_plays_int16_tracks():
-    from avsol_viewer.audio_output import AudioOutput
+    from avsol_viewer.playback.audio_output import AudioOutput
 
     track = (np.arange(4000) - 2000).astype(np.int16)
     streams = []

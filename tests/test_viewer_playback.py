@@ -149,7 +149,7 @@ def test_keyboard_shortcuts(v):
 
 
 def test_shortcuts_dialog_lists_every_shortcut(v):
-    from avsol_viewer.shortcuts_dialog import ShortcutsDialog, shortcut_rows
+    from avsol_viewer.panels.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 
     rows = dict(shortcut_rows(v.win))
     assert rows["Play / pause"] == "Space"

@@ -137,7 +137,7 @@ class Viewer(SimpleNamespace):
 @pytest.fixture
 def make_viewer(qtbot, settings):
     """Factory: ``make_viewer(factory=None)`` -> :class:`Viewer`; closed at teardown."""
-    from avsol_viewer.clock import ManualClock
+    from avsol_viewer.core.clock import ManualClock
     from avsol_viewer.controller import ViewerController
     from avsol_viewer.main_window import MainWindow
 

@@ -107,7 +107,7 @@ class ManualClock(Clock):
 
 
 class AudioClock(Clock):
-    """The position of an :class:`~avsol_viewer.audio_output.AudioOutput` (master clock)."""
+    """The position of an :class:`~avsol_viewer.playback.audio_output.AudioOutput` (master clock)."""
 
     kind = "audio"
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QStyleOptionSlider,
                                QToolButton, QWidget)
 
-from avsol_viewer.player import SPEEDS, Player
+from avsol_viewer.playback.player import SPEEDS, Player
 
 
 def make_action(parent, text: str, shortcut: str | None, slot, checkable: bool = False,

@@ -4,9 +4,9 @@ The export must show what the view shows, so it reproduces the view's drawing ru
 than grabbing widgets (which would tie the export to the window's size and to the GUI
 thread):
 
-- the map is the view's :class:`~avsol_viewer.map_display.DisplayMap` (224 x 224, the
+- the map is the view's :class:`~avsol_viewer.core.map_display.DisplayMap` (224 x 224, the
   metrics' grid), coloured by the same 256-entry RGBA table
-  (:func:`~avsol_viewer.colormaps.overlay_lut`): pyqtgraph indexes the table with
+  (:func:`~avsol_viewer.maps.colormaps.overlay_lut`): pyqtgraph indexes the table with
   ``clip(trunc(value * 256), 0, 255)`` for levels (0, 1), and Qt stretches the coloured
   grid over the frame without smoothing (nearest neighbour) and blends it "source over":
   ``out = frame * (1 - a) + colour * a``;
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avsol_viewer.map_display import DisplayMap
+from avsol_viewer.core.map_display import DisplayMap
 
 CONTOUR_RGB = (255, 255, 255)
 PEAK_RGB = (0, 255, 255)

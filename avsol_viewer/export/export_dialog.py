@@ -1,6 +1,6 @@
 """File › Export overlay video…: the "ask" half (dialog, progress, messages).
 
-The work is :func:`avsol_viewer.export_video.export_overlay` (no dialogs; tests call it).
+The work is :func:`avsol_viewer.export.export_video.export_overlay` (no dialogs; tests call it).
 Here: the menu action, a dialog for the target file, time range, views and sound, and a
 non-modal progress dialog whose Cancel stops the export (the target file is then left as
 it was). The user can go on playing and seeking while an export runs; closing the window
@@ -23,7 +23,7 @@ SHORTCUT = "Ctrl+E"
 
 
 def running_exports() -> list:
-    """The export threads still running (:class:`~avsol_viewer.export_video.ExportWorker`)."""
+    """The export threads still running (:class:`~avsol_viewer.export.export_video.ExportWorker`)."""
     return [t for t in running_threads() if t.objectName() == "avsol-export"]
 
 
@@ -131,8 +131,8 @@ class ExportDialog(QDialog):
 
 def start_with_progress(window, out_path: str | os.PathLike, **options):
     """``export_overlay`` with a progress dialog (Cancel) and the outcome in the window;
-    returns the running :class:`~avsol_viewer.export_video.ExportWorker`."""
-    from avsol_viewer.export_video import export_overlay
+    returns the running :class:`~avsol_viewer.export.export_video.ExportWorker`."""
+    from avsol_viewer.export.export_video import export_overlay
 
     worker = export_overlay(window, out_path, **options)
     dlg = QProgressDialog("Exporting overlay video…", "Cancel", 0, 0, window)
@@ -207,7 +207,7 @@ class _CancelOnClose(QObject):
 
 def install_export_action(window) -> None:
     """Add File › Export overlay video… (``Ctrl+E``) after the screenshot commands."""
-    from avsol_viewer.transport import make_action
+    from avsol_viewer.playback.transport import make_action
 
     action = make_action(window, "Export overlay &video…", SHORTCUT, lambda: ask_export(window))
     window.actions_by_name["export_video"] = action

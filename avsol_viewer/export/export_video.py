@@ -38,8 +38,8 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from model_core.inference.audio_sources import AudioSpec
-from avsol_viewer.export_media import Mp4Encoder, SoundFeed
-from avsol_viewer.export_render import Layout, RenderOptions, compose_grid, render_tile
+from avsol_viewer.core.export_media import Mp4Encoder, SoundFeed
+from avsol_viewer.core.export_render import Layout, RenderOptions, compose_grid, render_tile
 from model_core.inference.audio_window import AUDIO_HOP
 from model_core.inference.frame_sources import FrameSpec
 from model_core.inference.map_cache import MapCache, MapKey
@@ -207,7 +207,7 @@ def _head_label(model, entry) -> str:
 def render_frame(job: ExportJob, frame: np.ndarray, index: int, t: float, entries: list, layout: Layout,
                  memo: dict | None = None) -> np.ndarray:
     """The output picture of one source frame: its views drawn and placed (see export_render)."""
-    from avsol_viewer.map_display import prepare
+    from avsol_viewer.core.map_display import prepare
     from model_core.media.frames import resize_frame
 
     found = job.annotations.at(t) if job.annotations is not None else None
@@ -335,7 +335,7 @@ def job_for_window(window, out_path: str | os.PathLike, start: float = 0.0, end:
                    sound: str = "own", layout: str | None = None, max_width: int = 1920,
                    labels: bool = True) -> ExportJob:
     """An :class:`ExportJob` of what ``window`` shows now (its heads, layout, colours, audio)."""
-    from avsol_viewer.colormaps import overlay_lut
+    from avsol_viewer.maps.colormaps import overlay_lut
 
     c = window.controller
     s = c.session

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QVBoxLayout, QWidget)
 
 from model_core.inference.audio_sources import LABELS
-from avsol_viewer.colormaps import OVERLAY_MAPS
+from avsol_viewer.maps.colormaps import OVERLAY_MAPS
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 
-from avsol_viewer.map_display import DisplayMap
+from avsol_viewer.core.map_display import DisplayMap
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avsol_viewer.annotation_finder import VideoSegments, find_annotations
+from avsol_viewer.core.annotation_finder import VideoSegments, find_annotations
 
 
 @dataclass(frozen=True)

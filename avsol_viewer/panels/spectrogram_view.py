@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from avsol_viewer.colormaps import spectrogram_lut
+from avsol_viewer.maps.colormaps import spectrogram_lut
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 BANDS = 64

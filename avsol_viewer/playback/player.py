@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from avsol_viewer.clock import Clock, WallClock
+from avsol_viewer.core.clock import Clock, WallClock
 
 SPEEDS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 TICK_MS = 16
 
 
 class Player(QObject):
-    """Play/pause/seek/step/speed/loop over a :class:`~avsol_viewer.session.Timeline`.
+    """Play/pause/seek/step/speed/loop over a :class:`~avsol_viewer.core.session.Timeline`.
 
     Parameters
     ----------

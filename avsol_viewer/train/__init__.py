@@ -1,0 +1,2 @@
+"""Room for the Train menu (SPEC 7): ``avsol train`` in a child process with live curves.
+Not built yet."""
