@@ -13,7 +13,6 @@ prints as JSON lines for the GUI; only rank 0 emits and writes.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import time
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 
 from model_core.errors import InputError
+from model_core.inference.device import amp_dtype, autocast
 from model_core.model import ModelConfig, build_model, head_loss, pick_negatives
 from model_core.model.checkpoint import load_checkpoint, save_checkpoint
 from model_core.train import distributed as D
@@ -52,14 +52,10 @@ class _StepModule(nn.Module):
 
 
 def _resolve_device(name: str) -> torch.device:
-    name = (name or "auto").lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda"):
-        raise InputError(None, f"unknown --device {name!r} (use auto, cpu or cuda)")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError(None, "--device cuda asked for, but torch sees no CUDA GPU (use --device cpu)")
-    return torch.device(name)
+    """``--device``: the one resolver (``model_core.inference.device``) that inference uses."""
+    from model_core.inference.device import resolve_device
+
+    return resolve_device(name or "auto")
 
 
 class Trainer:
@@ -126,9 +122,7 @@ class Trainer:
         self.cuda = info.device.type == "cuda"
         if self.cuda:
             model = model.to(memory_format=torch.channels_last)
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        else:
-            self.amp_dtype = None
+        self.amp_dtype = amp_dtype(info.device)  # the one AMP rule: bf16/fp16 on CUDA, fp32 on the CPU
         self.model = model
         decay = [p for p in model.parameters() if p.ndim > 1]
         no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -145,9 +139,7 @@ class Trainer:
         self.step_module = step_module
 
     def _autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+        return autocast(self.info.device, self.amp_dtype)
 
     def _schedule(self) -> None:
         from torch.utils.data.distributed import DistributedSampler
