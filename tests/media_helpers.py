@@ -163,37 +163,15 @@ def make_vfr_clip(path: str | os.PathLike, times: list[float], size: tuple[int, 
 
     Timestamps are on a 1/1000 s clock, so ``times`` should be whole milliseconds.
     """
-    import av
+    from model_core.media.writer import Mp4Writer
 
-    tb = Fraction(1, 1000)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(1000, 1))
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = tb
-        stream.codec_context.time_base = tb
-        stream.options = {"crf": "18", "preset": "veryfast"}
-        astream = None
-        if with_audio:
-            astream = out.add_stream("aac", rate=16000)
-            astream.layout = "mono"
+    with Mp4Writer(path, size, 1000.0, 16000 if with_audio else None, crf=18,
+                   time_base=Fraction(1, 1000)) as w:
         for i, t in enumerate(times):
-            frame = av.VideoFrame.from_ndarray(make_frame(i, size), format="rgb24")
-            frame.pts = int(round(t * 1000))
-            frame.time_base = tb
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-        if astream is not None:
-            signal = tone(times[-1] + 0.1)
-            frame = av.AudioFrame.from_ndarray(signal[None, :], format="flt", layout="mono")
-            frame.sample_rate = 16000
-            frame.pts = 0
-            for packet in astream.encode(frame):
-                out.mux(packet)
-            for packet in astream.encode():
-                out.mux(packet)
+            w.picture(make_frame(i, size), pts=int(round(t * 1000)))
+        if with_audio:
+            w.end_pictures()
+            w.sound(tone(times[-1] + 0.1), final=True)
     return Path(path)
 
 
@@ -230,22 +208,10 @@ def make_gap_clip(path: str | os.PathLike, slots: list[int], fps: int = 25,
     gap. AVI (the default use: ``.avi``) keeps such files constant-rate, as old capture
     software and encoders that drop or skip frames make them.
     """
-    import av
+    from model_core.media.writer import Mp4Writer
 
     path = Path(path)
-    fmt = {".avi": "avi", ".mkv": "matroska", ".mp4": "mp4"}[path.suffix.lower()]
-    tb = Fraction(1, fps)
-    with av.open(str(path), "w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=fps)
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.time_base = tb
+    with Mp4Writer(path, size, fps, codec=codec, time_base=Fraction(1, fps)) as w:
         for slot in slots:
-            frame = av.VideoFrame.from_ndarray(make_frame(slot, size), format="rgb24")
-            frame.pts = slot
-            frame.time_base = tb
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+            w.picture(make_frame(slot, size), pts=slot)
     return path

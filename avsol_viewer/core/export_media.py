@@ -1,10 +1,10 @@
-"""The export's media side: the sound track read in order, and a streaming mp4 writer.
+"""The export's sound: the track read in order, in blocks, for the streaming writer.
 
-``model_core.media.writer.write_video`` takes the whole sound track as one array and
-writes it after the pictures; an hour at 48 kHz would be 700 MB of samples and a file
-whose sound sits at the end. Here the sound is read in blocks (``AudioReader``, resampled
-to a rate AAC encodes) and interleaved with the pictures as they are encoded, so memory
-stays flat whatever the length.
+``model_core.media.writer.write_video`` takes the whole sound track as one array; an hour
+at 48 kHz would be 700 MB of samples. Here the sound is read in blocks (``AudioReader``,
+resampled to a rate AAC encodes) and handed to the project's one encoder
+(``model_core.media.writer.Mp4Writer``) interleaved with the pictures as they are
+encoded, so memory stays flat whatever the length.
 """
 from __future__ import annotations
 
@@ -54,62 +54,3 @@ class SoundFeed:
         for obj in (self._source, self._reader):
             if obj is not None:
                 obj.close()
-
-
-class Mp4Encoder:
-    """H.264 + AAC mp4 writer fed one picture and one stretch of sound at a time."""
-
-    def __init__(self, path, size: tuple[int, int], fps: float, rate: int | None, crf: int, preset: str):
-        import av
-        from fractions import Fraction
-
-        self.size = size
-        self.container = av.open(str(path), mode="w", format="mp4")
-        v = self.video_stream = self.container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        v.width, v.height = size
-        v.pix_fmt = "yuv420p"
-        v.options = {"crf": str(crf), "preset": preset}
-        self.audio_stream = None
-        if rate:
-            a = self.audio_stream = self.container.add_stream("aac", rate=rate)
-            a.layout = "mono"
-            a.bit_rate = 96000
-            self._chunk = a.codec_context.frame_size or 1024
-        self._pending = np.zeros(0, np.float32)
-        self._apts = 0
-
-    def picture(self, img: np.ndarray) -> None:
-        import av
-        import cv2
-
-        yuv = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2YUV_I420)
-        for packet in self.video_stream.encode(av.VideoFrame.from_ndarray(yuv, format="yuv420p")):
-            self.container.mux(packet)
-
-    def sound(self, samples: np.ndarray, final: bool = False) -> None:
-        if self.audio_stream is None:
-            return
-        self._pending = np.concatenate([self._pending, np.clip(samples, -1.0, 1.0).astype(np.float32)])
-        while len(self._pending) >= self._chunk or (final and len(self._pending)):
-            piece, self._pending = self._pending[:self._chunk], self._pending[self._chunk:]
-            self._encode_audio(piece)
-
-    def _encode_audio(self, piece: np.ndarray) -> None:
-        import av
-
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(piece)[None, :], format="fltp", layout="mono")
-        frame.sample_rate = self.audio_stream.rate
-        frame.pts = self._apts
-        self._apts += len(piece)
-        for packet in self.audio_stream.encode(frame):
-            self.container.mux(packet)
-
-    def close(self, complete: bool) -> None:
-        try:
-            if complete:
-                for stream in (self.video_stream, self.audio_stream):
-                    if stream is not None:
-                        for packet in stream.encode():
-                            self.container.mux(packet)
-        finally:
-            self.container.close()

@@ -38,7 +38,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from model_core.inference.audio_sources import AudioSpec
-from avsol_viewer.core.export_media import Mp4Encoder, SoundFeed
+from avsol_viewer.core.export_media import SoundFeed
 from avsol_viewer.core.export_render import Layout, RenderOptions, compose_grid, render_tile
 from model_core.inference.audio_window import AUDIO_HOP
 from model_core.inference.frame_sources import FrameSpec
@@ -239,6 +239,7 @@ def export_video(job: ExportJob, cache: MapCache | None = None, localizer_factor
     from model_core.atomic import atomic_path
     from model_core.errors import InputError
     from model_core.media.frames import VideoReader
+    from model_core.media.writer import Mp4Writer
 
     t_start = time.perf_counter()
     cancel = cancel or threading.Event()
@@ -257,7 +258,8 @@ def export_video(job: ExportJob, cache: MapCache | None = None, localizer_factor
         done = 0
         try:
             with atomic_path(job.out_path) as tmp:
-                enc = Mp4Encoder(tmp, layout.size, reader.fps, sound.rate, job.crf, job.preset)
+                enc = Mp4Writer(tmp, layout.size, reader.fps, sound.rate, crf=job.crf, preset=job.preset,
+                                audio_bitrate=96000, container="mp4")
                 complete = False
                 try:
                     for i, img in reader.iter_frames(i0, stop_index=i1):
