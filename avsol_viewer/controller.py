@@ -12,7 +12,6 @@ is never shown counts as dropped: late frames are dropped, never queued.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -22,6 +21,7 @@ from avsol_viewer.playback.audio_loader import AudioLoader, TrackAudio
 from avsol_viewer.core.clock import AudioClock, WallClock
 from avsol_viewer.playback.frame_source import FrameSource
 from model_core.inference.frame_sources import FrameSpec
+from model_core.lru import LRU
 from avsol_viewer.maps.map_service import MapService
 from avsol_viewer.playback.player import Player
 from avsol_viewer.core.session import Session, open_session
@@ -88,7 +88,7 @@ class ViewerController(QObject):
         self._due_shown = True
         self._last_due = -1
         self._loaders: list[AudioLoader] = []
-        self._tracks: OrderedDict[str, TrackAudio] = OrderedDict()
+        self._tracks: LRU[str, TrackAudio] = LRU()
         self._closed = False
         self.player.index_changed.connect(self._on_index)
         self.maps.maps_ready.connect(self._on_maps_ready)
@@ -142,13 +142,12 @@ class ViewerController(QObject):
         self.message.emit(message)
 
     def _on_track_loaded(self, key: str, track: TrackAudio) -> None:
-        self._tracks[key] = track
+        self._tracks.put(key, track)
         current = self.session.key if self.session is not None else key
-        while len(self._tracks) > 1 and (
-                len(self._tracks) > TRACKS_KEPT
-                or sum(t.nbytes for k, t in self._tracks.items() if k != current) > TRACKS_BYTES):
-            oldest = next(k for k in self._tracks if k != current)
-            del self._tracks[oldest]
+        # the oldest go first, never the open file's track
+        while len(self._tracks) > 1 and (len(self._tracks) > TRACKS_KEPT or sum(
+                self._tracks.peek(k).nbytes for k in self._tracks if k != current) > TRACKS_BYTES):
+            self._tracks.pop(next(k for k in self._tracks if k != current))
         if self.session is not None and key == self.session.key and not self._closed:
             self._set_track(track)
 

@@ -5,13 +5,13 @@ small memos; the controller is the single source of what is shown.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QObject
 
 from model_core.inference.audio_window import window_centre
+from model_core.lru import LRU
 from avsol_viewer.maps.colormaps import overlay_lut
 from avsol_viewer.panels.display_panel import DisplayOptions
 from avsol_viewer.maps.heads_panel import HeadContent
@@ -31,7 +31,7 @@ class Presenter(QObject):
         self.heads, self.spectrogram, self.segment_panel, self.transport = heads, spectrogram, segment_panel, transport
         self.options = options
         self._lut = overlay_lut(options.colormap, options.opacity)
-        self._display_memo: OrderedDict = OrderedDict()
+        self._display_memo: LRU = LRU(max_items=64)
         self._scores = SegmentScores()
         self._segment_key = None
         self._rows_sig = None
@@ -109,9 +109,7 @@ class Presenter(QObject):
         dm = self._display_memo.get(key)
         if dm is None:
             dm = prepare(entry.map, self.options.scale)
-            self._display_memo[key] = dm
-            while len(self._display_memo) > 64:
-                self._display_memo.popitem(last=False)
+            self._display_memo.put(key, dm)
         return dm
 
     def refresh(self) -> None:

@@ -10,10 +10,11 @@ the next tick is usually ready.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 import numpy as np
 from PySide6.QtCore import Signal
+
+from model_core.lru import LRU
 
 from avsol_viewer.workers import TrackedThread
 
@@ -38,8 +39,7 @@ class FrameSource(TrackedThread):
         self.reader = reader
         self.frame_count = reader.frame_count
         self.max_bytes = int(max_bytes)
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._bytes = 0
+        self._cache: LRU[int, np.ndarray] = LRU(max_bytes=self.max_bytes, sizeof=lambda img: img.nbytes)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._mailbox: tuple[int, bool] | None = None
@@ -48,10 +48,7 @@ class FrameSource(TrackedThread):
     # -- GUI thread ---------------------------------------------------------------------
     def cached(self, index: int) -> np.ndarray | None:
         with self._lock:
-            img = self._cache.get(index)
-            if img is not None:
-                self._cache.move_to_end(index)
-            return img
+            return self._cache.get(index)
 
     def request(self, index: int, prefetch: bool = False) -> np.ndarray | None:
         """The frame if cached (returned now), else None and ``frame_ready`` later.
@@ -62,7 +59,6 @@ class FrameSource(TrackedThread):
         with self._cond:
             img = self._cache.get(index)
             if img is not None:
-                self._cache.move_to_end(index)
                 if prefetch and any(i not in self._cache for i in range(index + 1, index + 1 + PREFETCH)):
                     self._mailbox = (index, True)  # keep decoding ahead
                     self._cond.notify()
@@ -79,13 +75,8 @@ class FrameSource(TrackedThread):
     # -- decoder thread -----------------------------------------------------------------
     def _put(self, index: int, img: np.ndarray) -> None:
         with self._lock:
-            if index in self._cache:
-                return
-            self._cache[index] = img
-            self._bytes += img.nbytes
-            while self._bytes > self.max_bytes and len(self._cache) > 1:
-                _, old = self._cache.popitem(last=False)
-                self._bytes -= old.nbytes
+            if index not in self._cache:
+                self._cache.put(index, img)
 
     def _decode(self, index: int) -> np.ndarray | None:
         try:
@@ -106,7 +97,7 @@ class FrameSource(TrackedThread):
                         return
                     index, prefetch = self._mailbox
                     self._mailbox = None
-                    img = self._cache.get(index)
+                    img = self._cache.peek(index)
                 if img is None:
                     img = self._decode(index)
                     if img is not None:

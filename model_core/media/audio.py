@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections import OrderedDict
 
 import numpy as np
+
+from model_core.lru import LRU
 
 from model_core.errors import MediaError
 from model_core.media.probe import MediaInfo, describe, open_container, probe
@@ -244,7 +245,7 @@ class AudioReader:
         self._cache_whole = self.has_audio and self.duration <= cache_seconds
         self._block = max(1, int(round(block_seconds * sample_rate)))
         self._max_blocks = max(2, max_blocks)
-        self._blocks: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._blocks: LRU[int, np.ndarray] = LRU(max_items=self._max_blocks)
         self._track: tuple[int, np.ndarray] | None = None
         self._container = None
         self._stream = None
@@ -271,11 +272,7 @@ class AudioReader:
             block = np.zeros(self._block, np.float32)
             got_first, samples = self._decode(first / self.sample_rate, (first + self._block) / self.sample_rate)
             _place(block, first, samples, got_first)
-            self._blocks[b] = block
-            while len(self._blocks) > self._max_blocks:
-                self._blocks.popitem(last=False)
-        else:
-            self._blocks.move_to_end(b)
+            self._blocks.put(b, block)
         return block
 
     def read(self, start: float, end: float) -> np.ndarray:
