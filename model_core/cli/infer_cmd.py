@@ -58,19 +58,12 @@ def run(args: argparse.Namespace) -> int:
 
     loc = Localizer(args.checkpoint, device=args.device, batch_size=args.batch_size,
                     threads=args.threads)
+    from model_core.progress import ProgressBar
+
     started = time.perf_counter()
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if not args.quiet and (now - last[0] > 1.0 or done == total):
-            last[0] = now
-            print(f"\r{done}/{total} frames", end="", file=sys.stderr, flush=True)
-
-    vm = loc.localize_video(args.video, fps=args.fps, progress=progress)
+    with ProgressBar(0, "infer", "frames", quiet=args.quiet) as bar:
+        vm = loc.localize_video(args.video, fps=args.fps, progress=bar.update_to)
     elapsed = time.perf_counter() - started
-    if not args.quiet:
-        print(file=sys.stderr)
     if vm.silent_audio:
         print(f"avsol infer: note: {args.video} has no audio track; maps computed on silence",
               file=sys.stderr)

@@ -64,8 +64,11 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"--workers must be >= 1, got {args.workers}")
     if problems:
         raise InputError(None, "; ".join(problems))
+    from model_core.progress import ProgressBar
+
     try:
-        result = generate(args.out, config, workers=args.workers)
+        with ProgressBar(config.videos, "synth", "videos") as bar:
+            result = generate(args.out, config, workers=args.workers, progress=bar.update_to)
     except OSError as exc:
         raise InputError(exc.filename or args.out, f"cannot write: {exc.strerror or exc}") from None
     n_bg = sum(not s["event"] for v in result.document["videos"] for s in v["segments"])

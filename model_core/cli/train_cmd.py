@@ -77,7 +77,37 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _human(msg: dict) -> None:
+class _Human:
+    """Human progress of a training run: a step bar on a terminal (``model_core.progress``),
+    the same lines as before otherwise."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, msg: dict) -> None:
+        from model_core.progress import ProgressBar
+
+        ev = msg["event"]
+        if ev == "start":
+            bar = ProgressBar(msg["epochs"] * msg["steps_per_epoch"], "train", "steps", stream=sys.stdout)
+            self.bar = bar if bar.is_bar else None
+        if self.bar is not None and ev == "step":
+            self.bar.update_to(msg["step"], msg["total_steps"],
+                               f"epoch {msg['epoch']} loss {msg['loss']:.4f} {msg['samples_per_s']:.1f} samples/s")
+            return
+        line = _line(msg)
+        if line is None:
+            return
+        if self.bar is not None:
+            self.bar.write(line)
+            if ev == "done":
+                self.bar.close()
+                self.bar = None
+        else:
+            print(line, flush=True)
+
+
+def _line(msg: dict) -> str | None:
     ev = msg["event"]
     if ev == "start":
         line = (f"training head {msg['head']} on {msg['train_segments']} segments "
@@ -86,7 +116,7 @@ def _human(msg: dict) -> None:
                 + (f" x {msg['world_size']}" if msg["world_size"] > 1 else ""))
     elif ev == "cache":
         if msg["done"] != msg["total"] and msg["done"] % 25:
-            return
+            return None
         line = f"feature cache: {msg['done']}/{msg['total']} videos"
     elif ev == "step":
         line = (f"epoch {msg['epoch']} step {msg['step']}/{msg['total_steps']} loss {msg['loss']:.4f} "
@@ -100,8 +130,8 @@ def _human(msg: dict) -> None:
     elif ev == "done":
         line = f"wrote {msg['out']} ({msg['steps']} steps, {msg['seconds']:.1f} s)"
     else:
-        return
-    print(line, flush=True)
+        return None
+    return line
 
 
 def _jsonl(msg: dict) -> None:
@@ -124,5 +154,5 @@ def run(args: argparse.Namespace) -> int:
         save_every=args.save_every, log_every=args.log_every, flip=args.flip,
         keep_last=args.keep_last, select_best=args.select_best, threads=args.threads, stop_after_steps=args.stop_after_steps,
         command=["avsol", *sys.argv[1:]] if sys.argv[1:2] == ["train"] else [])
-    Trainer(opts, [_jsonl if args.jsonl else _human]).run()
+    Trainer(opts, [_jsonl if args.jsonl else _Human()]).run()
     return 0

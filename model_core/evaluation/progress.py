@@ -1,8 +1,9 @@
 """Progress of an evaluation: a bar on a terminal, plain lines otherwise, JSON lines for
 the GUI.
 
-Human progress goes to stderr: a one-line bar redrawn in place when stderr is a terminal,
-otherwise a plain line at most every few seconds (and at the end), so logs stay readable.
+Human progress goes to stderr through the CLI's one progress mechanism
+(:class:`model_core.progress.ProgressBar`: a tqdm bar on a terminal, otherwise a plain
+line at most every few seconds and at the end, so logs stay readable).
 With ``jsonl`` every event also goes to stdout as one JSON object per line, flushed at
 once (the viewer reads them from a child process): ``{"event": "progress", "done", "total",
 "items", "video", "elapsed_s", "eta_s"}``, ``{"event": "item", ...row}``, ``{"event":
@@ -15,15 +16,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-PLAIN_EVERY_S = 5.0
-BAR_WIDTH = 28
-
-
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+from model_core.progress import ProgressBar
 
 
 class Progress:
@@ -41,9 +34,8 @@ class Progress:
         self.total, self.jsonl, self.quiet, self.label = total, jsonl, quiet, label
         self.err = err if err is not None else sys.stderr
         self.out = out if out is not None else sys.stdout
-        self.tty = bool(getattr(self.err, "isatty", lambda: False)())
         self.t0 = time.monotonic()
-        self._last_plain = -1e9
+        self._bar: ProgressBar | None = None
         self._resumed = 0
         self.done = 0
         self.items = 0
@@ -61,7 +53,19 @@ class Progress:
         if videos and not self.quiet:
             self.err.write(f"{self.label}: resuming, {videos} of {self.total} videos already done\n")
             self.err.flush()
+        self._open_bar()
         self.emit("progress", done=self.done, total=self.total, items=self.items, resumed=videos)
+
+    def _open_bar(self) -> ProgressBar:
+        if self._bar is None:
+            self._bar = ProgressBar(self.total, self.label, "videos", stream=self.err, initial=self._resumed,
+                                    quiet=self.quiet)
+        return self._bar
+
+    @property
+    def tty(self) -> bool:
+        """True when a terminal bar is drawn."""
+        return self._open_bar().is_bar
 
     def eta(self) -> float | None:
         new = self.done - self._resumed
@@ -77,24 +81,10 @@ class Progress:
         eta = self.eta()
         self.emit("progress", done=self.done, total=self.total, items=self.items, video=video,
                   elapsed_s=round(elapsed, 2), eta_s=None if eta is None else round(eta, 1))
-        if self.quiet:
-            return
-        if self.tty:
-            frac = self.done / self.total if self.total else 1.0
-            fill = int(round(frac * BAR_WIDTH))
-            self.err.write(f"\r{self.label} [{'#' * fill}{'.' * (BAR_WIDTH - fill)}] "
-                           f"{self.done}/{self.total} videos  {_clock(elapsed)} elapsed, "
-                           f"{_clock(eta)} left ")
-            if self.done >= self.total:
-                self.err.write("\n")
-            self.err.flush()
-        elif elapsed - self._last_plain >= PLAIN_EVERY_S or self.done >= self.total:
-            self._last_plain = elapsed
-            self.err.write(f"{self.label}: {self.done}/{self.total} videos, {self.items} items, "
-                           f"{elapsed:.1f} s elapsed, {_clock(eta)} left\n")
-            self.err.flush()
+        bar = self._open_bar()
+        bar.update_to(self.done, detail=f"{self.items} items")
+        if self.done >= self.total:
+            bar.close()
 
     def warn(self, message: str) -> None:
-        if not self.quiet:
-            self.err.write(("\n" if self.tty else "") + f"{self.label}: {message}\n")
-            self.err.flush()
+        self._open_bar().write(f"{self.label}: {message}")
