@@ -85,13 +85,37 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
     c.maps_changed.emit()
     app.processEvents()
     try:
-        from avsol_viewer.screenshot import grab, save_png
+        from avsol_viewer.screenshot import grab
 
-        save_png(grab(win), out)
+        save_image(grab(win), out)
     except InputError as exc:
         return _fail(str(exc))
     print(f"avsol-viewer: screenshot saved to {out}")
     return 0
+
+
+def save_image(image, path: str) -> None:
+    """PNG, or JPEG for ``.jpg`` / ``.jpeg`` (the format the name says), written atomically."""
+    from avsol_viewer.screenshot import save_png
+
+    if not str(path).lower().endswith((".jpg", ".jpeg")):
+        save_png(image, path)
+        return
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    from model_core.atomic import write_bytes
+    from model_core.errors import InputError
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.convertToFormat(image.Format.Format_RGB32).save(buf, "JPEG", 92):
+        raise RuntimeError("Qt could not encode the JPEG")
+    buf.close()
+    try:
+        write_bytes(path, bytes(data.data()))
+    except OSError as exc:
+        raise InputError(path, f"cannot write the screenshot ({exc.strerror or exc})") from None
 
 
 def _fail(message: str) -> int:
