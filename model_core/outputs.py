@@ -148,7 +148,7 @@ def check_folder(folder: str | os.PathLike, what: str = "output folder") -> Path
         probe = folder / f".avsol-write-probe.{os.getpid()}.tmp"
         with open(probe, "wb"):
             pass
-        probe.unlink()
+        probe.unlink(missing_ok=True)
     except OSError as exc:
         raise InputError(folder, f"cannot write to the {what} ({exc.strerror or exc})") from None
     return folder

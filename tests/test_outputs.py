@@ -136,6 +136,32 @@ def test_outputs_that_are_not_regular_files_are_refused(tmp_path, capsys, kind):
         assert stat.S_ISFIFO(os.stat(out).st_mode)                   # not replaced by a file
 
 
+UNWRITABLE = [
+    ("train --out DIR", lambda f, t: ["train", f["data"], "--head", "avc", "--epochs", "1",
+                                      "--out", f["data"] / "videos"], "is a folder"),
+    ("train --out DATA", lambda f, t: ["train", f["data"], "--head", "avc", "--epochs", "1", "--out", f["data"]],
+     "also an input"),
+    ("train --out under a file", lambda f, t: ["train", f["data"], "--head", "avc", "--epochs", "1",
+                                               "--out", f["ckpt"] / "x.pt"], "Not a directory"),
+    ("eval --csv under a file", lambda f, t: ["eval", f["data"], "--checkpoint", f["ckpt"], "--out", t / "r.json",
+                                              "--csv", f["ckpt"] / "r.csv"], "Not a directory"),
+    ("metrics --csv a folder", lambda f, t: ["metrics", "--maps", f["maps"], "--annotations", f["ann"],
+                                             "--out", t / "r.json", "--csv", f["data"]], "is a folder"),
+    ("infer --out a FIFO", lambda f, t: ["infer", f["video"], "--checkpoint", f["ckpt"], "--out", t / "fifo"],
+     "a FIFO"),
+]
+
+
+@pytest.mark.parametrize("case, argv, words", UNWRITABLE, ids=[c[0] for c in UNWRITABLE])
+def test_every_output_is_checked_before_the_work(inputs, tmp_path, capsys, case, argv, words):
+    os.mkfifo(tmp_path / "fifo")
+    assert main([str(a) for a in argv(inputs, tmp_path)]) == 2
+    one_error_line(capsys, words)
+    assert not (tmp_path / "r.json").exists()            # the JSON is not written before a bad --csv
+    assert not (inputs["data"] / ".avsol-cache").exists()
+    unchanged(inputs)
+
+
 def test_two_outputs_the_same_file_are_refused(inputs, tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["metrics", "--maps", str(inputs["maps"]), "--annotations", str(inputs["ann"]),
