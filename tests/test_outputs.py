@@ -548,3 +548,16 @@ def test_check_outputs_unit(tmp_path):
     paths = check_outputs({"--out": tmp_path / "new" / "deeper" / "r.json"})
     assert paths["--out"].parent.is_dir()                 # the folder is created before the work
     assert remove_stale_temps([tmp_path / "none.json"]) == []
+
+
+def test_a_read_only_output_folder_is_named_before_the_work(tmp_path, monkeypatch, capsys):
+    import model_core.outputs as outputs
+
+    def read_only(path, *a, **k):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(outputs, "open", read_only, raising=False)   # the write probe
+    src = tmp_path / "vggss.json"
+    src.write_text(json.dumps(VGGSS))
+    assert main(["import", "vggss", str(src), "--out", str(tmp_path / "o.json")]) == 2
+    one_error_line(capsys, str(tmp_path), "Read-only file system")

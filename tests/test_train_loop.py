@@ -201,3 +201,13 @@ def test_a_training_video_without_sound_is_named(tiny, tmp_path):
             [lambda m: logs.append(m) if m["event"] == "log" else None]).run()
     warning = [m["text"] for m in logs if "without a sound track" in m["text"]]
     assert warning and mute.name in warning[0] and "silence" in warning[0]
+
+
+def test_a_diverging_training_is_one_line_not_a_traceback(tiny, tmp_path, monkeypatch, capsys):
+    import model_core.train.loop as loop
+
+    monkeypatch.setattr(loop, "head_loss", lambda *a, **k: {"loss": torch.tensor(float("nan"))})
+    rc = main(["train", str(tiny), "--head", "avc", "--epochs", "1", "--out", str(tmp_path / "d.pt"),
+               "--device", "cpu", "--config", "tiny", "--batch-size", "4", "--cache", str(tiny.parent / "cache")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "training diverged" in err[0] and "--lr" in err[0]
