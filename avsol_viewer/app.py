@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -154,10 +156,20 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # a bad option (one line printed), --help
         return exc.code if isinstance(exc.code, int) else 2
+    previous = {}
+    if args.screenshot and threading.current_thread() is threading.main_thread():
+        # a headless run: SIGTERM like Ctrl-C (the wait for the maps handles both itself)
+        previous = {sig: signal.signal(sig, signal.default_int_handler)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _main(args)
+    except KeyboardInterrupt:
+        print("avsol-viewer: interrupted; no screenshot written; rerun the same command", file=sys.stderr)
+        return 130
     finally:
         release_all()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _main(args: argparse.Namespace) -> int:

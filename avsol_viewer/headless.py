@@ -11,6 +11,7 @@ screenshot of "computing…" that claims success.
 """
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -59,7 +60,7 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         c.player.seek(at)
 
     def ready() -> bool:
-        if failed:
+        if failed or interrupted:
             return True
         if c.maps.loading:
             return False
@@ -76,7 +77,16 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
             frames.append(c.segment_frame(seg[1]))
         return all(c.maps.ready_at(i) for i in frames)
 
-    complete = wait_until(ready, timeout_s)
+    interrupted: list[int] = []
+    previous = _on_interrupt(interrupted.append)
+    try:
+        complete = wait_until(ready, timeout_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if interrupted:
+        print("avsol-viewer: interrupted; no screenshot written; rerun the same command", file=sys.stderr)
+        return 130
     if failed:
         return _fail(failed[0])
     if not complete:
@@ -92,6 +102,17 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         return _fail(str(exc))
     print(f"avsol-viewer: screenshot saved to {out}")
     return 0
+
+
+def _on_interrupt(callback) -> dict:
+    """SIGINT and SIGTERM alike end the wait (checked by the poll timer); returns the
+    handlers to put back."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, lambda signum, frame: callback(signum))
+            for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def save_image(image, path: str) -> None:
