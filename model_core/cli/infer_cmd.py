@@ -48,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from model_core.errors import InputError
-
     from model_core.outputs import claim_outputs
 
     paths, _ = claim_outputs({"--out": args.out},

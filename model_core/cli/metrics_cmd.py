@@ -47,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
     from model_core.metrics.matching import evaluate_maps, unmatched_section
     from model_core.metrics.report import build_report, write_report
     from model_core.metrics.meta import run_meta
-
     from model_core.outputs import claim_outputs
 
     paths, _ = claim_outputs({"--out": args.out, "--csv": args.csv},
