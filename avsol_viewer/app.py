@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,16 +28,37 @@ DEMO_HEADS = ("avc", "cls", "dnm")
 STARTUP_PROBE_ENV = "AVSOL_VIEWER_STARTUP_PROBE"
 
 
+#: Screenshot formats, by the file's extension (anything else is refused before any work).
+SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="avsol-viewer", description="AVSOL Studio viewer")
+    from model_core.outputs import OneLineParser, finite
+
+    p = OneLineParser(prog="avsol-viewer", description="AVSOL Studio viewer")
     p.add_argument("file", nargs="?", help="video file to open")
     p.add_argument("--checkpoint", action="append", default=[], metavar="CKPT",
                    help="checkpoint to load (repeatable; default: the bundled demo heads)")
-    p.add_argument("--screenshot", metavar="OUT.png", help="render the window, save it, and exit")
-    p.add_argument("--at", type=float, default=0.0, metavar="SECONDS", help="time for --screenshot")
-    p.add_argument("--timeout", type=float, default=180.0, metavar="SECONDS",
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="render the window, save it (PNG, or JPEG for .jpg/.jpeg), and exit")
+    p.add_argument("--at", type=finite(0), default=0.0, metavar="SECONDS", help="time for --screenshot")
+    p.add_argument("--timeout", type=finite(0, 86400, lo_open=True), default=180.0, metavar="SECONDS",
                    help="--screenshot: longest wait for the maps (then render without them)")
     return p
+
+
+def claim_screenshot(out: str, file: str | None, checkpoints: list[str]) -> str:
+    """Check ``--screenshot OUT`` before any work (format by extension, not an input, a
+    writable folder, one writer) and return the path to write; ``InputError`` if not."""
+    from model_core.errors import InputError
+    from model_core.outputs import claim_outputs
+
+    if Path(out).suffix.lower() not in SCREENSHOT_SUFFIXES:
+        raise InputError(out, f"--screenshot must end in {', '.join(SCREENSHOT_SUFFIXES)} "
+                              f"(the image format is taken from the extension)")
+    paths, _ = claim_outputs({"--screenshot": out}, {"FILE": [file], "--checkpoint": checkpoints},
+                             lock="--screenshot")
+    return str(paths["--screenshot"])
 
 
 def resources_dir() -> Path:
@@ -127,7 +150,37 @@ def _after_first_paint(win, func) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from model_core.outputs import release_all
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a bad option (one line printed), --help
+        return exc.code if isinstance(exc.code, int) else 2
+    previous = {}
+    if args.screenshot and threading.current_thread() is threading.main_thread():
+        # a headless run: SIGTERM like Ctrl-C (the wait for the maps handles both itself)
+        previous = {sig: signal.signal(sig, signal.default_int_handler)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        print("avsol-viewer: interrupted; no screenshot written; rerun the same command", file=sys.stderr)
+        return 130
+    finally:
+        release_all()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(args: argparse.Namespace) -> int:
+    checkpoints = args.checkpoint or [str(p) for p in default_checkpoints()]
+    if args.screenshot:
+        from model_core.errors import InputError
+
+        try:
+            args.screenshot = claim_screenshot(args.screenshot, args.file, checkpoints)
+        except InputError as exc:
+            return _fail(str(exc))
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -147,7 +200,6 @@ def main(argv: list[str] | None = None) -> int:
     headless = bool(args.screenshot)
     controller = ViewerController(clock_factory=wall_clock if headless else None)
     win = MainWindow(ViewerSettings(read_only=headless), controller)
-    checkpoints = args.checkpoint or [str(p) for p in default_checkpoints()]
     if headless:
         from avsol_viewer.headless import render_screenshot
 

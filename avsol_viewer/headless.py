@@ -11,6 +11,7 @@ screenshot of "computing…" that claims success.
 """
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -59,7 +60,7 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         c.player.seek(at)
 
     def ready() -> bool:
-        if failed:
+        if failed or interrupted:
             return True
         if c.maps.loading:
             return False
@@ -76,7 +77,16 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
             frames.append(c.segment_frame(seg[1]))
         return all(c.maps.ready_at(i) for i in frames)
 
-    complete = wait_until(ready, timeout_s)
+    interrupted: list[int] = []
+    previous = _on_interrupt(interrupted.append)
+    try:
+        complete = wait_until(ready, timeout_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if interrupted:
+        print("avsol-viewer: interrupted; no screenshot written; rerun the same command", file=sys.stderr)
+        return 130
     if failed:
         return _fail(failed[0])
     if not complete:
@@ -85,13 +95,48 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
     c.maps_changed.emit()
     app.processEvents()
     try:
-        from avsol_viewer.export.screenshot import grab, save_png
+        from avsol_viewer.export.screenshot import grab
 
-        save_png(grab(win), out)
+        save_image(grab(win), out)
     except InputError as exc:
         return _fail(str(exc))
     print(f"avsol-viewer: screenshot saved to {out}")
     return 0
+
+
+def _on_interrupt(callback) -> dict:
+    """SIGINT and SIGTERM alike end the wait (checked by the poll timer); returns the
+    handlers to put back."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, lambda signum, frame: callback(signum))
+            for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def save_image(image, path: str) -> None:
+    """PNG, or JPEG for ``.jpg`` / ``.jpeg`` (the format the name says), written atomically."""
+    from avsol_viewer.export.screenshot import save_png
+
+    if not str(path).lower().endswith((".jpg", ".jpeg")):
+        save_png(image, path)
+        return
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    from model_core.atomic import write_bytes
+    from model_core.errors import InputError
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.convertToFormat(image.Format.Format_RGB32).save(buf, "JPEG", 92):
+        raise RuntimeError("Qt could not encode the JPEG")
+    buf.close()
+    try:
+        write_bytes(path, bytes(data.data()))
+    except OSError as exc:
+        raise InputError(path, f"cannot write the screenshot ({exc.strerror or exc})") from None
 
 
 def _fail(message: str) -> int:

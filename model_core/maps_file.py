@@ -44,6 +44,8 @@ def _check(maps: np.ndarray, videos: np.ndarray, times: np.ndarray) -> list[str]
     problems = []
     if maps.ndim != 3:
         problems.append(f"'maps' must be N x h x w, got shape {maps.shape}")
+    elif min(maps.shape[1:]) < 1:
+        problems.append(f"'maps' must be N x h x w with h, w >= 1, got shape {maps.shape}")
     elif not np.issubdtype(maps.dtype, np.floating):
         problems.append(f"'maps' must be floating point, got {maps.dtype}")
     elif maps.size and not np.isfinite(maps).all():
@@ -59,7 +61,24 @@ def _check(maps: np.ndarray, videos: np.ndarray, times: np.ndarray) -> list[str]
         problems.append(f"'times' must be numbers, got {times.dtype}")
     elif times.size and not np.isfinite(times.astype(np.float64)).all():
         problems.append("'times' holds NaN or infinite values")
+    elif times.size and (times < 0).any():
+        problems.append(f"'times' must be >= 0 s, got {float(times.min()):g}")
     return problems
+
+
+def _check_p_avc(p_avc: np.ndarray, n: int) -> list[str]:
+    """Problems of the optional ``p_avc`` array: N probabilities in [0, 1]."""
+    if p_avc.dtype.kind not in "fiub":
+        return [f"'p_avc' must be numbers, got {p_avc.dtype}"]
+    if p_avc.shape != (n,):
+        return [f"'p_avc' must hold one value per map ({n}), got shape {p_avc.shape}"]
+    values = p_avc.astype(np.float64)
+    if not np.isfinite(values).all():
+        return ["'p_avc' holds NaN or infinite values"]
+    if values.size and (values.min() < 0 or values.max() > 1):
+        return [f"'p_avc' must be probabilities in [0, 1], got values in "
+                f"[{values.min():g}, {values.max():g}]"]
+    return []
 
 
 def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], times: np.ndarray,
@@ -114,6 +133,13 @@ def load_maps(path: str | os.PathLike) -> MapsFile:
     if os.path.isdir(path):
         raise InputError(path, "is a folder, not a maps file")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
+    if not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\x93NUMPY")):
+        raise InputError(path, "not a maps file: not an .npz (zip) archive")
+    try:
         npz = np.load(path, allow_pickle=False)
         if not isinstance(npz, np.lib.npyio.NpzFile):
             raise InputError(path, "not a maps file (a single .npy array, not an .npz archive)")
@@ -145,5 +171,9 @@ def load_maps(path: str | os.PathLike) -> MapsFile:
         if h.dtype.kind != "U" or h.size != 1:
             raise InputError(path, f"'head' must be one string, got {h.dtype} of shape {h.shape}")
         head = str(h.reshape(()))
+    if "p_avc" in data:
+        problems = _check_p_avc(data["p_avc"], len(maps))
+        if problems:
+            raise InputError(path, "; ".join(problems))
     return MapsFile(maps.astype(np.float32, copy=False), videos, times.astype(np.float64, copy=False),
                     head, data)

@@ -199,4 +199,4 @@ def test_cli_unwritable_out_exit_2(tmp_path, capsys):
     src = write_vggss(tmp_path)
     (tmp_path / "dir.json").mkdir()
     assert main(["import", "vggss", str(src), "--out", str(tmp_path / "dir.json")]) == 2
-    assert "cannot write" in capsys.readouterr().err
+    assert "--out is a folder" in capsys.readouterr().err

@@ -1,7 +1,11 @@
 """The trainer: exact resume after a kill, checkpoints, JSON-lines progress, the CLI."""
 from __future__ import annotations
 
+import io
 import json
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +138,75 @@ def test_select_best_writes_the_chosen_epoch(tiny, tmp_path):
     assert_same_weights(load_checkpoint(tmp_path / "s.pt").state_dict,
                         load_checkpoint(tmp_path / "s.best.pt").state_dict)
     assert load_checkpoint(tmp_path / "s.pt").summary["selected"]["epoch"] == chosen
+
+
+class _HeadOne(io.StringIO):
+    """stdout read by ``| head -1``: the first line goes through, then the pipe is closed."""
+
+    def write(self, text):
+        if self.getvalue().count("\n") >= 1:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_jsonl_into_head_1_still_writes_the_checkpoint(tiny, tmp_path, monkeypatch):
+    out = tmp_path / "p.pt"
+    head = _HeadOne()
+    monkeypatch.setattr(sys, "stdout", head)
+    rc = main(["train", str(tiny), "--head", "avc", "--epochs", "1", "--out", str(out), "--device", "cpu",
+               "--config", "tiny", "--batch-size", "4", "--jsonl", "--cache", str(tiny.parent / "cache")])
+    assert rc == 0 and head.getvalue().count("\n") == 1
+    assert load_checkpoint(out).summary["finished"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_keep_the_resumable_checkpoint_and_say_how_to_resume(tiny, tmp_path, monkeypatch,
+                                                                                capsys, sig):
+    import model_core.cli.train_cmd as train_cmd
+
+    class KilledAtStep3(train_cmd._Human):
+        def __call__(self, msg):
+            super().__call__(msg)
+            if msg["event"] == "step" and msg["step"] == 3:
+                os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(train_cmd, "_Human", KilledAtStep3)
+    out = tmp_path / "s.pt"
+    common = ["train", str(tiny), "--head", "dnm", "--epochs", "2", "--out", str(out), "--device", "cpu",
+              "--config", "tiny", "--batch-size", "4", "--cache", str(tiny.parent / "cache"),
+              "--save-every", "2", "--log-every", "1"]
+    assert main(common) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted" in err[0] and "s.last.pt" in err[0] and "--resume" in err[0]
+    assert (tmp_path / "s.last.pt").exists() and not out.exists()
+    monkeypatch.undo()
+    assert main([*common, "--resume"]) == 0
+    assert "resuming from" in capsys.readouterr().out and out.exists()
+
+
+def test_a_training_video_without_sound_is_named(tiny, tmp_path):
+    import shutil
+
+    from media_helpers import make_clip
+
+    data = tmp_path / "set"
+    shutil.copytree(tiny, data, ignore=shutil.ignore_patterns(".avsol-cache"))
+    first_train = (data / "trainSet.txt").read_text().strip().splitlines()[-1].split("&")[1]
+    mute = data / "videos" / f"{first_train}.mp4"
+    assert mute.exists()
+    make_clip(mute, n_frames=30, fps=10, size=(64, 64), with_audio=False)
+    logs = []
+    Trainer(options(data, tmp_path / "m.pt", epochs=1, cache=str(tmp_path / "cache")),
+            [lambda m: logs.append(m) if m["event"] == "log" else None]).run()
+    warning = [m["text"] for m in logs if "without a sound track" in m["text"]]
+    assert warning and mute.name in warning[0] and "silence" in warning[0]
+
+
+def test_a_diverging_training_is_one_line_not_a_traceback(tiny, tmp_path, monkeypatch, capsys):
+    import model_core.train.loop as loop
+
+    monkeypatch.setattr(loop, "head_loss", lambda *a, **k: {"loss": torch.tensor(float("nan"))})
+    rc = main(["train", str(tiny), "--head", "avc", "--epochs", "1", "--out", str(tmp_path / "d.pt"),
+               "--device", "cpu", "--config", "tiny", "--batch-size", "4", "--cache", str(tiny.parent / "cache")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "training diverged" in err[0] and "--lr" in err[0]

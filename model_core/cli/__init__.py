@@ -5,16 +5,23 @@ Each subcommand lives in its own module of this package exposing ``add_parser(su
 inside their ``run`` functions so that ``avsol --help`` is instant.
 
 Exit status: 0 success, 2 bad input (one line on stderr naming the file and the problem),
-1 internal error, 130 interrupted.
+1 internal error, 130 interrupted. Every command checks its options and outputs before any
+work (:mod:`model_core.outputs`); SIGTERM is handled like SIGINT (Ctrl-C) by every
+command, and the line printed then says what was kept and how to resume (a module's
+``interrupted_hint(args)``); stdout closing early (``| head``) never stops the work.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import signal
 import sys
+import threading
 
 from model_core import __version__
 from model_core.errors import InputError
+from model_core.outputs import OneLineParser, SafeStdout, release_all
 
 # Subcommand modules, in the order shown by --help. A module missing here is simply
 # skipped, so parts of the CLI can land independently.
@@ -29,7 +36,7 @@ SUBCOMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="avsol",
         description="AVSOL Studio command line: synthetic data, import, train, infer, evaluate.",
     )
@@ -43,21 +50,66 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name == name:
                 continue
             raise
-        module.add_parser(sub)
+        sub_parser = module.add_parser(sub)
+        if hasattr(module, "interrupted_hint") and sub_parser is not None:
+            sub_parser.set_defaults(interrupted_hint=module.interrupted_hint)
     return parser
+
+
+#: Write errors of the machine, not of the program: one line and exit 2, never a traceback.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
+                errno.EIO, errno.ENOTDIR, errno.EISDIR}
+
+
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _interrupted_line(args) -> str:
+    hint = getattr(args, "interrupted_hint", None)
+    try:
+        text = hint(args) if hint is not None else None
+    except Exception:  # noqa: BLE001 - the hint must never hide the interruption
+        text = None
+    return text or "nothing was half-written (outputs appear whole or not at all); rerun the same command"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad option (one line printed), --help, --version
+        return exc.code if isinstance(exc.code, int) else 2
+    original_stdout = sys.stdout
+    stdout = sys.stdout = original_stdout if isinstance(original_stdout, SafeStdout) else SafeStdout(original_stdout)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)  # SIGTERM = Ctrl-C
+    try:
+        code = int(args.func(args) or 0)
     except InputError as exc:
         print(f"avsol {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"avsol {args.command}: interrupted", file=sys.stderr)
+        print(f"avsol {args.command}: interrupted; {_interrupted_line(args)}", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"avsol {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    finally:
+        release_all()
+        stdout.flush()
+        sys.stdout = original_stdout
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if stdout.error is not None:
+        print(f"avsol {args.command}: error: standard output: cannot write "
+              f"({stdout.error.strerror or stdout.error}); the files were written", file=sys.stderr)
+        return code or 2
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

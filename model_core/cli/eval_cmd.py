@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from model_core.outputs import finite, integer
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -31,16 +33,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="keep the results already in REPORT.items*.jsonl and do only the rest")
     parser.add_argument("--jsonl", action="store_true", help="JSON-line events on stdout")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
-    parser.add_argument("--batch-size", type=int, default=16, help="frames per forward pass (default 16)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--threshold", type=float, default=None, metavar="T",
+    parser.add_argument("--batch-size", type=integer(1, 4096), default=16,
+                        help="frames per forward pass (default 16)")
+    parser.add_argument("--threads", type=integer(1, 1024), default=None,
+                        help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threshold", type=finite(0, 1, hi_open=True), default=None, metavar="T",
                         help="fixed threshold of the normalised map instead of the median protocol")
     parser.add_argument("--annotations", default=None, metavar="PATH",
                         help="AVSOL-E file or AVE folder to use instead of the one in DATA")
     parser.add_argument("--videos", default=None, metavar="DIR", help="folder of the videos")
     parser.add_argument("--split", choices=("train", "val", "test"), default=None,
                         help="AVE only: evaluate this split (default: every annotated video)")
-    parser.add_argument("--limit", type=int, default=None, metavar="N", help="first N videos only")
+    parser.add_argument("--limit", type=integer(1), default=None, metavar="N", help="first N videos only")
     parser.add_argument("--negatives", action="store_true",
                         help="audio dependence with negative audio (SPEC 5): not available yet")
     parser.set_defaults(func=run)
@@ -57,26 +61,36 @@ def run(args: argparse.Namespace) -> int:
 
     if args.negatives:
         raise InputError(None, "--negatives (audio dependence, SPEC 5) is not available in this version")
-    if args.batch_size < 1:
-        raise InputError(None, f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.limit is not None and args.limit < 1:
-        raise InputError(None, f"--limit must be >= 1, got {args.limit}")
-    if args.threshold is not None and not 0.0 <= args.threshold < 1.0:
-        raise InputError(None, f"--threshold must be in [0, 1), got {args.threshold}")
+    from model_core.evaluation.store import log_path
+    from model_core.outputs import claim_outputs, data_inputs
+
+    paths, _ = claim_outputs(
+        {"--out": args.out, "--csv": args.csv, "the items log": log_path(args.out)},
+        {"DATA": [args.data, *data_inputs(args.data)], "--checkpoint": args.checkpoint,
+         "--annotations": [args.annotations, *data_inputs(args.annotations)],
+         "--videos": data_inputs(args.videos)}, lock="--out")
     options = EvalOptions(device=args.device, batch_size=args.batch_size, threshold=args.threshold,
                           resume=args.resume, jsonl=args.jsonl, limit=args.limit,
                           annotations=args.annotations, videos_dir=args.videos, split=args.split,
-                          csv=args.csv, threads=args.threads)
+                          csv=paths.get("--csv"), threads=args.threads)
     stop = threading.Event()
-    previous = None
+    previous = {}
+
+    def on_signal(signum, frame):
+        if stop.is_set():              # a second Ctrl-C / SIGTERM: stop now
+            raise KeyboardInterrupt
+        stop.set()
+
     if threading.current_thread() is threading.main_thread():
-        # SIGTERM (the viewer's Cancel) stops after the current batch; what is done is kept
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        # SIGINT and SIGTERM (the viewer's Cancel) alike stop after the current batch and
+        # write the report of what is done; the items log keeps it for --resume
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
     try:
-        result = run_eval(args.data, args.checkpoint, args.out, options, cancel=stop.is_set)
+        result = run_eval(args.data, args.checkpoint, paths["--out"], options, cancel=stop.is_set)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if result.report is None:          # a rank other than 0
         return 130 if result.cancelled else 0
     out = sys.stderr if args.jsonl else sys.stdout
@@ -96,4 +110,14 @@ def run(args: argparse.Namespace) -> int:
     if result.cancelled:
         print("avsol eval: cancelled; rerun with --resume to finish", file=sys.stderr)
         return 130
+    heads = result.report["heads"].values()
+    if heads and not any(h["n_items"] for h in heads):
+        n_missing = max(h["n_missing"] for h in heads)
+        n_failed = max(h["n_failed"] for h in heads)
+        raise InputError(args.data, f"no item could be scored ({n_missing} missing, {n_failed} failed; "
+                                    f"see {args.out})")
     return 0
+
+
+def interrupted_hint(args) -> str:
+    return "the videos done are kept in the items log; rerun with --resume to finish"

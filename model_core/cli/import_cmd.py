@@ -31,14 +31,28 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _files(folder: str) -> list:
+    """The files of a SRC folder (Flickr's XML files are inputs, none may be overwritten)."""
+    import os
+
+    try:
+        return [e.path for e in os.scandir(folder) if e.is_file()] if os.path.isdir(folder) else []
+    except OSError:
+        return []
+
+
 def run(args: argparse.Namespace) -> int:
     from model_core.errors import InputError
     from model_core.formats import import_flickr, import_vggss, save_avsol_e
+    from model_core.outputs import claim_outputs, data_inputs
 
+    paths, _ = claim_outputs({"--out": args.out},
+                             {"SRC": [args.src, *_files(args.src)], "--videos": data_inputs(args.videos)},
+                             lock="--out")
     importer = import_vggss if args.source == "vggss" else import_flickr
     annotations, report = importer(args.src, videos_dir=args.videos)
     try:
-        save_avsol_e(annotations, args.out)
+        save_avsol_e(annotations, paths["--out"])
     except OSError as exc:
         raise InputError(args.out, f"cannot write: {exc.strerror or exc}") from None
     for line in report.lines:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from model_core.outputs import finite, integer
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -24,17 +26,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("video", metavar="VIDEO", help="video file (mp4, mkv, webm, mov, avi, ...)")
     parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="model checkpoint (.pt)")
     parser.add_argument("--out", required=True, metavar="MAPS.npz", help="maps file to write")
-    parser.add_argument("--fps", type=float, default=None, metavar="F",
+    parser.add_argument("--fps", type=finite(0, 1000, lo_open=True), default=None, metavar="F",
                         help="frames per second to analyse (default: every frame)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where the model runs (default auto: CUDA if available, else CPU)")
-    parser.add_argument("--batch-size", type=int, default=16, metavar="B",
+    parser.add_argument("--batch-size", type=integer(1, 4096), default=16, metavar="B",
                         help="frames per forward pass (default 16)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
+    parser.add_argument("--threads", type=integer(1, 1024), default=None, metavar="N",
                         help="CPU threads for torch (default: torch's own choice)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
     return parser
+
+
+def interrupted_hint(args) -> str:
+    return f"{args.out} was not written (it is written whole at the end); rerun the same command"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,13 +48,10 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from model_core.errors import InputError
+    from model_core.outputs import claim_outputs
 
-    if args.fps is not None and not args.fps > 0:
-        raise InputError(None, f"--fps must be > 0, got {args.fps:g}")
-    if args.batch_size < 1:
-        raise InputError(None, f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.threads is not None and args.threads < 1:
-        raise InputError(None, f"--threads must be >= 1, got {args.threads}")
+    paths, _ = claim_outputs({"--out": args.out},
+                             {"VIDEO": [args.video], "--checkpoint": [args.checkpoint]}, lock="--out")
     from model_core.media.probe import probe
 
     probe(args.video)  # a missing or non-media video is named before the model loads
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     name = os.path.basename(os.fspath(args.video))
     try:
-        save_maps(args.out, vm.maps, [name] * len(vm), vm.times, head=loc.head,
+        save_maps(paths["--out"], vm.maps, [name] * len(vm), vm.times, head=loc.head,
                   extra={"p_avc": vm.p_avc, "class_probs": vm.class_probs})
     except OSError as exc:
         raise InputError(args.out, f"cannot write: {exc.strerror or exc}") from None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from model_core.outputs import finite
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -28,7 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--csv", default=None, metavar="F", help="also write the item table as CSV")
     parser.add_argument("--head", default=None, metavar="NAME",
                         help="name of the maps in the report (default: the file's head, else its stem)")
-    parser.add_argument("--threshold", type=float, default=None, metavar="T",
+    parser.add_argument("--threshold", type=finite(0, 1, hi_open=True), default=None, metavar="T",
                         help="fixed threshold of the normalised map instead of the median protocol")
     parser.set_defaults(func=run)
     return parser
@@ -45,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from model_core.metrics.matching import evaluate_maps, unmatched_section
     from model_core.metrics.report import build_report, write_report
     from model_core.metrics.meta import run_meta
+    from model_core.outputs import claim_outputs
 
-    if args.threshold is not None and not 0.0 <= args.threshold < 1.0:
-        raise InputError(None, f"--threshold must be in [0, 1), got {args.threshold}")
+    paths, _ = claim_outputs({"--out": args.out, "--csv": args.csv},
+                             {"--maps": [args.maps], "--annotations": [args.annotations]}, lock="--out")
     annotations = load_avsol_e(args.annotations)
     mf = load_maps(args.maps)
     head = args.head or mf.head or Path(args.maps).stem
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                     threshold=args.threshold)
     report = build_report(items, [head], meta, notes, unmatched=unmatched_section(matching))
     try:
-        write_report(args.out, report, args.csv)
+        write_report(paths["--out"], report, paths.get("--csv"))
     except OSError as exc:
         raise InputError(exc.filename or args.out, f"cannot write: {exc.strerror or exc}") from None
     h = report["heads"][head]

@@ -46,8 +46,59 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--background-prob", type=float, default=0.25,
                         help="chance that a segment is background (default 0.25)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the synthetic set already in OUT (its stale videos are removed); "
+                             "a non-empty folder that is not a set of avsol synth is never written into")
     parser.set_defaults(func=run)
     return parser
+
+
+#: Written into OUT before the first video, so that a killed run's folder is still known
+#: as one of ours (``synth-plan.json`` comes last).
+MARKER = ".avsol-synth"
+
+
+def _is_own_set(folder) -> bool:
+    import json
+
+    if (folder / MARKER).is_file():
+        return True
+    try:
+        return json.loads((folder / "synth-plan.json").read_text()).get("generator") == "avsol synth"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _claim(args: argparse.Namespace):
+    """OUT: a new or empty folder, or (with --force) one of our own sets; locked; cleaned."""
+    from model_core.errors import InputError
+    from model_core.outputs import OutputLock, check_output, remove_stale_temps
+
+    out = check_output(args.out, "OUT", folder_ok=True)
+    OutputLock(out, "OUT").acquire()
+    if any(out.iterdir()):
+        if not _is_own_set(out):
+            raise InputError(out, "is not empty and holds no set written by avsol synth: refusing to "
+                                  "write into it (choose a new or empty folder)")
+        if not args.force:
+            raise InputError(out, "already holds a synthetic set (perhaps an unfinished one): "
+                                  "add --force to replace it")
+    remove_stale_temps([], [out, out / "videos"])
+    (out / MARKER).write_text("written by avsol synth\n")
+    return out
+
+
+def _remove_stale_videos(out, names) -> None:
+    """After a --force rerun: the videos of the old set that the new one does not list."""
+    folder = out / "videos"
+    for p in folder.iterdir() if folder.is_dir() else ():
+        if p.is_file() and p.name not in names:
+            p.unlink()
+
+
+def interrupted_hint(args) -> str:
+    return ("the set is unfinished (each video and file is whole); rerun the same command with "
+            "--force to write it again")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,11 +117,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(None, "; ".join(problems))
     from model_core.progress import ProgressBar
 
+    out = _claim(args)
     try:
         with ProgressBar(config.videos, "synth", "videos") as bar:
-            result = generate(args.out, config, workers=args.workers, progress=bar.update_to)
+            result = generate(out, config, workers=args.workers, progress=bar.update_to)
     except OSError as exc:
         raise InputError(exc.filename or args.out, f"cannot write: {exc.strerror or exc}") from None
+    _remove_stale_videos(out, {v["video"] for v in result.document["videos"]})
     n_bg = sum(not s["event"] for v in result.document["videos"] for s in v["segments"])
     n_seg = config.videos * config.duration
     print(f"wrote {config.videos} videos ({result.media_seconds:g} s of media, {config.classes} "

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 
+from model_core.outputs import finite, integer
 from model_core.train.options import PRESETS
 
 
@@ -22,6 +23,8 @@ def _layers(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected 4 integers like 2,2,2,2, got {text!r}") from None
     if len(vals) != 4:
         raise argparse.ArgumentTypeError(f"expected 4 integers like 2,2,2,2, got {text!r}")
+    if not all(1 <= v <= 64 for v in vals):
+        raise argparse.ArgumentTypeError(f"blocks per stage must be in 1..64, got {text!r}")
     return vals
 
 
@@ -35,39 +38,39 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "checkpoint OUT.last.pt is written beside --out every --save-every steps.")
     p.add_argument("data", metavar="DATA", help="AVE-format folder (Annotations.txt, split files, videos)")
     p.add_argument("--head", required=True, choices=("avc", "cls", "dnm"), help="which loss to train")
-    p.add_argument("--epochs", type=int, required=True, help="passes over the train split")
+    p.add_argument("--epochs", type=integer(1, 1_000_000), required=True, help="passes over the train split")
     p.add_argument("--out", required=True, metavar="CKPT", help="checkpoint to write (.pt)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: auto")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT.last.pt (starts afresh, saying so, if there is none)")
     p.add_argument("--jsonl", action="store_true", help="progress as JSON lines on stdout")
     g = p.add_argument_group("optimisation")
-    g.add_argument("--batch-size", type=int, default=32, help="per process (default 32)")
-    g.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of AdamW (default 2e-3)")
-    g.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
-    g.add_argument("--warmup-steps", type=int, default=None, help="default: 5%% of the steps")
-    g.add_argument("--lambda", dest="lam", type=float, default=1.0,
+    g.add_argument("--batch-size", type=integer(1, 65536), default=32, help="per process (default 32)")
+    g.add_argument("--lr", type=finite(0, 10, lo_open=True), default=2e-3, help="peak learning rate of AdamW (default 2e-3)")
+    g.add_argument("--weight-decay", type=finite(0, 10), default=1e-4, help="AdamW weight decay (default 1e-4)")
+    g.add_argument("--warmup-steps", type=integer(0), default=None, help="default: 5%% of the steps")
+    g.add_argument("--lambda", dest="lam", type=finite(0, 1000), default=1.0,
                    help="weight of the classification loss in the dnm head (default 1)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--seed", type=integer(0, 2**32 - 1), default=0, help="random seed (default 0)")
     g.add_argument("--no-flip", dest="flip", action="store_false", help="no left-right flips")
     m = p.add_argument_group("model")
     m.add_argument("--config", default="demo", metavar="PRESET|FILE.json",
                    help=f"model preset ({', '.join(PRESETS)}) or a JSON file of ModelConfig fields "
                         f"(default demo)")
-    m.add_argument("--width", type=int, help="visual (and audio) trunk width; 64 = ResNet-18")
-    m.add_argument("--audio-width", type=int, help="audio trunk width")
+    m.add_argument("--width", type=integer(1, 512), help="visual (and audio) trunk width; 64 = ResNet-18")
+    m.add_argument("--audio-width", type=integer(1, 512), help="audio trunk width")
     m.add_argument("--layers", type=_layers, help="blocks per stage, e.g. 2,2,2,2")
-    m.add_argument("--map-size", type=int, help="side of the map (image size / 16 or / 32)")
-    m.add_argument("--image-size", type=int, help="side of the square input frame")
-    m.add_argument("--embed-dim", type=int, help="shared embedding dimension D")
+    m.add_argument("--map-size", type=integer(1, 256), help="side of the map (image size / 16 or / 32)")
+    m.add_argument("--image-size", type=integer(16, 4096), help="side of the square input frame")
+    m.add_argument("--embed-dim", type=integer(1, 8192), help="shared embedding dimension D")
     m.add_argument("--visual-init", metavar="FILE", help="state-dict file to initialise the visual trunk")
     r = p.add_argument_group("running")
     r.add_argument("--cache", metavar="DIR", help="feature cache folder (default DATA/.avsol-cache)")
-    r.add_argument("--workers", type=int, default=1, help="processes decoding videos into the cache")
-    r.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    r.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
-    r.add_argument("--save-every", type=int, default=50, help="write OUT.last.pt every N steps (default 50)")
-    r.add_argument("--log-every", type=int, default=10, help="a step event every N steps (default 10)")
+    r.add_argument("--workers", type=integer(1, 256), default=1, help="processes decoding videos into the cache")
+    r.add_argument("--threads", type=integer(1, 1024), help="torch CPU threads (default: torch's choice)")
+    r.add_argument("--val-every", type=integer(1), default=1, help="validate every N epochs (and after the last)")
+    r.add_argument("--save-every", type=integer(1), default=50, help="write OUT.last.pt every N steps (default 50)")
+    r.add_argument("--log-every", type=integer(1), default=10, help="a step event every N steps (default 10)")
     r.add_argument("--select-best", metavar="METRIC",
                    help="write to --out the weights of the epoch with the best val METRIC (loss, "
                         "avc_acc, cls_acc, ciou@0.5, mean_ciou, pointing) instead of the last epoch's")
@@ -139,15 +142,43 @@ def _jsonl(msg: dict) -> None:
     sys.stdout.flush()
 
 
+def interrupted_hint(args) -> str:
+    from model_core.train.options import TrainOptions
+
+    last = TrainOptions(data=args.data, head=args.head, epochs=args.epochs, out=args.out).last_path
+    if last.exists():
+        return (f"{last} holds the run up to its last save (every --save-every steps and each "
+                f"epoch's end); rerun the same command with --resume to continue from it")
+    return "no resumable checkpoint was saved yet; rerun the same command"
+
+
+def _claim(args: argparse.Namespace):
+    """Check every output against every input, take the lock on --out, clean leftovers."""
+    import os
+
+    from model_core.outputs import claim_outputs, data_inputs
+    from model_core.train.options import TrainOptions
+
+    o = TrainOptions(data=args.data, head=args.head, epochs=args.epochs, out=args.out, cache=args.cache)
+    config_file = args.config if os.path.isfile(args.config) else None
+    paths, _ = claim_outputs(
+        {"--out": args.out, "the resumable checkpoint": o.last_path, "the best checkpoint": o.best_path},
+        {"DATA": [args.data, *data_inputs(args.data)], "--config": [config_file],
+         "--visual-init": [args.visual_init], "--cache": [o.cache_dir]}, lock="--out")
+    return paths["--out"]
+
+
 def run(args: argparse.Namespace) -> int:
     from model_core.train.loop import Trainer
     from model_core.train.options import TrainOptions, model_settings
+
+    out = _claim(args)
 
     model = model_settings(args.config, {"width": args.width, "audio_width": args.audio_width,
                                          "layers": args.layers, "map_size": args.map_size,
                                          "image_size": args.image_size, "embed_dim": args.embed_dim})
     opts = TrainOptions(
-        data=args.data, head=args.head, epochs=args.epochs, out=args.out, device=args.device,
+        data=args.data, head=args.head, epochs=args.epochs, out=str(out), device=args.device,
         resume=args.resume, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, seed=args.seed, workers=args.workers, model=model,
         lam=args.lam, visual_init=args.visual_init, cache=args.cache, val_every=args.val_every,

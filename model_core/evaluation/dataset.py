@@ -133,6 +133,13 @@ def load_eval_set(data: str | os.PathLike, annotations: str | os.PathLike | None
         raise InputError(source, "--split applies to AVE annotations only")
     ann = load_avsol_e(source)
     vdir = _video_dir(data if data.is_dir() else source.parent, videos_dir)
+    outside = [v.video for v in ann.videos
+               if os.path.isabs(v.video) or ".." in Path(v.video.replace("\\", "/")).parts]
+    if outside:
+        from model_core.errors import AnnotationError
+
+        raise AnnotationError(source, [f"video {name!r}: must name a file inside the videos folder "
+                                       f"{vdir} (no absolute path, no '..')" for name in outside])
     vids = []
     for v in ann.videos:
         p = vdir / v.video

@@ -223,12 +223,23 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             merged.update(g["rows"])
         cancelled = any(g["cancelled"] for g in gathered)
         errors = [e for g in gathered for e in g["errors"]]
+        # a video is done only when the log holds rows of every head of this run (a log
+        # another run wrote, with other heads, does not count)
+        names = {loc.name for loc in locs}
+        merged = {v: rows for v, rows in merged.items() if names <= {r.get("head") for r in rows}}
         n_done = sum(1 for v in videos if v.name in merged)
         items = [ItemResult.from_row(r) for v in videos if v.name in merged for r in merged[v.name]]
         notes = list(evalset.notes)
         if n_done < len(videos):
             notes.append(f"incomplete: {n_done} of {len(videos)} videos evaluated "
                          f"({'cancelled' if cancelled else 'interrupted'}); rerun with --resume")
+        for loc in locs:
+            theirs = list(getattr(loc, "classes", []) or [])
+            unknown = [c for c in evalset.classes if c not in theirs]
+            if theirs and unknown:
+                notes.append(f"{loc.name}: the checkpoint knows {len(theirs)} classes, the data has "
+                             f"{len(evalset.classes)} ({len(unknown)} unknown to it, e.g. "
+                             f"{unknown[0]!r}): classification accuracy is not scored for those")
         if options.limit:
             notes.append(f"--limit {options.limit}: first {len(videos)} of {len(evalset.videos)} videos")
         meta = run_meta(

@@ -109,16 +109,28 @@ class ItemsLog:
             if found is None:
                 keep = 0
         mode = "r+b" if keep else "wb"
-        self._fh = open(self.path, mode)
+        self._fh = open(self.path, mode, buffering=0)  # one write per line, cut back on failure
         self._fh.truncate(keep)
         self._fh.seek(keep)
         if not keep:
             self._write(header)
 
     def _write(self, rec: dict[str, Any]) -> None:
-        self._fh.write((json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8"))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        data = (json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+        start = self._fh.tell()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[self._fh.write(view):]
+            os.fsync(self._fh.fileno())
+        except OSError:
+            # a full disk: cut the half-written line, so the log holds whole videos only
+            try:
+                os.ftruncate(self._fh.fileno(), start)
+                self._fh.seek(start)
+            except (OSError, ValueError):
+                pass
+            raise
 
     def append_video(self, video: str, rows: list[dict[str, Any]]) -> None:
         """Record every row of one video in one line (durable when this returns)."""

@@ -82,6 +82,28 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, config: Mod
         torch.save(obj, tmp)
 
 
+def _foreign_kind(path: str) -> str | None:
+    """What the file is when it is not a torch file at all (torch files are zip archives,
+    or pickles in the legacy format), so random bytes or a video are not reported as
+    "could run code"; None for a torch-looking file."""
+    if os.path.isdir(path):
+        return "is a folder"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return None
+    if head[4:8] == b"ftyp":
+        return "it is an MP4/MOV media file"
+    if head.startswith(b"\x1aE\xdf\xa3"):
+        return "it is a Matroska/WebM media file"
+    if head.startswith(b"RIFF"):
+        return "it is a RIFF (AVI/WAV) media file"
+    return f"not a torch file (it starts with bytes {head[:8].hex(' ')})"
+
+
 def load_checkpoint(path: str | os.PathLike, with_train_state: bool = False) -> Checkpoint:
     """Read and check a checkpoint; every failure is a :class:`CheckpointError`."""
     path = os.fspath(path)
@@ -89,6 +111,9 @@ def load_checkpoint(path: str | os.PathLike, with_train_state: bool = False) -> 
         raise CheckpointError(path, "no such file")
     if os.path.getsize(path) == 0:
         raise CheckpointError(path, "empty file")
+    kind = _foreign_kind(path)
+    if kind is not None:
+        raise CheckpointError(path, f"not a checkpoint: {kind}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a bad file, whatever torch says

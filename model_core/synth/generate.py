@@ -152,10 +152,14 @@ def generate(out_dir: str | os.PathLike, config: SynthConfig, workers: int = 1,
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, config.videos), mp_context=ctx) as pool:
             futures = [pool.submit(make_one, config, i, str(videos_dir)) for i in indices]
-            for fut in futures:
-                results.append(fut.result())
-                if progress:
-                    progress(len(results), config.videos)
+            try:
+                for fut in futures:
+                    results.append(fut.result())
+                    if progress:
+                        progress(len(results), config.videos)
+            except BaseException:  # Ctrl-C / SIGTERM: the videos being written finish, no others start
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
 
     classes = make_classes(config.classes)
     names = [c.name for c in classes]

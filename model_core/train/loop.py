@@ -103,6 +103,11 @@ class Trainer:
                 self.log(f"{name}: cannot decode ({why}); left out", "warning")
         self.store = SegmentStore([cache.open(key_of[i]) if key_of.get(i) else None
                                    for i in range(len(data.videos))])
+        mute = [data.videos[i].file for i in used
+                if key_of.get(i) and not self.store.entries[i].has_audio]
+        if mute:
+            self.log(f"{len(mute)} video(s) without a sound track, trained on silence (SPEC 4): "
+                     f"{', '.join(mute[:10])}{' ...' if len(mute) > 10 else ''}", "warning")
         self.train_items, dropped = self.store.filter(data.positives("train"))
         if dropped:
             self.log(f"{dropped} train segment(s) without a decodable frame left out", "warning")
@@ -239,7 +244,8 @@ class Trainer:
             out = self.step_module(frames, mels, labels, negatives)
         loss = out["loss"]
         if not torch.isfinite(loss.detach()):
-            raise RuntimeError(f"the loss became {float(loss)} at step {self.step}; try a lower --lr")
+            raise InputError(None, f"training diverged: the loss became {float(loss)} at step "
+                                   f"{self.step}; try a lower --lr")
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler.is_enabled():
             self.scaler.scale(loss).backward()

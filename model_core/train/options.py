@@ -8,6 +8,7 @@ weights of the uninterrupted run, so resuming with other settings is refused.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -98,6 +99,13 @@ def check_model_settings(settings: dict[str, Any]) -> None:
                                f"{cfg.image_size}")
     if min(cfg.width, cfg.audio_width, cfg.embed_dim) < 1 or min(cfg.layers) < 1:
         raise InputError(None, "widths, embed_dim and blocks per stage must be >= 1")
+    # beyond these the model does not fit any machine (width 100000: a 360 GB allocation)
+    if max(cfg.width, cfg.audio_width) > 512 or cfg.embed_dim > 8192 or max(cfg.layers) > 64 \
+            or cfg.image_size > 4096:
+        raise InputError(None, f"model too large: widths <= 512, embed_dim <= 8192, blocks per stage "
+                               f"<= 64 and image size <= 4096 (got widths {cfg.width}/{cfg.audio_width}, "
+                               f"embed_dim {cfg.embed_dim}, layers {list(cfg.layers)}, image size "
+                               f"{cfg.image_size})")
 
 
 @dataclass
@@ -159,12 +167,16 @@ class TrainOptions:
                 out.append(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.batch_size < 2 and self.head in ("avc", "dnm"):
             out.append("--batch-size must be >= 2 for the AVC loss (negatives come from the batch)")
-        if not self.lr > 0:
-            out.append(f"--lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
-            out.append(f"--weight-decay must be >= 0, got {self.weight_decay}")
-        if self.lam < 0:
-            out.append(f"--lambda must be >= 0, got {self.lam}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            out.append(f"--lr must be a finite number > 0, got {self.lr}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            out.append(f"--weight-decay must be a finite number >= 0, got {self.weight_decay}")
+        if not (self.lam >= 0 and math.isfinite(self.lam)):
+            out.append(f"--lambda must be a finite number >= 0, got {self.lam}")
+        if not 0 <= self.seed < 2**32:
+            out.append(f"--seed must be in 0..{2**32 - 1}, got {self.seed}")
+        if self.threads is not None and self.threads < 1:
+            out.append(f"--threads must be >= 1, got {self.threads}")
         if self.select_best is not None and self.select_best not in SELECTABLE:
             out.append(f"--select-best must be one of {', '.join(SELECTABLE)}, got {self.select_best!r}")
         if self.warmup_steps is not None and self.warmup_steps < 0:

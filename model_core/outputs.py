@@ -1,0 +1,397 @@
+"""What every command promises about its outputs, checked before any work (SPEC 9).
+
+One mechanism for every writer (``avsol synth/import/train/infer/metrics/eval`` and
+``avsol-viewer --screenshot``), called by each command right after parsing and before it
+decodes, caches or trains anything:
+
+* :func:`check_outputs` refuses an output that is an input (the same file after resolving
+  links, hard links included), a data file inside an input folder, a folder, a device or
+  a FIFO, or that lies under a regular file ("Not a directory"), and makes sure the
+  output's folder exists and is writable. A *symlinked* output is written through to its
+  target (the link stays a link; the target is replaced atomically), so the returned path
+  is the one to write.
+* :class:`OutputLock`, an advisory ``fcntl.flock`` on ``.NAME.lock`` beside the output:
+  one writer per output; a second process is refused at once with a line naming the
+  first one's pid. Held for the whole run; with it held, :func:`remove_stale_temps` drops
+  the ``.NAME.*.tmp`` files that killed runs of :mod:`model_core.atomic` left behind.
+* argparse types (:func:`finite`, :func:`integer`) that refuse NaN, infinities and values
+  outside a sane range, and :class:`OneLineParser`, whose errors are one line.
+* :class:`SafeStdout`: a consumer that closes stdout early (``| head -1``) or a full
+  ``/dev/full`` never interrupts the work; output is dropped from then on.
+
+Qt-free, torch-free: imported by the CLI before anything heavy.
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import fcntl
+import math
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from model_core.errors import InputError
+
+#: Files that make up a data set folder (AVE / AVSOL-E / ``avsol synth``): never outputs.
+DATA_FILES = ("avsol-e.json", "Annotations.txt", "trainSet.txt", "valSet.txt", "testSet.txt",
+              "synth-plan.json")
+#: Extensions of media files, which no command ever writes over (a screenshot, a report,
+#: a maps file or a checkpoint are none of these).
+MEDIA_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv",
+                  ".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".jpg", ".jpeg", ".png")
+
+
+# -- options --------------------------------------------------------------------------------
+
+def finite(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+           hi_open: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite float in [lo, hi] (``lo_open``/``hi_open``: open ends)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if lo is not None and (value <= lo if lo_open else value < lo):
+            raise argparse.ArgumentTypeError(f"must be {'>' if lo_open else '>='} {lo:g}, got {text}")
+        if hi is not None and (value >= hi if hi_open else value > hi):
+            raise argparse.ArgumentTypeError(f"must be {'<' if hi_open else '<='} {hi:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if lo is not None and value < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
+        if hi is not None and value > hi:
+            raise argparse.ArgumentTypeError(f"must be <= {hi}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit 2), not a usage block."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's API
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# -- paths ------------------------------------------------------------------------------------
+
+def _key(path: str | os.PathLike) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` are one file: the same path after resolving links, or (both
+    existing) the same inode, which catches hard links too."""
+    if _key(a) == _key(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def data_inputs(folder: str | os.PathLike | None) -> list[Path]:
+    """The data files of a data set folder: its annotation files and every media file in
+    it and in its ``videos``/``AVE`` sub-folders (what an output there would clobber)."""
+    if folder is None:
+        return []
+    root = Path(folder)
+    if not root.is_dir():
+        return [root] if root.exists() else []
+    out = [root / n for n in DATA_FILES if (root / n).exists()]
+    for d in (root, root / "videos", root / "AVE"):
+        try:
+            out += [p for p in d.iterdir() if p.suffix.lower() in MEDIA_SUFFIXES]
+        except OSError:
+            continue
+    return out
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not os.path.lexists(p) and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_folder(folder: str | os.PathLike, what: str = "output folder") -> Path:
+    """Make sure ``folder`` is (or can be created as) a writable folder; create it.
+
+    A path under a regular file is "Not a directory"; a read-only or full file system,
+    or no permission, is named with the system's reason.
+    """
+    folder = Path(folder)
+    base = _nearest_existing(folder)
+    if not base.is_dir():
+        raise InputError(base, f"Not a directory (the {what} {folder} would lie under a file)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".avsol-write-probe.{os.getpid()}.tmp"
+        with open(probe, "wb"):
+            pass
+        probe.unlink(missing_ok=True)
+    except OSError as exc:
+        raise InputError(folder, f"cannot write to the {what} ({exc.strerror or exc})") from None
+    return folder
+
+
+def check_output(path: str | os.PathLike, label: str, inputs: Mapping[str, Iterable] | None = None,
+                 folder_ok: bool = False) -> Path:
+    """Refuse an output that would destroy an input or cannot be written; return the path
+    to write (a symlink's target: outputs are written through symlinks).
+
+    Parameters
+    ----------
+    path : the output.
+    label : how the user named it (``--out``, ``--csv``, ``OUT``).
+    inputs : ``{label: paths}`` of everything the command reads.
+    folder_ok : the output is a folder (``avsol synth OUT``).
+    """
+    raw = Path(path)
+    target = Path(os.path.realpath(raw)) if raw.is_symlink() else raw
+    for in_label, paths in (inputs or {}).items():
+        for p in paths:
+            if p is None:
+                continue
+            if same_file(target, p):
+                raise InputError(raw, f"{label} is also an input ({in_label} {p}); writing it would "
+                                      f"destroy that input: choose another {label}")
+            if folder_ok and os.path.isdir(p) and _key(p).startswith(_key(target).rstrip(os.sep) + os.sep):
+                raise InputError(raw, f"{label} holds an input ({in_label} {p}): choose another {label}")
+    if os.path.lexists(target):
+        mode = os.stat(target).st_mode if os.path.exists(target) else 0
+        if stat.S_ISDIR(mode):
+            if not folder_ok:
+                raise InputError(raw, f"{label} is a folder; give a file name")
+        elif folder_ok:
+            raise InputError(raw, f"{label} is a file, not a folder")
+        elif mode and not stat.S_ISREG(mode):
+            kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise InputError(raw, f"{label} is {kind}, not a regular file: refused (outputs are "
+                                  f"written atomically, which would replace it)")
+    check_folder(target if folder_ok else target.parent)
+    return target
+
+
+def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
+                  inputs: Mapping[str, Iterable] | None = None) -> dict[str, Path]:
+    """:func:`check_output` for each output, and no two outputs the same file."""
+    done: dict[str, Path] = {}
+    for label, path in outputs.items():
+        if path is None:
+            continue
+        for other, p in done.items():
+            if same_file(path, p):
+                raise InputError(path, f"{label} and {other} are the same file: give two names")
+        done[label] = check_output(path, label, inputs)
+    return done
+
+
+# -- one writer per output ----------------------------------------------------------------
+
+def lock_path(output: str | os.PathLike) -> Path:
+    output = Path(os.path.abspath(output))
+    return output.with_name(f".{output.name}.lock")
+
+
+def is_main_rank() -> bool:
+    """False in torchrun's ranks other than 0 (rank 0 holds the locks for the job)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+class OutputLock:
+    """An advisory lock (``fcntl.flock``) on ``.NAME.lock`` beside ``output``.
+
+    ``acquire`` refuses at once, naming the holder's pid, when another process holds it.
+    The lock file is removed on release (and a lock file replaced under us is retried).
+    """
+
+    def __init__(self, output: str | os.PathLike, label: str = "--out"):
+        self.output, self.label = Path(output), label
+        self.path = lock_path(output)
+        self._fd: int | None = None
+
+    def acquire(self) -> "OutputLock":
+        for _ in range(20):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise InputError(self.path.parent, f"cannot write to the output folder "
+                                                   f"({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                try:
+                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+                finally:
+                    os.close(fd)
+                raise InputError(self.output, f"is being written by another process (pid {holder}); "
+                                              f"wait for it to finish or choose another {self.label}") from None
+            try:  # the file we locked may have been unlinked by a releasing holder: retry
+                if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+                    os.close(fd)
+                    continue
+            except FileNotFoundError:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            self._fd = fd
+            _HELD.append(self)
+            return self
+        raise InputError(self.output, "could not take the output lock (it keeps changing)")
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+        if self in _HELD:
+            _HELD.remove(self)
+
+    def __enter__(self) -> "OutputLock":
+        return self.acquire() if self._fd is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+_HELD: list[OutputLock] = []
+
+
+def release_all() -> None:
+    """Release every lock this process holds (the CLI's and the viewer's ``main`` call it
+    on the way out, so commands need no try/finally of their own)."""
+    for lock in list(_HELD):
+        lock.release()
+
+
+def remove_stale_temps(outputs: Iterable[str | os.PathLike], folders: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """Remove what killed runs left: the ``.NAME.*.tmp`` files of :mod:`model_core.atomic`
+    beside each output, and every ``.*.tmp`` in ``folders``. Call with the lock held."""
+    found: list[Path] = []
+    for out in outputs:
+        out = Path(out)
+        if out.parent.is_dir():
+            found += out.parent.glob(f".{out.name}.*.tmp")
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_dir():
+            found += folder.glob(".*.tmp")
+    removed = []
+    for p in found:
+        try:
+            if p.is_file():
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def claim_outputs(outputs: Mapping[str, str | os.PathLike | None],
+                  inputs: Mapping[str, Iterable] | None = None, lock: str | None = None,
+                  extra_temps: Iterable[str | os.PathLike] = (),
+                  temp_folders: Iterable[str | os.PathLike] = ()) -> tuple[dict[str, Path], OutputLock | None]:
+    """Everything a command does before its work: :func:`check_outputs`, the lock on
+    ``outputs[lock]`` (main rank only), then :func:`remove_stale_temps`.
+
+    Returns the paths to write and the lock (None on other ranks); it is released by
+    :func:`release_all` or its own ``release``.
+    """
+    paths = check_outputs(outputs, inputs)
+    held = None
+    if lock is not None and lock in paths and is_main_rank():
+        held = OutputLock(paths[lock], lock).acquire()
+        remove_stale_temps([*paths.values(), *extra_temps], temp_folders)
+    return paths, held
+
+
+# -- stdout -----------------------------------------------------------------------------------
+
+class SafeStdout:
+    """A wrapper of stdout that survives its reader going away.
+
+    On ``BrokenPipeError`` (``| head -1``) or another ``OSError`` (``> /dev/full``) the
+    stream is pointed at ``/dev/null`` and everything after is dropped, so the command
+    finishes its work and writes its files. ``error`` holds the first non-pipe error, which
+    the CLI reports in one line after the work.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.closed_early = False
+        self.error: OSError | None = None
+
+    def _failed(self, exc: OSError) -> None:
+        if not isinstance(exc, BrokenPipeError) and self.error is None:
+            self.error = exc
+        self.closed_early = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def write(self, text: str) -> int:
+        if self.closed_early:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self._failed(exc)
+            return len(text)
+
+    def flush(self) -> None:
+        if self.closed_early:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass
+            return
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self._failed(exc)
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def install_safe_stdout() -> SafeStdout:
+    """Replace ``sys.stdout`` with a :class:`SafeStdout` (idempotent); return it."""
+    if not isinstance(sys.stdout, SafeStdout):
+        sys.stdout = SafeStdout(sys.stdout)
+    return sys.stdout
