@@ -1,5 +1,5 @@
 """``avsol eval DATA --checkpoint CKPT [--checkpoint CKPT ...] --out REPORT.json [--csv F]
-[--resume] [--jsonl]`` (SPEC 9): run checkpoints over a folder and score every item.
+[--resume] [--jsonl] [--threshold RULE]`` (SPEC 9): run checkpoints over a folder and score every item.
 
 DATA holds the videos and AVSOL-E (``avsol-e.json``) or AVE (``Annotations.txt``)
 annotations. Progress goes to stderr (a bar on a terminal, plain lines otherwise); with
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from model_core.outputs import finite, integer
+from model_core.metrics.threshold import parse_rule
+from model_core.outputs import integer
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -37,8 +38,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="frames per forward pass (default 16)")
     parser.add_argument("--threads", type=integer(1, 1024), default=None,
                         help="torch CPU threads (default: torch's)")
-    parser.add_argument("--threshold", type=finite(0, 1, hi_open=True), default=None, metavar="T",
-                        help="fixed threshold of the normalised map instead of the median protocol")
+    parser.add_argument("--threshold", type=parse_rule, default="median", metavar="RULE",
+                        help="binary prediction of cIoU: median (default, the field's protocol), "
+                             "fixed:T (raw sigmoid map > T), top-gt (the |GT| highest pixels); "
+                             "a bare number T thresholds the normalised map")
     parser.add_argument("--annotations", default=None, metavar="PATH",
                         help="AVSOL-E file or AVE folder to use instead of the one in DATA")
     parser.add_argument("--videos", default=None, metavar="DIR", help="folder of the videos")

@@ -1,5 +1,9 @@
-"""``avsol metrics --maps MAPS.npz --annotations avsol-e.json --out REPORT.json [--csv F]``
-(SPEC 9): evaluate the maps of any model against AVSOL-E annotations.
+"""``avsol metrics --maps MAPS.npz --annotations avsol-e.json --out REPORT.json [--csv F]
+[--threshold RULE]`` (SPEC 9): evaluate the maps of any model against AVSOL-E annotations.
+
+``avsol metrics --report OLD.json --threshold RULE --out NEW.json`` rescores a saved report
+(``avsol eval`` or ``avsol metrics``) under another threshold rule from the maps its items
+carry, without running a model (``model_core.metrics.rescore``).
 
 Maps are matched to segments by video name and time (see ``model_core.metrics.matching``);
 maps that match nothing are listed in the report's ``unmatched`` section and counted on
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from model_core.outputs import finite
+from model_core.metrics.threshold import parse_rule
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -23,15 +27,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "silent-object confusion, background false alarms (needs p_avc), failure labels, "
             "per class and per size. Writes REPORT.json (and the item table as CSV)."),
     )
-    parser.add_argument("--maps", required=True, metavar="MAPS.npz", help="maps file (SPEC 9)")
-    parser.add_argument("--annotations", required=True, metavar="AVSOL_E_JSON",
-                        help="AVSOL-E v1 annotation file")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--maps", metavar="MAPS.npz", help="maps file (SPEC 9)")
+    src.add_argument("--report", metavar="REPORT.json",
+                     help="rescore this report's items (their maps) under --threshold instead")
+    parser.add_argument("--annotations", default=None, metavar="AVSOL_E_JSON",
+                        help="AVSOL-E v1 annotation file (with --report: default, the report's)")
     parser.add_argument("--out", required=True, metavar="REPORT.json", help="report to write")
     parser.add_argument("--csv", default=None, metavar="F", help="also write the item table as CSV")
     parser.add_argument("--head", default=None, metavar="NAME",
                         help="name of the maps in the report (default: the file's head, else its stem)")
-    parser.add_argument("--threshold", type=finite(0, 1, hi_open=True), default=None, metavar="T",
-                        help="fixed threshold of the normalised map instead of the median protocol")
+    parser.add_argument("--threshold", type=parse_rule, default="median", metavar="RULE",
+                        help="binary prediction of cIoU: median (default, the field's protocol), "
+                             "fixed:T (raw sigmoid map > T), top-gt (the |GT| highest pixels); "
+                             "a bare number T thresholds the normalised map")
     parser.set_defaults(func=run)
     return parser
 
@@ -49,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from model_core.metrics.meta import run_meta
     from model_core.outputs import claim_outputs
 
+    if args.report is not None:
+        return _rescore(args)
+    if args.annotations is None:
+        raise InputError(None, "--annotations is needed with --maps")
     paths, _ = claim_outputs({"--out": args.out, "--csv": args.csv},
                              {"--maps": [args.maps], "--annotations": [args.annotations]}, lock="--out")
     annotations = load_avsol_e(args.annotations)
@@ -89,3 +102,30 @@ def run(args: argparse.Namespace) -> int:
           f"pixel AP {f(h['pixel_ap'])}  items {h['n_items']} scored, {h['n_missing']} missing, "
           f"{h['n_failed']} failed; {len(matching.unmatched)} unmatched maps -> {args.out}")
     return 0
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from model_core.errors import InputError
+    from model_core.metrics.report import write_report
+    from model_core.metrics.rescore import read_report, rescore_report
+    from model_core.outputs import claim_outputs
+
+    paths, _ = claim_outputs({"--out": args.out, "--csv": args.csv},
+                             {"--report": [args.report], "--annotations": [args.annotations]}, lock="--out")
+    old = read_report(args.report)
+    report = rescore_report(old, args.threshold, args.annotations)
+    try:
+        write_report(paths["--out"], report, paths.get("--csv"))
+    except OSError as exc:
+        raise InputError(exc.filename or args.out, f"cannot write: {exc.strerror or exc}") from None
+    for note in report["notes"]:
+        print(f"note: {note}")
+    for head, h in report["heads"].items():
+        was = old["heads"].get(head, {}).get("ciou@0.5")
+        print(f"{head}: cIoU@0.5 {_f(was)} ({report['meta']['rescored_from']}) -> {_f(h['ciou@0.5'])} "
+              f"({args.threshold}), AUC {_f(h['auc'])}, {h['n_items']} scored -> {args.out}")
+    return 0
+
+
+def _f(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"

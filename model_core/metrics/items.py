@@ -24,6 +24,7 @@ from model_core.formats.annotations import Segment
 from model_core.metrics import localization as L
 from model_core.metrics.masks import SIZE, gt_map, minmax_normalise, resize_maps, silent_mask, sounding_mask
 from model_core.metrics.taxonomy import failure_label
+from model_core.metrics.threshold import binarize_rule
 
 SCORED, MISSING, FAILED = "scored", "missing", "failed"
 #: Size buckets by sounding area (share of the 224 x 224 frame covered by the union of the
@@ -65,6 +66,9 @@ class ItemResult:
     map_silent, map_sounding : mean normalised map over the silent / sounding boxes.
     pred_class, class_correct : the head's event classification (event items).
     silent_audio : the video had no audio track (maps computed on silence).
+    map : the head's low-resolution map (:func:`encode_map`), so that a report can be
+        rescored under another threshold rule without the model (``rescore``); not a CSV
+        column.
     """
 
     video: str
@@ -90,6 +94,7 @@ class ItemResult:
     pred_class: str | None = None
     class_correct: bool | None = None
     silent_audio: bool | None = None
+    map: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         """Plain JSON data, NaN as None; ``category`` under the key ``class`` and ``event``
@@ -119,7 +124,31 @@ class ItemResult:
 _ROW_NAME = {"category": "class"}
 _FIELD_NAME = {"class": "category"}
 #: Row keys in the order of the CSV columns.
-ROW_KEYS = tuple({"category": "class", "event": "kind"}.get(f.name, f.name) for f in fields(ItemResult))
+ROW_KEYS = tuple({"category": "class", "event": "kind"}.get(f.name, f.name) for f in fields(ItemResult)
+                 if f.name != "map")
+
+
+def encode_map(m: np.ndarray) -> str:
+    """A low-resolution float32 map as ``"HxW:" + base64`` (exact, ~270 characters for
+    7 x 7): small enough to ride along in every item row."""
+    import base64
+
+    a = np.ascontiguousarray(m, dtype="<f4")
+    return f"{a.shape[0]}x{a.shape[1]}:" + base64.b64encode(a.tobytes()).decode("ascii")
+
+
+def decode_map(text: str) -> np.ndarray:
+    """Inverse of :func:`encode_map`; ``ValueError`` on anything else."""
+    import base64
+    import binascii
+
+    try:
+        shape, data = text.split(":", 1)
+        h, w = (int(x) for x in shape.split("x"))
+        a = np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4")
+        return a.reshape(h, w).astype(np.float32)
+    except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
+        raise ValueError(f"not an encoded map: {exc}") from None
 
 
 def _opt(x) -> float | None:
@@ -145,7 +174,7 @@ def unscored_items(segments: Sequence[Segment], *, videos: Sequence[str], head: 
 def score_items(maps: np.ndarray, segments: Sequence[Segment], *, videos: Sequence[str], head: str,
                 times: Sequence[float] | None = None, categories: Sequence[str | None] | None = None,
                 p_avc: Sequence[float] | None = None, class_probs: np.ndarray | None = None,
-                classes: Sequence[str] | None = None, threshold: float | None = None,
+                classes: Sequence[str] | None = None, threshold: str | float | None = None,
                 silent_audio: Sequence[bool] | None = None) -> list[ItemResult]:
     """Score ``N`` maps against their segments (SPEC 5).
 
@@ -161,7 +190,8 @@ def score_items(maps: np.ndarray, segments: Sequence[Segment], *, videos: Sequen
     p_avc : per item, the head's correspondence score (background false alarms).
     class_probs, classes : (N, C) class probabilities and their names, for event
         classification against ``categories``.
-    threshold : a fixed threshold of the normalised map instead of the median protocol.
+    threshold : the threshold rule (``model_core.metrics.threshold``: ``median`` when
+        None, ``fixed:T``, ``top-gt``; a bare number is a threshold of the normalised map).
     silent_audio : per item, whether the maps were computed on silence (no audio track).
 
     Returns
@@ -190,7 +220,7 @@ def _score_chunk(maps, segments, offset, *, videos, head, times, categories, p_a
     gt = np.stack([gt_map(s) for s in segments]) if segments else np.zeros((0, SIZE, SIZE), np.float32)
     snd = np.stack([sounding_mask(s) for s in segments]) if segments else gt.astype(bool)
     sil = np.stack([silent_mask(s) for s in segments]) if segments else gt.astype(bool)
-    cious = L.ciou(L.binarize(norm, threshold), gt)
+    cious = L.ciou(binarize_rule(threshold, norm, big, gt), gt)
     peak = L.peaks(big)
     in_snd = L.peak_inside(peak, snd)
     in_sil = L.peak_inside(peak, sil)
@@ -211,6 +241,7 @@ def _score_chunk(maps, segments, offset, *, videos, head, times, categories, p_a
             item.area, item.size = area, size_bucket(area)
             out.append(item)
             continue
+        item.map = encode_map(maps[j])
         if class_probs is not None and classes is not None and seg.event:
             k = int(np.argmax(class_probs[i]))
             item.pred_class = classes[k]

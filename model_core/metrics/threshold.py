@@ -1,0 +1,100 @@
+"""The threshold rule that turns a map into the binary prediction P of cIoU (SPEC 5).
+
+Rules, named as ``--threshold`` spells them and as reports record them (``meta.threshold``):
+
+- ``median`` (default): pixels strictly above the median of the min-max normalised map,
+  the field's protocol (every prediction covers about half the frame);
+- ``fixed:T``: pixels of the *raw* resized sigmoid map strictly above ``T`` (0 <= T < 1):
+  a map that stays low everywhere predicts nothing, which negative-audio and extended
+  benchmarks need;
+- ``top-gt``: the ``|G|`` highest pixels of the map, ``|G|`` the number of pixels with
+  G > 0 (the size of the ground truth, a size prior some papers use); ties are broken by
+  row-major pixel order so exactly ``|G|`` pixels are chosen;
+- ``norm:T``: pixels of the normalised map strictly above ``T`` - what a bare number
+  (``--threshold 0.3``) has always meant; kept so older commands and reports still read.
+
+A rule is carried around as its canonical string (JSON-friendly, recorded in the items
+log's header so a resumed run never mixes rules).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+
+MEDIAN, TOP_GT = "median", "top-gt"
+#: The rules a user chooses between (the viewer's choice lists these, plus fixed:T).
+RULES = (MEDIAN, "fixed:0.5", TOP_GT)
+
+
+def canonical(rule: str | float | None) -> str:
+    """The canonical name of ``rule`` (None -> ``median``, a number T -> ``norm:T``);
+    ``ValueError`` with a one-line reason when it is not a rule."""
+    if rule is None:
+        return MEDIAN
+    if isinstance(rule, (int, float)) and not isinstance(rule, bool):
+        return f"norm:{_level(str(rule))}"
+    text = str(rule).strip().lower()
+    if text in (MEDIAN, TOP_GT):
+        return text
+    for prefix in ("fixed:", "norm:"):
+        if text.startswith(prefix):
+            return prefix + _level(text[len(prefix):])
+    try:
+        float(text)
+    except ValueError:
+        raise ValueError(f"expected median, fixed:T, top-gt or a number, got {rule!r}") from None
+    return f"norm:{_level(text)}"
+
+
+def _level(text: str) -> str:
+    try:
+        t = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number after the rule, got {text!r}") from None
+    if not math.isfinite(t) or not 0 <= t < 1:
+        raise ValueError(f"the threshold must be a finite number in [0, 1), got {text}")
+    return f"{t:g}"
+
+
+def parse_rule(text: str) -> str:
+    """An argparse ``type`` for ``--threshold``: one-line errors, the canonical rule."""
+    try:
+        return canonical(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def binarize_rule(rule: str | float | None, norm_maps: np.ndarray, raw_maps: np.ndarray | None = None,
+                  gt: np.ndarray | None = None) -> np.ndarray:
+    """Binary predictions ``(N, h, w)`` of ``rule`` (see the module docstring).
+
+    ``norm_maps`` are the min-max normalised 224 x 224 maps, ``raw_maps`` the same maps
+    before normalisation (``fixed``), ``gt`` the GT maps (``top-gt``).
+    """
+    from model_core.metrics.localization import median_thresholds
+
+    name = canonical(rule)
+    norm_maps = np.asarray(norm_maps)
+    if name == MEDIAN:
+        return norm_maps > median_thresholds(norm_maps)[:, None, None]
+    if name == TOP_GT:
+        if gt is None:
+            raise ValueError("the top-gt rule needs the GT maps")
+        flat = norm_maps.reshape(len(norm_maps), -1)
+        k = (np.asarray(gt).reshape(len(flat), -1) > 0).sum(axis=1)
+        order = np.argsort(-flat, axis=1, kind="stable")
+        out = np.zeros(flat.shape, dtype=bool)
+        for i in range(len(flat)):
+            out[i, order[i, :k[i]]] = True
+        return out.reshape(norm_maps.shape)
+    kind, level = name.split(":")
+    if kind == "fixed":
+        if raw_maps is None:
+            raise ValueError("the fixed rule needs the raw maps")
+        return np.asarray(raw_maps) > float(level)
+    return norm_maps > float(level)
+
+
+__all__ = ["MEDIAN", "RULES", "TOP_GT", "binarize_rule", "canonical", "parse_rule"]
