@@ -39,6 +39,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or ViewerSettings()
         self.controller = c = controller or ViewerController(parent=self)
         self.report_error = self._message_box
+        #: called first thing when the window closes (child processes, worker threads)
+        self.close_hooks: list = []
         self.last_error: str | None = None
         self.setWindowTitle("AVSOL Studio")
         self.setAcceptDrops(True)
@@ -143,6 +145,8 @@ class MainWindow(QMainWindow):
         help_menu.addAction("About AVSOL Studio", self._about)
         from avsol_viewer.export.export_dialog import install_export_action  # File › Export overlay video…
         install_export_action(self)
+        from avsol_viewer.evaluate.commands import install_evaluate_actions  # Tools › Evaluate folder…, File › Open report…
+        install_evaluate_actions(self)
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:
@@ -371,6 +375,8 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, title, text)
 
     def closeEvent(self, ev) -> None:
+        for hook in self.close_hooks:
+            hook()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.controller.close()

@@ -1,0 +1,269 @@
+"""The evaluation's menu commands, split ask / do (SLEAP): Tools › Evaluate folder…,
+File › Open report…, inspecting an item, next / previous failure, exports.
+
+``ask_*`` functions show a dialog and call the matching plain function, which needs no
+dialog (tests call those). Everything attaches to the window as ``window.evaluation``
+(an :class:`Evaluation`), with the results panel in a dock.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog
+
+from avsol_viewer.evaluate.eval_job import EvalJob, EvalRequest
+from avsol_viewer.evaluate.report_source import ReportSource, checkpoint_paths
+from avsol_viewer.evaluate.results_panel import ResultsPanel, describe
+
+NEXT_FAILURE, PREVIOUS_FAILURE = "F", "Shift+F"
+
+
+class Evaluation:
+    """The window's evaluation state: the results panel, its dock, the job, the report's
+    sources (video paths, segments)."""
+
+    def __init__(self, window):
+        self.window = window
+        self.panel = ResultsPanel()
+        self.dock = QDockWidget("Evaluation", window)
+        self.dock.setObjectName("evaluation_dock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        self.dock.hide()
+        self.job = EvalJob(window)
+        self.panel.attach(self.job)
+        self.panel.item_activated.connect(lambda row: inspect_item(window, row))
+        self.panel.export_buttons["json"].clicked.connect(lambda: ask_export(window, "json"))
+        self.panel.export_buttons["csv"].clicked.connect(lambda: ask_export(window, "csv"))
+        self.panel.export_buttons["sheet"].clicked.connect(lambda: ask_contact_sheet(window))
+        self._source: ReportSource | None = None
+        self._source_of: int | None = None
+        self.last_opened: tuple[str, float, str] | None = None   # (video path, time, head) of the last inspection
+
+    def source(self) -> ReportSource | None:
+        """The video paths and segments of the report shown (or of the running request)."""
+        panel = self.panel
+        report = panel.report
+        if report is None and self.job.request is not None:
+            r = self.job.request
+            report = {"meta": {"data": os.path.abspath(r.data),
+                               "annotations": _annotations_of(r)}}
+        if report is None:
+            return None
+        if self._source is None or self._source_of != id(report):
+            self._source, self._source_of = ReportSource(report), id(report)
+        return self._source
+
+
+def _annotations_of(r: EvalRequest) -> str | None:
+    from model_core.errors import InputError
+    from model_core.evaluation.dataset import load_eval_set
+
+    try:
+        return str(load_eval_set(r.data, r.annotations).annotations.resolve())
+    except InputError:
+        return r.annotations
+
+
+def install_evaluate_actions(window) -> None:
+    """Tools › Evaluate folder…, File › Open report…, View › Next / Previous failure."""
+    from avsol_viewer.playback.transport import make_action
+
+    window.evaluation = Evaluation(window)
+    window.close_hooks.append(window.evaluation.panel.shutdown)
+    a = window.actions_by_name
+    a["evaluate"] = make_action(window, "&Evaluate folder…", "Ctrl+Shift+E", lambda: ask_evaluate(window))
+    a["open_report"] = make_action(window, "Open &report…", "Ctrl+Shift+O", lambda: ask_open_report(window))
+    a["next_failure"] = make_action(window, "Next failure", NEXT_FAILURE, lambda: step_failure(window, 1))
+    a["previous_failure"] = make_action(window, "Previous failure", PREVIOUS_FAILURE, lambda: step_failure(window, -1))
+    menus = {m.title().replace("&", ""): m for m in (act.menu() for act in window.menuBar().actions()) if m}
+    file_menu = menus["File"]
+    recent = window.recent_menu.menuAction()
+    actions = file_menu.actions()
+    after = actions.index(recent) + 1 if recent in actions else len(actions)
+    if after < len(actions):
+        file_menu.insertAction(actions[after], a["open_report"])
+    else:
+        file_menu.addAction(a["open_report"])
+    tools = tools_menu(window)
+    tools.addAction(a["evaluate"])
+    view = menus["View"]
+    view.addSeparator()
+    view.addAction(a["next_failure"])
+    view.addAction(a["previous_failure"])
+    view.addAction(window.evaluation.dock.toggleViewAction())
+
+
+def tools_menu(window):
+    """The Tools menu (made before Help the first time it is asked for)."""
+    menu = getattr(window, "_tools_menu", None)
+    if menu is None:
+        bar = window.menuBar()
+        help_action = next((act for act in bar.actions() if act.text().replace("&", "") == "Help"), None)
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu("&Tools", window)
+        bar.insertMenu(help_action, menu) if help_action is not None else bar.addMenu(menu)
+        window._tools_menu = menu
+    return menu
+
+
+# -- evaluate -------------------------------------------------------------------------------
+def ask_evaluate(window) -> None:
+    from avsol_viewer.evaluate.eval_dialog import EvalDialog
+
+    if window.evaluation.job.running():
+        window._error("An evaluation is running", "Cancel it first (Evaluation panel).")
+        return
+    ckpts = [m.path for m in window.controller.maps.models]
+    dlg = EvalDialog(window.settings.last_folder() or "", ckpts, window)
+    if dlg.exec():
+        evaluate(window, dlg.request())
+
+
+def evaluate(window, request: EvalRequest) -> EvalJob:
+    """Run ``avsol eval`` for ``request`` in a child process; the panel fills as it runs."""
+    ev = window.evaluation
+    ev.dock.show()
+    ev.dock.raise_()
+    ev._source = None
+    ev.panel.started(request)
+    ev.job.start(request)
+    return ev.job
+
+
+def open_report(window, path: str | os.PathLike) -> bool:
+    """Show a saved report in the panel; False (and a message naming the file) if it is not one."""
+    from model_core.errors import InputError
+    from model_core.metrics.rescore import read_report
+
+    try:
+        report = read_report(path)
+    except InputError as exc:
+        window._error(f"Cannot open {Path(path).name}", str(exc))
+        return False
+    ev = window.evaluation
+    ev._source = None
+    ev.panel.show_report(report, os.fspath(path))
+    ev.panel.resume_button.setEnabled(False)
+    ev.dock.show()
+    ev.dock.raise_()
+    return True
+
+
+def ask_open_report(window) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Open report", window.settings.last_folder(),
+                                          "Reports (*.json);;All files (*)")
+    if path:
+        open_report(window, path)
+
+
+# -- inspect --------------------------------------------------------------------------------
+def inspect_item(window, row: dict) -> bool:
+    """Open the row's video at its item time with its annotations and that head's map
+    (loading the head's checkpoint when the report names it); False if it cannot be."""
+    ev = window.evaluation
+    window.statusBar().showMessage(describe(row), 15000)
+    src = ev.source()
+    if src is None or src.problem:
+        window._error("Cannot open the item", src.problem if src else "no report")
+        return False
+    path = src.video_path(row.get("video"))
+    if path is None:
+        window._error("Cannot open the item", f"{row.get('video')}: the video file is not in the folder")
+        return False
+    c = window.controller
+    if c.session is None or Path(c.session.path).resolve() != Path(path).resolve():
+        if not window.open_path(path):
+            return False
+    if c.session is not None and c.session.annotations is None and getattr(src, "annotations", None):
+        window.load_annotations(src.annotations)
+    _show_head(window, row.get("head"))
+    c.player.pause()
+    c.player.seek(float(row.get("time") or 0.0))
+    ev.last_opened = (str(path), float(row.get("time") or 0.0), row.get("head"))
+    return True
+
+
+def _show_head(window, head: str | None) -> None:
+    """Make ``head`` the head shown in the one-head layout (side by side shows every head)."""
+    if head is None:
+        return
+    from dataclasses import replace
+
+    maps = window.controller.maps
+    wanted = checkpoint_paths(window.evaluation.panel.report or {}).get(head)
+    match = next((m for m in maps.models if m.name == head or (wanted and Path(m.path).resolve() == Path(wanted).resolve())), None)
+    if match is None:
+        if wanted and os.path.exists(wanted):
+            window.load_checkpoint(wanted)     # shown when it has loaded
+        return
+    o = window.display.options
+    if o.head != match.key:
+        window.set_options(replace(o, head=match.key))
+
+
+def step_failure(window, step: int) -> dict | None:
+    """Next (1) / previous (-1) failure of the rows shown, opened in the player."""
+    return window.evaluation.panel.step_failure(step)
+
+
+# -- export ---------------------------------------------------------------------------------
+def export_report(window, path: str | os.PathLike, kind: str = "json") -> bool:
+    """The report shown as JSON (as ``avsol eval`` writes it) or its items as CSV."""
+    from model_core.atomic import write_text
+    from model_core.metrics.report import items_csv, write_report
+
+    report = window.evaluation.panel.report
+    if report is None:
+        window._error("Nothing to export", "No report is shown yet.")
+        return False
+    try:
+        if kind == "csv":
+            write_text(path, items_csv(report["items"]))
+        else:
+            write_report(path, report)
+    except OSError as exc:
+        window._error("Cannot export", f"{path}: {exc.strerror or exc}")
+        return False
+    window.statusBar().showMessage(f"exported {path}", 6000)
+    return True
+
+
+def ask_export(window, kind: str) -> None:
+    base = window.evaluation.panel.report_path or "avsol-report.json"
+    default = str(Path(base).with_suffix(".csv" if kind == "csv" else ".json"))
+    path, _ = QFileDialog.getSaveFileName(window, f"Export {kind.upper()}", default,
+                                          "CSV (*.csv)" if kind == "csv" else "JSON (*.json)")
+    if path:
+        export_report(window, path, kind)
+
+
+def contact_sheet(window, path: str | os.PathLike, n: int = 16) -> int:
+    """The contact sheet PNG of the ``n`` worst items; the number of tiles (0 on error)."""
+    from avsol_viewer.evaluate.contact_sheet import save_contact_sheet
+
+    ev = window.evaluation
+    if ev.panel.report is None:
+        window._error("Nothing to export", "No report is shown yet.")
+        return 0
+    try:
+        n = save_contact_sheet(ev.panel.report, path, n, source=ev.source())
+    except (ValueError, OSError) as exc:
+        window._error("Cannot write the contact sheet", f"{path}: {exc}")
+        return 0
+    window.statusBar().showMessage(f"contact sheet of {n} items: {path}", 6000)
+    return n
+
+
+def ask_contact_sheet(window) -> None:
+    n, ok = QInputDialog.getInt(window, "Contact sheet", "Worst items:", 16, 1, 200)
+    if not ok:
+        return
+    base = window.evaluation.panel.report_path or "avsol-report.json"
+    path, _ = QFileDialog.getSaveFileName(window, "Contact sheet", str(Path(base).with_name("worst.png")),
+                                          "PNG (*.png)")
+    if path:
+        contact_sheet(window, path, n)

@@ -1,0 +1,147 @@
+"""Tools › Evaluate folder…: the dialog that asks for an :class:`EvalRequest`.
+
+The folder's annotations are found the way ``avsol eval`` finds them
+(``model_core.evaluation.load_eval_set``: ``avsol-e.json`` first, else AVE's
+``Annotations.txt``) and shown with their video count, or chosen by hand; the
+checkpoints start as the models the viewer has loaded. Nothing runs here.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from avsol_viewer.evaluate.eval_job import EvalRequest
+
+DEFAULT_REPORT = "avsol-report.json"
+
+
+def describe_folder(folder: str, annotations: str | None = None) -> str:
+    """What ``avsol eval`` would evaluate in ``folder`` (one line), or why it cannot."""
+    from model_core.errors import InputError
+    from model_core.evaluation.dataset import load_eval_set
+
+    try:
+        s = load_eval_set(folder, annotations)
+    except InputError as exc:
+        return f"⚠ {exc}"
+    found = sum(v.path is not None for v in s.videos)
+    return (f"{s.mode} annotations {s.annotations.name}: {len(s.videos)} videos ({found} found), "
+            f"{s.n_items} items, {len(s.classes)} classes")
+
+
+def _row(*widgets) -> QWidget:
+    w = QWidget()
+    lay = QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for x in widgets:
+        lay.addWidget(x, 1 if isinstance(x, QLineEdit) else 0)
+    return w
+
+
+class EvalDialog(QDialog):
+    """Folder, annotations, checkpoints, threshold rule, report path, device, batch size."""
+
+    def __init__(self, folder: str = "", checkpoints=(), parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Evaluate folder")
+        self.resize(620, 420)
+        self.folder = QLineEdit(folder)
+        self.annotations = QLineEdit()
+        self.annotations.setPlaceholderText("found in the folder")
+        self.found = QLabel("")
+        self.found.setWordWrap(True)
+        self.ckpts = QListWidget()
+        self.ckpts.addItems([str(c) for c in checkpoints])
+        self.out = QLineEdit()
+        self.rule = QComboBox()
+        self.rule.addItems(["median", "fixed", "top-gt"])
+        self.level = QDoubleSpinBox()
+        self.level.setRange(0, 0.99)
+        self.level.setSingleStep(0.05)
+        self.level.setValue(0.5)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 4096)
+        self.batch.setValue(16)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_folder)
+        pick_ann = QPushButton("Choose…")
+        pick_ann.clicked.connect(self._browse_annotations)
+        add, remove = QPushButton("Add…"), QPushButton("Remove")
+        add.clicked.connect(self._add_checkpoints)
+        remove.clicked.connect(lambda: [self.ckpts.takeItem(self.ckpts.row(i)) for i in self.ckpts.selectedItems()])
+        out_browse = QPushButton("…")
+        out_browse.clicked.connect(self._browse_out)
+        form = QFormLayout()
+        form.addRow("Folder", _row(self.folder, browse))
+        form.addRow("Annotations", _row(self.annotations, pick_ann))
+        form.addRow("", self.found)
+        ck = QVBoxLayout()
+        ck.addWidget(self.ckpts)
+        ck.addWidget(_row(add, remove))
+        box = QWidget()
+        box.setLayout(ck)
+        form.addRow("Checkpoints", box)
+        form.addRow("Threshold rule", _row(self.rule, self.level))
+        form.addRow("Report", _row(self.out, out_browse))
+        form.addRow("Device / batch", _row(self.device, self.batch))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Evaluate")
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+        self.folder.editingFinished.connect(self._update)
+        self.annotations.editingFinished.connect(self._update)
+        self.rule.currentTextChanged.connect(lambda t: self.level.setEnabled(t == "fixed"))
+        self.level.setEnabled(False)
+        self._update()
+
+    def _browse_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Folder of videos", self.folder.text())
+        if d:
+            self.folder.setText(d)
+            self.out.clear()
+            self._update()
+
+    def _browse_annotations(self) -> None:
+        p, _ = QFileDialog.getOpenFileName(self, "Annotations", self.folder.text(),
+                                           "AVSOL-E or AVE (*.json Annotations.txt *.txt);;All files (*)")
+        if p:
+            self.annotations.setText(p)
+            self._update()
+
+    def _add_checkpoints(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Checkpoints", self.folder.text(), "Checkpoints (*.pt)")
+        self.ckpts.addItems(paths)
+        self._update()
+
+    def _browse_out(self) -> None:
+        p, _ = QFileDialog.getSaveFileName(self, "Report", self.out.text(), "Report (*.json)")
+        if p:
+            self.out.setText(p)
+
+    def _update(self) -> None:
+        folder = self.folder.text().strip()
+        if folder and not self.out.text().strip():
+            self.out.setText(str(Path(folder) / DEFAULT_REPORT))
+        self.found.setText(describe_folder(folder, self.annotations.text().strip() or None) if folder else "")
+        self.ok.setEnabled(bool(folder) and os.path.isdir(folder) and self.ckpts.count() > 0
+                           and not self.found.text().startswith("⚠"))
+
+    def request(self) -> EvalRequest:
+        rule = self.rule.currentText()
+        return EvalRequest(
+            data=self.folder.text().strip(),
+            checkpoints=tuple(self.ckpts.item(i).text() for i in range(self.ckpts.count())),
+            out=self.out.text().strip() or str(Path(self.folder.text().strip()) / DEFAULT_REPORT),
+            annotations=self.annotations.text().strip() or None,
+            threshold=f"fixed:{self.level.value():g}" if rule == "fixed" else rule,
+            device=self.device.currentText(), batch_size=self.batch.value())

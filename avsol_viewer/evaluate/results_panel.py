@@ -1,0 +1,380 @@
+"""The results of an evaluation: progress, summary, curves, the items table, inspection,
+rescoring and export.
+
+One panel shows a running evaluation (rows fill in as the child reports them, the
+summary is recomputed at most a few times a second) and a saved report (File > Open
+report) alike. Clicking a row emits :attr:`ResultsPanel.item_activated`; the window
+opens that video at that item (``commands.inspect_item``). Next / previous failure walk
+the rows in the order and filter shown. The threshold rule is a choice here: "Rescore"
+scores the same maps again under it, in a worker thread, without any model.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout,
+                               QWidget)
+
+from avsol_viewer.evaluate.items_table import ANY, ItemsFilter, ItemsModel, failure_of
+from avsol_viewer.evaluate.summary_view import SummaryView, summaries_from_rows
+from avsol_viewer.workers import TrackedThread
+from model_core.metrics.threshold import canonical
+
+RULE_NAMES = ("median", "fixed", "top-gt")
+
+
+def eta_text(seconds) -> str:
+    if seconds is None:
+        return "ETA …"
+    s = int(round(seconds))
+    return f"ETA {s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"ETA {s // 60}:{s % 60:02d}"
+
+
+class RescoreThread(TrackedThread):
+    """``model_core.metrics.rescore.rescore_report`` off the GUI thread."""
+
+    def __init__(self, report: dict, rule: str, parent=None):
+        super().__init__("rescore", parent)
+        self.report, self.rule = report, rule
+        self.result: dict | None = None
+        self.error: str | None = None
+
+    def run(self) -> None:
+        from model_core.errors import InputError
+        from model_core.metrics.rescore import rescore_report
+
+        try:
+            self.result = rescore_report(self.report, self.rule)
+        except (InputError, ValueError) as exc:
+            self.error = str(exc)
+
+
+class ResultsPanel(QWidget):
+    """See the module docstring. ``report`` is the report shown (None while only streamed
+    rows exist); ``job`` the :class:`~avsol_viewer.evaluate.eval_job.EvalJob` attached."""
+
+    item_activated = Signal(dict)
+    rescored = Signal(dict)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.report: dict | None = None
+        self.report_path: str | None = None
+        self.job = None
+        self.heads: list[str] = []
+        self._rescore: RescoreThread | None = None
+        self._dirty = QTimer(self, singleShot=True, interval=300)
+        self._dirty.timeout.connect(self._refresh_summary)
+
+        self.status = QLabel("No evaluation yet: Tools › Evaluate folder…, or File › Open report…")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.bar = QProgressBar()
+        self.bar.setVisible(False)
+        self.eta = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.resume_button = QPushButton("Resume")
+        for b in (self.cancel_button, self.resume_button):
+            b.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(self.resume)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.bar)
+        top.addWidget(self.eta)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.resume_button)
+
+        self.summary = SummaryView()
+
+        self.model = ItemsModel(self)
+        self.proxy = ItemsFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.activated.connect(lambda ix: self.activate(ix.row()))
+        self.table.clicked.connect(lambda ix: self.activate(ix.row()))
+
+        self.filters: dict[str, QComboBox] = {}
+        fl = QHBoxLayout()
+        for key in ("head", "failure", "class", "size"):
+            box = QComboBox()
+            box.addItem(ANY)
+            box.setToolTip(f"show only this {key}")
+            box.currentTextChanged.connect(lambda text, key=key: self.proxy.set_criterion(key, text))
+            self.filters[key] = box
+            fl.addWidget(QLabel(key))
+            fl.addWidget(box, 1)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("video or error…")
+        self.search.textChanged.connect(self.proxy.set_text)
+        self.failures_only = QCheckBox("failures only")
+        self.failures_only.toggled.connect(self.proxy.set_failures_only)
+        self.prev_button, self.next_button = QPushButton("◀ failure"), QPushButton("failure ▶")
+        self.prev_button.setToolTip("previous failure (Shift+F)")
+        self.next_button.setToolTip("next failure (F)")
+        self.prev_button.clicked.connect(lambda: self.step_failure(-1))
+        self.next_button.clicked.connect(lambda: self.step_failure(1))
+        fl.addWidget(self.search, 2)
+        fl.addWidget(self.failures_only)
+        fl.addWidget(self.prev_button)
+        fl.addWidget(self.next_button)
+
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.rule = QComboBox()
+        self.rule.addItems(RULE_NAMES)
+        self.rule.setToolTip("threshold rule of cIoU: median of the normalised map (the field's protocol), "
+                             "fixed T on the raw sigmoid map, or the |GT| highest pixels")
+        self.level = QDoubleSpinBox()
+        self.level.setRange(0.0, 0.99)
+        self.level.setSingleStep(0.05)
+        self.level.setValue(0.5)
+        self.level.setEnabled(False)
+        self.rule.currentTextChanged.connect(lambda t: self.level.setEnabled(t == "fixed"))
+        self.rescore_button = QPushButton("Rescore")
+        self.rescore_button.setToolTip("score the same maps under this rule (no model runs)")
+        self.rescore_button.clicked.connect(lambda: self.rescore(self.chosen_rule()))
+        self.export_buttons: dict[str, QPushButton] = {}
+        bottom = QHBoxLayout()
+        bottom.addWidget(QLabel("threshold"))
+        bottom.addWidget(self.rule)
+        bottom.addWidget(self.level)
+        bottom.addWidget(self.rescore_button)
+        bottom.addStretch(1)
+        for key, text in (("json", "Export JSON…"), ("csv", "Export CSV…"), ("sheet", "Contact sheet…")):
+            b = QPushButton(text)
+            b.setEnabled(False)
+            self.export_buttons[key] = b
+            bottom.addWidget(b)
+        self.rescore_button.setEnabled(False)
+
+        lower = QWidget()
+        ll = QVBoxLayout(lower)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(fl)
+        ll.addWidget(self.table, 1)
+        ll.addWidget(self.detail)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.summary)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        lay.addLayout(bottom)
+
+    # -- a running evaluation ---------------------------------------------------------------
+    def attach(self, job) -> None:
+        """Show ``job`` (an EvalJob) as it runs: call before ``job.start``."""
+        if self.job is not job:
+            self.job = job
+            job.progress.connect(self._on_progress)
+            job.rows_added.connect(self._on_rows)
+            job.finished.connect(self._on_finished)
+        self.report, self.report_path = None, job.request.out if job.request else None
+
+    def started(self, request) -> None:
+        """A run of ``request`` has just started (fresh or resumed)."""
+        from model_core.evaluation.runner import head_names
+
+        if not request.resume:
+            self.model.set_rows([])
+        self.heads = head_names(request.checkpoints)
+        self.report, self.report_path = None, request.out
+        self.bar.setVisible(True)
+        self.bar.setRange(0, 0)
+        self.eta.setText("starting…")
+        self.status.setText(f"evaluating {request.data} ({', '.join(self.heads)}"
+                            f"{', resumed' if request.resume else ''}; threshold {request.threshold})")
+        self.status.setStyleSheet("")
+        self.cancel_button.setEnabled(True)
+        self.resume_button.setEnabled(False)
+        self._set_rule(request.threshold)
+        self._enable_report_actions(False)
+        self._refresh_summary()
+
+    def _on_progress(self, done: int, total: int, eta) -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+        self.bar.setFormat(f"{done}/{total} videos")
+        self.eta.setText(eta_text(eta) if done < total else "")
+
+    def _on_rows(self, rows: list) -> None:
+        self.model.append(rows)
+        self._fill_filters()
+        if not self._dirty.isActive():
+            self._dirty.start()
+
+    def _on_finished(self, outcome: str, report, message: str) -> None:
+        self.cancel_button.setEnabled(False)
+        self.bar.setVisible(False)
+        self.eta.setText("")
+        if report is not None:
+            self.show_report(report, self.job.request.out if self.job and self.job.request else None)
+        else:
+            self._refresh_summary()
+        complete = bool(report and report.get("meta", {}).get("complete"))
+        self.resume_button.setEnabled(not complete and self.job is not None)
+        n = len(self.model.rows)
+        if outcome == "done":
+            self.status.setText(f"done: {n} rows → {self.report_path}")
+        elif outcome == "cancelled":
+            self.status.setText(f"cancelled: {n} rows kept (the videos done); Resume continues")
+        else:
+            self.status.setText(f"the evaluation {outcome} ({n} rows kept; Resume retries):\n{message}")
+            self.status.setStyleSheet("color: #e76f51;")
+
+    def cancel(self) -> None:
+        if self.job is not None and self.job.running():
+            self.status.setText("cancelling: the current video finishes, what is done is kept…")
+            self.job.cancel()
+
+    def resume(self) -> None:
+        if self.job is not None and not self.job.running() and self.job.request is not None:
+            from dataclasses import replace
+
+            self.started(replace(self.job.request, resume=True))
+            self.job.resume()
+
+    # -- a report -------------------------------------------------------------------------
+    def show_report(self, report: dict, path: str | None = None) -> None:
+        """Show a finished (or cancelled) run's report, or one opened from a file."""
+        self.report, self.report_path = report, path
+        self.heads = list(report.get("heads", {}))
+        self.model.set_rows(report.get("items", []))
+        self._fill_filters()
+        self.summary.show_summaries(report.get("heads", {}), self.model.rows)
+        self._set_rule(report.get("meta", {}).get("threshold"))
+        self._enable_report_actions(True)
+        meta = report.get("meta", {})
+        notes = report.get("notes", [])
+        self.status.setText(f"{path or 'report'}: {len(self.model.rows)} rows, threshold "
+                            f"{canonical(meta.get('threshold'))}" + (f"\n{notes[0]}" if notes else ""))
+        self.status.setStyleSheet("")
+
+    def _enable_report_actions(self, on: bool) -> None:
+        for b in self.export_buttons.values():
+            b.setEnabled(on)
+        self.rescore_button.setEnabled(on)
+
+    def _refresh_summary(self) -> None:
+        rows = self.model.rows
+        heads = summaries_from_rows(rows, self.heads) if rows or self.heads else {}
+        self.summary.show_summaries(heads, rows)
+
+    def _fill_filters(self) -> None:
+        values = {"head": set(), "failure": set(), "class": set(), "size": set()}
+        for r in self.model.rows:
+            values["head"].add(r.get("head"))
+            values["failure"].add(failure_of(r))
+            values["class"].add(r.get("class"))
+            values["size"].add(r.get("size"))
+        for key, box in self.filters.items():
+            have = {box.itemText(i) for i in range(box.count())}
+            for v in sorted(x for x in values[key] if x):
+                if v not in have:
+                    box.addItem(v)
+
+    # -- inspection -----------------------------------------------------------------------
+    def activate(self, proxy_row: int) -> None:
+        """Select a shown row and ask the window to open it."""
+        if not 0 <= proxy_row < self.proxy.rowCount():
+            return
+        self.table.selectRow(proxy_row)
+        row = self.proxy.row_at(proxy_row)
+        self.detail.setText(describe(row))
+        self.item_activated.emit(row)
+
+    def current_row(self) -> int:
+        ix = self.table.currentIndex()
+        return ix.row() if ix.isValid() else -1
+
+    def step_failure(self, step: int) -> dict | None:
+        """Open the next (1) or previous (-1) failure in the shown order; returns its row."""
+        if self.proxy.rowCount() == 0:
+            return None
+        cur = self.current_row()
+        r = self.proxy.next_failure(cur if cur >= 0 else (-1 if step > 0 else 0), step)
+        if r is None:
+            self.detail.setText("no failure among the rows shown")
+            return None
+        self.activate(r)
+        return self.proxy.row_at(r)
+
+    # -- the threshold rule ---------------------------------------------------------------------
+    def chosen_rule(self) -> str:
+        name = self.rule.currentText()
+        return f"fixed:{self.level.value():g}" if name == "fixed" else name
+
+    def _set_rule(self, rule) -> None:
+        try:
+            rule = canonical(rule)
+        except ValueError:
+            return
+        if rule.startswith("fixed:"):
+            self.rule.setCurrentText("fixed")
+            self.level.setValue(float(rule.split(":")[1]))
+        elif rule in RULE_NAMES:
+            self.rule.setCurrentText(rule)
+
+    def rescore(self, rule: str, wait: bool = False) -> None:
+        """Score the report's maps again under ``rule`` (in a thread; ``wait`` for tests)."""
+        if self.report is None or (self._rescore is not None and self._rescore.isRunning()):
+            return
+        self.status.setText(f"rescoring under {rule}…")
+        self.rescore_button.setEnabled(False)
+        t = self._rescore = RescoreThread(self.report, rule, self)
+        t.finished.connect(self._on_rescored)
+        t.start()
+        if wait:
+            t.wait()
+            self._on_rescored()
+
+    def _on_rescored(self) -> None:
+        t = self._rescore
+        if t is None or t.isRunning():
+            return
+        self._rescore = None
+        self.rescore_button.setEnabled(True)
+        if t.error:
+            self.status.setText(f"cannot rescore: {t.error}")
+            self.status.setStyleSheet("color: #e76f51;")
+            return
+        self.show_report(t.result, None)
+        self.status.setText(f"rescored under {t.result['meta']['threshold']} (from "
+                            f"{t.result['meta']['rescored_from']}); not saved: Export JSON… keeps it")
+        self.rescored.emit(t.result)
+
+    def shutdown(self) -> None:
+        """Closing: stop the child (what it did is kept) and any rescoring."""
+        if self.job is not None and self.job.running():
+            self.job.cancel()
+            self.job.process.wait(20000)
+        if self._rescore is not None:
+            self._rescore.wait()
+
+
+def describe(row: dict[str, Any]) -> str:
+    """One line of an item's numbers, for the panel and the status bar."""
+    def f(x):
+        return "n/a" if x is None else f"{x:.3f}"
+
+    if row.get("status", "scored") != "scored":
+        return f"{row.get('head')} · {row.get('video')} @ {row.get('time', 0):.2f} s: {row['status']}: {row.get('error')}"
+    return (f"{row.get('head')} · {row.get('video')} @ {row.get('time', 0):.2f} s ({row.get('class')}, "
+            f"{row.get('kind')}, size {row.get('size')}): cIoU {f(row.get('ciou'))}, hit {row.get('hit')}, "
+            f"p(av) {f(row.get('p_avc'))}, pixel AP {f(row.get('pixel_ap'))}, failure {row.get('failure')}")
