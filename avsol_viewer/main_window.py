@@ -147,6 +147,8 @@ class MainWindow(QMainWindow):
         install_export_action(self)
         from avsol_viewer.evaluate.commands import install_evaluate_actions  # Tools › Evaluate folder…, File › Open report…
         install_evaluate_actions(self)
+        from avsol_viewer.train.commands import install_train_action  # Tools › Train model…
+        install_train_action(self)
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:

@@ -41,6 +41,17 @@ class Evaluation:
         self._source: ReportSource | None = None
         self._source_of: int | None = None
         self.last_opened: tuple[str, float, str] | None = None   # (video path, time, head) of the last inspection
+        self.requested: set[str] = set()      # checkpoints asked for by an inspection
+        self.pending_head: str | None = None  # the head to show once its checkpoint has loaded
+        window.controller.maps.models_changed.connect(self._on_models)
+
+    def _on_models(self, _models) -> None:
+        if self.pending_head is not None:
+            _show_head(self.window, self.pending_head)
+        if self.requested:
+            # views added while a video is open keep an empty range until the next fit
+            # (maps/heads_panel); fit them so the heads loaded for an item show it
+            self.window.heads.reset_zoom()
 
     def source(self) -> ReportSource | None:
         """The video paths and segments of the report shown (or of the running request)."""
@@ -188,21 +199,42 @@ def inspect_item(window, row: dict) -> bool:
 
 
 def _show_head(window, head: str | None) -> None:
-    """Make ``head`` the head shown in the one-head layout (side by side shows every head)."""
+    """Load the report's checkpoints not loaded yet (side by side shows every head on the
+    same item) and make ``head`` the one shown in the one-head layout."""
     if head is None:
         return
     from dataclasses import replace
 
     maps = window.controller.maps
-    wanted = checkpoint_paths(window.evaluation.panel.report or {}).get(head)
-    match = next((m for m in maps.models if m.name == head or (wanted and Path(m.path).resolve() == Path(wanted).resolve())), None)
+    loaded = {str(Path(m.path).resolve()) for m in maps.models}
+    wanted = checkpoint_paths(window.evaluation.panel.report or _request_report(window))
+    ev = window.evaluation
+    for name, path in wanted.items():
+        key = str(Path(path).resolve())
+        if key not in loaded and key not in ev.requested and os.path.exists(path):
+            ev.requested.add(key)
+            window.load_checkpoint(path)       # shown when it has loaded
+    target = wanted.get(head)
+    match = next((m for m in maps.models if (target and Path(m.path).resolve() == Path(target).resolve())
+                  or (not target and m.name == head)), None)
     if match is None:
-        if wanted and os.path.exists(wanted):
-            window.load_checkpoint(wanted)     # shown when it has loaded
+        ev.pending_head = head
         return
+    ev.pending_head = None
     o = window.display.options
     if o.head != match.key:
         window.set_options(replace(o, head=match.key))
+
+
+def _request_report(window) -> dict:
+    """The checkpoints of the running request, as a report's meta would name them."""
+    from model_core.evaluation.runner import head_names
+
+    r = window.evaluation.job.request
+    if r is None:
+        return {}
+    return {"meta": {"checkpoints": [{"name": n, "path": os.path.abspath(p)}
+                                     for n, p in zip(head_names(r.checkpoints), r.checkpoints)]}}
 
 
 def step_failure(window, step: int) -> dict | None:

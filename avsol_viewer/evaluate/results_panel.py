@@ -100,7 +100,10 @@ class ResultsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, header.ResizeMode.ResizeToContents)   # video names whole
+        header.setSectionResizeMode(2, header.ResizeMode.ResizeToContents)   # class names whole
         self.table.activated.connect(lambda ix: self.activate(ix.row()))
         self.table.clicked.connect(lambda ix: self.activate(ix.row()))
 

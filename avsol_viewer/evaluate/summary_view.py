@@ -68,7 +68,8 @@ def _fill(table: QTableWidget, rows: list[tuple[str, dict]], columns) -> None:
 def _table() -> QTableWidget:
     t = QTableWidget()
     t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    t.horizontalHeader().setStretchLastSection(True)
     t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     t.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return t

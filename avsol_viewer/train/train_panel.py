@@ -1,0 +1,198 @@
+"""A training run, live: loss per step and validation metrics per epoch (pyqtgraph),
+progress, Cancel, Resume, and one click to load the checkpoints into the viewer.
+
+The curves are fed by the child's JSON lines (``step``: the loss terms; ``epoch``: the
+train means and the ``val`` dict); nothing here computes a metric. Each head gets its own
+colour; the loss plot's x axis is the optimiser step, the validation plot's the epoch.
+"""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from avsol_viewer.evaluate.summary_view import HEAD_COLOURS
+
+#: Validation metrics drawn (when the run reports them), with their line styles.
+VAL_METRICS = (("loss", Qt.PenStyle.SolidLine), ("avc_acc", Qt.PenStyle.DashLine),
+               ("cls_acc", Qt.PenStyle.DotLine), ("ciou@0.5", Qt.PenStyle.DashDotLine))
+
+
+def _plot(x: str, y: str) -> pg.PlotWidget:
+    p = pg.PlotWidget()
+    p.setLabel("bottom", x)
+    p.setLabel("left", y)
+    p.showGrid(x=True, y=True, alpha=0.2)
+    p.addLegend(offset=(-10, 10))
+    p.setMenuEnabled(False)
+    p.setMinimumHeight(150)
+    return p
+
+
+class CurveWidget(QWidget):
+    """Loss per step and validation metrics per epoch, one colour per head."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.loss_plot = _plot("step", "training loss")
+        self.val_plot = _plot("epoch", "validation")
+        self.steps: dict[str, tuple[list, list]] = {}
+        self.val: dict[tuple[str, str], tuple[list, list]] = {}
+        self._items: dict[tuple, pg.PlotDataItem] = {}
+        self._colours: dict[str, str] = {}
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.loss_plot)
+        split.addWidget(self.val_plot)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+    def clear(self) -> None:
+        self.loss_plot.clear()
+        self.val_plot.clear()
+        self.steps.clear()
+        self.val.clear()
+        self._items.clear()
+
+    def _colour(self, head: str) -> str:
+        if head not in self._colours:
+            self._colours[head] = HEAD_COLOURS[len(self._colours) % len(HEAD_COLOURS)]
+        return self._colours[head]
+
+    def add_event(self, head: str, msg: dict) -> None:
+        """One JSON line of ``avsol train --jsonl``."""
+        kind = msg.get("event")
+        if kind == "step" and "loss" in msg:
+            xs, ys = self.steps.setdefault(head, ([], []))
+            if xs and msg["step"] <= xs[-1]:        # a resumed run restarts from its last save
+                keep = sum(1 for s in xs if s < msg["step"])
+                del xs[keep:], ys[keep:]
+            xs.append(msg["step"])
+            ys.append(float(msg["loss"]))
+            self._draw(("loss", head), self.loss_plot, xs, ys, head, pg.mkPen(self._colour(head), width=2))
+        elif kind == "epoch":
+            for name, style in VAL_METRICS:
+                v = (msg.get("val") or {}).get(name)
+                if not isinstance(v, (int, float)):
+                    continue
+                xs, ys = self.val.setdefault((head, name), ([], []))
+                if xs and msg["epoch"] <= xs[-1]:
+                    keep = sum(1 for e in xs if e < msg["epoch"])
+                    del xs[keep:], ys[keep:]
+                xs.append(msg["epoch"])
+                ys.append(float(v))
+                self._draw(("val", head, name), self.val_plot, xs, ys, f"{head} {name}",
+                           pg.mkPen(self._colour(head), width=2, style=style), symbol="o")
+
+    def _draw(self, key, plot, xs, ys, name, pen, symbol=None) -> None:
+        item = self._items.get(key)
+        if item is None:
+            self._items[key] = plot.plot(xs, ys, name=name, pen=pen, symbol=symbol, symbolSize=5,
+                                         symbolBrush=pen.color(), symbolPen=None)
+        else:
+            item.setData(xs, ys)
+
+
+class TrainPanel(QWidget):
+    """Progress, curves and the run's buttons; ``load_requested(list)`` asks the window to
+    load the checkpoints written."""
+
+    load_requested = Signal(list)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.job = None
+        self.checkpoints: list[str] = []
+        self.status = QLabel("No training yet: Tools › Train model…")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.bar = QProgressBar()
+        self.bar.setVisible(False)
+        self.cancel_button, self.resume_button = QPushButton("Cancel"), QPushButton("Resume")
+        self.load_button = QPushButton("Load into viewer")
+        for b in (self.cancel_button, self.resume_button, self.load_button):
+            b.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(self.resume)
+        self.load_button.clicked.connect(lambda: self.load_requested.emit(list(self.checkpoints)))
+        self.curves = CurveWidget()
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.bar)
+        for b in (self.cancel_button, self.resume_button, self.load_button):
+            top.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.curves, 1)
+
+    def attach(self, job) -> None:
+        if self.job is job:
+            return
+        self.job = job
+        job.head_started.connect(self._on_head)
+        job.event.connect(self._on_event)
+        job.finished.connect(self._on_finished)
+
+    def started(self, request) -> None:
+        if not request.resume:
+            self.curves.clear()
+        self.checkpoints = []
+        self.bar.setVisible(True)
+        self.bar.setRange(0, 0)
+        self.cancel_button.setEnabled(True)
+        self.resume_button.setEnabled(False)
+        self.load_button.setEnabled(False)
+        self.status.setStyleSheet("")
+
+    def _on_head(self, head: str) -> None:
+        self.status.setText(f"training {head}: starting (reading the data set, building the feature cache)…")
+
+    def _on_event(self, head: str, msg: dict) -> None:
+        self.curves.add_event(head, msg)
+        kind = msg.get("event")
+        if kind == "start":
+            self.bar.setRange(0, max(1, int(msg.get("total_steps", 1))))
+            self.bar.setValue(int(msg.get("step", 0)))
+            resumed = f", resumed from {msg['resumed_from']}" if msg.get("resumed_from") else ""
+            self.status.setText(f"training {head}: {msg.get('train_segments')} segments, {msg.get('epochs')} "
+                                f"epochs on {msg.get('device')}{resumed}")
+        elif kind == "step":
+            self.bar.setValue(int(msg.get("step", 0)))
+            self.bar.setFormat(f"{head}: step %v/%m, loss {msg.get('loss', 0):.4f}")
+        elif kind == "cache":
+            self.status.setText(f"training {head}: feature cache {msg.get('done')}/{msg.get('total')} videos")
+        elif kind == "log":
+            self.status.setText(f"{head}: {msg.get('text')}")
+
+    def _on_finished(self, outcome: str, checkpoints: list, message: str) -> None:
+        self.checkpoints = list(checkpoints)
+        self.bar.setVisible(False)
+        self.cancel_button.setEnabled(False)
+        self.load_button.setEnabled(bool(checkpoints))
+        self.resume_button.setEnabled(outcome != "done")
+        names = ", ".join(checkpoints) or "none"
+        if outcome == "done":
+            self.status.setText(f"done: {names}")
+        elif outcome == "cancelled":
+            self.status.setText(f"cancelled; Resume continues from the last save (written: {names})")
+        else:
+            self.status.setText(f"training {outcome} (written: {names}):\n{message}")
+            self.status.setStyleSheet("color: #e76f51;")
+
+    def cancel(self) -> None:
+        if self.job is not None and self.job.running():
+            self.status.setText("cancelling: the run stops and keeps its last save…")
+            self.job.cancel()
+
+    def resume(self) -> None:
+        if self.job is not None and not self.job.running() and self.job.request is not None:
+            from dataclasses import replace
+
+            self.started(replace(self.job.request, resume=True))
+            self.job.resume()
+
+    def shutdown(self) -> None:
+        if self.job is not None and self.job.running():
+            self.job.cancel()
+            self.job.process.wait(30000)
