@@ -21,6 +21,7 @@ def test_curves_follow_steps_epochs_and_a_resume(qtbot):
                         "val": {"loss": 1.4, "avc_acc": 0.5, "cls_acc": 0.25}})
     assert w.steps["dnm"] == ([1, 2, 3], [2.0, 1.5, 1.2])
     assert w.val[("dnm", "avc_acc")] == ([1], [0.5]) and ("dnm", "ciou@0.5") not in w.val
+    assert ("dnm", "loss") not in w.val          # an epoch event without its step: no val-loss point
     # a resumed run restarts from its last save at step 2: the later points are replaced
     w.add_event("dnm", {"event": "step", "step": 2, "loss": 1.4, "epoch": 1})
     assert w.steps["dnm"] == ([1, 2], [2.0, 1.4])
@@ -80,7 +81,8 @@ def test_train_cancel_resume_curves_and_load(make_viewer, tiny_train_set, tmp_pa
     assert written == [str(tmp_path / "runs" / "avc.pt")]
     xs, ys = panel.curves.steps["avc"]
     assert xs == sorted(xs) and xs[-1] == xs[0] + len(xs) - 1 and len(xs) >= 3      # one point per step, no gap
-    assert [e for e in panel.curves.val[("avc", "loss")][0]] == [1, 2]
+    assert panel.curves.val[("avc", "avc_acc")][0] == [1, 2]                 # one point per epoch
+    assert panel.curves.val[("avc", "loss")][0][-1] == xs[-1]                # val loss at the last step
     assert panel.load_button.isEnabled()
     panel.load_button.click()
     v.qtbot.waitUntil(lambda: [m.name for m in v.c.maps.models] == ["avc"], timeout=60000)

@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 
 from avsol_viewer.evaluate.summary_view import HEAD_COLOURS
 
-#: Validation metrics drawn (when the run reports them), with their line styles.
-VAL_METRICS = (("loss", Qt.PenStyle.SolidLine), ("avc_acc", Qt.PenStyle.DashLine),
-               ("cls_acc", Qt.PenStyle.DotLine), ("ciou@0.5", Qt.PenStyle.DashDotLine))
+#: Validation metrics in [0, 1] drawn per epoch (when the run reports them), with their
+#: line styles; the validation loss goes on the loss plot, at the epoch's last step.
+VAL_METRICS = (("avc_acc", Qt.PenStyle.SolidLine), ("cls_acc", Qt.PenStyle.DashLine),
+               ("ciou@0.5", Qt.PenStyle.DotLine))
 
 
 def _plot(x: str, y: str) -> pg.PlotWidget:
@@ -23,7 +24,7 @@ def _plot(x: str, y: str) -> pg.PlotWidget:
     p.setLabel("bottom", x)
     p.setLabel("left", y)
     p.showGrid(x=True, y=True, alpha=0.2)
-    p.addLegend(offset=(-10, 10))
+    p.addLegend(offset=(-10, 10), brush=pg.mkBrush(20, 20, 20, 190))
     p.setMenuEnabled(False)
     p.setMinimumHeight(150)
     return p
@@ -34,8 +35,9 @@ class CurveWidget(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.loss_plot = _plot("step", "training loss")
+        self.loss_plot = _plot("step", "loss (solid: train, dashed: val)")
         self.val_plot = _plot("epoch", "validation")
+        self.val_plot.setYRange(0, 1, padding=0.05)
         self.steps: dict[str, tuple[list, list]] = {}
         self.val: dict[tuple[str, str], tuple[list, list]] = {}
         self._items: dict[tuple, pg.PlotDataItem] = {}
@@ -71,6 +73,16 @@ class CurveWidget(QWidget):
             ys.append(float(msg["loss"]))
             self._draw(("loss", head), self.loss_plot, xs, ys, head, pg.mkPen(self._colour(head), width=2))
         elif kind == "epoch":
+            v = (msg.get("val") or {}).get("loss")
+            if isinstance(v, (int, float)) and "step" in msg:
+                xs, ys = self.val.setdefault((head, "loss"), ([], []))
+                if xs and msg["step"] <= xs[-1]:
+                    keep = sum(1 for s in xs if s < msg["step"])
+                    del xs[keep:], ys[keep:]
+                xs.append(msg["step"])
+                ys.append(float(v))
+                self._draw(("val", head, "loss"), self.loss_plot, xs, ys, f"{head} val",
+                           pg.mkPen(self._colour(head), width=2, style=Qt.PenStyle.DashLine), symbol="o")
             for name, style in VAL_METRICS:
                 v = (msg.get("val") or {}).get(name)
                 if not isinstance(v, (int, float)):
