@@ -188,6 +188,10 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):  # 
     assert json.loads(out.read_text())["meta"]["complete"] is False
     job.progress.disconnect()
     job.progress.connect(panel._on_progress)
+    # the cancelled report, reopened from its file, can be resumed too
+    job.request = None
+    assert commands.open_report(v.win, out) and panel.resume_button.isEnabled()
+    assert job.request.resume and job.request.checkpoints == (str(root / "dnm.pt"),)
     with v.qtbot.waitSignal(job.finished, timeout=180000) as blocker:
         panel.resume()
     assert blocker.args[0] == "done", blocker.args

@@ -39,7 +39,7 @@ class Evaluation:
         self.panel.export_buttons["csv"].clicked.connect(lambda: ask_export(window, "csv"))
         self.panel.export_buttons["sheet"].clicked.connect(lambda: ask_contact_sheet(window))
         self._source: ReportSource | None = None
-        self._source_of: int | None = None
+        self._source_of: object = None
         self.last_opened: tuple[str, float, str] | None = None   # (video path, time, head) of the last inspection
         self.requested: set[str] = set()      # checkpoints asked for by an inspection
         self.pending_head: str | None = None  # the head to show once its checkpoint has loaded
@@ -54,17 +54,19 @@ class Evaluation:
             self.window.heads.reset_zoom()
 
     def source(self) -> ReportSource | None:
-        """The video paths and segments of the report shown (or of the running request)."""
-        panel = self.panel
-        report = panel.report
+        """The video paths and segments of the report shown (or of the running request),
+        read once per report / request."""
+        report, key = self.panel.report, id(self.panel.report)
         if report is None and self.job.request is not None:
             r = self.job.request
-            report = {"meta": {"data": os.path.abspath(r.data),
-                               "annotations": _annotations_of(r)}}
+            key = ("request", r.data, r.annotations)
+            if self._source_of == key:
+                return self._source
+            report = {"meta": {"data": os.path.abspath(r.data), "annotations": _annotations_of(r)}}
         if report is None:
             return None
-        if self._source is None or self._source_of != id(report):
-            self._source, self._source_of = ReportSource(report), id(report)
+        if self._source is None or self._source_of != key:
+            self._source, self._source_of = ReportSource(report), key
         return self._source
 
 
@@ -158,10 +160,28 @@ def open_report(window, path: str | os.PathLike) -> bool:
     ev = window.evaluation
     ev._source = None
     ev.panel.show_report(report, os.fspath(path))
-    ev.panel.resume_button.setEnabled(False)
+    resumable = None if ev.job.running() else request_of(report, path)
+    if resumable is not None:
+        ev.job.request = resumable       # Resume finishes an incomplete run from its items log
+    ev.panel.resume_button.setEnabled(resumable is not None)
     ev.dock.show()
     ev.dock.raise_()
     return True
+
+
+def request_of(report: dict, path: str | os.PathLike) -> EvalRequest | None:
+    """The request that finishes an incomplete ``avsol eval`` report (None otherwise)."""
+    meta = report.get("meta", {}) or {}
+    paths = checkpoint_paths(report)
+    if meta.get("command") != "eval" or meta.get("complete") or not meta.get("data") or not paths:
+        return None
+    ann = meta.get("annotations")
+    if ann and Path(ann).parent == Path(meta["data"]):
+        ann = None                       # found in DATA, as the first run found it
+    return EvalRequest(data=meta["data"], checkpoints=tuple(paths.values()), out=os.fspath(path),
+                       annotations=ann, threshold=meta.get("threshold") or "median",
+                       device=meta.get("device", "auto") if str(meta.get("device", "")).startswith(("cpu", "cuda")) else "auto",
+                       batch_size=int(meta.get("batch_size") or 16), resume=True)
 
 
 def ask_open_report(window) -> None:
