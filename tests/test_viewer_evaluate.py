@@ -78,6 +78,9 @@ def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tm
     assert row["head"] == "b" and row["failure"] == "miss"
     v.qtbot.waitUntil(lambda: v.c.session is not None, timeout=15000)
     assert v.c.session.path.name == "clip.mp4" and v.c.session.annotations is not None
+    # beside the table: both heads on that item, under the report's rule
+    assert panel._preview_image is not None and panel._preview_image.shape[1] > 2 * panel._preview_image.shape[0]
+    assert not panel.preview.pixmap().isNull()
     v.wait_frame(int(row["time"] * 25 + 1e-6))
     nxt = commands.step_failure(win, 1)
     assert nxt["head"] == "b" and nxt["time"] != row["time"]

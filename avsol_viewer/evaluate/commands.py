@@ -201,6 +201,7 @@ def inspect_item(window, row: dict) -> bool:
     if src is None or src.problem:
         window._error("Cannot open the item", src.problem if src else "no report")
         return False
+    _preview(window, row, src)
     path = src.video_path(row.get("video"))
     if path is None:
         window._error("Cannot open the item", f"{row.get('video')}: the video file is not in the folder")
@@ -216,6 +217,17 @@ def inspect_item(window, row: dict) -> bool:
     c.player.seek(float(row.get("time") or 0.0))
     ev.last_opened = (str(path), float(row.get("time") or 0.0), row.get("head"))
     return True
+
+
+def _preview(window, row: dict, src: ReportSource) -> None:
+    """Every head on the item, under the report's threshold rule, beside the table."""
+    from avsol_viewer.evaluate.contact_sheet import item_heads
+
+    panel = window.evaluation.panel
+    try:
+        panel.show_preview(item_heads(panel.preview_report(), row, src))
+    except (ValueError, OSError):
+        panel.show_preview(None)
 
 
 def _show_head(window, head: str | None) -> None:

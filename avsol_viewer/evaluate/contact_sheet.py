@@ -26,26 +26,37 @@ def worst_rows(report: dict[str, Any], n: int) -> list[dict[str, Any]]:
     return [r for r in report.get("items", []) if r.get("status") == "scored" and r.get("map")][:max(0, n)]
 
 
-def _tile(row: dict[str, Any], source: ReportSource, rule: str, lut: np.ndarray) -> np.ndarray:
+def read_frame(source: ReportSource, row: dict[str, Any]) -> np.ndarray | None:
+    """The RGB frame an item was scored on, or None if it cannot be decoded."""
+    from model_core.media.frames import VideoReader
+
+    path = source.video_path(row["video"])
+    if path is None:
+        return None
+    try:
+        reader = VideoReader(path)
+        try:
+            return reader.read_at_index(reader.index_at_time(float(row["time"])))
+        finally:
+            reader.close()
+    except Exception:  # noqa: BLE001 - a tile without its frame still says the numbers
+        return None
+
+
+def _tile(row: dict[str, Any], source: ReportSource, rule: str, lut: np.ndarray,
+          frame: np.ndarray | None = None, label: str | None = None) -> np.ndarray:
+    """One item: its frame (read unless given), the head's map, the rule's region (white
+    outline), GT boxes, peak and a label (default: head, video, time, cIoU, failure)."""
     import cv2
 
     from avsol_viewer.core.map_display import prepare
-    from model_core.media.frames import VideoReader
     from model_core.metrics.items import decode_map
     from model_core.metrics.masks import gt_map, minmax_normalise, resize_maps
     from model_core.metrics.threshold import binarize_rule
 
-    path, seg = source.video_path(row["video"]), source.segment(row)
-    frame = None
-    if path is not None:
-        try:
-            reader = VideoReader(path)
-            try:
-                frame = reader.read_at_index(reader.index_at_time(float(row["time"])))
-            finally:
-                reader.close()
-        except Exception:  # noqa: BLE001 - a tile without its frame still says the numbers
-            frame = None
+    seg = source.segment(row)
+    if frame is None:
+        frame = read_frame(source, row)
     if frame is None:
         frame = np.zeros((TILE, TILE, 3), np.uint8)
     frame = cv2.resize(frame, (max(2, int(round(frame.shape[1] * TILE / frame.shape[0]))), TILE),
@@ -61,9 +72,40 @@ def _tile(row: dict[str, Any], source: ReportSource, rule: str, lut: np.ndarray)
     if dm.peak is not None:
         draw_peak(img, dm.peak)
     c = row.get("ciou")
-    draw_label(img, f"{row['head']} {row['video']} {row['time']:.2f}s "
-                    f"cIoU {'n/a' if c is None else f'{c:.2f}'} {row.get('failure') or ''}")
+    if label is None:
+        label = f"{row['head']} {row['video']} {row['time']:.2f}s cIoU {'n/a' if c is None else f'{c:.2f}'} " \
+                f"{row.get('failure') or ''}"
+    draw_label(img, label)
     return img
+
+
+def item_heads(report: dict[str, Any], row: dict[str, Any], source: ReportSource | None = None) -> np.ndarray | None:
+    """Every head's tile on the item of ``row`` (same video and segment), side by side,
+    under the report's threshold rule; None when no head has a map for it."""
+    from avsol_viewer.maps.colormaps import overlay_lut
+    from model_core.metrics.threshold import canonical
+
+    same = [r for r in report.get("items", []) if r.get("video") == row.get("video")
+            and r.get("start") == row.get("start") and r.get("status") == "scored" and r.get("map")]
+    if not same:
+        return None
+    source = source or ReportSource(report)
+    rule = canonical(report.get("meta", {}).get("threshold"))
+    lut = overlay_lut("inferno", 0.6)
+    frame = read_frame(source, row)
+    order = list(report.get("heads", {}))
+    same.sort(key=lambda r: order.index(r["head"]) if r["head"] in order else len(order))
+    tiles = []
+    for r in same:
+        c = r.get("ciou")
+        tiles.append(_tile(r, source, rule, lut, frame,
+                           f"{r['head']} cIoU {'n/a' if c is None else f'{c:.2f}'} {r.get('failure') or ''}"))
+    gap = np.empty((TILE, 4, 3), np.uint8)
+    gap[...] = BACKGROUND
+    parts = []
+    for t in tiles:
+        parts += [t, gap]
+    return np.ascontiguousarray(np.concatenate(parts[:-1], axis=1))
 
 
 def render_contact_sheet(report: dict[str, Any], n: int = 16, cols: int = COLS,
@@ -107,4 +149,4 @@ def save_contact_sheet(report: dict[str, Any], path: str | os.PathLike, n: int =
     return len(worst_rows(report, n))
 
 
-__all__ = ["render_contact_sheet", "save_contact_sheet", "worst_rows"]
+__all__ = ["item_heads", "read_frame", "render_contact_sheet", "save_contact_sheet", "worst_rows"]

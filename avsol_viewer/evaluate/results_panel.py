@@ -163,11 +163,22 @@ class ResultsPanel(QWidget):
             bottom.addWidget(b)
         self.rescore_button.setEnabled(False)
 
+        self.preview = QLabel("")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumWidth(200)
+        self.preview.setToolTip("every head on the selected item: map, the region the report's threshold "
+                                "rule predicts (white outline), GT boxes, peak")
+        self._preview_image = None
+        items_split = QSplitter(Qt.Orientation.Horizontal)
+        items_split.addWidget(self.table)
+        items_split.addWidget(self.preview)
+        items_split.setStretchFactor(0, 3)
+        items_split.setStretchFactor(1, 2)
         lower = QWidget()
         ll = QVBoxLayout(lower)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addLayout(fl)
-        ll.addWidget(self.table, 1)
+        ll.addWidget(items_split, 1)
         ll.addWidget(self.detail)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.summary)
@@ -317,6 +328,29 @@ class ResultsPanel(QWidget):
             return None
         self.activate(r)
         return self.proxy.row_at(r)
+
+    def show_preview(self, rgb) -> None:
+        """Show an RGB uint8 picture (``contact_sheet.item_heads``) beside the table; None clears."""
+        from PySide6.QtGui import QImage, QPixmap
+
+        if rgb is None:
+            self._preview_image = None
+            self.preview.clear()
+            return
+        h, w = rgb.shape[:2]
+        self._preview_image = rgb               # QImage borrows the buffer
+        img = QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888)
+        size = self.preview.size()
+        self.preview.setPixmap(QPixmap.fromImage(img).scaled(
+            max(50, size.width()), max(50, size.height()), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
+
+    def preview_report(self) -> dict:
+        """The report the preview draws from: the one shown, or the rows received so far."""
+        if self.report is not None:
+            return self.report
+        rule = self.job.request.threshold if self.job is not None and self.job.request else None
+        return {"items": self.model.rows, "heads": {h: {} for h in self.heads}, "meta": {"threshold": rule}}
 
     # -- the threshold rule ---------------------------------------------------------------------
     def chosen_rule(self) -> str:
