@@ -123,6 +123,12 @@ FAKE_CLI = textwrap.dedent("""
 """)
 
 
+def test_eta_text():
+    from avsol_viewer.evaluate.results_panel import eta_text
+
+    assert (eta_text(None), eta_text(75.4), eta_text(3 * 3600 + 65)) == ("ETA …", "ETA 1:15", "ETA 3:01:05")
+
+
 def test_a_crashing_child_shows_its_last_lines_and_keeps_the_rows(make_viewer, tmp_path):  # noqa: F811
     from avsol_viewer.evaluate import commands
     from avsol_viewer.evaluate.eval_job import EvalRequest
@@ -139,6 +145,7 @@ def test_a_crashing_child_shows_its_last_lines_and_keeps_the_rows(make_viewer, t
     outcome, report, message = blocker.args
     panel = v.win.evaluation.panel
     assert outcome == "crashed" and report is None and "out of memory" in message
+    assert (job.done, job.total, job.eta) == (1, 2, 3.0)                   # progress with its ETA
     assert "out of memory" in panel.status.text() and panel.model.rowCount() == 1
     assert panel.resume_button.isEnabled() and not panel.cancel_button.isEnabled()
     assert v.win.isVisible()                                   # the GUI is still there
@@ -147,7 +154,7 @@ def test_a_crashing_child_shows_its_last_lines_and_keeps_the_rows(make_viewer, t
 # -- the real thing (slow): avsol eval in a child process ------------------------------------
 @pytest.fixture(scope="module")
 def tiny_eval_set(tmp_path_factory):
-    """3 synthetic videos of 2 s at 64 px (one made undecodable) and a tiny checkpoint."""
+    """5 synthetic videos of 2 s at 64 px (one made undecodable) and a tiny checkpoint."""
     import torch
 
     from model_core.cli import main
@@ -158,7 +165,7 @@ def tiny_eval_set(tmp_path_factory):
     from model_core.train.options import PRESETS
 
     root = tmp_path_factory.mktemp("gui_eval")
-    assert main(["synth", str(root / "data"), "--videos", "3", "--seed", "3", "--duration", "2",
+    assert main(["synth", str(root / "data"), "--videos", "5", "--seed", "3", "--duration", "2",
                  "--size", "64", "--classes", "3", "--fps", "10"]) == 0
     classes = list(load_avsol_e(root / "data" / "avsol-e.json").classes)
     cfg = ModelConfig(num_classes=len(classes), **{k: (tuple(v) if isinstance(v, list) else v)
@@ -181,14 +188,15 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):  # 
                       extra=("--threads", "1"))
     job = v.win.evaluation.job
     panel = v.win.evaluation.panel
-    # cancel as soon as the child reports it is ready: it stops before or after its first video
-    job.progress.connect(lambda done, total, eta: job.cancel() if not job.process.cancel_requested else None)
+    # cancel once the first video is done: the child finishes the video it is on and stops
+    job.progress.connect(lambda done, total, eta: job.cancel() if done >= 1 and not job.process.cancel_requested else None)
     with v.qtbot.waitSignal(job.finished, timeout=180000) as blocker:
         commands.evaluate(v.win, req)
     assert blocker.args[0] == "cancelled", blocker.args
     kept = panel.model.rowCount()
-    assert kept < 6 and panel.resume_button.isEnabled()
-    assert json.loads(out.read_text())["meta"]["complete"] is False
+    assert 2 <= kept < 10 and panel.resume_button.isEnabled()
+    cancelled = json.loads(out.read_text())
+    assert cancelled["meta"]["complete"] is False and len(cancelled["items"]) == kept   # what was done is kept
     job.progress.disconnect()
     job.progress.connect(panel._on_progress)
     # the cancelled report, reopened from its file, can be resumed too
@@ -201,7 +209,7 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):  # 
     rep = blocker.args[1]
     assert rep["meta"]["complete"] and rep["meta"]["threshold"] == "median"
     rows = panel.model.rows
-    assert len(rows) == 6                                           # 3 videos x 2 segments
+    assert len(rows) == 10                                          # 5 videos x 2 segments
     bad = [r for r in rows if r["status"] == "failed"]
     assert {r["video"] for r in bad} == {"synth_00001.mp4"} and len(bad) == 2 and bad[0]["error"]
     assert rows[0]["status"] == "failed"                            # worst first: the error rows on top

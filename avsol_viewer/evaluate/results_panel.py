@@ -268,6 +268,7 @@ class ResultsPanel(QWidget):
     def show_report(self, report: dict, path: str | None = None) -> None:
         """Show a finished (or cancelled) run's report, or one opened from a file."""
         self.report, self.report_path = report, path
+        self.show_preview(None)
         self.heads = list(report.get("heads", {}))
         self.model.set_rows(report.get("items", []))
         self._fill_filters()
