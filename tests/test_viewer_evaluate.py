@@ -57,6 +57,8 @@ def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tm
     assert commands.open_report(win, saved_report)
     panel = win.evaluation.panel
     assert panel.model.rowCount() == 6 and panel.proxy.rowCount() == 6
+    report = json.loads(saved_report.read_text())
+    assert [panel.proxy.row_at(i)["ciou"] for i in range(6)] == [r["ciou"] for r in report["items"]]  # worst first
     # summary: head a hits everything, head b misses; the curve per head is drawn
     assert panel.summary.summary.item(0, 0).text() == "1.000" and panel.summary.summary.item(1, 0).text() == "0.000"
     assert panel.summary.summary.item(0, 6).text() == "1"                 # one missing item per head
