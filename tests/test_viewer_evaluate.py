@@ -224,3 +224,24 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):  # 
     v.wait_frame(int(row["time"] * 10 + 1e-6))
     assert v.c.session.annotations is not None
     v.qtbot.waitUntil(lambda: [m.name for m in v.c.maps.models] == ["dnm"], timeout=15000)
+
+
+def test_the_dialogs_build_the_requests_do_runs(qtbot, saved_report, tmp_path):
+    """ask(): the dialogs find the annotations and make absolute requests (never exec'd here)."""
+    from avsol_viewer.evaluate.eval_dialog import EvalDialog
+    from avsol_viewer.train.train_dialog import TrainDialog
+
+    d = EvalDialog(str(saved_report.parent), ["m/dnm.pt"])
+    qtbot.addWidget(d)
+    assert "2 videos (1 found), 3 items" in d.found.text() and d.ok.isEnabled()
+    d.rule.setCurrentText("fixed")
+    d.level.setValue(0.3)
+    r = d.request()
+    assert r.threshold == "fixed:0.3" and r.out == str(saved_report.parent / "avsol-report.json")
+    assert r.checkpoints[0].startswith("/") and r.annotations is None
+    bad = EvalDialog(str(tmp_path / "nowhere"), ["m/dnm.pt"])
+    qtbot.addWidget(bad)
+    assert not bad.ok.isEnabled()
+    t = TrainDialog(str(saved_report.parent))
+    qtbot.addWidget(t)
+    assert "no Annotations.txt" in t.found.text() and not t.ok.isEnabled()

@@ -139,9 +139,9 @@ class EvalDialog(QDialog):
     def request(self) -> EvalRequest:
         rule = self.rule.currentText()
         return EvalRequest(
-            data=self.folder.text().strip(),
-            checkpoints=tuple(self.ckpts.item(i).text() for i in range(self.ckpts.count())),
+            data=os.path.abspath(self.folder.text().strip()),
+            checkpoints=tuple(os.path.abspath(self.ckpts.item(i).text()) for i in range(self.ckpts.count())),
             out=self.out.text().strip() or str(Path(self.folder.text().strip()) / DEFAULT_REPORT),
-            annotations=self.annotations.text().strip() or None,
+            annotations=os.path.abspath(self.annotations.text().strip()) if self.annotations.text().strip() else None,
             threshold=f"fixed:{self.level.value():g}" if rule == "fixed" else rule,
             device=self.device.currentText(), batch_size=self.batch.value())

@@ -27,6 +27,7 @@ class TrainDialog(QDialog):
 
         super().__init__(parent)
         self.setWindowTitle("Train model")
+        self.setMinimumWidth(520)
         self.folder = QLineEdit(folder)
         self.found = QLabel("")
         self.found.setWordWrap(True)
@@ -94,7 +95,7 @@ class TrainDialog(QDialog):
 
     def request(self) -> TrainRequest:
         folder = self.folder.text().strip()
-        return TrainRequest(data=folder, heads=tuple(h for h, b in self.heads.items() if b.isChecked()),
-                            epochs=self.epochs.value(), out_dir=self.out.text().strip() or str(Path(folder) / "runs"),
+        return TrainRequest(data=os.path.abspath(folder), heads=tuple(h for h, b in self.heads.items() if b.isChecked()),
+                            epochs=self.epochs.value(), out_dir=os.path.abspath(self.out.text().strip() or str(Path(folder) / "runs")),
                             batch_size=self.batch.value(), device=self.device.currentText(),
                             config=self.config.currentText())
