@@ -67,6 +67,8 @@ class ResultsPanel(QWidget):
         self._rescore: RescoreThread | None = None
         self._dirty = QTimer(self, singleShot=True, interval=300)
         self._dirty.timeout.connect(self._refresh_summary)
+        self._known: dict[str, set] = {key: set() for key in ("head", "failure", "class", "size")}
+        self._pending_choice: dict = {}       # filter box -> choice to restore after a refill
 
         self.status = QLabel("No evaluation yet: Tools › Evaluate folder…, or File › Open report…")
         self.status.setWordWrap(True)
@@ -209,6 +211,7 @@ class ResultsPanel(QWidget):
 
         if not request.resume:
             self.model.set_rows([])
+            self._fill_filters()
         self.heads = head_names(request.checkpoints)
         self.report, self.report_path = None, request.out
         self.bar.setVisible(True)
@@ -231,9 +234,10 @@ class ResultsPanel(QWidget):
 
     def _on_rows(self, rows: list) -> None:
         self.model.append(rows)
-        self._fill_filters()
+        self._fill_filters(rows)
         if not self._dirty.isActive():
-            self._dirty.start()
+            # the summary is recomputed from every row: less often as they grow
+            self._dirty.start(min(3000, 300 + len(self.model.rows) // 10))
 
     def _on_finished(self, outcome: str, report, message: str) -> None:
         self.cancel_button.setEnabled(False)
@@ -293,18 +297,34 @@ class ResultsPanel(QWidget):
         heads = summaries_from_rows(rows, self.heads) if rows or self.heads else {}
         self.summary.show_summaries(heads, rows)
 
-    def _fill_filters(self) -> None:
-        values = {"head": set(), "failure": set(), "class": set(), "size": set()}
-        for r in self.model.rows:
-            values["head"].add(r.get("head"))
-            values["failure"].add(failure_of(r))
-            values["class"].add(r.get("class"))
-            values["size"].add(r.get("size"))
-        for key, box in self.filters.items():
-            have = {box.itemText(i) for i in range(box.count())}
-            for v in sorted(x for x in values[key] if x):
-                if v not in have:
-                    box.addItem(v)
+    def _fill_filters(self, rows: list | None = None) -> None:
+        """Offer the values of ``rows`` (default: all rows, afresh) in the filter boxes;
+        streaming rows only look at the new ones."""
+        if rows is None:
+            self._known = {key: set() for key in self.filters}
+            rows = self.model.rows
+            for box in self.filters.values():
+                keep = box.currentText()
+                box.blockSignals(True)
+                box.clear()
+                box.addItem(ANY)
+                box.blockSignals(False)
+                self._pending_choice[box] = keep
+        for r in rows:
+            for key, value in (("head", r.get("head")), ("failure", failure_of(r)), ("class", r.get("class")),
+                               ("size", r.get("size"))):
+                if value and value not in self._known[key]:
+                    self._known[key].add(value)
+                    box = self.filters[key]
+                    texts = [box.itemText(i) for i in range(1, box.count())]
+                    box.blockSignals(True)
+                    box.insertItem(1 + sum(t < value for t in texts), value)
+                    box.blockSignals(False)
+        for box, keep in self._pending_choice.items():
+            box.setCurrentText(keep if box.findText(keep) >= 0 else ANY)   # a choice still offered stays
+            if box.currentText() == ANY:
+                self.proxy.set_criterion(next(k for k, b in self.filters.items() if b is box), None)
+        self._pending_choice = {}
 
     # -- inspection -----------------------------------------------------------------------
     def activate(self, proxy_row: int) -> None:
