@@ -216,6 +216,11 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):  # 
     assert {r["video"] for r in bad} == {"synth_00001.mp4"} and len(bad) == 2 and bad[0]["error"]
     assert rows[0]["status"] == "failed"                            # worst first: the error rows on top
     assert not panel.resume_button.isEnabled()
+    # the maps the rows carry rescore the real run exactly under its own rule
+    from model_core.metrics.rescore import rescore_report
+
+    again = rescore_report(rep, "median")
+    assert [(r["ciou"], r["failure"]) for r in again["items"]] == [(r["ciou"], r["failure"]) for r in rep["items"]]
     # jump: a scored row opens its video at its frame, with its annotations and the head's map
     i = next(k for k in range(panel.proxy.rowCount()) if panel.proxy.row_at(k)["status"] == "scored")
     row = panel.proxy.row_at(i)
