@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,8 @@ def pytest_configure(config):
         check_stack()
     except BrokenInstallError as exc:
         pytest.exit(str(exc), returncode=2)
+    # A shell starts background jobs (`cmd &`, and so some CI runners) with SIGINT ignored,
+    # and Python then leaves it ignored: the tests that interrupt a command with SIGINT
+    # would wait for a KeyboardInterrupt that never comes. Ctrl-C means the same in every run.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
