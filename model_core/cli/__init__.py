@@ -16,8 +16,9 @@ import sys
 from model_core import __version__
 from model_core.errors import InputError
 
-# Subcommand modules, in the order shown by --help. A module missing here is simply
-# skipped, so parts of the CLI can land independently.
+# Subcommand modules, in the order shown by --help. Every one must import: a module that
+# fails (a syntax error, a missing dependency) is an error naming it, never a command that
+# silently disappears from the CLI.
 SUBCOMMANDS = [
     "model_core.cli.synth_cmd",
     "model_core.cli.import_cmd",
@@ -39,17 +40,30 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMANDS:
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+        except Exception as exc:  # noqa: BLE001 - named in one line, whatever it is
+            raise BrokenCommandError(name, exc) from exc
         module.add_parser(sub)
     return parser
 
 
+class BrokenCommandError(RuntimeError):
+    """A subcommand's module does not import: the install or the tree is broken."""
+
+    def __init__(self, module: str, exc: BaseException):
+        self.module = module
+        super().__init__(f"avsol: error: the command module {module} cannot be imported "
+                         f"({type(exc).__name__}: {exc}); the installation is broken")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except BrokenCommandError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # as typed (a training run records it)
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
