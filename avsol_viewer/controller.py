@@ -93,6 +93,7 @@ class ViewerController(QObject):
         self.player.index_changed.connect(self._on_index)
         self.maps.maps_ready.connect(self._on_maps_ready)
         self.maps.models_changed.connect(self._on_models_changed)
+        self.player.playing_changed.connect(self._on_playing_changed)
 
     # -- opening ------------------------------------------------------------------------
     def open(self, path: str | Path) -> Session:
@@ -220,9 +221,18 @@ class ViewerController(QObject):
         self.maps.want(index, playing=self.player.playing, priority=prio)
 
     def _on_maps_ready(self, indices) -> None:
+        if self.player.playing:
+            # the next frame (a clock tick away) draws the newest maps anyway: redrawing
+            # the heads for every batch of maps doubled the GUI thread's paints while playing
+            return
         seg = self.current_segment()
         wanted = {self.shown_index} | ({self.segment_frame(seg[1])} if seg else set())
-        if self.player.playing or wanted.intersection(indices):
+        if wanted.intersection(indices):
+            self.maps_changed.emit()
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        if not playing and self.session is not None:  # paused: the frame's own map, when it comes
+            self._want_maps(self.player.index)
             self.maps_changed.emit()
 
     def _on_models_changed(self, models) -> None:

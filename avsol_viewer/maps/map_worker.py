@@ -23,11 +23,19 @@ import threading
 from PySide6.QtCore import Signal
 
 from avsol_viewer.workers import TrackedThread
-from model_core.inference.engine import (MapEngine, MapRequest, ModelInfo, default_localizer, model_key,
-                                         one_line as _message)
+from model_core.inference.engine import (MapEngine, MapRequest, ModelInfo, default_localizer,
+                                         lower_thread_priority, model_key, one_line as _message)
 from model_core.inference.map_cache import MapCache
 
 log = logging.getLogger(__name__)
+#: How the inference thread is demoted (``lower_thread_priority``: a nice increment, "idle"
+#: or 0) so that the display, its decoder and the audio never wait for a map: the GUI
+#: thread shows the nearest computed map while the playhead's is pending. torch's CPU
+#: worker threads are started by this thread and inherit it. Measured with
+#: ``python -m benchmarks.run viewer`` (see benchmarks/README.md); ``AVSOL_MAP_WORKER_NICE``
+#: overrides it (benchmarks compare settings with it).
+PRIORITY: int | str = os.environ.get("AVSOL_MAP_WORKER_NICE", "10")
+PRIORITY = PRIORITY if PRIORITY == "idle" else int(PRIORITY)
 
 __all__ = ["MapRequest", "MapWorker", "ModelInfo", "default_localizer", "model_key"]
 
@@ -83,6 +91,7 @@ class MapWorker(TrackedThread):
 
     # -- worker thread ------------------------------------------------------------------
     def run(self) -> None:
+        lower_thread_priority(PRIORITY)
         try:
             while True:
                 with self._cond:

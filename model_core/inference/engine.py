@@ -22,6 +22,8 @@ loads. The viewer's ``MapWorker`` keeps only the mailbox, the thread and the sig
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -84,6 +86,26 @@ def default_localizer(path: str):
     from model_core.inference.localizer import Localizer
 
     return Localizer(path, device="auto", batch_size=8, threads=max(1, (os.cpu_count() or 2) - 1))
+
+
+def lower_thread_priority(policy: int | str) -> None:
+    """Demote this thread so it takes the cores only when torch's workers leave them.
+
+    ``policy``: ``"idle"`` (Linux ``SCHED_IDLE``: runs only on an otherwise idle core), a
+    nice increment (> 0), or 0 (unchanged). Linux only: there ``sched_setscheduler`` and
+    ``setpriority`` take a thread id and affect that thread alone (elsewhere the same call
+    would take the id for a process id).
+    """
+    if not policy or not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        if policy == "idle":
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + int(policy)))
+    except (OSError, AttributeError):
+        pass
 
 
 def one_line(exc: BaseException, path: str | None = None) -> str:
