@@ -29,12 +29,13 @@ from model_core.inference.map_cache import MapCache
 
 log = logging.getLogger(__name__)
 #: How the inference thread is demoted (``lower_thread_priority``: a nice increment, "idle"
-#: or 0) so that the display, its decoder and the audio never wait for a map: the GUI
-#: thread shows the nearest computed map while the playhead's is pending. torch's CPU
-#: worker threads are started by this thread and inherit it. Measured with
-#: ``python -m benchmarks.run viewer`` (see benchmarks/README.md); ``AVSOL_MAP_WORKER_NICE``
-#: overrides it (benchmarks compare settings with it).
-PRIORITY: int | str = os.environ.get("AVSOL_MAP_WORKER_NICE", "10")
+#: or 0; torch's CPU worker threads are started by this thread and inherit it). Measured
+#: with bench_viewer's playback (benchmarks/README.md): nice +10 and SCHED_IDLE displayed
+#: no more frames than 0 on the shared 2-core machine (the worker holds the GIL for its
+#: Python steps, and a demoted holder makes the GUI thread wait longer), so: 0. What keeps
+#: playback fluid is computing fewer maps while playing (``MapService``'s stride).
+#: ``AVSOL_MAP_WORKER_NICE`` overrides it for such A/B runs.
+PRIORITY: int | str = os.environ.get("AVSOL_MAP_WORKER_NICE", "0")
 PRIORITY = PRIORITY if PRIORITY == "idle" else int(PRIORITY)
 
 __all__ = ["MapRequest", "MapWorker", "ModelInfo", "default_localizer", "model_key"]

@@ -45,7 +45,10 @@ class MapRequest:
     """What a consumer wants now. ``generation`` increases with every request (latest wins).
 
     The frame at ``index`` comes first (alone, for latency), then ``priority`` frames, then
-    up to ``ahead`` frames after ``index``.
+    up to ``ahead`` frames after ``index``. With ``stride`` k > 1 (while playing) only
+    frames on the grid of multiples of k are computed, from the one at or before ``index``
+    on, in batches: the display shows the nearest earlier map, and the model does 1/k of
+    the work.
     """
 
     generation: int
@@ -56,6 +59,7 @@ class MapRequest:
     ahead: int = 50                  # frames to fill after the playhead
     audio: AudioSpec = field(default_factory=AudioSpec)
     audio_hop: float | None = AUDIO_HOP   # see model_core.inference.audio_window
+    stride: int = 1                  # > 1: only frames k * stride (playback: fewer maps, see todo)
 
 
 @dataclass(frozen=True)
@@ -249,7 +253,12 @@ class MapEngine:
     def todo(self, req: MapRequest, n_frames: int) -> list[tuple[int, list[str]]]:
         """The next batch: [(frame index, model keys missing)], the playhead first and alone."""
         models = list(self.models)
-        order = [req.index, *req.priority, *range(req.index + 1, req.index + 1 + req.ahead)]
+        k = max(1, int(req.stride))
+        if k == 1:
+            order = [req.index, *req.priority, *range(req.index + 1, req.index + 1 + req.ahead)]
+        else:
+            first = req.index - req.index % k
+            order = [*req.priority, *range(first, req.index + 1 + req.ahead, k)]
         todo: list[tuple[int, list[str]]] = []
         seen = set()
         for i in order:
@@ -259,7 +268,7 @@ class MapEngine:
             miss = self.cache.missing(req.video, models, req.audio.key, i)
             if miss:
                 todo.append((i, miss))
-                if i == req.index or len(todo) >= self.batch:
+                if (i == req.index and k == 1) or len(todo) >= self.batch:
                     break
         return todo
 
