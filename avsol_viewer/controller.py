@@ -17,14 +17,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from avsol_viewer.core.annotation_finder import VideoSegments
-from avsol_viewer.playback.audio_loader import AudioLoader, TrackAudio
 from avsol_viewer.core.clock import AudioClock, WallClock
+from avsol_viewer.core.session import Session, open_session
+from avsol_viewer.maps.map_service import MapService
+from avsol_viewer.playback.audio_loader import AudioLoader, TrackAudio
 from avsol_viewer.playback.frame_source import FrameSource
+from avsol_viewer.playback.player import Player
 from model_core.inference.frame_sources import FrameSpec
 from model_core.lru import LRU
-from avsol_viewer.maps.map_service import MapService
-from avsol_viewer.playback.player import Player
-from avsol_viewer.core.session import Session, open_session
 
 log = logging.getLogger(__name__)
 #: Decoded tracks (samples + spectrogram) kept for a quick reopen: at most this many, and

@@ -12,12 +12,12 @@ import os
 
 from PySide6.QtCore import QObject, Signal
 
-from model_core.inference.audio_sources import AudioSpec
-from model_core.inference.map_cache import MapCache, MapEntry, MapKey
-from model_core.inference.frame_sources import FrameSpec
 from avsol_viewer.maps.map_worker import MapWorker
+from model_core.inference.audio_sources import AudioSpec
 from model_core.inference.audio_window import AUDIO_HOP
 from model_core.inference.engine import MapRequest, ModelInfo
+from model_core.inference.frame_sources import FrameSpec
+from model_core.inference.map_cache import MapCache, MapEntry, MapKey
 
 #: Seconds of frames filled ahead of the playhead (paused / playing).
 AHEAD_PAUSED_S = 4.0
