@@ -17,14 +17,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from avsol_viewer.core.annotation_finder import VideoSegments
-from avsol_viewer.playback.audio_loader import AudioLoader, TrackAudio
 from avsol_viewer.core.clock import AudioClock, WallClock
+from avsol_viewer.core.session import Session, open_session
+from avsol_viewer.maps.map_service import MapService
+from avsol_viewer.playback.audio_loader import AudioLoader, TrackAudio
 from avsol_viewer.playback.frame_source import FrameSource
+from avsol_viewer.playback.player import Player
 from model_core.inference.frame_sources import FrameSpec
 from model_core.lru import LRU
-from avsol_viewer.maps.map_service import MapService
-from avsol_viewer.playback.player import Player
-from avsol_viewer.core.session import Session, open_session
 
 log = logging.getLogger(__name__)
 #: Decoded tracks (samples + spectrogram) kept for a quick reopen: at most this many, and
@@ -93,6 +93,7 @@ class ViewerController(QObject):
         self.player.index_changed.connect(self._on_index)
         self.maps.maps_ready.connect(self._on_maps_ready)
         self.maps.models_changed.connect(self._on_models_changed)
+        self.player.playing_changed.connect(self._on_playing_changed)
 
     # -- opening ------------------------------------------------------------------------
     def open(self, path: str | Path) -> Session:
@@ -220,9 +221,18 @@ class ViewerController(QObject):
         self.maps.want(index, playing=self.player.playing, priority=prio)
 
     def _on_maps_ready(self, indices) -> None:
+        if self.player.playing:
+            # the next frame (a clock tick away) draws the newest maps anyway: redrawing
+            # the heads for every batch of maps doubled the GUI thread's paints while playing
+            return
         seg = self.current_segment()
         wanted = {self.shown_index} | ({self.segment_frame(seg[1])} if seg else set())
-        if self.player.playing or wanted.intersection(indices):
+        if wanted.intersection(indices):
+            self.maps_changed.emit()
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        if not playing and self.session is not None:  # paused: the frame's own map, when it comes
+            self._want_maps(self.player.index)
             self.maps_changed.emit()
 
     def _on_models_changed(self, models) -> None:

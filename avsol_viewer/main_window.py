@@ -16,16 +16,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
 
-from model_core.inference.audio_sources import AudioSpec
 from avsol_viewer.controller import ViewerController
-from avsol_viewer.panels.display_panel import DisplayOptions, DisplayPanel
-from avsol_viewer.maps.heads_panel import HeadsPanel
-from avsol_viewer.presenter import Presenter
 from avsol_viewer.export.screenshot import copy_to_clipboard, grab, save_png
+from avsol_viewer.maps.heads_panel import HeadsPanel
+from avsol_viewer.panels.display_panel import DisplayOptions, DisplayPanel
 from avsol_viewer.panels.segment_panel import SegmentPanel
-from avsol_viewer.settings import DEFAULTS, ViewerSettings
 from avsol_viewer.panels.spectrogram_view import SpectrogramView
 from avsol_viewer.playback.transport import Transport, make_action
+from avsol_viewer.presenter import Presenter
+from avsol_viewer.settings import DEFAULTS, ViewerSettings
+from model_core.inference.audio_sources import AudioSpec
 
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.webm *.mov *.avi *.m4v);;All files (*)"
 ANNOTATION_SUFFIXES = (".json", ".txt")

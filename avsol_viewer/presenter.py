@@ -10,13 +10,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject
 
+from avsol_viewer.core.map_display import prepare
+from avsol_viewer.maps.colormaps import overlay_lut
+from avsol_viewer.maps.heads_panel import HeadContent
+from avsol_viewer.panels.display_panel import DisplayOptions
+from avsol_viewer.panels.segment_panel import SegmentScores
 from model_core.inference.audio_window import window_centre
 from model_core.lru import LRU
-from avsol_viewer.maps.colormaps import overlay_lut
-from avsol_viewer.panels.display_panel import DisplayOptions
-from avsol_viewer.maps.heads_panel import HeadContent
-from avsol_viewer.core.map_display import prepare
-from avsol_viewer.panels.segment_panel import SegmentScores
 
 _HEAD_COLOURS = {"avc": "#f4a261", "cls": "#8ecae6", "dnm": "#b5e48c"}
 

@@ -23,6 +23,13 @@ Everything runs in one process, in one run, with 2 torch threads:
   the audio trunk alone costs ~40 % of it, as each annotated frame has its own window).
 - ``cpu_s``: the same totals in process CPU seconds (less sensitive to load from
   elsewhere, blind to the overlap of decoding and inference);
+- ``field_1head_s``: the field's test-script loop (:func:`field_items`: the video opened
+  once, a seek and one frame per item, the item's audio decoded alone, one forward pass of
+  the whole model at batch 1), and ``speedup_vs_field_1head`` = field / batched (target >= 3);
+- ``model_ceiling_1head_s``: both trunks alone (visual on the items' frames, audio on as
+  many windows, random inputs, the evaluation's batches), ``items_per_s_vs_model_ceiling``
+  = model ceiling / batched (target >= 0.85) and ``three_heads_vs_three_trunk_passes`` =
+  batched 3 heads / 3 model ceilings (target <= 1.1);
 - ``max_ciou_diff_batched_vs_naive``: the two ways score the same maps.
 Also the size actually run, the set's generation time (0 when reused) and the wall time.
 The variants are interleaved video by video (see :func:`run`).
@@ -126,6 +133,42 @@ def naive_items(loc, video) -> list:
     return rows
 
 
+def field_items(loc, video) -> list:
+    """One model over the items of one video the way the field's test scripts do it: the
+    video opened once, per item a seek and one frame (OpenCV), the item's 1 s of audio
+    decoded on its own, one forward pass of the whole model at batch 1, then the score."""
+    import cv2
+    import torch
+
+    from model_core.features import log_mel
+    from model_core.media.audio import read_audio
+    from model_core.metrics.items import score_items
+
+    rows = []
+    cap = cv2.VideoCapture(str(video.path))
+    s = loc.image_size
+    try:
+        for seg in video.segments:
+            t = seg.frame_time
+            cap.set(cv2.CAP_PROP_POS_MSEC, t * 1000.0)
+            ok, bgr = cap.read()
+            if not ok:
+                continue
+            rgb = cv2.cvtColor(cv2.resize(bgr, (s, s), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+            frame = torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous(memory_format=torch.channels_last)
+            mel = log_mel(read_audio(video.path, t - 0.5, t + 0.5))[None]
+            with torch.inference_mode():
+                out = loc.model(frame, mel)
+            maps = out.localization.float().numpy()
+            rows += score_items(maps, [seg], videos=[video.name], head=loc.name, times=[t],
+                                categories=[video.category], p_avc=out.p_avc.float().numpy(),
+                                class_probs=out.class_logits.float().softmax(dim=1).numpy(),
+                                classes=loc.classes)
+    finally:
+        cap.release()
+    return rows
+
+
 class _Clock:
     """Wall and CPU seconds accumulated per named phase."""
 
@@ -181,7 +224,7 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     trunk = locs[0].model.visual_trunk
     s = locs[0].image_size
     reports = OUT / "eval_reports"
-    rows: dict[str, list] = {"b1": [], "b3": [], "n0": [], "n1": [], "n2": []}
+    rows: dict[str, list] = {"b1": [], "b3": [], "n0": [], "n1": [], "n2": [], "f0": []}
     logs = {k: ItemsLog(reports / f"bench_{k}.items.jsonl", {"kind": "header", "fingerprint": {}}, False)
             for k in ("b1", "b3")}
 
@@ -195,12 +238,22 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
         with torch.inference_mode():
             trunk(x)
 
+    def model_ceiling(n):
+        """Both trunks (visual on n frames, audio on n windows), nothing else."""
+        x = torch.randn(n, 3, s, s).contiguous(memory_format=torch.channels_last)
+        a = torch.randn(n, 1, 64, 101)
+        with torch.inference_mode():
+            trunk(x)
+            locs[0].model.audio(a)
+
     for v in videos:
         clock.time("b1", batched, "b1", 1, v)
         clock.time("b3", batched, "b3", 3, v)
         for i, loc in enumerate(locs):
             rows[f"n{i}"] += clock.time(f"n{i}", naive_items, loc, v)
         clock.time("ceiling", ceiling, len(v.segments))
+        clock.time("model_ceiling", model_ceiling, len(v.segments))
+        rows["f0"] += clock.time("f0", field_items, locs[0], v)
     for k, log in logs.items():
         log.close()
         heads = [loc.name for loc in locs[:1 if k == "b1" else 3]]
@@ -223,7 +276,12 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
                  "set": str(root.relative_to(ROOT)), "synth_s": round(synth_s, 1),
                  "batched_1head_s": total(b1, clock.wall), "batched_3heads_s": total(b3, clock.wall),
                  "naive_1head_s": total(n1, clock.wall), "naive_3heads_s": total(n3, clock.wall),
-                 "ceiling_1head_s": clock.wall["ceiling"]}
+                 "ceiling_1head_s": clock.wall["ceiling"],
+                 "field_1head_s": total(["load", "f0"], clock.wall),
+                 "model_ceiling_1head_s": clock.wall["model_ceiling"]}
+    fig["speedup_vs_field_1head"] = fig["field_1head_s"] / fig["batched_1head_s"]
+    fig["items_per_s_vs_model_ceiling"] = fig["model_ceiling_1head_s"] / fig["batched_1head_s"]
+    fig["three_heads_vs_three_trunk_passes"] = fig["batched_3heads_s"] / (3 * fig["model_ceiling_1head_s"])
     fig["speedup_1head"] = fig["naive_1head_s"] / fig["batched_1head_s"]
     fig["speedup_3heads"] = fig["naive_3heads_s"] / fig["batched_3heads_s"]
     fig["three_vs_one"] = fig["batched_3heads_s"] / fig["batched_1head_s"]

@@ -43,16 +43,36 @@ def test_cli_help_is_light():
 
 
 def test_cli_version(capsys):
-    try:
-        main(["--version"])
-    except SystemExit as exc:
-        assert exc.code == 0
-    assert "avsol" in capsys.readouterr().out
+    assert main(["--version"]) == 0  # argparse's SystemExit becomes the return code
+    assert capsys.readouterr().out.startswith("avsol ")
+    assert main(["--no-such-option"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-def test_cli_has_subcommands():
-    text = build_parser().format_help()
-    assert "COMMAND" in text
+def test_cli_has_every_subcommand():
+    import argparse
+
+    from model_core.cli import SUBCOMMANDS
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    expected = {"synth", "import", "train", "infer", "metrics", "eval"}
+    assert expected <= set(sub.choices) and len(sub.choices) == len(SUBCOMMANDS)
+
+
+def test_a_subcommand_that_fails_to_import_is_an_error(tmp_path, monkeypatch, capsys):
+    """Dropping it silently would make a broken install look like a missing feature."""
+    from model_core import cli
+
+    (tmp_path / "broken_cmd.py").write_text("import no_such_module_avsol\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS, "broken_cmd"])
+    assert main(["infer", "--help"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken_cmd" in err[0] and "no_such_module_avsol" in err[0]
+    monkeypatch.setattr(cli, "SUBCOMMANDS", [*cli.SUBCOMMANDS[:-1], "model_core.cli.no_such_cmd"])
+    assert main(["infer", "--help"]) == 1
+    assert "model_core.cli.no_such_cmd" in capsys.readouterr().err
 
 
 def test_entry_points_installed(repo_root):
@@ -87,3 +107,28 @@ def test_map_engine_imports_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_shared_fixtures_are_defined_once_in_conftest(request, repo_root):
+    """A fixture imported into modules by name is a new definition per module: a
+    "session-scoped" clip was rebuilt per module and the thread guard covered only the
+    modules that imported it. Each shared fixture has one definition, in conftest.py."""
+    import ast
+
+    shared = ("index_clip", "other_clip", "settings", "make_viewer", "no_thread_left")
+    for name in shared:
+        defs = request._fixturemanager.getfixturedefs(name, request.node)
+        assert defs and len(defs) == 1 and defs[0].func.__module__ == "conftest", name
+    assert request._fixturemanager.getfixturedefs("index_clip", request.node)[0].scope == "session"
+    assert "no_thread_left" in request.fixturenames  # autouse, here too
+    bad = []
+    for path in sorted((repo_root / "tests").glob("*.py")):
+        if path.name == "conftest.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name in shared:
+                bad.append(f"{path.name} defines {node.name}")
+            if (isinstance(node, ast.ImportFrom) and node.module in ("viewer_support", "conftest")
+                    and any(a.name in shared for a in node.names)):
+                bad.append(f"{path.name} imports {[a.name for a in node.names if a.name in shared]}")
+    assert not bad, bad

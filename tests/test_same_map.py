@@ -12,7 +12,6 @@ import torch
 from media_helpers import make_clip
 from model_core.model import ModelConfig, build_model
 from model_core.model.checkpoint import save_checkpoint
-from viewer_support import no_thread_left  # noqa: F401
 
 CFG = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
 FPS = 25.0

@@ -103,7 +103,8 @@ def test_cli_jsonl_stream(tiny, tmp_path, capsys):
     assert {"epoch", "step", "total_steps", "loss", "l_avc", "lr", "samples_per_s"} <= set(step)
     epoch = next(m for m in lines if m["event"] == "epoch")
     assert {"loss", "avc_acc", "cls_acc"} <= set(epoch["val"]) and "loss" in epoch["train"]
-    assert load_checkpoint(out).summary["command"].startswith("avsol") or load_checkpoint(out).summary["command"]
+    command = load_checkpoint(out).summary["command"]  # how the run was started, as typed
+    assert command.startswith("avsol train ") and "--head avc" in command and "--jsonl" in command, command
 
 
 def test_cli_resume_with_nothing_to_resume_and_mismatch(tiny, tmp_path, capsys):

@@ -16,7 +16,7 @@ import pytest
 from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
 from model_core.metrics.items import score_items, unscored_items
 from model_core.metrics.report import build_report, write_report
-from viewer_support import FakeFactory, FakeLocalizer, index_clip, make_viewer, no_thread_left, settings  # noqa: F401
+from viewer_support import FakeFactory, FakeLocalizer
 
 pytestmark = pytest.mark.gui
 
@@ -25,7 +25,7 @@ LEFT = RIGHT[:, ::-1].copy()
 
 
 @pytest.fixture
-def saved_report(tmp_path, index_clip):  # noqa: F811
+def saved_report(tmp_path, index_clip):
     """A report of two heads on a real 2 s clip (two segments each: right-half box) plus a
     missing video; head ``a`` right, head ``b`` wrong (a miss)."""
     (tmp_path / "videos").mkdir()
@@ -47,7 +47,7 @@ def saved_report(tmp_path, index_clip):  # noqa: F811
     return path
 
 
-def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tmp_path):  # noqa: F811
+def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tmp_path):
     from avsol_viewer.evaluate import commands
 
     v = make_viewer(FakeFactory())
@@ -131,7 +131,7 @@ def test_eta_text():
     assert (eta_text(None), eta_text(75.4), eta_text(3 * 3600 + 65)) == ("ETA …", "ETA 1:15", "ETA 3:01:05")
 
 
-def test_a_crashing_child_shows_its_last_lines_and_keeps_the_rows(make_viewer, tmp_path):  # noqa: F811
+def test_a_crashing_child_shows_its_last_lines_and_keeps_the_rows(make_viewer, tmp_path):
     from avsol_viewer.evaluate import commands
     from avsol_viewer.evaluate.eval_job import EvalRequest
 
@@ -179,7 +179,7 @@ def tiny_eval_set(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):  # noqa: F811
+def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):
     from avsol_viewer.evaluate import commands
     from avsol_viewer.evaluate.eval_job import EvalRequest
 

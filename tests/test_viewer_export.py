@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from media_helpers import read_frame_index
-from viewer_support import (FakeFactory, FakeLocalizer, index_clip, make_viewer, no_thread_left,  # noqa: F401
-                            settings)
+from viewer_support import FakeFactory, FakeLocalizer
 
 W, H, FPS = 128, 96, 25.0  # index_clip: 50 frames, 2 s, 440 Hz tone at 16 kHz
 

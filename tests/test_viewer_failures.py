@@ -15,7 +15,7 @@ import pytest
 
 from model_core import features, install_check
 from model_core.errors import CheckpointError
-from viewer_support import FakeFactory, FakeLocalizer, index_clip, make_viewer, no_thread_left, settings  # noqa: F401
+from viewer_support import FakeFactory, FakeLocalizer
 
 
 class NeedsTorchaudio(FakeLocalizer):

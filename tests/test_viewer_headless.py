@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from viewer_support import index_clip, make_viewer, no_thread_left, settings  # noqa: F401
 
 
 def _run(args, tmp_path, timeout=240):

@@ -14,8 +14,7 @@ from PySide6.QtCore import QPointF, QTimer
 
 from media_helpers import read_frame_index
 from model_core.errors import CheckpointError
-from viewer_support import (FakeFactory, FakeLocalizer, index_clip, make_viewer, no_thread_left,  # noqa: F401
-                            other_clip, quadrant_map, settings)
+from viewer_support import FakeFactory, FakeLocalizer, quadrant_map
 
 W, H = 128, 96  # the clip's frame size
 
@@ -129,6 +128,7 @@ def test_audio_for_maps(make_viewer, index_clip, other_clip):
     key = v.c.maps.models[0].key
     own, _ = v.c.maps.entry(key, 10)
     assert own.map[0, 0] > 0.5 and not own.silent_audio
+    _set(v, layout="side_by_side")  # the plain frame's title names what the maps hear
     for spec, hot_tl, silent in ((AudioSpec("silence"), False, True), (AudioSpec("noise"), True, False),
                                  (AudioSpec("file", str(other_clip)), True, False)):
         v.win.set_audio(spec)
@@ -137,7 +137,7 @@ def test_audio_for_maps(make_viewer, index_clip, other_clip):
         entry, _ = v.c.maps.entry(key, 10)
         assert (entry.map[0, 0] > 0.5) == hot_tl, spec
         assert entry.silent_audio == silent
-        assert spec.label in v.win.heads.views[0].title.text or v.win.display.options.layout != "side_by_side"
+        v.qtbot.waitUntil(lambda: spec.label in v.win.heads.views[0].title.text, timeout=5000)
     v.win.set_audio(AudioSpec("own"))
     assert v.c.maps.entry(key, 10)[0] is own  # back to the cached maps of the own audio
 

@@ -10,8 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from media_helpers import read_frame_index
-from viewer_support import (FakeFactory, FakeLocalizer, index_clip, make_viewer, no_thread_left,  # noqa: F401
-                            other_clip, settings)
+from viewer_support import FakeFactory, FakeLocalizer
 
 
 def _drop(win, path):

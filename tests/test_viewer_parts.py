@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viewer_support import no_thread_left  # noqa: F401
 
 
 class FakeTimer:

@@ -7,7 +7,6 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from media_helpers import read_frame_index
-from viewer_support import index_clip, make_viewer, no_thread_left, settings  # noqa: F401
 
 FPS = 25.0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from viewer_support import FakeFactory, make_viewer, no_thread_left, settings  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
@@ -50,7 +49,7 @@ def tiny_train_set(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_train_cancel_resume_curves_and_load(make_viewer, tiny_train_set, tmp_path):  # noqa: F811
+def test_train_cancel_resume_curves_and_load(make_viewer, tiny_train_set, tmp_path):
     from model_core.inference.engine import default_localizer
     from avsol_viewer.train import commands
     from avsol_viewer.train.train_job import TrainRequest

@@ -1,8 +1,8 @@
-"""Shared pieces of the viewer tests: fake models, a window on a manual clock, clips whose
-frames carry their index, and the autouse check that no viewer thread outlives a test.
+"""Shared pieces of the viewer tests: fake models and a window on a manual clock.
 
-Import the fixtures into a test module by name (pytest picks up fixtures imported into a
-module's namespace, autouse ones included).
+The fixtures (``index_clip``, ``other_clip``, ``settings``, ``make_viewer`` and the
+autouse no-thread-left guard) live in ``tests/conftest.py``, so that session-scoped ones
+are built once per run and the guard covers every test.
 """
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
-from media_helpers import make_clip, read_frame_index
+from media_helpers import read_frame_index
 
 
 def quadrant_map(quadrant: str = "tl", size: int = 8) -> np.ndarray:
@@ -83,39 +82,6 @@ class FakeFactory:
         return obj
 
 
-@pytest.fixture(autouse=True)
-def no_thread_left():
-    """Fail a test that leaves a viewer thread (QThread) running."""
-    yield
-    from avsol_viewer.workers import running_threads
-
-    left = running_threads()
-    for t in left:  # don't let one leak break every later test
-        if hasattr(t, "request_stop"):
-            t.request_stop()
-        t.wait(5000)
-    assert not left, f"threads left running: {[t.objectName() for t in left]}"
-
-
-@pytest.fixture(scope="session")
-def index_clip(tmp_path_factory) -> Path:
-    """50 frames at 25 fps, 128 x 96, frame index drawn in the pixels, 440 Hz tone."""
-    return make_clip(tmp_path_factory.mktemp("clips") / "index.mp4", n_frames=50, fps=25.0, size=(128, 96))
-
-
-@pytest.fixture(scope="session")
-def other_clip(tmp_path_factory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("clips2") / "other.mp4", n_frames=30, fps=10.0, size=(96, 64),
-                     tone_hz=880.0)
-
-
-@pytest.fixture
-def settings(tmp_path):
-    from avsol_viewer.settings import ViewerSettings
-
-    return ViewerSettings(tmp_path / "settings.ini")
-
-
 class Viewer(SimpleNamespace):
     """A window on a manual clock: ``win``, ``c`` (controller), ``clock``, ``qtbot``.
 
@@ -132,34 +98,3 @@ class Viewer(SimpleNamespace):
     def wait_maps(self, index: int, timeout: int = 30000) -> None:
         self.qtbot.waitUntil(lambda: bool(self.c.maps.models) and self.c.maps.ready_at(index),
                              timeout=timeout)
-
-
-@pytest.fixture
-def make_viewer(qtbot, settings):
-    """Factory: ``make_viewer(factory=None)`` -> :class:`Viewer`; closed at teardown."""
-    from avsol_viewer.core.clock import ManualClock
-    from avsol_viewer.controller import ViewerController
-    from avsol_viewer.main_window import MainWindow
-
-    made = []
-
-    def make(factory=None) -> Viewer:
-        clock = ManualClock()
-        c = ViewerController(localizer_factory=factory or FakeFactory(),
-                             clock_factory=lambda track: (clock, "manual clock"), autotick=False)
-        win = MainWindow(settings, c)
-        errors: list[tuple[str, str]] = []
-        win.report_error = lambda title, text: errors.append((title, text))
-        win.resize(1200, 800)
-        win.show()
-        qtbot.waitExposed(win)
-        v = Viewer(win=win, c=c, clock=clock, qtbot=qtbot, errors=errors)
-        made.append((v, factory))
-        return v
-
-    yield make
-    for v, factory in made:
-        for fake in getattr(factory, "fakes", {}).values():
-            if isinstance(fake, FakeLocalizer) and fake.gate is not None:
-                fake.gate.set()
-        v.win.close()

@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import Signal
 
-from model_core.inference.audio_sources import AudioSpec
 from avsol_viewer.core.export_media import SoundFeed
 from avsol_viewer.core.export_render import Layout, RenderOptions, compose_grid, render_tile
+from avsol_viewer.workers import TrackedThread
+from model_core.inference.audio_sources import AudioSpec
 from model_core.inference.audio_window import AUDIO_HOP
 from model_core.inference.frame_sources import FrameSpec
 from model_core.inference.map_cache import MapCache, MapKey
-from avsol_viewer.workers import TrackedThread
 
 log = logging.getLogger(__name__)
 #: Frames of maps computed in one go when the frame being encoded lacks its maps.

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 
-from avsol_viewer.maps.frame_view import HeadView
 from avsol_viewer.core.map_display import DisplayMap
+from avsol_viewer.maps.frame_view import HeadView
 
 BACKGROUND = "#1e1f22"
 TITLE_PX = 26  # height of a view's title row

@@ -12,18 +12,23 @@ import os
 
 from PySide6.QtCore import QObject, Signal
 
-from model_core.inference.audio_sources import AudioSpec
-from model_core.inference.map_cache import MapCache, MapEntry, MapKey
-from model_core.inference.frame_sources import FrameSpec
 from avsol_viewer.maps.map_worker import MapWorker
+from model_core.inference.audio_sources import AudioSpec
 from model_core.inference.audio_window import AUDIO_HOP
 from model_core.inference.engine import MapRequest, ModelInfo
+from model_core.inference.frame_sources import FrameSpec
+from model_core.inference.map_cache import MapCache, MapEntry, MapKey
 
 #: Seconds of frames filled ahead of the playhead (paused / playing).
 AHEAD_PAUSED_S = 4.0
 AHEAD_PLAYING_S = 2.0
 #: While playing, a map up to this old may stand in for the frame's own (seconds).
 STALE_S = 0.5
+#: While playing, maps per second of video computed per head (every k-th frame, k =
+#: fps / this): the overlay shows the nearest earlier map, and inference leaves the cores
+#: to the display (measured: every frame's maps took the display's time; see
+#: benchmarks/README.md). Paused, every frame's map is computed.
+PLAYING_MAPS_PER_S = 10.0
 
 
 class MapService(QObject):
@@ -91,9 +96,10 @@ class MapService(QObject):
         if self._video is None or self._frames is None:
             return
         ahead = int(round((AHEAD_PLAYING_S if playing else AHEAD_PAUSED_S) * self._fps))
+        stride = max(1, int(round(self._fps / PLAYING_MAPS_PER_S))) if playing else 1
         self._generation += 1
         req = MapRequest(self._generation, self._video, self._frames, int(index), tuple(priority),
-                         ahead, self.audio, self.audio_hop)
+                         ahead, self.audio, self.audio_hop, stride)
         self._last = req
         self.start()
         self.worker.submit(req)

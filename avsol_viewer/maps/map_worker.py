@@ -23,11 +23,20 @@ import threading
 from PySide6.QtCore import Signal
 
 from avsol_viewer.workers import TrackedThread
-from model_core.inference.engine import (MapEngine, MapRequest, ModelInfo, default_localizer, model_key,
-                                         one_line as _message)
+from model_core.inference.engine import (MapEngine, MapRequest, ModelInfo, default_localizer,
+                                         lower_thread_priority, model_key, one_line as _message)
 from model_core.inference.map_cache import MapCache
 
 log = logging.getLogger(__name__)
+#: How the inference thread is demoted (``lower_thread_priority``: a nice increment, "idle"
+#: or 0; torch's CPU worker threads are started by this thread and inherit it). Measured
+#: with bench_viewer's playback (benchmarks/README.md): nice +10 and SCHED_IDLE displayed
+#: no more frames than 0 on the shared 2-core machine (the worker holds the GIL for its
+#: Python steps, and a demoted holder makes the GUI thread wait longer), so: 0. What keeps
+#: playback fluid is computing fewer maps while playing (``MapService``'s stride).
+#: ``AVSOL_MAP_WORKER_NICE`` overrides it for such A/B runs.
+PRIORITY: int | str = os.environ.get("AVSOL_MAP_WORKER_NICE", "0")
+PRIORITY = PRIORITY if PRIORITY == "idle" else int(PRIORITY)
 
 __all__ = ["MapRequest", "MapWorker", "ModelInfo", "default_localizer", "model_key"]
 
@@ -83,6 +92,7 @@ class MapWorker(TrackedThread):
 
     # -- worker thread ------------------------------------------------------------------
     def run(self) -> None:
+        lower_thread_priority(PRIORITY)
         try:
             while True:
                 with self._cond:

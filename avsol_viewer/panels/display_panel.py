@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSlider,
                                QVBoxLayout, QWidget)
 
-from model_core.inference.audio_sources import LABELS
 from avsol_viewer.maps.colormaps import OVERLAY_MAPS
+from model_core.inference.audio_sources import LABELS
 
 
 @dataclass(frozen=True)

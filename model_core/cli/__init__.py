@@ -23,8 +23,9 @@ from model_core import __version__
 from model_core.errors import InputError
 from model_core.outputs import OneLineParser, SafeStdout, release_all
 
-# Subcommand modules, in the order shown by --help. A module missing here is simply
-# skipped, so parts of the CLI can land independently.
+# Subcommand modules, in the order shown by --help. Every one must import: a module that
+# fails (a syntax error, a missing dependency) is an error naming it, never a command that
+# silently disappears from the CLI.
 SUBCOMMANDS = [
     "model_core.cli.synth_cmd",
     "model_core.cli.import_cmd",
@@ -46,14 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMANDS:
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+        except Exception as exc:  # noqa: BLE001 - named in one line, whatever it is
+            raise BrokenCommandError(name, exc) from exc
         sub_parser = module.add_parser(sub)
         if hasattr(module, "interrupted_hint") and sub_parser is not None:
             sub_parser.set_defaults(interrupted_hint=module.interrupted_hint)
     return parser
+
+
+class BrokenCommandError(RuntimeError):
+    """A subcommand's module does not import: the install or the tree is broken."""
+
+    def __init__(self, module: str, exc: BaseException):
+        self.module = module
+        super().__init__(f"avsol: error: the command module {module} cannot be imported "
+                         f"({type(exc).__name__}: {exc}); the installation is broken")
 
 
 #: Write errors of the machine, not of the program: one line and exit 2, never a traceback.
@@ -75,11 +83,17 @@ def _interrupted_line(args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except BrokenCommandError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a bad option (one line printed), --help, --version
         return exc.code if isinstance(exc.code, int) else 2
+    args.argv = argv  # as typed (a training run records it)
     original_stdout = sys.stdout
     stdout = sys.stdout = original_stdout if isinstance(original_stdout, SafeStdout) else SafeStdout(original_stdout)
     previous = None

@@ -184,6 +184,6 @@ def run(args: argparse.Namespace) -> int:
         lam=args.lam, visual_init=args.visual_init, cache=args.cache, val_every=args.val_every,
         save_every=args.save_every, log_every=args.log_every, flip=args.flip,
         keep_last=args.keep_last, select_best=args.select_best, threads=args.threads, stop_after_steps=args.stop_after_steps,
-        command=["avsol", *sys.argv[1:]] if sys.argv[1:2] == ["train"] else [])
+        command=["avsol", *getattr(args, "argv", sys.argv[1:])])
     Trainer(opts, [_jsonl if args.jsonl else _Human()]).run()
     return 0

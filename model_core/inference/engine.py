@@ -22,6 +22,8 @@ loads. The viewer's ``MapWorker`` keeps only the mailbox, the thread and the sig
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -43,7 +45,10 @@ class MapRequest:
     """What a consumer wants now. ``generation`` increases with every request (latest wins).
 
     The frame at ``index`` comes first (alone, for latency), then ``priority`` frames, then
-    up to ``ahead`` frames after ``index``.
+    up to ``ahead`` frames after ``index``. With ``stride`` k > 1 (while playing) only
+    frames on the grid of multiples of k are computed, from the one at or before ``index``
+    on, in batches: the display shows the nearest earlier map, and the model does 1/k of
+    the work.
     """
 
     generation: int
@@ -54,6 +59,7 @@ class MapRequest:
     ahead: int = 50                  # frames to fill after the playhead
     audio: AudioSpec = field(default_factory=AudioSpec)
     audio_hop: float | None = AUDIO_HOP   # see model_core.inference.audio_window
+    stride: int = 1                  # > 1: only frames k * stride (playback: fewer maps, see todo)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,26 @@ def default_localizer(path: str):
     from model_core.inference.localizer import Localizer
 
     return Localizer(path, device="auto", batch_size=8, threads=max(1, (os.cpu_count() or 2) - 1))
+
+
+def lower_thread_priority(policy: int | str) -> None:
+    """Demote this thread so it takes the cores only when torch's workers leave them.
+
+    ``policy``: ``"idle"`` (Linux ``SCHED_IDLE``: runs only on an otherwise idle core), a
+    nice increment (> 0), or 0 (unchanged). Linux only: there ``sched_setscheduler`` and
+    ``setpriority`` take a thread id and affect that thread alone (elsewhere the same call
+    would take the id for a process id).
+    """
+    if not policy or not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        if policy == "idle":
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + int(policy)))
+    except (OSError, AttributeError):
+        pass
 
 
 def one_line(exc: BaseException, path: str | None = None) -> str:
@@ -227,7 +253,12 @@ class MapEngine:
     def todo(self, req: MapRequest, n_frames: int) -> list[tuple[int, list[str]]]:
         """The next batch: [(frame index, model keys missing)], the playhead first and alone."""
         models = list(self.models)
-        order = [req.index, *req.priority, *range(req.index + 1, req.index + 1 + req.ahead)]
+        k = max(1, int(req.stride))
+        if k == 1:
+            order = [req.index, *req.priority, *range(req.index + 1, req.index + 1 + req.ahead)]
+        else:
+            first = req.index - req.index % k
+            order = [*req.priority, *range(first, req.index + 1 + req.ahead, k)]
         todo: list[tuple[int, list[str]]] = []
         seen = set()
         for i in order:
@@ -237,7 +268,7 @@ class MapEngine:
             miss = self.cache.missing(req.video, models, req.audio.key, i)
             if miss:
                 todo.append((i, miss))
-                if i == req.index or len(todo) >= self.batch:
+                if (i == req.index and k == 1) or len(todo) >= self.batch:
                     break
         return todo
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import os
 import queue
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -33,12 +32,12 @@ import numpy as np
 
 from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio
 from model_core.inference.audio_window import AUDIO_HOP, check_hop, window_centre, window_key
-from model_core.inference.engine import EmbeddingCache, embed_windows, predict_frames
+from model_core.inference.engine import EmbeddingCache, embed_windows, lower_thread_priority, predict_frames
 from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
 QUEUE_BATCHES = 3
-#: how the decode thread is demoted (see ``_lower_priority``): "idle", a nice increment, or 0.
+#: how the decode thread is demoted (see ``engine.lower_thread_priority``): "idle", a nice increment, or 0.
 #: Measured (benchmarks/bench_inference.py): no gain from nice 10 or SCHED_IDLE on 2 cores,
 #: and a demoted decoder starves when other processes load the machine, so: 0.
 DECODER_PRIORITY: int | str = 0
@@ -98,26 +97,6 @@ def _plan(reader, times, fps):
     return times[order], idx, order
 
 
-def _lower_priority(policy: int | str) -> None:
-    """Demote this thread so it takes the cores only when torch's workers leave them.
-
-    ``policy``: ``"idle"`` (Linux ``SCHED_IDLE``: runs only on an otherwise idle core), a
-    nice increment (> 0), or 0 (unchanged). Linux only: there ``sched_setscheduler`` and
-    ``setpriority`` take a thread id and affect that thread alone (elsewhere the same call
-    would take the id for a process id).
-    """
-    if not policy or not sys.platform.startswith("linux"):
-        return
-    tid = threading.get_native_id()
-    try:
-        if policy == "idle":
-            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
-        else:
-            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + int(policy)))
-    except (OSError, AttributeError):
-        pass
-
-
 class _Decoder(threading.Thread):
     """Reads frames and audio windows into batches on a bounded queue."""
 
@@ -165,7 +144,7 @@ class _Decoder(threading.Thread):
                                 frames, keys, centres, windows))
 
     def run(self) -> None:
-        _lower_priority(DECODER_PRIORITY)
+        lower_thread_priority(DECODER_PRIORITY)
         try:
             items = []
             for item in self._items():
@@ -254,6 +233,9 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                     if isinstance(item, BaseException):
                         raise item
                     _run_batch(locs, item, embeddings, source.key, parts)
+                    # keep the batch's times and indices only: holding its frames (and
+                    # windows) made memory grow with the film (~0.7 GB for 10 min at 720p)
+                    item.frames, item.windows = None, {}
                     meta.append(item)
                     done += len(item.times)
                     if progress is not None:
