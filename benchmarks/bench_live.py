@@ -1,0 +1,123 @@
+"""Live-mode figures (SPEC 8): map refresh rate and capture-to-overlay latency.
+
+The demo heads (``resources/models/{avc,cls,dnm}.pt``) run the live loop
+(:mod:`model_core.inference.live_loop`) on a 30 fps file-backed camera (a generated
+640 x 480 clip played in real time, looping) and a file-backed microphone (its track),
+for ``SECONDS`` s after a warm-up, as ``avsol-viewer --live --camera FILE --microphone
+FILE`` does. The overlay time is when ``on_maps`` returns (no window: the drawing costs
+of the viewer are not in these figures).
+
+Measured in the same run, against SPEC 8's targets:
+
+- ``refresh_hz`` against ``min(camera fps, batch-1 trunk ceiling)``, where the ceiling
+  is 1 / (sum over the loaded heads of the bare visual trunk's time at batch 1,
+  ``torch.inference_mode``, channels_last, random input): every head's map is refreshed
+  per frame, so a frame costs one trunk pass per head. Target ratio >= 0.85.
+- capture-to-overlay latency median and p95 against trunk time (the same sum) + one
+  camera frame interval + 10 ms.
+
+Two configurations: every demo head (what the viewer shows side by side) and DNM alone.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SECONDS = 10.0
+WARMUP_S = 2.0
+FPS = 30
+THREADS = 2
+
+
+def _trunk_ms(loc, reps: int = 20) -> float:
+    """Median ms of one bare visual-trunk pass at batch 1 (the SPEC 8 ceiling's unit)."""
+    import torch
+
+    model = loc.model
+    trunk = model.visual_trunk.to(memory_format=torch.channels_last)
+    s = loc.image_size
+    x = torch.rand(1, 3, s, s).contiguous(memory_format=torch.channels_last)
+    times = []
+    with torch.inference_mode():
+        for _ in range(3):
+            trunk(x)
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            trunk(x)
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1000.0)
+
+
+def _one(locs: dict, clip: Path, seconds: float) -> dict:
+    from model_core.inference.live_loop import LiveLoop
+    from model_core.inference.live_sources import LiveSpec
+
+    lat: list[float] = []
+    done: list[float] = []
+    t_start = [0.0]
+
+    def on_maps(r):
+        now = time.monotonic()
+        if now >= t_start[0]:
+            lat.append(now - r.frame.captured)
+            done.append(now)
+
+    # the ceiling just before and just after the live run (the machine is shared)
+    trunk_before = sum(_trunk_ms(loc) for loc in locs.values())
+    loop = LiveLoop(locs, LiveSpec(str(clip), str(clip)), on_maps=on_maps)
+    t_start[0] = time.monotonic() + WARMUP_S
+    loop.start()
+    time.sleep(WARMUP_S + seconds)
+    counts = loop.counts()
+    problems = dict(loop.problems)
+    loop.stop()
+    trunk_after = sum(_trunk_ms(loc) for loc in locs.values())
+    trunk = min(trunk_before, trunk_after)
+    span = done[-1] - done[0] if len(done) > 1 else float("nan")
+    hz = (len(done) - 1) / span if len(done) > 1 else 0.0
+    ceiling = min(float(FPS), 1000.0 / trunk)
+    lat_ms = np.asarray(lat) * 1000.0
+    med = float(np.median(lat_ms)) if len(lat_ms) else float("nan")
+    p95 = float(np.percentile(lat_ms, 95)) if len(lat_ms) else float("nan")
+    bound = trunk + 1000.0 / FPS + 10.0
+    return {"heads": [getattr(l, "head", "?") for l in locs.values()],
+            "trunk_ms_batch1_sum": round(trunk, 2), "trunk_ms_before_after": [round(trunk_before, 2),
+                                                                              round(trunk_after, 2)],
+            "camera_fps": FPS, "ceiling_hz": round(ceiling, 2), "refresh_hz": round(hz, 2),
+            "refresh_ratio": round(hz / ceiling, 3),
+            "latency_ms_median": round(med, 1), "latency_ms_p95": round(p95, 1),
+            "latency_bound_ms": round(bound, 1), "latency_median_ratio_to_bound": round(med / bound, 3),
+            "maps": len(done), "counts": counts, "problems": problems}
+
+
+def run(seconds: float = SECONDS, threads: int = THREADS) -> dict:
+    import torch
+
+    from benchmarks.bench_decode import make_test_video
+    from model_core.inference.localizer import Localizer
+
+    torch.set_num_threads(threads)
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_test_video(Path(tmp) / "live30.mp4", seconds=10, fps=FPS, size=(640, 480), audio_rate=48000)
+        models = ROOT / "resources" / "models"
+        locs = {h: Localizer(models / f"{h}.pt", device="cpu", batch_size=1, threads=threads)
+                for h in ("avc", "cls", "dnm")}
+        for loc in locs.values():
+            loc.warmup(1)
+        out = {"threads": torch.get_num_threads(), "seconds": seconds,
+               "all_heads": _one(locs, clip, seconds),
+               "dnm_only": _one({"dnm": locs["dnm"]}, clip, seconds)}
+    out["load_average"] = [round(x, 2) for x in load_before] + [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=1))
