@@ -1,0 +1,134 @@
+"""Live mode in the window, offscreen, with file-backed camera and microphone (SPEC 7):
+maps arrive over the live picture with the view controls, the HUD's figures are sane,
+Stop returns to the open file and leaves no thread, device faults show a message and
+live mode resumes on another device; ``--live --screenshot`` end to end."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+
+import pytest
+
+from media_helpers import read_frame_index
+from viewer_support import (FakeFactory, FakeLocalizer, index_clip, make_viewer, no_thread_left,  # noqa: F401
+                            other_clip, settings)
+
+
+def live_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("avsol-live")]
+
+
+@pytest.fixture
+def viewer(make_viewer, tmp_path):
+    v = make_viewer(FakeFactory(avc=FakeLocalizer("avc", head="avc", quadrant="tl"),
+                                dnm=FakeLocalizer("dnm", head="dnm", quadrant="br")))
+    for name in ("avc", "dnm"):
+        v.win.load_checkpoint(tmp_path / f"{name}.pt")
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=15000)
+    yield v
+    v.win.live.stop()
+    assert not live_threads()
+
+
+def test_live_maps_arrive_hud_is_sane_and_stop_returns_to_the_file(viewer, index_clip, other_clip):
+    v, live = viewer, viewer.win.live
+    assert v.win.open_path(index_clip)
+    v.wait_frame(0)
+    live.start(str(other_clip), str(other_clip))
+    assert live.active and not v.win.transport.isVisible() and live.bar.isVisible()
+    v.qtbot.waitUntil(lambda: live.shown >= 10, timeout=20000)
+    r = live.last
+    assert set(r.entries) == {m.key for m in v.c.maps.models} and not r.silent
+    # side by side: the live picture + both heads, each with its map
+    views = v.win.heads.views
+    assert len(views) == 3 and not views[0].overlay.isVisible()
+    assert all(view.overlay.isVisible() for view in views[1:])
+    assert read_frame_index(v.win.heads._image) in range(30)   # the camera's picture, not the file's
+    # the view controls act on the live picture: one head
+    v.win.set_options(replace(v.win.display.options, layout="single", head=v.c.maps.models[0].key))
+    v.qtbot.waitUntil(lambda: len(v.win.heads.views) == 1, timeout=5000)
+    v.qtbot.wait(1500)
+    live.update_hud()
+    hud = live.bar.hud.text()
+    hz = float(re.search(r"maps ([\d.]+)/s", hud).group(1))
+    med = float(re.search(r"latency (\d+) ms", hud).group(1))
+    assert 2 < hz <= 11, hud                    # a 10 fps camera, a fast fake
+    assert 0 <= med < 1000, hud
+    assert "audio overruns 0" in hud and f"file {other_clip.name}" in hud
+    assert live.bar.columns > 50                # the scrolling spectrogram is drawn
+    live.stop()
+    assert not live_threads()
+    assert v.win.presenter.override is None and v.win.transport.isVisible() and not live.bar.isVisible()
+    assert v.c.shown_index == 0 and read_frame_index(v.win.heads._image) == 0   # the file, where it was
+    v.win.set_options(replace(v.win.display.options, layout="side_by_side"))
+    assert len(v.win.heads.views) == 3
+
+
+def test_missing_camera_shows_a_message_and_another_device_resumes(viewer, index_clip, tmp_path):
+    v, live = viewer, viewer.win.live
+    live.start(str(tmp_path / "no-camera.mp4"), str(tmp_path / "no-mic.wav"))
+    v.qtbot.waitUntil(lambda: "camera" in live.problems and "microphone" in live.problems, timeout=10000)
+    assert "no such file for --camera" in live.bar.problem.text()
+    assert "maps computed on silence" in live.problems["microphone"]
+    assert live.shown == 0 and not v.errors        # a message in the window, no dialog, no traceback
+    # the rest of the app keeps working
+    assert v.win.open_path(index_clip)
+    # another camera is chosen: live mode resumes (on silence: still no microphone)
+    live.start(str(index_clip), str(tmp_path / "no-mic.wav"))
+    v.qtbot.waitUntil(lambda: live.shown >= 3, timeout=20000)
+    assert "camera" not in live.problems and live.last.silent
+    live.stop()
+    assert not live_threads()
+
+
+def test_devices_are_remembered(viewer, other_clip, settings):
+    live = viewer.win.live
+    live.start(str(other_clip), str(other_clip))
+    live.stop()
+    from avsol_viewer.live.live_mode import LiveMode
+
+    assert settings.value("live/camera", "0") == str(other_clip)
+    assert settings.value("live/microphone", "") == str(other_clip)
+    assert LiveMode(viewer.win).camera == str(other_clip)
+
+
+def test_closing_the_window_while_live_stops_every_thread(make_viewer, other_clip):
+    v = make_viewer(FakeFactory())
+    v.win.live.start(str(other_clip), str(other_clip))
+    v.qtbot.waitUntil(lambda: v.win.live.shown >= 1, timeout=20000)   # frames without models
+    v.win.close()
+    assert not live_threads()
+
+
+def test_camera_and_microphone_need_live():
+    from avsol_viewer.app import main
+
+    assert main(["--camera", "0", "--screenshot", "x.png"]) == 2
+
+
+@pytest.mark.slow
+def test_live_screenshot_with_the_demo_heads(tmp_path, other_clip, repo_root):
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "live.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", AVSOL_VIEWER_SETTINGS=str(tmp_path / "s.ini"))
+    res = subprocess.run([sys.executable, "-m", "avsol_viewer.app", "--live", "--camera", str(other_clip),
+                          "--microphone", str(other_clip), "--screenshot", str(out)],
+                         capture_output=True, text=True, env=env, timeout=240, cwd=repo_root)
+    assert res.returncode == 0, res.stderr
+    assert "warning" not in res.stderr
+    assert QImage(str(out)).width() == 1600
+
+
+def test_live_screenshot_without_camera_exits_2(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", AVSOL_VIEWER_SETTINGS=str(tmp_path / "s.ini"),
+               AVSOL_RESOURCES=str(tmp_path))
+    res = subprocess.run([sys.executable, "-m", "avsol_viewer.app", "--live", "--camera", str(tmp_path / "none.mp4"),
+                          "--microphone", str(tmp_path / "none.wav"), "--screenshot", str(tmp_path / "o.png")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 2
+    assert "no such file for --camera" in res.stderr and "Traceback" not in res.stderr
