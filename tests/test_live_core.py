@@ -3,6 +3,7 @@ buffer, device errors) and the live loop on the map engine (maps arrive, HUD fig
 sane, stop leaves no thread, a missing or vanishing device is reported and retried)."""
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -214,4 +215,44 @@ def test_camera_gone_mid_stream_is_reported_and_resumes(live_clip):
         assert wait_for(lambda: ("camera", None) in problems and len(got) > n + 2)
     finally:
         assert loop.stop()
+    assert not live_threads()
+
+
+def _pulse_input() -> bool:
+    """A PulseAudio server with an input PortAudio can open (e.g. a null sink's monitor)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pactl") is None:
+        return False
+    if subprocess.run(["pactl", "info"], capture_output=True, timeout=10).returncode != 0:
+        return False
+    try:
+        from model_core.inference.live_sources import list_microphones
+
+        return any(name == "pulse" for _, name in list_microphones())
+    except DeviceError:
+        return False
+
+
+@pytest.mark.skipif(not _pulse_input(), reason="no PulseAudio input (start pulseaudio with a null sink, "
+                                               "its monitor as the default source)")
+def test_real_sounddevice_capture_through_a_pulseaudio_null_sink():
+    """The real InputStream path: a tone played into the null sink is heard by the live
+    loop through ``MicrophoneAudio`` (the monitor of the sink as the input)."""
+    import sounddevice as sd
+
+    fake = audio_sensitive_fake()
+    got = []
+    clip = make_clip(Path(tempfile.mkdtemp()) / "c.mp4", n_frames=25, fps=25.0, size=(64, 48),
+                     with_audio=False)
+    loop = LiveLoop({"m": fake}, LiveSpec(str(clip), "pulse"), on_maps=got.append).start()
+    try:
+        t = np.arange(48000 * 6) / 48000
+        sd.play((0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 48000, device="pulse")
+        assert wait_for(lambda: got and not got[-1].silent and got[-1].entries["m"].map[0, 0] > 0.9, 15)
+        assert loop.microphone_name == "microphone pulse" and "microphone" not in loop.problems
+    finally:
+        sd.stop()
+        loop.stop()
     assert not live_threads()
