@@ -11,6 +11,7 @@ import sys
 import threading
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from media_helpers import read_frame_index
@@ -132,3 +133,47 @@ def test_live_screenshot_without_camera_exits_2(tmp_path):
                          capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 2
     assert "no such file for --camera" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_record_then_open_shows_the_recorded_maps_without_recomputing(viewer, other_clip, tmp_path):
+    from model_core.inference.live_record import maps_path
+    from model_core.maps_file import load_maps
+    from model_core.media.probe import probe
+
+    v, live = viewer, viewer.win.live
+    live.start(str(other_clip), str(other_clip))
+    v.qtbot.waitUntil(lambda: live.shown >= 2, timeout=20000)
+    rec = tmp_path / "rec.mp4"
+    assert live.record(rec)
+    v.qtbot.wait(2500)
+    files = live.stop_record()
+    live.stop()
+    assert not live_threads()
+    names = {m.name for m in v.c.maps.models}
+    assert files[0] == rec and {f.name for f in files[1:]} == {maps_path(rec, n).name for n in names}
+    info = probe(rec)
+    assert info.has_video and info.has_audio and abs(info.fps - 10.0) < 0.01   # the camera's rate
+    mf = load_maps(maps_path(rec, "avc"))
+    assert len(mf) == info.frame_count >= 15 and mf.head == "avc"
+    np_times = mf.times
+    assert abs(np_times[1] - 0.1) < 1e-9
+    assert (mf.maps[:, 0, 0] > 0.9).all()                     # the fake avc: hot top-left
+    fakes = [v.c.maps.worker.loaded_localizers()[m.key] for m in v.c.maps.models]
+    calls = [len(f.predicted) for f in fakes]
+    assert v.win.open_path(rec)
+    v.wait_frame(0)
+    v.wait_maps(5)
+    v.qtbot.wait(500)
+    assert [len(f.predicted) for f in fakes] == calls          # nothing recomputed
+    avc = next(m for m in v.c.maps.models if m.name == "avc")
+    entry, _ = v.c.maps.entry(avc.key, 5)
+    np.testing.assert_array_equal(entry.map, mf.maps[5])
+
+
+def test_recording_refuses_an_output_that_is_an_input(viewer, other_clip):
+    live = viewer.win.live
+    live.start(str(other_clip), str(other_clip))
+    assert not live.record(other_clip)                    # would destroy the camera's file
+    assert viewer.errors and "also an input" in viewer.errors[-1][1]
+    assert live.recorder is None
+    live.stop()

@@ -61,6 +61,10 @@ class LiveMode(QObject):
         self.hud_timer.setInterval(HUD_MS)
         self.hud_timer.timeout.connect(self.update_hud)
         self.c.maps.models_changed.connect(self._on_models)
+        self.recorder = None
+        from avsol_viewer.live.recorded_maps import install
+
+        install(self.c)
         win.close_hooks.append(self.stop)
 
     @property
@@ -123,7 +127,60 @@ class LiveMode(QObject):
         self._sync_actions()
         self.stopped.emit()
 
+    # -- record -------------------------------------------------------------------------
+    def record(self, path) -> bool:
+        """Start recording the live session to ``path`` (.mp4 + maps beside it)."""
+        from model_core.errors import InputError
+        from model_core.inference.live_record import LiveRecorder
+
+        if self.session is None or self.recorder is not None:
+            return False
+        loop = self.session.loop
+        heads = {m.key: (m.name, m.head) for m in self.c.maps.models if m.key in loop.localizers}
+        fps = getattr(loop.frames, "fps", 25.0) if loop.frames is not None else 25.0
+        try:
+            files = {"camera": [self.camera if not self.camera.strip().isdigit() else None],
+                     "microphone": [self.microphone if self.microphone and Path(self.microphone).is_file() else None]}
+            self.recorder = LiveRecorder(path, heads, fps, loop.audio, files)
+        except InputError as exc:
+            self.win._error("Cannot record", str(exc))
+            return False
+        loop.recorder = self.recorder
+        self.win.statusBar().showMessage(f"recording to {path}…")
+        self._sync_actions()
+        return True
+
+    def stop_record(self) -> list:
+        """Finish the recording; returns the files written."""
+        rec, self.recorder = self.recorder, None
+        if rec is None:
+            return []
+        if self.session is not None:
+            self.session.loop.recorder = None
+        files = rec.close()
+        if rec.error:
+            self.win._error("Recording failed", rec.error)
+        elif files:
+            self.win.statusBar().showMessage(f"recorded {files[0]} ({rec.frames} frames) and "
+                                             f"{len(files) - 1} maps file(s) beside it", 15000)
+        self._sync_actions()
+        return files
+
+    def ask_record(self) -> None:
+        if self.recorder is not None:
+            self.stop_record()
+            return
+        if self.session is None:
+            self.start()
+        path, _ = QFileDialog.getSaveFileName(self.win, "Record live session", str(
+            Path(self.win.settings.last_folder() or ".") / time.strftime("live-%Y%m%d-%H%M%S.mp4")),
+            "MP4 video (*.mp4)")
+        if path:
+            self.record(path)
+        self._sync_actions()
+
     def _stop_session(self) -> None:
+        self.stop_record()
         s, self.session = self.session, None
         s.maps_ready.disconnect(self._on_maps)
         s.stop()
@@ -229,6 +286,7 @@ class LiveMode(QObject):
         a = self.win.actions_by_name
         a["live_start"].setEnabled(True)
         a["live_stop"].setEnabled(self.active)
+        a["live_record"].setChecked(self.recorder is not None)
 
 
 # -- menu ---------------------------------------------------------------------------------
@@ -238,9 +296,12 @@ def install_live_actions(win) -> LiveMode:
     a = win.actions_by_name
     a["live_start"] = make_action(win, "&Start live", "F5", lambda: live.start())
     a["live_stop"] = make_action(win, "S&top live", "Shift+F5", live.stop)
+    a["live_record"] = make_action(win, "&Record…", "Ctrl+R", lambda *_: live.ask_record())
+    a["live_record"].setCheckable(True)
     menu = win.menuBar().addMenu("&Live")
     menu.addAction(a["live_start"])
     menu.addAction(a["live_stop"])
+    menu.addAction(a["live_record"])
     cams = menu.addMenu("&Camera")
     mics = menu.addMenu("&Microphone")
     cams.aboutToShow.connect(lambda: _fill_cameras(live, cams))

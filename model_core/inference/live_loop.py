@@ -128,6 +128,8 @@ class LiveLoop:
         self.problems: dict[str, str] = {}
         self.camera_name = self.microphone_name = ""
         self.latest: LiveMaps | None = None
+        #: a :class:`~model_core.inference.live_record.LiveRecorder` fed every result, or None
+        self.recorder = None
         self.frames: LiveFrames | None = None
         self.audio: LiveAudio | None = None
         self._stop = threading.Event()
@@ -273,6 +275,9 @@ class LiveLoop:
             last = f.index
             self.latest = result = self.predict(f)
             self.stats.record_maps(result.done)
+            rec = self.recorder
+            if rec is not None:
+                rec.add(result)
             if self.on_maps is not None:
                 self.on_maps(result)
         self._close_frames()

@@ -355,6 +355,10 @@ class LiveAudio(AudioSource):
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
         return self._read16k(window_key(centre, seconds), int(round(seconds * SAMPLE_RATE)))
 
+    def window_at(self, first16: int, n16: int) -> np.ndarray:
+        """Samples ``first16 ..`` (16 kHz stream positions); zeros where not held."""
+        return self._read16k(first16, n16)
+
     def last(self, seconds: float = WINDOW_SECONDS) -> tuple[int, np.ndarray]:
         """(first sample at 16 kHz, samples) of the last ``seconds`` heard."""
         n = int(round(seconds * SAMPLE_RATE))
@@ -508,6 +512,9 @@ class SilentLive(LiveAudio):
     def last(self, seconds: float = WINDOW_SECONDS) -> tuple[int, np.ndarray]:
         n = int(round(seconds * SAMPLE_RATE))
         return int(self.now * SAMPLE_RATE) - n, np.zeros(n, np.float32)
+
+    def window_at(self, first16: int, n16: int) -> np.ndarray:
+        return np.zeros(n16, np.float32)
 
     def check(self) -> None:
         pass
