@@ -177,3 +177,21 @@ def test_recording_refuses_an_output_that_is_an_input(viewer, other_clip):
     assert viewer.errors and "also an input" in viewer.errors[-1][1]
     assert live.recorder is None
     live.stop()
+
+
+def test_portaudio_missing_says_so_and_maps_on_silence(viewer, other_clip, monkeypatch):
+    from model_core.errors import DeviceError
+    from model_core.inference import live_sources
+
+    def no_portaudio():
+        raise DeviceError(None, "PortAudio library not found: no microphone input (OSError); install libportaudio2")
+
+    monkeypatch.setattr(live_sources, "_sounddevice", no_portaudio)
+    v, live = viewer, viewer.win.live
+    live.start(str(other_clip), "")                      # the default input device
+    v.qtbot.waitUntil(lambda: live.shown >= 2 and "microphone" in live.problems, timeout=20000)
+    assert "PortAudio library not found" in live.bar.problem.text()
+    assert live.last.silent and not v.errors
+    v.win.presenter.refresh()
+    assert "on silence" in v.win.heads.views[1].title.text
+    live.stop()
