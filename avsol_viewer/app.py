@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="checkpoint to load (repeatable; default: the bundled demo heads)")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="render the window, save it (PNG, or JPEG for .jpg/.jpeg), and exit")
-    p.add_argument("--at", type=finite(0), default=0.0, metavar="SECONDS", help="time for --screenshot")
+    p.add_argument("--at", type=finite(0), default=0.0, metavar="SECONDS", help="time for --screenshot (with --live: seconds of live mode before it)")
     p.add_argument("--timeout", type=finite(0, 86400, lo_open=True), default=180.0, metavar="SECONDS",
                    help="--screenshot: longest wait for the maps (then render without them)")
     p.add_argument("--live", action="store_true",

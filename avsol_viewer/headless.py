@@ -70,7 +70,7 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         if live is not None:
             if not win.live.active:
                 win.live.start(*live)
-            return win.live.ready()
+            return win.live.ready() and win.live.seconds_live() >= at
         s = c.session
         if s is None:
             return True

@@ -125,6 +125,7 @@ def test_live_screenshot_with_the_demo_heads(tmp_path, other_clip, repo_root):
     assert QImage(str(out)).width() == 1600
 
 
+@pytest.mark.slow
 def test_live_screenshot_without_camera_exits_2(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", AVSOL_VIEWER_SETTINGS=str(tmp_path / "s.ini"),
                AVSOL_RESOURCES=str(tmp_path))

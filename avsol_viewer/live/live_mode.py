@@ -96,6 +96,7 @@ class LiveMode(QObject):
         loaded = self.c.maps.worker.loaded_localizers()
         locs = {m.key: loaded[m.key] for m in self.c.maps.models if m.key in loaded}
         self.last, self.shown, self.problems = None, 0, {}
+        self._started_at = time.monotonic()
         self.bar.set_problems({})
         self.session = LiveSession(locs, LiveSpec(self.camera, self.microphone), parent=self)
         self.session.maps_ready.connect(self._on_maps)
@@ -220,6 +221,10 @@ class LiveMode(QObject):
         if self.last is None:
             self.draw()
         self.problem.emit(kind, message)
+
+    def seconds_live(self) -> float:
+        """Seconds since live mode (re)started (``--screenshot --at S`` waits for S)."""
+        return time.monotonic() - self._started_at if self.session is not None else 0.0
 
     def ready(self) -> bool:
         """Maps of every loaded model are on screen (``--screenshot`` waits for this)."""
