@@ -196,3 +196,30 @@ def test_portaudio_missing_says_so_and_maps_on_silence(viewer, other_clip, monke
     v.win.presenter.refresh()
     assert "on silence" in v.win.heads.views[1].title.text
     live.stop()
+
+
+def test_camera_gone_mid_stream_says_so_and_resumes(viewer, other_clip, monkeypatch):
+    from model_core.errors import DeviceError
+    from model_core.inference.live_frames import FileCameraFrames
+
+    state = {"gone": False}
+    grab = FileCameraFrames._grab
+
+    def flaky(self):
+        if state["gone"]:
+            raise DeviceError(None, "camera 0: stopped delivering frames (unplugged?)")
+        return grab(self)
+
+    monkeypatch.setattr(FileCameraFrames, "_grab", flaky)
+    v, live = viewer, viewer.win.live
+    live.start(str(other_clip), str(other_clip))
+    v.qtbot.waitUntil(lambda: live.shown >= 2, timeout=20000)
+    state["gone"] = True
+    v.qtbot.waitUntil(lambda: "unplugged" in live.bar.problem.text(), timeout=10000)
+    assert live.active and not v.errors
+    v.win.toggle_layout()                                 # the window keeps working meanwhile
+    n = live.shown
+    state["gone"] = False                                 # plugged back in: live resumes
+    v.qtbot.waitUntil(lambda: live.shown > n + 2 and "camera" not in live.problems, timeout=20000)
+    assert not live.bar.problem.isVisible() or "unplugged" not in live.bar.problem.text()
+    live.stop()
