@@ -14,6 +14,8 @@ tree alone:
 - ``maps/``: the map worker and service, the frame and heads views, colormaps;
 - ``export/``: overlay video and screenshots;
 - ``panels/``: display options, segment scores, spectrogram, shortcuts;
-- ``live/``, ``evaluate/``, ``train/``: rooms for the features SPEC 7 adds next.
+- ``live/``: live mode (Live menu, drawing over the camera picture, HUD and live
+  spectrogram, Record, recorded maps on reopening) over ``model_core.inference.live_loop``;
+- ``evaluate/``, ``train/``: Tools › Evaluate folder and Train model (the CLI as a child).
 """
 from avsol_viewer import qt_compat  # noqa: F401 - guards None's refcount (PySide6 6.12.0 + Python 3.11)

@@ -1,6 +1,7 @@
 """Entry point of ``avsol-viewer`` (SPEC 9), also ``python -m avsol_viewer.app``.
 
-``avsol-viewer [FILE] [--checkpoint CKPT ...] [--screenshot OUT.png [--at SECONDS]]``
+``avsol-viewer [FILE] [--checkpoint CKPT ...] [--screenshot OUT.png [--at SECONDS]]
+[--live [--camera INDEX|FILE] [--microphone DEVICE|FILE]]``
 
 Start-up is ordered for speed (SPEC 8: an interactive window within 1.5 s): Qt and
 pyqtgraph are imported, the window is shown, and only then is the file opened and are the
@@ -41,9 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="checkpoint to load (repeatable; default: the bundled demo heads)")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="render the window, save it (PNG, or JPEG for .jpg/.jpeg), and exit")
-    p.add_argument("--at", type=finite(0), default=0.0, metavar="SECONDS", help="time for --screenshot")
+    p.add_argument("--at", type=finite(0), default=0.0, metavar="SECONDS", help="time for --screenshot (with --live: seconds of live mode before it)")
     p.add_argument("--timeout", type=finite(0, 86400, lo_open=True), default=180.0, metavar="SECONDS",
                    help="--screenshot: longest wait for the maps (then render without them)")
+    p.add_argument("--live", action="store_true",
+                   help="start live mode (camera + microphone; Live › Stop returns to FILE)")
+    p.add_argument("--camera", metavar="INDEX|FILE", default=None,
+                   help="--live: capture device index, or a video file played as if live (looping); "
+                        "default: the last one chosen, else 0")
+    p.add_argument("--microphone", metavar="DEVICE|FILE", default=None,
+                   help="--live: input device name or index, or an audio/video file played as if live; "
+                        "default: the last one chosen, else the default input")
     return p
 
 
@@ -119,7 +128,7 @@ def _install_startup_probe(app, win) -> None:
 SWITCH_INTERVAL_S = 2e-4
 
 
-def open_initial(win, file: str | None, at: float, checkpoints: list[str]) -> None:
+def open_initial(win, file: str | None, at: float, checkpoints: list[str], live=None) -> None:
     """What the command line asks for: the file (at ``at`` s), then the checkpoints.
 
     The file first: its first frame shows before the model threads import torch.
@@ -131,6 +140,8 @@ def open_initial(win, file: str | None, at: float, checkpoints: list[str]) -> No
     if not checkpoints:
         win.statusBar().showMessage("no model loaded: resources/models/*.pt not found "
                                     "(File › Load checkpoint…)", 15000)
+    if live is not None:
+        win.live.start(*live)
 
 
 def _after_first_paint(win, func) -> None:
@@ -174,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     checkpoints = args.checkpoint or [str(p) for p in default_checkpoints()]
+    if (args.camera is not None or args.microphone is not None) and not args.live:
+        return _fail("--camera and --microphone need --live")
+    live = (args.camera, args.microphone) if args.live else None
     if args.screenshot:
         from model_core.errors import InputError
 
@@ -206,12 +220,13 @@ def _main(args: argparse.Namespace) -> int:
         win.resize(1600, 960)
         win.show()
         try:
-            return render_screenshot(app, win, args.file, checkpoints, args.at, args.screenshot, args.timeout)
+            return render_screenshot(app, win, args.file, checkpoints, args.at, args.screenshot, args.timeout,
+                                     live=live)
         finally:
             win.close()
     win.show()
     _install_startup_probe(app, win)
-    _after_first_paint(win, lambda: open_initial(win, args.file, args.at, checkpoints))
+    _after_first_paint(win, lambda: open_initial(win, args.file, args.at, checkpoints, live))
     code = app.exec()
     win.close()
     return code

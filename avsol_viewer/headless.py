@@ -40,7 +40,7 @@ def wait_until(predicate, timeout_s: float) -> bool:
 
 
 def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: float, out: str,
-                      timeout_s: float) -> int:
+                      timeout_s: float, live: tuple | None = None) -> int:
     """The whole headless run; returns the exit status (0, or 2 for bad input)."""
     from model_core.errors import InputError
 
@@ -58,12 +58,19 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         win.load_checkpoint(ckpt)
     if c.session is not None:
         c.player.seek(at)
+    if live is not None:  # live mode: the first maps of every model (a camera fault ends the wait)
+        win.live.problem.connect(lambda kind, message: failed.append(message)
+                                 if kind in ("camera", "maps") and message else None)
 
     def ready() -> bool:
         if failed or interrupted:
             return True
         if c.maps.loading:
             return False
+        if live is not None:
+            if not win.live.active:
+                win.live.start(*live)
+            return win.live.ready() and win.live.seconds_live() >= at
         s = c.session
         if s is None:
             return True
@@ -92,6 +99,8 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
     if not complete:
         print(f"avsol-viewer: warning: maps not ready after {timeout_s:g} s; rendering without them",
               file=sys.stderr)
+    if live is not None and win.live.active:
+        win.live.update_hud()
     c.maps_changed.emit()
     app.processEvents()
     try:

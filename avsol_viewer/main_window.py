@@ -149,6 +149,8 @@ class MainWindow(QMainWindow):
         install_evaluate_actions(self)
         from avsol_viewer.train.commands import install_train_action  # Tools › Train model…
         install_train_action(self)
+        from avsol_viewer.live.live_mode import install_live_actions  # Live › Start / Stop / devices
+        install_live_actions(self)
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:

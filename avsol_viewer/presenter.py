@@ -36,6 +36,8 @@ class Presenter(QObject):
         self._segment_key = None
         self._rows_sig = None
         self._last_time_update = 0.0
+        #: live mode draws instead (``LiveMode.draw``) while set; file frames are not shown
+        self.override = None
         c = controller
         c.session_changed.connect(self._on_session)
         c.frame_shown.connect(self._on_frame)
@@ -89,12 +91,16 @@ class Presenter(QObject):
         self.refresh()
 
     def _on_frame(self, index: int, img) -> None:
+        if self.override is not None:
+            return
         self.heads.show_frame(img)
         self.refresh()
 
     def _on_time(self, t: float) -> None:
         # the clock ticks at ~60 Hz; a playhead and a read-out at 30 Hz look the same and
         # halve the repaints of the spectrogram while playing
+        if self.override is not None:
+            return
         now = time.monotonic()
         if self.c.player.playing and now - self._last_time_update < 1 / 30:
             return
@@ -114,6 +120,9 @@ class Presenter(QObject):
 
     def refresh(self) -> None:
         """Redraw overlays, titles, boxes and scores for the frame on screen."""
+        if self.override is not None:
+            self.override()
+            return
         c, o = self.c, self.options
         if c.session is None:
             self.heads.show_maps([HeadContent("<span style='color:#bbb'>Drop a video here, or File › Open</span>")],

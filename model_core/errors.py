@@ -46,3 +46,9 @@ class AnnotationError(InputError):
         shown = "; ".join(self.problems[:20])
         more = f"; ... and {n - 20} more" if n > 20 else ""
         super().__init__(path, head + shown + more)
+
+
+class DeviceError(InputError):
+    """A live input that cannot be used: no camera, no microphone, PortAudio missing, or a
+    device that stopped delivering (unplugged mid-stream). ``str(err)`` is one line naming
+    the device and the problem; live mode shows it and retries."""

@@ -61,6 +61,9 @@ class MapService(QObject):
         self.failure: str | None = None
         #: (path, message) of checkpoints that failed to load, newest last.
         self.load_failures: list[tuple[str, str]] = []
+        #: called with the video key when a video is set, before any request for it (live
+        #: recordings put their recorded maps into the cache here)
+        self.video_hooks: list = []
         self.worker.maps_ready.connect(self._on_maps_ready)
         self.worker.models_changed.connect(self._on_models_changed)
         self.worker.model_loading.connect(self.model_loading)
@@ -85,6 +88,9 @@ class MapService(QObject):
         self._video, self._frames, self._fps = key, frames, fps or 25.0
         self._last = None
         self.failure = None
+        if key is not None:
+            for hook in self.video_hooks:
+                hook(key)
 
     def set_audio(self, spec: AudioSpec) -> None:
         self.audio = spec

@@ -1,0 +1,73 @@
+"""What live mode shows under the heads: the HUD line, a device problem, and a scrolling
+spectrogram of the last seconds the model hears (``model_core.features.log_mel`` output,
+computed by the live loop's audio thread: what you see is what the model hears)."""
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from avsol_viewer.maps.colormaps import spectrogram_lut
+
+pg.setConfigOptions(imageAxisOrder="row-major")
+
+#: dB shown from black to white (log_mel: a 0.5-amplitude tone peaks near +35 dB)
+LEVELS = (-60.0, 40.0)
+
+
+class LiveBar(QWidget):
+    """HUD + problem line + scrolling spectrogram."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+        lay.setSpacing(2)
+        self.hud = QLabel("live: starting…")
+        self.hud.setObjectName("live_hud")
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #e76f51;")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+        self.plot = pg.PlotWidget()
+        self.plot.setBackground("#1e1f22")
+        self.plot.setMinimumHeight(100)
+        self.plot.setLabel("bottom", "seconds before now")
+        self.plot.getPlotItem().setMenuEnabled(False)
+        self.plot.getPlotItem().hideButtons()
+        self.plot.getAxis("left").setTicks([[]])
+        self.plot.setMouseEnabled(False, False)
+        self.image = pg.ImageItem()
+        self.image.setLookupTable(spectrogram_lut())
+        self.plot.addItem(self.image)
+        self.window = pg.LinearRegionItem((-1.0, 0.0), movable=False, brush=pg.mkBrush(255, 255, 255, 40),
+                                          pen=pg.mkPen(255, 255, 255, 90))
+        self.plot.addItem(self.window)
+        lay.addWidget(self.hud)
+        lay.addWidget(self.problem)
+        lay.addWidget(self.plot, 1)
+        self.columns = 0
+
+    def set_spectrogram(self, mel: np.ndarray) -> None:
+        """Show ``mel`` (64 x T, dB, 10 ms columns) ending now; the last 1 s is the window."""
+        mel = np.ascontiguousarray(mel, np.float32)
+        self.image.setImage(mel, levels=LEVELS, autoLevels=False)
+        seconds = mel.shape[1] * 0.01
+        self.image.setRect(QRectF(-seconds, 0.0, seconds, mel.shape[0]))
+        self.plot.setXRange(-seconds, 0.0, padding=0.0)
+        self.plot.setYRange(0.0, mel.shape[0], padding=0.0)
+        self.columns = mel.shape[1]
+
+    def set_hud(self, text: str) -> None:
+        self.hud.setText(text)
+
+    def set_problems(self, problems: dict) -> None:
+        if problems:
+            self.problem.setText("<br>".join(escape(m) for m in problems.values()))
+            self.problem.show()
+        else:
+            self.problem.clear()
+            self.problem.hide()

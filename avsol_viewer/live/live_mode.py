@@ -1,0 +1,378 @@
+"""Live mode in the window: Live › Start / Stop, device choice, drawing, HUD (SPEC 7).
+
+A live camera is a frame source and a microphone an audio source of the one map engine
+(``model_core.inference.live_sources``); the loop that pairs them is
+``model_core.inference.live_loop``, run through :class:`~avsol_viewer.live.live_session.LiveSession`.
+This module only schedules and shows: while live, the presenter's drawing is handed to
+:meth:`LiveMode.draw` (the same heads panel, so the same view controls: one head or side
+by side, colormap, opacity, contour, peak), the file's transport and spectrogram give way
+to the :class:`~avsol_viewer.live.live_bar.LiveBar` (HUD, device problems, scrolling
+spectrogram), and Stop gives the window back to the file that was open, where it was.
+
+Devices are chosen from those found (Live › Camera / Microphone, or a file played as if
+live) and remembered in the settings. A device that is missing or disappears shows its
+one-line message in the bar; the loop retries it, and choosing another restarts the loop.
+"""
+from __future__ import annotations
+
+import time
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog
+
+from avsol_viewer.core.map_display import prepare
+from avsol_viewer.live.live_bar import LiveBar
+from avsol_viewer.live.live_session import LiveSession
+from avsol_viewer.maps.heads_panel import HeadContent
+from avsol_viewer.playback.transport import make_action
+from model_core.inference.live_sources import LiveSpec
+
+_HEAD_COLOURS = {"avc": "#f4a261", "cls": "#8ecae6", "dnm": "#b5e48c"}
+HUD_MS = 250
+
+
+class LiveMode(QObject):
+    """See the module docstring. ``win.live`` once installed."""
+
+    started = Signal()
+    stopped = Signal()
+    maps_shown = Signal()
+    problem = Signal(str, object)     # kind, message or None
+
+    def __init__(self, win):
+        super().__init__(win)
+        self.win, self.c = win, win.controller
+        s = win.settings
+        self.camera = str(s.value("live/camera", "0"))
+        mic = str(s.value("live/microphone", ""))
+        self.microphone: str | None = mic or None
+        self.session: LiveSession | None = None
+        self.last = None
+        self.shown = 0
+        self.problems: dict[str, str] = {}
+        self.bar = LiveBar()
+        self.bar.hide()
+        split = win.heads.parentWidget()
+        split.addWidget(self.bar)
+        split.setStretchFactor(split.indexOf(self.bar), 1)
+        self.hud_timer = QTimer(self)
+        self.hud_timer.setInterval(HUD_MS)
+        self.hud_timer.timeout.connect(self.update_hud)
+        self.c.maps.models_changed.connect(self._on_models)
+        self.recorder = None
+        from avsol_viewer.live.recorded_maps import install
+
+        install(self.c)
+        win.close_hooks.append(self.stop)
+
+    @property
+    def active(self) -> bool:
+        return self.session is not None
+
+    # -- start / stop -------------------------------------------------------------------
+    def start(self, camera: str | None = None, microphone: str | None = None) -> None:
+        """Go live with these devices (None: the remembered ones); restarts when live."""
+        if camera is not None:
+            self.camera = str(camera)
+        if microphone is not None:
+            self.microphone = str(microphone) or None
+        self.win.settings.set_value("live/camera", self.camera)
+        self.win.settings.set_value("live/microphone", self.microphone or "")
+        if self.session is not None:
+            self._stop_session()
+        else:
+            self.c.player.pause()
+            self.win.transport.hide()
+            self.win.spectrogram.hide()
+            self.bar.show()
+            split = self.win.heads.parentWidget()
+            self._sizes = split.sizes()
+            total = sum(self._sizes) or 800
+            split.setSizes([int(total * 0.78), 0, int(total * 0.22)])
+            self.win.heads.show_boxes(None, False)
+            self.win.presenter.override = self.draw
+        loaded = self.c.maps.worker.loaded_localizers()
+        locs = {m.key: loaded[m.key] for m in self.c.maps.models if m.key in loaded}
+        self.last, self.shown, self.problems = None, 0, {}
+        self._started_at = time.monotonic()
+        self.bar.set_problems({})
+        self.session = LiveSession(locs, LiveSpec(self.camera, self.microphone), parent=self)
+        self.session.maps_ready.connect(self._on_maps)
+        self.session.problem.connect(self._on_problem)
+        self.session.spectrogram.connect(self._on_spectrogram)
+        self.session.start()
+        self.hud_timer.start()
+        self.win.statusBar().showMessage(f"live: {self.session.spec.label}", 6000)
+        self._sync_actions()
+        self.draw()
+        self.started.emit()
+
+    def stop(self) -> None:
+        """Leave live mode: threads stopped and joined, the open file shown again."""
+        if self.session is None:
+            return
+        self._stop_session()
+        self.hud_timer.stop()
+        self.win.presenter.override = None
+        self.bar.hide()
+        self.win.transport.show()
+        self.win.spectrogram.show()
+        if getattr(self, "_sizes", None):
+            self.win.heads.parentWidget().setSizes(self._sizes)
+        if self.c.image is not None:
+            self.win.heads.show_frame(self.c.image)
+        self.win.presenter._segment_key = None
+        self.win.presenter.refresh()
+        self._sync_actions()
+        self.stopped.emit()
+
+    # -- record -------------------------------------------------------------------------
+    def record(self, path) -> bool:
+        """Start recording the live session to ``path`` (.mp4 + maps beside it)."""
+        from model_core.errors import InputError
+        from model_core.inference.live_record import LiveRecorder
+
+        if self.session is None or self.recorder is not None:
+            return False
+        loop = self.session.loop
+        heads = {m.key: (m.name, m.head) for m in self.c.maps.models if m.key in loop.localizers}
+        fps = getattr(loop.frames, "fps", 25.0) if loop.frames is not None else 25.0
+        try:
+            files = {"camera": [self.camera if not self.camera.strip().isdigit() else None],
+                     "microphone": [self.microphone if self.microphone and Path(self.microphone).is_file() else None]}
+            self.recorder = LiveRecorder(path, heads, fps, loop.audio, files)
+        except InputError as exc:
+            self.win._error("Cannot record", str(exc))
+            return False
+        loop.recorder = self.recorder
+        self.win.statusBar().showMessage(f"recording to {path}…")
+        self._sync_actions()
+        return True
+
+    def stop_record(self) -> list:
+        """Finish the recording; returns the files written."""
+        rec, self.recorder = self.recorder, None
+        if rec is None:
+            return []
+        if self.session is not None:
+            self.session.loop.recorder = None
+        files = rec.close()
+        if rec.error:
+            self.win._error("Recording failed", rec.error)
+        elif files:
+            self.win.statusBar().showMessage(f"recorded {files[0]} ({rec.frames} frames) and "
+                                             f"{len(files) - 1} maps file(s) beside it", 15000)
+        self._sync_actions()
+        return files
+
+    def ask_record(self) -> None:
+        if self.recorder is not None:
+            self.stop_record()
+            return
+        if self.session is None:
+            self.start()
+        path, _ = QFileDialog.getSaveFileName(self.win, "Record live session", str(
+            Path(self.win.settings.last_folder() or ".") / time.strftime("live-%Y%m%d-%H%M%S.mp4")),
+            "MP4 video (*.mp4)")
+        if path:
+            self.record(path)
+        self._sync_actions()
+
+    def _stop_session(self) -> None:
+        self.stop_record()
+        s, self.session = self.session, None
+        s.maps_ready.disconnect(self._on_maps)
+        s.stop()
+        s.deleteLater()
+
+    def _on_models(self, _models) -> None:
+        if self.session is not None:  # a model was added: the loop runs the new set
+            self.start()
+
+    # -- results ------------------------------------------------------------------------
+    def _on_maps(self) -> None:
+        if self.session is None:
+            return
+        r = self.session.take_maps()
+        if r is None:
+            return
+        self.last = r
+        self.draw()
+        self.session.stats.record_overlay(r.frame.captured, time.monotonic())
+        self.shown += 1
+        self.maps_shown.emit()
+
+    def _on_spectrogram(self, _none, _end) -> None:
+        if self.session is None:
+            return
+        got = self.session.take_spectrogram()
+        if got is not None:
+            self.bar.set_spectrogram(got[0])
+
+    def _on_problem(self, kind: str, message) -> None:
+        if message is None:
+            self.problems.pop(kind, None)
+        else:
+            self.problems[kind] = message
+            self.win.statusBar().showMessage(message, 15000)
+        self.bar.set_problems(self.problems)
+        if self.last is None:
+            self.draw()
+        self.problem.emit(kind, message)
+
+    def seconds_live(self) -> float:
+        """Seconds since live mode (re)started (``--screenshot --at S`` waits for S)."""
+        return time.monotonic() - self._started_at if self.session is not None else 0.0
+
+    def ready(self) -> bool:
+        """Maps of every loaded model are on screen (``--screenshot`` waits for this)."""
+        r = self.last
+        return r is not None and all(m.key in r.entries for m in self.c.maps.models)
+
+    # -- drawing ------------------------------------------------------------------------
+    def draw(self) -> None:
+        p, o, heads = self.win.presenter, self.win.presenter.options, self.win.heads
+        r = self.last
+        if r is None:
+            why = self.problems.get("camera") or f"waiting for {self.camera_label()}…"
+            heads.show_maps([HeadContent(f"<span style='color:#bbb'>Live — {escape(why)}</span>")],
+                            p._lut, o.threshold, o.contour, o.peak)
+            return
+        heads.show_frame(r.frame.image)
+        contents = []
+        for m in p.visible_models():
+            e = r.entries.get(m.key)
+            dm = prepare(e.map, o.scale) if e is not None else None
+            colour = _HEAD_COLOURS.get(m.head, "#dddddd")
+            title = f"<b style='color:{colour}'>{escape(m.head.upper())}</b>"
+            if m.name.lower() != m.head:
+                title += f"&nbsp;<span style='color:#ccc'>{escape(m.name)}</span>"
+            if e is None:
+                title += "&nbsp;&nbsp;<span style='color:#888'>starting…</span>"
+            else:
+                title += f"&nbsp;&nbsp;<span style='color:#eee'>p(av) {e.p_avc:.2f}</span>"
+                if e.silent_audio:
+                    title += "&nbsp;<span style='color:#e76f51'>on silence</span>"
+            contents.append(HeadContent(title, dm))
+        if not contents:
+            msg = "loading models…" if self.c.maps.loading else "no model loaded (File › Load checkpoint…)"
+            contents = [HeadContent(f"<span style='color:#bbb'>Live — {msg}</span>")]
+        elif o.layout == "side_by_side":
+            contents.insert(0, HeadContent(f"<b style='color:#eee'>Live</b>&nbsp;<span style='color:#ccc'>"
+                                           f"{escape(self.camera_label())} · frame {r.frame.index}</span>"))
+        heads.show_maps(contents, p._lut, o.threshold, o.contour, o.peak)
+        if self.shown == 0:  # the first picture: fit it (the panel changed size and count)
+            heads.reset_zoom()
+
+    def camera_label(self) -> str:
+        return f"camera {self.camera}" if self.camera.strip().isdigit() else Path(self.camera).name
+
+    def hud_text(self) -> str:
+        s = self.session
+        if s is None:
+            return ""
+        loop = s.loop
+        hz = s.stats.refresh_hz()
+        med, p95 = s.stats.latency_ms()
+        n = loop.counts()
+        lat = "–" if med != med else f"{med:.0f} ms (p95 {p95:.0f})"
+        cam = loop.camera_name or self.camera_label()
+        mic = loop.microphone_name or (self.microphone or "default microphone")
+        return (f"<b>LIVE</b> · {escape(cam)} · {escape(mic)} · maps {hz:.1f}/s · latency {lat} · "
+                f"dropped camera frames {n['dropped']} (not mapped {n['unmapped']}) · "
+                f"audio overruns {n['overruns']}")
+
+    def update_hud(self) -> None:
+        self.bar.set_hud(self.hud_text())
+
+    def _sync_actions(self) -> None:
+        a = self.win.actions_by_name
+        a["live_start"].setEnabled(True)
+        a["live_stop"].setEnabled(self.active)
+        a["live_record"].setChecked(self.recorder is not None)
+
+
+# -- menu ---------------------------------------------------------------------------------
+def install_live_actions(win) -> LiveMode:
+    """Live menu: Start, Stop, Camera ▸, Microphone ▸ (the devices found, or a file)."""
+    live = win.live = LiveMode(win)
+    a = win.actions_by_name
+    a["live_start"] = make_action(win, "&Start live", "F5", lambda: live.start())
+    a["live_stop"] = make_action(win, "S&top live", "Shift+F5", live.stop)
+    a["live_record"] = make_action(win, "&Record…", "Ctrl+R", lambda *_: live.ask_record())
+    a["live_record"].setCheckable(True)
+    menu = win.menuBar().addMenu("&Live")
+    menu.addAction(a["live_start"])
+    menu.addAction(a["live_stop"])
+    menu.addAction(a["live_record"])
+    cams = menu.addMenu("&Camera")
+    mics = menu.addMenu("&Microphone")
+    cams.aboutToShow.connect(lambda: _fill_cameras(live, cams))
+    mics.aboutToShow.connect(lambda: _fill_microphones(live, mics))
+    live._sync_actions()
+    return live
+
+
+def _choose(live: LiveMode, camera=None, microphone=None) -> None:
+    if live.active:
+        live.start(camera, microphone)
+        return
+    if camera is not None:
+        live.camera = str(camera)
+        live.win.settings.set_value("live/camera", live.camera)
+    if microphone is not None:
+        live.microphone = str(microphone) or None
+        live.win.settings.set_value("live/microphone", live.microphone or "")
+
+
+def _fill_cameras(live: LiveMode, menu) -> None:
+    from model_core.errors import DeviceError
+    from model_core.inference.live_sources import list_cameras
+
+    menu.clear()
+    try:
+        found = list_cameras()
+    except DeviceError as exc:
+        found = []
+        menu.addAction(str(exc)).setEnabled(False)
+    for index, name in found:
+        act = menu.addAction(f"{index}: {name}", lambda i=index: _choose(live, camera=str(i)))
+        act.setCheckable(True)
+        act.setChecked(live.camera == str(index))
+    if not found:
+        menu.addAction("(no camera found)").setEnabled(False)
+    menu.addSeparator()
+
+    def pick_file():
+        path, _ = QFileDialog.getOpenFileName(live.win, "Video played as a camera", live.win.settings.last_folder(),
+                                              "Videos (*.mp4 *.mkv *.webm *.mov *.avi *.m4v);;All files (*)")
+        if path:
+            _choose(live, camera=path)
+    menu.addAction("Video file (played live)…", pick_file)
+
+
+def _fill_microphones(live: LiveMode, menu) -> None:
+    from model_core.errors import DeviceError
+    from model_core.inference.live_sources import list_microphones
+
+    menu.clear()
+    act = menu.addAction("Default input", lambda: _choose(live, microphone=""))
+    act.setCheckable(True)
+    act.setChecked(live.microphone is None)
+    try:
+        for index, name in list_microphones():
+            act = menu.addAction(f"{index}: {name}", lambda n=name: _choose(live, microphone=n))
+            act.setCheckable(True)
+            act.setChecked(live.microphone == name)
+    except DeviceError as exc:
+        menu.addAction(str(exc)).setEnabled(False)
+    menu.addSeparator()
+
+    def pick_file():
+        path, _ = QFileDialog.getOpenFileName(live.win, "Sound played as a microphone", live.win.settings.last_folder(),
+                                              "Media (*.wav *.flac *.mp3 *.m4a *.mp4 *.mkv *.mov *.webm);;All files (*)")
+        if path:
+            _choose(live, microphone=path)
+    menu.addAction("Audio or video file (played live)…", pick_file)

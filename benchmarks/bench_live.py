@@ -1,0 +1,168 @@
+"""Live-mode figures (SPEC 8): map refresh rate and capture-to-overlay latency.
+
+The demo heads (``resources/models/{avc,cls,dnm}.pt``) run the live loop
+(:mod:`model_core.inference.live_loop`) on a 30 fps file-backed camera (a generated
+640 x 480 clip played in real time, looping) and a file-backed microphone (its track),
+for ``SECONDS`` s after a warm-up, as ``avsol-viewer --live --camera FILE --microphone
+FILE`` does. The overlay time is when ``on_maps`` returns (no window: the drawing costs
+of the viewer are not in these figures).
+
+Measured in the same run, against SPEC 8's targets:
+
+Each configuration runs ``ROUNDS`` rounds of (ceiling measurement, live burst of
+``SECONDS / ROUNDS`` s after a 1 s warm-up), interleaved so that both halves of each
+ratio see the same load of the shared machine; per round and pooled figures are reported.
+
+- ``refresh_hz`` against ``min(camera fps, batch-1 trunk ceiling)``, where the ceiling
+  is 1 / (sum over the loaded heads of the bare visual trunk's time at batch 1,
+  ``torch.inference_mode``, channels_last, random input): every head's map is refreshed
+  per frame, so a frame costs one trunk pass per head. Target ratio >= 0.85.
+- capture-to-overlay latency median and p95 against trunk time (the same sum) + one
+  camera frame interval + 10 ms.
+
+Three configurations: every demo head (what the viewer shows side by side), the DNM demo
+head alone, and one full-size untrained DNM (ResNet-18 trunks at 224 px, 7 x 7 map; the
+``full_7x7`` preset of ``bench_inference``), where the trunk, not the camera, is the limit.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SECONDS = 12.0
+WARMUP_S = 1.0
+ROUNDS = 4
+FPS = 30
+THREADS = 2
+
+
+def _trunk_ms(loc, reps: int = 20) -> float:
+    """Median ms of one bare visual-trunk pass at batch 1 (the SPEC 8 ceiling's unit),
+    measured in a fresh thread, as the live loop's visual thread runs it.
+
+    Why a thread: torch's CPU thread count is per OS thread (OpenMP). The main thread runs
+    ``torch.set_num_threads`` threads; a new thread gets torch's default for it. On this
+    shared 2-core machine under load (5-9), a 2-thread pass of the full-size trunk in the
+    main thread measured 360-1180 ms and the same pass in a new thread ~80 ms: a ceiling
+    measured in the main thread would not be the ceiling of the loop being measured.
+    """
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(_trunk_ms_here(loc, reps)), name="bench-trunk")
+    t.start()
+    t.join()
+    return out[0]
+
+
+def _trunk_ms_here(loc, reps: int) -> float:
+    import torch
+
+    model = loc.model
+    trunk = model.visual_trunk.to(memory_format=torch.channels_last)
+    s = loc.image_size
+    x = torch.rand(1, 3, s, s).contiguous(memory_format=torch.channels_last)
+    times = []
+    with torch.inference_mode():
+        for _ in range(3):
+            trunk(x)
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            trunk(x)
+            times.append(time.perf_counter() - t0)
+    _TORCH_THREADS.append(torch.get_num_threads())
+    return float(np.median(times) * 1000.0)
+
+
+_TORCH_THREADS: list = []
+
+
+def _burst(locs: dict, clip: Path, seconds: float) -> dict:
+    """One live run: maps done times and capture-to-overlay latencies after a warm-up."""
+    from model_core.inference.live_loop import LiveLoop
+    from model_core.inference.live_sources import LiveSpec
+
+    lat: list[float] = []
+    done: list[float] = []
+    t_start = [float("inf")]
+
+    def on_maps(r):
+        now = time.monotonic()
+        if now >= t_start[0]:
+            lat.append(now - r.frame.captured)
+            done.append(now)
+
+    loop = LiveLoop(locs, LiveSpec(str(clip), str(clip)), on_maps=on_maps)
+    loop.start()
+    t_start[0] = time.monotonic() + WARMUP_S
+    time.sleep(WARMUP_S + seconds)
+    counts = loop.counts()
+    problems = dict(loop.problems)
+    loop.stop()
+    hz = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 else 0.0
+    return {"hz": hz, "lat": lat, "maps": len(done), "counts": counts, "problems": problems}
+
+
+def _one(locs: dict, clip: Path, seconds: float) -> dict:
+    """``ROUNDS`` rounds of (ceiling, live burst), interleaved so both see the same load."""
+    rounds = []
+    for _ in range(ROUNDS):
+        trunk = sum(_trunk_ms(loc) for loc in locs.values())
+        b = _burst(locs, clip, seconds / ROUNDS)
+        ceiling = min(float(FPS), 1000.0 / trunk)
+        med = float(np.median(b["lat"]) * 1000.0) if b["lat"] else float("nan")
+        bound = trunk + 1000.0 / FPS + 10.0
+        rounds.append({"trunk_ms": round(trunk, 2), "ceiling_hz": round(ceiling, 2), "refresh_hz": round(b["hz"], 2),
+                       "refresh_ratio": round(b["hz"] / ceiling, 3), "latency_ms_median": round(med, 1),
+                       "latency_bound_ms": round(bound, 1), "maps": b["maps"], "counts": b["counts"],
+                       "problems": b["problems"], "_lat": b["lat"]})
+    lat_ms = np.concatenate([np.asarray(r.pop("_lat")) for r in rounds]) * 1000.0
+    trunk = float(np.median([r["trunk_ms"] for r in rounds]))
+    bound = trunk + 1000.0 / FPS + 10.0
+    med = float(np.median(lat_ms)) if len(lat_ms) else float("nan")
+    p95 = float(np.percentile(lat_ms, 95)) if len(lat_ms) else float("nan")
+    return {"heads": [getattr(loc, "head", "?") for loc in locs.values()], "camera_fps": FPS,
+            "trunk_ms_batch1_sum_median": round(trunk, 2),
+            "refresh_ratio_median": float(np.median([r["refresh_ratio"] for r in rounds])),
+            "refresh_ratio_min": min(r["refresh_ratio"] for r in rounds),
+            "latency_ms_median": round(med, 1), "latency_ms_p95": round(p95, 1),
+            "latency_bound_ms": round(bound, 1), "latency_median_ratio_to_bound": round(med / bound, 3),
+            "latency_p95_ratio_to_bound": round(p95 / bound, 3), "rounds": rounds}
+
+
+def run(seconds: float = SECONDS, threads: int = THREADS) -> dict:
+    import torch
+
+    from benchmarks.bench_decode import make_test_video
+    from model_core.inference.localizer import Localizer
+
+    torch.set_num_threads(threads)
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_test_video(Path(tmp) / "live30.mp4", seconds=10, fps=FPS, size=(640, 480), audio_rate=48000)
+        models = ROOT / "resources" / "models"
+        locs = {h: Localizer(models / f"{h}.pt", device="cpu", batch_size=1, threads=threads)
+                for h in ("avc", "cls", "dnm")}
+        for loc in locs.values():
+            loc.warmup(1)
+        out = {"threads": torch.get_num_threads(), "seconds": seconds,
+               "all_heads": _one(locs, clip, seconds),
+               "dnm_only": _one({"dnm": locs["dnm"]}, clip, seconds)}
+        from benchmarks.bench_inference import CONFIGS, _checkpoint
+
+        full = Localizer(_checkpoint("full_7x7", CONFIGS["full_7x7"]), device="cpu", batch_size=1, threads=threads)
+        full.warmup(1)
+        out["full_7x7_dnm"] = _one({"full": full}, clip, seconds)
+    out["torch_threads_in_the_loop_threads"] = sorted(set(_TORCH_THREADS))
+    out["load_average"] = [round(x, 2) for x in load_before] + [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=1))

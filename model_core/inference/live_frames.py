@@ -1,0 +1,286 @@
+"""Live cameras for the map engine: frame sources that keep only the newest frame.
+
+Part of :mod:`model_core.inference.live_sources` (the live inputs), Qt-free.
+:class:`LiveFrames` is a :class:`~model_core.inference.frame_sources.FrameProvider` whose
+capture thread keeps only the newest frame (a one-slot mailbox); frames replaced before
+the model takes them are never queued. :class:`CameraFrames` reads an OpenCV capture by
+index; :class:`FileCameraFrames` plays a video file in real time, looping (how live mode
+is tested here, and how a user replays a recording through it). Problems are
+:class:`~model_core.errors.DeviceError` with a one-line message.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from model_core.errors import DeviceError, InputError
+from model_core.inference.frame_sources import FrameProvider
+
+
+@dataclass
+class LiveFrame:
+    """One captured frame: ``index`` counts captures, ``captured`` is ``time.monotonic()``."""
+
+    index: int
+    time: float            # seconds since the source started
+    captured: float        # monotonic clock at capture
+    image: np.ndarray      # H x W x 3 uint8 RGB
+
+
+class LiveFrames(FrameProvider):
+    """A capture thread writing the newest frame into a one-slot mailbox.
+
+    ``captured`` counts frames delivered, ``dropped`` frames the source lost (a file camera
+    that fell behind real time skips frames; a camera's failed reads). Subclasses implement
+    ``_open`` / ``_grab`` (-> RGB image or None) / ``_release``, all in the capture thread.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.captured = 0
+        self.dropped = 0
+        self.error: DeviceError | None = None
+        self._latest: LiveFrame | None = None
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+        self._opened = threading.Event()
+
+    # -- consumer side ------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> "LiveFrames":
+        """Start capturing; raises the source's ``DeviceError`` if it cannot open."""
+        self._thread = threading.Thread(target=self._run, name=f"avsol-live-camera", daemon=True)
+        self._thread.start()
+        self._opened.wait(timeout)
+        if self.error is not None:
+            self.close()
+            raise self.error
+        return self
+
+    def latest(self, after: int = -1, timeout: float = 0.5) -> LiveFrame | None:
+        """The newest frame if newer than ``after`` (waits up to ``timeout``), else None.
+        Raises the ``DeviceError`` that stopped the capture."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.error is None and (self._latest is None or self._latest.index <= after):
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stop.is_set():
+                    return None
+                self._cond.wait(left)
+            if self.error is not None:
+                raise self.error
+            return self._latest
+
+    @property
+    def frame_count(self) -> int:  # FrameProvider: the frames captured so far
+        return self.captured
+
+    def time_at(self, index: int) -> float:
+        f = self._latest
+        if f is None or f.index != index:
+            raise IndexError(f"frame {index} is no longer held (live sources keep the newest)")
+        return f.time
+
+    def read(self, indices: list[int], size: int) -> list[np.ndarray]:
+        from model_core.media.frames import resize_frame
+
+        f = self._latest
+        out = []
+        for i in indices:
+            if f is None or f.index != i:
+                raise IndexError(f"frame {i} is no longer held (live sources keep the newest)")
+            out.append(resize_frame(f.image, (size, size)))
+        return out
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(5.0)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- capture thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._open()
+        except DeviceError as exc:
+            self.error = exc
+            self._opened.set()
+            return
+        except Exception as exc:  # noqa: BLE001 - any backend failure is one line
+            self.error = DeviceError(None, f"{self.name}: cannot open ({type(exc).__name__}: {exc})")
+            self._opened.set()
+            return
+        self._t0 = time.monotonic()
+        self._opened.set()
+        try:
+            while not self._stop.is_set():
+                try:
+                    img = self._grab()
+                except DeviceError as exc:
+                    self.error = exc
+                    break
+                except Exception as exc:  # noqa: BLE001
+                    self.error = DeviceError(None, f"{self.name}: capture failed ({type(exc).__name__}: {exc})")
+                    break
+                if img is None:
+                    continue
+                now = time.monotonic()
+                with self._cond:
+                    self._latest = LiveFrame(self.captured, now - self._t0, now, img)
+                    self.captured += 1
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._cond.notify_all()
+            try:
+                self._release()
+            except Exception:  # noqa: BLE001 - releasing must not raise
+                pass
+
+    def _open(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _grab(self) -> np.ndarray | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        pass
+
+
+class CameraFrames(LiveFrames):
+    """An OpenCV capture device by index (``cv2.VideoCapture(index)``)."""
+
+    FAILS = 30   # consecutive failed reads that mean the camera is gone
+
+    def __init__(self, index: int):
+        super().__init__(f"camera {index}")
+        self.index = int(index)
+        self.fps = 30.0
+        self._cap = None
+        self._fails = 0
+
+    def _open(self) -> None:
+        import cv2
+
+        cap = cv2.VideoCapture(self.index)
+        if not cap.isOpened():
+            cap.release()
+            raise DeviceError(None, f"camera {self.index}: not found or busy (no such capture device)")
+        ok, img = cap.read()
+        if not ok or img is None:
+            cap.release()
+            raise DeviceError(None, f"camera {self.index}: opens but delivers no frames")
+        self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 30.0) or 30.0
+        self._cap = cap
+
+    def _grab(self) -> np.ndarray | None:
+        import cv2
+
+        ok, img = self._cap.read()
+        if not ok or img is None:
+            self._fails += 1
+            self.dropped += 1
+            if self._fails >= self.FAILS:
+                raise DeviceError(None, f"camera {self.index}: stopped delivering frames (unplugged?)")
+            time.sleep(0.01)
+            return None
+        self._fails = 0
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+    def _release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class FileCameraFrames(LiveFrames):
+    """A video file played as a camera: in real time, looping; frames whose time has passed
+    are skipped (counted in ``dropped``), as a camera would lose them."""
+
+    def __init__(self, path: str | os.PathLike):
+        super().__init__(f"file {Path(path).name}")
+        self.path = os.fspath(path)
+        self.fps = 25.0
+        self._reader = None
+        self._next = 0          # index in the file
+        self._shown = 0         # frames due since the start (across loops)
+        self._start = 0.0
+
+    def _open(self) -> None:
+        from model_core.media.frames import VideoReader
+
+        if not Path(self.path).is_file():
+            raise DeviceError(self.path, "no such file for --camera")
+        try:
+            self._reader = VideoReader(self.path)
+        except InputError as exc:
+            raise DeviceError(self.path, f"cannot be used as a camera ({exc.problem})") from None
+        self.fps = float(self._reader.fps)
+        self._start = time.monotonic()
+
+    def _grab(self) -> np.ndarray | None:
+        due_at = self._start + self._shown / self.fps
+        wait = due_at - time.monotonic()
+        if wait > 0:
+            if self._stop.wait(wait):
+                return None
+        else:  # behind real time: skip the frames already past, as a camera loses them
+            behind = int(-wait * self.fps)
+            if behind > 0:
+                self.dropped += behind
+                self._shown += behind
+                self._next = (self._next + behind) % self._reader.frame_count
+        n = self._reader.frame_count
+        try:
+            img = self._reader.read_at_index(self._next % n)
+        except InputError as exc:
+            raise DeviceError(self.path, f"stopped delivering frames ({exc.problem})") from None
+        self._next = (self._next + 1) % n
+        self._shown += 1
+        return img
+
+    def _release(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def list_cameras(max_index: int = 4) -> list[tuple[int, str]]:
+    """[(index, name)] of capture devices: ``/dev/video*`` on Linux (no probing, which is
+    slow and noisy), else indices 0..max_index-1 that open."""
+    if sys.platform.startswith("linux"):
+        out = []
+        for dev in sorted(glob.glob("/dev/video*")):
+            tail = dev[len("/dev/video"):]
+            if tail.isdigit():
+                name = f"camera {tail}"
+                try:
+                    name = Path(f"/sys/class/video4linux/video{tail}/name").read_text().strip() or name
+                except OSError:
+                    pass
+                out.append((int(tail), name))
+        return out
+    import cv2
+
+    out = []
+    for i in range(max_index):
+        cap = cv2.VideoCapture(i)
+        if cap.isOpened():
+            out.append((i, f"camera {i}"))
+        cap.release()
+    return out

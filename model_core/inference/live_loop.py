@@ -1,0 +1,311 @@
+"""Live mode on the map engine: newest frame + last 1 s of sound -> maps, continuously.
+
+SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on the other:
+
+- the **audio** thread refreshes, at ~10 Hz, the embedding of the last 1 s heard (one
+  log-mel for all models, each model's audio trunk once: the engine's
+  :func:`~model_core.inference.engine.embed_windows`) and the log-mel tail the viewer's
+  scrolling spectrogram shows (what the model hears);
+- the **visual** thread takes the newest captured frame (a one-slot mailbox in the frame
+  source: frames replaced before it gets to them are never queued, the latest wins) and
+  runs every model's visual trunk on it paired with the newest embedding (the engine's
+  :func:`~model_core.inference.engine.predict_frames`), then hands a :class:`LiveMaps` to
+  ``on_maps`` (the viewer posts it to the GUI thread).
+
+The sources come from :class:`~model_core.inference.live_sources.LiveSpec` and are opened
+in these threads. A device that fails (none found, PortAudio missing, unplugged) is
+reported through ``on_problem(kind, message)`` and retried every ``retry_s``; while the
+microphone is missing the maps are computed on silence (flagged), and ``on_problem(kind,
+None)`` says it is back. :class:`LiveStats` holds the HUD's figures. Qt-free.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from model_core.errors import DeviceError
+from model_core.inference.audio_window import SAMPLE_RATE
+from model_core.inference.engine import EmbeddingCache, embed_windows, one_line, predict_frames
+from model_core.inference.live_sources import LiveAudio, LiveFrame, LiveFrames, LiveSpec, SilentLive
+from model_core.inference.map_cache import MapEntry
+
+#: Seconds of audio in the scrolling spectrogram.
+SPECTROGRAM_SECONDS = 5.0
+#: HUD figures are taken over this many recent seconds.
+STATS_WINDOW_S = 5.0
+
+
+@dataclass
+class LiveMaps:
+    """Every model's map of one captured frame."""
+
+    frame: LiveFrame
+    entries: dict            # model key -> MapEntry
+    audio_first: int         # first 16 kHz sample of the window heard (stream samples)
+    silent: bool             # computed on silence (no microphone)
+    done: float              # time.monotonic() when the maps were ready
+
+
+class LiveStats:
+    """Rolling HUD figures (thread-safe): refresh rate, capture-to-overlay latency, counts."""
+
+    def __init__(self, window_s: float = STATS_WINDOW_S):
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._maps: deque = deque()        # monotonic times maps were ready
+        self._latency: deque = deque()     # (shown time, capture-to-overlay seconds)
+        self.mapped = 0
+        self.audio_refreshes = 0
+
+    def _trim(self, now: float) -> None:
+        while self._maps and self._maps[0] < now - self.window_s:
+            self._maps.popleft()
+        while self._latency and self._latency[0][0] < now - self.window_s:
+            self._latency.popleft()
+
+    def record_maps(self, done: float) -> None:
+        with self._lock:
+            self.mapped += 1
+            self._maps.append(done)
+            self._trim(done)
+
+    def record_overlay(self, captured: float, shown: float | None = None) -> None:
+        """The maps of a frame captured at ``captured`` are on screen now (or at ``shown``)."""
+        shown = time.monotonic() if shown is None else shown
+        with self._lock:
+            self._latency.append((shown, shown - captured))
+            self._trim(shown)
+
+    def refresh_hz(self, now: float | None = None) -> float:
+        with self._lock:
+            self._trim(time.monotonic() if now is None else now)
+            t = list(self._maps)
+        if len(t) < 2 or t[-1] <= t[0]:
+            return 0.0
+        return (len(t) - 1) / (t[-1] - t[0])
+
+    def latency_ms(self, now: float | None = None) -> tuple[float, float]:
+        """(median, p95) capture-to-overlay latency in ms over the window (nan if none)."""
+        with self._lock:
+            self._trim(time.monotonic() if now is None else now)
+            lat = [x for _, x in self._latency]
+        if not lat:
+            return float("nan"), float("nan")
+        a = np.asarray(lat) * 1000.0
+        return float(np.median(a)), float(np.percentile(a, 95))
+
+
+class LiveLoop:
+    """The two live threads over the engine's steps; see the module docstring.
+
+    Parameters
+    ----------
+    localizers : {model key: localizer} (the viewer's loaded models, a benchmark's).
+    spec : the inputs to open (or pass ``open_frames`` / ``open_audio`` callables).
+    on_maps : ``on_maps(LiveMaps)``, called in the visual thread.
+    on_problem : ``on_problem(kind, message or None)``, kind ``camera`` / ``microphone``.
+    on_spectrogram : ``on_spectrogram(log_mel (64, T) ndarray, end sample)`` at ~``audio_hz``.
+    """
+
+    def __init__(self, localizers: dict, spec: LiveSpec | None = None, on_maps: Callable | None = None,
+                 on_problem: Callable | None = None, on_spectrogram: Callable | None = None,
+                 audio_hz: float = 10.0, retry_s: float = 1.0, open_frames: Callable | None = None,
+                 open_audio: Callable | None = None, spectrogram_seconds: float = SPECTROGRAM_SECONDS):
+        spec = spec or LiveSpec()
+        self.localizers = dict(localizers)
+        self.open_frames = open_frames or spec.open_frames
+        self.open_audio = open_audio or spec.open_audio
+        self.on_maps, self.on_problem, self.on_spectrogram = on_maps, on_problem, on_spectrogram
+        self.audio_period = 1.0 / float(audio_hz)
+        self.retry_s = float(retry_s)
+        self.spectrogram_seconds = float(spectrogram_seconds)
+        self.stats = LiveStats()
+        self.problems: dict[str, str] = {}
+        self.camera_name = self.microphone_name = ""
+        self.latest: LiveMaps | None = None
+        #: a :class:`~model_core.inference.live_record.LiveRecorder` fed every result, or None
+        self.recorder = None
+        self.frames: LiveFrames | None = None
+        self.audio: LiveAudio | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._embedding: tuple | None = None     # (audio key, window key, {model: row}, silent)
+        self._emb_ready = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._closed_counts = [0, 0, 0]          # captured, dropped, overruns of closed sources
+
+    # -- control ------------------------------------------------------------------------
+    def start(self) -> "LiveLoop":
+        self._threads = [threading.Thread(target=self._guard, args=(self._audio_run,), name="avsol-live-audio",
+                                          daemon=True),
+                         threading.Thread(target=self._guard, args=(self._visual_run,), name="avsol-live-visual",
+                                          daemon=True)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop both threads and close the sources; True when every thread ended."""
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout)
+        alive = any(t.is_alive() for t in self._threads)
+        for src in (self.frames, self.audio):
+            if src is not None:
+                try:
+                    src.close()
+                except Exception:  # noqa: BLE001 - stopping must not fail
+                    pass
+        return not alive
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def counts(self) -> dict:
+        """HUD counts: frames captured / dropped by the source / never mapped, audio overruns."""
+        f, a = self.frames, self.audio
+        captured = self._closed_counts[0] + (f.captured if f else 0)
+        dropped = self._closed_counts[1] + (f.dropped if f else 0)
+        overruns = self._closed_counts[2] + (a.overruns if a else 0)
+        return {"captured": captured, "dropped": dropped, "unmapped": max(0, captured - self.stats.mapped),
+                "overruns": overruns, "audio_refreshes": self.stats.audio_refreshes}
+
+    # -- threads ------------------------------------------------------------------------
+    def _guard(self, body) -> None:
+        try:
+            body()
+        except Exception as exc:  # noqa: BLE001 - never a silent dead thread: say why
+            self._problem("maps", one_line(exc))
+
+    def _problem(self, kind: str, message: str | None) -> None:
+        old = self.problems.get(kind)
+        if message is None:
+            self.problems.pop(kind, None)
+        else:
+            self.problems[kind] = message
+        if old != message and self.on_problem is not None:
+            self.on_problem(kind, message)
+
+    def _audio_run(self) -> None:
+        cache = EmbeddingCache(max_items=64)
+        retry_at = 0.0
+        while not self._stop.is_set():
+            tick = time.monotonic()
+            if (self.audio is None or isinstance(self.audio, SilentLive)) and tick >= retry_at:
+                try:
+                    audio = self.open_audio()
+                except DeviceError as exc:
+                    self._problem("microphone", f"{exc} — maps computed on silence")
+                    retry_at = tick + self.retry_s
+                    if self.audio is None:
+                        self.audio = SilentLive()
+                else:
+                    self._close_audio()
+                    self.audio = audio
+                    self.microphone_name = audio.name
+                    self._problem("microphone", None)
+            try:
+                self.audio.check()
+            except DeviceError as exc:
+                self._problem("microphone", f"{exc} — maps computed on silence")
+                self._close_audio()
+                self.audio = SilentLive()
+                retry_at = time.monotonic() + self.retry_s
+            audio = self.audio
+            first, x = audio.last(1.0)
+            akey = audio.key
+            mkeys = list(self.localizers)
+            locs = [self.localizers[k] for k in mkeys]
+            embed_windows(locs, mkeys, cache, akey, [first], lambda _k: x)
+            rows = {mk: cache.get((mk, akey, first)) for mk in mkeys}
+            with self._lock:
+                self._embedding = (akey, first, rows, bool(audio.silent))
+            self.stats.audio_refreshes += 1
+            self._emb_ready.set()
+            if self.on_spectrogram is not None and self.spectrogram_seconds > 0:
+                self._spectrogram(audio)
+            self._stop.wait(max(0.0, self.audio_period - (time.monotonic() - tick)))
+        self._close_audio()
+
+    def _spectrogram(self, audio: LiveAudio) -> None:
+        from model_core.features import log_mel
+
+        first, x = audio.last(self.spectrogram_seconds)
+        mel = log_mel(x)
+        self.on_spectrogram(np.asarray(mel).reshape(mel.shape[-2], mel.shape[-1]), first + len(x))
+
+    def _close_audio(self) -> None:
+        a, self.audio = self.audio, None
+        if a is not None:
+            self._closed_counts[2] += a.overruns
+            a.close()
+
+    def _visual_run(self) -> None:
+        last = -1
+        retry_at = 0.0
+        while not self._stop.is_set():
+            if self.frames is None:
+                if time.monotonic() < retry_at:
+                    self._stop.wait(0.05)
+                    continue
+                try:
+                    self.frames = self.open_frames()
+                    self.camera_name = self.frames.name
+                    last = -1
+                    self._problem("camera", None)
+                except DeviceError as exc:
+                    self._problem("camera", str(exc))
+                    retry_at = time.monotonic() + self.retry_s
+                    continue
+            try:
+                f = self.frames.latest(after=last, timeout=0.25)
+            except DeviceError as exc:
+                self._problem("camera", str(exc))
+                self._close_frames()
+                retry_at = time.monotonic() + self.retry_s
+                continue
+            if f is None or not self._emb_ready.wait(0.25):
+                continue
+            last = f.index
+            self.latest = result = self.predict(f)
+            self.stats.record_maps(result.done)
+            rec = self.recorder
+            if rec is not None:
+                rec.add(result)
+            if self.on_maps is not None:
+                self.on_maps(result)
+        self._close_frames()
+
+    def _close_frames(self) -> None:
+        f, self.frames = self.frames, None
+        if f is not None:
+            self._closed_counts[0] += f.captured
+            self._closed_counts[1] += f.dropped
+            f.close()
+
+    def predict(self, f: LiveFrame) -> LiveMaps:
+        """Every model's map of ``f`` with the newest audio embedding (the engine's step)."""
+        from model_core.media.frames import resize_frame
+
+        with self._lock:
+            akey, first, rows, silent = self._embedding
+        cache = EmbeddingCache(max_items=len(rows) + 1)
+        entries = {}
+        centre = (first + SAMPLE_RATE / 2) / SAMPLE_RATE
+        sized: dict[int, np.ndarray] = {}
+        for mkey, loc in self.localizers.items():
+            size = int(loc.image_size)
+            if size not in sized:
+                sized[size] = resize_frame(f.image, (size, size))[None]
+            cache.put((mkey, akey, first), rows[mkey])
+            pred = predict_frames(loc, mkey, cache, akey, sized[size], [first])
+            entries[mkey] = MapEntry(np.asarray(pred.maps[0], np.float32), float(pred.p_avc[0]),
+                                     np.asarray(pred.class_probs[0], np.float32), float(f.time), float(centre),
+                                     bool(silent))
+        return LiveMaps(f, entries, first, bool(silent), time.monotonic())
