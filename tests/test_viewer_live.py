@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from media_helpers import read_frame_index
-from viewer_support import (FakeFactory, FakeLocalizer, index_clip, make_viewer, no_thread_left,  # noqa: F401
-                            other_clip, settings)
+from viewer_support import FakeFactory, FakeLocalizer
 
 
 def live_threads() -> list[str]:
