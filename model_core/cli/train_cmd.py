@@ -50,6 +50,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="weight of the classification loss in the dnm head (default 1)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--no-flip", dest="flip", action="store_false", help="no left-right flips")
+    g.add_argument("--absent-negatives", action="store_true",
+                   help="AVC negatives only with the sound of a class not visible in the frame "
+                        "(needs avsol-e.json silent boxes; see model_core/train/pairs.py)")
+    g.add_argument("--swap-silent", type=float, default=0.0, metavar="P",
+                   help="with probability P pair a frame with the sound (and class) of one of its "
+                        "visible silent objects, as a positive (default 0)")
     m = p.add_argument_group("model")
     m.add_argument("--config", default="demo", metavar="PRESET|FILE.json",
                    help=f"model preset ({', '.join(PRESETS)}) or a JSON file of ModelConfig fields "
@@ -122,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
         warmup_steps=args.warmup_steps, seed=args.seed, workers=args.workers, model=model,
         lam=args.lam, visual_init=args.visual_init, cache=args.cache, val_every=args.val_every,
         save_every=args.save_every, log_every=args.log_every, flip=args.flip,
-        keep_last=args.keep_last, select_best=args.select_best, threads=args.threads, stop_after_steps=args.stop_after_steps,
+        keep_last=args.keep_last, absent_negatives=args.absent_negatives,
+        swap_silent=args.swap_silent, select_best=args.select_best, threads=args.threads, stop_after_steps=args.stop_after_steps,
         command=["avsol", *sys.argv[1:]] if sys.argv[1:2] == ["train"] else [])
     Trainer(opts, [_jsonl if args.jsonl else _human]).run()
     return 0

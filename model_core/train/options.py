@@ -125,6 +125,8 @@ class TrainOptions:
     save_every: int = 50
     log_every: int = 10
     flip: bool = True
+    absent_negatives: bool = False
+    swap_silent: float = 0.0
     keep_last: bool = False
     threads: int | None = None
     select_best: str | None = None
@@ -165,6 +167,8 @@ class TrainOptions:
             out.append(f"--weight-decay must be >= 0, got {self.weight_decay}")
         if self.lam < 0:
             out.append(f"--lambda must be >= 0, got {self.lam}")
+        if not 0.0 <= self.swap_silent <= 1.0:
+            out.append(f"--swap-silent must be in [0, 1], got {self.swap_silent}")
         if self.select_best is not None and self.select_best not in SELECTABLE:
             out.append(f"--select-best must be one of {', '.join(SELECTABLE)}, got {self.select_best!r}")
         if self.warmup_steps is not None and self.warmup_steps < 0:
@@ -177,5 +181,8 @@ class TrainOptions:
         keep = ("head", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps", "min_lr_ratio",
                 "seed", "model", "lam", "visual_init", "flip", "select_best", "val_every")
         out = {k: d[k] for k in keep}
+        for k in ("absent_negatives", "swap_silent"):  # recorded only when used: older runs resume
+            if d[k]:
+                out[k] = d[k]
         out["model"] = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in d["model"].items()}
         return out
