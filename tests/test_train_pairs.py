@@ -101,3 +101,15 @@ def test_bad_swap_probability_exits_2(tiny, tmp_path, capsys):
     assert main(["train", str(tiny), "--head", "dnm", "--epochs", "1", "--out", str(tmp_path / "x.pt"),
                  "--swap-silent", "1.5"]) == 2
     assert "--swap-silent must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_val_limit_validates_on_a_fixed_subset(tiny, tmp_path):
+    def run(out, seed, limit):
+        return Trainer(TrainOptions(data=str(tiny), head="avc", epochs=1, out=str(tmp_path / out), device="cpu",
+                                    batch_size=4, model=dict(PRESETS["tiny"]), cache=str(tiny.parent / "cache"),
+                                    threads=1, seed=seed, val_limit=limit)).run()
+
+    full = run("a.pt", 0, None)
+    a, b = run("b.pt", 0, 2), run("c.pt", 1, 2)
+    assert full["val_segments"] > 2 and a["val_segments"] == b["val_segments"] == 2
+    assert a["val"]["n"] == 2 and a["options"]["val_limit"] == 2

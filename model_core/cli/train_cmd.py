@@ -72,6 +72,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=1, help="processes decoding videos into the cache")
     r.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     r.add_argument("--val-every", type=int, default=1, help="validate every N epochs (and after the last)")
+    r.add_argument("--val-limit", type=int, metavar="N",
+                   help="validate on N val segments drawn once with a fixed seed (the same N for "
+                        "every run and seed; default: all)")
     r.add_argument("--save-every", type=int, default=50, help="write OUT.last.pt every N steps (default 50)")
     r.add_argument("--log-every", type=int, default=10, help="a step event every N steps (default 10)")
     r.add_argument("--select-best", metavar="METRIC",
@@ -128,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         warmup_steps=args.warmup_steps, seed=args.seed, workers=args.workers, model=model,
         lam=args.lam, visual_init=args.visual_init, cache=args.cache, val_every=args.val_every,
         save_every=args.save_every, log_every=args.log_every, flip=args.flip,
-        keep_last=args.keep_last, absent_negatives=args.absent_negatives,
+        keep_last=args.keep_last, absent_negatives=args.absent_negatives, val_limit=args.val_limit,
         swap_silent=args.swap_silent, select_best=args.select_best, threads=args.threads, stop_after_steps=args.stop_after_steps,
         command=["avsol", *sys.argv[1:]] if sys.argv[1:2] == ["train"] else [])
     Trainer(opts, [_jsonl if args.jsonl else _human]).run()

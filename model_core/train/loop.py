@@ -115,6 +115,12 @@ class Trainer:
             self.log(f"{dropped} val segment(s) without a decodable frame left out", "warning")
         if not self.train_items:
             raise InputError(o.data, "no train segment could be decoded")
+        if o.val_limit is not None and len(self.val_items) > o.val_limit:
+            # one fixed subset (seed independent of --seed): every run validates on the same items
+            import numpy as np
+
+            keep = np.sort(np.random.default_rng(20240).permutation(len(self.val_items))[:o.val_limit])
+            self.val_items = [self.val_items[i] for i in keep]
         self.val_segments = [data.box_segment(it) for it in self.val_items]
         if o.absent_negatives or o.swap_silent > 0:
             from model_core.train.pairs import visible_classes

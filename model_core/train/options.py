@@ -127,6 +127,7 @@ class TrainOptions:
     flip: bool = True
     absent_negatives: bool = False
     swap_silent: float = 0.0
+    val_limit: int | None = None
     keep_last: bool = False
     threads: int | None = None
     select_best: str | None = None
@@ -167,6 +168,8 @@ class TrainOptions:
             out.append(f"--weight-decay must be >= 0, got {self.weight_decay}")
         if self.lam < 0:
             out.append(f"--lambda must be >= 0, got {self.lam}")
+        if self.val_limit is not None and self.val_limit < 1:
+            out.append(f"--val-limit must be >= 1, got {self.val_limit}")
         if not 0.0 <= self.swap_silent <= 1.0:
             out.append(f"--swap-silent must be in [0, 1], got {self.swap_silent}")
         if self.select_best is not None and self.select_best not in SELECTABLE:
@@ -181,7 +184,7 @@ class TrainOptions:
         keep = ("head", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps", "min_lr_ratio",
                 "seed", "model", "lam", "visual_init", "flip", "select_best", "val_every")
         out = {k: d[k] for k in keep}
-        for k in ("absent_negatives", "swap_silent"):  # recorded only when used: older runs resume
+        for k in ("absent_negatives", "swap_silent", "val_limit"):  # recorded only when used: older runs resume
             if d[k]:
                 out[k] = d[k]
         out["model"] = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in d["model"].items()}
