@@ -113,3 +113,23 @@ def test_val_limit_validates_on_a_fixed_subset(tiny, tmp_path):
     a, b = run("b.pt", 0, 2), run("c.pt", 1, 2)
     assert full["val_segments"] > 2 and a["val_segments"] == b["val_segments"] == 2
     assert a["val"]["n"] == 2 and a["options"]["val_limit"] == 2
+
+
+def test_random_crops_by_hand():
+    from model_core.train.augment import random_crops
+
+    # a frame whose left half is black and right half white: a crop keeps values in [0, 1],
+    # and scale 1 (the whole frame) returns it unchanged
+    f = torch.zeros((1, 3, 8, 8), dtype=torch.uint8)
+    f[..., 4:] = 255
+    whole = random_crops(f, 1.0, torch.Generator().manual_seed(0))
+    ratio_whole = whole.mean().item()
+    out = random_crops(f.repeat(50, 1, 1, 1), 0.3, torch.Generator().manual_seed(1))
+    assert out.shape == (50, 3, 8, 8) and out.dtype == torch.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert not torch.allclose(out, out[:1].expand_as(out))        # crops differ per item
+    a = random_crops(f.repeat(4, 1, 1, 1), 0.3, torch.Generator().manual_seed(2))
+    b = random_crops(f.repeat(4, 1, 1, 1), 0.3, torch.Generator().manual_seed(2))
+    assert torch.equal(a, b)                                      # a function of the generator
+    # scale 1 with aspect ratio != 1 still crops one side; the mean stays about half
+    assert 0.3 < ratio_whole < 0.7

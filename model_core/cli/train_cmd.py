@@ -53,6 +53,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--absent-negatives", action="store_true",
                    help="AVC negatives only with the sound of a class not visible in the frame "
                         "(needs avsol-e.json silent boxes; see model_core/train/pairs.py)")
+    g.add_argument("--crop-scale", type=float, default=1.0, metavar="S",
+                   help="random crops covering S..1 of the frame, resized back (default 1: off)")
     g.add_argument("--swap-silent", type=float, default=0.0, metavar="P",
                    help="with probability P pair a frame with the sound (and class) of one of its "
                         "visible silent objects, as a positive (default 0)")
@@ -132,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         lam=args.lam, visual_init=args.visual_init, cache=args.cache, val_every=args.val_every,
         save_every=args.save_every, log_every=args.log_every, flip=args.flip,
         keep_last=args.keep_last, absent_negatives=args.absent_negatives, val_limit=args.val_limit,
+        crop_scale=args.crop_scale,
         swap_silent=args.swap_silent, select_best=args.select_best, threads=args.threads, stop_after_steps=args.stop_after_steps,
         command=["avsol", *sys.argv[1:]] if sys.argv[1:2] == ["train"] else [])
     Trainer(opts, [_jsonl if args.jsonl else _human]).run()

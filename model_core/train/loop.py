@@ -262,6 +262,10 @@ class Trainer:
         frames, mels, labels = self.store.batch(items, flip, audio_items=audio_items)
         if audio_items is not None:
             labels = torch.tensor(swapped, dtype=torch.long)
+        if o.crop_scale < 1.0:
+            from model_core.train.augment import random_crops
+
+            frames = random_crops(frames, o.crop_scale, g)
         if o.absent_negatives:
             negatives = pairs.pick_absent_negatives(
                 pairs.visible_mask(visible, len(self.data.classes)), labels, generator=g)
