@@ -25,7 +25,7 @@ PY="${PYTHON:-$ROOT/.venv/bin/python}"
 WORK="${WORK:-$ROOT/build/demo-models}"
 MODELS="${MODELS:-$ROOT/resources/models}"
 VIDEOS=3000 SEED=2024 CLASSES=8 SIZE=128 DURATION=4      # the synthetic set
-EPOCHS=2 BATCH=32 LR=2e-3 WD=0.05 VAL_LIMIT=500           # the budget, same for every head
+EPOCHS=1 BATCH=32 LR=2e-3 WD=0.05 VAL_LIMIT=500           # the budget, same for every head
 LEVERS="${LEVERS:-}"   # e.g. "--absent-negatives --swap-silent 0.3 --crop-scale 0.5" (every head alike;
                        # not used: they did not raise validation pointing, see resources/models/README.md)
 SEEDS="0 1 2"
