@@ -4,7 +4,7 @@
 Runs exactly::
 
     avsol synth TMP --videos 1 --seed 122 --size 320x240 --motion 0.5 --noise 0.05 \\
-        --background-prob 0.3
+        --background-prob 0.3 --sizes small
 
 then copies ``TMP/videos/synth_00000.mp4`` to ``OUT/demo.mp4`` and writes
 ``OUT/avsol-e.json`` and ``OUT/Annotations.txt`` with the video renamed ``demo.mp4`` /
@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTH_ARGS = ["--videos", "1", "--seed", "122", "--size", "320x240", "--motion", "0.5",
-              "--noise", "0.05", "--background-prob", "0.3"]
+              "--noise", "0.05", "--background-prob", "0.3", "--sizes", "small"]
 NAME = "demo"
 
 

@@ -33,6 +33,7 @@ SUBCOMMANDS = [
     "model_core.cli.infer_cmd",
     "model_core.cli.metrics_cmd",
     "model_core.cli.eval_cmd",
+    "model_core.cli.compare_cmd",
 ]
 
 

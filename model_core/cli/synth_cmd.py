@@ -45,6 +45,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="most silent objects per video, 0..3 (default 3)")
     parser.add_argument("--background-prob", type=float, default=0.25,
                         help="chance that a segment is background (default 0.25)")
+    parser.add_argument("--sizes", default="benchmark", metavar="MIX",
+                        help="object size mix: 'benchmark' (default; sounding objects sized like "
+                             "VGG-SS/Flickr boxes, ~58 %% of them over a quarter of the frame) or 'small' "
+                             "(the mix of earlier sets, ~19 %% over a quarter)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--force", action="store_true",
                         help="replace the synthetic set already in OUT (its stale videos are removed); "
@@ -109,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     config = SynthConfig(videos=args.videos, seed=args.seed, classes=args.classes,
                          width=args.size[0], height=args.size[1], fps=args.fps,
                          duration=args.duration, motion=args.motion, noise=args.noise,
-                         silent_max=args.silent_max, background_prob=args.background_prob)
+                         silent_max=args.silent_max, background_prob=args.background_prob, sizes=args.sizes)
     problems = config.problems()
     if args.workers < 1:
         problems.append(f"--workers must be >= 1, got {args.workers}")

@@ -53,6 +53,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="weight of the classification loss in the dnm head (default 1)")
     g.add_argument("--seed", type=integer(0, 2**32 - 1), default=0, help="random seed (default 0)")
     g.add_argument("--no-flip", dest="flip", action="store_false", help="no left-right flips")
+    g.add_argument("--absent-negatives", action="store_true",
+                   help="AVC negatives only with the sound of a class not visible in the frame "
+                        "(needs avsol-e.json silent boxes; see model_core/train/pairs.py)")
+    g.add_argument("--crop-scale", type=finite(0.1, 1), default=1.0, metavar="S",
+                   help="random crops covering S..1 of the frame, resized back (default 1: off)")
+    g.add_argument("--swap-silent", type=finite(0, 1), default=0.0, metavar="P",
+                   help="with probability P pair a frame with the sound (and class) of one of its "
+                        "visible silent objects, as a positive (default 0)")
     m = p.add_argument_group("model")
     m.add_argument("--config", default="demo", metavar="PRESET|FILE.json",
                    help=f"model preset ({', '.join(PRESETS)}) or a JSON file of ModelConfig fields "
@@ -69,6 +77,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     r.add_argument("--workers", type=integer(1, 256), default=1, help="processes decoding videos into the cache")
     r.add_argument("--threads", type=integer(1, 1024), help="torch CPU threads (default: torch's choice)")
     r.add_argument("--val-every", type=integer(1), default=1, help="validate every N epochs (and after the last)")
+    r.add_argument("--val-limit", type=integer(1), metavar="N",
+                   help="validate on N val segments drawn once with a fixed seed (the same N for "
+                        "every run and seed; default: all)")
     r.add_argument("--save-every", type=integer(1), default=50, help="write OUT.last.pt every N steps (default 50)")
     r.add_argument("--log-every", type=integer(1), default=10, help="a step event every N steps (default 10)")
     r.add_argument("--select-best", metavar="METRIC",
@@ -183,7 +194,9 @@ def run(args: argparse.Namespace) -> int:
         warmup_steps=args.warmup_steps, seed=args.seed, workers=args.workers, model=model,
         lam=args.lam, visual_init=args.visual_init, cache=args.cache, val_every=args.val_every,
         save_every=args.save_every, log_every=args.log_every, flip=args.flip,
-        keep_last=args.keep_last, select_best=args.select_best, threads=args.threads, stop_after_steps=args.stop_after_steps,
+        keep_last=args.keep_last, absent_negatives=args.absent_negatives, val_limit=args.val_limit,
+        crop_scale=args.crop_scale, swap_silent=args.swap_silent, select_best=args.select_best,
+        threads=args.threads, stop_after_steps=args.stop_after_steps,
         command=["avsol", *getattr(args, "argv", sys.argv[1:])])
     Trainer(opts, [_jsonl if args.jsonl else _Human()]).run()
     return 0

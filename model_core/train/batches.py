@@ -38,7 +38,8 @@ class SegmentStore:
         kept = [it for it in items if self.usable(it)]
         return kept, len(items) - len(kept)
 
-    def batch(self, items: Sequence[SegmentItem], flip: torch.Tensor | None = None
+    def batch(self, items: Sequence[SegmentItem], flip: torch.Tensor | None = None,
+              audio_items: Sequence[SegmentItem] | None = None
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(frames, mels, labels)`` of ``items``.
 
@@ -47,12 +48,15 @@ class SegmentStore:
             (the sounding object stays the sounding object; the sound is unchanged).
         mels : B x 1 x 64 x T float32 log-mel (dB).
         labels : B int64 event classes.
+
+        ``audio_items``, when given, supply the log-mels (item b's frame with the audio of
+        ``audio_items[b]``); labels stay those of ``items``.
         """
         frames = np.stack([self.entries[it.video].frames[it.segment] for it in items])
         if flip is not None:
             sel = flip.numpy().astype(bool)
             frames[sel] = frames[sel][:, :, ::-1]
-        mels = np.stack([self.entries[it.video].mels[it.segment] for it in items])
+        mels = np.stack([self.entries[it.video].mels[it.segment] for it in (audio_items or items)])
         labels = torch.tensor([it.label for it in items], dtype=torch.long)
         return (torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2),
                 torch.from_numpy(np.ascontiguousarray(mels, dtype=np.float32)), labels)

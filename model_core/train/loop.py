@@ -116,7 +116,20 @@ class Trainer:
             self.log(f"{dropped} val segment(s) without a decodable frame left out", "warning")
         if not self.train_items:
             raise InputError(o.data, "no train segment could be decoded")
+        if o.val_limit is not None and len(self.val_items) > o.val_limit:
+            # one fixed subset (seed independent of --seed): every run validates on the same items
+            import numpy as np
+
+            keep = np.sort(np.random.default_rng(20240).permutation(len(self.val_items))[:o.val_limit])
+            self.val_items = [self.val_items[i] for i in keep]
         self.val_segments = [data.box_segment(it) for it in self.val_items]
+        if o.absent_negatives or o.swap_silent > 0:
+            from model_core.train.pairs import visible_classes
+
+            self.train_visible = visible_classes(data, self.train_items)
+            self.by_class: dict[int, list] = {}
+            for it in self.train_items:
+                self.by_class.setdefault(it.label, []).append(it)
 
     def _build_model(self) -> None:
         o, info = self.opts, self.info
@@ -235,8 +248,26 @@ class Trainer:
             group["lr"] = lr
         g = step_generator(o.seed, self.info.rank, self.step)
         flip = torch.rand(len(idx), generator=g) < 0.5 if o.flip else None
-        frames, mels, labels = self.store.batch([self.train_items[i] for i in idx], flip)
-        negatives = pick_negatives(labels, len(idx), generator=g)
+        items = [self.train_items[i] for i in idx]
+        audio_items = None
+        if o.swap_silent > 0 or o.absent_negatives:
+            from model_core.train import pairs
+
+            visible = [self.train_visible[i] for i in idx]
+        if o.swap_silent > 0:
+            audio_items, swapped = pairs.swap_silent(items, visible, self.by_class, o.swap_silent, g)
+        frames, mels, labels = self.store.batch(items, flip, audio_items=audio_items)
+        if audio_items is not None:
+            labels = torch.tensor(swapped, dtype=torch.long)
+        if o.crop_scale < 1.0:
+            from model_core.train.augment import random_crops
+
+            frames = random_crops(frames, o.crop_scale, g)
+        if o.absent_negatives:
+            negatives = pairs.pick_absent_negatives(
+                pairs.visible_mask(visible, len(self.data.classes)), labels, generator=g)
+        else:
+            negatives = pick_negatives(labels, len(idx), generator=g)
         dev = self.info.device
         frames, mels, labels = frames.to(dev, non_blocking=True), mels.to(dev), labels.to(dev)
         frames = frames.contiguous(memory_format=torch.channels_last if self.cuda else torch.contiguous_format)

@@ -133,6 +133,10 @@ class TrainOptions:
     save_every: int = 50
     log_every: int = 10
     flip: bool = True
+    absent_negatives: bool = False
+    swap_silent: float = 0.0
+    val_limit: int | None = None
+    crop_scale: float = 1.0
     keep_last: bool = False
     threads: int | None = None
     select_best: str | None = None
@@ -177,6 +181,12 @@ class TrainOptions:
             out.append(f"--seed must be in 0..{2**32 - 1}, got {self.seed}")
         if self.threads is not None and self.threads < 1:
             out.append(f"--threads must be >= 1, got {self.threads}")
+        if self.val_limit is not None and self.val_limit < 1:
+            out.append(f"--val-limit must be >= 1, got {self.val_limit}")
+        if not 0.1 <= self.crop_scale <= 1.0:
+            out.append(f"--crop-scale must be in [0.1, 1], got {self.crop_scale}")
+        if not 0.0 <= self.swap_silent <= 1.0:
+            out.append(f"--swap-silent must be in [0, 1], got {self.swap_silent}")
         if self.select_best is not None and self.select_best not in SELECTABLE:
             out.append(f"--select-best must be one of {', '.join(SELECTABLE)}, got {self.select_best!r}")
         if self.warmup_steps is not None and self.warmup_steps < 0:
@@ -189,5 +199,11 @@ class TrainOptions:
         keep = ("head", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps", "min_lr_ratio",
                 "seed", "model", "lam", "visual_init", "flip", "select_best", "val_every")
         out = {k: d[k] for k in keep}
+        # the levers are recorded only when used, so runs of earlier versions still resume
+        for k in ("absent_negatives", "swap_silent", "val_limit"):
+            if d[k]:
+                out[k] = d[k]
+        if d["crop_scale"] != 1.0:
+            out["crop_scale"] = d["crop_scale"]
         out["model"] = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in d["model"].items()}
         return out
