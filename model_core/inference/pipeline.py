@@ -33,7 +33,7 @@ import numpy as np
 
 from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio
 from model_core.inference.audio_window import AUDIO_HOP, check_hop, window_centre, window_key
-from model_core.inference.engine import EmbeddingCache, embed_windows, predict_frames
+from model_core.inference.engine import EmbeddingCache, embed_windows, predict_frames, predict_frames_audios
 from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
@@ -64,6 +64,9 @@ class VideoMaps:
     frame_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     audio_times: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
     video: str = ""
+    #: ``localize_many(negatives=...)``: {name: {"maps": (N, h, w), "p_avc": (N,)}}, the
+    #: same frames heard with each negative audio (SPEC 5), in the order of ``times``
+    negatives: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -78,6 +81,7 @@ class _Batch:
     keys: np.ndarray        # (B,) audio window key (first sample, audio_window.window_key)
     centres: np.ndarray     # (B,) audio window centres
     windows: dict           # key -> (16000,) float32, for keys not sent before
+    neg_windows: dict = field(default_factory=dict)  # negative name -> {key: window}
 
 
 def _plan(reader, times, fps):
@@ -121,8 +125,9 @@ def _lower_priority(policy: int | str) -> None:
 class _Decoder(threading.Thread):
     """Reads frames and audio windows into batches on a bounded queue."""
 
-    def __init__(self, reader, plan, size, batch, audio_source, hop, out: queue.Queue):
+    def __init__(self, reader, plan, size, batch, audio_source, hop, out: queue.Queue, negatives=None):
         super().__init__(name="avsol-decode", daemon=True)
+        self.negatives = dict(negatives or {})
         self.reader, self.plan, self.size, self.batch = reader, plan, size, batch
         self.audio_source, self.hop, self.out = audio_source, hop, out
         self.stop = threading.Event()
@@ -156,13 +161,16 @@ class _Decoder(threading.Thread):
         centres = np.array([window_centre(x, self.hop) for x in t])
         keys = np.array([window_key(c) for c in centres], dtype=np.int64)
         windows = {}
+        neg: dict = {name: {} for name in self.negatives}
         for k, c in zip(keys.tolist(), centres.tolist()):
             if k not in self._sent:
                 windows[k] = self.audio_source.window(c)
+                for name, src in self.negatives.items():
+                    neg[name][k] = src.window(c)
                 self._sent.add(k)
         frames = np.stack(imgs) if self.size is not None else list(imgs)
         return self._put(_Batch(np.array(t, np.float64), np.array(i, np.int64), np.array(pos, np.int64),
-                                frames, keys, centres, windows))
+                                frames, keys, centres, windows, neg))
 
     def run(self) -> None:
         _lower_priority(DECODER_PRIORITY)
@@ -188,7 +196,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                   audio: np.ndarray | AudioSource | AudioSpec | None = None,
                   progress: Callable[[int, int], None] | None = None,
                   cancel: Callable[[], bool] | None = None, audio_hop: float | None = AUDIO_HOP,
-                  batch_size: int | None = None) -> dict:
+                  batch_size: int | None = None, negatives: dict | None = None) -> dict:
     """Maps of several models over one video, decoding it once.
 
     Parameters
@@ -210,6 +218,10 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
     audio_hop : which audio window a time uses (:mod:`model_core.inference.audio_window`):
         1 s cells by default, None for a window centred on every time.
     batch_size : frames per batch; default the largest ``batch_size`` of the localizers.
+    negatives : ``{name: AudioSource}``, audios heard *as well as* ``audio`` on the same
+        frames (SPEC 5's negative audios): each frame's visual features are computed once
+        and read with every audio; results in ``VideoMaps.negatives[name]``. The sources
+        are read in the decode thread and closed at the end.
 
     Returns
     -------
@@ -235,8 +247,10 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         silent = bool(source.silent)
         batch = int(batch_size or max(loc.batch_size for loc in locs))
         q: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
-        decoder = _Decoder(reader, plan, size, batch, source, audio_hop, q)
+        negatives = dict(negatives or {})
+        decoder = _Decoder(reader, plan, size, batch, source, audio_hop, q, negatives)
         parts = {loc.name: [] for loc in locs}
+        neg_parts = {loc.name: {n: [] for n in negatives} for loc in locs}
         meta = []
         cancelled = False
         done = 0
@@ -253,7 +267,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                         break
                     if isinstance(item, BaseException):
                         raise item
-                    _run_batch(locs, item, embeddings, source.key, parts)
+                    _run_batch(locs, item, embeddings, source.key, parts, neg_parts)
                     meta.append(item)
                     done += len(item.times)
                     if progress is not None:
@@ -266,10 +280,17 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                 except queue.Empty:
                     decoder.join(0.05)
             source.close()
+            for src in negatives.values():
+                src.close()
         if not cancelled and progress is not None and done != total:
             progress(done, done)  # a truncated file ended early: report it finished
-        return {loc.name: _assemble(parts[loc.name], meta, loc, silent, cancelled, plan, path)
-                for loc in locs}
+        out = {loc.name: _assemble(parts[loc.name], meta, loc, silent, cancelled, plan, path)
+               for loc in locs}
+        for loc in locs:
+            for n in negatives:
+                vm = _assemble(neg_parts[loc.name][n], meta, loc, silent, cancelled, plan, path)
+                out[loc.name].negatives[n] = {"maps": vm.maps, "p_avc": vm.p_avc}
+        return out
     finally:
         reader.close()
 
@@ -285,11 +306,23 @@ def _audio_source(audio, path) -> AudioSource:
     return ArrayAudio(np.asarray(audio, dtype=np.float32).reshape(-1), key="array", label="given audio")
 
 
-def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, parts: dict) -> None:
-    """The engine's step on one batch: embed its new windows (read by the decoder), predict."""
+def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, parts: dict,
+               neg_parts: dict | None = None) -> None:
+    """The engine's step on one batch: embed its new windows (read by the decoder), predict;
+    with negative audios, every audio is read from the same visual features."""
     keys = [int(k) for k in b.keys]
     names = [loc.name for loc in locs]
     embed_windows(locs, names, embeddings, audio_key, keys, b.windows.__getitem__)
+    if b.neg_windows:
+        akeys = [audio_key] + [f"neg:{n}" for n in b.neg_windows]
+        for n, ak in zip(b.neg_windows, akeys[1:]):
+            embed_windows(locs, names, embeddings, ak, keys, b.neg_windows[n].__getitem__)
+        for loc in locs:
+            preds = predict_frames_audios(loc, loc.name, embeddings, akeys, b.frames, keys)
+            parts[loc.name].append(preds[0])
+            for n, p in zip(b.neg_windows, preds[1:]):
+                neg_parts[loc.name][n].append(p)
+        return
     for loc in locs:
         parts[loc.name].append(predict_frames(loc, loc.name, embeddings, audio_key, b.frames, keys))
 
