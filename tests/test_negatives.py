@@ -215,6 +215,23 @@ def test_pipeline_negatives_equal_separate_runs(tmp_path):
     w = src.window(0.5)
     assert np.sqrt(np.mean(w.astype(np.float64) ** 2)) == pytest.approx(0.2, rel=0.1)
     assert WindowNoiseAudio(clip, "unit", 0).window(0.5).std() == pytest.approx(1.0, rel=0.05)
+    # off-screen: another clip's window at 1.5 s; through a cache shared with a run over that
+    # clip (its own window is reused, not embedded again), the same as hearing it directly
+    from model_core.inference.audio_sources import PickedAudio
+    from model_core.inference.audio_window import window_key
+    from model_core.inference.engine import EmbeddingCache
+
+    other = make_clip(tmp_path / "other.mp4", n_frames=50, fps=25.0, audio=sound[::-1].copy())
+    cache = EmbeddingCache()
+    localize_many([loc], other, [1.5], embeddings=cache)
+    n_audio = []
+    real_audio = loc.model.audio
+    loc.model.audio = lambda x: (n_audio.append(len(x)), real_audio(x))[1]
+    off = localize_many([loc], clip, [0.5], embeddings=cache,
+                        negatives={"offscreen": PickedAudio({window_key(0.5): (str(other), 1.5)})})["m"]
+    assert sum(n_audio) == 1                             # the clip's own window only
+    direct = localize_many([loc], clip, [0.5], audio=AudioSpec("offscreen", str(other), 1.5))["m"]
+    np.testing.assert_allclose(off.negatives["offscreen"]["maps"], direct.maps, atol=1e-5)
 
 
 def test_cli_options_need_negatives(tmp_path, capsys):

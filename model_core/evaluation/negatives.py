@@ -95,7 +95,7 @@ def negative_sources(video, picker: OffscreenPicker, options: NegativeOptions,
                 rec.append({"source": None})
                 continue
             v, other = picker.pick(video, s, d)
-            picks[window_key(window_centre(s.frame_time, hop))] = (str(v.path), float(other.frame_time))
+            picks[window_key(window_centre(s.frame_time, hop))] = (str(v.path), window_centre(other.frame_time, hop))
             rec.append({"source": f"{v.name}@{other.frame_time:g}"})
         sources[name] = PickedAudio(picks, key=f"offscreen:{d}")
         records[name] = rec

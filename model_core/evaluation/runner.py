@@ -31,6 +31,10 @@ from model_core.evaluation.store import ItemsLog, all_logs, file_digest, log_pat
 from model_core.metrics.items import FAILED, MISSING, ItemResult, score_items, unscored_items
 
 
+#: Audio embeddings kept for a whole ``--negatives`` run (D = 128 float32: 65536 rows ~32 MB).
+RUN_EMBEDDINGS = 65536
+
+
 @dataclass
 class EvalOptions:
     """Settings of an evaluation run (the CLI's options)."""
@@ -109,7 +113,9 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
     """Every head's rows for one video; None if cancelled part-way (nothing recorded).
 
     ``localize`` is ``model_core.inference.localize_many`` (injectable for tests);
-    ``negatives`` a (NegativeOptions, OffscreenPicker) pair for ``--negatives``.
+    ``negatives`` (NegativeOptions, OffscreenPicker, EmbeddingCache of the run) for
+    ``--negatives``: the cache outlives the video, so an off-screen window (another
+    video's own window) goes through each audio trunk once per run.
     """
     segs = list(video.segments)
     n = len(segs)
@@ -126,6 +132,7 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
             from model_core.evaluation.negatives import negative_sources
 
             kw["negatives"], records = negative_sources(video, negatives[1], negatives[0])
+            kw["embeddings"] = negatives[2]
         res = localize(locs, video.path, [s.frame_time for s in segs], cancel=cancel, **kw)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -204,7 +211,9 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
 
             picker = OffscreenPicker(evalset.videos, options.negatives.seed, evalset.annotations)
             picker.check(videos)          # a clear error before any work
-            negatives = (options.negatives, picker)
+            from model_core.inference.engine import EmbeddingCache
+
+            negatives = (options.negatives, picker, EmbeddingCache(RUN_EMBEDDINGS))
         shard = dist.shard(videos)
         header = {"kind": "header", "fingerprint": _fingerprint(evalset, locs, options)}
         out = Path(out)

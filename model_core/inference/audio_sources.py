@@ -163,6 +163,14 @@ class PickedAudio(AudioSource):
             self._readers[path] = FileAudio(path, "offscreen", self.label)
         return self._readers[path].window(at, seconds)
 
+    def ident(self, key: int) -> tuple[str, int]:
+        """Embedding-cache identity of the window frame window ``key`` hears: the other
+        file's own window (``"own|PATH"``, its first sample), so an eval run embeds it once."""
+        pick = self.picks.get(int(key))
+        if pick is None:
+            return ("silence", 0)
+        return (f"own|{pick[0]}", window_key(pick[1]))
+
     def close(self) -> None:
         for r in self._readers.values():
             r.close()

@@ -156,17 +156,19 @@ def predict_frames(loc, model_key_: str, cache: EmbeddingCache, audio_key: str, 
     return loc.predict(frames, emb, inverse.reshape(-1))
 
 
-def predict_frames_audios(loc, model_key_: str, cache: EmbeddingCache, audio_keys: Sequence[str], frames,
-                          keys: Sequence[int]) -> list:
-    """:func:`predict_frames` for several audios (``audio_keys``, the own audio first) on the
-    same frames: one prediction per audio. A localizer with ``predict_audios`` runs its
-    visual trunk once for all of them (SPEC 5: the negative audios cost only the audio
-    branch and the map read); others (test fakes) are called once per audio."""
+def predict_frames_audios(loc, model_key_: str, cache: EmbeddingCache, idents: Sequence[Sequence[tuple]],
+                          frames) -> list:
+    """Predictions of the same frames heard with several audios, one per ``idents[k]``:
+    frame j takes the cached embedding ``(model_key_, *idents[k][j])`` (an (audio key,
+    window key) pair; call :func:`embed_windows` first). A localizer with
+    ``predict_audios`` runs its visual trunk once for all the audios (SPEC 5: the negative
+    audios cost only the audio branch and the map read); others (test fakes) are called
+    once per audio."""
+    n = len(frames)
+    embs = [_cat([cache.get((model_key_, ak, int(wk))) for ak, wk in ids]) for ids in idents]
     if not hasattr(loc, "predict_audios"):
-        return [predict_frames(loc, model_key_, cache, ak, frames, keys) for ak in audio_keys]
-    uniq, inverse = np.unique(np.asarray(keys, np.int64), return_inverse=True)
-    embs = [_cat([cache.get((model_key_, ak, int(k))) for k in uniq]) for ak in audio_keys]
-    return loc.predict_audios(frames, embs, inverse.reshape(-1))
+        return [loc.predict(frames, e, np.arange(n)) for e in embs]
+    return loc.predict_audios(frames, embs, np.arange(n))
 
 
 class MapEngine:

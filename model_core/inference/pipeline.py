@@ -31,9 +31,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio
+from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio, SilenceAudio
 from model_core.inference.audio_window import AUDIO_HOP, check_hop, window_centre, window_key
-from model_core.inference.engine import EmbeddingCache, embed_windows, predict_frames, predict_frames_audios
+from model_core.inference.engine import (EMBEDDING_CACHE, EmbeddingCache, embed_windows, predict_frames,
+                                         predict_frames_audios)
 from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
@@ -196,7 +197,8 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                   audio: np.ndarray | AudioSource | AudioSpec | None = None,
                   progress: Callable[[int, int], None] | None = None,
                   cancel: Callable[[], bool] | None = None, audio_hop: float | None = AUDIO_HOP,
-                  batch_size: int | None = None, negatives: dict | None = None) -> dict:
+                  batch_size: int | None = None, negatives: dict | None = None,
+                  embeddings: EmbeddingCache | None = None) -> dict:
     """Maps of several models over one video, decoding it once.
 
     Parameters
@@ -222,6 +224,9 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         frames (SPEC 5's negative audios): each frame's visual features are computed once
         and read with every audio; results in ``VideoMaps.negatives[name]``. The sources
         are read in the decode thread and closed at the end.
+    embeddings : an audio-embedding cache shared across calls (``avsol eval --negatives``:
+        an off-screen window is another video's own window, embedded once for the run);
+        default one per call. Its keys name the file, so videos never mix.
 
     Returns
     -------
@@ -254,7 +259,9 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         meta = []
         cancelled = False
         done = 0
-        embeddings = EmbeddingCache()
+        if embeddings is None:
+            embeddings = EmbeddingCache(EMBEDDING_CACHE * (1 + len(negatives)))
+        own_key = f"{source.key}|{os.fspath(path)}"
         decoder.start()
         try:
             with torch.inference_mode():
@@ -267,7 +274,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                         break
                     if isinstance(item, BaseException):
                         raise item
-                    _run_batch(locs, item, embeddings, source.key, parts, neg_parts)
+                    _run_batch(locs, item, embeddings, own_key, parts, neg_parts, negatives, os.fspath(path))
                     meta.append(item)
                     done += len(item.times)
                     if progress is not None:
@@ -307,24 +314,42 @@ def _audio_source(audio, path) -> AudioSource:
 
 
 def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, parts: dict,
-               neg_parts: dict | None = None) -> None:
+               neg_parts: dict | None = None, negatives: dict | None = None, path: str = "") -> None:
     """The engine's step on one batch: embed its new windows (read by the decoder), predict;
     with negative audios, every audio is read from the same visual features."""
     keys = [int(k) for k in b.keys]
     names = [loc.name for loc in locs]
     embed_windows(locs, names, embeddings, audio_key, keys, b.windows.__getitem__)
-    if b.neg_windows:
-        akeys = [audio_key] + [f"neg:{n}" for n in b.neg_windows]
-        for n, ak in zip(b.neg_windows, akeys[1:]):
-            embed_windows(locs, names, embeddings, ak, keys, b.neg_windows[n].__getitem__)
+    if not negatives:
         for loc in locs:
-            preds = predict_frames_audios(loc, loc.name, embeddings, akeys, b.frames, keys)
-            parts[loc.name].append(preds[0])
-            for n, p in zip(b.neg_windows, preds[1:]):
-                neg_parts[loc.name][n].append(p)
+            parts[loc.name].append(predict_frames(loc, loc.name, embeddings, audio_key, b.frames, keys))
         return
+    idents = [[(audio_key, k) for k in keys]]
+    for n, src in negatives.items():
+        ids = [_ident(src, k, path) for k in keys]
+        sent = b.neg_windows.get(n, {})
+        window_of = {ids[j]: sent[k] for j, k in enumerate(keys) if k in sent}
+        for ak in dict.fromkeys(i[0] for i in ids):
+            embed_windows(locs, names, embeddings, ak, [wk for a, wk in ids if a == ak],
+                          lambda wk, ak=ak: window_of[(ak, wk)])
+        idents.append(ids)
     for loc in locs:
-        parts[loc.name].append(predict_frames(loc, loc.name, embeddings, audio_key, b.frames, keys))
+        preds = predict_frames_audios(loc, loc.name, embeddings, idents, b.frames)
+        parts[loc.name].append(preds[0])
+        for n, p in zip(negatives, preds[1:]):
+            neg_parts[loc.name][n].append(p)
+
+
+def _ident(src: AudioSource, key: int, path: str) -> tuple[str, int]:
+    """Embedding-cache identity of the window a negative source gives for frame window
+    ``key``: silence is one window; a source with ``ident`` names its own (an off-screen
+    pick is another file's own window); others are this file's."""
+    if isinstance(src, SilenceAudio):
+        return ("silence", 0)
+    ident = getattr(src, "ident", None)
+    if ident is not None:
+        return ident(key)
+    return (f"{src.key}|{path}", key)
 
 
 def _assemble(preds, meta, loc, silent, cancelled, plan, path) -> VideoMaps:
