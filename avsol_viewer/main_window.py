@@ -149,6 +149,8 @@ class MainWindow(QMainWindow):
         install_evaluate_actions(self)
         from avsol_viewer.train.commands import install_train_action  # Tools › Train model…
         install_train_action(self)
+        from avsol_viewer.maps.sound_check import install_sound_check  # View › Follows the sound?
+        install_sound_check(self)
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:
