@@ -273,6 +273,7 @@ def test_cli_negatives_end_to_end(tmp_path, capsys):
     for s in neg.values():
         assert set(s) >= {"roc_auc", "false_alarm", "pia", "map_iou", "map_change", "n_items"}
     assert "negatives silence" in printed and "uncalibrated" in printed
+    assert "class " in printed and "ROC-AUC silence" in printed
     # --resume redoes nothing and gives the same negatives
     assert main(args + ["--resume"]) == 0
     assert json.loads(out.read_text())["heads"]["cls"]["negatives"] == neg

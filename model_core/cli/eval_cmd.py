@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
         heads_of = {c["name"]: c.get("head") for c in result.report["meta"].get("checkpoints", [])}
         for name, h in result.report["heads"].items():
-            for line in summary_lines(name, h.get("negatives", {}), heads_of.get(name)):
+            for line in summary_lines(name, h.get("negatives", {}), heads_of.get(name), h.get("per_class")):
                 print(line, file=out)
     for note in result.report["notes"]:
         print(f"note: {note}", file=out)

@@ -143,8 +143,10 @@ def csv_columns(row: dict[str, Any]) -> dict[str, Any]:
 CSV_KEYS = tuple(f"neg_{kind}_{k}" for kind in KINDS for k in ITEM_KEYS)
 
 
-def summary_lines(name: str, negatives: dict[str, dict[str, Any]], head: str | None = None) -> list[str]:
-    """Terminal lines of one head's negatives (the CLI summary)."""
+def summary_lines(name: str, negatives: dict[str, dict[str, Any]], head: str | None = None,
+                  per_class: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    """Terminal lines of one head's negatives (the CLI summary): one per kind, then one
+    per class with the ROC-AUC of each kind (``per_class``: the head's report section)."""
     def f(x):
         return "n/a" if x is None else f"{x:.3f}"
 
@@ -156,6 +158,11 @@ def summary_lines(name: str, negatives: dict[str, dict[str, Any]], head: str | N
         lines.append(f"{name}: negatives {kind:<9} ROC-AUC {f(s['roc_auc'])}  false alarm {f(s['false_alarm'])}  "
                      f"pIA {f(s['pia'])}  map IoU {f(s['map_iou'])}  map change {f(s['map_change'])}  "
                      f"items {s['n_items']}")
+    for cls, part in (per_class or {}).items():
+        neg = part.get("negatives") or {}
+        if neg:
+            lines.append(f"{name}:   class {cls}: ROC-AUC " + "  ".join(
+                f"{k} {f(neg[k]['roc_auc'])}" for k in KINDS if k in neg) + f"  items {max(s['n_items'] for s in neg.values())}")
     if lines and head == "cls":
         lines.append(f"{name}: note: the cls head never trains b (Z = w S + b): its p_avc is uncalibrated, "
                      "read its false alarms by ROC-AUC")
