@@ -161,8 +161,9 @@ def summary_lines(name: str, negatives: dict[str, dict[str, Any]], head: str | N
     for cls, part in (per_class or {}).items():
         neg = part.get("negatives") or {}
         if neg:
-            lines.append(f"{name}:   class {cls}: ROC-AUC " + "  ".join(
-                f"{k} {f(neg[k]['roc_auc'])}" for k in KINDS if k in neg) + f"  items {max(s['n_items'] for s in neg.values())}")
+            aucs = "  ".join(f"{k} {f(neg[k]['roc_auc'])}" for k in KINDS if k in neg)
+            n = max(x["n_items"] for x in neg.values())
+            lines.append(f"{name}:   class {cls}: ROC-AUC {aucs}  items {n}")
     if lines and head == "cls":
         lines.append(f"{name}: note: the cls head never trains b (Z = w S + b): its p_avc is uncalibrated, "
                      "read its false alarms by ROC-AUC")
