@@ -78,3 +78,17 @@ def test_results_panel_shows_the_negatives_table(qtbot):
                                                                      "0.000", "6"]
     view.show_summaries({"dnm": {"per_class": {}, "per_size": {}}}, [])
     assert view.negatives.isHidden()
+
+
+def test_a_report_rows_negatives_in_the_segment_panel_text_and_the_item_line():
+    from avsol_viewer.evaluate.results_panel import describe
+    from avsol_viewer.maps.sound_check import report_negatives_text
+
+    row = {"head": "dnm", "video": "a.mp4", "time": 0.5, "status": "scored", "p_avc": 0.9,
+           "negatives": {"silence": {"p_avc": 0.1, "map_iou": 0.25, "map_change": 0.125},
+                         "offscreen#2": {"p_avc": 0.2, "map_iou": None, "map_change": 0.0, "source": "b.mp4@1.5"}}}
+    text = report_negatives_text(row)
+    assert "own p(av) 0.90" in text and "silence p(av) 0.10, IoU 0.25, Δ 0.125" in text
+    assert "off-screen#2 p(av) 0.20, IoU n/a, Δ 0.000" in text
+    assert report_negatives_text({"head": "dnm"}) == ""
+    assert describe(row).endswith("; silence p(av) 0.100; offscreen#2 p(av) 0.200")

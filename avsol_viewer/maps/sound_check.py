@@ -291,3 +291,22 @@ def install_sound_check(window) -> SoundCheckDock:
     view_menu.addAction(action)
     window.sound_check = dock
     return dock
+
+
+def report_negatives_text(row: dict) -> str:
+    """The segment panel's lines for a report row of ``avsol eval --negatives`` (the item
+    the user opened from the results table): the figures the report holds for it."""
+    from model_core.metrics.negatives import kind_of
+
+    neg = row.get("negatives") or {}
+    if not neg:
+        return ""
+    titles = dict(COLUMNS)
+
+    def f(x, d=2):
+        return "n/a" if x is None else f"{x:.{d}f}"
+
+    parts = [f"{titles.get(kind_of(k), k).lower()}{k[len(kind_of(k)):]} p(av) {f(e.get('p_avc'))}, "
+             f"IoU {f(e.get('map_iou'))}, Δ {f(e.get('map_change'), 3)}" for k, e in neg.items()]
+    return (f"<span style='color:gray'>Follows the sound? (report, {row.get('head')}: own p(av) "
+            f"{f(row.get('p_avc'))})</span><br>" + "; ".join(parts))
