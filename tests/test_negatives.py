@@ -210,6 +210,9 @@ def test_pipeline_negatives_equal_separate_runs(tmp_path):
     np.testing.assert_allclose(both.negatives["silence"]["p_avc"], silent.p_avc, atol=1e-5)
     noisy = both.negatives["noise"]["maps"]
     assert noisy.shape == own.maps.shape and not np.allclose(noisy, own.maps)
+    # the noise built from the own window the decoder read = the noise source read alone
+    alone = localize_many([loc], clip, times, audio=WindowNoiseAudio(clip, "rms", 0))["m"]
+    np.testing.assert_allclose(noisy, alone.maps, atol=1e-5)
     # the noise is at the RMS of the item's own window
     src = WindowNoiseAudio(clip, "rms", 0)
     w = src.window(0.5)

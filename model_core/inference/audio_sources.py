@@ -126,12 +126,20 @@ class WindowNoiseAudio(AudioSource):
         self._own: FileAudio | None = None   # opened when first read (in the reading thread)
 
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
-        n = int(round(seconds * SAMPLE_RATE))
-        rms = 1.0
+        own = None
         if self.level == "rms":
             if self._own is None:
                 self._own = FileAudio(self._path, "own", "own audio")
-            x = self._own.window(centre, seconds)
+            own = self._own.window(centre, seconds)
+        return self.from_own(own, centre, seconds)
+
+    def from_own(self, own: np.ndarray | None, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        """:meth:`window` given the own track's window at ``centre`` (the video pipeline has
+        just read it: no second decode of the track)."""
+        n = int(round(seconds * SAMPLE_RATE))
+        rms = 1.0
+        if self.level == "rms":
+            x = np.asarray(own, np.float32)
             rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
             rms = rms if rms > 1e-6 else NOISE_FLOOR_RMS
         rng = np.random.default_rng([self.seed, window_key(centre, seconds) & 0x7FFFFFFF])
@@ -148,6 +156,10 @@ class PickedAudio(AudioSource):
     pick read as silence. One reader per other file, opened when first needed."""
 
     label = "off-screen sound"
+    #: the video pipeline reads these windows only when their embedding is not cached
+    #: already (in the model's thread: an off-screen window is often another video's own
+    #: window, embedded before)
+    lazy = True
 
     def __init__(self, picks: dict[int, tuple[str, float]], key: str = "offscreen"):
         self.picks = {int(k): (str(p), float(c)) for k, (p, c) in picks.items()}

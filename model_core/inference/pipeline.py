@@ -21,6 +21,7 @@ in the viewer and in the export.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import queue
@@ -167,7 +168,12 @@ class _Decoder(threading.Thread):
             if k not in self._sent:
                 windows[k] = self.audio_source.window(c)
                 for name, src in self.negatives.items():
-                    neg[name][k] = src.window(c)
+                    if getattr(src, "lazy", False):      # read later, only if needed
+                        neg[name][k] = functools.partial(src.window, c)
+                    elif hasattr(src, "from_own"):       # noise at the own window's RMS
+                        neg[name][k] = src.from_own(windows[k], c)
+                    else:
+                        neg[name][k] = src.window(c)
                 self._sent.add(k)
         frames = np.stack(imgs) if self.size is not None else list(imgs)
         return self._put(_Batch(np.array(t, np.float64), np.array(i, np.int64), np.array(pos, np.int64),
@@ -223,7 +229,9 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
     negatives : ``{name: AudioSource}``, audios heard *as well as* ``audio`` on the same
         frames (SPEC 5's negative audios): each frame's visual features are computed once
         and read with every audio; results in ``VideoMaps.negatives[name]``. The sources
-        are read in the decode thread and closed at the end.
+        are read in the decode thread (a ``lazy`` source's windows in this thread, only
+        when not embedded already; a source with ``from_own`` gets the own window the
+        decoder just read) and closed at the end.
     embeddings : an audio-embedding cache shared across calls (``avsol eval --negatives``:
         an off-screen window is another video's own window, embedded once for the run);
         default one per call. Its keys name the file, so videos never mix.
@@ -331,13 +339,18 @@ def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, part
         window_of = {ids[j]: sent[k] for j, k in enumerate(keys) if k in sent}
         for ak in dict.fromkeys(i[0] for i in ids):
             embed_windows(locs, names, embeddings, ak, [wk for a, wk in ids if a == ak],
-                          lambda wk, ak=ak: window_of[(ak, wk)])
+                          lambda wk, ak=ak: _value(window_of[(ak, wk)]))
         idents.append(ids)
     for loc in locs:
         preds = predict_frames_audios(loc, loc.name, embeddings, idents, b.frames)
         parts[loc.name].append(preds[0])
         for n, p in zip(negatives, preds[1:]):
             neg_parts[loc.name][n].append(p)
+
+
+def _value(window):
+    """A window sent by the decoder, or read now when it was sent as a call (lazy source)."""
+    return window() if callable(window) else window
 
 
 def _ident(src: AudioSource, key: int, path: str) -> tuple[str, int]:
