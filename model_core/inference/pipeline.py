@@ -34,8 +34,8 @@ import numpy as np
 
 from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio, SilenceAudio
 from model_core.inference.audio_window import AUDIO_HOP, check_hop, window_centre, window_key
-from model_core.inference.engine import (EMBEDDING_CACHE, EmbeddingCache, embed_windows, predict_frames,
-                                         predict_frames_audios)
+from model_core.inference.engine import (EMBEDDING_CACHE, EmbeddingCache, embed_idents, embed_windows,
+                                         predict_frames, predict_frames_audios)
 from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
@@ -327,20 +327,20 @@ def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, part
     with negative audios, every audio is read from the same visual features."""
     keys = [int(k) for k in b.keys]
     names = [loc.name for loc in locs]
-    embed_windows(locs, names, embeddings, audio_key, keys, b.windows.__getitem__)
     if not negatives:
+        embed_windows(locs, names, embeddings, audio_key, keys, b.windows.__getitem__)
         for loc in locs:
             parts[loc.name].append(predict_frames(loc, loc.name, embeddings, audio_key, b.frames, keys))
         return
     idents = [[(audio_key, k) for k in keys]]
+    window_of: dict = {(audio_key, k): w for k, w in b.windows.items()}
     for n, src in negatives.items():
         ids = [_ident(src, k, path) for k in keys]
         sent = b.neg_windows.get(n, {})
-        window_of = {ids[j]: sent[k] for j, k in enumerate(keys) if k in sent}
-        for ak in dict.fromkeys(i[0] for i in ids):
-            embed_windows(locs, names, embeddings, ak, [wk for a, wk in ids if a == ak],
-                          lambda wk, ak=ak: _value(window_of[(ak, wk)]))
+        window_of.update({ids[j]: sent[k] for j, k in enumerate(keys) if k in sent})
         idents.append(ids)
+    # every window of the batch, own and negative, through each audio trunk in one call
+    embed_idents(locs, names, embeddings, [i for ids in idents for i in ids], lambda i: _value(window_of[i]))
     for loc in locs:
         preds = predict_frames_audios(loc, loc.name, embeddings, idents, b.frames)
         parts[loc.name].append(preds[0])
