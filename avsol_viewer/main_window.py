@@ -151,6 +151,8 @@ class MainWindow(QMainWindow):
         install_train_action(self)
         from avsol_viewer.live.live_mode import install_live_actions  # Live › Start / Stop / devices
         install_live_actions(self)
+        from avsol_viewer.maps.sound_check import install_sound_check  # View › Follows the sound?
+        install_sound_check(self)
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:

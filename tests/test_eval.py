@@ -230,11 +230,3 @@ def test_progress_bar_on_a_terminal_and_plain_lines_otherwise():
     lines = plain.getvalue().splitlines()
     assert "\r" not in plain.getvalue() and lines[0].startswith("eval: 1/3") and lines[-1].startswith("eval: 3/3")
     assert len(lines) == 2        # throttled: the first line, then the last
-
-
-def test_negatives_flag_is_refused_clearly(tmp_path, capsys):
-    from model_core.cli import main
-
-    rc = main(["eval", str(tmp_path), "--checkpoint", "x.pt", "--out", str(tmp_path / "r.json"),
-               "--negatives"])
-    assert rc == 2 and "--negatives" in capsys.readouterr().err

@@ -216,6 +216,10 @@ def inspect_item(window, row: dict) -> bool:
     c.player.pause()
     c.player.seek(float(row.get("time") or 0.0))
     ev.last_opened = (str(path), float(row.get("time") or 0.0), row.get("head"))
+    if row.get("negatives"):                # avsol eval --negatives: the item's figures
+        from avsol_viewer.maps.sound_check import report_negatives_text
+
+        window.segment.show_negatives(report_negatives_text(row))
     return True
 
 

@@ -437,4 +437,5 @@ def describe(row: dict[str, Any]) -> str:
         return f"{row.get('head')} · {row.get('video')} @ {row.get('time', 0):.2f} s: {row['status']}: {row.get('error')}"
     return (f"{row.get('head')} · {row.get('video')} @ {row.get('time', 0):.2f} s ({row.get('class')}, "
             f"{row.get('kind')}, size {row.get('size')}): cIoU {f(row.get('ciou'))}, hit {row.get('hit')}, "
-            f"p(av) {f(row.get('p_avc'))}, pixel AP {f(row.get('pixel_ap'))}, failure {row.get('failure')}")
+            f"p(av) {f(row.get('p_avc'))}, pixel AP {f(row.get('pixel_ap'))}, failure {row.get('failure')}"
+            + "".join(f"; {k} p(av) {f(e.get('p_avc'))}" for k, e in (row.get("negatives") or {}).items()))

@@ -24,6 +24,9 @@ SUMMARY = (("cIoU@0.5", "ciou@0.5"), ("AUC", "auc"), ("pointing", "pointing"), (
            ("mean cIoU", "mean_ciou"), ("scored", "n_items"), ("missing", "n_missing"), ("failed", "n_failed"))
 BREAKDOWN = (("cIoU@0.5", "ciou@0.5"), ("AUC", "auc"), ("pointing", "pointing"), ("mean cIoU", "mean_ciou"),
              ("localized", "n_localized"), ("scored", "n_items"), ("missing", "n_missing"), ("failed", "n_failed"))
+#: (column title, key) of the audio-dependence table (``avsol eval --negatives``, SPEC 5).
+NEGATIVES = (("ROC-AUC", "roc_auc"), ("false alarm", "false_alarm"), ("pIA", "pia"), ("map IoU", "map_iou"),
+             ("map change", "map_change"), ("items", "n_items"))
 HEAD_COLOURS = ("#f4a261", "#2a9d8f", "#e76f51", "#8ab17d", "#9d4edd", "#e9c46a")
 
 
@@ -113,6 +116,13 @@ class SummaryView(QWidget):
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.summary)
         left.addWidget(lower)
+        #: per head and negative kind: shown only when the report has ``negatives``
+        self.negatives = _table()
+        self.negatives.setToolTip("Audio dependence (avsol eval --negatives): ROC-AUC 0.5 means the head "
+                                  "ignores the sound; the cls head's p_avc is uncalibrated (compare it by "
+                                  "ROC-AUC)")
+        self.negatives.hide()
+        left.addWidget(self.negatives)
         split.addWidget(left)
         split.addWidget(self.plot)
         split.setStretchFactor(0, 3)
@@ -133,6 +143,9 @@ class SummaryView(QWidget):
             self.head_box.setCurrentText(current)
         self.head_box.blockSignals(False)
         self._fill_breakdown()
+        neg = [(f"{name} · {kind}", s) for name, h in heads.items() for kind, s in h.get("negatives", {}).items()]
+        _fill(self.negatives, neg, NEGATIVES)
+        self.negatives.setVisible(bool(neg))
         self._draw_curves(curves_from_rows(rows), list(heads))
 
     def _fill_breakdown(self) -> None:

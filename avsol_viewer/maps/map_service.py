@@ -40,6 +40,7 @@ class MapService(QObject):
     model_failed = Signal(str, str)
     problem = Signal(str)
     idle = Signal()                    # the latest request is fully served
+    audio_maps_ready = Signal(str, object)  # audio key, frame indices: maps of the current video, any audio
 
     def __init__(self, localizer_factory=None, cache: MapCache | None = None, parent=None):
         super().__init__(parent)
@@ -110,6 +111,22 @@ class MapService(QObject):
         self.start()
         self.worker.submit(req)
 
+    def want_audio(self, index: int, spec: AudioSpec) -> None:
+        """Maps of frame ``index`` heard with ``spec`` (not the shown audio): the "Follows the
+        sound?" comparison. Supersedes the playhead's request until :meth:`want` again."""
+        if self._video is None or self._frames is None:
+            return
+        self._generation += 1
+        self.start()
+        self.worker.submit(MapRequest(self._generation, self._video, self._frames, int(index), (), 0, spec,
+                                      self.audio_hop))
+
+    def entry_with(self, model: str, index: int, audio_key: str) -> MapEntry | None:
+        """The cached map of ``model`` at ``index`` heard with the audio ``audio_key``."""
+        if self._video is None:
+            return None
+        return self.cache.get(MapKey(self._video, model, audio_key, index))
+
     # -- outputs ------------------------------------------------------------------------
     def entry(self, model: str, index: int, playing: bool = False) -> tuple[MapEntry | None, int]:
         """(map to draw for ``model`` at ``index``, how many frames old it is)."""
@@ -137,6 +154,8 @@ class MapService(QObject):
 
     # -- worker signals -----------------------------------------------------------------
     def _on_maps_ready(self, video: str, audio: str, indices) -> None:
+        if video == self._video:
+            self.audio_maps_ready.emit(audio, list(indices))
         if video == self._video and audio == self.audio.key:
             self.failure = None
             self.maps_ready.emit(list(indices))

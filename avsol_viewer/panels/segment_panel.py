@@ -60,9 +60,18 @@ class SegmentPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setStretchLastSection(True)
+        #: the current item's negative-audio figures ("Follows the sound?", SPEC 5)
+        self.negatives = QLabel("")
+        self.negatives.setWordWrap(True)
+        self.negatives.setTextFormat(Qt.TextFormat.RichText)
         lay = QVBoxLayout(self)
         lay.addWidget(self.heading)
         lay.addWidget(self.table, 1)
+        lay.addWidget(self.negatives)
+
+    def show_negatives(self, html: str) -> None:
+        """The negative-audio figures of the current item (empty: none computed)."""
+        self.negatives.setText(html)
 
     def show_segment(self, heading: str, rows: list[tuple[str, object | None]]) -> None:
         """``rows``: (head label, ItemResult or None while its map is computed)."""

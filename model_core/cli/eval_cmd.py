@@ -1,5 +1,11 @@
 """``avsol eval DATA --checkpoint CKPT [--checkpoint CKPT ...] --out REPORT.json [--csv F]
-[--resume] [--jsonl] [--threshold RULE]`` (SPEC 9): run checkpoints over a folder and score every item.
+[--resume] [--jsonl] [--threshold RULE] [--negatives [--noise-level rms|unit] [--offscreen-draws K]
+[--negatives-seed S]]`` (SPEC 9): run checkpoints over a folder and score every item.
+
+``--negatives`` (SPEC 5, audio dependence) reads every event item again with silence,
+noise and off-screen sound in place of its own audio (the frame's visual features shared
+with the own-audio pass) and reports, per head, kind and class, ROC-AUC, false alarm, pIA,
+map IoU and map change (``model_core.metrics.negatives``).
 
 DATA holds the videos and AVSOL-E (``avsol-e.json``) or AVE (``Annotations.txt``)
 annotations. Progress goes to stderr (a bar on a terminal, plain lines otherwise); with
@@ -49,7 +55,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="AVE only: evaluate this split (default: every annotated video)")
     parser.add_argument("--limit", type=integer(1), default=None, metavar="N", help="first N videos only")
     parser.add_argument("--negatives", action="store_true",
-                        help="audio dependence with negative audio (SPEC 5): not available yet")
+                        help="audio dependence (SPEC 5): also read every event item with silence, "
+                             "noise and an off-screen sound in place of its own audio")
+    parser.add_argument("--noise-level", choices=("rms", "unit"), default=None,
+                        help="--negatives noise: rms (default: the RMS of the item's own 1 s window) "
+                             "or unit (unit variance, as Juanola et al.)")
+    parser.add_argument("--offscreen-draws", type=integer(1, 100), default=None, metavar="K",
+                        help="--negatives: off-screen segments drawn per item (default 1)")
+    parser.add_argument("--negatives-seed", type=integer(0, 2**31 - 1), default=None, metavar="S",
+                        help="--negatives: seed of the off-screen draws and the noise (default 0; recorded)")
     parser.set_defaults(func=run)
     return parser
 
@@ -62,8 +76,15 @@ def run(args: argparse.Namespace) -> int:
     from model_core.errors import InputError
     from model_core.evaluation.runner import EvalOptions, run_eval
 
+    negatives = None
+    given = [o for o, v in (("--noise-level", args.noise_level), ("--offscreen-draws", args.offscreen_draws),
+                            ("--negatives-seed", args.negatives_seed)) if v is not None]
+    if given and not args.negatives:
+        raise InputError(None, f"{given[0]} applies only with --negatives")
     if args.negatives:
-        raise InputError(None, "--negatives (audio dependence, SPEC 5) is not available in this version")
+        from model_core.evaluation.negatives import NegativeOptions
+
+        negatives = NegativeOptions(args.noise_level or "rms", args.offscreen_draws or 1, args.negatives_seed or 0)
     from model_core.evaluation.store import log_path
     from model_core.outputs import claim_outputs, data_inputs
 
@@ -75,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     options = EvalOptions(device=args.device, batch_size=args.batch_size, threshold=args.threshold,
                           resume=args.resume, jsonl=args.jsonl, limit=args.limit,
                           annotations=args.annotations, videos_dir=args.videos, split=args.split,
-                          csv=paths.get("--csv"), threads=args.threads)
+                          csv=paths.get("--csv"), threads=args.threads, negatives=negatives)
     stop = threading.Event()
     previous = {}
 
@@ -106,6 +127,13 @@ def run(args: argparse.Namespace) -> int:
               f"pixel AP {f(h['pixel_ap'])}  background FA {f(h['background']['false_alarm_rate'])}  "
               f"accuracy {f(h['classification']['accuracy'])}  items {h['n_items']} scored, "
               f"{h['n_missing']} missing, {h['n_failed']} failed", file=out)
+    if negatives is not None:
+        from model_core.metrics.negatives import summary_lines
+
+        heads_of = {c["name"]: c.get("head") for c in result.report["meta"].get("checkpoints", [])}
+        for name, h in result.report["heads"].items():
+            for line in summary_lines(name, h.get("negatives", {}), heads_of.get(name), h.get("per_class")):
+                print(line, file=out)
     for note in result.report["notes"]:
         print(f"note: {note}", file=out)
     print(f"report: {args.out} ({result.videos_done}/{result.videos_total} videos, "

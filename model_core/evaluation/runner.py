@@ -9,12 +9,11 @@ error, and the run goes on. Under ``torchrun`` the videos are sharded across ran
 rank 0 merges the rows into the one report (``distributed``). The report is written
 atomically at the end (JSON, optional CSV, items worst first).
 
-Extension point for ``--negatives`` (SPEC 5, audio dependence; not built yet): a second
-kind of pass in :func:`evaluate_video` calling ``localize_many(..., audio=WAVE)`` with
-silence / noise at the clip's RMS / an off-screen clip's audio in place of the video's
-own, scoring p_avc and the map change against the own-audio pass, and stored as extra
-row fields (``neg_<kind>_p_avc``, ``neg_<kind>_map_change``); ``report.head_summary``
-then adds ``"negatives": {KIND: {"roc_auc", "false_alarm", "map_change", "n_items"}}``.
+``--negatives`` (SPEC 5, audio dependence): the same ``localize_many`` call also reads
+every frame with the negative audios (``model_core.evaluation.negatives``: silence, noise,
+off-screen draws) from the visual features of the own-audio pass; each event row gets its
+``negatives`` figures (``model_core.metrics.negatives``), stored in the items log like the
+rest (so ``--resume`` covers them), and ``report.head_summary`` adds ``"negatives"``.
 """
 from __future__ import annotations
 
@@ -32,6 +31,10 @@ from model_core.evaluation.store import ItemsLog, all_logs, file_digest, log_pat
 from model_core.metrics.items import FAILED, MISSING, ItemResult, score_items, unscored_items
 
 
+#: Audio embeddings kept for a whole ``--negatives`` run (D = 128 float32: 65536 rows ~32 MB).
+RUN_EMBEDDINGS = 65536
+
+
 @dataclass
 class EvalOptions:
     """Settings of an evaluation run (the CLI's options)."""
@@ -47,6 +50,7 @@ class EvalOptions:
     split: str | None = None          # AVE split
     csv: str | None = None
     threads: int | None = None
+    negatives: Any = None             # evaluation.negatives.NegativeOptions: --negatives
 
 
 @dataclass
@@ -105,10 +109,13 @@ def open_localizers(checkpoints: Sequence[str | os.PathLike], options: EvalOptio
 
 def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = None,
                    cancel: Callable[[], bool] | None = None,
-                   localize: Callable | None = None) -> list[ItemResult] | None:
+                   localize: Callable | None = None, negatives=None) -> list[ItemResult] | None:
     """Every head's rows for one video; None if cancelled part-way (nothing recorded).
 
-    ``localize`` is ``model_core.inference.localize_many`` (injectable for tests).
+    ``localize`` is ``model_core.inference.localize_many`` (injectable for tests);
+    ``negatives`` (NegativeOptions, OffscreenPicker, EmbeddingCache of the run) for
+    ``--negatives``: the cache outlives the video, so an off-screen window (another
+    video's own window) goes through each audio trunk once per run.
     """
     segs = list(video.segments)
     n = len(segs)
@@ -120,7 +127,13 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
     if localize is None:
         from model_core.inference import localize_many as localize
     try:
-        res = localize(locs, video.path, [s.frame_time for s in segs], cancel=cancel)
+        kw, records = {}, {}
+        if negatives is not None:
+            from model_core.evaluation.negatives import negative_sources
+
+            kw["negatives"], records = negative_sources(video, negatives[1], negatives[0])
+            kw["embeddings"] = negatives[2]
+        res = localize(locs, video.path, [s.frame_time for s in segs], cancel=cancel, **kw)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of one video is that video's row
@@ -136,17 +149,36 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
             rows += unscored_items(segs, videos=names, head=loc.name, status=FAILED,
                                    error=f"{len(vm.times)} maps for {n} frame times", categories=cats)
             continue
-        rows += score_items(vm.maps, segs, videos=names, head=loc.name, times=vm.times,
-                            categories=cats, p_avc=vm.p_avc, class_probs=vm.class_probs,
-                            classes=loc.classes, threshold=threshold,
-                            silent_audio=[vm.silent_audio] * n)
+        scored = score_items(vm.maps, segs, videos=names, head=loc.name, times=vm.times,
+                             categories=cats, p_avc=vm.p_avc, class_probs=vm.class_probs,
+                             classes=loc.classes, threshold=threshold,
+                             silent_audio=[vm.silent_audio] * n)
+        if negatives is not None:
+            _add_negatives(scored, segs, vm, threshold, records)
+        rows += scored
     return rows
+
+
+def _add_negatives(rows: list[ItemResult], segs, vm, threshold, records) -> None:
+    """Each scored event row's figures under every negative audio (SPEC 5)."""
+    import numpy as np
+
+    from model_core.metrics.masks import gt_map
+    from model_core.metrics.negatives import item_negatives
+
+    gt = np.stack([gt_map(s) for s in segs])
+    per_item = item_negatives(vm.maps, {k: v["maps"] for k, v in vm.negatives.items()},
+                              {k: v["p_avc"] for k, v in vm.negatives.items()}, threshold, gt, records)
+    for row, seg, neg in zip(rows, segs, per_item):
+        if seg.event and row.status == "scored":
+            row.negatives = neg
 
 
 def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict[str, Any]:
     return {"checkpoints": [[loc.name, getattr(loc, "fingerprint", None)] for loc in locs],
             "annotations": [str(evalset.annotations.resolve()), file_digest(evalset.annotations)],
-            "mode": evalset.mode, "split": options.split, "threshold": options.threshold}
+            "mode": evalset.mode, "split": options.split, "threshold": options.threshold,
+            **({"negatives": options.negatives.record()} if options.negatives else {})}
 
 
 def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], out: str | os.PathLike,
@@ -173,6 +205,15 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
         evalset = load_eval_set(data, options.annotations, options.videos_dir, options.split)
         locs = list(localizers) if localizers is not None else open_localizers(checkpoints, options, dist)
         videos = list(evalset.videos[:options.limit] if options.limit else evalset.videos)
+        negatives = None
+        if options.negatives:
+            from model_core.evaluation.negatives import OffscreenPicker
+
+            picker = OffscreenPicker(evalset.videos, options.negatives.seed, evalset.annotations)
+            picker.check(videos)          # a clear error before any work
+            from model_core.inference.engine import EmbeddingCache
+
+            negatives = (options.negatives, picker, EmbeddingCache(RUN_EMBEDDINGS))
         shard = dist.shard(videos)
         header = {"kind": "header", "fingerprint": _fingerprint(evalset, locs, options)}
         out = Path(out)
@@ -197,7 +238,7 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
                 if cancel is not None and cancel():
                     cancelled = True
                     break
-                rows = evaluate_video(locs, video, options.threshold, cancel, localize)
+                rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives)
                 if rows is None:
                     cancelled = True
                     break
@@ -253,6 +294,12 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             batch_size=options.batch_size, world_size=dist.world, threshold=options.threshold,
             complete=n_done == len(videos), videos_total=len(videos), videos_done=n_done,
             elapsed_s=round(time.monotonic() - t0, 2), warnings=list(evalset.warnings))
+        if options.negatives:
+            meta["negatives"] = options.negatives.record()
+            if any(getattr(loc, "head", None) == "cls" for loc in locs):
+                notes.append("negatives: the cls head never trains the bias b of Z = w S + b (softmax "
+                             "ignores it), so its p_avc is uncalibrated: compare its negatives by "
+                             "ROC-AUC, not by false alarm")
         report = build_report(items, [loc.name for loc in locs], meta, notes)
         try:
             write_report(out, report, options.csv)

@@ -25,9 +25,9 @@ from model_core.inference.audio_window import SAMPLE_RATE, WINDOW_SECONDS, windo
 
 #: RMS of the noise when the clip itself is silent (a quiet but clearly audible hiss).
 NOISE_FLOOR_RMS = 0.05
-KINDS = ("own", "silence", "noise", "file")
+KINDS = ("own", "silence", "noise", "file", "offscreen")
 LABELS = {"own": "Own audio", "silence": "Silence", "noise": "White noise (clip RMS)",
-          "file": "Other file"}
+          "file": "Other file", "offscreen": "Off-screen sound"}
 
 
 class AudioSource:
@@ -110,31 +110,116 @@ class FileAudio(AudioSource):
         self.reader.close()
 
 
+class WindowNoiseAudio(AudioSource):
+    """White noise for the negative-audio test (SPEC 5): at the RMS of the own track's
+    window at the same centre (``level="rms"``), or of unit variance (``level="unit"``,
+    Juanola et al.'s setting, so numbers compare). Same samples for the same window."""
+
+    label = "noise"
+
+    def __init__(self, video_path: str | os.PathLike, level: str = "rms", seed: int = 0):
+        if level not in ("rms", "unit"):
+            raise ValueError(f"noise level must be rms or unit, got {level!r}")
+        self.level, self.seed = level, int(seed)
+        self.key = f"noise-{level}:{self.seed}"
+        self._path = video_path
+        self._own: FileAudio | None = None   # opened when first read (in the reading thread)
+
+    def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        own = None
+        if self.level == "rms":
+            if self._own is None:
+                self._own = FileAudio(self._path, "own", "own audio")
+            own = self._own.window(centre, seconds)
+        return self.from_own(own, centre, seconds)
+
+    def from_own(self, own: np.ndarray | None, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        """:meth:`window` given the own track's window at ``centre`` (the video pipeline has
+        just read it: no second decode of the track)."""
+        n = int(round(seconds * SAMPLE_RATE))
+        rms = 1.0
+        if self.level == "rms":
+            x = np.asarray(own, np.float32)
+            rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+            rms = rms if rms > 1e-6 else NOISE_FLOOR_RMS
+        rng = np.random.default_rng([self.seed, window_key(centre, seconds) & 0x7FFFFFFF])
+        return (rng.standard_normal(n) * rms).astype(np.float32)
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.close()
+
+
+class PickedAudio(AudioSource):
+    """Off-screen sound (SPEC 5): the window of frame window ``k`` is the 1 s window of
+    another file centred on a chosen time, ``picks[k] = (path, centre)``; windows without a
+    pick read as silence. One reader per other file, opened when first needed."""
+
+    label = "off-screen sound"
+    #: the video pipeline reads these windows only when their embedding is not cached
+    #: already (in the model's thread: an off-screen window is often another video's own
+    #: window, embedded before)
+    lazy = True
+
+    def __init__(self, picks: dict[int, tuple[str, float]], key: str = "offscreen"):
+        self.picks = {int(k): (str(p), float(c)) for k, (p, c) in picks.items()}
+        self.key = key
+        self._readers: dict[str, FileAudio] = {}
+
+    def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        pick = self.picks.get(window_key(centre, seconds))
+        if pick is None:
+            return np.zeros(int(round(seconds * SAMPLE_RATE)), np.float32)
+        path, at = pick
+        if path not in self._readers:
+            self._readers[path] = FileAudio(path, "offscreen", self.label)
+        return self._readers[path].window(at, seconds)
+
+    def ident(self, key: int) -> tuple[str, int]:
+        """Embedding-cache identity of the window frame window ``key`` hears: the other
+        file's own window (``"own|PATH"``, its first sample), so an eval run embeds it once."""
+        pick = self.picks.get(int(key))
+        if pick is None:
+            return ("silence", 0)
+        return (f"own|{pick[0]}", window_key(pick[1]))
+
+    def close(self) -> None:
+        for r in self._readers.values():
+            r.close()
+        self._readers.clear()
+
+
 @dataclass(frozen=True)
 class AudioSpec:
     """What the maps should hear, described on the GUI side and opened by the map worker.
 
     ``kind`` is ``own`` (the video's track), ``silence``, ``noise`` (white noise at the
     clip's RMS, SPEC 5's negative) or ``file`` (another file's track, same times; silence
-    past its end).
+    past its end) or ``offscreen`` (the 1 s window of another file centred on ``at``, for
+    every frame: the off-screen negative of SPEC 5).
     """
 
     kind: str = "own"
     path: str | None = None
+    at: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown audio kind {self.kind!r}")
-        if self.kind == "file" and not self.path:
-            raise ValueError("audio kind 'file' needs a path")
+        if self.kind in ("file", "offscreen") and not self.path:
+            raise ValueError(f"audio kind {self.kind!r} needs a path")
 
     @property
     def key(self) -> str:
         """Cache identity (with the video's key it names the maps' audio)."""
+        if self.kind == "offscreen":
+            return f"offscreen:{self.path}@{self.at:.3f}"
         return f"file:{self.path}" if self.kind == "file" else self.kind
 
     @property
     def label(self) -> str:
+        if self.kind == "offscreen":
+            return f"off-screen: {Path(self.path).name} at {self.at:.1f} s"
         if self.kind == "file":
             return f"audio of {Path(self.path).name}"
         return LABELS[self.kind].lower()
@@ -148,6 +233,8 @@ class AudioSpec:
             return SilenceAudio()
         if self.kind == "file":
             return FileAudio(self.path, self.key, self.label)
+        if self.kind == "offscreen":
+            return _FixedWindowAudio(self.path, self.at, self.key, self.label)
         own = FileAudio(video_path, "own", "own audio")
         if self.kind == "own":
             return own
@@ -156,3 +243,14 @@ class AudioSpec:
         finally:
             own.close()
         return NoiseAudio(rms if rms > 1e-6 else NOISE_FLOOR_RMS)
+
+
+class _FixedWindowAudio(FileAudio):
+    """The same 1 s window of a file (centred on ``at``) for every frame."""
+
+    def __init__(self, path, at: float, key: str, label: str):
+        super().__init__(path, key, label)
+        self.at = float(at)
+
+    def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        return self.reader.window(self.at, seconds)

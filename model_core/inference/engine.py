@@ -171,6 +171,37 @@ def embed_windows(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCac
             cache.put((mk, audio_key, k), emb[r:r + 1])
 
 
+def embed_idents(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCache,
+                 idents: Sequence[tuple[str, int]], read: Callable[[tuple[str, int]], np.ndarray]) -> None:
+    """:func:`embed_windows` for windows of several audios at once: ``idents`` are (audio
+    key, window key) pairs, ``read(ident)`` their samples. All the missing windows of a
+    model go through its audio trunk in one call (batches of the same size every time:
+    small, varying batches cost far more per window on the CPU)."""
+    distinct = list(dict.fromkeys((str(a), int(k)) for a, k in idents))
+    need = {mk: [i for i in distinct if (mk, *i) not in cache] for mk in model_keys}
+    wanted = list(dict.fromkeys(i for ids in need.values() for i in ids))
+    if not wanted:
+        return
+    windows = {i: np.asarray(read(i), np.float32) for i in wanted}
+    mel = None
+    for loc, mk in zip(locs, model_keys):
+        ids = need[mk]
+        if not ids:
+            continue
+        if hasattr(loc, "embed_log_mel"):
+            if mel is None:
+                from model_core.features import log_mel
+
+                mel = dict(zip(wanted, log_mel(np.stack([windows[i] for i in wanted]))))
+            import torch
+
+            emb = loc.embed_log_mel(torch.stack([mel[i] for i in ids]))
+        else:
+            emb = loc.embed_audio(np.stack([windows[i] for i in ids]))
+        for r, i in enumerate(ids):
+            cache.put((mk, *i), emb[r:r + 1])
+
+
 def predict_frames(loc, model_key_: str, cache: EmbeddingCache, audio_key: str, frames,
                    keys: Sequence[int]):
     """``loc.predict`` on ``frames``, frame j paired with the cached embedding of ``keys[j]``.
@@ -180,6 +211,21 @@ def predict_frames(loc, model_key_: str, cache: EmbeddingCache, audio_key: str, 
     uniq, inverse = np.unique(np.asarray(keys, np.int64), return_inverse=True)
     emb = _cat([cache.get((model_key_, audio_key, int(k))) for k in uniq])
     return loc.predict(frames, emb, inverse.reshape(-1))
+
+
+def predict_frames_audios(loc, model_key_: str, cache: EmbeddingCache, idents: Sequence[Sequence[tuple]],
+                          frames) -> list:
+    """Predictions of the same frames heard with several audios, one per ``idents[k]``:
+    frame j takes the cached embedding ``(model_key_, *idents[k][j])`` (an (audio key,
+    window key) pair; call :func:`embed_windows` first). A localizer with
+    ``predict_audios`` runs its visual trunk once for all the audios (SPEC 5: the negative
+    audios cost only the audio branch and the map read); others (test fakes) are called
+    once per audio."""
+    n = len(frames)
+    embs = [_cat([cache.get((model_key_, ak, int(wk))) for ak, wk in ids]) for ids in idents]
+    if not hasattr(loc, "predict_audios"):
+        return [loc.predict(frames, e, np.arange(n)) for e in embs]
+    return loc.predict_audios(frames, embs, np.arange(n))
 
 
 class MapEngine:

@@ -160,6 +160,38 @@ class Localizer:
                               np.zeros((0, c), np.float32))
         return Prediction(*(np.concatenate(p) for p in zip(*parts)))
 
+    @torch.inference_mode()
+    def predict_audios(self, frames: np.ndarray | Sequence[np.ndarray], embs: Sequence[torch.Tensor],
+                       audio_index: np.ndarray | Sequence[int] | None = None) -> list[Prediction]:
+        """:meth:`predict` for several audios at once: one :class:`Prediction` per ``embs[k]``,
+        the visual trunk run once per frame and only the read-out repeated (SPEC 5's negative
+        audios cost the audio branch and the map read, not the visual trunk). Each frame
+        takes row ``audio_index[j]`` of every ``embs[k]``."""
+        n = len(frames)
+        idx = np.arange(n) if audio_index is None else np.asarray(audio_index, dtype=np.int64)
+        if idx.shape != (n,):
+            raise ValueError(f"audio_index must have one entry per frame ({n}), got shape {idx.shape}")
+        parts: list[list] = [[] for _ in embs]
+        for i in range(0, n, self.batch_size):
+            x = frames_to_tensor(frames[i:i + self.batch_size], self.image_size, self.device)
+            if not self.channels_last:
+                x = x.contiguous()
+            with autocast(self.device, self.amp_dtype):
+                V = self.model.visual(x).float()
+            for k, emb in enumerate(embs):
+                a = emb[torch.as_tensor(idx[i:i + self.batch_size], device=emb.device)].to(self.device)
+                parts[k].append(self._read(V, a.float()))
+        if n == 0:
+            c, m = len(self.classes), self.map_size
+            return [Prediction(np.zeros((0, m, m), np.float32), np.zeros(0, np.float32),
+                               np.zeros((0, c), np.float32)) for _ in embs]
+        return [Prediction(*(np.concatenate(p) for p in zip(*ps))) for ps in parts]
+
+    def _read(self, V: torch.Tensor, a: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        out = self.model.read(V, a)
+        return (out.localization.float().cpu().numpy(), out.p_avc.float().cpu().numpy(),
+                out.class_logits.float().softmax(dim=1).cpu().numpy())
+
     def _forward(self, x: torch.Tensor, a: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.channels_last:
             x = x.contiguous()  # the NHWC view from preprocess, made plain NCHW

@@ -21,6 +21,7 @@ in the viewer and in the export.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import queue
@@ -30,9 +31,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio
+from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio, SilenceAudio
 from model_core.inference.audio_window import AUDIO_HOP, check_hop, window_centre, window_key
-from model_core.inference.engine import EmbeddingCache, embed_windows, lower_thread_priority, predict_frames
+from model_core.inference.engine import (EMBEDDING_CACHE, EmbeddingCache, embed_idents, embed_windows,
+                                         lower_thread_priority, predict_frames, predict_frames_audios)
 from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
@@ -63,6 +65,9 @@ class VideoMaps:
     frame_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     audio_times: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
     video: str = ""
+    #: ``localize_many(negatives=...)``: {name: {"maps": (N, h, w), "p_avc": (N,)}}, the
+    #: same frames heard with each negative audio (SPEC 5), in the order of ``times``
+    negatives: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -77,6 +82,7 @@ class _Batch:
     keys: np.ndarray        # (B,) audio window key (first sample, audio_window.window_key)
     centres: np.ndarray     # (B,) audio window centres
     windows: dict           # key -> (16000,) float32, for keys not sent before
+    neg_windows: dict = field(default_factory=dict)  # negative name -> {key: window}
 
 
 def _plan(reader, times, fps):
@@ -100,8 +106,9 @@ def _plan(reader, times, fps):
 class _Decoder(threading.Thread):
     """Reads frames and audio windows into batches on a bounded queue."""
 
-    def __init__(self, reader, plan, size, batch, audio_source, hop, out: queue.Queue):
+    def __init__(self, reader, plan, size, batch, audio_source, hop, out: queue.Queue, negatives=None):
         super().__init__(name="avsol-decode", daemon=True)
+        self.negatives = dict(negatives or {})
         self.reader, self.plan, self.size, self.batch = reader, plan, size, batch
         self.audio_source, self.hop, self.out = audio_source, hop, out
         self.stop = threading.Event()
@@ -135,13 +142,21 @@ class _Decoder(threading.Thread):
         centres = np.array([window_centre(x, self.hop) for x in t])
         keys = np.array([window_key(c) for c in centres], dtype=np.int64)
         windows = {}
+        neg: dict = {name: {} for name in self.negatives}
         for k, c in zip(keys.tolist(), centres.tolist()):
             if k not in self._sent:
                 windows[k] = self.audio_source.window(c)
+                for name, src in self.negatives.items():
+                    if getattr(src, "lazy", False):      # read later, only if needed
+                        neg[name][k] = functools.partial(src.window, c)
+                    elif hasattr(src, "from_own"):       # noise at the own window's RMS
+                        neg[name][k] = src.from_own(windows[k], c)
+                    else:
+                        neg[name][k] = src.window(c)
                 self._sent.add(k)
         frames = np.stack(imgs) if self.size is not None else list(imgs)
         return self._put(_Batch(np.array(t, np.float64), np.array(i, np.int64), np.array(pos, np.int64),
-                                frames, keys, centres, windows))
+                                frames, keys, centres, windows, neg))
 
     def run(self) -> None:
         lower_thread_priority(DECODER_PRIORITY)
@@ -167,7 +182,8 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                   audio: np.ndarray | AudioSource | AudioSpec | None = None,
                   progress: Callable[[int, int], None] | None = None,
                   cancel: Callable[[], bool] | None = None, audio_hop: float | None = AUDIO_HOP,
-                  batch_size: int | None = None) -> dict:
+                  batch_size: int | None = None, negatives: dict | None = None,
+                  embeddings: EmbeddingCache | None = None) -> dict:
     """Maps of several models over one video, decoding it once.
 
     Parameters
@@ -189,6 +205,15 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
     audio_hop : which audio window a time uses (:mod:`model_core.inference.audio_window`):
         1 s cells by default, None for a window centred on every time.
     batch_size : frames per batch; default the largest ``batch_size`` of the localizers.
+    negatives : ``{name: AudioSource}``, audios heard *as well as* ``audio`` on the same
+        frames (SPEC 5's negative audios): each frame's visual features are computed once
+        and read with every audio; results in ``VideoMaps.negatives[name]``. The sources
+        are read in the decode thread (a ``lazy`` source's windows in this thread, only
+        when not embedded already; a source with ``from_own`` gets the own window the
+        decoder just read) and closed at the end.
+    embeddings : an audio-embedding cache shared across calls (``avsol eval --negatives``:
+        an off-screen window is another video's own window, embedded once for the run);
+        default one per call. Its keys name the file, so videos never mix.
 
     Returns
     -------
@@ -214,12 +239,16 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         silent = bool(source.silent)
         batch = int(batch_size or max(loc.batch_size for loc in locs))
         q: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
-        decoder = _Decoder(reader, plan, size, batch, source, audio_hop, q)
+        negatives = dict(negatives or {})
+        decoder = _Decoder(reader, plan, size, batch, source, audio_hop, q, negatives)
         parts = {loc.name: [] for loc in locs}
+        neg_parts = {loc.name: {n: [] for n in negatives} for loc in locs}
         meta = []
         cancelled = False
         done = 0
-        embeddings = EmbeddingCache()
+        if embeddings is None:
+            embeddings = EmbeddingCache(EMBEDDING_CACHE * (1 + len(negatives)))
+        own_key = f"{source.key}|{os.fspath(path)}"
         decoder.start()
         try:
             with torch.inference_mode():
@@ -232,10 +261,10 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                         break
                     if isinstance(item, BaseException):
                         raise item
-                    _run_batch(locs, item, embeddings, source.key, parts)
+                    _run_batch(locs, item, embeddings, own_key, parts, neg_parts, negatives, os.fspath(path))
                     # keep the batch's times and indices only: holding its frames (and
                     # windows) made memory grow with the film (~0.7 GB for 10 min at 720p)
-                    item.frames, item.windows = None, {}
+                    item.frames, item.windows, item.neg_windows = None, {}, {}
                     meta.append(item)
                     done += len(item.times)
                     if progress is not None:
@@ -248,10 +277,17 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                 except queue.Empty:
                     decoder.join(0.05)
             source.close()
+            for src in negatives.values():
+                src.close()
         if not cancelled and progress is not None and done != total:
             progress(done, done)  # a truncated file ended early: report it finished
-        return {loc.name: _assemble(parts[loc.name], meta, loc, silent, cancelled, plan, path)
-                for loc in locs}
+        out = {loc.name: _assemble(parts[loc.name], meta, loc, silent, cancelled, plan, path)
+               for loc in locs}
+        for loc in locs:
+            for n in negatives:
+                vm = _assemble(neg_parts[loc.name][n], meta, loc, silent, cancelled, plan, path)
+                out[loc.name].negatives[n] = {"maps": vm.maps, "p_avc": vm.p_avc}
+        return out
     finally:
         reader.close()
 
@@ -267,13 +303,48 @@ def _audio_source(audio, path) -> AudioSource:
     return ArrayAudio(np.asarray(audio, dtype=np.float32).reshape(-1), key="array", label="given audio")
 
 
-def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, parts: dict) -> None:
-    """The engine's step on one batch: embed its new windows (read by the decoder), predict."""
+def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, parts: dict,
+               neg_parts: dict | None = None, negatives: dict | None = None, path: str = "") -> None:
+    """The engine's step on one batch: embed its new windows (read by the decoder), predict;
+    with negative audios, every audio is read from the same visual features."""
     keys = [int(k) for k in b.keys]
     names = [loc.name for loc in locs]
-    embed_windows(locs, names, embeddings, audio_key, keys, b.windows.__getitem__)
+    if not negatives:
+        embed_windows(locs, names, embeddings, audio_key, keys, b.windows.__getitem__)
+        for loc in locs:
+            parts[loc.name].append(predict_frames(loc, loc.name, embeddings, audio_key, b.frames, keys))
+        return
+    idents = [[(audio_key, k) for k in keys]]
+    window_of: dict = {(audio_key, k): w for k, w in b.windows.items()}
+    for n, src in negatives.items():
+        ids = [_ident(src, k, path) for k in keys]
+        sent = b.neg_windows.get(n, {})
+        window_of.update({ids[j]: sent[k] for j, k in enumerate(keys) if k in sent})
+        idents.append(ids)
+    # every window of the batch, own and negative, through each audio trunk in one call
+    embed_idents(locs, names, embeddings, [i for ids in idents for i in ids], lambda i: _value(window_of[i]))
     for loc in locs:
-        parts[loc.name].append(predict_frames(loc, loc.name, embeddings, audio_key, b.frames, keys))
+        preds = predict_frames_audios(loc, loc.name, embeddings, idents, b.frames)
+        parts[loc.name].append(preds[0])
+        for n, p in zip(negatives, preds[1:]):
+            neg_parts[loc.name][n].append(p)
+
+
+def _value(window):
+    """A window sent by the decoder, or read now when it was sent as a call (lazy source)."""
+    return window() if callable(window) else window
+
+
+def _ident(src: AudioSource, key: int, path: str) -> tuple[str, int]:
+    """Embedding-cache identity of the window a negative source gives for frame window
+    ``key``: silence is one window; a source with ``ident`` names its own (an off-screen
+    pick is another file's own window); others are this file's."""
+    if isinstance(src, SilenceAudio):
+        return ("silence", 0)
+    ident = getattr(src, "ident", None)
+    if ident is not None:
+        return ident(key)
+    return (f"{src.key}|{path}", key)
 
 
 def _assemble(preds, meta, loc, silent, cancelled, plan, path) -> VideoMaps:

@@ -69,6 +69,9 @@ class ItemResult:
     map : the head's low-resolution map (:func:`encode_map`), so that a report can be
         rescored under another threshold rule without the model (``rescore``); not a CSV
         column.
+    negatives : ``avsol eval --negatives``: the item heard with each negative audio,
+        ``{NAME: {"p_avc", "pia", "map_iou", "map_change", ...}}``
+        (:mod:`model_core.metrics.negatives`); flattened to ``neg_*`` CSV columns.
     """
 
     video: str
@@ -95,6 +98,7 @@ class ItemResult:
     class_correct: bool | None = None
     silent_audio: bool | None = None
     map: str | None = None
+    negatives: dict | None = None
 
     def to_row(self) -> dict[str, Any]:
         """Plain JSON data, NaN as None; ``category`` under the key ``class`` and ``event``
@@ -125,7 +129,7 @@ _ROW_NAME = {"category": "class"}
 _FIELD_NAME = {"class": "category"}
 #: Row keys in the order of the CSV columns.
 ROW_KEYS = tuple({"category": "class", "event": "kind"}.get(f.name, f.name) for f in fields(ItemResult)
-                 if f.name != "map")
+                 if f.name not in ("map", "negatives"))
 
 
 def encode_map(m: np.ndarray) -> str:

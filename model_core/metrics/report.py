@@ -38,6 +38,7 @@ import numpy as np
 from model_core.atomic import write_json, write_text
 from model_core.metrics import localization as L
 from model_core.metrics.items import FAILED, MISSING, ROW_KEYS, SCORED, SIZE_BUCKETS, ItemResult
+from model_core.metrics.negatives import CSV_KEYS, csv_columns, negatives_summary
 from model_core.metrics.taxonomy import FALSE_ALARM_P, LABELS
 
 FORMAT = "avsol-report"
@@ -116,6 +117,9 @@ def head_summary(items: Sequence[ItemResult]) -> dict[str, Any]:
         per_class[name] = {**localization_summary(sub), **_counts(sub),
                            "false_alarm_rate": bg["false_alarm_rate"],
                            "accuracy": classification_summary(sub)["accuracy"]}
+        neg = negatives_summary(sub)
+        if neg:
+            per_class[name]["negatives"] = neg
     out["per_class"] = per_class
     out["per_size"] = {name: {**localization_summary([i for i in items if i.size == name]),
                               **_counts([i for i in items if i.size == name])}
@@ -125,6 +129,9 @@ def head_summary(items: Sequence[ItemResult]) -> dict[str, Any]:
     out["background"] = background_summary(items)
     out["silent"] = silent_summary(items)
     out["classification"] = classification_summary(items)
+    neg = negatives_summary(items)
+    if neg:                      # avsol eval --negatives (SPEC 9)
+        out["negatives"] = neg
     return out
 
 
@@ -183,12 +190,16 @@ def comparability_problems(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 
 def items_csv(rows: Sequence[dict[str, Any]]) -> str:
-    """The item rows as CSV text (columns ``ROW_KEYS``; None as an empty cell)."""
+    """The item rows as CSV text (columns ``ROW_KEYS``, then the ``neg_*`` columns when
+    some row has negatives; None as an empty cell)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(ROW_KEYS), extrasaction="ignore", lineterminator="\n")
+    neg = any(row.get("negatives") for row in rows)
+    w = csv.DictWriter(buf, fieldnames=list(ROW_KEYS) + (list(CSV_KEYS) if neg else []),
+                       extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for row in rows:
-        w.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        cells = {**row, **csv_columns(row)} if neg else row
+        w.writerow({k: ("" if v is None else v) for k, v in cells.items()})
     return buf.getvalue()
 
 

@@ -1,0 +1,106 @@
+"""The negative audios of ``avsol eval --negatives`` (SPEC 5), as map-engine audio sources.
+
+For one video, :func:`negative_sources` gives ``{name: AudioSource}`` for
+``localize_many(..., negatives=...)``: ``silence``, ``noise`` (white noise at the RMS of the
+item's own 1 s window, or unit variance with ``noise_level="unit"``) and ``offscreen``,
+``offscreen#2``, ... (K draws): per item, the 1 s window of a segment from the same folder
+whose class is absent from the frame (:class:`OffscreenPicker`). The picks depend only on
+the seed, the video's name, the item's frame time and the draw, so they are the same
+whatever the sharding across ranks or a ``--resume``; each item row records its pick.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from model_core.errors import InputError
+from model_core.inference.audio_sources import AudioSource, PickedAudio, SilenceAudio, WindowNoiseAudio
+from model_core.inference.audio_window import AUDIO_HOP, window_centre, window_key
+
+NOISE_LEVELS = ("rms", "unit")
+
+
+@dataclass(frozen=True)
+class NegativeOptions:
+    """``--negatives`` settings (recorded in the items log header and the report)."""
+
+    noise_level: str = "rms"
+    offscreen_draws: int = 1
+    seed: int = 0
+
+    def record(self) -> dict:
+        return {"kinds": ["silence", "noise", "offscreen"], "noise_level": self.noise_level,
+                "offscreen_draws": self.offscreen_draws, "seed": self.seed}
+
+
+def frame_classes(video, segment) -> set[str]:
+    """Classes present in a frame: the video's class and the labels of every box."""
+    boxes = list(segment.sounding_boxes) + list(segment.silent)
+    return {c for c in [video.category, *(b.label for b in boxes)] if c}
+
+
+def sound_classes(video, segment) -> set[str]:
+    """Classes a segment's sound may hold: the video's class and its sounding boxes' labels."""
+    return {c for c in [video.category, *(b.label for b in segment.sounding_boxes)] if c}
+
+
+class OffscreenPicker:
+    """Draws, per event item, an event segment of another video of the set whose sound
+    classes are all absent from the item's frame (SPEC 5's off-screen negative)."""
+
+    def __init__(self, videos: Sequence, seed: int = 0, source: str | None = None):
+        self.seed = int(seed)
+        self.source = source
+        self.candidates = [(v, s) for v in videos if v.path is not None
+                           for s in v.segments if s.event]
+
+    def pick(self, video, segment, draw: int = 0):
+        """(candidate video, its segment) for ``draw`` of this item; InputError if none fits."""
+        present = frame_classes(video, segment)
+        fit = [(v, s) for v, s in self.candidates
+               if v.name != video.name and not (sound_classes(v, s) & present)]
+        if not fit:
+            raise InputError(self.source, f"--negatives: no event segment of a class absent from the frame of "
+                                          f"{video.name} at {segment.frame_time:g} s (classes "
+                                          f"{', '.join(sorted(present)) or 'none'}) in the folder: the "
+                                          "off-screen negative needs one")
+        h = zlib.crc32(f"{video.name}|{segment.frame_time:.6f}|{draw}".encode())
+        rng = np.random.default_rng([self.seed, h])
+        return fit[int(rng.integers(len(fit)))]
+
+    def check(self, videos: Sequence) -> None:
+        """Raise before any work if some event item has no possible pick."""
+        for v in videos:
+            for s in v.segments:
+                if s.event:
+                    self.pick(v, s)
+
+
+def negative_sources(video, picker: OffscreenPicker, options: NegativeOptions,
+                     hop: float | None = AUDIO_HOP) -> tuple[dict[str, AudioSource], dict[str, list[dict]]]:
+    """The negative sources of one video and, per off-screen draw, the record of each
+    item's pick (``{"source": "file.mp4@12.5"}``; None for a background item)."""
+    sources: dict[str, AudioSource] = {
+        "silence": SilenceAudio(),
+        "noise": WindowNoiseAudio(video.path, options.noise_level, options.seed)}
+    records: dict[str, list[dict]] = {}
+    for d in range(options.offscreen_draws):
+        name = "offscreen" if d == 0 else f"offscreen#{d + 1}"
+        picks, rec = {}, []
+        for s in video.segments:
+            if not s.event:
+                rec.append({"source": None})
+                continue
+            v, other = picker.pick(video, s, d)
+            picks[window_key(window_centre(s.frame_time, hop))] = (str(v.path), window_centre(other.frame_time, hop))
+            rec.append({"source": f"{v.name}@{other.frame_time:g}"})
+        sources[name] = PickedAudio(picks, key=f"offscreen:{d}")
+        records[name] = rec
+    return sources, records
+
+
+__all__ = ["NOISE_LEVELS", "NegativeOptions", "OffscreenPicker", "frame_classes", "negative_sources",
+           "sound_classes"]

@@ -1,0 +1,290 @@
+"""``avsol eval --negatives`` (SPEC 5 audio dependence): hand-computed cases for the
+metrics, the off-screen picker, the runner with fake models, the pipeline's shared visual
+pass with a real tiny model, and the CLI end to end on a tiny synthetic set."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model_core.errors import InputError
+from model_core.evaluation import EvalOptions, run_eval
+from model_core.evaluation.distributed import Dist
+from model_core.evaluation.negatives import NegativeOptions, OffscreenPicker, frame_classes
+from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
+from model_core.inference import VideoMaps
+from model_core.metrics.negatives import item_negatives, negatives_summary, roc_auc
+
+CLASSES = ["bell", "drum", "horn"]
+LEFT = np.zeros((7, 7), np.float32)
+LEFT[:, :3] = 0.9                     # a map lit on the left (own audio)
+QUIET = np.full((7, 7), 0.1, np.float32)
+
+
+# -- metrics, by hand ------------------------------------------------------------------
+def test_roc_auc_by_hand():
+    assert roc_auc([0.8, 0.8], [0.8, 0.8]) == 0.5              # identical scores: chance
+    assert roc_auc([1, 1, 1], [0, 0, 0]) == 1.0
+    assert roc_auc([0.0], [1.0]) == 0.0
+    # pairs (p, n): (0.9,0.1) 1, (0.9,0.5) 1, (0.5,0.1) 1, (0.5,0.5) 0.5 -> 3.5 / 4
+    assert roc_auc([0.9, 0.5], [0.1, 0.5]) == pytest.approx(0.875)
+    assert roc_auc([], [0.1]) is None
+
+
+def test_item_figures_by_hand():
+    own = np.stack([LEFT, LEFT])
+    same = item_negatives(own, {"silence": own}, {"silence": [0.9, 0.9]})
+    assert same[0]["silence"] == {"p_avc": pytest.approx(0.9), "pia": pytest.approx(same[0]["silence"]["pia"]),
+                                  "map_iou": 1.0, "map_change": 0.0}
+    quiet = item_negatives(own, {"noise": np.stack([QUIET, QUIET])}, {"noise": [0.1, 0.1]},
+                           threshold="fixed:0.5")[0]["noise"]
+    # the quiet map predicts nothing under fixed:0.5 (IoU 0 with the lit left part), no
+    # pixel above 0.5, and changes by |0.9-0.1| on the lit part, 0 elsewhere (raw maps,
+    # bilinear resize: the left 3/7 lit in the middle, so between 0.8 * 2/7 and 0.8 * 3/7)
+    assert quiet["map_iou"] == 0.0 and quiet["pia"] == 0.0
+    assert 0.8 * 2 / 7 < quiet["map_change"] < 0.8 * 3.5 / 7
+
+
+# -- the off-screen picker -------------------------------------------------------------
+def _video(name, cat, labels=(), path="x.mp4"):
+    from model_core.evaluation.dataset import EvalVideo
+
+    seg = Segment(0, 1, 0.5, True, sounding=(Box(0, 0, 0.5, 1, cat),),
+                  silent=tuple(Box(0.5, 0, 1, 1, lab) for lab in labels))
+    return EvalVideo(name, Path(path) if path else None, cat, (seg, Segment(1, 2, 1.5, False)))
+
+
+def test_offscreen_picker_never_picks_a_class_in_the_frame_and_is_seeded():
+    vids = [_video("a.mp4", "bell", labels=("drum",)), _video("b.mp4", "drum"), _video("c.mp4", "horn"),
+            _video("d.mp4", "bell"), _video("e.mp4", "horn")]
+    p = OffscreenPicker(vids, seed=3)
+    for v in vids:
+        present = frame_classes(v, v.segments[0])
+        for draw in range(20):
+            other, seg = p.pick(v, v.segments[0], draw)
+            assert other.category not in present and other.name != v.name and seg.event
+    # a (bell + silent drum) may only hear horn
+    assert {p.pick(vids[0], vids[0].segments[0], d)[0].name for d in range(20)} == {"c.mp4", "e.mp4"}
+    again = OffscreenPicker(vids, seed=3)
+    picks = [p.pick(v, v.segments[0], d)[0].name for v in vids for d in range(5)]
+    assert picks == [again.pick(v, v.segments[0], d)[0].name for v in vids for d in range(5)]
+    other_seed = OffscreenPicker(vids, seed=4)
+    assert picks != [other_seed.pick(v, v.segments[0], d)[0].name for v in vids for d in range(5)]
+
+
+def test_offscreen_picker_fails_clearly_without_a_candidate():
+    vids = [_video("a.mp4", "bell", labels=("drum",)), _video("b.mp4", "drum"),
+            _video("c.mp4", "horn", path=None)]          # the only horn video is absent
+    with pytest.raises(InputError, match=r"a\.mp4 at 0\.5 s .*bell, drum.*off-screen"):
+        OffscreenPicker(vids, source="ann.json").check(vids)
+
+
+# -- the runner with fake models -------------------------------------------------------
+class FakeLoc:
+    def __init__(self, name, head="dnm"):
+        self.name, self.head, self.classes, self.device = name, head, CLASSES, "cpu"
+        self.fingerprint = f"fake-{name}"
+
+
+class FakeLocalize:
+    """``deaf``: the same map and p_avc whatever the audio; otherwise p_avc 1 with the own
+    audio and 0 with any negative, and a quiet map for negatives."""
+
+    def __init__(self, deaf):
+        self.deaf = deaf
+        self.negatives_seen = []
+
+    def __call__(self, locs, path, times, cancel=None, negatives=None, **kw):
+        n = len(times)
+        self.negatives_seen.append(sorted(negatives or {}))
+        out = {}
+        for loc in locs:
+            vm = VideoMaps(np.asarray(times, float), np.stack([LEFT] * n),
+                           np.full(n, 0.7 if self.deaf else 1.0, np.float32),
+                           np.tile(np.array([0.8, 0.1, 0.1], np.float32), (n, 1)), False)
+            for name in negatives or {}:
+                vm.negatives[name] = ({"maps": vm.maps.copy(), "p_avc": vm.p_avc.copy()} if self.deaf else
+                                      {"maps": np.stack([QUIET] * n), "p_avc": np.zeros(n, np.float32)})
+            out[loc.name] = vm
+            for src in (negatives or {}).values():
+                src.close()
+        return out
+
+
+def make_set(root: Path) -> Path:
+    vids = []
+    for i in range(6):
+        name = f"v{i}.mp4"
+        cat = CLASSES[i % 3]
+        vids.append(VideoAnnotation(name, cat, (
+            Segment(0, 1, 0.5, True, sounding=(Box(0, 0, 0.5, 1, cat),)),
+            Segment(1, 2, 1.5, False))))
+        (root / "videos").mkdir(parents=True, exist_ok=True)
+        (root / "videos" / name).write_bytes(b"not decoded by the fake")
+    save_avsol_e(AvsolE(tuple(CLASSES), tuple(vids)), root / "avsol-e.json")
+    return root
+
+
+def _run(root, fake, neg=NegativeOptions(offscreen_draws=2), **opts):
+    return run_eval(root, [], root / "r.json", EvalOptions(negatives=neg, csv=str(root / "r.csv"), **opts),
+                    localizers=[FakeLoc("a"), FakeLoc("c", "cls")], localize=fake, dist=Dist(),
+                    err=io.StringIO(), stdout=io.StringIO())
+
+
+def test_a_head_that_ignores_the_sound(tmp_path):
+    fake = FakeLocalize(deaf=True)
+    res = _run(make_set(tmp_path), fake)
+    assert fake.negatives_seen[0] == ["noise", "offscreen", "offscreen#2", "silence"]
+    for h in res.report["heads"].values():
+        neg = h["negatives"]
+        assert set(neg) == {"silence", "noise", "offscreen"}
+        for kind, s in neg.items():
+            assert s["roc_auc"] == 0.5 and s["map_iou"] == 1.0 and s["map_change"] == 0.0
+            assert s["false_alarm"] == 1.0 and s["n_items"] == 6
+        assert neg["offscreen"]["n_draws"] == 12 and neg["silence"]["n_draws"] == 6
+        assert set(h["per_class"]["bell"]["negatives"]) == {"silence", "noise", "offscreen"}
+        assert h["per_class"]["bell"]["negatives"]["silence"]["n_items"] == 2
+    assert any("cls head never trains" in n for n in res.report["notes"])
+    assert res.report["meta"]["negatives"]["offscreen_draws"] == 2
+
+
+def test_a_head_that_follows_the_sound(tmp_path):
+    res = _run(make_set(tmp_path), FakeLocalize(deaf=False), threshold="fixed:0.5")
+    for h in res.report["heads"].values():
+        for s in h["negatives"].values():
+            assert s["roc_auc"] == 1.0 and s["false_alarm"] == 0.0
+            assert s["map_iou"] == 0.0 and s["pia"] == 0.0 and s["map_change"] > 0.2
+    rows = [r for r in res.report["items"] if r["kind"] == "event"]
+    assert all(r["negatives"]["offscreen"]["source"].endswith("@0.5") for r in rows)
+    bg = [r for r in res.report["items"] if r["kind"] == "background"]
+    assert bg and all(r["negatives"] is None for r in bg)
+    with open(tmp_path / "r.csv") as f:
+        table = list(csv.DictReader(f))
+    ev = [r for r in table if r["kind"] == "event"]
+    assert float(ev[0]["neg_silence_p_avc"]) == 0.0 and float(ev[0]["neg_offscreen_map_iou"]) == 0.0
+
+
+def test_resume_keeps_the_negative_passes_and_refuses_other_settings(tmp_path):
+    root = make_set(tmp_path)
+    first = _run(root, FakeLocalize(deaf=False))
+    fake = FakeLocalize(deaf=False)
+    again = _run(root, fake, resume=True)
+    assert fake.negatives_seen == []                     # nothing redone
+    assert again.report["heads"]["a"]["negatives"] == first.report["heads"]["a"]["negatives"]
+    with pytest.raises(InputError, match="other checkpoints, annotations or settings"):
+        _run(root, FakeLocalize(deaf=False), neg=NegativeOptions(noise_level="unit"), resume=True)
+
+
+# -- the real pipeline: one visual pass, the same maps as separate runs ----------------
+def test_pipeline_negatives_equal_separate_runs(tmp_path):
+    import torch
+
+    from media_helpers import make_clip
+    from model_core.inference import Localizer, localize_many
+    from model_core.inference.audio_sources import AudioSpec, SilenceAudio, WindowNoiseAudio
+    from model_core.model import ModelConfig, build_model
+    from model_core.model.checkpoint import save_checkpoint
+
+    cfg = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16,
+                      image_size=64, map_size=4)
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "m.pt", build_model(cfg), cfg, CLASSES, "dnm")
+    sound = (np.random.default_rng(0).standard_normal(32000) * 0.2).astype(np.float32)
+    clip = make_clip(tmp_path / "clip.mp4", n_frames=50, fps=25.0, audio=sound)
+    loc = Localizer(tmp_path / "m.pt", device="cpu", batch_size=4)
+    times = [0.5, 1.5, 0.2]
+    calls = []
+    real_visual = loc.model.visual
+    loc.model.visual = lambda x: (calls.append(len(x)), real_visual(x))[1]
+    both = localize_many([loc], clip, times, negatives={"silence": SilenceAudio(),
+                                                        "noise": WindowNoiseAudio(clip, "rms", 0)})["m"]
+    assert sum(calls) == 3                               # the visual trunk once per frame
+    own = localize_many([loc], clip, times)["m"]
+    silent = localize_many([loc], clip, times, audio=AudioSpec("silence"))["m"]
+    np.testing.assert_allclose(both.maps, own.maps, atol=1e-5)
+    np.testing.assert_allclose(both.negatives["silence"]["maps"], silent.maps, atol=1e-5)
+    np.testing.assert_allclose(both.negatives["silence"]["p_avc"], silent.p_avc, atol=1e-5)
+    noisy = both.negatives["noise"]["maps"]
+    assert noisy.shape == own.maps.shape and not np.allclose(noisy, own.maps)
+    # the noise built from the own window the decoder read = the noise source read alone
+    alone = localize_many([loc], clip, times, audio=WindowNoiseAudio(clip, "rms", 0))["m"]
+    np.testing.assert_allclose(noisy, alone.maps, atol=1e-5)
+    # the noise is at the RMS of the item's own window
+    src = WindowNoiseAudio(clip, "rms", 0)
+    w = src.window(0.5)
+    assert np.sqrt(np.mean(w.astype(np.float64) ** 2)) == pytest.approx(0.2, rel=0.1)
+    assert WindowNoiseAudio(clip, "unit", 0).window(0.5).std() == pytest.approx(1.0, rel=0.05)
+    # off-screen: another clip's window at 1.5 s; through a cache shared with a run over that
+    # clip (its own window is reused, not embedded again), the same as hearing it directly
+    from model_core.inference.audio_sources import PickedAudio
+    from model_core.inference.audio_window import window_key
+    from model_core.inference.engine import EmbeddingCache
+
+    other = make_clip(tmp_path / "other.mp4", n_frames=50, fps=25.0, audio=sound[::-1].copy())
+    cache = EmbeddingCache()
+    localize_many([loc], other, [1.5], embeddings=cache)
+    n_audio = []
+    real_audio = loc.model.audio
+    loc.model.audio = lambda x: (n_audio.append(len(x)), real_audio(x))[1]
+    off = localize_many([loc], clip, [0.5], embeddings=cache,
+                        negatives={"offscreen": PickedAudio({window_key(0.5): (str(other), 1.5)})})["m"]
+    assert sum(n_audio) == 1                             # the clip's own window only
+    direct = localize_many([loc], clip, [0.5], audio=AudioSpec("offscreen", str(other), 1.5))["m"]
+    np.testing.assert_allclose(off.negatives["offscreen"]["maps"], direct.maps, atol=1e-5)
+
+
+def test_cli_options_need_negatives(tmp_path, capsys):
+    from model_core.cli import main
+
+    rc = main(["eval", str(tmp_path), "--checkpoint", "x.pt", "--out", str(tmp_path / "r.json"),
+               "--offscreen-draws", "2"])
+    assert rc == 2 and "--offscreen-draws applies only with --negatives" in capsys.readouterr().err
+    rc = main(["eval", str(tmp_path), "--checkpoint", "x.pt", "--out", str(tmp_path / "r.json"),
+               "--negatives", "--noise-level", "loud"])
+    assert rc == 2
+
+
+@pytest.mark.slow
+def test_cli_negatives_end_to_end(tmp_path, capsys):
+    import torch
+
+    from model_core.cli import main
+    from model_core.formats import load_avsol_e
+    from model_core.model import ModelConfig, build_model
+    from model_core.model.checkpoint import save_checkpoint
+
+    assert main(["synth", str(tmp_path / "data"), "--videos", "6", "--seed", "5", "--duration", "3",
+                 "--size", "64", "--classes", "6"]) == 0
+    classes = list(load_avsol_e(tmp_path / "data" / "avsol-e.json").classes)
+    cfg = ModelConfig(num_classes=6, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16,
+                      image_size=64, map_size=4)
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "cls.pt", build_model(cfg), cfg, classes, "cls")
+    capsys.readouterr()
+    out = tmp_path / "r.json"
+    args = ["eval", str(tmp_path / "data"), "--checkpoint", str(tmp_path / "cls.pt"), "--out", str(out),
+            "--negatives", "--csv", str(tmp_path / "r.csv")]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    rep = json.loads(out.read_text())
+    neg = rep["heads"]["cls"]["negatives"]
+    assert set(neg) == {"silence", "noise", "offscreen"}
+    for s in neg.values():
+        assert set(s) >= {"roc_auc", "false_alarm", "pia", "map_iou", "map_change", "n_items"}
+    assert "negatives silence" in printed and "uncalibrated" in printed
+    assert "class " in printed and "ROC-AUC silence" in printed
+    # --resume redoes nothing and gives the same negatives
+    assert main(args + ["--resume"]) == 0
+    assert json.loads(out.read_text())["heads"]["cls"]["negatives"] == neg
+    # a set whose frames show every class has no off-screen sound: one clear line, exit 2
+    assert main(["synth", str(tmp_path / "all"), "--videos", "3", "--seed", "5", "--duration", "3",
+                 "--size", "64", "--classes", "3"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "all"), "--checkpoint", str(tmp_path / "cls.pt"), "--negatives",
+                 "--out", str(tmp_path / "all.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "off-screen negative needs one" in err[0]
