@@ -250,6 +250,11 @@ def _main(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AVSOL Studio")
     app.setOrganizationName("AVSOL")
+    icon = resources_dir() / "icons" / "avsol-studio.png"
+    if icon.is_file():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     from avsol_viewer.controller import ViewerController, wall_clock
     from avsol_viewer.main_window import MainWindow
     from avsol_viewer.settings import ViewerSettings
