@@ -64,7 +64,11 @@ echo "build.sh: self-test 3/3, by a path with spaces ($spaced/avsol-studio)"
 mkdir -p "$spaced"
 mv "$BUNDLE" "$spaced/avsol-studio"
 (cd "$other" && "$spaced/avsol-studio/avsol-viewer" --self-test)
-(cd "$other" && "$spaced/avsol-studio/avsol" --help >/dev/null) && echo "ok avsol --help"
+(cd "$other" && "$spaced/avsol-studio/avsol" --help >/dev/null)
+for cmd in synth import train infer metrics eval compare; do  # each command module loads (imported by name)
+  (cd "$other" && "$spaced/avsol-studio/avsol" "$cmd" --help >/dev/null)
+done
+echo "ok avsol --help, and --help of each command"
 restore
 trap - EXIT
 echo "build.sh: all self-tests passed; bundle in $BUNDLE (${size}, built in ${secs} s)"

@@ -119,3 +119,36 @@ def test_desktop_file_has_the_required_keys():
     assert entry["Exec"].split()[0] == "avsol-viewer"
     assert (REPO / "resources" / "icons" / f"{entry['Icon']}.png").is_file()
     assert entry["Categories"].endswith(";")
+
+
+def _spec_function(name: str, **namespace):
+    node = next(n for n in _spec_tree().body if isinstance(n, ast.FunctionDef) and n.name == name)
+    ns = {"os": os, "sys": __import__("sys"), **namespace}
+    exec(compile(ast.Module(body=[node], type_ignores=[]), "spec", "exec"), ns)
+    return ns[name]
+
+
+@pytest.mark.parametrize("variant,cuda,refused", [("cpu", "13.0", True), ("cpu", None, False),
+                                                  ("cuda", "13.0", False)])
+def test_cpu_bundle_refuses_a_cuda_torch(monkeypatch, variant, cuda, refused):
+    """The CUDA build's libtorch.so needs libtorch_cuda.so: a CPU bundle of it could not start."""
+    import types
+
+    fake = types.SimpleNamespace(__version__="2.14.1", version=types.SimpleNamespace(cuda=cuda))
+    monkeypatch.setitem(__import__("sys").modules, "torch", fake)
+    monkeypatch.delenv("AVSOL_BUNDLE_FORCE", raising=False)
+    check = _spec_function("check_torch_variant", VARIANT=variant)
+    if refused:
+        with pytest.raises(SystemExit, match="CUDA 13.0 build"):
+            check()
+    else:
+        check()
+
+
+def test_link_duplicates_keeps_one_copy_in_the_package_folder():
+    link = _spec_function("link_duplicates")
+    src = "/venv/site-packages/torch/lib/libtorch_cpu.so"
+    toc = [("libtorch_cpu.so", src, "BINARY"), ("torch/lib/libtorch_cpu.so", src, "BINARY"),
+           ("libportaudio.so.2", "/usr/lib/libportaudio.so.2", "BINARY"),
+           ("resources/demo/demo.mp4", "/repo/resources/demo/demo.mp4", "DATA")]
+    assert link(toc) == [("libtorch_cpu.so", "torch/lib/libtorch_cpu.so", "SYMLINK"), *toc[1:]]
