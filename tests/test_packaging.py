@@ -86,7 +86,7 @@ def test_keep_binary_filters_by_variant():
     wanted = {"keep_binary"}
     nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
     consts = [n for n in tree.body if isinstance(n, ast.Assign)
-              and getattr(n.targets[0], "id", "") in ("CUDA_LIBS", "ALWAYS_DROPPED", "QT_PLUGINS_KEPT")]
+              and getattr(n.targets[0], "id", "") in ("CUDA_LIBS", "CUDA_PACKAGES", "ALWAYS_DROPPED", "QT_PLUGINS_KEPT")]
     for variant, cuda_kept in (("cpu", False), ("cuda", True)):
         ns = {"VARIANT": variant}
         exec(compile(ast.Module(body=consts + nodes, type_ignores=[]), "spec", "exec"), ns)
@@ -95,6 +95,8 @@ def test_keep_binary_filters_by_variant():
         assert keep("libportaudio.so.2") and keep("PySide6/Qt/plugins/platforms/libqoffscreen.so")
         assert keep("torch/lib/libtorch_cuda.so") is cuda_kept
         assert keep("nvidia/cudnn/lib/libcudnn.so.9") is cuda_kept
+        assert keep("libnvJitLink.so.13") is cuda_kept  # names compared in lower case
+        assert keep("cuda/bindings/_bindings/cydriver.so") is cuda_kept
         assert not keep("triton/backends/nvidia/lib/libcuda_utils.so")
         assert not keep("PySide6/Qt/plugins/sqldrivers/libqsqlite.so")
         assert not keep("PySide6/Qt/lib/libQt6Quick.so.6")
