@@ -1,7 +1,7 @@
 """Entry point of ``avsol-viewer`` (SPEC 9), also ``python -m avsol_viewer.app``.
 
 ``avsol-viewer [FILE] [--checkpoint CKPT ...] [--screenshot OUT.png [--at SECONDS]]
-[--live [--camera INDEX|FILE] [--microphone DEVICE|FILE]]``
+[--live [--camera INDEX|FILE] [--microphone DEVICE|FILE]] [--self-test]``
 
 Start-up is ordered for speed (SPEC 8: an interactive window within 1.5 s): Qt and
 pyqtgraph are imported, the window is shown, and only then is the file opened and are the
@@ -13,6 +13,9 @@ loaded).
 ``--screenshot`` renders the full window offscreen once the frame, the spectrogram and
 every model's map at ``--at`` are ready (or ``--timeout`` passed), saves it and exits 0;
 a file or checkpoint that cannot be used exits 2 with one line on stderr naming it.
+
+``--self-test`` checks the installation itself (offscreen, the bundled clip and heads, one
+screenshot; :mod:`avsol_viewer.self_test`): one line per check, exit 0, or 1 if one failed.
 """
 from __future__ import annotations
 
@@ -53,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--microphone", metavar="DEVICE|FILE", default=None,
                    help="--live: input device name or index, or an audio/video file played as if live; "
                         "default: the last one chosen, else the default input")
+    p.add_argument("--self-test", action="store_true",
+                   help="check this installation offscreen (bundled demo clip and heads, one "
+                        "inference per head, one screenshot), one line per check; exit 0 or 1")
     return p
 
 
@@ -71,12 +77,19 @@ def claim_screenshot(out: str, file: str | None, checkpoints: list[str]) -> str:
 
 
 def resources_dir() -> Path:
-    """``$AVSOL_RESOURCES``, the frozen app's data folder, or the repository's ``resources``."""
+    """``$AVSOL_RESOURCES``, the frozen app's data folder, or the repository's ``resources``.
+
+    Always found from the code's own location (a PyInstaller bundle sets ``sys.frozen`` and
+    ``sys._MEIPASS``, its ``_internal`` folder; a clone installed with ``pip install -e``
+    runs from the clone), never from the working directory.
+    """
     env = os.environ.get("AVSOL_RESOURCES")
     if env:
         return Path(env)
-    frozen = getattr(sys, "_MEIPASS", None)
-    return Path(frozen) / "resources" if frozen else REPO / "resources"
+    if getattr(sys, "frozen", False):
+        base = getattr(sys, "_MEIPASS", None) or os.path.dirname(sys.executable)
+        return Path(base) / "resources"
+    return REPO / "resources"
 
 
 def default_checkpoints() -> list[Path]:
@@ -167,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # a bad option (one line printed), --help
         return exc.code if isinstance(exc.code, int) else 2
+    if args.self_test:
+        if args.file or args.checkpoint or args.screenshot or args.live:
+            return _fail("--self-test takes no FILE, --checkpoint, --screenshot or --live")
+        return _self_test(args.timeout)
     previous = {}
     if args.screenshot and threading.current_thread() is threading.main_thread():
         # a headless run: SIGTERM like Ctrl-C (the wait for the maps handles both itself)
@@ -181,6 +198,32 @@ def main(argv: list[str] | None = None) -> int:
         release_all()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _self_test(timeout_s: float) -> int:
+    """``--self-test``: always offscreen (a user's display is not needed, nor touched)."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    qInstallMessageHandler(_quiet_offscreen)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from avsol_viewer.controller import ViewerController, wall_clock
+    from avsol_viewer.main_window import MainWindow
+    from avsol_viewer.self_test import run
+    from avsol_viewer.settings import ViewerSettings
+
+    win = MainWindow(ViewerSettings(read_only=True), ViewerController(clock_factory=wall_clock))
+    win.resize(1600, 960)
+    win.show()
+    try:
+        return run(app, win, timeout_s)
+    except Exception as exc:  # a broken bundle: say what, as a failed check, not a traceback
+        print(f"FAILED self-test: {type(exc).__name__}: {exc}", flush=True)
+        return 1
+    finally:
+        win.close()
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -207,6 +250,11 @@ def _main(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AVSOL Studio")
     app.setOrganizationName("AVSOL")
+    icon = resources_dir() / "icons" / "avsol-studio.png"
+    if icon.is_file():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     from avsol_viewer.controller import ViewerController, wall_clock
     from avsol_viewer.main_window import MainWindow
     from avsol_viewer.settings import ViewerSettings

@@ -3,7 +3,8 @@
 Batch evaluation and training run out of process: a crash, a CUDA error or an
 out-of-memory kill of the child cannot take the window down, and Cancel is a signal.
 :class:`CliProcess` starts ``sys.executable -m model_core ARGS`` with ``QProcess`` (the
-same interpreter and the same ``model_core`` as the viewer's), reads stdout as it comes
+same interpreter and the same ``model_core`` as the viewer's; in a frozen bundle, the
+bundle's ``avsol`` program), reads stdout as it comes
 (``readyReadStandardOutput``; no polling loop) and emits one :attr:`CliProcess.event` per
 JSON line; stderr is kept as its last lines, shown when the child fails.
 
@@ -29,6 +30,15 @@ CANCELLED = 130
 CODE_ROOT = str(Path(model_core.__file__).resolve().parents[1])
 
 
+def cli_command() -> list[str]:
+    """How to start ``avsol``: this interpreter with ``-m model_core``, or in a frozen
+    bundle (where ``sys.executable`` is the viewer itself) the ``avsol`` program beside it."""
+    if getattr(sys, "frozen", False):
+        exe = Path(sys.executable).with_name("avsol.exe" if os.name == "nt" else "avsol")
+        return [str(exe)]
+    return [sys.executable, "-m", "model_core"]
+
+
 class CliProcess(QObject):
     """One run of ``avsol ARGS`` in a child process.
 
@@ -52,7 +62,7 @@ class CliProcess(QObject):
         self.cancel_requested = False
         self.args: list[str] = []
         #: the program and its first arguments (tests put a fake CLI here)
-        self.command: list[str] = [sys.executable, "-m", "model_core"]
+        self.command: list[str] = cli_command()
         self._out = b""
         self._err = b""
 

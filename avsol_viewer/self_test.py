@@ -1,0 +1,148 @@
+"""``avsol-viewer --self-test``: does this installation (a clone, a wheel, a frozen bundle) work?
+
+What a user handed a bundle runs first, and what ``packaging/build.sh`` runs on what it
+built: an offscreen window opens the bundled demo clip (``resources/demo/demo.mp4``),
+loads the bundled checkpoints (``resources/models/{avc,cls,dnm}.pt``), waits for one map
+per head of one frame (the same headless wait and render as ``--screenshot``,
+:mod:`avsol_viewer.headless`), saves one screenshot and checks that each head's view in it
+differs from the plain frame beside it (the overlays were drawn). One line per check,
+``ok ...`` or ``FAILED ...``; exit 0 when all pass, 1 otherwise.
+
+Resources are found next to the code (:func:`avsol_viewer.app.resources_dir`: a frozen
+app's ``sys._MEIPASS``, else the clone's ``resources``), never in the working directory.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+#: Time of the frame checked (s): inside the demo clip's first annotated segment.
+AT_S = 1.0
+#: Mean absolute difference (0-255, RGB) below which a head view counts as "no overlay";
+#: an overlay at the default 60 % opacity changes the frame by tens of levels.
+MIN_OVERLAY_DIFF = 3.0
+
+
+class SelfTest:
+    """Collects the check lines; ``ok`` / ``failed`` print at once (a hang shows where)."""
+
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.failures = 0
+
+    def ok(self, what: str) -> None:
+        print(f"ok {what}", file=self.out, flush=True)
+
+    def failed(self, what: str) -> None:
+        self.failures += 1
+        print(f"FAILED {what}", file=self.out, flush=True)
+
+
+def _image_array(image) -> np.ndarray:
+    """A QImage as an (h, w, 3) uint8 array."""
+    from PySide6.QtGui import QImage
+
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+    return np.frombuffer(img.constBits(), np.uint8, bpl * h).reshape(h, bpl)[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def view_rects(win) -> list[tuple[int, int, int, int]]:
+    """(x, y, w, h) of each head view's image area in window pixels, in display order
+    (side by side: the plain frame first, then one per model)."""
+    heads = win.heads
+    rects = []
+    for v in heads.views:
+        r = heads.mapFromScene(v.vb.sceneBoundingRect()).boundingRect()
+        top_left = heads.mapTo(win, r.topLeft())
+        rects.append((top_left.x(), top_left.y(), r.width(), r.height()))
+    return rects
+
+
+def overlay_differences(shot: np.ndarray, rects, ratio: float = 1.0) -> list[float]:
+    """Mean |difference| of each head view (``rects[1:]``) from the plain frame (``rects[0]``),
+    over the size they share."""
+    def crop(rect):
+        x, y, w, h = (int(round(c * ratio)) for c in rect)
+        return shot[max(y, 0): y + h, max(x, 0): x + w].astype(np.int16)
+
+    plain = crop(rects[0])
+    diffs = []
+    for rect in rects[1:]:
+        head = crop(rect)
+        h, w = min(plain.shape[0], head.shape[0]), min(plain.shape[1], head.shape[1])
+        diffs.append(float(np.abs(head[:h, :w] - plain[:h, :w]).mean()) if h and w else 0.0)
+    return diffs
+
+
+def run(app, win, timeout_s: float = 180.0, out=sys.stdout) -> int:
+    """The whole self-test in a shown (offscreen) window; returns the exit status."""
+    from PySide6.QtGui import QImage
+
+    from avsol_viewer.app import DEMO_HEADS, resources_dir
+    from avsol_viewer.headless import render_screenshot
+    from avsol_viewer.panels.display_panel import DisplayOptions
+
+    t = SelfTest(out)
+    res = resources_dir()
+    clip = res / "demo" / "demo.mp4"
+    ckpts = [res / "models" / f"{h}.pt" for h in DEMO_HEADS]
+    missing = [str(p) for p in (clip, *ckpts) if not p.is_file()]
+    if missing:
+        t.failed(f"resources: missing {', '.join(missing)} (resources folder {res})")
+        return 1
+    t.ok(f"resources: demo clip and {len(ckpts)} checkpoints in {res}")
+    import PySide6
+
+    t.ok(f"window: Qt {PySide6.__version__}, platform {app.platformName()}")
+
+    # the defaults (three heads beside the plain frame, 60 % opacity), not the user's settings
+    win.set_options(DisplayOptions(layout="side_by_side"))
+    with tempfile.TemporaryDirectory(prefix="avsol-self-test ") as tmp:
+        shot_path = Path(tmp) / "self-test.png"
+        with contextlib.redirect_stdout(io.StringIO()):  # its "screenshot saved to <temp file>"
+            code = render_screenshot(app, win, str(clip), [str(p) for p in ckpts], AT_S, str(shot_path),
+                                     timeout_s)
+        if code != 0:
+            t.failed(f"maps: the headless render of {clip.name} exited {code} (message above)")
+            return 1
+        c = win.controller
+        index = c.player.index
+        models = list(c.maps.models)
+        if [m.head for m in models] != list(DEMO_HEADS):
+            t.failed(f"models: loaded {[m.head for m in models]}, expected {list(DEMO_HEADS)}")
+        for m in models:
+            entry, _ = c.maps.entry(m.key, index)
+            if entry is None:
+                t.failed(f"inference {m.head}: no map of frame {index}")
+            elif not np.all(np.isfinite(entry.map)) or float(np.ptp(entry.map)) <= 0:
+                t.failed(f"inference {m.head}: map of frame {index} is constant or not finite")
+            else:
+                h, w = entry.map.shape
+                t.ok(f"inference {m.head}: {w}x{h} map of frame {index} ({entry.time:.2f} s), "
+                     f"values {entry.map.min():.3f}..{entry.map.max():.3f}, p(avc) {entry.p_avc:.3f}")
+        image = QImage(str(shot_path))
+        if image.isNull():
+            t.failed(f"screenshot: {shot_path.name} was not written or does not load")
+            return 1
+        rects = view_rects(win)
+        ratio = image.width() / max(win.width(), 1)
+        diffs = overlay_differences(_image_array(image), rects, ratio)
+        shown = len(rects) - 1
+        if shown != len(models) or not diffs or min(diffs) < MIN_OVERLAY_DIFF:
+            t.failed(f"screenshot: {image.width()}x{image.height()}, {shown} head views for {len(models)} "
+                     f"models, mean |view - plain frame| {', '.join(f'{d:.1f}' for d in diffs)} "
+                     f"(need >= {MIN_OVERLAY_DIFF:g} each: overlays missing)")
+        else:
+            t.ok(f"screenshot: {image.width()}x{image.height()}, overlays in {shown} head views "
+                 f"(mean |view - plain frame| {', '.join(f'{d:.1f}' for d in diffs)})")
+    if t.failures:
+        print(f"self-test: {t.failures} check(s) FAILED", file=out, flush=True)
+        return 1
+    print("self-test: all checks passed", file=out, flush=True)
+    return 0

@@ -1,0 +1,13 @@
+"""Frozen entry point of ``avsol`` (PyInstaller runs this file as ``__main__``).
+
+``freeze_support`` first: ``avsol synth`` and the feature cache start ``spawn`` workers,
+which a frozen program runs by starting itself again with multiprocessing's arguments.
+"""
+import multiprocessing
+import sys
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    from model_core.cli import main
+
+    sys.exit(main())
