@@ -146,29 +146,7 @@ def embed_windows(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCac
     its log-mel computed once for all the models (models without ``embed_log_mel``, such
     as test fakes, get the raw windows through ``embed_audio``).
     """
-    distinct = list(dict.fromkeys(int(k) for k in keys))
-    need = {mk: [k for k in distinct if (mk, audio_key, k) not in cache] for mk in model_keys}
-    wanted = list(dict.fromkeys(k for ks in need.values() for k in ks))
-    if not wanted:
-        return
-    windows = {k: np.asarray(read(k), np.float32) for k in wanted}
-    mel = None
-    for loc, mk in zip(locs, model_keys):
-        ks = need[mk]
-        if not ks:
-            continue
-        if hasattr(loc, "embed_log_mel"):
-            if mel is None:
-                from model_core.features import log_mel
-
-                mel = dict(zip(wanted, log_mel(np.stack([windows[k] for k in wanted]))))
-            import torch
-
-            emb = loc.embed_log_mel(torch.stack([mel[k] for k in ks]))
-        else:
-            emb = loc.embed_audio(np.stack([windows[k] for k in ks]))
-        for r, k in enumerate(ks):
-            cache.put((mk, audio_key, k), emb[r:r + 1])
+    embed_idents(locs, model_keys, cache, [(audio_key, k) for k in keys], lambda ident: read(ident[1]))
 
 
 def embed_idents(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCache,
