@@ -24,15 +24,7 @@ t_start=$(date +%s)
 if [ ! -f "$WORK/synth/avsol-e.json" ]; then
   avsol synth "$WORK/synth" --videos "$VIDEOS" --seed "$SEED" --classes "$CLASSES" --size "$SIZE" --workers 2
 fi
-"$PY" - "$WORK/synth" <<'PYEOF'
-import sys
-from model_core.formats import AvsolE, load_ave, load_avsol_e, save_avsol_e
-root = sys.argv[1]
-test = set(load_ave(root).splits["test"])
-doc = load_avsol_e(f"{root}/avsol-e.json")
-save_avsol_e(AvsolE(doc.classes, tuple(v for v in doc.videos if v.video.rsplit(".", 1)[0] in test)),
-             f"{root}/avsol-e.test.json")
-PYEOF
+"$PY" scripts/split_annotations.py "$WORK/synth" test   # -> avsol-e.test.json
 avsol eval "$WORK/synth" --annotations "$WORK/synth/avsol-e.test.json" \
   --checkpoint "$MODELS/avc.pt" --checkpoint "$MODELS/cls.pt" --checkpoint "$MODELS/dnm.pt" \
   --out "$WORK/report.json" --csv "$WORK/report.csv" --threads "$THREADS" --negatives

@@ -94,16 +94,7 @@ for seed in $SEEDS; do
 done
 
 # 4. test split: eval every checkpoint, compare
-"$PY" - "$WORK/synth" <<'PYEOF'
-import sys
-sys.path.insert(0, ".")
-from model_core.formats import AvsolE, load_ave, load_avsol_e, save_avsol_e
-root = sys.argv[1]
-test = set(load_ave(root).splits["test"])
-doc = load_avsol_e(f"{root}/avsol-e.json")
-save_avsol_e(AvsolE(doc.classes, tuple(v for v in doc.videos if v.video.rsplit(".", 1)[0] in test)),
-             f"{root}/avsol-e.test.json")
-PYEOF
+"$PY" scripts/split_annotations.py "$WORK/synth" test   # -> avsol-e.test.json
 CKPTS=()
 for head in avc cls dnm; do for seed in $SEEDS; do CKPTS+=(--checkpoint "$WORK/runs/${head}_s$seed.pt"); done; done
 if [ ! -f "$WORK/report.json" ]; then
