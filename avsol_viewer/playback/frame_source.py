@@ -42,7 +42,7 @@ class FrameSource(TrackedThread):
         self._cache: LRU[int, np.ndarray] = LRU(max_bytes=self.max_bytes, sizeof=lambda img: img.nbytes)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._mailbox: tuple[int, bool] | None = None
+        self._mailbox: tuple[int, bool, bool] | None = None  # (index, prefetch, announce)
         self._stop = False
 
     # -- GUI thread ---------------------------------------------------------------------
@@ -60,10 +60,12 @@ class FrameSource(TrackedThread):
             img = self._cache.get(index)
             if img is not None:
                 if prefetch and any(i not in self._cache for i in range(index + 1, index + 1 + PREFETCH)):
-                    self._mailbox = (index, True)  # keep decoding ahead
+                    self._mailbox = (index, True, False)  # keep decoding ahead
                     self._cond.notify()
                 return img
-            self._mailbox = (index, prefetch)
+            # announce: the caller got None, so frame_ready must follow even if the frame
+            # lands in the cache (a prefetch) before the decoder reads this request
+            self._mailbox = (index, prefetch, True)
             self._cond.notify()
         return None
 
@@ -95,13 +97,15 @@ class FrameSource(TrackedThread):
                         self._cond.wait()
                     if self._stop:
                         return
-                    index, prefetch = self._mailbox
+                    index, prefetch, announce = self._mailbox
                     self._mailbox = None
                     img = self._cache.peek(index)
                 if img is None:
                     img = self._decode(index)
                     if img is not None:
                         self.frame_ready.emit(index, img)
+                elif announce:
+                    self.frame_ready.emit(index, img)
                 if not prefetch:
                     continue
                 for ahead in range(index + 1, min(index + 1 + PREFETCH, self.frame_count)):
