@@ -39,6 +39,22 @@ def test_writes_a_valid_maps_file(files, tmp_path, capsys):
     assert mf.extra["p_avc"].shape == (25,) and mf.extra["class_probs"].shape == (25, 2)
 
 
+def test_audio_window_per_frame_matches_the_engine(files, tmp_path):
+    """``--audio-window frame`` gives what localize_many gives with a window per frame, and
+    differs from the default 1 s segment windows on frames away from a segment's centre."""
+    from model_core.inference import Localizer
+    from model_core.inference.pipeline import localize_many
+
+    seg, per = tmp_path / "seg.npz", tmp_path / "per.npz"
+    for out, extra in ((seg, []), (per, ["--audio-window", "frame"])):
+        assert main(["infer", str(files / "clip.mp4"), "--checkpoint", str(files / "model.pt"),
+                     "--out", str(out), "--device", "cpu", "--quiet", *extra]) == 0
+    loc = Localizer(files / "model.pt", device="cpu")
+    want = localize_many([loc], files / "clip.mp4", np.arange(25) / 25.0, audio_hop=None)[loc.name].maps
+    np.testing.assert_allclose(load_maps(per).maps, want, atol=1e-5)
+    assert not np.allclose(load_maps(per).maps, load_maps(seg).maps, atol=1e-5)
+
+
 def test_fps_and_silent_note(files, tmp_path, capsys):
     out = tmp_path / "m.npz"
     rc = main(["infer", str(files / "mute.mp4"), "--checkpoint", str(files / "model.pt"),
@@ -55,6 +71,7 @@ def test_fps_and_silent_note(files, tmp_path, capsys):
     ("clip.mp4", "nothere.pt", [], "nothere.pt"),
     ("clip.mp4", "model.pt", ["--fps", "0"], "--fps"),
     ("clip.mp4", "model.pt", ["--batch-size", "0"], "--batch-size"),
+    ("clip.mp4", "model.pt", ["--audio-window", "1"], "--audio-window"),
 ])
 def test_bad_input_exits_2_with_one_line(files, tmp_path, capsys, video, ckpt, extra, needle):
     out = tmp_path / "m.npz"

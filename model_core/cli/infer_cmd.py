@@ -3,7 +3,8 @@
 Runs one checkpoint over a video (every frame, or ``F`` frames per second) and writes a
 maps file (:mod:`model_core.maps_file`): ``maps``, ``videos`` (the video's file name, as
 annotations name it), ``times``, ``head``, and the extra arrays ``p_avc`` (N) and
-``class_probs`` (N x C). A video without sound is analysed on silence, with a note on
+``class_probs`` (N x C). ``--audio-window frame`` centres a 1 s audio window on every frame
+instead of the 1 s segment's (model_core.inference.audio_window). A video without sound is analysed on silence, with a note on
 stderr. Bad input (missing video, audio-only file, foreign checkpoint) exits 2 with one line.
 """
 from __future__ import annotations
@@ -28,6 +29,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, metavar="MAPS.npz", help="maps file to write")
     parser.add_argument("--fps", type=finite(0, 1000, lo_open=True), default=None, metavar="F",
                         help="frames per second to analyse (default: every frame)")
+    parser.add_argument("--audio-window", default="segment", choices=("segment", "frame"),
+                        help="audio paired with each frame: 'segment' (default, as the viewer, "
+                             "eval and training: the 1 s window centred on the frame's 1 s "
+                             "segment, one audio pass per second) or 'frame' (a 1 s window "
+                             "centred on every frame: smoother over time, one audio pass per frame)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where the model runs (default auto: CUDA if available, else CPU)")
     parser.add_argument("--batch-size", type=integer(1, 4096), default=16, metavar="B",
@@ -57,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     probe(args.video)  # a missing or non-media video is named before the model loads
 
     from model_core.inference import Localizer
+    from model_core.inference.audio_window import AUDIO_HOP, PER_FRAME
     from model_core.maps_file import save_maps
 
     loc = Localizer(args.checkpoint, device=args.device, batch_size=args.batch_size,
@@ -65,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     with ProgressBar(0, "infer", "frames", quiet=args.quiet) as bar:
-        vm = loc.localize_video(args.video, fps=args.fps, progress=bar.update_to)
+        vm = loc.localize_video(args.video, fps=args.fps, progress=bar.update_to,
+                                audio_hop=PER_FRAME if args.audio_window == "frame" else AUDIO_HOP)
     elapsed = time.perf_counter() - started
     if vm.silent_audio:
         print(f"avsol infer: note: {args.video} has no audio track; maps computed on silence",
