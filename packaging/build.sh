@@ -15,7 +15,8 @@
 #   cuda: requirements.lock without torchvision and torchaudio (torch as locked, with CUDA).
 #
 # Output: dist/avsol-studio/ (avsol-viewer, avsol, _internal/, avsol-studio.desktop, the
-# icon). A CPU bundle that holds a CUDA library fails the build. Then the bundle's own
+# icon). A CPU bundle that holds a CUDA library, or any bundle with a symlink to nothing,
+# fails the build. Then the bundle's own
 # `avsol-viewer --self-test` runs three times: from the repo, from another working
 # directory, and with the bundle moved under a path with spaces; and `avsol --help` and
 # each command's --help run once. Prints the build time and the unpacked size. Exit 0
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --venv) VENV=$2; shift 2 ;;
     --skip-self-test) SELF_TEST=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -78,6 +79,8 @@ if [ "$AVSOL_BUNDLE" = cpu ]; then  # the CPU bundle must carry no CUDA library 
   [ -z "$cuda" ] || { echo "build.sh: the CPU bundle holds CUDA libraries: $cuda" >&2; exit 1; }
   echo "build.sh: ok no CUDA library in the CPU bundle"
 fi
+dangling=$(find "$BUNDLE" -xtype l | head -5)
+[ -z "$dangling" ] || { echo "build.sh: symlinks to nothing in the bundle: $dangling" >&2; exit 1; }
 size=$(du -sh "$BUNDLE" | cut -f1)
 echo "build.sh: built $BUNDLE ($AVSOL_BUNDLE) in ${secs} s; unpacked size ${size}"
 

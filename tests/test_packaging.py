@@ -183,7 +183,9 @@ def test_symlinks_to_dropped_libraries_are_dropped():
     toc = [("libQt6Network.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "SYMLINK"),
            ("libQt6Core.so.6", "PySide6/Qt/lib/libQt6Core.so.6", "SYMLINK"),
            ("PySide6/Qt/lib/libQt6Core.so.6", "/venv/PySide6/Qt/lib/libQt6Core.so.6", "BINARY")]
-    assert drop(toc) == toc[1:]
+    data = [("libQt6EglFSDeviceIntegration.so.6", "PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6", "SYMLINK"),
+            ("resources/demo/demo.mp4", "/repo/resources/demo/demo.mp4", "DATA")]
+    assert drop(toc, data) == (toc[1:], data[1:])
 
 
 def test_link_duplicates_keeps_one_copy_in_the_package_folder():
