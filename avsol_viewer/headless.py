@@ -5,7 +5,7 @@ frame at ``--at`` is on screen, the spectrogram is drawn, every checkpoint has l
 failed, and every model's map of that frame (and of the current segment's annotated
 frame) is cached; or until the timeout, after which it renders what it has and says so.
 A failure that means those maps or that spectrogram can never come (a checkpoint that does
-not load, the map worker failing, e.g. on a broken torchaudio, or the sound track failing
+not load, the map worker failing, e.g. on a broken torch, or the sound track failing
 to decode) ends the wait at once: exit 2 with that one line and no picture, never a
 screenshot of "computing…" that claims success.
 """

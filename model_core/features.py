@@ -7,12 +7,16 @@ what the model hears.
 Convention
 ----------
 - Input: float32 mono at 16 kHz, in [-1, 1] (``model_core.media.audio`` delivers that).
-- ``torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400,
-  hop_length=160, n_mels=64)`` with torchaudio's defaults otherwise: Hann window,
-  ``center=True`` with reflect padding (frame ``j`` is centred on sample ``160 * j``, so
-  16000 samples give ``1 + 16000 // 160 = 101`` frames), power 2, HTK mel scale from 0 to
-  8000 Hz, no filter-bank normalisation.
-- dB: ``AmplitudeToDB(stype="power", top_db=None)``, i.e. ``10 * log10(max(power,
+- The values of ``torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512,
+  win_length=400, hop_length=160, n_mels=64)`` with torchaudio's defaults otherwise: periodic
+  Hann window, ``center=True`` with reflect padding (frame ``j`` is centred on sample
+  ``160 * j``, so 16000 samples give ``1 + 16000 // 160 = 101`` frames), power 2, HTK mel
+  scale from 0 to 8000 Hz, no filter-bank normalisation. Computed here with ``torch.stft``
+  and the same filter bank, operation for operation (:class:`_LogMel`), not by torchaudio:
+  torchaudio 2.11 is its last release, and its compiled part, which this code never needed,
+  links CUDA builds of torch only, so it kept the CPU desktop bundle from loading.
+  ``tests/test_features.py`` holds the two equal (torchaudio stays a test-only reference).
+- dB: as ``AmplitudeToDB(stype="power", top_db=None)``, i.e. ``10 * log10(max(power,
   1e-10))``: decibels relative to a power of 1, with an absolute floor at -100 dB
   (:data:`DB_FLOOR`, exact digital silence). A 1 kHz tone of amplitude 0.5 peaks at
   +35 dB. The relative ``top_db=80`` clamp was rejected: torchaudio computes it from
@@ -32,7 +36,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model_core.install_check import require
 
 if TYPE_CHECKING:  # torch is imported lazily: `avsol --help` must stay fast
     import torch
@@ -49,24 +52,55 @@ _lock = threading.Lock()
 _transforms: dict = {}
 
 
-def _transform(device):
-    """The MelSpectrogram + AmplitudeToDB module for ``device``, created once."""
+def mel_filterbank():
+    """``257 x 64`` float32 triangular filters: the matrix of torchaudio's
+    ``melscale_fbanks(257, 0.0, 8000.0, 64, 16000)`` (HTK scale, no normalisation), made
+    with the same float32 operations in the same order, so the two agree bit for bit."""
+    import torch
+
+    def hz_to_mel(f: float) -> float:
+        return 2595.0 * math.log10(1.0 + f / 700.0)
+
+    all_freqs = torch.linspace(0, SAMPLE_RATE // 2, N_FFT // 2 + 1)
+    m_pts = torch.linspace(hz_to_mel(0.0), hz_to_mel(float(SAMPLE_RATE // 2)), N_MELS + 2)
+    f_pts = 700.0 * (10.0 ** (m_pts / 2595.0) - 1.0)
+    f_diff = f_pts[1:] - f_pts[:-1]
+    slopes = f_pts.unsqueeze(0) - all_freqs.unsqueeze(1)  # 257 x 66
+    down = (-1.0 * slopes[:, :-2]) / f_diff[:-1]
+    up = slopes[:, 2:] / f_diff[1:]
+    return torch.max(torch.zeros(1), torch.min(down, up))
+
+
+class _LogMel:
+    """Power mel spectrogram in dB of ``... x T`` float32 audio on one device (see Convention)."""
+
+    def __init__(self, device):
+        import torch
+
+        self.window = torch.hann_window(WIN_LENGTH).to(device)  # periodic, as torchaudio's default
+        self.fb = mel_filterbank().to(device)
+
+    def __call__(self, x):
+        import torch
+
+        shape = x.size()
+        spec = torch.stft(x.reshape(-1, shape[-1]), n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH,
+                          window=self.window, center=True, pad_mode="reflect", normalized=False,
+                          onesided=True, return_complex=True)
+        power = spec.reshape(shape[:-1] + spec.shape[-2:]).abs().pow(2.0)
+        mel = torch.matmul(power.transpose(-1, -2), self.fb).transpose(-1, -2)
+        return 10.0 * torch.log10(torch.clamp(mel, min=1e-10))
+
+
+def _transform(device) -> _LogMel:
+    """The log-mel of ``device`` (its window and filter bank), created once."""
     key = str(device)
     module = _transforms.get(key)
     if module is None:
         with _lock:
             module = _transforms.get(key)
             if module is None:
-                import torch
-
-                torchaudio = require("torchaudio")
-                module = torch.nn.Sequential(
-                    torchaudio.transforms.MelSpectrogram(
-                        sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=WIN_LENGTH,
-                        hop_length=HOP_LENGTH, n_mels=N_MELS),
-                    torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None),
-                ).to(device).eval()
-                _transforms[key] = module
+                module = _transforms[key] = _LogMel(device)
     return module
 
 
@@ -175,12 +209,15 @@ def spectrogram_for_display(audio, sr: int = SAMPLE_RATE, chunk_seconds: float =
     (``j * 0.01``), ``mel_freqs_hz`` (64,) the band centres. Computed in chunks with
     enough context that every column equals the one a single call on the whole track
     would give (float rounding aside), so an hour of audio never builds a giant STFT.
-    Audio at another rate than 16 kHz is resampled first with torchaudio (the model
-    itself only ever sees 16 kHz from PyAV's resampler).
+    Audio at another rate than 16 kHz is resampled first (:func:`model_core.resample.resample`,
+    torchaudio's band-limited sinc resampler; the model itself only ever sees 16 kHz from
+    PyAV's resampler).
     """
     x = _as_tensor(audio).reshape(-1).cpu()
     if sr != SAMPLE_RATE:
-        x = require("torchaudio.functional").resample(x, sr, SAMPLE_RATE)
+        from model_core.resample import resample
+
+        x = resample(x, sr, SAMPLE_RATE)
     total = x.shape[-1]
     frames = n_frames(total)
     out = np.empty((N_MELS, frames), np.float32)

@@ -3,12 +3,13 @@
 The compiled parts of the torch stack only load with the releases they were built for:
 torchaudio 2.11.1's ``libtorchaudio.so`` raises ``OSError: undefined symbol`` from
 ``import torchaudio`` under torch 2.11.0, and a torchvision built for another torch fails
-when its operators register. Every import of torchaudio and torchvision in ``model_core``
-goes through :func:`require`, which turns such a failure into a
+when its operators register. The app imports neither any more (its log-mel, resampler and
+ResNet block are its own: ``model_core.features``, ``.resample``, ``.model.trunks``); they
+are the test suite's references. :func:`require` turns such an import failure into a
 :class:`~model_core.errors.BrokenInstallError` naming the installed versions (read from the
-packages' metadata, which needs no import) and the fix. The CLI prints it as its one error
-line (exit 2), the viewer's workers show it in the window, and the test suite stops on it
-before collecting anything (``tests/conftest.py``).
+packages' metadata, which needs no import) and the fix: the test suite stops on it before
+collecting anything (``tests/conftest.py``, :func:`check_stack` with the references), and
+the CLI and the viewer's workers print or show one as their one error line.
 """
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from importlib import metadata
 
 from model_core.errors import BrokenInstallError
 
-#: The distributions whose versions a broken-install message names.
-STACK = ("torch", "torchaudio", "torchvision")
+#: What the app imports of the torch stack (the distributions a broken-install message names).
+STACK = ("torch",)
+#: Test-only references of the stack, checked with it before the test suite runs.
+REFERENCES = ("torchaudio", "torchvision")
 #: What fixes it, from a clone (quickstart installs requirements.lock) or elsewhere.
 FIX = ("reinstall the tested versions: ./quickstart.sh test in a clone of AVSOL Studio, "
        "or pip install -r requirements.lock")
@@ -35,7 +38,7 @@ def installed_version(dist: str) -> str:
 
 
 def stack_versions() -> str:
-    """``"torch 2.14.1, torchaudio 2.11.1, torchvision 0.29.1"`` as installed."""
+    """``"torch 2.14.1"`` as installed."""
     return ", ".join(f"{d} {installed_version(d)}" for d in STACK)
 
 
@@ -74,7 +77,8 @@ def require(module: str):
         raise err from exc
 
 
-def check_stack() -> None:
-    """Import torch, torchvision and torchaudio; the first that fails raises its one line."""
-    for name in ("torch", "torchvision", "torchaudio"):
+def check_stack(names=STACK) -> None:
+    """Import ``names`` (default: what the app needs, torch); the first that fails raises its
+    one line. The test suite passes ``STACK + REFERENCES``."""
+    for name in names:
         require(name)

@@ -3,18 +3,24 @@
 #
 #   packaging/build.sh [--venv DIR] [--skip-self-test]
 #
-# --venv DIR   a build venv that already has pyinstaller, the locked stack and this project
-#              (pip install --no-deps -e .); default: build/pyi-venv, made and filled here
-#              (python3 -m venv; pip install pyinstaller -r requirements.lock; the project).
-#              Never the development venv: PyInstaller and a CPU torch do not belong there.
-# AVSOL_BUNDLE=cpu|cuda   the variant (default cpu; see the spec's docstring: a CPU bundle
-#              needs the CPU build of torch in the build venv).
+# AVSOL_BUNDLE=cpu|cuda   the variant (default cpu; see the spec's docstring).
+# --venv DIR   a build venv that already has pyinstaller, the stack and this project
+#              (pip install --no-deps -e .); default: build/pyi-venv-$AVSOL_BUNDLE, made and
+#              filled here on first use (below). Never the development venv: PyInstaller
+#              and a CPU torch do not belong there.
+#   cpu:  torch $AVSOL_TORCH_CPU (default: the lock's version +cpu) from $AVSOL_TORCH_INDEX
+#         (default https://download.pytorch.org/whl/cpu; empty: pip's configured sources,
+#         e.g. a wheel folder), then requirements.lock without torch, torchvision,
+#         torchaudio (test-only references), triton and the CUDA wheels (nvidia-*, cuda-*).
+#   cuda: requirements.lock without torchvision and torchaudio (torch as locked, with CUDA).
 #
 # Output: dist/avsol-studio/ (avsol-viewer, avsol, _internal/, avsol-studio.desktop, the
-# icon). Then the bundle's own `avsol-viewer --self-test` runs three times: from the repo,
-# from another working directory, and with the bundle moved under a path with spaces; and
-# `avsol --help` runs once. Prints the build time and the unpacked size. Exit 0 only if all
-# of that passed.
+# icon). A CPU bundle that holds a CUDA library, or any bundle with a symlink to nothing,
+# fails the build. Then the bundle's own
+# `avsol-viewer --self-test` runs three times: from the repo, from another working
+# directory, and with the bundle moved under a path with spaces; and `avsol --help` and
+# each command's --help run once. Prints the build time and the unpacked size. Exit 0
+# only if all of that passed. pip and PyInstaller run under `nice -n 19`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -24,29 +30,57 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --venv) VENV=$2; shift 2 ;;
     --skip-self-test) SELF_TEST=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+export AVSOL_BUNDLE=${AVSOL_BUNDLE:-cpu}
+case "$AVSOL_BUNDLE" in cpu|cuda) ;; *) echo "build.sh: AVSOL_BUNDLE must be cpu or cuda" >&2; exit 2 ;; esac
+PYINSTALLER=${AVSOL_PYINSTALLER:-pyinstaller==6.22.3}  # the release measured in packaging/README.md
+
+make_venv() {  # make_venv DIR: a build venv for $AVSOL_BUNDLE (see the header)
+  local venv=$1 pip reqs
+  python3 -m venv "$venv"
+  pip=(nice -n 19 "$venv/bin/pip" install -q)
+  reqs=$venv/bundle-requirements.txt
+  if [ "$AVSOL_BUNDLE" = cpu ]; then
+    local torch_spec=${AVSOL_TORCH_CPU:-$(sed -n 's/^torch==\(.*\)$/\1/p' requirements.lock)+cpu}
+    local index=${AVSOL_TORCH_INDEX-https://download.pytorch.org/whl/cpu}
+    "${pip[@]}" "torch==$torch_spec" ${index:+--index-url "$index"}
+    grep -E '^[a-z0-9]' requirements.lock | grep -viE '^(torch|torchvision|torchaudio|triton|nvidia-|cuda-)' > "$reqs"
+  else
+    grep -E '^[a-z0-9]' requirements.lock | grep -viE '^(torchvision|torchaudio)==' > "$reqs"
+  fi
+  "${pip[@]}" "$PYINSTALLER" -r "$reqs"
+  "${pip[@]}" --no-deps -e .
+}
+
 if [ -z "$VENV" ]; then
-  VENV=$REPO/build/pyi-venv
+  VENV=$REPO/build/pyi-venv-$AVSOL_BUNDLE
   if [ ! -x "$VENV/bin/pyinstaller" ]; then
     echo "build.sh: making the build venv $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q pyinstaller -r requirements.lock
-    "$VENV/bin/pip" install -q --no-deps -e .
+    venv_start=$(date +%s)
+    make_venv "$VENV"
+    echo "build.sh: build venv made in $(( $(date +%s) - venv_start )) s"
   fi
 fi
 [ -x "$VENV/bin/pyinstaller" ] || { echo "build.sh: $VENV/bin/pyinstaller not found (pip install pyinstaller there)" >&2; exit 2; }
 
-export AVSOL_BUNDLE=${AVSOL_BUNDLE:-cpu}
 DIST=$REPO/dist
 BUNDLE=$DIST/avsol-studio
 start=$(date +%s)
-"$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
+nice -n 19 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath "$DIST" --workpath "$REPO/build/pyinstaller" packaging/avsol.spec
 cp packaging/avsol-studio.desktop resources/icons/avsol-studio.png resources/icons/avsol-studio.svg "$BUNDLE/"
 secs=$(( $(date +%s) - start ))
+if [ "$AVSOL_BUNDLE" = cpu ]; then  # the CPU bundle must carry no CUDA library it cannot use
+  cuda=$(find "$BUNDLE" -regextype posix-extended \
+    -iregex '.*/lib(cuda|cudart|cublas|cudnn|cufft|curand|cusolver|cusparse|cupti|cufile|nv|nccl|torch_cuda|c10_cuda)[^/]*' | head -5)
+  [ -z "$cuda" ] || { echo "build.sh: the CPU bundle holds CUDA libraries: $cuda" >&2; exit 1; }
+  echo "build.sh: ok no CUDA library in the CPU bundle"
+fi
+dangling=$(find "$BUNDLE" -xtype l | head -5)
+[ -z "$dangling" ] || { echo "build.sh: symlinks to nothing in the bundle: $dangling" >&2; exit 1; }
 size=$(du -sh "$BUNDLE" | cut -f1)
 echo "build.sh: built $BUNDLE ($AVSOL_BUNDLE) in ${secs} s; unpacked size ${size}"
 

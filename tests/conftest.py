@@ -25,12 +25,13 @@ def repo_root() -> Path:
 
 def pytest_configure(config):
     """Stop at once, in one line, on a broken torch stack (torch and torchaudio from
-    different releases fail inside ``import torchaudio`` with a 40-line traceback)."""
+    different releases fail inside ``import torchaudio`` with a 40-line traceback): torch,
+    and torchaudio and torchvision, the references the tests compare the app's code with."""
     from model_core.errors import BrokenInstallError
-    from model_core.install_check import check_stack
+    from model_core.install_check import REFERENCES, STACK, check_stack
 
     try:
-        check_stack()
+        check_stack(STACK + REFERENCES)
     except BrokenInstallError as exc:
         pytest.exit(str(exc), returncode=2)
     # A shell starts background jobs (`cmd &`, and so some CI runners) with SIGINT ignored,

@@ -65,3 +65,22 @@ def test_dnm_demo_head_points_at_the_sounding_object_of_the_demo_clip():
 
 
 MIN_HITS = 5  # measured: every head of the issue-14 demo runs hits 6 of 6 (before: avc 4, cls 6, dnm 6)
+
+
+def test_demo_maps_are_the_ones_computed_with_torchvision_and_torchaudio():
+    """tests/data/demo_maps_torchvision_torchaudio.npz: each demo head's maps, p(avc) and class
+    probabilities of demo.mp4 at 2 frames/s, written by ``avsol infer --fps 2 --device cpu``
+    while the model's ResNet block came from torchvision and its log-mel from torchaudio.
+    The project's own block and log-mel (which replaced them) give the same numbers, and
+    the checkpoints load unchanged."""
+    from model_core.inference import Localizer, localize_many
+
+    ref = np.load(Path(__file__).parent / "data" / "demo_maps_torchvision_torchaudio.npz")
+    locs = [Localizer(MODELS / f"{head}.pt", device="cpu") for head in ("avc", "cls", "dnm")]
+    got = localize_many(locs, DEMO / "demo.mp4", list(ref["times"]))
+    for loc in locs:
+        vm, head = got[loc.name], loc.head
+        np.testing.assert_array_equal(vm.times, ref["times"])
+        for key in ("maps", "p_avc", "class_probs"):
+            np.testing.assert_allclose(getattr(vm, key), ref[f"{head}_{key}"], rtol=0, atol=1e-6,
+                                       err_msg=f"{head} {key}")

@@ -148,3 +148,66 @@ def test_display_resamples_other_rates():
     S, times, _ = spectrogram_for_display(x, 48000)
     assert S.shape == (64, 101)
     assert int(np.argmax(S[:, 50])) == _expected_band(1000.0)
+
+
+# -- the log-mel and the resampler are torchaudio's (torchaudio is a test-only reference) --
+def _torchaudio_log_mel():
+    return torch.nn.Sequential(
+        torchaudio.transforms.MelSpectrogram(sample_rate=SR, n_fft=512, win_length=400, hop_length=160, n_mels=64),
+        torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)).eval()
+
+
+def _signals():
+    rng = np.random.default_rng(7)
+    noise = rng.normal(size=SR).astype(np.float32)
+    return {
+        "silence": np.zeros(SR, np.float32),
+        "quiet noise": noise * 1e-4,
+        "noise": noise * 0.1,
+        "clipped": np.clip(noise * 4.0, -1.0, 1.0),                    # hard clipping at full scale
+        "square": np.sign(tone(1.0, 440.0, SR, 1.0)).astype(np.float32),  # all samples at +-1
+        "tone": tone(1.0, 3000.0, SR, 0.5),
+        "short": noise[:300] * 0.3,
+        "odd length": noise[:16159] * 0.3,
+        "batch": np.stack([noise * 0.01, noise * 0.5, np.zeros(SR, np.float32)]),
+    }
+
+
+def test_filterbank_is_torchaudios():
+    assert torch.equal(features.mel_filterbank(), torchaudio.functional.melscale_fbanks(257, 0.0, 8000.0, 64, SR))
+
+
+@pytest.mark.parametrize("name", list(_signals()))
+def test_log_mel_is_torchaudios(name):
+    """Same values as torchaudio's MelSpectrogram + AmplitudeToDB (bit for bit on the machine
+    where this was written; 1e-5 dB allowed for another FFT library's rounding)."""
+    x = torch.from_numpy(_signals()[name])
+    ours = features._transform(x.device)(x)
+    with torch.no_grad():
+        ref = _torchaudio_log_mel()(x)
+    assert ours.shape == ref.shape and ours.dtype == ref.dtype
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-5)
+    if name == "silence":
+        assert torch.all(ours == DB_FLOOR)
+
+
+@pytest.mark.parametrize("sr", [48000, 44100, 32000, 22050, 8000, 11025])
+def test_resample_is_torchaudios(sr):
+    from model_core.resample import resample
+
+    rng = np.random.default_rng(sr)
+    x = torch.from_numpy(np.clip(rng.normal(size=(2, sr + 17)) * 0.4, -1, 1).astype(np.float32))
+    ours, ref = resample(x, sr, SR), torchaudio.functional.resample(x, sr, SR)
+    assert ours.shape == ref.shape
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-6)
+    torch.testing.assert_close(resample(x[0], sr, SR), ref[0], rtol=0, atol=1e-6)  # 1-D too
+    assert resample(x, SR, SR) is x
+    with pytest.raises(ValueError):
+        resample(x, 0, SR)
+
+
+def test_display_of_a_48k_track_is_the_torchaudio_resampled_one():
+    x = tone(1.5, 700.0, 48000, 0.3)
+    S, _, _ = spectrogram_for_display(x, 48000)
+    ref = log_mel(torchaudio.functional.resample(torch.from_numpy(x), 48000, SR))[0].numpy()
+    np.testing.assert_allclose(S, ref, rtol=0, atol=1e-4)

@@ -142,3 +142,43 @@ def test_negatives_come_from_other_classes():
     # no other class in the batch: no negative
     assert pick_negatives(torch.tensor([1, 1]), 2).tolist() == [-1, -1]
     assert set(pick_negatives(None, 3).tolist()) <= {0, 1, 2}
+
+
+def test_basic_block_and_trunk_are_torchvisions():
+    """The ResNet block is torchvision's, restated (torchvision is a test-only reference):
+    same parameter names and shapes, same initialisation from the same seed, same output."""
+    from torchvision.models import resnet as tv
+
+    from model_core.model import trunks
+
+    def pair(stride, inplanes, planes):
+        torch.manual_seed(3)
+        ds = torch.nn.Sequential(tv.conv1x1(inplanes, planes, stride), torch.nn.BatchNorm2d(planes)) \
+            if stride != 1 or inplanes != planes else None
+        ref = tv.BasicBlock(inplanes, planes, stride, ds)
+        torch.manual_seed(3)
+        ds = torch.nn.Sequential(trunks.conv1x1(inplanes, planes, stride), torch.nn.BatchNorm2d(planes)) \
+            if stride != 1 or inplanes != planes else None
+        return ref, trunks.BasicBlock(inplanes, planes, stride, ds)
+
+    x = torch.randn(2, 8, 17, 17, generator=torch.Generator().manual_seed(4))
+    for stride, inplanes, planes in ((1, 8, 8), (2, 8, 16), (1, 8, 16)):
+        ref, own = pair(stride, inplanes, planes)
+        r, o = ref.state_dict(), own.state_dict()
+        assert list(o) == list(r) and all(torch.equal(o[k], r[k]) for k in r)
+        for mode in ("train", "eval"):
+            getattr(ref, mode)(), getattr(own, mode)()
+            with torch.no_grad():
+                assert torch.equal(own(x), ref(x)), (stride, inplanes, planes, mode)
+    # a whole trunk of torchvision blocks (swapped in) computes what the own trunk does
+    torch.manual_seed(5)
+    trunk = trunks.ResNetTrunk(in_channels=1, width=8, layers=(1, 1, 1, 1)).eval()
+    with torch.no_grad():
+        y = trunk(torch.randn(1, 1, 64, 101, generator=torch.Generator().manual_seed(6)))
+        for layer in (trunk.layer1, trunk.layer2, trunk.layer3, trunk.layer4):
+            for i, block in enumerate(layer):
+                twin = tv.BasicBlock(block.conv1.in_channels, block.conv1.out_channels, block.stride, block.downsample)
+                twin.load_state_dict(block.state_dict())
+                layer[i] = twin.eval()
+        y_tv = trunk(torch.randn(1, 1, 64, 101, generator=torch.Generator().manual_seed(6)))
+    assert torch.equal(y, y_tv)

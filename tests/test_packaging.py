@@ -74,6 +74,11 @@ def test_cpu_variant_drops_cuda_and_unused_qt():
         assert lib in cuda
     excludes = _constant("EXCLUDES")
     assert "triton" in excludes and "PySide6.QtQuick" in excludes and "PySide6.QtWebEngineCore" in excludes
+    # the tests' references stay out (their compiled parts need a CUDA torch; the app never
+    # imports them: tests/test_install.py), and so does their metadata
+    for ref in ("torchvision", "torchaudio", "sklearn", "scipy"):
+        assert ref in excludes
+    assert not {"torchvision", "torchaudio", "scikit-learn"} & set(_constant("METADATA"))
     # what the app (and pyqtgraph at import) loads must not be excluded
     for kept in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtSvg",
                  "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtTest"):
@@ -86,7 +91,8 @@ def test_keep_binary_filters_by_variant():
     wanted = {"keep_binary"}
     nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
     consts = [n for n in tree.body if isinstance(n, ast.Assign)
-              and getattr(n.targets[0], "id", "") in ("CUDA_LIBS", "CUDA_PACKAGES", "ALWAYS_DROPPED", "QT_PLUGINS_KEPT")]
+              and getattr(n.targets[0], "id", "") in ("CUDA_LIBS", "CUDA_PACKAGES", "ALWAYS_DROPPED", "QT_PLUGINS_KEPT",
+                                                     "QT_PLATFORMS_KEPT", "TORCH_UNUSED")]
     for variant, cuda_kept in (("cpu", False), ("cuda", True)):
         ns = {"VARIANT": variant}
         exec(compile(ast.Module(body=consts + nodes, type_ignores=[]), "spec", "exec"), ns)
@@ -101,6 +107,16 @@ def test_keep_binary_filters_by_variant():
         assert not keep("PySide6/Qt/plugins/sqldrivers/libqsqlite.so")
         assert not keep("PySide6/Qt/lib/libQt6Quick.so.6")
         assert keep("PySide6/Qt/lib/libQt6Widgets.so.6")
+        # torch's own C++ tests and protoc go, its shared-memory manager stays
+        assert not keep("torch/test/c10_small_vector_test") and not keep("torch/bin/protoc")
+        assert not keep("torch/bin/test_api") and not keep("torch/lib/libtorchbind_test.so")
+        assert keep("torch/bin/torch_shm_manager")
+        # desktop platforms and offscreen only; no Qt translations
+        for plugin, kept in (("libqxcb.so", True), ("libqwayland.so", True), ("libqoffscreen.so", True),
+                             ("libqeglfs.so", False), ("libqvnc.so", False), ("libqlinuxfb.so", False)):
+            assert keep(f"PySide6/Qt/plugins/platforms/{plugin}") is kept, plugin
+        assert not keep("PySide6/Qt/translations/qtbase_de.qm")
+        assert not keep("PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6")
 
 
 def test_build_script_is_valid_bash_and_executable():
@@ -108,6 +124,21 @@ def test_build_script_is_valid_bash_and_executable():
     subprocess.run(["bash", "-n", str(BUILD)], check=True)
     text = BUILD.read_text()
     assert "--self-test" in text and "path with spaces" in text
+    assert "the CPU bundle holds CUDA libraries" in text  # checked on what was built
+
+
+def test_cpu_build_venv_gets_no_cuda_and_no_test_references():
+    """build.sh's requirement filter for a CPU build venv, run on the lock: the lock without
+    torch (installed first, as +cpu), torchvision, torchaudio, triton and the CUDA wheels."""
+    import re
+
+    line = next(ln for ln in BUILD.read_text().splitlines() if "grep -viE '^(torch|" in ln)
+    pattern = re.search(r"grep -viE '([^']+)'", line).group(1)
+    lock = [ln for ln in (REPO / "requirements.lock").read_text().splitlines() if re.match(r"[a-z0-9]", ln)]
+    kept = [ln for ln in lock if not re.match(pattern, ln, re.I)]
+    names = {ln.split("==")[0] for ln in kept}
+    assert names and not {n for n in names if n.startswith(("torch", "nvidia-", "cuda-", "triton"))}, names
+    assert {"pyside6-essentials", "av", "opencv-python-headless", "numpy"} <= names
 
 
 def test_desktop_file_has_the_required_keys():
@@ -145,6 +176,16 @@ def test_cpu_bundle_refuses_a_cuda_torch(monkeypatch, variant, cuda, refused):
             check()
     else:
         check()
+
+
+def test_symlinks_to_dropped_libraries_are_dropped():
+    drop = _spec_function("drop_dangling")
+    toc = [("libQt6Network.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "SYMLINK"),
+           ("libQt6Core.so.6", "PySide6/Qt/lib/libQt6Core.so.6", "SYMLINK"),
+           ("PySide6/Qt/lib/libQt6Core.so.6", "/venv/PySide6/Qt/lib/libQt6Core.so.6", "BINARY")]
+    data = [("libQt6EglFSDeviceIntegration.so.6", "PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6", "SYMLINK"),
+            ("resources/demo/demo.mp4", "/repo/resources/demo/demo.mp4", "DATA")]
+    assert drop(toc, data) == (toc[1:], data[1:])
 
 
 def test_link_duplicates_keeps_one_copy_in_the_package_folder():

@@ -1,14 +1,13 @@
 """Workers that cannot do their job say so in the window at once (issue 12 item 4).
 
-The failing import is the real one: ``sys.modules["torchaudio"] = None`` makes
-``import torchaudio`` raise, and both the map worker (through a model whose audio embedding
-imports it, as the real ``Localizer`` does via ``model_core.features``) and the real sound
-track loader go through :func:`model_core.install_check.require`.
+The failing step is the real log-mel (:mod:`model_core.features`), made to raise what a
+broken install raises (:func:`model_core.install_check.broken`, torch's compiled library
+missing a symbol): both the map worker (through a model whose audio embedding computes
+the log-mel, as the real ``Localizer`` does) and the real sound track loader go through it.
 """
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 
 import pytest
@@ -18,25 +17,28 @@ from model_core.errors import CheckpointError
 from viewer_support import FakeFactory, FakeLocalizer
 
 
-class NeedsTorchaudio(FakeLocalizer):
-    """A model whose audio branch imports torchaudio (the real log-mel does)."""
+BROKEN = OSError("libtorch_cpu.so: undefined symbol: _ZN3c1015SmallVectorBase")
+
+
+class NeedsLogMel(FakeLocalizer):
+    """A model whose audio branch computes the log-mel (the real one does)."""
 
     def embed_audio(self, windows):
-        install_check.require("torchaudio")
+        features.log_mel(windows)
         return super().embed_audio(windows)
 
 
 @pytest.fixture
-def broken_torchaudio(monkeypatch):
-    monkeypatch.setattr(install_check, "_failed", {})
-    monkeypatch.setattr(features, "_transforms", {})  # no log-mel module made before the break
-    monkeypatch.setitem(sys.modules, "torchaudio", None)
+def broken_log_mel(monkeypatch):
+    def broken_transform(device):
+        raise install_check.broken("torch", BROKEN)
+
+    monkeypatch.setattr(features, "_transform", broken_transform)
 
 
-def test_broken_torchaudio_reaches_every_head_and_the_status_bar(make_viewer, index_clip, broken_torchaudio,
-                                                                 caplog):
+def test_broken_install_reaches_every_head_and_the_status_bar(make_viewer, index_clip, broken_log_mel, caplog):
     caplog.set_level(logging.WARNING)
-    v = make_viewer(FakeFactory(avc=NeedsTorchaudio("avc", head="avc"), dnm=NeedsTorchaudio("dnm")))
+    v = make_viewer(FakeFactory(avc=NeedsLogMel("avc", head="avc"), dnm=NeedsLogMel("dnm")))
     assert v.win.open_path(index_clip)
     v.win.load_checkpoint("/m/avc.pt")
     v.win.load_checkpoint("/m/dnm.pt")
@@ -45,9 +47,9 @@ def test_broken_torchaudio_reaches_every_head_and_the_status_bar(make_viewer, in
     titles = [view.title.text for view in v.win.heads.views]
     assert len(titles) == 3  # the frame and two heads
     for t in titles[1:]:
-        assert "broken install: torchaudio" in t and "computing" not in t
+        assert "broken install: torch" in t and "computing" not in t
     status = v.win.statusBar().currentMessage()
-    assert "torchaudio" in status and "requirements.lock" in status, status
+    assert "libtorch_cpu.so" in status and "requirements.lock" in status, status
     assert v.win.maps_label.text() == "maps failed"
     # the real sound track loader failed on the same import: the spectrogram says why
     v.qtbot.waitUntil(lambda: v.c.track_failure is not None, timeout=30000)
@@ -98,7 +100,7 @@ def test_headless_screenshot_fails_at_once_when_the_worker_fails(make_viewer, in
 
     class Broken(FakeLocalizer):
         def embed_audio(self, windows):
-            raise install_check.broken("torchaudio", OSError("libtorchaudio.so: undefined symbol: x"))
+            raise install_check.broken("torch", BROKEN)
 
     v = make_viewer(FakeFactory(dnm=Broken("dnm")))
     out = tmp_path / "shot.png"
@@ -108,4 +110,4 @@ def test_headless_screenshot_fails_at_once_when_the_worker_fails(make_viewer, in
     assert time.monotonic() - t0 < 60
     assert not out.exists()
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "broken install: torchaudio" in err[0], err
+    assert len(err) == 1 and "broken install: torch" in err[0], err

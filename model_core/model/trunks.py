@@ -1,19 +1,55 @@
-"""ResNet trunks built from torchvision's residual blocks, with a configurable width.
+"""ResNet trunks built from torchvision's residual block, with a configurable width.
 
 torchvision's ``ResNet`` fixes the stage widths at 64-512, and its ``BasicBlock`` refuses
 ``replace_stride_with_dilation``. This trunk keeps torchvision's module names (conv1, bn1,
-layer1..layer4), so a torchvision ResNet-18 state dict loads into the width-64 visual
-trunk, and removes layer4's stride by building its first block with stride 1 (SPEC 3).
+layer1..layer4, and inside a block conv1, bn1, conv2, bn2, downsample), so a torchvision
+ResNet-18 state dict loads into the width-64 visual trunk, and removes layer4's stride by
+building its first block with stride 1 (SPEC 3).
+
+:class:`BasicBlock` and :func:`conv1x1` are torchvision's (``torchvision.models.resnet``,
+BSD-3-Clause), restated here with the same parameter names and the same operations:
+torchvision is not imported at run time, since its compiled operators, which these pure
+layers never use, load only beside a CUDA build of torch and kept the CPU desktop bundle
+from starting. ``tests/test_model.py`` holds them equal to torchvision's; every saved
+checkpoint loads unchanged.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from model_core.install_check import require
 
-_resnet = require("torchvision.models.resnet")  # a torchvision built for another torch: one line
-BasicBlock, conv1x1 = _resnet.BasicBlock, _resnet.conv1x1
+
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution, padding 1, no bias."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution, no bias (the downsampling shortcut)."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a residual shortcut (torchvision's block)."""
+
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += x if self.downsample is None else self.downsample(x)
+        return self.relu(out)
 
 
 class ResNetTrunk(nn.Module):
