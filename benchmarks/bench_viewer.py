@@ -238,7 +238,13 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     maps_ready = _wait(lambda: c.maps.ready_at(c.player.index) and c.shown_index == c.player.index, 120)
     _pump(0.5)
     shown: list[int] = []
-    c.frame_shown.connect(lambda i, img: shown.append(i))
+    ages: list[int] = []  # per frame shown: the oldest of the heads' drawn maps, in frames (-1: none)
+
+    def on_shown(i, img):
+        shown.append(i)
+        got = [c.maps.entry(m.key, i, playing=True) for m in c.maps.models]
+        ages.append(max((-1 if e is None else age) for e, age in got) if got else 0)
+    c.frame_shown.connect(on_shown)
     counts0 = {m.key: c.maps.count(m.key) for m in c.maps.models}
     i0, dropped0 = c.player.index, c.dropped
     for xs in paints.values():
@@ -255,6 +261,10 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     displayed = len({i for i in shown if i0 < i <= i1})
     fps = c.session.timeline.fps
     maps = {m.name: c.maps.count(m.key) - counts0[m.key] for m in c.maps.models}
+    from avsol_viewer.maps.map_service import PLAYING_MAPS_PER_S
+
+    stride = max(1, int(round(fps / PLAYING_MAPS_PER_S)))
+    in_time = [0 <= a < stride for a in ages]
     win.close()
     return {"source_fps": round(fps, 3), "played_s": round(wall, 2), "frames_due": due,
             "frames_displayed": displayed, "displayed_fraction": round(displayed / max(due, 1), 4),
@@ -262,7 +272,13 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
             "displayed_fps": round(displayed / wall, 2),
             "maps_computed_per_s": {k: round(v / wall, 2) for k, v in maps.items()},
             "process_cpu_per_wall_s": round(cpu / wall, 2), "paints": _paint_figures(paints),
-            "ready_before_play": bool(ready and maps_ready), "vm_hwm_mb": round(_rss("VmHWM") / 2**20, 1)}
+            "ready_before_play": bool(ready and maps_ready), "vm_hwm_mb": round(_rss("VmHWM") / 2**20, 1),
+            # maps ahead of the playhead: while playing, maps are computed every `stride`-th
+            # frame; a frame is "in time" when each head's drawn map is its own grid map (age
+            # < stride), i.e. that map was ready before the playhead reached the frame
+            "map_stride_frames": stride,
+            "maps_in_time_fraction": round(sum(in_time) / max(len(in_time), 1), 4) if c.maps.models else None,
+            "map_age_frames_max": max(ages, default=0) if c.maps.models else None}
 
 
 def child_memory(file: str, checkpoints: list[str]) -> dict:
