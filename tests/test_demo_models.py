@@ -21,16 +21,16 @@ def test_demo_checkpoint_is_the_documented_run(head):
     assert path.stat().st_size < 3_000_000
     ck = load_checkpoint(path)
     assert ck.head == head and len(ck.classes) == 8
-    assert (ck.config.image_size, ck.config.map_size, ck.config.width, ck.config.embed_dim) == (112, 7, 16, 64)
+    assert (ck.config.image_size, ck.config.map_size, ck.config.width, ck.config.embed_dim) == (224, 14, 16, 64)
     s = ck.summary
     opts = s["options"]
     # one budget for every head
-    assert (opts["epochs"], opts["batch_size"], opts["lr"], opts["weight_decay"]) == (4, 32, 2e-3, 0.05)
+    assert (opts["epochs"], opts["batch_size"], opts["lr"], opts["weight_decay"]) == (6, 32, 1e-3, 0.05)
     assert opts["select_best"] == "pointing" and opts["val_limit"] == 500 and opts["seed"] in (0, 1, 2)
-    assert s["selected"]["by"] == "val pointing" and 1 <= s["selected"]["epoch"] <= 4
-    assert s["finished"] and s["steps"] == 4 * 51
+    assert s["selected"]["by"] == "val pointing" and 1 <= s["selected"]["epoch"] <= 6
+    assert s["finished"] and s["steps"] == 6 * 51
     if head == "dnm":
-        assert opts["lam"] in (0.5, 1.0, 2.0)
+        assert opts["lam"] in (1.0, 2.0, 4.0)
 
 
 def test_dnm_demo_head_points_at_the_sounding_object_of_the_demo_clip():
@@ -58,7 +58,7 @@ def test_dnm_demo_head_points_at_the_sounding_object_of_the_demo_clip():
         x = torch.from_numpy(np.ascontiguousarray(frames[idx])).permute(0, 3, 1, 2)
         out = model.read(model.visual(x), model.audio(torch.from_numpy(np.ascontiguousarray(mels[idx]))))
         maps = out.localization.float().numpy()
-    assert maps.shape == (6, 7, 7) and np.isfinite(maps).all()
+    assert maps.shape == (6, 14, 14) and np.isfinite(maps).all()
     hits = L.peak_inside(L.peaks(minmax_normalise(resize_maps(maps))),
                          np.stack([sounding_mask(s) for _, s in segs]))
     assert int(np.sum(hits)) >= MIN_HITS, np.asarray(hits).tolist()
