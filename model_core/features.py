@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-
 if TYPE_CHECKING:  # torch is imported lazily: `avsol --help` must stay fast
     import torch
 
