@@ -173,6 +173,35 @@ def _after_first_paint(win, func) -> None:
     win.centralWidget().installEventFilter(win._after_paint)
 
 
+INTERRUPTED = "avsol-viewer: interrupted; no screenshot written; rerun the same command"
+
+
+def _exit_interrupted(signum, frame) -> None:
+    """A signal during a headless run's start-up: release the output's lock, remove any
+    temporary file beside it, say so in one line and exit 130 at once.
+
+    Raising ``KeyboardInterrupt`` here instead (as Ctrl-C does by default) lands wherever the
+    main thread happens to be: halfway through importing PySide6 or torch, or after the
+    decoding and map threads started; the interpreter's shutdown then met half-built Qt
+    objects and running QThreads and died of SIGSEGV now and then (a CI run saw exit -11).
+    Nothing of the user's is written before the wait, so leaving without finalizers loses
+    nothing. ``os.write`` rather than ``print``: the handler may interrupt a write to stderr.
+    """
+    from model_core.outputs import release_all, remove_stale_temps
+
+    try:
+        release_all()
+        if _SCREENSHOT_OUT:
+            remove_stale_temps(_SCREENSHOT_OUT)
+        os.write(2, (INTERRUPTED + "\n").encode())
+    finally:
+        os._exit(130)
+
+
+#: The headless run's output, for the start-up signal handler's clean-up.
+_SCREENSHOT_OUT: list[str] = []
+
+
 def main(argv: list[str] | None = None) -> int:
     from model_core.outputs import release_all
 
@@ -186,13 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         return _self_test(args.timeout)
     previous = {}
     if args.screenshot and threading.current_thread() is threading.main_thread():
-        # a headless run: SIGTERM like Ctrl-C (the wait for the maps handles both itself)
-        previous = {sig: signal.signal(sig, signal.default_int_handler)
-                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        # A headless run: SIGINT and SIGTERM alike. The wait for the maps installs its own
+        # handlers and ends through the event loop; before it (imports, the window, opening
+        # the file) the handler ends the process at once (see _exit_interrupted).
+        previous = {sig: signal.signal(sig, _exit_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _main(args)
     except KeyboardInterrupt:
-        print("avsol-viewer: interrupted; no screenshot written; rerun the same command", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     finally:
         release_all()
@@ -238,6 +268,7 @@ def _main(args: argparse.Namespace) -> int:
             args.screenshot = claim_screenshot(args.screenshot, args.file, checkpoints)
         except InputError as exc:
             return _fail(str(exc))
+        _SCREENSHOT_OUT[:] = [args.screenshot]
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -92,7 +92,9 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if interrupted:
-        print("avsol-viewer: interrupted; no screenshot written; rerun the same command", file=sys.stderr)
+        from avsol_viewer.app import INTERRUPTED
+
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     if failed:
         return _fail(failed[0])
