@@ -161,3 +161,40 @@ def test_progress_is_monotone_and_complete(locs, files):
 def test_distinct_names_required(locs):
     with pytest.raises(ValueError, match="distinct"):
         localize_many([locs[0], locs[0]], "whatever.mp4")
+
+
+def test_decode_ahead_gives_the_same_maps_and_decodes_before_it_is_read(locs, files):
+    import threading
+    import time
+
+    from model_core.inference.pipeline import decode_ahead
+
+    times = [1.5, 0.1, 0.9]
+    plain = localize_many(locs[:2], files["clip"], times)
+    ahead = decode_ahead(locs[:2], files["clip"], times)
+    deadline = time.monotonic() + 20
+    while ahead.queue.qsize() < 2 and time.monotonic() < deadline:  # the batch and the end mark
+        time.sleep(0.01)
+    assert ahead.queue.qsize() == 2, "nothing decoded ahead"
+    got = localize_many(locs[:2], files["clip"], times, decoding=ahead)
+    for name in plain:
+        np.testing.assert_array_equal(got[name].maps, plain[name].maps)
+        np.testing.assert_array_equal(got[name].times, plain[name].times)
+    assert not any(t.name == "avsol-decode" and t.is_alive() for t in threading.enumerate())
+
+
+def test_decode_ahead_errors_reach_the_reader_and_unused_ones_close(locs, files, tmp_path):
+    import threading
+
+    from model_core.inference.pipeline import decode_ahead
+
+    missing = decode_ahead(locs[:1], tmp_path / "none.mp4", [0.5])  # no error yet
+    with pytest.raises(MediaError, match="not found"):
+        localize_many(locs[:1], tmp_path / "none.mp4", [0.5], decoding=missing)
+    other = decode_ahead(locs[:1], files["clip"], [0.5])
+    with pytest.raises(ValueError, match="given for"):
+        localize_many(locs[:1], files["mute"], [0.5], decoding=other)
+    unused = decode_ahead(locs[:1], files["clip"], None)  # every frame: the queue fills and blocks
+    unused.close()
+    unused.close()  # twice is harmless
+    assert not any(t.name == "avsol-decode" and t.is_alive() for t in threading.enumerate())

@@ -109,18 +109,23 @@ def open_localizers(checkpoints: Sequence[str | os.PathLike], options: EvalOptio
 
 def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = None,
                    cancel: Callable[[], bool] | None = None,
-                   localize: Callable | None = None, negatives=None) -> list[ItemResult] | None:
+                   localize: Callable | None = None, negatives=None,
+                   decoding=None) -> list[ItemResult] | None:
     """Every head's rows for one video; None if cancelled part-way (nothing recorded).
 
     ``localize`` is ``model_core.inference.localize_many`` (injectable for tests);
     ``negatives`` (NegativeOptions, OffscreenPicker, EmbeddingCache of the run) for
     ``--negatives``: the cache outlives the video, so an off-screen window (another
-    video's own window) goes through each audio trunk once per run.
+    video's own window) goes through each audio trunk once per run. ``decoding``: this
+    video's :func:`~model_core.inference.pipeline.decode_ahead`, started while the previous
+    video was in the models (closed here in every case).
     """
     segs = list(video.segments)
     n = len(segs)
     names, cats = [video.name] * n, [video.category] * n
     if video.path is None:
+        if decoding is not None:
+            decoding.close()
         return [r for loc in locs for r in unscored_items(
             segs, videos=names, head=loc.name, status=MISSING, error="video file not found",
             categories=cats)]
@@ -133,6 +138,8 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
 
             kw["negatives"], records = negative_sources(video, negatives[1], negatives[0])
             kw["embeddings"] = negatives[2]
+        if decoding is not None:
+            kw["decoding"] = decoding
         res = localize(locs, video.path, [s.frame_time for s in segs], cancel=cancel, **kw)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -172,6 +179,43 @@ def _add_negatives(rows: list[ItemResult], segs, vm, threshold, records) -> None
     for row, seg, neg in zip(rows, segs, per_item):
         if seg.event and row.status == "scored":
             row.negatives = neg
+
+
+class _DecodeAhead:
+    """The next video's decoding, started before this one goes through the models.
+
+    A video of ten 1 s segments is a single batch, so inside :func:`localize_many` the
+    models wait for each video's opening, seeks and audio reads; decoding the next video
+    meanwhile hides them (``benchmarks/bench_eval.py``). Off for ``--negatives`` (their
+    sources are made per video) and for an injected ``localize`` (tests).
+    """
+
+    def __init__(self, locs, enabled: bool):
+        self.locs, self.enabled = locs, enabled
+        self.pending = None   # (video name, Decoding)
+
+    def start(self, video) -> None:
+        if not self.enabled or video is None or video.path is None:
+            return
+        from model_core.inference.pipeline import decode_ahead
+
+        self.pending = (video.name, decode_ahead(self.locs, video.path, [s.frame_time for s in video.segments]))
+
+    def take(self, video):
+        """The decoding started for ``video``, or None."""
+        pending, self.pending = self.pending, None
+        if pending is not None and pending[0] != video.name:
+            pending[1].close()
+            return None
+        return pending[1] if pending else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pending is not None:
+            self.pending[1].close()
+            self.pending = None
 
 
 def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict[str, Any]:
@@ -233,12 +277,15 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
         own_log = log_path(out, dist.rank if dist.enabled else None)
         cancelled = False
         errors: list[str] = []
-        with ItemsLog(own_log, header, resume=options.resume) as log:
-            for video in todo:
+        ahead = _DecodeAhead(locs, enabled=localize is None and negatives is None)
+        with ItemsLog(own_log, header, resume=options.resume) as log, ahead:
+            for i, video in enumerate(todo):
                 if cancel is not None and cancel():
                     cancelled = True
                     break
-                rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives)
+                decoding = ahead.take(video)
+                ahead.start(todo[i + 1] if i + 1 < len(todo) else None)
+                rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives, decoding)
                 if rows is None:
                     cancelled = True
                     break

@@ -103,15 +103,16 @@ def _plan(reader, times, fps):
     return times[order], idx, order
 
 
-class _Decoder(threading.Thread):
-    """Reads frames and audio windows into batches on a bounded queue."""
+class _Decoder:
+    """Reads frames and audio windows into batches on a bounded queue (``run``, in the
+    thread of a :class:`Decoding`), until done or ``stop`` is set."""
 
-    def __init__(self, reader, plan, size, batch, audio_source, hop, out: queue.Queue, negatives=None):
-        super().__init__(name="avsol-decode", daemon=True)
+    def __init__(self, reader, plan, size, batch, audio_source, hop, out: queue.Queue, negatives,
+                 stop: threading.Event):
         self.negatives = dict(negatives or {})
         self.reader, self.plan, self.size, self.batch = reader, plan, size, batch
         self.audio_source, self.hop, self.out = audio_source, hop, out
-        self.stop = threading.Event()
+        self.stop = stop
         self._sent: set[int] = set()
 
     def _items(self):
@@ -177,13 +178,95 @@ class _Decoder(threading.Thread):
             self._put(exc)
 
 
+class Decoding:
+    """One video's frames and audio windows, opened and decoded in a thread of their own.
+
+    :func:`localize_many` makes one for its video; :func:`decode_ahead` starts one for the
+    *next* video while the models still work on this one (``avsol eval``: a video of ten
+    1 s segments is one batch, so without it the models wait for every video's opening,
+    seeks and audio reads; measured in ``benchmarks/bench_eval.py``). The thread opens the
+    file too, so starting one never blocks the caller; an error (a missing or undecodable
+    file) is raised by :func:`localize_many` when it reads this decoding. ``close`` stops
+    the thread and closes the file and the audio sources (also when never read).
+    """
+
+    def __init__(self, localizers: Sequence, path: str | os.PathLike, times=None, *, fps: float | None = None,
+                 audio=None, audio_hop: float | None = AUDIO_HOP, batch_size: int | None = None,
+                 negatives: dict | None = None):
+        locs = list(localizers)
+        sizes = {loc.image_size for loc in locs}
+        self.path = os.fspath(path)
+        self.size = (sizes.pop(),) * 2 if len(sizes) == 1 else None
+        self.batch = int(batch_size or max(loc.batch_size for loc in locs))
+        self.hop = check_hop(audio_hop)
+        self.negatives = dict(negatives or {})
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+        self.reader = self.source = self.plan = None
+        self.total = 0
+        self.silent = False
+        self._opened = threading.Event()
+        self._error: BaseException | None = None
+        self._args = (times, fps, audio)
+        self.decoder: _Decoder | None = None
+        self._stop = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._open_and_decode, name="avsol-decode", daemon=True)
+        self._thread.start()
+
+    def _open_and_decode(self) -> None:
+        times, fps, audio = self._args
+        try:
+            self.reader = media_frames.VideoReader(self.path)
+            self.plan = _plan(self.reader, times, fps)
+            self.total = self.reader.frame_count if self.plan is None else len(self.plan[0])
+            self.source = _audio_source(audio, self.path)
+            self.silent = bool(self.source.silent)
+            self.decoder = _Decoder(self.reader, self.plan, self.size, self.batch, self.source, self.hop,
+                                    self.queue, self.negatives, self._stop)
+        except BaseException as exc:  # noqa: BLE001 - raised by the reader of this decoding
+            self._error = exc
+        finally:
+            self._opened.set()
+        if self.decoder is not None and not self._stop.is_set():
+            self.decoder.run()  # in this thread: one thread per video
+
+    def opened(self) -> None:
+        """Wait until the file is open; raise what opening it raised."""
+        self._opened.wait()
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a decoder waiting on a full queue
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                self._thread.join(0.05)
+        for src in [self.source, *self.negatives.values()]:
+            if src is not None:
+                src.close()
+        if self.reader is not None:
+            self.reader.close()
+
+
+def decode_ahead(localizers: Sequence, path: str | os.PathLike, times=None, **options) -> Decoding:
+    """Start decoding a video now, for a later ``localize_many(..., decoding=...)`` with the
+    same localizers, path and times (``options``: ``localize_many``'s fps, audio, audio_hop,
+    batch_size, negatives). Close it if it is never used."""
+    return Decoding(localizers, path, times, **options)
+
+
 def localize_many(localizers: Sequence, path: str | os.PathLike,
                   times: Sequence[float] | np.ndarray | None = None, *, fps: float | None = None,
                   audio: np.ndarray | AudioSource | AudioSpec | None = None,
                   progress: Callable[[int, int], None] | None = None,
                   cancel: Callable[[], bool] | None = None, audio_hop: float | None = AUDIO_HOP,
                   batch_size: int | None = None, negatives: dict | None = None,
-                  embeddings: EmbeddingCache | None = None) -> dict:
+                  embeddings: EmbeddingCache | None = None, decoding: Decoding | None = None) -> dict:
     """Maps of several models over one video, decoding it once.
 
     Parameters
@@ -214,6 +297,8 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
     embeddings : an audio-embedding cache shared across calls (``avsol eval --negatives``:
         an off-screen window is another video's own window, embedded once for the run);
         default one per call. Its keys name the file, so videos never mix.
+    decoding : a :func:`decode_ahead` of this video started earlier (same localizers, times
+        and options; those given here are then ignored); closed when this returns.
 
     Returns
     -------
@@ -223,24 +308,21 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
     import torch
 
     locs = list(localizers)
-    if not locs:
-        raise ValueError("no localizers given")
     names = [loc.name for loc in locs]
-    if len(set(names)) != len(names):
-        raise ValueError(f"localizers need distinct names, got {names}")
-    audio_hop = check_hop(audio_hop)
-    reader = media_frames.VideoReader(path)
+    if not locs or len(set(names)) != len(names):
+        if decoding is not None:
+            decoding.close()
+        raise ValueError(f"localizers need distinct names, got {names}" if locs else "no localizers given")
+    if decoding is None:
+        decoding = Decoding(locs, path, times, fps=fps, audio=audio, audio_hop=audio_hop,
+                            batch_size=batch_size, negatives=negatives)
+    elif os.fspath(path) != decoding.path:
+        decoding.close()
+        raise ValueError(f"decoding of {decoding.path} given for {os.fspath(path)}")
     try:
-        plan = _plan(reader, times, fps)
-        total = reader.frame_count if plan is None else len(plan[0])
-        sizes = {loc.image_size for loc in locs}
-        size = (sizes.pop(),) * 2 if len(sizes) == 1 else None
-        source = _audio_source(audio, path)
-        silent = bool(source.silent)
-        batch = int(batch_size or max(loc.batch_size for loc in locs))
-        q: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
-        negatives = dict(negatives or {})
-        decoder = _Decoder(reader, plan, size, batch, source, audio_hop, q, negatives)
+        decoding.opened()
+        plan, total, silent, q = decoding.plan, decoding.total, decoding.silent, decoding.queue
+        source, negatives = decoding.source, decoding.negatives
         parts = {loc.name: [] for loc in locs}
         neg_parts = {loc.name: {n: [] for n in negatives} for loc in locs}
         meta = []
@@ -249,7 +331,6 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         if embeddings is None:
             embeddings = EmbeddingCache(EMBEDDING_CACHE * (1 + len(negatives)))
         own_key = f"{source.key}|{os.fspath(path)}"
-        decoder.start()
         try:
             with torch.inference_mode():
                 while True:
@@ -270,15 +351,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                     if progress is not None:
                         progress(done, max(total, done))
         finally:
-            decoder.stop.set()
-            while decoder.is_alive():  # unblock a decoder waiting on a full queue
-                try:
-                    q.get_nowait()
-                except queue.Empty:
-                    decoder.join(0.05)
-            source.close()
-            for src in negatives.values():
-                src.close()
+            decoding.close()
         if not cancelled and progress is not None and done != total:
             progress(done, done)  # a truncated file ended early: report it finished
         out = {loc.name: _assemble(parts[loc.name], meta, loc, silent, cancelled, plan, path)
@@ -289,7 +362,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                 out[loc.name].negatives[n] = {"maps": vm.maps, "p_avc": vm.p_avc}
         return out
     finally:
-        reader.close()
+        decoding.close()
 
 
 def _audio_source(audio, path) -> AudioSource:
