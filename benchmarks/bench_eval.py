@@ -2,10 +2,11 @@
 
 Run alone with ``python -m benchmarks.bench_eval [--quick] [--videos N]`` or through
 ``python -m benchmarks.run eval``; ``AVSOL_BENCH_EVAL_VIDEOS=N`` (or ``AVSOL_BENCH_QUICK=1``)
-sets the size there. Default: an AVSOL-E-sized set, 402 videos x 10 segments (4020 items)
-of 224 x 224, 25 fps, 10 s videos, generated once by ``avsol synth`` into
-``benchmarks/out/eval_synth_<N>/`` (the first N videos of the 402 set when it exists), and
-three untrained full-size models (ResNet-18 trunks, 7 x 7 map, SPEC 3) as the three heads.
+sets the size there, ``AVSOL_BENCH_EVAL_SIZE=WxH`` the frames (640x360: issue 13's setting).
+Default: an AVSOL-E-sized set, 402 videos x 10 segments (4020 items) of 224 x 224, 25 fps,
+10 s videos, generated once by ``avsol synth`` into ``benchmarks/out/eval_synth_<N>/``
+(the first N videos of the 402 set when it exists), and three untrained full-size models
+(ResNet-18 trunks, 7 x 7 map, SPEC 3) as the three heads.
 Everything runs in one process, in one run, with 2 torch threads:
 
 - ``batched_1head_s`` / ``batched_3heads_s``: :func:`model_core.evaluation.run_eval`
@@ -66,12 +67,14 @@ def _set_is_complete(root: Path, n: int) -> bool:
     return len(names) == n and all((root / "videos" / v).is_file() for v in names)
 
 
-def synth_set(n_videos: int) -> tuple[Path, int | None, float]:
-    """(set folder, limit to pass to eval or None, seconds spent generating)."""
-    full = OUT / f"eval_synth_{FULL_VIDEOS}"
+def synth_set(n_videos: int, size: str | None = None) -> tuple[Path, int | None, float]:
+    """(set folder, limit to pass to eval or None, seconds spent generating); ``size``
+    ("WxH", e.g. the issue's 640x360) for frames other than synth's default 224 x 224."""
+    tag = f"_{size}" if size else ""
+    full = OUT / f"eval_synth_{FULL_VIDEOS}{tag}"
     if n_videos <= FULL_VIDEOS and _set_is_complete(full, FULL_VIDEOS):
         return full, (n_videos if n_videos < FULL_VIDEOS else None), 0.0
-    root = OUT / f"eval_synth_{n_videos}"
+    root = OUT / f"eval_synth_{n_videos}{tag}"
     if _set_is_complete(root, n_videos):
         return root, None, 0.0
     from model_core.cli import main
@@ -79,7 +82,7 @@ def synth_set(n_videos: int) -> tuple[Path, int | None, float]:
     shutil.rmtree(root, ignore_errors=True)
     t0 = time.perf_counter()
     rc = main(["synth", str(root), "--videos", str(n_videos), "--seed", str(SEED),
-               "--workers", str(max(1, os.cpu_count() or 1))])
+               "--workers", str(max(1, os.cpu_count() or 1)), *(["--size", size] if size else [])])
     if rc != 0:
         raise RuntimeError(f"avsol synth failed with status {rc}")
     return root, None, time.perf_counter() - t0
@@ -184,7 +187,8 @@ class _Clock:
         return out
 
 
-def run(quick: bool = False, n_videos: int | None = None, model: str | None = None) -> dict:
+def run(quick: bool = False, n_videos: int | None = None, model: str | None = None,
+        size: str | None = None) -> dict:
     """All figures, as a dict (the benchmarks harness prints it as JSON).
 
     The machine is shared and noisy, so the variants are interleaved video by video: for
@@ -208,9 +212,10 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
         quick = quick or os.environ.get("AVSOL_BENCH_QUICK", "") not in ("", "0")
         n_videos = int(env) if env else (QUICK_VIDEOS if quick else FULL_VIDEOS)
     model = model or os.environ.get("AVSOL_BENCH_EVAL_MODEL", "full_7x7")
+    size = size or os.environ.get("AVSOL_BENCH_EVAL_SIZE") or None
     torch.set_num_threads(THREADS)
     OUT.mkdir(parents=True, exist_ok=True)
-    root, limit, synth_s = synth_set(n_videos)
+    root, limit, synth_s = synth_set(n_videos, size)
     clock = _Clock()
     evalset = clock.time("load", load_eval_set, root)
     videos = list(evalset.videos[:limit] if limit else evalset.videos)
@@ -272,6 +277,7 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     n1 = ["load", "n0", "n0_report"]
     n3 = ["load", "n0", "n1", "n2", "n0_report", "n1_report", "n2_report"]
     fig: dict = {"videos": len(videos), "items": n_items, "items_scored": ok, "model": model,
+                 "frame_size": size or "224x224",
                  "threads": torch.get_num_threads(), "batch": BATCH,
                  "set": str(root.relative_to(ROOT)), "synth_s": round(synth_s, 1),
                  "batched_1head_s": total(b1, clock.wall), "batched_3heads_s": total(b3, clock.wall),
@@ -304,6 +310,7 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_VIDEOS} videos instead of {FULL_VIDEOS}")
     ap.add_argument("--videos", type=int, default=None, help="number of videos")
     ap.add_argument("--model", choices=sorted(MODELS), default=None, help="model preset (default full_7x7)")
+    ap.add_argument("--size", default=None, help="frame size WxH of the set (default 224x224)")
     a = ap.parse_args()
     print(json.dumps(run(quick=a.quick, n_videos=a.videos or (QUICK_VIDEOS if a.quick else None),
-                         model=a.model), indent=1))
+                         model=a.model, size=a.size), indent=1))
