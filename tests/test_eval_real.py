@@ -155,8 +155,9 @@ def test_eval_under_torchrun_two_cpu_processes(tiny, single_run, tmp_path):
 
 
 def test_eval_decodes_the_next_video_ahead_with_the_same_rows(tiny, tmp_path, monkeypatch):
-    """``run_eval`` starts each next video's decoding before the current one's models run;
-    the rows equal a run without it (an injected ``localize`` turns it off)."""
+    """With ``decode_ahead`` (the default on an accelerator) ``run_eval`` starts each next
+    video's decoding before the current one's models run; the rows equal a run without it
+    (the CPU default: no decoding ahead)."""
     from model_core.evaluation.runner import run_eval
     from model_core.inference import localize_many
     from model_core.inference import pipeline
@@ -166,9 +167,10 @@ def test_eval_decodes_the_next_video_ahead_with_the_same_rows(tiny, tmp_path, mo
     real = pipeline.decode_ahead
     monkeypatch.setattr(pipeline, "decode_ahead", lambda locs, path, *a, **k: started.append(path) or real(
         locs, path, *a, **k))
-    a = run_eval(root / "data", ckpts, tmp_path / "a.json")
+    run_eval(root / "data", ckpts, tmp_path / "a.json", decode_ahead=True)
     assert [os.path.basename(p) for p in started] == ["synth_00001.mp4", "synth_00002.mp4"]
-    b = run_eval(root / "data", ckpts, tmp_path / "b.json", localize=localize_many)
+    run_eval(root / "data", ckpts, tmp_path / "b.json")                      # on the CPU: off
+    run_eval(root / "data", ckpts, tmp_path / "c.json", localize=localize_many)
     assert len(started) == 2
     ra, rb = (json.loads((tmp_path / f"{k}.json").read_text())["items"] for k in "ab")
     assert len(ra) == 18 and ra == rb
