@@ -82,5 +82,8 @@ def test_demo_maps_are_the_ones_computed_with_torchvision_and_torchaudio():
         vm, head = got[loc.name], loc.head
         np.testing.assert_array_equal(vm.times, ref["times"])
         for key in ("maps", "p_avc", "class_probs"):
-            np.testing.assert_allclose(getattr(vm, key), ref[f"{head}_{key}"], rtol=0, atol=1e-6,
+            # atol 1e-4: the file was written on an AMD EPYC; an Intel Xeon's AVX-512
+            # convolution kernels give up to 2e-6 apart (measured), a wrong mel filter or
+            # block moves these numbers by 1e-2 and more
+            np.testing.assert_allclose(getattr(vm, key), ref[f"{head}_{key}"], rtol=0, atol=1e-4,
                                        err_msg=f"{head} {key}")

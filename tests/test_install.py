@@ -157,7 +157,8 @@ def test_avsol_infer_needs_neither_torchaudio_nor_torchvision(broken_env, tmp_pa
     import numpy as np
 
     ref = np.load(REPO / "tests" / "data" / "demo_maps_torchvision_torchaudio.npz")
-    np.testing.assert_allclose(np.load(tmp_path / "m.npz")["maps"], ref["dnm_maps"], rtol=0, atol=1e-6)
+    # the tolerance of tests/test_demo_models.py (the file comes from another CPU's kernels)
+    np.testing.assert_allclose(np.load(tmp_path / "m.npz")["maps"], ref["dnm_maps"], rtol=0, atol=1e-4)
 
 
 @pytest.mark.slow
