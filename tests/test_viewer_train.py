@@ -28,6 +28,23 @@ def test_curves_follow_steps_epochs_and_a_resume(qtbot):
     assert list(x) == [1, 2] and list(y) == [2.0, 1.4]
 
 
+def test_curve_plots_are_built_when_first_needed(qtbot):
+    """Not with the window (start-up), but when shown or drawn on; clearing before is fine."""
+    from avsol_viewer.train.train_panel import CurveWidget
+
+    w = CurveWidget()
+    qtbot.addWidget(w)
+    w.clear()
+    assert not w.built()
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.built() and w.loss_plot.parent() is not None
+    hidden = CurveWidget()
+    qtbot.addWidget(hidden)
+    hidden.add_event("avc", {"event": "step", "step": 1, "loss": 1.0})
+    assert hidden.built() and len(hidden.loss_plot.getPlotItem().listDataItems()) == 1
+
+
 def test_train_request_command_line(tmp_path):
     from avsol_viewer.train.train_job import TrainRequest
 

@@ -91,16 +91,7 @@ class SummaryView(QWidget):
         self.head_box = QComboBox()
         self.by.currentIndexChanged.connect(self._fill_breakdown)
         self.head_box.currentIndexChanged.connect(self._fill_breakdown)
-        self.plot = pg.PlotWidget()
-        self.plot.setLabel("bottom", "cIoU threshold")
-        self.plot.setLabel("left", "success rate")
-        self.plot.setXRange(0, 1, padding=0.02)
-        self.plot.setYRange(0, 1, padding=0.02)
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(-10, 10))
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.setMinimumHeight(140)
+        self._plot: pg.PlotWidget | None = None   # built when first shown or drawn on
         self.curves: dict[str, pg.PlotDataItem] = {}
 
         bar = QHBoxLayout()
@@ -124,12 +115,39 @@ class SummaryView(QWidget):
         self.negatives.hide()
         left.addWidget(self.negatives)
         split.addWidget(left)
-        split.addWidget(self.plot)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        self._split = split
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(split)
+
+    @property
+    def plot(self) -> pg.PlotWidget:
+        """The success-rate curves (see :meth:`_ensure_plot`)."""
+        return self._ensure_plot()
+
+    def _ensure_plot(self) -> pg.PlotWidget:
+        """Built on first use, not with the window: a pyqtgraph plot is ~14 ms of the
+        viewer's start-up, for a panel most sessions never open."""
+        if self._plot is None:
+            p = pg.PlotWidget()
+            p.setLabel("bottom", "cIoU threshold")
+            p.setLabel("left", "success rate")
+            p.setXRange(0, 1, padding=0.02)
+            p.setYRange(0, 1, padding=0.02)
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.addLegend(offset=(-10, 10))
+            p.setMenuEnabled(False)
+            p.setMouseEnabled(False, False)
+            p.setMinimumHeight(140)
+            self._split.addWidget(p)
+            self._split.setStretchFactor(0, 3)
+            self._split.setStretchFactor(1, 2)
+            self._plot = p
+        return self._plot
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._ensure_plot()
+        super().showEvent(event)
 
     def show_summaries(self, heads: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
         """Show ``report["heads"]`` and the curves of ``rows``."""

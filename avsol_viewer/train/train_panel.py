@@ -31,27 +31,54 @@ def _plot(x: str, y: str) -> pg.PlotWidget:
 
 
 class CurveWidget(QWidget):
-    """Loss per step and validation metrics per epoch, one colour per head."""
+    """Loss per step and validation metrics per epoch, one colour per head.
+
+    The two plots are built when first shown or drawn on, not with the window: they were
+    22 ms of the viewer's start-up (benchmarks/README.md, before/after issue 13) for a
+    panel most sessions never open."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.loss_plot = _plot("step", "loss (solid: train, dashed: val)")
-        self.val_plot = _plot("epoch", "validation")
-        self.val_plot.setYRange(0, 1, padding=0.05)
         self.steps: dict[str, tuple[list, list]] = {}
         self.val: dict[tuple[str, str], tuple[list, list]] = {}
         self._items: dict[tuple, pg.PlotDataItem] = {}
         self._colours: dict[str, str] = {}
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.loss_plot)
-        split.addWidget(self.val_plot)
+        self._plots: tuple[pg.PlotWidget, pg.PlotWidget] | None = None
+        self._split = QSplitter(Qt.Orientation.Horizontal)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        lay.addWidget(self._split)
+
+    def _ensure_plots(self) -> tuple[pg.PlotWidget, pg.PlotWidget]:
+        if self._plots is None:
+            loss = _plot("step", "loss (solid: train, dashed: val)")
+            val = _plot("epoch", "validation")
+            val.setYRange(0, 1, padding=0.05)
+            self._split.addWidget(loss)
+            self._split.addWidget(val)
+            self._plots = (loss, val)
+        return self._plots
+
+    @property
+    def loss_plot(self) -> pg.PlotWidget:
+        return self._ensure_plots()[0]
+
+    @property
+    def val_plot(self) -> pg.PlotWidget:
+        return self._ensure_plots()[1]
+
+    def built(self) -> bool:
+        """Whether the plots exist yet."""
+        return self._plots is not None
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._ensure_plots()
+        super().showEvent(event)
 
     def clear(self) -> None:
-        self.loss_plot.clear()
-        self.val_plot.clear()
+        if self._plots is not None:
+            self.loss_plot.clear()
+            self.val_plot.clear()
         self.steps.clear()
         self.val.clear()
         self._items.clear()
