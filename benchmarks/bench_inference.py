@@ -203,7 +203,11 @@ def bench_config(name: str, settings: dict, videos: dict, frames: int, full_extr
 
     ckpt = _checkpoint(name, settings)
     loc = Localizer(ckpt, device="cpu", batch_size=8)
-    model = loc.checkpoint.build("cpu")
+    # the ceiling's trunk folded like the Localizer's (batch norm into the convolutions), so
+    # the ratios compare like with like
+    from model_core.model.trunks import fold_batch_norm
+
+    model = fold_batch_norm(loc.checkpoint.build("cpu"))
     fig: dict = {"config": loc.checkpoint.config.to_dict(), "threads": torch.get_num_threads()}
     fig["config"].pop("extra", None)
 

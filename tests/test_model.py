@@ -182,3 +182,40 @@ def test_basic_block_and_trunk_are_torchvisions():
                 layer[i] = twin.eval()
         y_tv = trunk(torch.randn(1, 1, 64, 101, generator=torch.Generator().manual_seed(6)))
     assert torch.equal(y, y_tv)
+
+
+def test_folding_batch_norm_keeps_the_function(tmp_path):
+    """``fold_batch_norm`` (what every Localizer runs): no batch norm left, the same maps,
+    p(avc) and class logits up to float rounding, with running statistics far from 0 / 1."""
+    import copy
+
+    from model_core.inference import Localizer
+    from model_core.model.checkpoint import save_checkpoint
+    from model_core.model.trunks import fold_batch_norm
+
+    torch.manual_seed(3)
+    cfg = ModelConfig(num_classes=5, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16, image_size=64,
+                      map_size=4)
+    model = build_model(cfg).eval()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.3, 3.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.3, 0.3)
+    folded = fold_batch_norm(copy.deepcopy(model))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    frames, mels = torch.rand(3, 3, 64, 64), torch.randn(3, 1, 64, 101)
+    with torch.no_grad():
+        a, b = model(frames, mels), folded(frames, mels)
+        va, vb = model.visual(frames), folded.visual(frames)
+    assert (va - vb).abs().max() <= 1e-4 * va.abs().max()
+    torch.testing.assert_close(b.localization, a.localization, rtol=0, atol=1e-5)
+    torch.testing.assert_close(b.p_avc, a.p_avc, rtol=0, atol=1e-5)
+    torch.testing.assert_close(b.class_logits, a.class_logits, rtol=1e-4, atol=1e-4)
+    assert not torch.equal(folded.visual_trunk.conv1.weight, model.visual_trunk.conv1.weight)  # really folded
+    with pytest.raises(RuntimeError, match="eval mode"):
+        fold_batch_norm(build_model(cfg).train())
+    save_checkpoint(tmp_path / "m.pt", model, cfg, list("abcde"), "dnm")
+    loc = Localizer(tmp_path / "m.pt", device="cpu")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in loc.model.modules())

