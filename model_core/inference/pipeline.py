@@ -182,9 +182,10 @@ class Decoding:
     """One video's frames and audio windows, opened and decoded in a thread of their own.
 
     :func:`localize_many` makes one for its video; :func:`decode_ahead` starts one for the
-    *next* video while the models still work on this one (``avsol eval``: a video of ten
-    1 s segments is one batch, so without it the models wait for every video's opening,
-    seeks and audio reads; measured in ``benchmarks/bench_eval.py``). The thread opens the
+    *next* video while the models still work on this one (``avsol eval`` on an accelerator:
+    a video of ten 1 s segments is one batch, so without it the models wait for every
+    video's opening, seeks and audio reads; on the CPU the decoding would take the trunks'
+    cores instead, see ``evaluation.runner._DecodeAhead``). The thread opens the
     file too, so starting one never blocks the caller; an error (a missing or undecodable
     file) is raised by :func:`localize_many` when it reads this decoding. ``close`` stops
     the thread and closes the file and the audio sources (also when never read).
