@@ -310,17 +310,14 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
 
     locs = list(localizers)
     names = [loc.name for loc in locs]
-    if not locs or len(set(names)) != len(names):
-        if decoding is not None:
-            decoding.close()
-        raise ValueError(f"localizers need distinct names, got {names}" if locs else "no localizers given")
-    if decoding is None:
-        decoding = Decoding(locs, path, times, fps=fps, audio=audio, audio_hop=audio_hop,
-                            batch_size=batch_size, negatives=negatives)
-    elif os.fspath(path) != decoding.path:
-        decoding.close()
-        raise ValueError(f"decoding of {decoding.path} given for {os.fspath(path)}")
-    try:
+    try:  # whatever happens, the decoding (given or made here) is closed on the way out
+        if not locs or len(set(names)) != len(names):
+            raise ValueError(f"localizers need distinct names, got {names}" if locs else "no localizers given")
+        if decoding is None:
+            decoding = Decoding(locs, path, times, fps=fps, audio=audio, audio_hop=audio_hop,
+                                batch_size=batch_size, negatives=negatives)
+        elif os.fspath(path) != decoding.path:
+            raise ValueError(f"decoding of {decoding.path} given for {os.fspath(path)}")
         decoding.opened()
         plan, total, silent, q = decoding.plan, decoding.total, decoding.silent, decoding.queue
         source, negatives = decoding.source, decoding.negatives
@@ -332,27 +329,24 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         if embeddings is None:
             embeddings = EmbeddingCache(EMBEDDING_CACHE * (1 + len(negatives)))
         own_key = f"{source.key}|{os.fspath(path)}"
-        try:
-            with torch.inference_mode():
-                while True:
-                    if cancel is not None and cancel():
-                        cancelled = True
-                        break
-                    item = q.get()
-                    if item is _DONE:
-                        break
-                    if isinstance(item, BaseException):
-                        raise item
-                    _run_batch(locs, item, embeddings, own_key, parts, neg_parts, negatives, os.fspath(path))
-                    # keep the batch's times and indices only: holding its frames (and
-                    # windows) made memory grow with the film (~0.7 GB for 10 min at 720p)
-                    item.frames, item.windows, item.neg_windows = None, {}, {}
-                    meta.append(item)
-                    done += len(item.times)
-                    if progress is not None:
-                        progress(done, max(total, done))
-        finally:
-            decoding.close()
+        with torch.inference_mode():
+            while True:
+                if cancel is not None and cancel():
+                    cancelled = True
+                    break
+                item = q.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                _run_batch(locs, item, embeddings, own_key, parts, neg_parts, negatives, os.fspath(path))
+                # keep the batch's times and indices only: holding its frames (and
+                # windows) made memory grow with the film (~0.7 GB for 10 min at 720p)
+                item.frames, item.windows, item.neg_windows = None, {}, {}
+                meta.append(item)
+                done += len(item.times)
+                if progress is not None:
+                    progress(done, max(total, done))
         if not cancelled and progress is not None and done != total:
             progress(done, done)  # a truncated file ended early: report it finished
         out = {loc.name: _assemble(parts[loc.name], meta, loc, silent, cancelled, plan, path)
@@ -363,7 +357,8 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
                 out[loc.name].negatives[n] = {"maps": vm.maps, "p_avc": vm.p_avc}
         return out
     finally:
-        decoding.close()
+        if decoding is not None:
+            decoding.close()
 
 
 def _audio_source(audio, path) -> AudioSource:
