@@ -31,6 +31,9 @@ Everything runs in one process, in one run, with 2 torch threads:
   many windows, random inputs, the evaluation's batches), ``items_per_s_vs_model_ceiling``
   = model ceiling / batched (target >= 0.85) and ``three_heads_vs_three_trunk_passes`` =
   batched 3 heads / 3 model ceilings (target <= 1.1);
+- ``batched_1head_decode_ahead_s``: ``run_eval`` with ``decode_ahead=True`` (the next
+  video decoded while the models run; by default on only on an accelerator) and
+  ``decode_ahead_vs_default_1head`` its time over the default's (above 1: slower);
 - ``max_ciou_diff_batched_vs_naive``: the two ways score the same maps.
 Also the size actually run, the set's generation time (0 when reused) and the wall time.
 The variants run in blocks around ``run_eval`` (see :func:`run`).
@@ -235,10 +238,10 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     rows: dict[str, list] = {"n0": [], "n1": [], "n2": [], "f0": []}
     reported: dict[str, list] = {}
 
-    def batched(k):
+    def batched(k, ahead=None):
         res = run_eval(root, ckpts[:k], reports / f"bench_b{k}.json",
                        EvalOptions(device="cpu", batch_size=BATCH, limit=limit),
-                       localizers=locs[:k], err=io.StringIO(), stdout=io.StringIO())
+                       localizers=locs[:k], err=io.StringIO(), stdout=io.StringIO(), decode_ahead=ahead)
         reported[f"b{k}"] = res.report["items"]
 
     def ceiling(n):
@@ -257,6 +260,7 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     for v in videos:
         clock.time("model_ceiling_a", model_ceiling, len(v.segments))
     clock.time("b1", batched, 1)
+    clock.time("b1_ahead", batched, 1, True)   # decoding the next video ahead, forced on
     clock.time("b3", batched, 3)
     for v in videos:
         clock.time("model_ceiling_b", model_ceiling, len(v.segments))
@@ -292,6 +296,8 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
                  "field_1head_s": total(["load", "f0"], clock.wall),
                  "model_ceiling_1head_s": clock.wall["model_ceiling"],
                  "model_ceiling_before_after_s": [round(clock.wall[k], 3) for k in ("model_ceiling_a", "model_ceiling_b")]}
+    fig["batched_1head_decode_ahead_s"] = clock.wall["b1_ahead"]
+    fig["decode_ahead_vs_default_1head"] = clock.wall["b1_ahead"] / clock.wall["b1"]
     fig["speedup_vs_field_1head"] = fig["field_1head_s"] / fig["batched_1head_s"]
     fig["items_per_s_vs_model_ceiling"] = fig["model_ceiling_1head_s"] / fig["batched_1head_s"]
     fig["three_heads_vs_three_trunk_passes"] = fig["batched_3heads_s"] / (3 * fig["model_ceiling_1head_s"])

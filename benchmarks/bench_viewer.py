@@ -18,7 +18,7 @@ as on a machine without a GPU), with the wall clock (no audio device here):
 - ``startup``: ``avsol-viewer FILE`` with ``$AVSOL_VIEWER_STARTUP_PROBE``: the app writes
   the wall time of the window's first paint (and whether torch was imported by then) and
   quits; the figure is that time minus the time just before the process was started,
-  median of 5 (target 1.5 s).
+  median of 5 (target 1.5 s). Alone: ``python -m benchmarks.bench_viewer startup FILE [RUNS]``.
 - ``memory``: a one-hour 1080p30 H.264 file with a mono AAC track (made once in
   ``benchmarks/out/``: 64 s encoded at crf 35 / ultrafast, a slowly moving picture, then
   its packets repeated by stream copy to 3648 s), opened in the viewer with the same
@@ -378,6 +378,8 @@ def run() -> dict:
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "playback":
         print(json.dumps(child_playback(argv[1], argv[3:], float(argv[2]))), flush=True)
+    elif argv and argv[0] == "startup":  # startup FILE [RUNS]: only the start-up figure
+        print(json.dumps(startup(Path(argv[1]), int(argv[2]) if len(argv) > 2 else 5)), flush=True)
     elif argv and argv[0] == "memory":
         print(json.dumps(child_memory(argv[1], argv[2:])), flush=True)
     else:

@@ -192,8 +192,10 @@ class _DecodeAhead:
     models wait for each video's opening, seeks and audio reads (1.0 s of 9.9 s for 40
     videos with a full-size head on the CPU). Decoding the next video meanwhile hides that
     wait, but on the CPU the decoding then takes the trunks' cores instead: measured on 2
-    cores, 10.3 s with it against 10.0 s without (the convolutions slowed by what the wait
-    had saved). So by default it is on only when the models run on an accelerator, where
+    cores (``benchmarks/bench_eval.py``, ``decode_ahead_vs_default_1head``) it made no
+    difference, 0.986 and 1.022 of the time without it in two runs of 40 videos (the
+    convolutions slowed by what the wait had saved). So by default it is on only when the
+    models run on an accelerator, where
     the cores are idle while the device computes (not measured: no GPU was lent); off for
     ``--negatives`` (their sources are made per video) and for an injected ``localize``.
     """

@@ -72,8 +72,8 @@ class Localizer:
         self.device = resolve_device(device)
         self.threads = set_threads(threads) if self.device.type == "cpu" else threads
         self.batch_size = int(batch_size)
-        # batch norm folded into the convolutions: the same maps up to float rounding,
-        # 10-18 % faster on the CPU (model_core.model.trunks.ResNetTrunk.fold_batch_norm)
+        # batch norm folded into the convolutions: the same maps up to float rounding, and
+        # faster (model_core.model.trunks.ResNetTrunk.fold_batch_norm)
         self.model = fold_batch_norm(self.checkpoint.build(self.device))
         self.channels_last = True if channels_last is None else bool(channels_last)
         if self.channels_last:
