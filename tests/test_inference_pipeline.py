@@ -198,3 +198,29 @@ def test_decode_ahead_errors_reach_the_reader_and_unused_ones_close(locs, files,
     unused.close()
     unused.close()  # twice is harmless
     assert not any(t.name == "avsol-decode" and t.is_alive() for t in threading.enumerate())
+
+
+def test_segment_times_are_read_sparsely_and_every_frame_densely(locs, files, monkeypatch):
+    """One frame per second (``avsol eval``'s segments) opens a sparse reader (PyAV, one
+    thread, non-reference frames skipped); every frame or 25 a second, a dense one; the
+    maps are the frame-by-frame reference's either way."""
+    from model_core.inference.pipeline import _sparse
+
+    assert _sparse([0.5, 1.5]) and _sparse([0.96]) and _sparse([1.5, 0.5, 0.9])
+    assert not _sparse(None) and not _sparse(np.arange(50) / 25.0) and not _sparse([0.5, 0.52, 0.6])
+    made = []
+    real = media_frames.VideoReader
+
+    class Spy(real):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            made.append((self.sparse, self.backend))
+
+    monkeypatch.setattr(media_frames, "VideoReader", Spy)
+    times = [0.5, 1.5, 1.0]
+    vm = localize_many(locs[:1], files["clip"], times)["dnm"]
+    dense = localize_many(locs[:1], files["clip"])["dnm"]
+    assert made == [(True, "pyav"), (False, "opencv")]
+    ref = _reference(locs[0], files["clip"], times, 1.0)
+    np.testing.assert_allclose(vm.maps, ref.maps, atol=1e-5)
+    np.testing.assert_allclose(vm.maps, dense.maps[[12, 37, 25]], atol=1e-6)

@@ -11,6 +11,8 @@ from model_core.media.frames import SEEK_AHEAD_FRAMES, VideoReader, resize_frame
 
 VFR_TIMES = [0.0, 0.04, 0.08, 0.2, 0.24, 0.5, 0.54, 0.58, 1.0, 1.04]
 GAP_SLOTS = [0, 1, 2, 4, 5, 6, 9, 10, 11, 12, 15, 16, 17, 18, 19]
+#: x264 makes slot 1 (before the gap at 2) a non-reference B-frame (checked by the test)
+GAP_SLOTS_H264 = [0, 1, 3, 4, 5, 6, 9, 10, 11, 12, 15, 16, 17, 18, 19]
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +27,8 @@ def clips(tmp_path_factory):
                           audio_codec="libopus", sample_rate=48000),
         "vfr": make_vfr_clip(d / "vfr.mp4", VFR_TIMES),
         "gaps": make_gap_clip(d / "gaps.avi", GAP_SLOTS),
+        # H.264 with B-frames and empty slots, constant-rate: what a sparse reader skips
+        "gaps_h264": make_gap_clip(d / "gaps.mkv", GAP_SLOTS_H264, codec="libx264"),
     }
 
 
@@ -177,6 +181,70 @@ def test_dropped_frames_show_the_previous_picture(clips, backend):
         a = r.read_at_index(7)
         a[:] = 0  # callers may scribble on what they get
         assert read_frame_index(r.read_at_index(8)) == 6
+
+
+class GrabCounter:
+    """Wraps the reader's decoder to count the frames it decodes."""
+
+    def __init__(self, reader):
+        self.count = 0
+        src = reader._src
+        original = src.grab
+
+        def grab():
+            self.count += 1
+            return original()
+
+        src.grab = grab
+
+
+def test_sparse_reader_skips_frames_nobody_needs_and_returns_the_same_pixels(clips):
+    """``sparse=True`` (one frame per second, as ``avsol eval`` reads): the non-reference
+    frames before each wanted one are not decoded; every frame read is the dense one."""
+    times = [k + 0.5 for k in range(10)] + [9.9, 3.2, 3.25, 0.0]  # forward, then back
+    with VideoReader(clips["long"]) as dense, VideoReader(clips["long"], sparse=True) as sparse:
+        assert sparse.backend == "pyav" and dense.backend == "opencv"
+        counted = GrabCounter(sparse)
+        for k, t in enumerate(times):
+            want = dense.read_at_time(t, (32, 32))
+            assert read_frame_index(dense.read_at_time(t)) == dense.index_at_time(t)
+            got = sparse.read_at_time(t, (32, 32))
+            assert np.array_equal(got, want), t
+            assert read_frame_index(sparse.read_at_time(t)) == dense.index_at_time(t), t
+            if t == 9.9:
+                # frames 0..297 shown on the way: a dense reader decodes all 298; this
+                # clip's x264 B-frames are 52 % of its frames, some of them references
+                assert counted.count < 0.7 * 298, counted.count
+    with VideoReader(clips["long"], sparse=True) as sparse:
+        for t in times:  # the frame just behind the source: skipped, not absent
+            i = sparse.index_at_time(t)
+            assert read_frame_index(sparse.read_at_index(i)) == i
+            if i > 0:
+                assert read_frame_index(sparse.read_at_index(i - 1)) == i - 1, t
+    with VideoReader(clips["long"], sparse=True) as sparse:  # every frame: nothing skipped
+        assert [read_frame_index(img) for _, img in sparse.iter_frames()] == list(range(300))
+
+
+@pytest.mark.parametrize("step", [2, 3, 5])
+def test_sparse_reader_over_empty_slots_shows_the_previous_picture(clips, step):
+    """A slot without a frame shows the picture before it, which a sparse reader may have
+    skipped: it must go back for it (``VideoReader._forward``)."""
+    import av
+
+    def shown(i):
+        return max(s for s in GAP_SLOTS_H264 if s <= i)
+
+    with av.open(str(clips["gaps_h264"])) as c:  # which frames no other frame refers to
+        c.streams.video[0].codec_context.skip_frame = "NONREF"
+        refs = {round(float(f.pts * f.time_base) * 25) for f in c.decode(video=0)}
+    nonref_before_gap = [s for s in GAP_SLOTS_H264 if s not in refs and s + 1 not in GAP_SLOTS_H264]
+    assert nonref_before_gap, "the clip does not test what it is for: re-pick the slots"
+    with VideoReader(clips["gaps_h264"], sparse=True) as r:
+        assert r.info.constant_frame_rate and r.frame_count == 20
+        got = [(i, read_frame_index(r.read_at_index(i))) for i in range(0, 20, step)]
+        assert got == [(i, shown(i)) for i in range(0, 20, step)]
+        for i in (8, 3, 14, 13, 19, 7):
+            assert read_frame_index(r.read_at_index(i)) == shown(i), i
 
 
 def test_index_errors(clips):

@@ -249,19 +249,22 @@ class AudioReader:
         self._track: tuple[int, np.ndarray] | None = None
         self._container = None
         self._stream = None
+        self._fresh = False
 
     def _open(self):
         if self._container is None:
             self._container = open_container(self.path)
             self._stream = _audio_stream(self._container)
             self._stream.thread_type = "AUTO"
+            self._fresh = True   # nothing read yet: a read from the start needs no reopening
         return self._container, self._stream
 
     def _decode(self, t_from, t_to) -> tuple[int, np.ndarray]:
         container, stream = self._open()
-        if _from_beginning(stream, self.info.start_time, t_from):
+        if _from_beginning(stream, self.info.start_time, t_from) and not self._fresh:
             self.close()
             container, stream = self._open()
+        self._fresh = False
         return _decode(container, stream, self.info.start_time, t_from, t_to, self.sample_rate, self.path,
                        self.info.audio_duration)
 

@@ -112,25 +112,51 @@ class _AvSource:
 
     name = "pyav"
 
-    def __init__(self, path: str, fps: float, times: list[float] | None, origin: int | None):
+    def __init__(self, path: str, fps: float, times: list[float] | None, origin: int | None,
+                 sparse: bool = False):
         self.container = open_container(path)
         self.stream = video_streams(self.container)[0]
-        self.stream.thread_type = "AUTO"
+        if sparse:  # one thread: frame threading costs 1.5x the CPU and delays every seek
+            self.stream.codec_context.thread_count = 1
+        else:
+            self.stream.thread_type = "AUTO"
         self.tb = self.stream.time_base
         self.start = origin if origin is not None else (self.stream.start_time or 0)
         self.fps = fps
         self.times = times  # sorted presentation times (s) of every frame, VFR only
-        self._frames = self.container.decode(self.stream)
+        #: frames below this index may go undecoded when no other frame refers to them
+        #: (``VideoReader._forward`` sets it while it decodes towards a target); None: none
+        self.skip_below: int | None = None
+        self._skipping = False
+        self._frames = self._decode()
         self._frame = None
+
+    def _decode(self):
+        """Decoded frames in order; a packet of a frame below ``skip_below`` is decoded
+        with ``skip_frame = NONREF`` (a non-reference frame then costs nothing)."""
+        ctx = self.stream.codec_context
+        for packet in self.container.demux(self.stream):
+            skip = (self.skip_below is not None and packet.pts is not None
+                    and self._index(float((packet.pts - self.start) * self.tb)) < self.skip_below)
+            if skip != self._skipping:
+                ctx.skip_frame = "NONREF" if skip else "DEFAULT"
+                self._skipping = skip
+            yield from packet.decode()
 
     def _time(self, frame) -> float:
         pts = frame.pts if frame.pts is not None else frame.dts
         return float((pts - self.start) * self.tb) if pts is not None else 0.0
 
+    def _index(self, t: float) -> int:
+        if self.times is None:
+            return int(round(t * self.fps))
+        k = bisect.bisect_left(self.times, t - 1e-6)
+        return min(k, len(self.times) - 1)
+
     def seek(self, index: int) -> None:
         t = self.times[index] if self.times is not None else index / self.fps
         self.container.seek(self.start + int(math.floor(t / self.tb)), stream=self.stream, backward=True)
-        self._frames = self.container.decode(self.stream)
+        self._frames = self._decode()
         self._frame = None
 
     def grab(self) -> int:
@@ -140,11 +166,7 @@ class _AvSource:
             self._frame = next(self._frames)
         except (StopIteration, av.error.FFmpegError) as exc:
             raise _EndOfStream() from exc
-        t = self._time(self._frame)
-        if self.times is None:
-            return int(round(t * self.fps))
-        k = bisect.bisect_left(self.times, t - 1e-6)
-        return min(k, len(self.times) - 1)
+        return self._index(self._time(self._frame))
 
     def retrieve(self, size: tuple[int, int] | None) -> np.ndarray:
         if self._frame is None:
@@ -191,8 +213,9 @@ class VideoReader:
     Not thread-safe: use one reader per thread. Use as a context manager or call ``close``.
     """
 
-    def __init__(self, path: str | os.PathLike, backend: str = "auto"):
+    def __init__(self, path: str | os.PathLike, backend: str = "auto", sparse: bool = False):
         self.path = os.fspath(path)
+        self.sparse = bool(sparse)
         self.info: MediaInfo = probe(self.path)
         if not self.info.has_video:
             raise MediaError(self.path, "audio-only file, no video stream")
@@ -210,7 +233,8 @@ class VideoReader:
             self.frame_count = len(self._times)
             if not self._times:
                 raise MediaError(self.path, "video stream has no frames")
-        order = {"auto": ["opencv", "pyav"] if self._times is None else ["pyav"],
+        auto = ["opencv", "pyav"] if self._times is None and not self.sparse else ["pyav", "opencv"]
+        order = {"auto": auto if self._times is None else ["pyav"],
                  "opencv": ["opencv"], "pyav": ["pyav"]}[backend]
         self._src = None
         #: the count the container announces; ``frame_count`` drops below it when decoding
@@ -322,10 +346,11 @@ class VideoReader:
     def _open(self, name: str) -> None:
         self._close_src()
         self._src = (_CvSource(self.path, self.fps) if name == "opencv"
-                     else _AvSource(self.path, self.fps, self._times, self._origin))
+                     else _AvSource(self.path, self.fps, self._times, self._origin, self.sparse))
         self._cur = self._prev = None  # index of the frame the source holds, and the one before
         self._kept: tuple[int, tuple | None, np.ndarray] | None = None
         self._gappy = False
+        self._exact = False  # a sparse reader going back over a gap: decode every frame
 
     def _close_src(self) -> None:
         if getattr(self, "_src", None) is not None:
@@ -374,11 +399,33 @@ class VideoReader:
         return self._forward(index) if cur < index else cur
 
     def _forward(self, index: int) -> int:
-        """Decode forward until ``index``; the index of the frame shown there."""
-        while self._cur < index:
-            prev = self._cur
-            if self._grab_from(prev + 1) > index:
-                return prev  # no frame at index: the previous one is still shown
+        """Decode forward until ``index``; the index of the frame shown there.
+
+        A sparse reader lets the decoder skip the non-reference frames before ``index``
+        (``_AvSource.skip_below``); should ``index`` itself be absent (a gap), the frame
+        shown there may be one it skipped, so it goes back and decodes them all.
+        """
+        skipping = (self.sparse and not self._exact and hasattr(self._src, "skip_below")
+                    and index - self._cur > 1)
+        if skipping:
+            self._src.skip_below = index
+        try:
+            while self._cur < index:
+                prev = self._cur
+                if self._grab_from(prev + 1) > index:
+                    if not skipping:
+                        return prev  # no frame at index: the previous one is still shown
+                    self._src.skip_below = skipping = None
+                    self._exact = True
+                    try:
+                        return self._seek(index)
+                    finally:
+                        self._exact = False
+                if skipping:
+                    self._prev = None  # frames between may be undecoded, not absent
+        finally:
+            if skipping:
+                self._src.skip_below = None
         return self._cur
 
     def _locate(self, index: int) -> int:
