@@ -10,6 +10,10 @@ work), and on ``resources/demo/demo.mp4`` when it exists. Figures:
 - ``pyav_rgb_fps``: PyAV decoding to RGB, for comparison (the fallback backend);
 - ``random_read_ms``: median cost of ``read_at_index`` at random positions (a seek each,
   then decoding from the keyframe before: about half of ``keyframe_interval_frames``);
+- ``segment_read_ms`` / ``segment_read_cpu_ms``: per frame, wall and process CPU, reading
+  the frame in the middle of every second at 224 x 224 (``avsol eval``'s segments) with a
+  dense ``VideoReader`` (OpenCV, every frame decoded) and a sparse one (``sparse=True``:
+  PyAV, one thread, non-reference frames skipped), and ``segment_read_sparse_vs_dense``;
 - ``audio_x_realtime``: ``read_audio`` of the whole track to 16 kHz mono, as a multiple of
   real time; ``window_read_ms``: ``AudioReader.window`` at random times, block mode;
 - ``log_mel_ms``: ``log_mel`` per 1 s window, alone and in a batch of 32;
@@ -129,6 +133,22 @@ def video_figures(path: Path, pyav_frames: int = 600) -> dict:
             costs.append(time.perf_counter() - t0)
         fig["random_read_ms"] = round(1000 * statistics.median(costs), 2)
     fig["keyframe_interval_frames"] = _keyframe_interval(path)
+
+    def segment_reads(sparse):
+        """The frame in the middle of every second (``avsol eval``'s segments), resized."""
+        w, c = time.perf_counter(), time.process_time()
+        with VideoReader(path, sparse=sparse) as r:
+            n = max(1, int(r.duration))
+            for k in range(n):
+                r.read_at_time(k + 0.5, SIZE)
+        return 1000 * (time.perf_counter() - w) / n, 1000 * (time.process_time() - c) / n
+
+    reads = {name: min((segment_reads(name == "sparse") for _ in range(REPEATS)), key=lambda x: x[0])
+             for name in ("dense", "sparse")}
+    fig["segment_read_ms"] = {k: round(v[0], 2) for k, v in reads.items()}
+    fig["segment_read_cpu_ms"] = {k: round(v[1], 2) for k, v in reads.items()}
+    fig["segment_read_sparse_vs_dense"] = {"wall": round(reads["sparse"][0] / reads["dense"][0], 3),
+                                           "cpu": round(reads["sparse"][1] / reads["dense"][1], 3)}
 
     with av.open(str(path)) as c:
         s = c.streams.video[0]

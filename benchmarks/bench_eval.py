@@ -27,13 +27,18 @@ Everything runs in one process, in one run, with 2 torch threads:
 - ``field_1head_s``: the field's test-script loop (:func:`field_items`: the video opened
   once, a seek and one frame per item, the item's audio decoded alone, one forward pass of
   the whole model at batch 1), and ``speedup_vs_field_1head`` = field / batched (target >= 3);
+  the loop runs the localizer's network (batch norm folded, as the evaluation does), the
+  stricter comparison; ``field_bn_live_1head_s`` / ``speedup_vs_field_bn_live_1head``: the
+  same loop on the checkpoint's network as the field's scripts run it (batch norm live);
 - ``model_ceiling_1head_s``: both trunks alone (visual on the items' frames, audio on as
   many windows, random inputs, the evaluation's batches), ``items_per_s_vs_model_ceiling``
   = model ceiling / batched (target >= 0.85) and ``three_heads_vs_three_trunk_passes`` =
   batched 3 heads / 3 model ceilings (target <= 1.1);
-- ``batched_1head_decode_ahead_s``: ``run_eval`` with ``decode_ahead=True`` (the next
-  video decoded while the models run; by default on only on an accelerator) and
-  ``decode_ahead_vs_default_1head`` its time over the default's (above 1: slower);
+- ``batched_1head_decode_ahead_s``: ``run_eval`` with ``decode_ahead="models"`` (the next
+  video decoded while the models run, the default on an accelerator) and
+  ``decode_ahead_vs_default_1head`` its time over the default's (the CPU's: decoded
+  beside the scoring; above 1: slower); ``batched_1head_serial_s`` /
+  ``serial_vs_default_1head``: never decoded ahead;
 - ``max_ciou_diff_batched_vs_naive``: the two ways score the same maps.
 Also the size actually run, the set's generation time (0 when reused) and the wall time.
 The variants run in blocks around ``run_eval`` (see :func:`run`).
@@ -139,10 +144,12 @@ def naive_items(loc, video) -> list:
     return rows
 
 
-def field_items(loc, video) -> list:
+def field_items(loc, video, model=None) -> list:
     """One model over the items of one video the way the field's test scripts do it: the
     video opened once, per item a seek and one frame (OpenCV), the item's 1 s of audio
-    decoded on its own, one forward pass of the whole model at batch 1, then the score."""
+    decoded on its own, one forward pass of the whole model at batch 1, then the score.
+    ``model``: the network to run (default the localizer's, batch norm folded into the
+    convolutions; the field's scripts run the checkpoint's, batch norm live)."""
     import cv2
     import torch
 
@@ -164,7 +171,7 @@ def field_items(loc, video) -> list:
             frame = torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous(memory_format=torch.channels_last)
             mel = log_mel(read_audio(video.path, t - 0.5, t + 0.5))[None]
             with torch.inference_mode():
-                out = loc.model(frame, mel)
+                out = (model or loc.model)(frame, mel)
             maps = out.localization.float().numpy()
             rows += score_items(maps, [seg], videos=[video.name], head=loc.name, times=[t],
                                 categories=[video.category], p_avc=out.p_avc.float().numpy(),
@@ -195,9 +202,9 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     """All figures, as a dict (the benchmarks harness prints it as JSON).
 
     The batched figures are :func:`~model_core.evaluation.runner.run_eval` itself, end to
-    end over all the videos (with its defaults: on the CPU it does not decode the next video
-    ahead, see ``runner._DecodeAhead``; on an accelerator it would, which no per-video
-    slice could measure). The other
+    end over all the videos, with its defaults (on the CPU the next video is decoded beside
+    the scoring of this one, on an accelerator while the models run, see
+    ``runner._DecodeAhead``: no per-video slice could measure either). The other
     variants run in blocks around them; the model ceiling is measured before and after the
     batched runs and the faster of the two is used (the stricter ratio), so a burst of load
     from elsewhere cannot flatter the evaluation.
@@ -235,10 +242,11 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     trunk = locs[0].model.visual_trunk
     s = locs[0].image_size
     reports = OUT / "eval_reports"
-    rows: dict[str, list] = {"n0": [], "n1": [], "n2": [], "f0": []}
+    rows: dict[str, list] = {"n0": [], "n1": [], "n2": [], "f0": [], "fl": []}
+    bn_live = locs[0].checkpoint.build("cpu")   # the network as trained: batch norm live
     reported: dict[str, list] = {}
 
-    def batched(k, ahead=None):
+    def batched(k, ahead=None):  # ahead: run_eval's decode_ahead
         res = run_eval(root, ckpts[:k], reports / f"bench_b{k}.json",
                        EvalOptions(device="cpu", batch_size=BATCH, limit=limit),
                        localizers=locs[:k], err=io.StringIO(), stdout=io.StringIO(), decode_ahead=ahead)
@@ -260,13 +268,15 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     for v in videos:
         clock.time("model_ceiling_a", model_ceiling, len(v.segments))
     clock.time("b1", batched, 1)
-    clock.time("b1_ahead", batched, 1, True)   # decoding the next video ahead, forced on
+    clock.time("b1_ahead", batched, 1, "models")   # the next video decoded while the models run
+    clock.time("b1_serial", batched, 1, False)     # never decoded ahead
     clock.time("b3", batched, 3)
     for v in videos:
         clock.time("model_ceiling_b", model_ceiling, len(v.segments))
         clock.time("ceiling", ceiling, len(v.segments))
     for v in videos:
         rows["f0"] += clock.time("f0", field_items, locs[0], v)
+        rows["fl"] += clock.time("fl", field_items, locs[0], v, bn_live)
     for v in videos:
         for i, loc in enumerate(locs):
             rows[f"n{i}"] += clock.time(f"n{i}", naive_items, loc, v)
@@ -294,11 +304,15 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
                  "naive_1head_s": total(n1, clock.wall), "naive_3heads_s": total(n3, clock.wall),
                  "ceiling_1head_s": clock.wall["ceiling"],
                  "field_1head_s": total(["load", "f0"], clock.wall),
+                 "field_bn_live_1head_s": total(["load", "fl"], clock.wall),
                  "model_ceiling_1head_s": clock.wall["model_ceiling"],
                  "model_ceiling_before_after_s": [round(clock.wall[k], 3) for k in ("model_ceiling_a", "model_ceiling_b")]}
     fig["batched_1head_decode_ahead_s"] = clock.wall["b1_ahead"]
     fig["decode_ahead_vs_default_1head"] = clock.wall["b1_ahead"] / clock.wall["b1"]
+    fig["batched_1head_serial_s"] = clock.wall["b1_serial"]
+    fig["serial_vs_default_1head"] = clock.wall["b1_serial"] / clock.wall["b1"]
     fig["speedup_vs_field_1head"] = fig["field_1head_s"] / fig["batched_1head_s"]
+    fig["speedup_vs_field_bn_live_1head"] = fig["field_bn_live_1head_s"] / fig["batched_1head_s"]
     fig["items_per_s_vs_model_ceiling"] = fig["model_ceiling_1head_s"] / fig["batched_1head_s"]
     fig["three_heads_vs_three_trunk_passes"] = fig["batched_3heads_s"] / (3 * fig["model_ceiling_1head_s"])
     fig["speedup_1head"] = fig["naive_1head_s"] / fig["batched_1head_s"]

@@ -155,22 +155,43 @@ def test_eval_under_torchrun_two_cpu_processes(tiny, single_run, tmp_path):
 
 
 def test_eval_decodes_the_next_video_ahead_with_the_same_rows(tiny, tmp_path, monkeypatch):
-    """With ``decode_ahead`` (the default on an accelerator) ``run_eval`` starts each next
-    video's decoding before the current one's models run; the rows equal a run without it
-    (the CPU default: no decoding ahead)."""
+    """``run_eval`` starts each next video's decoding ahead: before the current one's
+    models run (``"models"``, the default on an accelerator) or once its maps are made,
+    beside its scoring (``"scoring"``, the CPU default); the rows equal a run without it."""
+    from model_core.evaluation import runner
     from model_core.evaluation.runner import run_eval
     from model_core.inference import localize_many
     from model_core.inference import pipeline
 
     root, ckpts = tiny
-    started = []
+    events = []
     real = pipeline.decode_ahead
-    monkeypatch.setattr(pipeline, "decode_ahead", lambda locs, path, *a, **k: started.append(path) or real(
-        locs, path, *a, **k))
-    run_eval(root / "data", ckpts, tmp_path / "a.json", decode_ahead=True)
-    assert [os.path.basename(p) for p in started] == ["synth_00001.mp4", "synth_00002.mp4"]
-    run_eval(root / "data", ckpts, tmp_path / "b.json")                      # on the CPU: off
-    run_eval(root / "data", ckpts, tmp_path / "c.json", localize=localize_many)
-    assert len(started) == 2
-    ra, rb = (json.loads((tmp_path / f"{k}.json").read_text())["items"] for k in "ab")
-    assert len(ra) == 18 and ra == rb
+    monkeypatch.setattr(pipeline, "decode_ahead", lambda locs, path, *a, **k: events.append(
+        ("ahead", os.path.basename(path))) or real(locs, path, *a, **k))
+    real_localize, real_score = pipeline.localize_many, runner.score_items
+    monkeypatch.setattr(pipeline, "localize_many", lambda locs, path, *a, **k: events.append(
+        ("maps", os.path.basename(path))) or real_localize(locs, path, *a, **k))
+    monkeypatch.setattr(runner, "score_items", lambda *a, **k: events.append(("score", k["videos"][0]))
+                        or real_score(*a, **k))
+    import model_core.inference as inference
+    monkeypatch.setattr(inference, "localize_many", pipeline.localize_many)
+
+    def order(**kw):
+        events.clear()
+        run_eval(root / "data", ckpts, tmp_path / f"{kw.get('decode_ahead')}.json", **kw)
+        return list(events)
+
+    got = order(decode_ahead=True)
+    assert got[:4] == [("ahead", "synth_00001.mp4"), ("maps", "synth_00000.mp4"),
+                       ("score", "synth_00000.mp4"), ("score", "synth_00000.mp4")], got
+    got = order()                                       # on the CPU: while scoring
+    assert got[:4] == [("maps", "synth_00000.mp4"), ("ahead", "synth_00001.mp4"),
+                       ("score", "synth_00000.mp4"), ("score", "synth_00000.mp4")], got
+    assert [e for e in got if e[0] == "ahead"] == [("ahead", "synth_00001.mp4"), ("ahead", "synth_00002.mp4")]
+    got = order(decode_ahead=False)
+    assert not [e for e in got if e[0] == "ahead"]
+    rows = {k: json.loads((tmp_path / f"{k}.json").read_text())["items"] for k in ("True", "None", "False")}
+    assert len(rows["False"]) == 18 and rows["True"] == rows["False"] == rows["None"]
+    events.clear()
+    run_eval(root / "data", ckpts, tmp_path / "c.json", localize=localize_many)  # injected: never
+    assert not [e for e in events if e[0] == "ahead"]

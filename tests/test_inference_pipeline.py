@@ -208,6 +208,7 @@ def test_segment_times_are_read_sparsely_and_every_frame_densely(locs, files, mo
 
     assert _sparse([0.5, 1.5]) and _sparse([0.96]) and _sparse([1.5, 0.5, 0.9])
     assert not _sparse(None) and not _sparse(np.arange(50) / 25.0) and not _sparse([0.5, 0.52, 0.6])
+    assert _sparse(None, fps=1.0) and not _sparse(None, fps=25.0)  # avsol infer --fps
     made = []
     real = media_frames.VideoReader
 

@@ -110,7 +110,7 @@ def open_localizers(checkpoints: Sequence[str | os.PathLike], options: EvalOptio
 def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = None,
                    cancel: Callable[[], bool] | None = None,
                    localize: Callable | None = None, negatives=None,
-                   decoding=None) -> list[ItemResult] | None:
+                   decoding=None, maps_done: Callable[[], None] | None = None) -> list[ItemResult] | None:
     """Every head's rows for one video; None if cancelled part-way (nothing recorded).
 
     ``localize`` is ``model_core.inference.localize_many`` (injectable for tests);
@@ -118,7 +118,8 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
     ``--negatives``: the cache outlives the video, so an off-screen window (another
     video's own window) goes through each audio trunk once per run. ``decoding``: this
     video's :func:`~model_core.inference.pipeline.decode_ahead`, started while the previous
-    video was in the models (closed here in every case).
+    video was in the models (closed here in every case). ``maps_done`` is called once the
+    maps are made, before they are scored (``run_eval`` then starts the next decoding).
     """
     segs = list(video.segments)
     n = len(segs)
@@ -147,6 +148,8 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
         why = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
         return [r for loc in locs for r in unscored_items(
             segs, videos=names, head=loc.name, status=FAILED, error=why[:500], categories=cats)]
+    if maps_done is not None:
+        maps_done()
     rows: list[ItemResult] = []
     for loc in locs:
         vm = res[loc.name]
@@ -186,26 +189,33 @@ def _on_accelerator(locs) -> bool:
 
 
 class _DecodeAhead:
-    """The next video's decoding, started before this one goes through the models.
+    """The next video's decoding, started while this one is still being worked on.
 
     A video of ten 1 s segments is a single batch, so inside :func:`localize_many` the
-    models wait for each video's opening, seeks and audio reads (1.0 s of 9.9 s for 40
-    videos with a full-size head on the CPU). Decoding the next video meanwhile hides that
-    wait, but on the CPU the decoding then takes the trunks' cores instead: measured on 2
-    cores (``benchmarks/bench_eval.py``, ``decode_ahead_vs_default_1head``) it made no
-    difference, 0.986 and 1.022 of the time without it in two runs of 40 videos (the
-    convolutions slowed by what the wait had saved). So by default it is on only when the
-    models run on an accelerator, where
-    the cores are idle while the device computes (not measured: no GPU was lent); off for
-    ``--negatives`` (their sources are made per video) and for an injected ``localize``.
+    models wait for each video's opening, decoding and audio reads. When to start the next
+    one (``mode``):
+
+    - ``"models"``: before this video goes through the models. On an accelerator the
+      cores are idle while the device computes (not measured: no GPU was lent). On the CPU
+      the decoding takes the trunks' cores instead: measured on 2 cores
+      (``benchmarks/bench_eval.py``, ``decode_ahead_vs_default_1head``): 0.985-1.02 of the
+      time without it, the convolutions slowed by what the wait had saved.
+    - ``"scoring"`` (the CPU default): once this video's maps are made, so the decoder
+      (one thread: ``VideoReader(sparse=True)``) runs beside the scoring, the items log and
+      the progress line (one thread too), and the trunks never share their cores.
+    - ``None``: never (``--negatives``: their sources are made per video; an injected
+      ``localize``).
     """
 
-    def __init__(self, locs, enabled: bool):
-        self.locs, self.enabled = locs, enabled
+    def __init__(self, locs, mode: str | None):
+        if mode not in (None, "models", "scoring"):
+            raise ValueError(f"decode_ahead must be 'models', 'scoring' or off, got {mode!r}")
+        self.locs, self.mode = locs, mode
         self.pending = None   # (video name, Decoding)
 
-    def start(self, video) -> None:
-        if not self.enabled or video is None or video.path is None:
+    def start(self, video, when: str) -> None:
+        """Start ``video``'s decoding if ``when`` is this run's moment for it."""
+        if self.mode != when or video is None or video.path is None or self.pending is not None:
             return
         from model_core.inference.pipeline import decode_ahead
 
@@ -238,7 +248,7 @@ def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict
 def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], out: str | os.PathLike,
              options: EvalOptions | None = None, *, cancel: Callable[[], bool] | None = None,
              localizers: Sequence | None = None, localize: Callable | None = None,
-             dist: Dist | None = None, err=None, stdout=None, decode_ahead: bool | None = None) -> EvalResult:
+             dist: Dist | None = None, err=None, stdout=None, decode_ahead: bool | str | None = None) -> EvalResult:
     """Evaluate ``checkpoints`` on DATA and write the report ``out`` (see module docstring).
 
     Parameters
@@ -247,8 +257,10 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
         (tests pass fakes); by default the checkpoints are loaded.
     dist : the process group (default: joined from torchrun's environment).
     err, stdout : streams for human progress and JSON lines (default stderr / stdout).
-    decode_ahead : decode the next video while the models run (:class:`_DecodeAhead`);
-        default: when the models are on an accelerator and ``localize`` is the real one.
+    decode_ahead : when to start decoding the next video (:class:`_DecodeAhead`):
+        ``"models"`` (or True) while this one is in the models, ``"scoring"`` once its maps
+        are made, False never; default ``"models"`` on an accelerator, ``"scoring"`` on the
+        CPU, never with an injected ``localize``.
     """
     from model_core.metrics.meta import run_meta
     from model_core.metrics.report import build_report, write_report
@@ -290,16 +302,20 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
         cancelled = False
         errors: list[str] = []
         if decode_ahead is None:
-            decode_ahead = localize is None and _on_accelerator(locs)
-        ahead = _DecodeAhead(locs, enabled=bool(decode_ahead) and negatives is None)
+            decode_ahead = None if localize is not None else "models" if _on_accelerator(locs) else "scoring"
+        elif decode_ahead is True:
+            decode_ahead = "models"
+        ahead = _DecodeAhead(locs, (decode_ahead or None) if negatives is None else None)
         with ItemsLog(own_log, header, resume=options.resume) as log, ahead:
             for i, video in enumerate(todo):
                 if cancel is not None and cancel():
                     cancelled = True
                     break
                 decoding = ahead.take(video)
-                ahead.start(todo[i + 1] if i + 1 < len(todo) else None)
-                rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives, decoding)
+                following = todo[i + 1] if i + 1 < len(todo) else None
+                ahead.start(following, "models")
+                rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives, decoding,
+                                      maps_done=lambda: ahead.start(following, "scoring"))
                 if rows is None:
                     cancelled = True
                     break

@@ -217,7 +217,7 @@ class Decoding:
     def _open_and_decode(self) -> None:
         times, fps, audio = self._args
         try:
-            self.reader = media_frames.VideoReader(self.path, sparse=_sparse(times))
+            self.reader = media_frames.VideoReader(self.path, sparse=_sparse(times, fps))
             self.plan = _plan(self.reader, times, fps)
             self.total = self.reader.frame_count if self.plan is None else len(self.plan[0])
             self.source = _audio_source(audio, self.path)
@@ -365,14 +365,14 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
 SPARSE_MAX_PER_S = 5.0
 
 
-def _sparse(times) -> bool:
-    """Whether ``times`` are far enough apart to read them sparsely
+def _sparse(times, fps: float | None = None) -> bool:
+    """Whether ``times`` (or sampling at ``fps``) are far enough apart to read sparsely
     (``VideoReader(sparse=True)``: one decoder thread, the non-reference frames between two
     wanted ones left undecoded). ``avsol eval``'s one frame per 1 s segment is: decoding
     then costs 0.6 of what OpenCV's two threads spend on every frame (640 x 360, 2 cores,
     ``benchmarks/bench_decode.py``), with the same pixels."""
     if times is None:
-        return False
+        return fps is not None and 0 < fps <= SPARSE_MAX_PER_S
     t = np.sort(np.asarray(times, dtype=np.float64).reshape(-1))
     return t.size < 2 or (t[-1] - t[0]) / (t.size - 1) >= 1.0 / SPARSE_MAX_PER_S
 
