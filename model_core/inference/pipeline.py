@@ -368,9 +368,11 @@ SPARSE_MAX_PER_S = 5.0
 def _sparse(times, fps: float | None = None) -> bool:
     """Whether ``times`` (or sampling at ``fps``) are far enough apart to read sparsely
     (``VideoReader(sparse=True)``: one decoder thread, the non-reference frames between two
-    wanted ones left undecoded). ``avsol eval``'s one frame per 1 s segment is: decoding
-    then costs 0.6 of what OpenCV's two threads spend on every frame (640 x 360, 2 cores,
-    ``benchmarks/bench_decode.py``), with the same pixels."""
+    wanted ones left undecoded). ``avsol eval``'s one frame per 1 s segment is: reading
+    it then costs 0.60-0.64 of the CPU time of OpenCV's two threads decoding every frame,
+    in 0.78-0.99 of the wall time (``python -m benchmarks.run decode``,
+    ``segment_read_sparse_vs_dense``, 2 cores: the demo clip and a 720p30 file), with the
+    same pixels (``tests/test_media_frames.py``)."""
     if times is None:
         return fps is not None and 0 < fps <= SPARSE_MAX_PER_S
     t = np.sort(np.asarray(times, dtype=np.float64).reshape(-1))
