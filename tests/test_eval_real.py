@@ -192,6 +192,44 @@ def test_eval_decodes_the_next_video_ahead_with_the_same_rows(tiny, tmp_path, mo
     assert not [e for e in got if e[0] == "ahead"]
     rows = {k: json.loads((tmp_path / f"{k}.json").read_text())["items"] for k in ("True", "None", "False")}
     assert len(rows["False"]) == 18 and rows["True"] == rows["False"] == rows["None"]
+    monkeypatch.setattr(runner, "_ahead_depth", lambda: 2)   # an accelerator with 3 cores
+    got = order(decode_ahead="models")
+    assert [e for e in got if e[0] != "score"] == [
+        ("ahead", "synth_00001.mp4"), ("ahead", "synth_00002.mp4"), ("maps", "synth_00000.mp4"),
+        ("maps", "synth_00001.mp4"), ("maps", "synth_00002.mp4")], got
+    rows["models"] = json.loads((tmp_path / "models.json").read_text())["items"]
+    assert rows["models"] == rows["False"]
     events.clear()
     run_eval(root / "data", ckpts, tmp_path / "c.json", localize=localize_many)  # injected: never
     assert not [e for e in events if e[0] == "ahead"]
+
+
+def test_decoding_ahead_keeps_the_later_videos_when_one_is_missing(monkeypatch):
+    """``_DecodeAhead.take``: a video with nothing started (missing file) leaves the
+    decodings of the videos after it alone; one taken closes those skipped before it."""
+    from types import SimpleNamespace
+
+    from model_core.evaluation.runner import _DecodeAhead
+    from model_core.inference import pipeline
+
+    closed = []
+
+    class Fake:
+        def __init__(self, path):
+            self.path = path
+
+        def close(self):
+            closed.append(self.path)
+
+    monkeypatch.setattr(pipeline, "decode_ahead", lambda locs, path, times: Fake(path))
+    seg = [SimpleNamespace(frame_time=0.5)]
+    v = [SimpleNamespace(name=f"v{k}", path=None if k == 1 else f"v{k}.mp4", segments=seg) for k in range(5)]
+    with _DecodeAhead([], "models", depth=3) as ahead:
+        ahead.start(v[1:], "models")        # v1 has no file: v2, v3 start
+        assert list(ahead.pending) == ["v2", "v3"]
+        assert ahead.take(v[1]) is None and list(ahead.pending) == ["v2", "v3"] and not closed
+        ahead.start(v[2:], "scoring")       # not this run's moment
+        assert list(ahead.pending) == ["v2", "v3"]
+        assert ahead.take(v[3]).path == "v3.mp4" and closed == ["v2.mp4"]
+        ahead.start(v[4:], "models")
+    assert closed == ["v2.mp4", "v4.mp4"]   # the one never taken is closed on the way out

@@ -189,14 +189,17 @@ def _on_accelerator(locs) -> bool:
 
 
 class _DecodeAhead:
-    """The next video's decoding, started while this one is still being worked on.
+    """The next videos' decoding, started while this one is still being worked on.
 
     A video of ten 1 s segments is a single batch, so inside :func:`localize_many` the
     models wait for each video's opening, decoding and audio reads. When to start the next
     one (``mode``):
 
-    - ``"models"``: before this video goes through the models. On an accelerator the
-      cores are idle while the device computes (not measured: no GPU was lent). On the CPU
+    - ``"models"``: before this video goes through the models, ``depth`` videos at once
+      (one per free core, :func:`_ahead_depth`: a sparse reader decodes on one thread, so
+      the cores work on several videos rather than on the frames of one). On an
+      accelerator the cores are idle while the device computes (not measured: no GPU was
+      lent). On the CPU
       the decoding takes the trunks' cores instead: measured on 2 cores
       (``benchmarks/bench_eval.py``, ``decode_ahead_vs_default_1head``): 0.985-1.06 of the
       time of the CPU default, the convolutions slowed by what the wait had saved.
@@ -208,35 +211,60 @@ class _DecodeAhead:
       ``localize``).
     """
 
-    def __init__(self, locs, mode: str | None):
+    def __init__(self, locs, mode: str | None, depth: int = 1):
         if mode not in (None, "models", "scoring"):
             raise ValueError(f"decode_ahead must be 'models', 'scoring' or off, got {mode!r}")
         self.locs, self.mode = locs, mode
-        self.pending = None   # (video name, Decoding)
+        #: videos decoding at once, each in its own thread with one decoder thread
+        #: (sparse reading): parallel across videos, not across the frames of one
+        self.depth = max(1, int(depth)) if mode == "models" else 1
+        self.pending: dict = {}   # video name -> Decoding, in the order started
 
-    def start(self, video, when: str) -> None:
-        """Start ``video``'s decoding if ``when`` is this run's moment for it."""
-        if self.mode != when or video is None or video.path is None or self.pending is not None:
+    def start(self, following: Sequence, when: str) -> None:
+        """Start the decoding of the next ``depth`` of ``following`` (the videos after the
+        current one) not started yet, if ``when`` is this run's moment for it."""
+        if self.mode != when:
             return
         from model_core.inference.pipeline import decode_ahead
 
-        self.pending = (video.name, decode_ahead(self.locs, video.path, [s.frame_time for s in video.segments]))
+        for video in list(following)[:self.depth]:
+            if video.path is not None and video.name not in self.pending:
+                self.pending[video.name] = decode_ahead(self.locs, video.path,
+                                                        [s.frame_time for s in video.segments])
 
     def take(self, video):
-        """The decoding started for ``video``, or None."""
-        pending, self.pending = self.pending, None
-        if pending is not None and pending[0] != video.name:
-            pending[1].close()
+        """The decoding started for ``video``, or None; those started for videos before it
+        (not taken: skipped) are closed."""
+        if video.name not in self.pending:
             return None
-        return pending[1] if pending else None
+        while True:
+            name = next(iter(self.pending))
+            decoding = self.pending.pop(name)
+            if name == video.name:
+                return decoding
+            decoding.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.pending is not None:
-            self.pending[1].close()
-            self.pending = None
+        for decoding in self.pending.values():
+            decoding.close()
+        self.pending = {}
+
+
+def _ahead_depth() -> int:
+    """Videos decoded at once ahead of an accelerator: one per usable core but the one
+    that drives the device, at most :data:`AHEAD_VIDEOS_MAX`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(AHEAD_VIDEOS_MAX, cores - 1))
+
+
+#: most videos decoded at once ahead of the models (memory: a few batches of frames each)
+AHEAD_VIDEOS_MAX = 8
 
 
 def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict[str, Any]:
@@ -306,14 +334,14 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             decode_ahead = None if localize is not None else "models" if _on_accelerator(locs) else "scoring"
         elif decode_ahead is True:
             decode_ahead = "models"
-        ahead = _DecodeAhead(locs, (decode_ahead or None) if negatives is None else None)
+        ahead = _DecodeAhead(locs, (decode_ahead or None) if negatives is None else None, _ahead_depth())
         with ItemsLog(own_log, header, resume=options.resume) as log, ahead:
             for i, video in enumerate(todo):
                 if cancel is not None and cancel():
                     cancelled = True
                     break
                 decoding = ahead.take(video)
-                following = todo[i + 1] if i + 1 < len(todo) else None
+                following = todo[i + 1:]
                 ahead.start(following, "models")
                 rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives, decoding,
                                       maps_done=lambda: ahead.start(following, "scoring"))
