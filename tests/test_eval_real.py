@@ -225,7 +225,7 @@ def test_decoding_ahead_keeps_the_later_videos_when_one_is_missing(monkeypatch):
     seg = [SimpleNamespace(frame_time=0.5)]
     v = [SimpleNamespace(name=f"v{k}", path=None if k == 1 else f"v{k}.mp4", segments=seg) for k in range(5)]
     with _DecodeAhead([], "models", depth=3) as ahead:
-        ahead.start(v[1:], "models")        # v1 has no file: v2, v3 start
+        ahead.start(v[1:4], "models")       # the next 3; v1 has no file: v2, v3 start
         assert list(ahead.pending) == ["v2", "v3"]
         assert ahead.take(v[1]) is None and list(ahead.pending) == ["v2", "v3"] and not closed
         ahead.start(v[2:], "scoring")       # not this run's moment

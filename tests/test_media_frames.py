@@ -32,19 +32,18 @@ def clips(tmp_path_factory):
     }
 
 
-class SeekCounter:
-    """Wraps the reader's decoder to count seeks."""
+class SourceCalls:
+    """Wraps one method of the reader's decoder (``seek``, ``grab``) to count its calls."""
 
-    def __init__(self, reader):
+    def __init__(self, reader, method: str):
         self.count = 0
-        src = reader._src
-        original = src.seek
+        original = getattr(reader._src, method)
 
-        def seek(index):
+        def counted(*args):
             self.count += 1
-            return original(index)
+            return original(*args)
 
-        src.seek = seek
+        setattr(reader._src, method, counted)
 
 
 def test_index_code_roundtrip_and_check_bits():
@@ -94,7 +93,7 @@ def test_read_at_time_floor_rule(clips):
 
 def test_consecutive_reads_do_not_seek(clips):
     with VideoReader(clips["long"]) as r:
-        seeks = SeekCounter(r)
+        seeks = SourceCalls(r, "seek")
         for i in range(0, 60):
             assert read_frame_index(r.read_at_index(i)) == i
         assert seeks.count == 0
@@ -110,7 +109,7 @@ def test_consecutive_reads_do_not_seek(clips):
 
 def test_iter_frames_step_start_stop_and_size(clips):
     with VideoReader(clips["long"]) as r:
-        seeks = SeekCounter(r)
+        seeks = SourceCalls(r, "seek")
         got = [(i, read_frame_index(img), img.shape) for i, img in
                r.iter_frames(start_index=5, step=7, size=(112, 80), stop_index=100)]
         assert [g[0] for g in got] == list(range(5, 100, 7))
@@ -183,28 +182,13 @@ def test_dropped_frames_show_the_previous_picture(clips, backend):
         assert read_frame_index(r.read_at_index(8)) == 6
 
 
-class GrabCounter:
-    """Wraps the reader's decoder to count the frames it decodes."""
-
-    def __init__(self, reader):
-        self.count = 0
-        src = reader._src
-        original = src.grab
-
-        def grab():
-            self.count += 1
-            return original()
-
-        src.grab = grab
-
-
 def test_sparse_reader_skips_frames_nobody_needs_and_returns_the_same_pixels(clips):
     """``sparse=True`` (one frame per second, as ``avsol eval`` reads): the non-reference
     frames before each wanted one are not decoded; every frame read is the dense one."""
     times = [k + 0.5 for k in range(10)] + [9.9, 3.2, 3.25, 0.0]  # forward, then back
     with VideoReader(clips["long"]) as dense, VideoReader(clips["long"], sparse=True) as sparse:
         assert sparse.backend == "pyav" and dense.backend == "opencv"
-        counted = GrabCounter(sparse)
+        counted = SourceCalls(sparse, "grab")
         for k, t in enumerate(times):
             want = dense.read_at_time(t, (32, 32))
             assert read_frame_index(dense.read_at_time(t)) == dense.index_at_time(t)

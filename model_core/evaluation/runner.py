@@ -222,13 +222,13 @@ class _DecodeAhead:
         self.pending: dict = {}   # video name -> Decoding, in the order started
 
     def start(self, following: Sequence, when: str) -> None:
-        """Start the decoding of the next ``depth`` of ``following`` (the videos after the
+        """Start the decoding of the videos ``following`` (the next ``depth`` after the
         current one) not started yet, if ``when`` is this run's moment for it."""
         if self.mode != when:
             return
         from model_core.inference.pipeline import decode_ahead
 
-        for video in list(following)[:self.depth]:
+        for video in following:
             if video.path is not None and video.name not in self.pending:
                 self.pending[video.name] = decode_ahead(self.locs, video.path,
                                                         [s.frame_time for s in video.segments])
@@ -342,7 +342,7 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
                     cancelled = True
                     break
                 decoding = ahead.take(video)
-                following = todo[i + 1:]
+                following = todo[i + 1:i + 1 + ahead.depth]
                 ahead.start(following, "models")
                 rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives, decoding,
                                       maps_done=lambda: ahead.start(following, "scoring"))

@@ -137,13 +137,14 @@ class _AvSource:
         ctx = self.stream.codec_context
         for packet in self.container.demux(self.stream):
             skip = (self.skip_below is not None and packet.pts is not None
-                    and self._index(float((packet.pts - self.start) * self.tb)) < self.skip_below)
+                    and self._index(self._time(packet)) < self.skip_below)
             if skip != self._skipping:
                 ctx.skip_frame = "NONREF" if skip else "DEFAULT"
                 self._skipping = skip
             yield from packet.decode()
 
     def _time(self, frame) -> float:
+        """Seconds from the start of a frame (or a packet: the same pts and dts)."""
         pts = frame.pts if frame.pts is not None else frame.dts
         return float((pts - self.start) * self.tb) if pts is not None else 0.0
 
@@ -233,8 +234,8 @@ class VideoReader:
             self.frame_count = len(self._times)
             if not self._times:
                 raise MediaError(self.path, "video stream has no frames")
-        auto = ["opencv", "pyav"] if self._times is None and not self.sparse else ["pyav", "opencv"]
-        order = {"auto": auto if self._times is None else ["pyav"],
+        auto = ["pyav"] if self._times is not None else ["pyav", "opencv"] if self.sparse else ["opencv", "pyav"]
+        order = {"auto": auto,
                  "opencv": ["opencv"], "pyav": ["pyav"]}[backend]
         self._src = None
         #: the count the container announces; ``frame_count`` drops below it when decoding
