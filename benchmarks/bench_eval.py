@@ -24,6 +24,11 @@ Everything runs in one process, in one run, with 2 torch threads:
   the audio trunk alone costs ~40 % of it, as each annotated frame has its own window).
 - ``cpu_s``: the same totals in process CPU seconds (less sensitive to load from
   elsewhere, blind to the overlap of decoding and inference);
+- ``thread_scaling_model_ceiling``: the model ceiling with one torch thread over the one
+  with ``THREADS`` (2: near 2 means the trunks keep every core busy, so any other work
+  lengthens the evaluation), and ``cpu_bound_vs_model_ceiling`` = the model ceiling's CPU
+  seconds over the one-head evaluation's: with every core busy in both, the most that
+  ``items_per_s_vs_model_ceiling`` can reach for the CPU this evaluation spends;
 - ``field_1head_s``: the field's test-script loop (:func:`field_items`: the video opened
   once, a seek and one frame per item, the item's audio decoded alone, one forward pass of
   the whole model at batch 1), and ``speedup_vs_field_1head`` = field / batched (target >= 3);
@@ -274,6 +279,10 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     for v in videos:
         clock.time("model_ceiling_b", model_ceiling, len(v.segments))
         clock.time("ceiling", ceiling, len(v.segments))
+    torch.set_num_threads(1)
+    for v in videos:
+        clock.time("model_ceiling_1thread", model_ceiling, len(v.segments))
+    torch.set_num_threads(THREADS)
     for v in videos:
         rows["f0"] += clock.time("f0", field_items, locs[0], v)
         rows["fl"] += clock.time("fl", field_items, locs[0], v, bn_live)
@@ -321,7 +330,9 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     fig["ceiling_share_1head"] = fig["ceiling_1head_s"] / fig["batched_1head_s"]
     fig["cpu_s"] = {"batched_1head": total(b1, clock.cpu), "batched_3heads": total(b3, clock.cpu),
                     "naive_1head": total(n1, clock.cpu), "naive_3heads": total(n3, clock.cpu),
-                    "ceiling_1head": clock.cpu["ceiling"]}
+                    "ceiling_1head": clock.cpu["ceiling"], "model_ceiling_1head": clock.cpu["model_ceiling"]}
+    fig["thread_scaling_model_ceiling"] = clock.wall["model_ceiling_1thread"] / clock.wall["model_ceiling"]
+    fig["cpu_bound_vs_model_ceiling"] = clock.cpu["model_ceiling"] / total(b1, clock.cpu)
     fig["max_ciou_diff_batched_vs_naive"] = float(np.float32(diff))
     fig = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in fig.items()}
     fig["cpu_s"] = {k: round(v, 2) for k, v in fig["cpu_s"].items()}
