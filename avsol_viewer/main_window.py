@@ -41,6 +41,9 @@ class MainWindow(QMainWindow):
         self.report_error = self._message_box
         #: called first thing when the window closes (child processes, worker threads)
         self.close_hooks: list = []
+        #: asked before that, each a callable returning False to keep the window open
+        #: (``avsol_viewer.asks.confirm_quit``: a training or evaluation child is running)
+        self.confirm_close: list = []
         self.last_error: str | None = None
         self.setWindowTitle("AVSOL Studio")
         self.setAcceptDrops(True)
@@ -381,6 +384,9 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, title, text)
 
     def closeEvent(self, ev) -> None:
+        if not all(ask() for ask in self.confirm_close):
+            ev.ignore()
+            return
         for hook in self.close_hooks:
             hook()
         self.settings.save_window(self.saveGeometry(), self.saveState())
