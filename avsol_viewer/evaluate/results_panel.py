@@ -62,6 +62,9 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self.report: dict | None = None
         self.report_path: str | None = None
+        #: the last report file shown; kept through a rescore (which has no file) so that
+        #: Export names the rescored report after it (commands.export_name)
+        self.source_path: str | None = None
         self.job = None
         self.heads: list[str] = []
         self._rescore: RescoreThread | None = None
@@ -274,6 +277,8 @@ class ResultsPanel(QWidget):
     def show_report(self, report: dict, path: str | None = None) -> None:
         """Show a finished (or cancelled) run's report, or one opened from a file."""
         self.report, self.report_path = report, path
+        if path:
+            self.source_path = path
         self.show_preview(None)
         self.heads = list(report.get("heads", {}))
         self.model.set_rows(report.get("items", []))
