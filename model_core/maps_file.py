@@ -7,6 +7,15 @@ as fixed-width unicode arrays, never objects, so the file loads with
 ``np.load(allow_pickle=False)``: a file holding pickled objects is refused, since loading it
 could run code. Every problem with a file read is an :class:`InputError` naming the file,
 because maps files come from other tools too (``avsol metrics`` evaluates "any model").
+
+Bounded reading: an ``.npz`` is a zip whose members say their own shapes, and a few MB
+of zeros compress into a member that claims gigabytes (a crafted 3.2 MB file beside a
+video cost the viewer 4.7 GB). :func:`read_headers` reads every member's ``.npy`` header
+(shape and dtype, a few hundred bytes) without decompressing the data, and
+:func:`load_maps` refuses, before allocating anything, a file whose shapes disagree, whose
+maps are absurdly large, or whose content claims far more bytes than the file could
+honestly hold; given a :class:`MapsBounds` (the video the maps belong to), also more maps
+than the video has frames or maps of another size than the model's.
 """
 from __future__ import annotations
 
@@ -23,6 +32,48 @@ from model_core.errors import InputError
 
 RESERVED = ("maps", "videos", "times", "head")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Largest side of one map (the models' maps are 7-56 pixels; a heat map at video
+#: resolution from another tool fits too).
+MAX_MAP_SIDE = 4096
+#: Longest file name in ``videos`` (characters; PATH_MAX).
+MAX_NAME_CHARS = 4096
+#: Most bytes a maps file may unpack to, whatever it holds (an hour of every frame at
+#: 30 fps with 56 x 56 maps is 1.4 GB).
+MAX_BYTES = 8 << 30
+#: Content may unpack to at most this many times the file's size once it is over
+#: :data:`BOMB_FLOOR` bytes: float maps compress little (measured on model maps with
+#: ``savez_compressed``: ~1.1x); a member claiming 1000x its compressed size is crafted.
+MAX_RATIO = 64
+BOMB_FLOOR = 256 << 20
+
+
+@dataclass(frozen=True)
+class MapsBounds:
+    """What a maps file must fit when it belongs to one known video (the viewer's
+    recorded maps): at most ``max_maps`` maps (one per frame), each ``map_shape`` if given,
+    every ``videos`` entry equal to ``video`` if given, every time in ``[0, duration]``
+    (plus one frame) if given."""
+
+    max_maps: int | None = None
+    map_shape: tuple[int, int] | None = None
+    video: str | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class MemberHeader:
+    """One array of an ``.npz`` as its header describes it (nothing decompressed)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    compressed_bytes: int
+
+    @property
+    def nbytes(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= int(d)
+        return n * int(self.dtype.itemsize)
 
 
 @dataclass
@@ -81,6 +132,18 @@ def _check_p_avc(p_avc: np.ndarray, n: int) -> list[str]:
     return []
 
 
+def _check_content(path: str, videos: np.ndarray, times: np.ndarray, bounds: MapsBounds) -> None:
+    """The names and times of maps that must belong to ``bounds``'s video."""
+    if bounds.video is not None and videos.size:
+        others = sorted(set(videos.tolist()) - {bounds.video})
+        if others:
+            raise InputError(path, f"maps of {others[0]!r}, not of {bounds.video!r}: not this video's maps")
+    if bounds.duration is not None and times.size:
+        if float(times.max()) > bounds.duration + 0.5:
+            raise InputError(path, f"a map at {float(times.max()):g} s, past the end of the video "
+                                   f"({bounds.duration:g} s): not this video's maps")
+
+
 def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], times: np.ndarray,
               head: str | None = None, extra: dict[str, np.ndarray] | None = None) -> None:
     """Write a maps file atomically.
@@ -125,8 +188,75 @@ def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], 
     write_with(path, write, suffix=".npz")
 
 
-def load_maps(path: str | os.PathLike) -> MapsFile:
-    """Read and check a maps file; every problem is an :class:`InputError` naming it."""
+def read_headers(path: str | os.PathLike) -> dict[str, MemberHeader]:
+    """``{array name: MemberHeader}`` of an ``.npz``, from the members' ``.npy`` headers only.
+
+    Raises :class:`InputError` naming the file when it is not a zip of ``.npy`` arrays or
+    a header can't be read. An object (pickled) array is reported by :func:`load_maps`.
+    """
+    path = os.fspath(path)
+    out: dict[str, MemberHeader] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                    else:  # (3, 0): a utf-8 header, same fields
+                        shape, _, dtype = np.lib.format._read_array_header(fh, version)
+                out[name] = MemberHeader(tuple(int(d) for d in shape), np.dtype(dtype), int(info.compress_size))
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, TypeError, SyntaxError) as exc:
+        raise InputError(path, f"not a readable .npz maps file ({type(exc).__name__}: "
+                               f"{str(exc)[:200]})") from None
+    return out
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.3g} GB" if n >= 1e8 else f"{n / 1e6:.3g} MB"
+
+
+def _check_headers(path: str, heads: dict[str, MemberHeader], bounds: MapsBounds | None,
+                   file_size: int) -> None:
+    """Refuse, from the headers alone, a file that would unpack to something absurd."""
+    m = heads.get("maps")
+    if m is not None and len(m.shape) == 3:
+        n, h, w = m.shape
+        if max(h, w) > MAX_MAP_SIDE:
+            raise InputError(path, f"'maps' of {h} x {w} pixels each (shape {m.shape}): more than "
+                                   f"{MAX_MAP_SIDE} pixels a side is not a localization map")
+        for key, what in (("videos", "name"), ("times", "time"), ("p_avc", "value")):
+            other = heads.get(key)
+            if other is not None and other.shape != (n,) and other.dtype.kind != "O":
+                raise InputError(path, f"'{key}' must hold one {what} per map ({n}), got shape {other.shape}")
+        if bounds is not None:
+            if bounds.max_maps is not None and n > bounds.max_maps:
+                raise InputError(path, f"{n} maps for a video of {bounds.max_maps} frames: "
+                                       "not the maps of this video")
+            if bounds.map_shape is not None and (h, w) != tuple(bounds.map_shape):
+                raise InputError(path, f"maps of {h} x {w} pixels, but the model makes "
+                                       f"{bounds.map_shape[0]} x {bounds.map_shape[1]}: not this model's maps")
+    v = heads.get("videos")
+    if v is not None and v.dtype.kind == "U" and v.dtype.itemsize // 4 > MAX_NAME_CHARS:
+        raise InputError(path, f"'videos' names of {v.dtype.itemsize // 4} characters: not file names")
+    total = sum(h.nbytes for h in heads.values())
+    if total > MAX_BYTES:
+        raise InputError(path, f"would unpack to {_gb(total)} (more than {_gb(MAX_BYTES)}): refused")
+    if total > BOMB_FLOOR and total > MAX_RATIO * max(file_size, 1):
+        raise InputError(path, f"a {_gb(file_size)} file claiming {_gb(total)} of maps "
+                               f"({total // max(file_size, 1)}x its size; crafted?): refused")
+
+
+def load_maps(path: str | os.PathLike, bounds: MapsBounds | None = None) -> MapsFile:
+    """Read and check a maps file; every problem is an :class:`InputError` naming it.
+
+    The members' headers are checked first (:func:`read_headers`), so a file that would
+    unpack to gigabytes, or that can't be the maps of the video ``bounds`` describes, is
+    refused before any array is allocated.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InputError(path, "file not found")
@@ -137,8 +267,11 @@ def load_maps(path: str | os.PathLike) -> MapsFile:
             magic = fh.read(6)
     except OSError as exc:
         raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
-    if not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\x93NUMPY")):
+    if magic.startswith(b"\x93NUMPY"):
+        raise InputError(path, "not a maps file (a single .npy array, not an .npz archive)")
+    if not magic.startswith(b"PK\x03\x04"):
         raise InputError(path, "not a maps file: not an .npz (zip) archive")
+    _check_headers(path, read_headers(path), bounds, os.path.getsize(path))
     try:
         npz = np.load(path, allow_pickle=False)
         if not isinstance(npz, np.lib.npyio.NpzFile):
@@ -175,5 +308,7 @@ def load_maps(path: str | os.PathLike) -> MapsFile:
         problems = _check_p_avc(data["p_avc"], len(maps))
         if problems:
             raise InputError(path, "; ".join(problems))
+    if bounds is not None:
+        _check_content(path, videos, times, bounds)
     return MapsFile(maps.astype(np.float32, copy=False), videos, times.astype(np.float64, copy=False),
                     head, data)

@@ -118,3 +118,140 @@ def test_load_refuses_missing_keys_and_non_npz(tmp_path):
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError):
         load_maps(tmp_path / "cut.npz")
+
+
+# -- bounded reading: shapes are checked from the members' headers before allocating ------
+
+def _crafted(path, members: dict) -> None:
+    """An .npz whose members are ``{name: (shape, dtype)}`` headers followed by only a few
+    bytes of data: what numpy would allocate is the header's claim, whatever follows."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, (shape, dtype) in members.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                buf, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+                      "shape": shape})
+            zf.writestr(f"{name}.npy", buf.getvalue() + b"\0" * 64)
+
+
+def _peak_of(fn) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_file_claiming_gigabytes_is_refused_before_allocating(tmp_path):
+    # the issue's case: a few-kB file whose maps claim 300 000 x 64 x 64 float32 = 4.9 GB
+    path = tmp_path / "bomb.npz"
+    _crafted(path, {"maps": ((300_000, 64, 64), np.float32), "videos": ((300_000,), "<U8"),
+                    "times": ((300_000,), np.float64)})
+    assert path.stat().st_size < 5000
+
+    def load():
+        with pytest.raises(InputError, match=r"unpack to|crafted") as err:
+            load_maps(path)
+        assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+    assert _peak_of(load) < 20 << 20     # refused from the headers: no 4.9 GB (nor 1 GB) array
+
+
+def test_a_highly_compressed_file_is_refused_as_crafted(tmp_path):
+    # 80 000 x 56 x 56 float32 = 1.0 GB claimed by a few kB: under MAX_BYTES, over the ratio
+    path = tmp_path / "zeros.npz"
+    _crafted(path, {"maps": ((80_000, 56, 56), np.float32), "videos": ((80_000,), "<U8"),
+                    "times": ((80_000,), np.float64)})
+    with pytest.raises(InputError, match="crafted"):
+        load_maps(path)
+
+
+@pytest.mark.parametrize("members, words", [
+    ({"maps": ((2, 8192, 8), np.float32)}, "8192 x 8 pixels"),              # absurd side
+    ({"videos": ((5,), "<U100000")}, "not file names"),                      # absurd names
+    ({"maps": ((5, 7, 7), np.float32), "times": ((50_000_000,), np.float64)}, "one time per map"),
+])
+def test_absurd_headers_are_named(tmp_path, members, words):
+    base = {"maps": ((5, 7, 7), np.float32), "videos": ((5,), "<U8"), "times": ((5,), np.float64)}
+    path = tmp_path / "odd.npz"
+    _crafted(path, base | members)
+    with pytest.raises(InputError, match=words):
+        load_maps(path)
+
+
+def test_bounds_of_one_video(tmp_path):
+    from model_core.maps_file import MapsBounds
+
+    maps, _, times = _sample(5, 8, 8)
+    path = tmp_path / "rec.avc.maps.npz"
+    save_maps(path, maps, ["rec.mp4"] * 5, times)
+    ok = MapsBounds(max_maps=5, map_shape=(8, 8), video="rec.mp4", duration=0.2)
+    assert len(load_maps(path, ok)) == 5
+    for bounds, words in [
+        (MapsBounds(max_maps=4), "5 maps for a video of 4 frames"),
+        (MapsBounds(map_shape=(7, 7)), "8 x 8 pixels, but the model makes 7 x 7"),
+        (MapsBounds(video="other.mp4"), "maps of 'rec.mp4', not of 'other.mp4'"),
+        (MapsBounds(duration=0.1 - 0.5 - 1e-3), "past the end of the video"),
+    ]:
+        with pytest.raises(InputError, match=words):
+            load_maps(path, bounds)
+
+
+class _Emitter:
+    def __init__(self):
+        self.said: list[str] = []
+
+    def emit(self, text):
+        self.said.append(text)
+
+
+def _viewer_state(tmp_path, map_size=8, frames=5):
+    """What ``fill_recorded_maps`` reads of the viewer's controller: the open video's
+    session, the loaded models and the map cache (the real ones, without Qt)."""
+    from types import SimpleNamespace
+
+    from avsol_viewer.core.session import Timeline
+    from model_core.inference.map_cache import MapCache
+
+    video = tmp_path / "rec.mp4"
+    video.write_bytes(b"x")
+    session = SimpleNamespace(path=video, key="vkey", name=video.name,
+                              timeline=Timeline(fps=25.0, frame_count=frames, duration=frames / 25.0))
+    model = SimpleNamespace(name="avc", key="mkey", classes=("a",), map_size=map_size)
+    return SimpleNamespace(session=session, maps=SimpleNamespace(models=[model], cache=MapCache()),
+                           message=_Emitter())
+
+
+@pytest.mark.parametrize("write, words", [
+    (lambda p: save_maps(p, np.zeros((5, 7, 7), np.float32), ["rec.mp4"] * 5, np.arange(5) / 25.0),
+     "the model makes 8 x 8"),
+    (lambda p: save_maps(p, np.zeros((5, 8, 8), np.float32), ["other.mp4"] * 5, np.arange(5) / 25.0),
+     "not of 'rec.mp4'"),
+    (lambda p: save_maps(p, np.zeros((9, 8, 8), np.float32), ["rec.mp4"] * 9, np.arange(9) / 25.0),
+     "9 maps for a video of 5 frames"),
+])
+def test_the_viewer_refuses_recorded_maps_of_another_shape_or_video(tmp_path, write, words):
+    from avsol_viewer.live.recorded_maps import fill_recorded_maps
+    from model_core.inference.live_record import maps_path
+
+    c = _viewer_state(tmp_path)
+    write(maps_path(c.session.path, "avc"))
+    assert fill_recorded_maps(c) == 0
+    assert len(c.message.said) == 1 and words in c.message.said[0] and "rec.avc.maps.npz" in c.message.said[0]
+
+
+def test_the_viewer_takes_recorded_maps_that_fit(tmp_path):
+    from avsol_viewer.live.recorded_maps import fill_recorded_maps
+    from model_core.inference.live_record import maps_path
+
+    c = _viewer_state(tmp_path)
+    save_maps(maps_path(c.session.path, "avc"), np.ones((5, 8, 8), np.float32), ["rec.mp4"] * 5,
+              np.arange(5) / 25.0)
+    assert fill_recorded_maps(c) == 5

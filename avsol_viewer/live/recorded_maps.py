@@ -5,6 +5,11 @@ files, :func:`model_core.inference.live_record.maps_path`). When a video is open
 model is loaded, the maps of every loaded model found beside the video go into the map
 cache under the video's frames (own audio), so the map worker finds them there and
 computes nothing for those frames.
+
+A maps file found there is checked against the video and the model before anything is
+allocated (:class:`model_core.maps_file.MapsBounds`): more maps than the video has
+frames, maps of another size than the model's, or maps naming another video are refused
+with one message, and nothing of that file is drawn.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from model_core.inference.map_cache import MapEntry, MapKey
 
 def fill_recorded_maps(c) -> int:
     """Put the recorded maps beside ``c.session``'s video into ``c.maps.cache``; how many."""
-    from model_core.maps_file import load_maps
+    from model_core.maps_file import MapsBounds, load_maps
 
     s = c.session
     if s is None:
@@ -27,8 +32,11 @@ def fill_recorded_maps(c) -> int:
         p = maps_path(s.path, m.name)
         if not p.is_file():
             continue
+        tl = s.timeline
+        bounds = MapsBounds(max_maps=tl.frame_count, map_shape=(m.map_size, m.map_size),
+                            video=s.path.name, duration=tl.duration)
         try:
-            mf = load_maps(p)
+            mf = load_maps(p, bounds)
         except InputError as exc:
             c.message.emit(str(exc))
             continue
