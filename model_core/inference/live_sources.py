@@ -48,7 +48,10 @@ class RingBuffer:
     """The last ``capacity`` samples of a stream, by absolute sample number.
 
     ``write`` is what an audio callback calls: one or two slice copies into a preallocated
-    array under a short lock, nothing else.
+    array under a short lock, nothing else. A *tap* (:meth:`add_tap`, Live › Record's) is
+    also handed a copy of every block as it is written: the ring holds only the last
+    seconds, and reading it at another clock's pace loses what was not captured yet
+    (issue 25: a recording read its sound here and had 23 % digital silence).
     """
 
     def __init__(self, capacity: int):
@@ -56,9 +59,23 @@ class RingBuffer:
         self._buf = np.zeros(self.capacity, np.float32)
         self.total = 0          # samples written since the start
         self._lock = threading.Lock()
+        self._taps: list = []
+
+    def add_tap(self, tap) -> None:
+        """``tap(block)`` is called with a copy of every block written from now on (in the
+        capture thread, under the ring's lock: it must only queue it)."""
+        with self._lock:
+            self._taps.append(tap)
+
+    def remove_tap(self, tap) -> None:
+        with self._lock:
+            if tap in self._taps:
+                self._taps.remove(tap)
 
     def write(self, chunk: np.ndarray) -> None:
-        n = len(chunk)
+        n, orig = len(chunk), chunk
+        # a callback's buffer is reused: a tap gets its own copy (made outside the lock)
+        whole = np.array(orig, np.float32, copy=True) if self._taps else None
         if n >= self.capacity:
             chunk, n_skip = chunk[-self.capacity:], n - self.capacity
         else:
@@ -71,6 +88,10 @@ class RingBuffer:
             if first < m:
                 self._buf[:m - first] = chunk[first:]
             self.total += n
+            for tap in self._taps:
+                if whole is None:
+                    whole = np.array(orig, np.float32, copy=True)  # a tap added meanwhile
+                tap(whole)
 
     def read(self, first: int, n: int) -> np.ndarray:
         """Samples ``first .. first + n`` of the stream (zeros where not held)."""
