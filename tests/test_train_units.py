@@ -146,3 +146,75 @@ def test_model_settings_presets_and_checks(tmp_path):
     f = tmp_path / "cfg.json"
     f.write_text('{"width": 8, "layers": [1, 1, 1, 1], "image_size": 64, "map_size": 2, "num_classes": 9}')
     assert model_settings(str(f))["map_size"] == 2
+
+
+def _copy_set(tiny: Path, dest: Path, train: list[str] | None = None, val: bool = True,
+              zero_length: bool = False) -> Path:
+    """A copy of the tiny set with another train split, no val split, or every event
+    row made zero-length (Start = End)."""
+    import shutil
+
+    shutil.copytree(tiny, dest)
+    header = "Category&VideoID&Quality&StartTime&EndTime\n"
+    rows = [ln.split("&") for ln in (dest / "Annotations.txt").read_text().splitlines()[1:] if ln]
+    if train is not None:
+        (dest / "trainSet.txt").write_text(header + "".join("&".join(r) + "\n" for r in rows if r[1] in train))
+    if not val:
+        (dest / "valSet.txt").unlink()
+    if zero_length:
+        text = header + "".join("&".join(r[:4] + [r[3]]) + "\n" for r in rows)
+        for name in ("Annotations.txt", "trainSet.txt", "valSet.txt"):
+            ids = {ln.split("&")[1] for ln in (dest / name).read_text().splitlines()[1:] if ln}
+            (dest / name).write_text(header + "".join(ln + "\n" for ln in text.splitlines()[1:]
+                                                      if ln.split("&")[1] in ids))
+    return dest
+
+
+def test_one_class_train_split_is_refused_for_avc_and_dnm_and_a_warning_for_cls(tiny, tmp_path):
+    from model_core.train.dataset import check_training_set
+
+    one = _copy_set(tiny, tmp_path / "one", train=["synth_00001", "synth_00004"])  # both blue triangles
+    data = load_training_data(one)
+    assert {data.classes[it.label] for it in data.positives("train")} == {"blue dotted triangle"}
+    for head in ("avc", "dnm"):
+        with pytest.raises(InputError, match="one class \\('blue dotted triangle'\\): head " + head):
+            check_training_set(data, head)
+    warnings = check_training_set(data, "cls")
+    assert len(warnings) == 1 and "cls_acc will be 1" in warnings[0]
+    assert check_training_set(load_training_data(tiny), "avc") == []      # the full set: nothing to say
+
+
+def test_no_validation_segment_is_a_warning_and_refuses_select_best(tiny, tmp_path):
+    from model_core.train.dataset import check_training_set
+
+    data = load_training_data(_copy_set(tiny, tmp_path / "noval", val=False))
+    assert check_training_set(data, "avc") == ["no valSet.txt: no validation figures will be reported"]
+    with pytest.raises(InputError, match="--select-best ciou@0.5 needs validation segments: no valSet.txt"):
+        check_training_set(data, "avc", select_best="ciou@0.5")
+    full = load_training_data(tiny)
+    undecodable = check_training_set(full, "avc", train_items=full.positives("train"), val_items=[])
+    assert undecodable == ["no event segment of a val-split video could be decoded: no validation figures "
+                           "will be reported"]
+
+
+def test_only_zero_length_events_are_named(tiny, tmp_path):
+    with pytest.raises(InputError, match="every event of the 4 train-split video\\(s\\) is zero-length"):
+        load_training_data(_copy_set(tiny, tmp_path / "zero", zero_length=True))
+
+
+@pytest.mark.parametrize("head, words", [("avc", "one class"), ("dnm", "one class")])
+def test_train_cli_names_an_impossible_set_in_one_line_before_any_work(tiny, tmp_path, capsys, head, words):
+    one = _copy_set(tiny, tmp_path / "one", train=["synth_00001", "synth_00004"])
+    rc = main(["train", str(one), "--head", head, "--epochs", "1", "--out", str(tmp_path / "m.pt"),
+               "--cache", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert rc == 2 and words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "m.pt").exists()   # nothing decoded
+
+
+def test_train_cli_warns_of_a_set_without_validation(tiny, tmp_path, capsys):
+    noval = _copy_set(tiny, tmp_path / "noval", val=False)
+    rc = main(["train", str(noval), "--head", "cls", "--epochs", "1", "--out", str(tmp_path / "m.pt"),
+               "--cache", str(tmp_path / "cache"), "--config", "tiny", "--batch-size", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "warning: no valSet.txt: no validation figures will be reported" in out

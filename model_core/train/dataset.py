@@ -137,5 +137,53 @@ def load_training_data(root: str | os.PathLike) -> TrainingData:
     if "train" not in ave.splits:
         raise AnnotationError(root, ["trainSet.txt: not found; training needs a train split"])
     if not data.positives("train"):
+        train = [v for v in ave.videos if ave.split_of(v) == "train" and v not in missing]
+        rows = [r for v in train for r in ave.videos[v]]
+        if rows and all(r.end <= r.start for r in rows):
+            raise AnnotationError(root / "Annotations.txt", [
+                f"every event of the {len(train)} train-split video(s) is zero-length (Start = End): "
+                f"nothing to train on; an event covers the 1 s segments Start .. End-1"])
         raise AnnotationError(root, ["no event segment of a train-split video is present in the folder"])
     return data
+
+
+def check_training_set(data: TrainingData, head: str, select_best: str | None = None,
+                       train_items: list[SegmentItem] | None = None,
+                       val_items: list[SegmentItem] | None = None) -> list[str]:
+    """What makes a training run impossible (raised, one line, before any work) or
+    degenerate (returned as warning lines), so that no figure is silently meaningless.
+
+    Why: with one class in the train split no AVC negative can be made (a negative is the
+    sound of a clip of *another* class), so the ``avc`` and ``dnm`` heads would learn
+    "always corresponds" and report ``avc_acc 1.0000`` (issue 26); the ``cls`` head with
+    one class is trivially right. Without validation segments no val figure exists, and
+    ``--select-best`` has nothing to select by. ``train_items`` / ``val_items`` are the
+    segments left after decoding (default: every annotated one).
+
+    Raises
+    ------
+    InputError
+        One class for ``avc`` / ``dnm``; ``--select-best`` without validation segments.
+    """
+    from model_core.errors import InputError
+
+    train = data.positives("train") if train_items is None else train_items
+    val = data.positives("val") if val_items is None else val_items
+    warnings = []
+    classes = sorted({it.label for it in train})
+    if len(classes) == 1:
+        name = data.classes[classes[0]]
+        if head in ("avc", "dnm"):
+            raise InputError(data.root, f"every train segment is of one class ({name!r}): head {head} "
+                                        f"needs AVC negatives, the sound of another class; add videos of "
+                                        f"a second class to trainSet.txt")
+        warnings.append(f"every train segment is of one class ({name!r}): head cls can only learn "
+                        f"that class; cls_acc will be 1 whatever the model")
+    if not val:
+        why = ("no valSet.txt" if not (data.root / "valSet.txt").is_file()
+               else "no event segment of a val-split video" + (" could be decoded" if val_items is not None
+                                                               else " is present"))
+        if select_best is not None:
+            raise InputError(data.root, f"--select-best {select_best} needs validation segments: {why}")
+        warnings.append(f"{why}: no validation figures will be reported")
+    return warnings

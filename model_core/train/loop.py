@@ -28,7 +28,7 @@ from model_core.model import ModelConfig, build_model, head_loss, pick_negatives
 from model_core.model.checkpoint import load_checkpoint, save_checkpoint
 from model_core.train import distributed as D
 from model_core.train.batches import SegmentStore
-from model_core.train.dataset import TrainingData, load_training_data
+from model_core.train.dataset import TrainingData, check_training_set, load_training_data
 from model_core.train.feature_cache import FeatureCache, build_entries
 from model_core.train.options import TrainOptions, check_model_settings, complete_model_settings
 from model_core.train.schedule import default_warmup, lr_at
@@ -88,6 +88,9 @@ class Trainer:
         self.data = data
         for w in data.warnings:
             self.log(w, "warning")
+        said = check_training_set(data, o.head, o.select_best)   # before decoding anything
+        for w in said:
+            self.log(w, "warning")
         used = sorted({i for s in ("train", "val") for i in data.split_videos(s)})
         mine = used[self.info.rank::self.info.world_size]
         cache = FeatureCache(o.cache_dir, ModelConfig(num_classes=1, **o.model).image_size)
@@ -116,6 +119,9 @@ class Trainer:
             self.log(f"{dropped} val segment(s) without a decodable frame left out", "warning")
         if not self.train_items:
             raise InputError(o.data, "no train segment could be decoded")
+        for w in check_training_set(data, o.head, o.select_best, self.train_items, self.val_items):
+            if w not in said:   # what decoding failures made degenerate
+                self.log(w, "warning")
         if o.val_limit is not None and len(self.val_items) > o.val_limit:
             # one fixed subset (seed independent of --seed): every run validates on the same items
             import numpy as np
