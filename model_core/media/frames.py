@@ -16,6 +16,14 @@ the specification asks (it is the fastest here); PyAV for variable-rate files (O
 seeking assumes a constant rate and lands on the wrong frames) and for codecs the OpenCV
 build cannot decode (AV1 with the current wheels).
 
+Rotation: one rule for every backend. A video whose display matrix says "turn 90
+degrees" (a phone held upright) is read as a player shows it: the decoder returns the
+stored picture (OpenCV's own auto-rotation is switched off, ``CAP_PROP_ORIENTATION_AUTO``
+= 0, so it can't rotate a second time or differently), resized to the stored shape, and
+:func:`model_core.media.probe.rotate` turns it by the matrix's angle as PyAV reads it
+(``VideoFrame.rotation``). So OpenCV and PyAV, dense and sparse reads, give the same
+pixels, and ``infer``, ``eval``, the viewer and the export the same maps.
+
 Resizing: :func:`resize_frame`, an INTER_AREA-quality downscale at a fifth of its cost
 (see its docstring and ``benchmarks/bench_decode.py``). Use it for every frame that goes to
 a model, in training and inference alike.
@@ -31,7 +39,8 @@ from typing import Iterator
 import numpy as np
 
 from model_core.errors import MediaError
-from model_core.media.probe import MediaInfo, open_container, probe, video_streams
+from model_core.media.probe import (MediaInfo, normal_rotation, display_rotation, open_container, probe,
+                                    rotate, video_streams, with_rotation)
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +95,10 @@ class _CvSource:
         self.cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
         if not self.cap.isOpened():
             raise _EndOfStream("OpenCV cannot open the file")
+        # the stored picture: VideoReader applies the one rotation rule (module docstring)
+        if not self.cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0):
+            self.cap.release()
+            raise _EndOfStream("this OpenCV build cannot switch off its auto-rotation")
 
     def seek(self, index: int) -> None:
         self.cap.set(self._cv2.CAP_PROP_POS_FRAMES, float(index))
@@ -130,6 +143,8 @@ class _AvSource:
         self._skipping = False
         self._frames = self._decode()
         self._frame = None
+        #: the display rotation of the first frame decoded (``VideoFrame.rotation``)
+        self.rotation: int | None = None
 
     def _decode(self):
         """Decoded frames in order; a packet of a frame below ``skip_below`` is decoded
@@ -167,6 +182,8 @@ class _AvSource:
             self._frame = next(self._frames)
         except (StopIteration, av.error.FFmpegError) as exc:
             raise _EndOfStream() from exc
+        if self.rotation is None:
+            self.rotation = normal_rotation(getattr(self._frame, "rotation", 0))
         return self._index(self._time(self._frame))
 
     def retrieve(self, size: tuple[int, int] | None) -> np.ndarray:
@@ -238,6 +255,7 @@ class VideoReader:
         order = {"auto": auto,
                  "opencv": ["opencv"], "pyav": ["pyav"]}[backend]
         self._src = None
+        self.rotation = 0  # frames are read as stored until the rotation is known
         #: the count the container announces; ``frame_count`` drops below it when decoding
         #: finds the file truncated
         self.announced_frame_count = self.frame_count
@@ -254,6 +272,13 @@ class VideoReader:
                 self._quiet = False
         else:
             raise MediaError(self.path, f"cannot decode the video stream (codec {self.info.video_codec})")
+        # the one rotation rule: PyAV's reading of the display matrix (a PyAV decoder has
+        # it from frame 0 already; for OpenCV, PyAV decodes the first frame once more)
+        rot = getattr(self._src, "rotation", None)
+        self.rotation = rot if rot is not None else display_rotation(self.path)
+        self.info = with_rotation(self.info, self.rotation)
+        first = rotate(first, self.rotation)
+        self._kept = None  # may hold frame 0 as stored
         self.height, self.width = first.shape[:2]
 
     # -- public API -------------------------------------------------------------------
@@ -442,6 +467,7 @@ class VideoReader:
         return self._seek(index)
 
     def _read(self, index: int, size) -> np.ndarray:
+        """Frame ``index`` as shown (rotated), resized to ``size`` = (w, h) if given."""
         key = None if size is None else (int(size[0]), int(size[1]))
         shown = self._locate(index)
         if self._kept is not None and self._kept[:2] == (shown, key):
@@ -453,7 +479,9 @@ class VideoReader:
             self._cur = self._prev = None
             if self._seek(shown) != shown or self._cur != shown:
                 raise _EndOfStream()
-        img = self._src.retrieve(key)
+        # resized as stored (a quarter turn swaps the sides), then turned as shown
+        stored = key[::-1] if key is not None and self.rotation in (90, 270) else key
+        img = rotate(self._src.retrieve(stored), self.rotation)
         if self._gappy:
             self._kept = (shown, key, img.copy())
         return img

@@ -32,6 +32,14 @@ class MediaInfo:
     it has one, else from the timestamp of the last packet (a cheap tail scan), else
     ``duration * fps``; ``frame_count_exact`` says whether it came from one of the first
     two. ``constant_frame_rate`` is a best-effort reading of the stream's rates.
+
+    ``rotation`` is the display matrix's turn (a phone held upright records landscape
+    pictures and says "turn 90 degrees" in the container): degrees counterclockwise, one of
+    0, 90, 180, 270, that every reader applies (``np.rot90(picture, rotation // 90)``,
+    :func:`rotate`), so all readers, and everything computed from them, see the picture
+    as a player shows it; None when not read (``probe(rotation=False)``, the default).
+    Once read, ``width`` and ``height`` are the picture as shown (swapped from the stored
+    one for 90 and 270).
     """
 
     path: str
@@ -51,23 +59,60 @@ class MediaInfo:
     start_time: float = 0.0
     frame_count_exact: bool = False
     container: str = ""
+    rotation: int | None = None
+
+
+def rotate(img, rotation: int):
+    """``img`` (H x W x C) turned ``rotation`` degrees counterclockwise (0/90/180/270), as
+    :attr:`MediaInfo.rotation` says it is shown; a contiguous array (a view would make
+    every later copy slow). The one rotation rule of every reader."""
+    import numpy as np
+
+    k = (int(rotation) // 90) % 4
+    return img if k == 0 else np.ascontiguousarray(np.rot90(img, k))
+
+
+def normal_rotation(degrees) -> int:
+    """A display matrix's angle (PyAV: counterclockwise, -180..180) as 0, 90, 180 or 270."""
+    try:
+        d = float(degrees)
+    except (TypeError, ValueError):
+        return 0
+    if not math.isfinite(d):
+        return 0
+    return int(round(d / 90.0)) % 4 * 90
+
+
+def _display_rotation(container, stream) -> int:
+    """The rotation of ``stream``'s display matrix, from its first decoded frame.
+
+    PyAV exposes the matrix on frames (``VideoFrame.rotation``, av >= 12), not on streams;
+    the decoder attaches the stream's matrix to every frame, so one decoded frame tells.
+    The container is read from its start (seeking back first if it was read before); any
+    failure means no rotation, and the readers then report the undecodable stream.
+    """
+    try:
+        try:  # describe may have demuxed the tail
+            container.seek(stream.start_time or 0, stream=stream, backward=True)
+        except Exception:  # noqa: BLE001 - an unseekable stream: decode from where it is
+            pass
+        stream.codec_context.thread_count = 1
+        for frame in container.decode(stream):
+            return normal_rotation(getattr(frame, "rotation", 0))
+    except Exception:  # noqa: BLE001 - PyAV raises various types for damaged streams
+        return 0
+    return 0
 
 
 def check_file(path: str | os.PathLike) -> Path:
-    """Raise :class:`MediaError` unless ``path`` is an existing, non-empty regular file."""
+    """Raise :class:`MediaError` unless ``path`` is an existing, non-empty regular file
+    (a FIFO, a device or a symlink loop is named as such: ``input_problem``)."""
+    from model_core.input_protection import input_problem
+
     p = Path(path)
-    if not p.exists():
-        raise MediaError(p, "file not found")
-    if p.is_dir():
-        raise MediaError(p, "is a folder, not a media file")
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise MediaError(p, f"cannot read file ({exc.strerror or exc})") from exc
-    if size == 0:
-        raise MediaError(p, "empty file (0 bytes)")
-    if not os.access(p, os.R_OK):
-        raise MediaError(p, "permission denied")
+    problem = input_problem(p, "media file")
+    if problem is not None:
+        raise MediaError(p, problem)
     return p
 
 
@@ -148,8 +193,13 @@ def _tail_end(container, stream, duration_hint: float | None) -> float | None:
         return None
 
 
-def probe(path: str | os.PathLike) -> MediaInfo:
+def probe(path: str | os.PathLike, rotation: bool = False) -> MediaInfo:
     """Read the metadata of ``path`` without decoding it.
+
+    ``rotation=True`` also reads the display rotation, which costs decoding the first
+    frame (25-35 ms for 720p H.264 on this 2-core machine, as much as the rest of the
+    probe): without it ``MediaInfo.rotation`` is None ("not read") and width and height
+    are the picture as stored. ``VideoReader`` always knows the rotation.
 
     Raises
     ------
@@ -159,7 +209,29 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     """
     container = open_container(path)
     with container:
-        return describe(container, path)
+        info = describe(container, path)
+        if info.has_video and rotation:
+            info = with_rotation(info, _display_rotation(container, video_streams(container)[0]))
+        return info
+
+
+def display_rotation(path: str | os.PathLike) -> int:
+    """The rotation of ``path``'s video (see :attr:`MediaInfo.rotation`), by decoding its
+    first frame with PyAV (0 without video). ``VideoReader`` calls it when its decoder is
+    OpenCV; a PyAV decoder reads the same matrix from the frames it decodes anyway."""
+    container = open_container(path)
+    with container:
+        vids = video_streams(container)
+        return _display_rotation(container, vids[0]) if vids else 0
+
+
+def with_rotation(info: MediaInfo, rotation: int) -> MediaInfo:
+    """``info`` with its rotation set (and width, height swapped for a quarter turn)."""
+    import dataclasses
+
+    rotation = normal_rotation(rotation)
+    w, h = (info.height, info.width) if rotation in (90, 270) else (info.width, info.height)
+    return dataclasses.replace(info, rotation=rotation, width=w, height=h)
 
 
 def describe(container, path: str | os.PathLike, scan_tail: bool = True) -> MediaInfo:
