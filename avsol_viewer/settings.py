@@ -26,6 +26,30 @@ DEFAULTS = {
     "display/scale": "per_frame",
 }
 
+#: not display options (``DEFAULTS`` are exactly ``DisplayOptions``' fields): what the
+#: dialogs refill from (issue 25, finding 8) and where each kind of output last went
+OTHER_DEFAULTS = {
+    "evaluate/folder": "",
+    "evaluate/annotations": "",
+    "evaluate/rule": "median",
+    "evaluate/level": 0.5,
+    "evaluate/device": "auto",
+    "evaluate/batch": 16,
+    "train/folder": "",
+    "train/heads": "dnm",
+    "train/epochs": 10,
+    "train/batch": 32,
+    "train/device": "auto",
+    "train/config": "demo",
+    # where each kind of output last went (avsol_viewer.output_folder); "last": any kind
+    "outputs/evaluate": "",
+    "outputs/train": "",
+    "outputs/export": "",
+    "outputs/record": "",
+    "outputs/report": "",
+    "outputs/last": "",
+}
+
 
 class ViewerSettings:
     """Typed access to the viewer's settings.
@@ -54,7 +78,7 @@ class ViewerSettings:
     def value(self, key: str, default=None):
         """The stored value, converted to the type of the default (INI stores strings)."""
         if default is None:
-            default = DEFAULTS.get(key)
+            default = DEFAULTS.get(key, OTHER_DEFAULTS.get(key))
         raw = self._qs.value(key, default)
         if raw is None:
             return default
@@ -65,9 +89,21 @@ class ViewerSettings:
                 return float(raw)
             except (TypeError, ValueError):
                 return default
+        if isinstance(default, int):
+            try:
+                return int(raw)
+            except (TypeError, ValueError):
+                return default
         if isinstance(default, str):
             return str(raw)
         return raw
+
+    def string_list(self, key: str) -> list[str]:
+        """A stored list of strings (INI gives one string for a list of one)."""
+        raw = self._qs.value(key, [])
+        if isinstance(raw, str):
+            raw = [raw] if raw else []
+        return [str(p) for p in (raw or [])]
 
     def set_value(self, key: str, value) -> None:
         if not self.read_only:
@@ -79,10 +115,7 @@ class ViewerSettings:
 
     # -- recent files -------------------------------------------------------------------
     def recent_files(self) -> list[str]:
-        raw = self._qs.value("files/recent", [])
-        if isinstance(raw, str):
-            raw = [raw] if raw else []
-        return [str(p) for p in (raw or [])][:MAX_RECENT]
+        return self.string_list("files/recent")[:MAX_RECENT]
 
     def add_recent_file(self, path: str | os.PathLike) -> list[str]:
         """Put ``path`` first in the recent list (deduplicated, at most ``MAX_RECENT``)."""

@@ -97,6 +97,9 @@ def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tm
     # rescore under top-gt: the same maps, head a stays right, numbers recomputed
     panel.rescore("top-gt", wait=True)
     assert panel.report["meta"]["threshold"] == "top-gt" and panel.chosen_rule() == "top-gt"
+    # Export proposes a name that says the rule, never the original report's (issue 25, 5)
+    assert commands.export_name(win, "json") == str(saved_report.with_name("report.top-gt.json"))
+    assert commands.export_name(win, "csv") == str(saved_report.with_name("report.top-gt.csv"))
     a = panel.report["heads"]["a"]
     assert a["ciou@0.5"] == 1.0 and a["mean_ciou"] != json.loads(saved_report.read_text())["heads"]["a"]["mean_ciou"]
     # exports
@@ -242,7 +245,9 @@ def test_the_dialogs_build_the_requests_do_runs(qtbot, saved_report, tmp_path):
     d.rule.setCurrentText("fixed")
     d.level.setValue(0.3)
     r = d.request()
-    assert r.threshold == "fixed:0.3" and r.out == str(saved_report.parent / "avsol-report.json")
+    # the report goes beside the data folder, named after it, never inside it (issue 25, 5)
+    data = saved_report.parent
+    assert r.threshold == "fixed:0.3" and r.out == str(data.parent / f"{data.name}-report.json")
     assert r.checkpoints[0].startswith("/") and r.annotations is None
     bad = EvalDialog(str(tmp_path / "nowhere"), ["m/dnm.pt"])
     qtbot.addWidget(bad)

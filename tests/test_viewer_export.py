@@ -216,7 +216,7 @@ def test_menu_command_asks_then_exports(make_viewer, index_clip, tmp_path, monke
     from avsol_viewer.export.export_dialog import ExportDialog, ask_export
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm"))
-    v.win.settings.set_last_folder(tmp_path)
+    v.win.settings.set_value("outputs/export", str(tmp_path))     # the last export went there
     monkeypatch.setattr(ExportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)  # "Export" pressed
     worker = ask_export(v.win)
     with v.qtbot.waitSignal(worker.done, timeout=60000):

@@ -84,7 +84,10 @@ def install_evaluate_actions(window) -> None:
     """Tools › Evaluate folder…, File › Open report…, View › Next / Previous failure."""
     from avsol_viewer.playback.transport import make_action
 
+    from avsol_viewer.asks import install_quit_confirmation
+
     window.evaluation = Evaluation(window)
+    install_quit_confirmation(window)         # "Evaluation is running: stop it (resumable) and quit?"
     window.close_hooks.append(window.evaluation.panel.shutdown)
     a = window.actions_by_name
     a["evaluate"] = make_action(window, "&Evaluate folder…", "Ctrl+Shift+E", lambda: ask_evaluate(window))
@@ -131,7 +134,7 @@ def ask_evaluate(window) -> None:
         window._error("An evaluation is running", "Cancel it first (Evaluation panel).")
         return
     ckpts = [m.path for m in window.controller.maps.models]
-    dlg = EvalDialog(window.settings.last_folder() or "", ckpts, window)
+    dlg = EvalDialog(window.settings.last_folder() or "", ckpts, window, settings=window.settings)
     if dlg.exec():
         evaluate(window, dlg.request())
 
@@ -300,13 +303,45 @@ def export_report(window, path: str | os.PathLike, kind: str = "json") -> bool:
     return True
 
 
+def export_name(window, kind: str) -> str:
+    """The path Export JSON / CSV proposes: beside the report shown, named after it, and
+    after a rescore named for the new rule too (``report.fixed-0.5.json``), so the
+    original report is not proposed for overwriting; a report with no file yet goes to
+    the default output folder."""
+    from model_core.metrics.threshold import canonical
+    from avsol_viewer.output_folder import default_output_dir
+
+    panel = window.evaluation.panel
+    suffix = ".csv" if kind == "csv" else ".json"
+    meta = (panel.report or {}).get("meta", {}) or {}
+    source = panel.report_path or panel.source_path
+    if source:
+        base = Path(source)
+    else:
+        base = default_output_dir(window.settings, "report", meta.get("data")) / "avsol-report.json"
+    if panel.report_path is None and meta.get("rescored_from") is not None:
+        stem = base.stem
+        try:
+            old, new = canonical(meta.get("rescored_from")), canonical(meta.get("threshold"))
+        except ValueError:
+            old, new = None, str(meta.get("threshold"))
+        tag = lambda rule: str(rule).replace(":", "-")      # noqa: E731 - names a file
+        if old and stem.endswith("." + tag(old)):
+            stem = stem[: -len(tag(old)) - 1]               # report.median.json -> report.fixed-0.5.json
+        return str(base.with_name(f"{stem}.{tag(new)}{suffix}"))
+    return str(base.with_suffix(suffix))
+
+
 def ask_export(window, kind: str) -> None:
-    base = window.evaluation.panel.report_path or "avsol-report.json"
-    default = str(Path(base).with_suffix(".csv" if kind == "csv" else ".json"))
+    from avsol_viewer.output_folder import ensure_folder, remember_output
+
+    default = export_name(window, kind)
+    ensure_folder(Path(default).parent)
     path, _ = QFileDialog.getSaveFileName(window, f"Export {kind.upper()}", default,
                                           "CSV (*.csv)" if kind == "csv" else "JSON (*.json)")
     if path:
-        export_report(window, path, kind)
+        if export_report(window, path, kind):
+            remember_output(window.settings, "report", path)
 
 
 def contact_sheet(window, path: str | os.PathLike, n: int = 16) -> int:

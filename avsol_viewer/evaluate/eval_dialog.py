@@ -4,6 +4,13 @@ The folder's annotations are found the way ``avsol eval`` finds them
 (``model_core.evaluation.load_eval_set``: ``avsol-e.json`` first, else AVE's
 ``Annotations.txt``) and shown with their video count, or chosen by hand; the
 checkpoints start as the models the viewer has loaded. Nothing runs here.
+
+With the viewer's settings, the dialog refills from what was evaluated last (folder,
+annotations, checkpoints, rule, device, batch) and remembers it on Evaluate. The report
+path follows the folder (``<folder name>-report.json`` in
+:func:`~avsol_viewer.output_folder.default_output_dir`: the last report folder, else next to
+the data set, never inside it nor the install folder) until the user edits it, and an
+existing report is replaced only when the user agrees.
 """
 from __future__ import annotations
 
@@ -14,9 +21,19 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from avsol_viewer.asks import confirm_overwrite
 from avsol_viewer.evaluate.eval_job import EvalRequest
+from avsol_viewer.output_folder import FollowingField, default_output_dir, ensure_folder, remember_output
 
 DEFAULT_REPORT = "avsol-report.json"
+RULES = ("median", "fixed", "top-gt")
+
+
+def default_report(settings, folder: str) -> str:
+    """Where the report of evaluating ``folder`` goes by default."""
+    name = Path(os.path.abspath(folder)).name if folder else ""
+    return str(default_output_dir(settings, "evaluate", folder or None) /
+               (f"{name}-report.json" if name else DEFAULT_REPORT))
 
 
 def describe_folder(folder: str, annotations: str | None = None) -> str:
@@ -45,8 +62,9 @@ def _row(*widgets) -> QWidget:
 class EvalDialog(QDialog):
     """Folder, annotations, checkpoints, threshold rule, report path, device, batch size."""
 
-    def __init__(self, folder: str = "", checkpoints=(), parent=None):
+    def __init__(self, folder: str = "", checkpoints=(), parent=None, settings=None):
         super().__init__(parent)
+        self.settings = settings
         self.setWindowTitle("Evaluate folder")
         self.resize(620, 420)
         self.folder = QLineEdit(folder)
@@ -58,7 +76,7 @@ class EvalDialog(QDialog):
         self.ckpts.addItems([str(c) for c in checkpoints])
         self.out = QLineEdit()
         self.rule = QComboBox()
-        self.rule.addItems(["median", "fixed", "top-gt"])
+        self.rule.addItems(list(RULES))
         self.level = QDoubleSpinBox()
         self.level.setRange(0, 0.99)
         self.level.setSingleStep(0.05)
@@ -102,13 +120,61 @@ class EvalDialog(QDialog):
         self.annotations.editingFinished.connect(self._update)
         self.rule.currentTextChanged.connect(lambda t: self.level.setEnabled(t == "fixed"))
         self.level.setEnabled(False)
+        if settings is not None:
+            self._restore(settings)
+        self.report = FollowingField(self.out, lambda: default_report(self.settings, self.folder.text().strip()))
+        self.folder.textChanged.connect(self.report.follow)
         self._update()
+
+    def _restore(self, s) -> None:
+        """The last evaluation's choices, where they still make sense (the folder and the
+        checkpoints must still exist; the annotations go with their folder)."""
+        folder = s.value("evaluate/folder")
+        if folder and os.path.isdir(folder):
+            self.folder.setText(folder)
+            self.annotations.setText(s.value("evaluate/annotations"))
+        ckpts = [p for p in s.string_list("evaluate/checkpoints") if os.path.isfile(p)]
+        if ckpts:
+            self.ckpts.clear()
+            self.ckpts.addItems(ckpts)
+        if s.value("evaluate/rule") in RULES:
+            self.rule.setCurrentText(s.value("evaluate/rule"))
+        self.level.setValue(s.value("evaluate/level"))
+        if self.device.findText(s.value("evaluate/device")) >= 0:
+            self.device.setCurrentText(s.value("evaluate/device"))
+        self.batch.setValue(s.value("evaluate/batch"))
+
+    def remember(self) -> None:
+        """Store this dialog's choices for the next time (and where the report went)."""
+        s = self.settings
+        if s is None:
+            return
+        r = self.request()
+        s.set_value("evaluate/folder", r.data)
+        s.set_value("evaluate/annotations", r.annotations or "")
+        s.set_value("evaluate/checkpoints", list(r.checkpoints))
+        s.set_value("evaluate/rule", self.rule.currentText())
+        s.set_value("evaluate/level", self.level.value())
+        s.set_value("evaluate/device", r.device)
+        s.set_value("evaluate/batch", r.batch_size)
+        remember_output(s, "evaluate", r.out)
+
+    def accept(self) -> None:
+        """Evaluate: only once the report's folder exists and an existing report may go."""
+        out = self.request().out
+        problem = ensure_folder(Path(out).parent)
+        if problem:
+            self.found.setText(f"⚠ {problem}")
+            return
+        if not confirm_overwrite(self, [out], "report"):
+            return
+        self.remember()
+        super().accept()
 
     def _browse_folder(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Folder of videos", self.folder.text())
         if d:
             self.folder.setText(d)
-            self.out.clear()
             self._update()
 
     def _browse_annotations(self) -> None:
@@ -126,12 +192,10 @@ class EvalDialog(QDialog):
     def _browse_out(self) -> None:
         p, _ = QFileDialog.getSaveFileName(self, "Report", self.out.text(), "Report (*.json)")
         if p:
-            self.out.setText(p)
+            self.report.set_by_user(p)
 
     def _update(self) -> None:
         folder = self.folder.text().strip()
-        if folder and not self.out.text().strip():
-            self.out.setText(str(Path(folder) / DEFAULT_REPORT))
         self.found.setText(describe_folder(folder, self.annotations.text().strip() or None) if folder else "")
         self.ok.setEnabled(bool(folder) and os.path.isdir(folder) and self.ckpts.count() > 0
                            and not self.found.text().startswith("⚠"))
@@ -141,7 +205,7 @@ class EvalDialog(QDialog):
         return EvalRequest(
             data=os.path.abspath(self.folder.text().strip()),
             checkpoints=tuple(os.path.abspath(self.ckpts.item(i).text()) for i in range(self.ckpts.count())),
-            out=self.out.text().strip() or str(Path(self.folder.text().strip()) / DEFAULT_REPORT),
+            out=os.path.abspath(self.report.text()),
             annotations=os.path.abspath(self.annotations.text().strip()) if self.annotations.text().strip() else None,
             threshold=f"fixed:{self.level.value():g}" if rule == "fixed" else rule,
             device=self.device.currentText(), batch_size=self.batch.value())

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFormLayout, QHBoxLayout, QLineEdit, QProgressDialog, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from avsol_viewer.asks import confirm_overwrite
+from avsol_viewer.output_folder import default_output_dir, ensure_folder, remember_output
 from avsol_viewer.workers import running_threads
 
 SHORTCUT = "Ctrl+E"
@@ -28,8 +30,11 @@ def running_exports() -> list:
 
 
 def default_target(window) -> str:
+    """``<video>-overlay.mp4`` in the default output folder (the last export's folder, else
+    the user's): never beside the video, whose folder may be the install's demo or real
+    footage (:func:`~avsol_viewer.output_folder.default_output_dir`)."""
     s = window.controller.session
-    folder = Path(window.settings.last_folder() or (s.path.parent if s else "."))
+    folder = default_output_dir(window.settings, "export")
     return str(folder / (f"{s.path.stem}-overlay.mp4" if s else "overlay.mp4"))
 
 
@@ -39,6 +44,7 @@ class ExportDialog(QDialog):
 
     def __init__(self, window, parent=None):
         super().__init__(parent or window)
+        self._window = window
         self.setWindowTitle("Export overlay video")
         c = window.controller
         s = c.session
@@ -114,10 +120,20 @@ class ExportDialog(QDialog):
             self.path.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
 
     def _accept(self) -> None:
-        if not self.path.text().strip():
+        """Export: once the target's folder exists and an existing file may be replaced
+        (a typed or default path gets no question from the file dialog)."""
+        path = self.path.text().strip()
+        if not path:
             return
         if self.range.currentData() == "range" and self.end.value() <= self.start.value():
             self.end.setFocus()
+            return
+        problem = ensure_folder(Path(path).parent)
+        if problem:
+            self._window.report_error("Cannot export", problem)
+            self.path.setFocus()
+            return
+        if not confirm_overwrite(self, [path], "video"):
             return
         self.accept()
 
@@ -190,7 +206,7 @@ def ask_export(window):
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return None
     values = dlg.values()
-    window.settings.set_last_folder(Path(values["out_path"]).resolve().parent)
+    remember_output(window.settings, "export", values["out_path"])
     return start_with_progress(window, **values)
 
 

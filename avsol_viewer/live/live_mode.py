@@ -173,11 +173,15 @@ class LiveMode(QObject):
             return
         if self.session is None:
             self.start()
+        from avsol_viewer.output_folder import default_output_dir, ensure_folder, remember_output
+
+        # the last recording's folder, else the user's (never the install's demo folder)
+        folder = default_output_dir(self.win.settings, "record")
+        ensure_folder(folder)
         path, _ = QFileDialog.getSaveFileName(self.win, "Record live session", str(
-            Path(self.win.settings.last_folder() or ".") / time.strftime("live-%Y%m%d-%H%M%S.mp4")),
-            "MP4 video (*.mp4)")
-        if path:
-            self.record(path)
+            folder / time.strftime("live-%Y%m%d-%H%M%S.mp4")), "MP4 video (*.mp4)")
+        if path and self.record(path):
+            remember_output(self.win.settings, "record", path)
         self._sync_actions()
 
     def _stop_session(self) -> None:

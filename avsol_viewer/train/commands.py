@@ -30,7 +30,10 @@ def install_train_action(window) -> None:
     from avsol_viewer.evaluate.commands import tools_menu
     from avsol_viewer.playback.transport import make_action
 
+    from avsol_viewer.asks import install_quit_confirmation
+
     window.training = Training(window)
+    install_quit_confirmation(window)         # "Training is running: stop it (resumable) and quit?"
     window.close_hooks.append(window.training.panel.shutdown)
     a = window.actions_by_name
     a["train"] = make_action(window, "&Train model…", "Ctrl+Shift+T", lambda: ask_train(window))
@@ -45,7 +48,7 @@ def ask_train(window) -> None:
     if window.training.job.running():
         window._error("A training is running", "Cancel it first (Training panel).")
         return
-    dlg = TrainDialog(window.settings.last_folder() or "", window)
+    dlg = TrainDialog(window.settings.last_folder() or "", window, settings=window.settings)
     if dlg.exec():
         train(window, dlg.request())
 
