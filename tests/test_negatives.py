@@ -83,6 +83,62 @@ def test_offscreen_picker_fails_clearly_without_a_candidate():
         OffscreenPicker(vids, source="ann.json").check(vids)
 
 
+def test_offscreen_picker_never_uses_a_video_without_sound_and_names_it():
+    vids = [_video("a.mp4", "bell", path="a.mp4"), _video("b.mp4", "drum", path="b.mp4"),
+            _video("c.mp4", "horn", path="c.mp4"), _video("d.mp4", "drum", path="d.mp4")]
+    mute = {"b.mp4", "c.mp4"}
+    p = OffscreenPicker(vids, seed=3, has_sound=lambda path: str(path) not in mute,
+                        is_silent=lambda path, t: False)
+    assert p.without_sound == ["b.mp4", "c.mp4"]
+    assert {p.pick(vids[0], vids[0].segments[0], d)[0].name for d in range(30)} == {"d.mp4"}
+    assert "2 video(s) without a sound track, never used as off-screen sound: b.mp4, c.mp4" in p.report_note()
+    # the drum video d's only candidates without its class are a (bell) and the mute c (horn)
+    assert {p.pick(vids[3], vids[3].segments[0], d)[0].name for d in range(30)} == {"a.mp4"}
+    # with every other class mute, the error says why
+    q = OffscreenPicker(vids, has_sound=lambda path: str(path) == "a.mp4", source="ann.json")
+    with pytest.raises(InputError, match=r"3 video\(s\) without a sound track left out"):
+        q.check(vids)
+
+
+def test_offscreen_picker_passes_over_silent_windows_and_keeps_other_picks():
+    vids = [_video("a.mp4", "bell"), _video("b.mp4", "drum", path="b.mp4"), _video("c.mp4", "horn", path="c.mp4"),
+            _video("e.mp4", "horn", path="e.mp4")]
+    heard = []
+
+    def is_silent(path, t):
+        heard.append(str(path))
+        return str(path) == "c.mp4"
+
+    plain = OffscreenPicker(vids, seed=3, has_sound=lambda p: True, is_silent=lambda p, t: False)
+    p = OffscreenPicker(vids, seed=3, has_sound=lambda p: True, is_silent=is_silent)
+    for d in range(30):
+        got = p.pick(vids[0], vids[0].segments[0], d)[0].name
+        assert got != "c.mp4"
+        was = plain.pick(vids[0], vids[0].segments[0], d)[0].name
+        assert was == "c.mp4" or got == was                # a pick with sound is the same as before
+    assert heard.count("c.mp4") == 1                       # each window heard once
+    p.check(vids)                                          # check reads no audio
+    assert len(heard) == len(set(heard))
+    everything_silent = OffscreenPicker(vids, has_sound=lambda p: True, is_silent=lambda p, t: True)
+    with pytest.raises(InputError, match="is digital silence"):
+        everything_silent.pick(vids[1], vids[1].segments[0])
+
+
+def test_eval_negatives_report_names_the_videos_without_sound(tmp_path):
+    from media_helpers import make_clip
+
+    root = make_set(tmp_path)
+    for i in range(6):                       # real clips: v1 (a drum) without a sound track
+        make_clip(root / "videos" / f"v{i}.mp4", n_frames=10, fps=10.0, size=(32, 32), with_audio=i != 1)
+    res = _run(root, FakeLocalize(deaf=False))
+    assert res.report["meta"]["negatives"]["videos_without_sound"] == ["v1.mp4"]
+    assert any("1 video(s) without a sound track, never used as off-screen sound: v1.mp4" in n
+               for n in res.report["notes"])
+    rows = [r for r in res.report["items"] if r["kind"] == "event"]
+    picks = {e["source"] for r in rows for name, e in r["negatives"].items() if name.startswith("offscreen")}
+    assert picks and not any(s.startswith("v1.mp4@") for s in picks)
+
+
 # -- the runner with fake models -------------------------------------------------------
 class FakeLoc:
     def __init__(self, name, head="dnm"):

@@ -47,36 +47,108 @@ def sound_classes(video, segment) -> set[str]:
     return {c for c in [video.category, *(b.label for b in segment.sounding_boxes)] if c}
 
 
+#: A window whose samples all stay below this is digital silence, not a sound.
+SILENT_PEAK = 1e-4
+
+
+def has_sound_track(path) -> bool | None:
+    """Whether a file has an audio stream; None when it cannot be probed (its decoding
+    fails later and names it)."""
+    from model_core.media.probe import probe
+
+    try:
+        return bool(probe(path).has_audio)
+    except InputError:
+        return None
+
+
+def window_is_silent(path, time: float) -> bool | None:
+    """Whether the 1 s around ``time`` is digital silence (peak below :data:`SILENT_PEAK`);
+    None when it cannot be read."""
+    from model_core.media.audio import read_audio
+
+    try:
+        x = read_audio(path, max(0.0, time - 0.5), time + 0.5)
+    except InputError:
+        return None
+    return not len(x) or float(np.max(np.abs(x))) < SILENT_PEAK
+
+
 class OffscreenPicker:
     """Draws, per event item, an event segment of another video of the set whose sound
-    classes are all absent from the item's frame (SPEC 5's off-screen negative)."""
+    classes are all absent from the item's frame (SPEC 5's off-screen negative).
 
-    def __init__(self, videos: Sequence, seed: int = 0, source: str | None = None):
+    A video without a sound track is never a candidate (its "sound" would be silence,
+    a second silence negative under the off-screen name: issue 26); :attr:`without_sound`
+    names those videos for the report. A drawn window that is digital silence is passed
+    over for the next draw of the same generator, so the picks stay a function of the
+    seed, the item and the draw. ``has_sound`` / ``is_silent`` are the checks (tests
+    pass their own).
+    """
+
+    def __init__(self, videos: Sequence, seed: int = 0, source: str | None = None,
+                 has_sound=has_sound_track, is_silent=window_is_silent):
         self.seed = int(seed)
         self.source = source
-        self.candidates = [(v, s) for v in videos if v.path is not None
+        self._is_silent = is_silent
+        self._silent: dict[tuple[str, float], bool] = {}
+        present = [v for v in videos if v.path is not None]
+        self.without_sound = sorted({v.name for v in present if has_sound(v.path) is False})
+        mute = set(self.without_sound)
+        self.candidates = [(v, s) for v in present if v.name not in mute
                            for s in v.segments if s.event]
 
-    def pick(self, video, segment, draw: int = 0):
-        """(candidate video, its segment) for ``draw`` of this item; InputError if none fits."""
+    def _window_silent(self, v, s) -> bool:
+        key = (str(v.path), float(s.frame_time))
+        if key not in self._silent:
+            self._silent[key] = self._is_silent(v.path, s.frame_time) is True
+        return self._silent[key]
+
+    def pick(self, video, segment, draw: int = 0, listen: bool = True):
+        """(candidate video, its segment) for ``draw`` of this item; InputError if none fits.
+        ``listen`` False skips the silence check (:meth:`check`: no audio read before work)."""
         present = frame_classes(video, segment)
         fit = [(v, s) for v, s in self.candidates
                if v.name != video.name and not (sound_classes(v, s) & present)]
         if not fit:
             raise InputError(self.source, f"--negatives: no event segment of a class absent from the frame of "
                                           f"{video.name} at {segment.frame_time:g} s (classes "
-                                          f"{', '.join(sorted(present)) or 'none'}) in the folder: the "
-                                          "off-screen negative needs one")
+                                          f"{', '.join(sorted(present)) or 'none'}) in the folder"
+                                          + self._mute_note() + ": the off-screen negative needs one")
         h = zlib.crc32(f"{video.name}|{segment.frame_time:.6f}|{draw}".encode())
         rng = np.random.default_rng([self.seed, h])
-        return fit[int(rng.integers(len(fit)))]
+        tried: set[int] = set()
+        while len(tried) < len(fit):   # the first draw as ever; further ones only past silence
+            i = int(rng.integers(len(fit)))
+            if i in tried:
+                continue
+            tried.add(i)
+            if not listen or not self._window_silent(*fit[i]):
+                return fit[i]
+        raise InputError(self.source, f"--negatives: every event segment of a class absent from the frame of "
+                                      f"{video.name} at {segment.frame_time:g} s is digital silence: the "
+                                      "off-screen negative needs a sound")
+
+    def _mute_note(self) -> str:
+        n = len(self.without_sound)
+        return f" with sound ({n} video(s) without a sound track left out)" if n else ""
 
     def check(self, videos: Sequence) -> None:
-        """Raise before any work if some event item has no possible pick."""
+        """Raise before any work if some event item has no possible pick (by class and
+        sound track; a window's silence is heard when the item is evaluated)."""
         for v in videos:
             for s in v.segments:
                 if s.event:
-                    self.pick(v, s)
+                    self.pick(v, s, listen=False)
+
+    def report_note(self) -> str | None:
+        """The report's line naming the videos never used as off-screen sound, or None."""
+        if not self.without_sound:
+            return None
+        names = self.without_sound
+        shown = ", ".join(names[:20]) + (f" ... and {len(names) - 20} more" if len(names) > 20 else "")
+        return (f"negatives: {len(names)} video(s) without a sound track, never used as off-screen "
+                f"sound: {shown}")
 
 
 def negative_sources(video, picker: OffscreenPicker, options: NegativeOptions,
@@ -102,5 +174,5 @@ def negative_sources(video, picker: OffscreenPicker, options: NegativeOptions,
     return sources, records
 
 
-__all__ = ["NOISE_LEVELS", "NegativeOptions", "OffscreenPicker", "frame_classes", "negative_sources",
-           "sound_classes"]
+__all__ = ["NOISE_LEVELS", "NegativeOptions", "OffscreenPicker", "frame_classes", "has_sound_track",
+           "negative_sources", "sound_classes", "window_is_silent"]

@@ -403,6 +403,9 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             elapsed_s=round(time.monotonic() - t0, 2), warnings=list(evalset.warnings))
         if options.negatives:
             meta["negatives"] = options.negatives.record()
+            meta["negatives"]["videos_without_sound"] = negatives[1].without_sound
+            if negatives[1].report_note():
+                notes.append(negatives[1].report_note())
             if any(getattr(loc, "head", None) == "cls" for loc in locs):
                 notes.append("negatives: the cls head never trains the bias b of Z = w S + b (softmax "
                              "ignores it), so its p_avc is uncalibrated: compare its negatives by "
