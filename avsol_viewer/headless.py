@@ -137,6 +137,7 @@ def save_image(image, path: str) -> None:
 
     from model_core.atomic import write_bytes
     from model_core.errors import InputError
+    from model_core.input_protection import mark_image
 
     data = QByteArray()
     buf = QBuffer(data)
@@ -145,7 +146,7 @@ def save_image(image, path: str) -> None:
         raise RuntimeError("Qt could not encode the JPEG")
     buf.close()
     try:
-        write_bytes(path, bytes(data.data()))
+        write_bytes(path, mark_image(bytes(data.data())))
     except OSError as exc:
         raise InputError(path, f"cannot write the screenshot ({exc.strerror or exc})") from None
 

@@ -257,11 +257,12 @@ def load_maps(path: str | os.PathLike, bounds: MapsBounds | None = None) -> Maps
     unpack to gigabytes, or that can't be the maps of the video ``bounds`` describes, is
     refused before any array is allocated.
     """
+    from model_core.input_protection import input_problem
+
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InputError(path, "file not found")
-    if os.path.isdir(path):
-        raise InputError(path, "is a folder, not a maps file")
+    problem = input_problem(path, "maps file")      # a FIFO, device or symlink loop named as such
+    if problem is not None and not problem.startswith("empty file"):
+        raise InputError(path, problem)
     try:
         with open(path, "rb") as fh:
             magic = fh.read(6)

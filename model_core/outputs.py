@@ -5,11 +5,15 @@ One mechanism for every writer (``avsol synth/import/train/infer/metrics/eval`` 
 decodes, caches or trains anything:
 
 * :func:`check_outputs` refuses an output that is an input (the same file after resolving
-  links, hard links included), a data file inside an input folder, a folder, a device or
-  a FIFO, or that lies under a regular file ("Not a directory"), and makes sure the
-  output's folder exists and is writable. A *symlinked* output is written through to its
-  target (the link stays a link; the target is replaced atomically), so the returned path
-  is the one to write.
+  links, hard links included) of everything the command declared it reads (a report's
+  ``meta`` targets and a data folder's files included: :mod:`model_core.input_protection`),
+  that is a media, annotation or split file or a checkpoint anywhere, or another kind's
+  output (each output has a kind and may replace only an earlier output of that kind,
+  known by its content), a folder, a device or a FIFO, or that lies under a regular file
+  ("Not a directory"), and makes sure the output's folder exists and is writable. A
+  *symlinked* output is written through to its target (the link stays a link; the target
+  is replaced atomically), so the returned path is the one to write.
+  :func:`check_writable_output` is the same check for the viewer's writers.
 * :class:`OutputLock`, an advisory ``fcntl.flock`` on ``.NAME.lock`` beside the output:
   one writer per output; a second process is refused at once with a line naming the
   first one's pid. Held for the whole run; with it held, :func:`remove_stale_temps` drops
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import fcntl
 import math
 import os
 import stat
@@ -34,14 +37,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 from model_core.errors import InputError
-
-#: Files that make up a data set folder (AVE / AVSOL-E / ``avsol synth``): never outputs.
-DATA_FILES = ("avsol-e.json", "Annotations.txt", "trainSet.txt", "valSet.txt", "testSet.txt",
-              "synth-plan.json")
-#: Extensions of media files, which no command ever writes over (a screenshot, a report,
-#: a maps file or a checkpoint are none of these).
-MEDIA_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv",
-                  ".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".jpg", ".jpeg", ".png")
+from model_core.input_protection import (ANNOTATIONS, DATA_FILES, MEDIA, MEDIA_SUFFIXES, REPLACES,  # noqa: F401
+                                         SPLIT, beside, data_inputs, identify, meta_inputs, report_inputs)
 
 
 # -- options --------------------------------------------------------------------------------
@@ -109,23 +106,6 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return False
 
 
-def data_inputs(folder: str | os.PathLike | None) -> list[Path]:
-    """The data files of a data set folder: its annotation files and every media file in
-    it and in its ``videos``/``AVE`` sub-folders (what an output there would clobber)."""
-    if folder is None:
-        return []
-    root = Path(folder)
-    if not root.is_dir():
-        return [root] if root.exists() else []
-    out = [root / n for n in DATA_FILES if (root / n).exists()]
-    for d in (root, root / "videos", root / "AVE"):
-        try:
-            out += [p for p in d.iterdir() if p.suffix.lower() in MEDIA_SUFFIXES]
-        except OSError:
-            continue
-    return out
-
-
 def _nearest_existing(path: Path) -> Path:
     p = path
     while not os.path.lexists(p) and p != p.parent:
@@ -154,8 +134,23 @@ def check_folder(folder: str | os.PathLike, what: str = "output folder") -> Path
     return folder
 
 
+#: What each kind of output is called in a refusal.
+_KIND_NAMES = {"report": "a report", "comparison": "a comparison", "csv": "an item table",
+               "items log": "an items log", "maps": "a maps file", "checkpoint": "a checkpoint",
+               "image": "an image", "video": "a video", "annotations": "an annotation file",
+               "file": "a file"}
+
+
+def _replace_problem(found: str, kind: str, label: str) -> str:
+    if found in (MEDIA, ANNOTATIONS, SPLIT):
+        why = "a media, annotation or split file is never written over"
+    else:
+        why = f"{label} writes {_KIND_NAMES.get(kind, kind)} and replaces only an earlier one"
+    return f"{label} is {found}: refused ({why}); choose another {label}"
+
+
 def check_output(path: str | os.PathLike, label: str, inputs: Mapping[str, Iterable] | None = None,
-                 folder_ok: bool = False) -> Path:
+                 folder_ok: bool = False, kind: str = "file") -> Path:
     """Refuse an output that would destroy an input or cannot be written; return the path
     to write (a symlink's target: outputs are written through symlinks).
 
@@ -163,8 +158,14 @@ def check_output(path: str | os.PathLike, label: str, inputs: Mapping[str, Itera
     ----------
     path : the output.
     label : how the user named it (``--out``, ``--csv``, ``OUT``).
-    inputs : ``{label: paths}`` of everything the command reads.
+    inputs : ``{label: paths}`` of everything the command reads (declared with
+        :func:`data_inputs`, :func:`beside` and :func:`report_inputs` for what a folder,
+        an annotation file or a report leads to).
     folder_ok : the output is a folder (``avsol synth OUT``).
+    kind : what the output is (a key of ``input_protection.REPLACES``): an existing file
+        there is replaced only when :func:`identify` knows it as an earlier output of that
+        kind, or knows it as nothing (a media, annotation or split file, a checkpoint, a
+        report or maps file of another kind are refused, wherever they are).
     """
     raw = Path(path)
     target = Path(os.path.realpath(raw)) if raw.is_symlink() else raw
@@ -178,32 +179,53 @@ def check_output(path: str | os.PathLike, label: str, inputs: Mapping[str, Itera
             if folder_ok and os.path.isdir(p) and _key(p).startswith(_key(target).rstrip(os.sep) + os.sep):
                 raise InputError(raw, f"{label} holds an input ({in_label} {p}): choose another {label}")
     if os.path.lexists(target):
-        mode = os.stat(target).st_mode if os.path.exists(target) else 0
+        try:
+            mode = os.stat(target).st_mode
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise InputError(raw, f"{label} is a symlink loop: choose another {label}") from None
+            mode = 0
         if stat.S_ISDIR(mode):
             if not folder_ok:
                 raise InputError(raw, f"{label} is a folder; give a file name")
         elif folder_ok:
             raise InputError(raw, f"{label} is a file, not a folder")
         elif mode and not stat.S_ISREG(mode):
-            kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-            raise InputError(raw, f"{label} is {kind}, not a regular file: refused (outputs are "
+            kind_ = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                     else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise InputError(raw, f"{label} is {kind_}, not a regular file: refused (outputs are "
                                   f"written atomically, which would replace it)")
+        elif mode:
+            found = identify(target)
+            if found is not None and found not in REPLACES.get(kind, ()):
+                raise InputError(raw, _replace_problem(found, kind, label))
     check_folder(target if folder_ok else target.parent)
     return target
 
 
-def check_outputs(outputs: Mapping[str, str | os.PathLike | None],
+def check_writable_output(path: str | os.PathLike, kind: str, reads: Iterable = (),
+                          label: str = "output") -> Path:
+    """:func:`check_output` for one writer outside the CLI (the viewer's exports, a live
+    recording, a contact sheet): ``reads`` is everything that writer's source reads (use
+    :func:`beside` / :func:`report_inputs` to declare what a video or report leads to)."""
+    return check_output(path, label, {"an input": list(reads)}, kind=kind)
+
+
+def check_outputs(outputs: Mapping[str, str | os.PathLike | tuple | None],
                   inputs: Mapping[str, Iterable] | None = None) -> dict[str, Path]:
-    """:func:`check_output` for each output, and no two outputs the same file."""
+    """:func:`check_output` for each output, and no two outputs the same file.
+
+    ``outputs`` maps a label to a path or to ``(path, kind)`` (kind: see
+    :func:`check_output`; a bare path is of kind ``file``)."""
     done: dict[str, Path] = {}
-    for label, path in outputs.items():
+    for label, value in outputs.items():
+        path, kind = value if isinstance(value, tuple) else (value, "file")
         if path is None:
             continue
         for other, p in done.items():
             if same_file(path, p):
                 raise InputError(path, f"{label} and {other} are the same file: give two names")
-        done[label] = check_output(path, label, inputs)
+        done[label] = check_output(path, label, inputs, kind=kind)
     return done
 
 
@@ -232,6 +254,8 @@ class OutputLock:
         self._fd: int | None = None
 
     def acquire(self) -> "OutputLock":
+        import fcntl  # here, not at the top: importing this module must work where fcntl is missing (issue 28)
+
         for _ in range(20):
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -316,7 +340,7 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike], folders: Iterable[s
     return removed
 
 
-def claim_outputs(outputs: Mapping[str, str | os.PathLike | None],
+def claim_outputs(outputs: Mapping[str, str | os.PathLike | tuple | None],
                   inputs: Mapping[str, Iterable] | None = None, lock: str | None = None,
                   extra_temps: Iterable[str | os.PathLike] = (),
                   temp_folders: Iterable[str | os.PathLike] = ()) -> tuple[dict[str, Path], OutputLock | None]:

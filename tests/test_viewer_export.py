@@ -119,9 +119,15 @@ def test_cancel_leaves_the_target_untouched_and_no_thread(make_viewer, index_cli
         return np.eye(8, dtype=np.float32)
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm", map_fn=slow))
+    from model_core.input_protection import OWN_VIDEO_METADATA
+    from model_core.media.writer import Mp4Writer
+
     out = tmp_path / "exports" / "kept.mp4"
     out.parent.mkdir()
-    out.write_bytes(b"an older export")
+    older = Mp4Writer(out, (16, 16), 25, metadata=OWN_VIDEO_METADATA)  # an older export (ours: replaceable)
+    older.picture(np.zeros((16, 16, 3), np.uint8))
+    older.close(True)
+    old_bytes = out.read_bytes()
     worker = start_with_progress(v.win, out)
     seen = []
     worker.progress.connect(lambda done, total: seen.append(done))
@@ -130,7 +136,7 @@ def test_cancel_leaves_the_target_untouched_and_no_thread(make_viewer, index_cli
         worker.progress_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
     worker.wait(10000)
     assert not worker.isRunning() and not running_exports()
-    assert out.read_bytes() == b"an older export"
+    assert out.read_bytes() == old_bytes
     assert sorted(p.name for p in out.parent.iterdir()) == ["kept.mp4"]  # no temporary left
     v.c.player.seek_index(20)  # the viewer goes on working
     v.wait_frame(20)

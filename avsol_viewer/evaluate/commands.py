@@ -287,9 +287,21 @@ def export_report(window, path: str | os.PathLike, kind: str = "json") -> bool:
     from model_core.atomic import write_text
     from model_core.metrics.report import items_csv, write_report
 
+    from model_core.errors import InputError
+    from model_core.outputs import check_writable_output, meta_inputs, report_inputs
+
     report = window.evaluation.panel.report
     if report is None:
         window._error("Nothing to export", "No report is shown yet.")
+        return False
+    try:  # never over the report shown, what it points at, or any data file (one rule)
+        panel = window.evaluation.panel
+        path = check_writable_output(path, "csv" if kind == "csv" else "report",
+                                     [*report_inputs(getattr(panel, "report_path", None)),
+                                      *report_inputs(getattr(panel, "source_path", None)),
+                                      *meta_inputs(report.get("meta"))], label="the export")
+    except InputError as exc:
+        window._error("Cannot export", str(exc))
         return False
     try:
         if kind == "csv":
@@ -347,6 +359,7 @@ def ask_export(window, kind: str) -> None:
 def contact_sheet(window, path: str | os.PathLike, n: int = 16) -> int:
     """The contact sheet PNG of the ``n`` worst items; the number of tiles (0 on error)."""
     from avsol_viewer.evaluate.contact_sheet import save_contact_sheet
+    from model_core.errors import InputError
 
     ev = window.evaluation
     if ev.panel.report is None:
@@ -354,6 +367,9 @@ def contact_sheet(window, path: str | os.PathLike, n: int = 16) -> int:
         return 0
     try:
         n = save_contact_sheet(ev.panel.report, path, n, source=ev.source())
+    except InputError as exc:                      # a path no image may replace
+        window._error("Cannot write the contact sheet", str(exc))
+        return 0
     except (ValueError, OSError) as exc:
         window._error("Cannot write the contact sheet", f"{path}: {exc}")
         return 0

@@ -136,16 +136,23 @@ def render_contact_sheet(report: dict[str, Any], n: int = 16, cols: int = COLS,
 
 def save_contact_sheet(report: dict[str, Any], path: str | os.PathLike, n: int = 16,
                        source: ReportSource | None = None) -> int:
-    """Write the sheet of the ``n`` worst items as PNG (atomically); returns the tile count."""
+    """Write the sheet of the ``n`` worst items as PNG (atomically); returns the tile count.
+
+    Checked first like every output (``InputError``): never over the report's annotations,
+    videos or checkpoints or any media file but an earlier image of ours (it carries our
+    mark, ``input_protection.mark_image``)."""
     import cv2
 
     from model_core.atomic import write_bytes
+    from model_core.input_protection import mark_image
+    from model_core.outputs import check_writable_output, meta_inputs
 
+    path = check_writable_output(path, "image", meta_inputs(report.get("meta")), label="the contact sheet")
     img = render_contact_sheet(report, n, source=source)
     ok, buf = cv2.imencode(".png", img[..., ::-1])
     if not ok:
         raise ValueError("PNG encoding failed")
-    write_bytes(path, buf.tobytes())
+    write_bytes(path, mark_image(buf.tobytes()))
     return len(worst_rows(report, n))
 
 

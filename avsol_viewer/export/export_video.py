@@ -241,6 +241,13 @@ def export_video(job: ExportJob, cache: MapCache | None = None, localizer_factor
     from model_core.media.frames import VideoReader
     from model_core.media.writer import Mp4Writer
 
+    from model_core.input_protection import OWN_VIDEO_METADATA
+    from model_core.outputs import beside, check_writable_output
+
+    # never over the video shown, the files beside it, a model, or any media file but an
+    # earlier export (input_protection: the one rule of every writer)
+    check_writable_output(job.out_path, "video", [*beside(job.video_path), getattr(job.audio, "path", None),
+                                                  *(getattr(m, "path", None) for m in job.models)])
     t_start = time.perf_counter()
     cancel = cancel or threading.Event()
     cache = cache if cache is not None else MapCache()
@@ -259,7 +266,7 @@ def export_video(job: ExportJob, cache: MapCache | None = None, localizer_factor
         try:
             with atomic_path(job.out_path) as tmp:
                 enc = Mp4Writer(tmp, layout.size, reader.fps, sound.rate, crf=job.crf, preset=job.preset,
-                                audio_bitrate=96000, container="mp4")
+                                audio_bitrate=96000, container="mp4", metadata=OWN_VIDEO_METADATA)
                 complete = False
                 try:
                     for i, img in reader.iter_frames(i0, stop_index=i1):

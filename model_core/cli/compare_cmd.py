@@ -93,10 +93,12 @@ def run(args: argparse.Namespace) -> int:
     from model_core.errors import InputError
     from model_core.metrics.compare import compare_models, shared_keys
     from model_core.metrics.meta import run_meta
-    from model_core.outputs import claim_outputs
+    from model_core.outputs import claim_outputs, report_inputs
 
-    # the same contract as every writer: never over a report it reads, one writer, checked first
-    paths, _ = claim_outputs({"--out": args.out}, {"REPORT": list(args.reports)}, lock="--out")
+    # the same contract as every writer: never over a report it reads or what they point at
+    # (annotations, data folders, checkpoints), one writer, checked first
+    paths, _ = claim_outputs({"--out": (args.out, "comparison")},
+                             {"REPORT": [p for r in args.reports for p in report_inputs(r)]}, lock="--out")
     models = load_models(args.reports)
     if len(models) < 2:
         raise InputError(args.reports[0], "holds one head: give reports with two heads or more")

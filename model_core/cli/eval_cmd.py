@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from model_core.outputs import claim_outputs, data_inputs
 
     paths, _ = claim_outputs(
-        {"--out": args.out, "--csv": args.csv, "the items log": log_path(args.out)},
+        {"--out": (args.out, "report"), "--csv": (args.csv, "csv"),
+         "the items log": (log_path(args.out), "items log")},
         {"DATA": [args.data, *data_inputs(args.data)], "--checkpoint": args.checkpoint,
          "--annotations": [args.annotations, *data_inputs(args.annotations)],
          "--videos": data_inputs(args.videos)}, lock="--out")

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from model_core.formats import import_flickr, import_vggss, save_avsol_e
     from model_core.outputs import claim_outputs, data_inputs
 
-    paths, _ = claim_outputs({"--out": args.out},
+    paths, _ = claim_outputs({"--out": (args.out, "annotations")},
                              {"SRC": [args.src, *_files(args.src)], "--videos": data_inputs(args.videos)},
                              lock="--out")
     importer = import_vggss if args.source == "vggss" else import_flickr

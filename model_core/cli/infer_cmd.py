@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from model_core.errors import InputError
-    from model_core.outputs import claim_outputs
+    from model_core.outputs import beside, claim_outputs
 
-    paths, _ = claim_outputs({"--out": args.out},
-                             {"VIDEO": [args.video], "--checkpoint": [args.checkpoint]}, lock="--out")
+    paths, _ = claim_outputs({"--out": (args.out, "maps")},
+                             {"VIDEO": beside(args.video), "--checkpoint": [args.checkpoint]}, lock="--out")
     from model_core.media.probe import probe
 
     probe(args.video)  # a missing or non-media video is named before the model loads

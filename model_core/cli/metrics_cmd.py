@@ -56,14 +56,15 @@ def run(args: argparse.Namespace) -> int:
     from model_core.metrics.matching import evaluate_maps, unmatched_section
     from model_core.metrics.report import build_report, write_report
     from model_core.metrics.meta import run_meta
-    from model_core.outputs import claim_outputs
+    from model_core.outputs import beside, claim_outputs
 
     if args.report is not None:
         return _rescore(args)
     if args.annotations is None:
         raise InputError(None, "--annotations is needed with --maps")
-    paths, _ = claim_outputs({"--out": args.out, "--csv": args.csv},
-                             {"--maps": [args.maps], "--annotations": [args.annotations]}, lock="--out")
+    paths, _ = claim_outputs({"--out": (args.out, "report"), "--csv": (args.csv, "csv")},
+                             {"--maps": beside(args.maps), "--annotations": beside(args.annotations)},
+                             lock="--out")
     annotations = load_avsol_e(args.annotations)
     mf = load_maps(args.maps)
     head = args.head or mf.head or Path(args.maps).stem
@@ -108,10 +109,12 @@ def _rescore(args: argparse.Namespace) -> int:
     from model_core.errors import InputError
     from model_core.metrics.report import write_report
     from model_core.metrics.rescore import read_report, rescore_report
-    from model_core.outputs import claim_outputs
+    from model_core.outputs import beside, claim_outputs, report_inputs
 
-    paths, _ = claim_outputs({"--out": args.out, "--csv": args.csv},
-                             {"--report": [args.report], "--annotations": [args.annotations]}, lock="--out")
+    # the report's meta leads to its annotations, data folder and checkpoints: all read or theirs
+    paths, _ = claim_outputs({"--out": (args.out, "report"), "--csv": (args.csv, "csv")},
+                             {"--report": report_inputs(args.report), "--annotations": beside(args.annotations)},
+                             lock="--out")
     old = read_report(args.report)
     report = rescore_report(old, args.threshold, args.annotations)
     try:

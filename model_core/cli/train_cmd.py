@@ -173,7 +173,8 @@ def _claim(args: argparse.Namespace):
     o = TrainOptions(data=args.data, head=args.head, epochs=args.epochs, out=args.out, cache=args.cache)
     config_file = args.config if os.path.isfile(args.config) else None
     paths, _ = claim_outputs(
-        {"--out": args.out, "the resumable checkpoint": o.last_path, "the best checkpoint": o.best_path},
+        {"--out": (args.out, "checkpoint"), "the resumable checkpoint": (o.last_path, "checkpoint"),
+         "the best checkpoint": (o.best_path, "checkpoint")},
         {"DATA": [args.data, *data_inputs(args.data)], "--config": [config_file],
          "--visual-init": [args.visual_init], "--cache": [o.cache_dir]}, lock="--out")
     return paths["--out"]

@@ -23,11 +23,12 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 def read_bytes(path: str | os.PathLike) -> bytes:
     """The file's bytes; a missing or unreadable file is an AnnotationError."""
+    from model_core.input_protection import input_problem
+
     p = Path(path)
-    if not p.exists():
-        raise AnnotationError(p, ["file not found"])
-    if p.is_dir():
-        raise AnnotationError(p, ["is a folder, expected a file"])
+    problem = input_problem(p, "file")
+    if problem is not None and not problem.startswith("empty file"):   # an empty file: its parser says why
+        raise AnnotationError(p, [problem])
     try:
         return p.read_bytes()
     except OSError as exc:

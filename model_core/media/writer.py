@@ -35,12 +35,15 @@ class Mp4Writer:
     audio_codec, audio_bitrate : the sound encoder.
     time_base : a ``Fraction`` clock for :meth:`picture`'s ``pts`` (variable frame rate).
     container : FFmpeg format name; default from ``path``'s extension (mp4 otherwise).
+    metadata : container tags (``input_protection.OWN_VIDEO_METADATA`` marks a video as
+        ours, so the next export or recording may replace it; nobody else's video).
     """
 
     def __init__(self, path: str | os.PathLike, size: tuple[int, int], fps: float,
                  sample_rate: int | None = None, *, codec: str = "libx264", crf: int = 23,
                  preset: str = "veryfast", threads: int = 0, audio_codec: str = "aac",
-                 audio_bitrate: int = 64000, time_base: Fraction | None = None, container: str | None = None):
+                 audio_bitrate: int = 64000, time_base: Fraction | None = None, container: str | None = None,
+                 metadata: dict[str, str] | None = None):
         import av  # local: PyAV is only needed when writing
 
         width, height = size
@@ -49,6 +52,7 @@ class Mp4Writer:
         self.size = (int(width), int(height))
         self.container = av.open(str(path), mode="w", format=container or container_for(path))
         try:
+            self.container.metadata.update(metadata or {})
             v = self.video_stream = self.container.add_stream(
                 codec, rate=Fraction(fps).limit_denominator(1001) if time_base is None else Fraction(1, 1) / time_base)
             v.width, v.height = self.size

@@ -106,11 +106,14 @@ def _foreign_kind(path: str) -> str | None:
 
 def load_checkpoint(path: str | os.PathLike, with_train_state: bool = False) -> Checkpoint:
     """Read and check a checkpoint; every failure is a :class:`CheckpointError`."""
+    from model_core.input_protection import input_problem
+
     path = os.fspath(path)
-    if not os.path.exists(path):
+    problem = input_problem(path, "checkpoint")      # a FIFO, device or symlink loop named as such
+    if problem == "file not found":
         raise CheckpointError(path, "no such file")
-    if os.path.getsize(path) == 0:
-        raise CheckpointError(path, "empty file")
+    if problem is not None:
+        raise CheckpointError(path, "empty file" if problem.startswith("empty file") else problem)
     kind = _foreign_kind(path)
     if kind is not None:
         raise CheckpointError(path, f"not a checkpoint: {kind}")
