@@ -118,3 +118,50 @@ def test_metrics_cli_rescores_a_report(saved_report, tmp_path, capsys):
     assert "(median) ->" in capsys.readouterr().out
     assert main(["metrics", "--report", str(path), "--threshold", "fixed:2", "--out", str(out)]) == 2
     assert "--threshold" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, rule", [("fixed:0.99999999", "fixed:0.99999999"), ("fixed:0.5", "fixed:0.5"),
+                                        ("norm:0.123456789", "norm:0.123456789"), ("fixed:1e-9", "fixed:1e-09")])
+def test_a_rule_reads_back_as_itself(text, rule):
+    # %g used to round fixed:0.99999999 to fixed:1, which the next reading refused (a traceback)
+    assert canonical(text) == rule and canonical(canonical(text)) == rule
+    level = float(rule.split(":")[1])
+    assert level == float(text.split(":")[1]) and level < 1
+
+
+def test_a_level_that_is_1_as_a_float_is_refused_in_one_line():
+    from model_core.metrics.threshold import parse_rule
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match=r"in \[0, 1\), got 0.99999999999999999"):
+        parse_rule("fixed:0.99999999999999999")     # reads as 1.0
+
+
+def test_scoring_under_a_level_just_below_1():
+    item = score_items(GRAD[None] * 2, [SEG], videos=["v.mp4"], head="h", threshold="fixed:0.999")[0]
+    # raw c / 223 > 0.999 only at c = 223: one column of 224 pixels, all in the box
+    assert item.ciou == pytest.approx(224 / (112 * 224))
+    # at float32 precision 0.99999999 is 1: no raw value of a sigmoid map is above it,
+    # an empty prediction, scored (it used to raise)
+    item = score_items(GRAD[None] * 2, [SEG], videos=["v.mp4"], head="h", threshold="fixed:0.99999999")[0]
+    assert item.ciou == 0.0 and item.status == "scored"
+
+
+def test_an_eval_that_fails_before_its_first_video_leaves_no_items_log(tmp_path):
+    from model_core.evaluation.store import ItemsLog
+
+    header = {"kind": "header", "fingerprint": {"x": 1}}
+    log = tmp_path / "r.items.jsonl"
+    with pytest.raises(RuntimeError):
+        with ItemsLog(log, header, resume=False):
+            raise RuntimeError("scoring failed")
+    assert not log.exists()
+    with pytest.raises(RuntimeError):
+        with ItemsLog(log, header, resume=False) as lg:
+            lg.append_video("a.mp4", [{"head": "h"}])
+            raise RuntimeError("the second video failed")
+    assert log.exists()                                   # the first video is kept for --resume
+    with pytest.raises(RuntimeError):
+        with ItemsLog(log, header, resume=True):
+            raise RuntimeError("failed again at once")
+    assert "a.mp4" in log.read_text()                     # a resumed log keeps what it held

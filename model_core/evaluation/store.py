@@ -112,6 +112,7 @@ class ItemsLog:
         self._fh = open(self.path, mode, buffering=0)  # one write per line, cut back on failure
         self._fh.truncate(keep)
         self._fh.seek(keep)
+        self._holds_rows = bool(keep)   # a resumed log's kept lines hold rows
         if not keep:
             self._write(header)
 
@@ -135,6 +136,7 @@ class ItemsLog:
     def append_video(self, video: str, rows: list[dict[str, Any]]) -> None:
         """Record every row of one video in one line (durable when this returns)."""
         self._write({"kind": KIND_VIDEO, "video": video, "rows": rows})
+        self._holds_rows = True
 
     def close(self) -> None:
         self._fh.close()
@@ -142,5 +144,9 @@ class ItemsLog:
     def __enter__(self) -> "ItemsLog":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         self.close()
+        if exc_type is not None and not self._holds_rows:
+            # a run that failed before its first video leaves nothing behind (a header-only
+            # log resumes nothing and was a stray file beside the report: issue 26)
+            self.path.unlink(missing_ok=True)

@@ -14,7 +14,9 @@ Rules, named as ``--threshold`` spells them and as reports record them (``meta.t
   (``--threshold 0.3``) has always meant; kept so older commands and reports still read.
 
 A rule is carried around as its canonical string (JSON-friendly, recorded in the items
-log's header so a resumed run never mixes rules).
+log's header so a resumed run never mixes rules); its level reads back as the number the
+user typed. Levels compare at the maps' float32 precision (a map value of 0.1 is not
+above ``fixed:0.1``; ``fixed:0.99999999`` is ``fixed:1`` there: only a map above 1).
 """
 from __future__ import annotations
 
@@ -55,7 +57,10 @@ def _level(text: str) -> str:
         raise ValueError(f"expected a number after the rule, got {text!r}") from None
     if not math.isfinite(t) or not 0 <= t < 1:
         raise ValueError(f"the threshold must be a finite number in [0, 1), got {text}")
-    return f"{t:g}"
+    # the shortest text that reads back as t: %g alone rounded 0.99999999 to "1", a rule
+    # that was accepted, then refused when read back (issue 26)
+    short = f"{t:g}"
+    return short if float(short) == t else repr(t)
 
 
 def parse_rule(text: str) -> str:
