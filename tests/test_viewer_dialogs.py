@@ -274,3 +274,28 @@ def test_export_dialog_asks_before_replacing(make_viewer, index_clip, tmp_path, 
     dlg._accept()
     assert dlg.result() == dlg.DialogCode.Accepted and target.read_bytes() == b"old"
     assert os.path.isdir(tmp_path)
+
+
+def test_the_menus_on_the_demo_propose_user_folders(make_viewer, user_dir, monkeypatch):
+    """The issue's walk: the demo is open (its folder is the last folder), Tools › Evaluate
+    and Tools › Train propose the demo, and their outputs go to the user folder, never
+    under ``resources/demo``."""
+    from avsol_viewer.app import resources_dir
+    from avsol_viewer.evaluate import commands as eval_commands
+    from avsol_viewer.evaluate.eval_dialog import EvalDialog
+    from avsol_viewer.train import commands as train_commands
+    from avsol_viewer.train.train_dialog import TrainDialog
+
+    v = make_viewer()
+    demo = resources_dir() / "demo"
+    v.win.settings.set_last_folder(demo)
+    shown = []
+    for cls in (EvalDialog, TrainDialog):
+        monkeypatch.setattr(cls, "exec", lambda self: shown.append(self) or 0)   # the user cancels
+    eval_commands.ask_evaluate(v.win)
+    train_commands.ask_train(v.win)
+    ev, tr = shown
+    assert ev.request().data == str(demo) and ev.request().out == str(user_dir / "demo-report.json")
+    assert tr.request().data == str(demo) and tr.request().out_dir == str(user_dir / "demo-runs")
+    for d in shown:
+        d.deleteLater()
