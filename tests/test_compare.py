@@ -168,7 +168,7 @@ def test_reports_without_shared_items_exit_2(tmp_path, capsys):
     assert not (tmp_path / "c.json").exists()
 
 
-@pytest.mark.parametrize("content, problem", [("{", "not JSON"), ('{"heads": {}}', "not an avsol report")])
+@pytest.mark.parametrize("content, problem", [("{", "not JSON"), ('{"heads": {}}', "not an AVSOL report")])
 def test_bad_report_exit_2(tmp_path, capsys, content, problem):
     bad = tmp_path / "bad.json"
     bad.write_text(content)

@@ -7,6 +7,12 @@ cIoU, hit and failure label; a row that is not scored shows its status (``failed
 sorts numerically (a hidden sort key per cell) and filters by head, failure label, class,
 size and free text. "Failure" means anything but ``ok``: a wrong object, a miss, a
 diffuse map, a false alarm, or a row that could not be scored.
+
+A report row that breaks the schema is shown with status ``invalid`` (the panel passes a
+sanitized copy, ``report_schema.sanitized_row``). Whatever a row holds, no exception
+leaves :meth:`ItemsModel.data` or the filter's callbacks: Qt calls them from C++, where a
+Python exception is printed and the view is left half-updated (issue 25: a later reset
+then crashed in libshiboken). A cell that cannot be drawn shows its raw text.
 """
 from __future__ import annotations
 
@@ -21,14 +27,15 @@ SORT_ROLE = Qt.ItemDataRole.UserRole
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 ANY = "(any)"
 #: Colours of the failure column (the colour-blind-safe palette of the viewer's boxes).
-COLOURS = {"ok": "#2a9d8f", "failed": "#e76f51", "missing": "#e9c46a"}
+COLOURS = {"ok": "#2a9d8f", "failed": "#e76f51", "missing": "#e9c46a", "invalid": "#e76f51"}
 
 
 def failure_of(row: dict[str, Any]) -> str:
     """What the failure column says: the taxonomy label, or the status of an unscored row."""
-    if row.get("status", "scored") != "scored":
-        return row["status"]
-    return row.get("failure") or "-"
+    status = row.get("status", "scored")
+    if status != "scored":
+        return str(status)
+    return str(row.get("failure") or "-")
 
 
 def is_failure(row: dict[str, Any]) -> bool:
@@ -37,7 +44,15 @@ def is_failure(row: dict[str, Any]) -> bool:
 
 
 def _cell(row: dict[str, Any], col: str) -> tuple[str, Any]:
-    """(text, sort key) of a cell."""
+    """(text, sort key) of a cell; a value of the wrong type shows as its text."""
+    try:
+        return _typed_cell(row, col)
+    except Exception:  # noqa: BLE001 - a hand-edited row: show what it holds, never raise into Qt
+        v = row.get(col.lower() if col != "cIoU" else "ciou")
+        return ("" if v is None else str(v)), -1.0
+
+
+def _typed_cell(row: dict[str, Any], col: str) -> tuple[str, Any]:
     if col == "time":
         t = row.get("time")
         return ("" if t is None else f"{t:.2f}", -1.0 if t is None else float(t))
@@ -89,7 +104,13 @@ class ItemsModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        try:
+            return self._data(index, role)
+        except Exception:  # noqa: BLE001 - see the module docstring: nothing escapes into Qt
+            return None
+
+    def _data(self, index, role):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
         row, col = self.rows[index.row()], COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
@@ -99,7 +120,7 @@ class ItemsModel(QAbstractTableModel):
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.get("error") or None
+            return str(row.get("error")) if row.get("error") else None
         if role == Qt.ItemDataRole.ForegroundRole and col == "failure":
             text = failure_of(row)
             return QColor(COLOURS.get(text, "#f4a261" if is_failure(row) else "#888888"))
@@ -143,7 +164,12 @@ class ItemsFilter(QSortFilterProxyModel):
             self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
-        row = self.sourceModel().rows[source_row]
+        try:
+            return self._accepts(self.sourceModel().rows[source_row])
+        except Exception:  # noqa: BLE001 - never raise into Qt (module docstring)
+            return True
+
+    def _accepts(self, row: dict[str, Any]) -> bool:
         for key, value in self.criteria.items():
             have = failure_of(row) if key == "failure" else row.get(key)
             if (have or "") != value:
@@ -155,10 +181,13 @@ class ItemsFilter(QSortFilterProxyModel):
         return True
 
     def lessThan(self, left, right) -> bool:
-        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            return (a if not math.isnan(a) else -1) < (b if not math.isnan(b) else -1)
-        return str(a) < str(b)
+        try:
+            a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                return (a if not math.isnan(a) else -1) < (b if not math.isnan(b) else -1)
+            return str(a) < str(b)
+        except Exception:  # noqa: BLE001 - never raise into Qt (module docstring)
+            return False
 
     def row_at(self, proxy_row: int) -> dict[str, Any]:
         return self.sourceModel().rows[self.mapToSource(self.index(proxy_row, 0)).row()]

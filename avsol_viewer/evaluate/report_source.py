@@ -7,7 +7,6 @@ eval`` decoded and draws the very boxes it scored. Qt-free; read once per report
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,19 @@ class ReportSource:
     unknown (annotations moved, a report without ``meta``)."""
 
     def __init__(self, report: dict[str, Any]):
-        from model_core.evaluation.dataset import load_eval_set
+        from model_core.metrics.rescore import report_eval_set
 
         self.meta = report.get("meta", {}) or {}
         self.paths: dict[str, Path | None] = {}
         self.segments: dict[tuple, Any] = {}
         self.problem: str | None = None
-        ann, data = self.meta.get("annotations"), self.meta.get("data")
+        ann = self.meta.get("annotations")
         if not ann:
             self.problem = "the report names no annotations"
             return
         try:
-            root = data if data and os.path.isdir(data) else ann
-            evalset = load_eval_set(root, ann if os.path.isfile(ann) else None)
+            # the rescoring's own reader: an AVE Annotations.txt through the AVE loader
+            evalset = report_eval_set({"meta": self.meta})
         except InputError as exc:
             self.problem = str(exc)
             return

@@ -274,23 +274,42 @@ class ResultsPanel(QWidget):
             self.job.resume()
 
     # -- a report -------------------------------------------------------------------------
-    def show_report(self, report: dict, path: str | None = None) -> None:
-        """Show a finished (or cancelled) run's report, or one opened from a file."""
-        self.report, self.report_path = report, path
+    def show_report(self, report: dict, path: str | None = None) -> bool:
+        """Show a finished (or cancelled) run's report, or one opened from a file.
+
+        Validated first, swapped in after (issue 25: a bad value used to leave the panel
+        half-loaded under the previous report's title): a broken header changes nothing
+        but the status line (False); rows that break the schema are shown at the top with
+        status ``invalid`` and their problem, and left out of the summary, the curves,
+        rescoring and the exports (``report_schema.usable_report``)."""
+        from model_core.errors import InputError
+        from model_core.metrics.report_schema import check_report, sanitized_row, usable_report
+
+        try:
+            bad = check_report(report, path)
+            shown = usable_report(report, bad)
+            marked = [sanitized_row(report["items"][i], problem) for i, problem in bad.items()]
+        except InputError as exc:
+            self.status.setText(f"cannot show the report: {exc}")
+            self.status.setStyleSheet("color: #e76f51;")
+            return False
+        self.report, self.report_path = shown, path
         if path:
             self.source_path = path
         self.show_preview(None)
-        self.heads = list(report.get("heads", {}))
-        self.model.set_rows(report.get("items", []))
+        self.detail.setText("")
+        self.heads = list(shown["heads"])
+        self.model.set_rows(marked + list(shown["items"]))
         self._fill_filters()
-        self.summary.show_summaries(report.get("heads", {}), self.model.rows)
-        self._set_rule(report.get("meta", {}).get("threshold"))
+        self.summary.show_summaries(shown["heads"], shown["items"])
+        meta = shown.get("meta") or {}
+        self._set_rule(meta.get("threshold"))
         self._enable_report_actions(True)
-        meta = report.get("meta", {})
-        notes = report.get("notes", [])
+        notes = shown.get("notes") or []
         self.status.setText(f"{path or 'report'}: {len(self.model.rows)} rows, threshold "
                             f"{canonical(meta.get('threshold'))}" + (f"\n{notes[0]}" if notes else ""))
-        self.status.setStyleSheet("")
+        self.status.setStyleSheet("color: #e76f51;" if bad else "")
+        return True
 
     def _enable_report_actions(self, on: bool) -> None:
         for b in self.export_buttons.values():
@@ -339,6 +358,8 @@ class ResultsPanel(QWidget):
         self.table.selectRow(proxy_row)
         row = self.proxy.row_at(proxy_row)
         self.detail.setText(describe(row))
+        if row.get("status") == "invalid":
+            return                  # nothing trustworthy to open: the detail line says why
         self.item_activated.emit(row)
 
     def current_row(self) -> int:
@@ -434,13 +455,19 @@ class ResultsPanel(QWidget):
 
 
 def describe(row: dict[str, Any]) -> str:
-    """One line of an item's numbers, for the panel and the status bar."""
-    def f(x):
-        return "n/a" if x is None else f"{x:.3f}"
+    """One line of an item's numbers, for the panel and the status bar (any value of the
+    wrong type shows as its text: this runs in a Qt slot, where nothing may raise)."""
+    def f(x, spec=".3f"):
+        if x is None:
+            return "n/a"
+        return format(x, spec) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
 
+    where = f"{row.get('head')} · {row.get('video')} @ {f(row.get('time', 0), '.2f')} s"
     if row.get("status", "scored") != "scored":
-        return f"{row.get('head')} · {row.get('video')} @ {row.get('time', 0):.2f} s: {row['status']}: {row.get('error')}"
-    return (f"{row.get('head')} · {row.get('video')} @ {row.get('time', 0):.2f} s ({row.get('class')}, "
+        return f"{where}: {row.get('status')}: {row.get('error')}"
+    negatives = row.get("negatives")
+    return (f"{where} ({row.get('class')}, "
             f"{row.get('kind')}, size {row.get('size')}): cIoU {f(row.get('ciou'))}, hit {row.get('hit')}, "
             f"p(av) {f(row.get('p_avc'))}, pixel AP {f(row.get('pixel_ap'))}, failure {row.get('failure')}"
-            + "".join(f"; {k} p(av) {f(e.get('p_avc'))}" for k, e in (row.get("negatives") or {}).items()))
+            + "".join(f"; {k} p(av) {f(e.get('p_avc') if isinstance(e, dict) else e)}"
+                      for k, e in (negatives.items() if isinstance(negatives, dict) else ())))

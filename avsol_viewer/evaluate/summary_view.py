@@ -51,8 +51,12 @@ def curves_from_rows(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
 
 
 def _fmt(v) -> str:
+    """A summary number as text; anything else (a hand-edited report) as itself, never an
+    exception from inside a Qt slot."""
     if v is None:
         return "n/a"
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
     return str(v) if isinstance(v, int) else f"{v:.3f}"
 
 

@@ -9,6 +9,12 @@ Maps are matched to segments by video name and time (see ``model_core.metrics.ma
 maps that match nothing are listed in the report's ``unmatched`` section and counted on
 stdout; annotated segments without a map are ``missing`` items. A pickled npz, a maps file
 with NaN, or bad annotations exit 2 with a one-line message naming the file.
+
+Provenance: the report's meta records the sha256 of the annotations and of the maps file
+(``run_meta``). Rescoring refuses a report whose annotations changed since
+(``--allow-changed-annotations`` rescores against the new boxes and records the change),
+and a report with a bad header or item row (a string cIoU, an infinite time, deeply nested
+JSON: :mod:`model_core.metrics.report_schema`) with one located line.
 """
 from __future__ import annotations
 
@@ -35,6 +41,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="AVSOL-E v1 annotation file (with --report: default, the report's)")
     parser.add_argument("--out", required=True, metavar="REPORT.json", help="report to write")
     parser.add_argument("--csv", default=None, metavar="F", help="also write the item table as CSV")
+    parser.add_argument("--allow-changed-annotations", action="store_true",
+                        help="with --report: rescore even if the annotations changed since the report "
+                             "was scored (their sha256 differs); the change is recorded in the new "
+                             "report's meta and notes")
     parser.add_argument("--head", default=None, metavar="NAME",
                         help="name of the maps in the report (default: the file's head, else its stem)")
     parser.add_argument("--threshold", type=parse_rule, default="median", metavar="RULE",
@@ -115,8 +125,9 @@ def _rescore(args: argparse.Namespace) -> int:
     paths, _ = claim_outputs({"--out": (args.out, "report"), "--csv": (args.csv, "csv")},
                              {"--report": report_inputs(args.report), "--annotations": beside(args.annotations)},
                              lock="--out")
-    old = read_report(args.report)
-    report = rescore_report(old, args.threshold, args.annotations)
+    old = read_report(args.report, strict=True)       # a hand-edited row: one located line, exit 2
+    report = rescore_report(old, args.threshold, args.annotations,
+                            allow_changed_annotations=getattr(args, "allow_changed_annotations", False))
     try:
         write_report(paths["--out"], report, paths.get("--csv"))
     except OSError as exc:

@@ -20,9 +20,25 @@ def _version(module: str) -> str | None:
     return getattr(mod, "__version__", None)
 
 
+#: path fields whose file's sha256 a report records as ``<key>_sha256`` (provenance: a
+#: rescore or a compare can then tell that the data set changed under the report)
+DIGESTED = ("annotations", "maps")
+
+
+def file_sha256(path: str | os.PathLike) -> str | None:
+    """SHA-256 of a file (None for a folder or an unreadable path: nothing to pin)."""
+    from model_core.evaluation.store import file_digest
+
+    try:
+        return file_digest(path) if os.path.isfile(path) else None
+    except OSError:
+        return None
+
+
 def run_meta(command: str, **fields: Any) -> dict[str, Any]:
     """``{"command", "date" (UTC, ISO 8601), "argv", "versions", "host", **fields}``; path
-    values are made absolute so the report stays meaningful when moved."""
+    values are made absolute so the report stays meaningful when moved, and the files
+    named by ``annotations`` / ``maps`` get their sha256 beside them (``annotations_sha256``)."""
     from model_core import __version__
 
     out: dict[str, Any] = {"command": command,
@@ -32,6 +48,8 @@ def run_meta(command: str, **fields: Any) -> dict[str, Any]:
         if isinstance(v, os.PathLike) or (isinstance(v, str) and k in ("annotations", "maps", "data")):
             v = os.path.abspath(os.fspath(v))
         out[k] = v
+        if k in DIGESTED and v and f"{k}_sha256" not in fields:
+            out[f"{k}_sha256"] = file_sha256(v)
     out["versions"] = {"avsol": __version__, "python": platform.python_version(),
                        "numpy": _version("numpy"), "opencv": _version("cv2"),
                        "torch": _version("torch") if "torch" in sys.modules else None}

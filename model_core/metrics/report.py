@@ -2,8 +2,9 @@
 
 Report layout::
 
-    {"format": "avsol-report", "version": 1,
-     "meta": {...},                      # annotations, checkpoints / maps file, versions, date
+    {"format": "avsol-report", "version": 2,
+     "meta": {...},                      # annotations (+ sha256), checkpoints (+ sha256) / maps file,
+                                         # versions, date (validated on read: report_schema)
      "notes": [...],                     # what could not be scored and why (e.g. AVE: no boxes)
      "heads": {NAME: {"ciou@0.5", "auc", "pointing", "pixel_ap", "pixel_roc_auc",
                       "mean_ciou", "n_localized", "n_items", "n_no_gt", "n_background",
@@ -41,8 +42,7 @@ from model_core.metrics.items import FAILED, MISSING, ROW_KEYS, SCORED, SIZE_BUC
 from model_core.metrics.negatives import CSV_KEYS, csv_columns, negatives_summary
 from model_core.metrics.taxonomy import FALSE_ALARM_P, LABELS
 
-FORMAT = "avsol-report"
-VERSION = 1
+from model_core.metrics.report_schema import FORMAT, VERSION  # one definition, beside the schema
 
 
 def _num(x: float) -> float | None:

@@ -22,30 +22,76 @@ from model_core.metrics.report import build_report
 from model_core.metrics.threshold import canonical
 
 
-def _segments(report: dict[str, Any], annotations: str | os.PathLike | None) -> dict:
-    """(video, start, end) -> (Segment, category) from the report's annotations."""
+def annotations_source(ann: str | os.PathLike) -> str:
+    """What :func:`~model_core.evaluation.load_eval_set` takes for the annotations a report
+    names: an AVE ``Annotations.txt`` is read through its folder (the AVE loader), an
+    AVSOL-E file as itself - so an AVE report is never parsed as JSON."""
+    ann = os.fspath(ann)
+    if os.path.isfile(ann) and os.path.basename(ann) == "Annotations.txt":
+        return os.path.dirname(ann) or "."
+    return ann
+
+
+def report_eval_set(report: dict[str, Any], annotations: str | os.PathLike | None = None):
+    """The evaluation set behind a report (its ``meta.annotations`` and ``meta.data``, or
+    ``annotations``), read with the evaluation's own loader (AVSOL-E and AVE alike)."""
     from model_core.evaluation.dataset import load_eval_set
 
-    meta = report.get("meta", {})
+    meta = report.get("meta") or {}
     ann = annotations or meta.get("annotations")
     if not ann:
         raise InputError(None, "the report names no annotations: pass them to rescore it")
     if not os.path.exists(ann):
         raise InputError(ann, "the report's annotations are not there any more (needed to rescore)")
-    data = meta.get("data") if annotations is None and meta.get("data") and os.path.isdir(meta["data"]) else ann
-    evalset = load_eval_set(data, ann if os.path.isfile(ann) else None)
+    source = annotations_source(ann)
+    data = meta.get("data") if annotations is None and meta.get("data") and os.path.isdir(meta["data"]) \
+        else source
+    return load_eval_set(data, source if os.path.exists(source) else None)
+
+
+def _segments(evalset) -> dict:
+    """(video, start, end) -> (Segment, category): items are matched by their segment."""
     return {(v.name, round(s.start, 6), round(s.end, 6)): (s, v.category)
             for v in evalset.videos for s in v.segments}
 
 
+def check_annotations(report: dict[str, Any], evalset, allow_changed: bool = False) -> dict[str, Any]:
+    """Compare the annotations' sha256 now with the one the report recorded.
+
+    Returns the meta fields to record (``annotations_sha256`` now; with ``allow_changed``
+    and a change, ``annotations_changed``: {"was", "now"}). A change without
+    ``allow_changed`` is an ``InputError``: rescoring old maps against new boxes would mix
+    two data sets under one name (cIoU@0.5 0.533 -> 0.357 with no word, issue 26)."""
+    from model_core.metrics.meta import file_sha256
+
+    meta = report.get("meta") or {}
+    was = meta.get("annotations_sha256")
+    now = file_sha256(evalset.annotations)
+    out: dict[str, Any] = {"annotations_sha256": now}
+    if was and now and was != now:
+        if not allow_changed:
+            raise InputError(evalset.annotations, f"changed since the report was scored (sha256 {was[:12]}… "
+                                                  f"then, {now[:12]}… now): rescore with "
+                                                  f"--allow-changed-annotations to use the new boxes")
+        out["annotations_changed"] = {"was": was, "now": now}
+    return out
+
+
 def rescore_report(report: dict[str, Any], rule: str | float | None,
-                   annotations: str | os.PathLike | None = None) -> dict[str, Any]:
+                   annotations: str | os.PathLike | None = None,
+                   allow_changed_annotations: bool = False) -> dict[str, Any]:
     """A new report: ``report``'s items rescored under ``rule`` (see the module docstring).
 
-    ``meta.threshold`` names the new rule and ``meta.rescored_from`` the old one.
+    ``meta.threshold`` names the new rule and ``meta.rescored_from`` the old one. Every
+    section is kept: the rows' ``negatives`` ride along (their ``map_iou`` stays under the
+    old rule: the negative maps are not stored, and ``meta.negatives.map_iou_rule`` says
+    so). Annotations that changed since the report was scored stop it
+    (:func:`check_annotations`) unless ``allow_changed_annotations``.
     """
     rule = canonical(rule)
-    segs = _segments(report, annotations)
+    evalset = report_eval_set(report, annotations)
+    provenance = check_annotations(report, evalset, allow_changed_annotations)
+    segs = _segments(evalset)
     rows = report.get("items", [])
     out: list[ItemResult | None] = [None] * len(rows)
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -75,11 +121,23 @@ def rescore_report(report: dict[str, Any], rule: str | float | None,
             old = rows[i]
             item.pred_class, item.class_correct = old.get("pred_class"), old.get("class_correct")
             item.silent_audio = old.get("silent_audio")
+            item.negatives = old.get("negatives")
             out[i] = item
     meta = dict(report.get("meta", {}))
-    meta["rescored_from"] = meta.get("threshold") or "median"
+    meta["rescored_from"] = canonical(meta.get("threshold"))
     meta["threshold"] = rule
-    notes = [n for n in report.get("notes", []) if not n.startswith("rescored:")]
+    meta.update(provenance)
+    notes = [n for n in report.get("notes", []) if not n.startswith(("rescored:", "annotations changed:"))]
+    if "annotations_changed" in provenance:
+        notes.append(f"annotations changed: rescored against {evalset.annotations} as it is now "
+                     f"(sha256 {provenance['annotations_changed']['was'][:12]}… when scored)")
+    if any(r.get("negatives") for r in rows if isinstance(r, dict)):
+        neg = dict(meta.get("negatives") or {})
+        neg.setdefault("map_iou_rule", meta["rescored_from"])
+        meta["negatives"] = neg
+        notes = [n for n in notes if not n.startswith("negatives carried:")]
+        notes.append(f"negatives carried: p_avc, pIA and map change do not depend on the rule; map IoU "
+                     f"stays under {neg['map_iou_rule']} (the negative maps are not in the report)")
     if kept:
         notes.append(f"rescored: {kept} scored item(s) had no map or no annotated segment and keep "
                      f"their {meta['rescored_from']} numbers")
@@ -87,22 +145,14 @@ def rescore_report(report: dict[str, Any], rule: str | float | None,
     return build_report([o for o in out if o is not None], list(report.get("heads", {})), meta, notes, **sections)
 
 
-def read_report(path: str | os.PathLike) -> dict[str, Any]:
-    """A saved report (``avsol eval`` / ``avsol metrics``), checked enough to be shown or
-    rescored; ``InputError`` naming the file otherwise."""
-    import json
+def read_report(path: str | os.PathLike, strict: bool = False) -> dict[str, Any]:
+    """A saved report (``avsol eval`` / ``avsol metrics``) with a valid header
+    (:mod:`~model_core.metrics.report_schema`); ``InputError`` naming the file and the
+    first bad field otherwise. ``strict`` (the CLI) refuses bad item rows too; otherwise
+    they are left for the reader to mark (the viewer's ``show_report`` does)."""
+    from model_core.metrics.report_schema import read_report as read_checked
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            report = json.load(fh)
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"is not a JSON report: {exc}") from None
-    if not isinstance(report, dict) or report.get("format") != "avsol-report" \
-            or not isinstance(report.get("heads"), dict) or not isinstance(report.get("items"), list):
-        raise InputError(path, "is not an AVSOL report (no 'format': 'avsol-report' with heads and items)")
-    return report
+    return read_checked(path, strict=strict)[0]
 
 
 def report_rule(report: dict[str, Any]) -> str:
