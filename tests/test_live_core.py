@@ -96,6 +96,33 @@ def test_missing_camera_is_one_line(camera, microphone, words):
     assert not live_threads()
 
 
+@pytest.mark.parametrize("index, words", [
+    ("12345678901234567890", "camera 123456789012...: not a camera index (0 to 99)"),
+    ("100", "camera 100: not a camera index (0 to 99)"),
+])
+def test_a_camera_index_out_of_range_is_one_line_before_opencv(index, words, capfd, monkeypatch):
+    import cv2
+
+    opened = []
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: opened.append(a))
+    with pytest.raises(DeviceError) as err:
+        LiveSpec(index, None).open_frames()
+    assert str(err.value) == words + "; give the index of a capture device or a video file"
+    assert opened == [] and capfd.readouterr().err == ""      # OpenCV never saw it, printed nothing
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="/dev/videoN is Linux's")
+def test_a_camera_index_without_its_device_is_one_line_before_opencv(capfd, monkeypatch):
+    import cv2
+
+    opened = []
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: opened.append(a))
+    free = next(i for i in range(99, 0, -1) if not Path(f"/dev/video{i}").exists())
+    with pytest.raises(DeviceError, match=f"^camera {free}: not found \\(no /dev/video{free}\\)$"):
+        LiveSpec(str(free), None).open_frames()
+    assert opened == [] and capfd.readouterr().err == ""
+
+
 def test_missing_microphone_is_one_line(tmp_path):
     with pytest.raises(DeviceError) as err:
         LiveSpec("0", str(tmp_path / "nothing.wav")).open_audio()

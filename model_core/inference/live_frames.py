@@ -162,12 +162,30 @@ class LiveFrames(FrameProvider):
         pass
 
 
+#: The highest camera index accepted: OpenCV reads larger numbers as a backend code plus
+#: an index, and a 20-digit one overflowed into 7 lines of OpenCV errors (issue 26).
+MAX_CAMERA_INDEX = 99
+
+
+def check_camera_index(index: int) -> None:
+    """``DeviceError`` (one line) for an index that cannot be a camera, before OpenCV sees
+    it: out of 0..MAX_CAMERA_INDEX, or on Linux without its ``/dev/videoN`` (OpenCV would
+    print its own warnings to stderr, then fail)."""
+    if not 0 <= index <= MAX_CAMERA_INDEX:
+        shown = str(index) if len(str(index)) <= 12 else f"{str(index)[:12]}..."
+        raise DeviceError(None, f"camera {shown}: not a camera index (0 to {MAX_CAMERA_INDEX}); "
+                                "give the index of a capture device or a video file")
+    if sys.platform.startswith("linux") and os.path.isdir("/dev") and not os.path.exists(f"/dev/video{index}"):
+        raise DeviceError(None, f"camera {index}: not found (no /dev/video{index})")
+
+
 class CameraFrames(LiveFrames):
     """An OpenCV capture device by index (``cv2.VideoCapture(index)``)."""
 
     FAILS = 30   # consecutive failed reads that mean the camera is gone
 
     def __init__(self, index: int):
+        check_camera_index(int(index))
         super().__init__(f"camera {index}")
         self.index = int(index)
         self.fps = 30.0
