@@ -136,3 +136,160 @@ def test_audio_reader_matches_read_audio(audio_dir, cache_seconds):
         np.testing.assert_allclose(long, whole[SR:14 * SR], atol=1e-4)
         if cache_seconds < 20:
             assert len(r._blocks) <= 4  # bounded memory
+
+
+# -- which audio stream: the first that is not silent, or the one asked for ----------------
+
+def make_tracks_clip(path, tracks, n_frames=50, fps=25.0, size=(64, 48)):
+    """A clip with one audio stream per float32 mono array of ``tracks`` (AAC, 16 kHz)."""
+    import av
+    from fractions import Fraction
+
+    from media_helpers import make_frame
+
+    with av.open(str(path), "w", format="mp4") as out:
+        v = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        v.width, v.height, v.pix_fmt = size[0], size[1], "yuv420p"
+        auds = []
+        for _ in tracks:
+            a = out.add_stream("aac", rate=SR)
+            a.layout = "mono"
+            auds.append(a)
+        for i in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(make_frame(i, size), format="rgb24")
+            frame.pts = i
+            for packet in v.encode(frame):
+                out.mux(packet)
+        for packet in v.encode():
+            out.mux(packet)
+        for a, x in zip(auds, tracks):
+            n = a.codec_context.frame_size or 1024
+            for k in range(0, len(x), n):
+                f = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[k:k + n], np.float32)[None, :],
+                                               format="fltp", layout="mono")
+                f.sample_rate, f.pts = SR, k
+                for packet in a.encode(f):
+                    out.mux(packet)
+            for packet in a.encode():
+                out.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_tracks(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tracks")
+    quiet = np.zeros(2 * SR, np.float32)
+    return {"silent_first": make_tracks_clip(d / "silent_first.mp4", [quiet, tone(2.0, 1000.0)]),
+            "both": make_tracks_clip(d / "both.mp4", [tone(2.0, 500.0), tone(2.0, 1000.0)]),
+            "all_silent": make_tracks_clip(d / "all_silent.mp4", [quiet, quiet])}
+
+
+def test_the_first_non_silent_stream_is_read(two_tracks):
+    from model_core.media.audio import choose_audio_stream
+
+    path = two_tracks["silent_first"]
+    choice = choose_audio_stream(path)
+    assert (choice.index, choice.count, choice.silent) == (1, 2, (0,))
+    assert choice.describe() == "audio stream 1 of 2 (the first that is not silent)"
+    with AudioReader(path) as r:
+        assert r.choice == choice and r.info.audio_stream == 1
+        x = r.read(0.5, 1.5)
+    assert np.sqrt(np.mean(x ** 2)) > 0.2 and abs(_peak_hz(x) - 1000) < 20   # the tone, not silence
+    y = read_audio(path, 0.5, 1.5)
+    np.testing.assert_allclose(y, x, atol=1e-6)                            # one rule for both readers
+
+
+def test_an_asked_stream_and_a_missing_one(two_tracks):
+    from model_core.media.audio import choose_audio_stream
+
+    both = two_tracks["both"]
+    assert choose_audio_stream(both).index == 0                             # first, not silent
+    assert choose_audio_stream(both).describe() == "audio stream 0 of 2 (the first, not silent)"
+    with AudioReader(both, stream=1) as r:
+        assert r.choice.describe() == "audio stream 1 of 2 (as asked)"
+        assert abs(_peak_hz(r.read(0.5, 1.5)) - 1000) < 20
+    assert abs(_peak_hz(read_audio(both, 0.5, 1.5, stream=0)) - 500) < 20
+    with pytest.raises(MediaError, match=r"no audio stream 2 \(the file has 2: 0..1\)") as err:
+        AudioReader(both, stream=2)
+    assert str(both) in str(err.value)
+    silent = two_tracks["all_silent"]
+    c = choose_audio_stream(silent)
+    assert c.index == 0 and c.describe() == "audio stream 0 of 2 (every stream is silent)"
+
+
+def test_one_stream_costs_no_probe(audio_dir, monkeypatch):
+    from model_core.media import audio
+
+    monkeypatch.setattr(audio, "_stream_is_silent", lambda *a: pytest.fail("probed a single stream"))
+    with AudioReader(audio_dir / "tone.mp4") as r:
+        assert r.choice.index == 0 and r.choice.describe() == ""
+    with AudioReader(audio_dir / "silent.mp4") as r:
+        assert r.choice.index is None and not r.has_audio
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    import torch
+
+    from model_core.model import ModelConfig, build_model
+    from model_core.model.checkpoint import save_checkpoint
+
+    cfg = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "dnm.pt"
+    save_checkpoint(path, build_model(cfg), cfg, ["a", "b"], "dnm")
+    return path
+
+
+def test_infer_names_the_stream_its_maps_hear(two_tracks, tiny_checkpoint, tmp_path, capsys):
+    from model_core.cli import main
+    from model_core.maps_file import load_maps
+
+    video = two_tracks["silent_first"]
+
+    def infer(out, *extra):
+        code = main(["infer", str(video), "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / out),
+                     "--device", "cpu", "--quiet", "--fps", "2", *extra])
+        return code, capsys.readouterr().err
+
+    code, err = infer("auto.npz")
+    assert code == 0 and "the maps hear audio stream 1 of 2 (the first that is not silent)" in err
+    auto = load_maps(tmp_path / "auto.npz")
+    assert int(auto.extra["audio_stream"]) == 1
+    code, err = infer("first.npz", "--audio-stream", "0")
+    assert code == 0 and "audio stream 0 of 2 (as asked)" in err
+    first = load_maps(tmp_path / "first.npz")
+    assert int(first.extra["audio_stream"]) == 0
+    assert not np.allclose(first.maps, auto.maps, atol=1e-5)     # silence and the tone differ
+    code, err = infer("none.npz", "--audio-stream", "2")
+    assert code == 2 and "no audio stream 2 (the file has 2: 0..1)" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "none.npz").exists()
+
+
+def test_eval_names_the_stream_its_maps_hear(two_tracks, tiny_checkpoint, tmp_path, capsys):
+    import json
+    import shutil
+
+    from model_core.cli import main
+    from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
+
+    data = tmp_path / "data"
+    (data / "videos").mkdir(parents=True)
+    shutil.copy(two_tracks["silent_first"], data / "videos" / "tracks.mp4")
+    seg = (Segment(0, 1, 0.5, True, sounding=(Box(0.2, 0.2, 0.8, 0.8),)),)
+    save_avsol_e(AvsolE(("a", "b"), (VideoAnnotation("tracks.mp4", "a", seg),)), data / "avsol-e.json")
+
+    def evaluate(out, *extra):
+        code = main(["eval", str(data), "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / out),
+                     "--device", "cpu", *extra])
+        capsys.readouterr()
+        return code, json.loads((tmp_path / out).read_text())
+
+    code, rep = evaluate("auto.json")
+    assert code == 0 and rep["meta"]["audio_stream"] == "first not silent"
+    assert "tracks.mp4: audio stream 1 of 2 (the first that is not silent)" in rep["notes"]
+    code, rep0 = evaluate("first.json", "--audio-stream", "0")
+    assert code == 0 and rep0["meta"]["audio_stream"] == 0
+    assert "tracks.mp4: audio stream 0 of 2 (as asked)" in rep0["notes"]
+    # the silent stream and the tone give the item another p_avc
+    assert rep0["items"][0]["p_avc"] != rep["items"][0]["p_avc"]

@@ -54,6 +54,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--split", choices=("train", "val", "test"), default=None,
                         help="AVE only: evaluate this split (default: every annotated video)")
     parser.add_argument("--limit", type=integer(1), default=None, metavar="N", help="first N videos only")
+    parser.add_argument("--audio-stream", type=integer(0, 1023), default=None, metavar="N",
+                        help="which audio stream the maps hear (0 = the first; default: the first "
+                             "that is not silent); named in the report")
     parser.add_argument("--negatives", action="store_true",
                         help="audio dependence (SPEC 5): also read every event item with silence, "
                              "noise and an off-screen sound in place of its own audio")
@@ -97,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     options = EvalOptions(device=args.device, batch_size=args.batch_size, threshold=args.threshold,
                           resume=args.resume, jsonl=args.jsonl, limit=args.limit,
                           annotations=args.annotations, videos_dir=args.videos, split=args.split,
-                          csv=paths.get("--csv"), threads=args.threads, negatives=negatives)
+                          csv=paths.get("--csv"), threads=args.threads, negatives=negatives,
+                          audio_stream=args.audio_stream)
     stop = threading.Event()
     previous = {}
 

@@ -5,7 +5,9 @@ maps file (:mod:`model_core.maps_file`): ``maps``, ``videos`` (the video's file 
 annotations name it), ``times``, ``head``, and the extra arrays ``p_avc`` (N) and
 ``class_probs`` (N x C). ``--audio-window frame`` centres a 1 s audio window on every frame
 instead of the 1 s segment's (model_core.inference.audio_window). A video without sound is analysed on silence, with a note on
-stderr. Bad input (missing video, audio-only file, foreign checkpoint) exits 2 with one line.
+stderr. The audio is the first stream that is not silent, or ``--audio-stream N``; a file
+with several names the one heard (stderr, and the maps file's ``audio_stream``). Bad input
+(missing video, audio-only file, foreign checkpoint) exits 2 with one line.
 """
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "eval and training: the 1 s window centred on the frame's 1 s "
                              "segment, one audio pass per second) or 'frame' (a 1 s window "
                              "centred on every frame: smoother over time, one audio pass per frame)")
+    parser.add_argument("--audio-stream", type=integer(0, 1023), default=None, metavar="N",
+                        help="which audio stream the maps hear (0 = the first; default: the first "
+                             "that is not silent); named in the output and the maps file")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where the model runs (default auto: CUDA if available, else CPU)")
     parser.add_argument("--batch-size", type=integer(1, 4096), default=16, metavar="B",
@@ -61,9 +66,16 @@ def run(args: argparse.Namespace) -> int:
     from model_core.media.probe import probe
 
     probe(args.video)  # a missing or non-media video is named before the model loads
+    if args.audio_stream is not None:  # so is an audio stream it does not have
+        from model_core.media.audio import choose_audio_stream
+
+        choose_audio_stream(args.video, args.audio_stream)
 
     from model_core.inference import Localizer
     from model_core.inference.audio_window import AUDIO_HOP, PER_FRAME
+    import numpy as np
+
+    from model_core.inference.audio_sources import AudioSpec
     from model_core.maps_file import save_maps
 
     loc = Localizer(args.checkpoint, device=args.device, batch_size=args.batch_size,
@@ -72,16 +84,21 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     with ProgressBar(0, "infer", "frames", quiet=args.quiet) as bar:
-        vm = loc.localize_video(args.video, fps=args.fps, progress=bar.update_to,
+        own = None if args.audio_stream is None else AudioSpec("own", stream=args.audio_stream)
+        vm = loc.localize_video(args.video, fps=args.fps, progress=bar.update_to, audio=own,
                                 audio_hop=PER_FRAME if args.audio_window == "frame" else AUDIO_HOP)
     elapsed = time.perf_counter() - started
     if vm.silent_audio:
         print(f"avsol infer: note: {args.video} has no audio track; maps computed on silence",
               file=sys.stderr)
+    if vm.audio:
+        print(f"avsol infer: note: {args.video}: the maps hear {vm.audio}", file=sys.stderr)
     name = os.path.basename(os.fspath(args.video))
     try:
         save_maps(paths["--out"], vm.maps, [name] * len(vm), vm.times, head=loc.head,
-                  extra={"p_avc": vm.p_avc, "class_probs": vm.class_probs})
+                  extra={"p_avc": vm.p_avc, "class_probs": vm.class_probs,
+                         # which audio stream the maps heard (-1: none, computed on silence)
+                         "audio_stream": np.asarray(-1 if vm.audio_stream is None else vm.audio_stream)})
     except OSError as exc:
         raise InputError(args.out, f"cannot write: {exc.strerror or exc}") from None
     rate = len(vm) / elapsed if elapsed > 0 else float("inf")

@@ -51,6 +51,15 @@ class EvalOptions:
     csv: str | None = None
     threads: int | None = None
     negatives: Any = None             # evaluation.negatives.NegativeOptions: --negatives
+    audio_stream: int | None = None   # --audio-stream: which audio stream (None: first not silent)
+
+    def own_audio(self):
+        """What the maps hear: the videos' own audio, stream ``audio_stream`` if given."""
+        if self.audio_stream is None:
+            return None
+        from model_core.inference.audio_sources import AudioSpec
+
+        return AudioSpec("own", stream=self.audio_stream)
 
 
 @dataclass
@@ -110,7 +119,8 @@ def open_localizers(checkpoints: Sequence[str | os.PathLike], options: EvalOptio
 def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = None,
                    cancel: Callable[[], bool] | None = None,
                    localize: Callable | None = None, negatives=None,
-                   decoding=None, maps_done: Callable[[], None] | None = None) -> list[ItemResult] | None:
+                   decoding=None, maps_done: Callable[[], None] | None = None,
+                   audio=None) -> list[ItemResult] | None:
     """Every head's rows for one video; None if cancelled part-way (nothing recorded).
 
     ``localize`` is ``model_core.inference.localize_many`` (injectable for tests);
@@ -141,6 +151,8 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
             kw["embeddings"] = negatives[2]
         if decoding is not None:
             kw["decoding"] = decoding
+        if audio is not None:  # --audio-stream
+            kw["audio"] = audio
         res = localize(locs, video.path, [s.frame_time for s in segs], cancel=cancel, **kw)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -220,6 +232,7 @@ class _DecodeAhead:
         #: (sparse reading): parallel across videos, not across the frames of one
         self.depth = max(1, int(depth)) if mode == "models" else 1
         self.pending: dict = {}   # video name -> Decoding, in the order started
+        self.audio = None         # EvalOptions.own_audio(): --audio-stream
 
     def start(self, following: Sequence, when: str) -> None:
         """Start the decoding of the videos ``following`` (the next ``depth`` after the
@@ -231,7 +244,8 @@ class _DecodeAhead:
         for video in following:
             if video.path is not None and video.name not in self.pending:
                 self.pending[video.name] = decode_ahead(self.locs, video.path,
-                                                        [s.frame_time for s in video.segments])
+                                                        [s.frame_time for s in video.segments],
+                                                        audio=self.audio)
 
     def take(self, video):
         """The decoding started for ``video``, or None; those started for videos before it
@@ -272,7 +286,8 @@ def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict
     return {"checkpoints": [[loc.name, getattr(loc, "fingerprint", None)] for loc in locs],
             "annotations": [str(evalset.annotations.resolve()), file_digest(evalset.annotations)],
             "mode": evalset.mode, "split": options.split, "threshold": options.threshold,
-            **({"negatives": options.negatives.record()} if options.negatives else {})}
+            **({"negatives": options.negatives.record()} if options.negatives else {}),
+            **({"audio_stream": options.audio_stream} if options.audio_stream is not None else {})}
 
 
 def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], out: str | os.PathLike,
@@ -336,6 +351,7 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
         elif decode_ahead is True:
             decode_ahead = "models"
         ahead = _DecodeAhead(locs, (decode_ahead or None) if negatives is None else None, _ahead_depth())
+        ahead.audio = options.own_audio()
         with ItemsLog(own_log, header, resume=options.resume) as log, ahead:
             for i, video in enumerate(todo):
                 if cancel is not None and cancel():
@@ -345,7 +361,8 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
                 following = todo[i + 1:i + 1 + ahead.depth]
                 ahead.start(following, "models")
                 rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives, decoding,
-                                      maps_done=lambda: ahead.start(following, "scoring"))
+                                      maps_done=lambda: ahead.start(following, "scoring"),
+                                      audio=ahead.audio)
                 if rows is None:
                     cancelled = True
                     break
@@ -401,6 +418,11 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             batch_size=options.batch_size, world_size=dist.world, threshold=options.threshold,
             complete=n_done == len(videos), videos_total=len(videos), videos_done=n_done,
             elapsed_s=round(time.monotonic() - t0, 2), warnings=list(evalset.warnings))
+        from model_core.media.audio import stream_notes
+
+        meta["audio_stream"] = "first not silent" if options.audio_stream is None else options.audio_stream
+        notes += stream_notes([v.path for v in videos if v.name in merged and v.path is not None],
+                              options.audio_stream)
         if options.negatives:
             meta["negatives"] = options.negatives.record()
             meta["negatives"]["videos_without_sound"] = negatives[1].without_sound

@@ -87,14 +87,19 @@ class ArrayAudio(AudioSource):
 
 
 class FileAudio(AudioSource):
-    """A media file's audio track (a file without one reads as silence, ``silent``)."""
+    """A media file's audio track (a file without one reads as silence, ``silent``).
 
-    def __init__(self, path: str | os.PathLike, key: str, label: str):
+    The track is ``model_core.media.audio.choose_audio_stream``'s: ``stream`` if given,
+    else the first stream that is not silent; ``note`` names it when the file has several.
+    """
+
+    def __init__(self, path: str | os.PathLike, key: str, label: str, stream: int | None = None):
         from model_core.media.audio import AudioReader
 
-        self.reader = AudioReader(path)
+        self.reader = AudioReader(path, stream=stream)
         self.key, self.label = key, label
         self.silent = not self.reader.has_audio
+        self.note = self.reader.choice.describe()
 
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
         return self.reader.window(centre, seconds)
@@ -202,6 +207,9 @@ class AudioSpec:
     kind: str = "own"
     path: str | None = None
     at: float = 0.0
+    #: ``own``: which audio stream of the video (``--audio-stream N``); None: the first
+    #: that is not silent (``model_core.media.audio.choose_audio_stream``)
+    stream: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -214,6 +222,8 @@ class AudioSpec:
         """Cache identity (with the video's key it names the maps' audio)."""
         if self.kind == "offscreen":
             return f"offscreen:{self.path}@{self.at:.3f}"
+        if self.kind == "own" and self.stream is not None:
+            return f"own:{self.stream}"
         return f"file:{self.path}" if self.kind == "file" else self.kind
 
     @property
@@ -235,7 +245,7 @@ class AudioSpec:
             return FileAudio(self.path, self.key, self.label)
         if self.kind == "offscreen":
             return _FixedWindowAudio(self.path, self.at, self.key, self.label)
-        own = FileAudio(video_path, "own", "own audio")
+        own = FileAudio(video_path, self.key if self.kind == "own" else "own", "own audio", self.stream)
         if self.kind == "own":
             return own
         try:

@@ -68,6 +68,12 @@ class VideoMaps:
     #: ``localize_many(negatives=...)``: {name: {"maps": (N, h, w), "p_avc": (N,)}}, the
     #: same frames heard with each negative audio (SPEC 5), in the order of ``times``
     negatives: dict = field(default_factory=dict)
+    #: which audio stream the maps heard, when the file has several ("audio stream 1 of 2
+    #: (the first that is not silent)"); "" otherwise (see ``media.audio.AudioChoice``)
+    audio: str = ""
+    #: that stream's index among the file's audio streams (None: no audio stream, or not
+    #: the file's own audio)
+    audio_stream: int | None = None
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -351,6 +357,10 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
             progress(done, done)  # a truncated file ended early: report it finished
         out = {loc.name: _assemble(parts[loc.name], meta, loc, silent, cancelled, plan, path)
                for loc in locs}
+        reader = getattr(source, "reader", None)
+        for vm in out.values():
+            vm.audio = getattr(source, "note", "")
+            vm.audio_stream = getattr(getattr(reader, "choice", None), "index", None)
         for loc in locs:
             for n in negatives:
                 vm = _assemble(neg_parts[loc.name][n], meta, loc, silent, cancelled, plan, path)

@@ -12,12 +12,20 @@ own downmix, which is 3 dB louder); more than two channels are first folded to s
 the resampler. A file without an audio stream reads as silence (``missing="silence"``) or
 raises :class:`MediaError` (``missing="error"``); ``MediaInfo.has_audio`` /
 ``AudioReader.has_audio`` is the flag callers show ("computed on silence").
+
+Which audio stream: a file may hold several (a dubbed film, a camera's second, muted
+microphone). Every reader uses the same one, :func:`choose_audio_stream`'s: the stream
+asked for (``stream=N``, ``--audio-stream N``), else the first that is not silent (its
+peak over a few windows spread over it stays under -80 dBFS), else the first. The choice
+is named (:meth:`AudioChoice.describe`) wherever maps are written, since the first stream,
+what players and the previous code took, may be the silent one.
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -181,9 +189,131 @@ def _from_beginning(stream, origin: float, t_from: float | None, margin: float =
     return origin + t_from - margin <= s_start + margin
 
 
-def _audio_stream(container):
+def _audio_stream(container, index: int = 0):
     auds = list(container.streams.audio)
-    return auds[0] if auds else None
+    return auds[index] if auds else None
+
+
+#: A stream whose peak stays under this (-80 dBFS) in every probed window is silent.
+SILENT_PEAK = 1e-4
+#: Windows (of :data:`_PROBE_SECONDS`) spread over a stream to tell whether it is silent.
+_PROBE_WINDOWS = 8
+_PROBE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class AudioChoice:
+    """Which audio stream a file's readers use (index among its audio streams; None: the
+    file has none), how many it has, which were passed over as silent, and whether the
+    user asked for this one."""
+
+    index: int | None
+    count: int
+    silent: tuple[int, ...] = ()
+    requested: bool = False
+
+    def describe(self) -> str:
+        """One phrase for a note or a report ("" when there is nothing to say: one stream)."""
+        if self.index is None or (self.count <= 1 and not self.silent):
+            return ""
+        why = ("as asked" if self.requested
+               else "every stream is silent" if len(self.silent) == self.count
+               else "the first that is not silent" if self.silent else "the first, not silent")
+        return f"audio stream {self.index} of {self.count} ({why})"
+
+
+def _peak(frame) -> float:
+    """Largest absolute sample of an audio frame, on the -1..1 scale of its format."""
+    x = frame.to_ndarray()
+    name = frame.format.name.rstrip("p")
+    if name == "u8":
+        return float(np.abs(x.astype(np.float32) - 128.0).max() / 128.0) if x.size else 0.0
+    scale = {"s16": 32768.0, "s32": 2147483648.0, "s64": 9.223372036854776e18}.get(name, 1.0)
+    return float(np.abs(x.astype(np.float64)).max() / scale) if x.size else 0.0
+
+
+def _stream_is_silent(path: str, index: int) -> bool:
+    """Whether audio stream ``index`` of ``path`` peaks under :data:`SILENT_PEAK` in each of
+    :data:`_PROBE_WINDOWS` windows spread over it (a damaged stream counts as silent)."""
+    import av
+
+    with open_container(path) as container:
+        stream = list(container.streams.audio)[index]
+        tb = stream.time_base
+        start = stream.start_time or 0
+        dur = float(stream.duration * tb) if stream.duration is not None else (
+            container.duration / 1e6 if container.duration else 0.0)
+        if dur <= _PROBE_WINDOWS * _PROBE_SECONDS:
+            spans = [(0.0, max(dur, _PROBE_SECONDS))]
+        else:
+            spans = [((k + 0.5) * dur / _PROBE_WINDOWS, (k + 0.5) * dur / _PROBE_WINDOWS + _PROBE_SECONDS)
+                     for k in range(_PROBE_WINDOWS)]
+        try:
+            for a, b in spans:
+                if a > 0:
+                    container.seek(start + int(a / tb), stream=stream, backward=True)
+                for packet in container.demux(stream):
+                    done = packet.pts is not None and float((packet.pts - start) * tb) > b
+                    for frame in packet.decode():
+                        if _peak(frame) >= SILENT_PEAK:
+                            return False
+                    if done:
+                        break
+        except av.error.FFmpegError:
+            pass
+    return True
+
+
+def stream_notes(paths, stream: int | None = None, most: int = 20) -> list[str]:
+    """Report notes naming the audio stream heard in each file of ``paths`` that has
+    several (``"clip.mp4: audio stream 1 of 2 (the first that is not silent)"``), at most
+    ``most`` of them then a count; files that can't be read are left to their own errors.
+    Opening each file costs a few ms; only those with several streams are probed further."""
+    notes = []
+    for path in paths:
+        try:
+            with open_container(path) as container:
+                count = len(container.streams.audio)
+            if count > 1:
+                notes.append(f"{os.path.basename(os.fspath(path))}: "
+                             f"{choose_audio_stream(path, stream, count).describe()}")
+        except MediaError as exc:
+            if stream is not None and "no audio stream" in str(exc):
+                notes.append(str(exc))
+    if len(notes) > most:
+        notes = notes[:most] + [f"... and {len(notes) - most} more files with several audio streams"]
+    return notes
+
+
+def choose_audio_stream(path: str | os.PathLike, stream: int | None = None,
+                        count: int | None = None) -> AudioChoice:
+    """The audio stream every reader of ``path`` uses (see the module docstring).
+
+    ``stream``: the one asked for (0-based among the audio streams); :class:`MediaError`
+    naming the file when it has no such stream. ``count``: the number of audio streams,
+    when the caller has probed already. Files with one audio stream cost nothing more;
+    with several, each stream before the chosen one is probed for silence.
+    """
+    path = os.fspath(path)
+    if count is None:
+        with open_container(path) as container:
+            count = len(container.streams.audio)
+    if stream is not None:
+        stream = int(stream)
+        if not 0 <= stream < count:
+            have = f"{count}: 0..{count - 1}" if count else "none"
+            raise MediaError(path, f"no audio stream {stream} (the file has {have})")
+        return AudioChoice(stream, count, (), True)
+    if count == 0:
+        return AudioChoice(None, 0)
+    if count == 1:
+        return AudioChoice(0, 1)
+    silent = []
+    for i in range(count):
+        if not _stream_is_silent(path, i):
+            return AudioChoice(i, count, tuple(silent))
+        silent.append(i)
+    return AudioChoice(0, count, tuple(silent))
 
 
 def _silence_or_raise(info: MediaInfo, start, end, sample_rate, missing: str) -> np.ndarray:
@@ -195,8 +325,11 @@ def _silence_or_raise(info: MediaInfo, start, end, sample_rate, missing: str) ->
 
 
 def read_audio(path: str | os.PathLike, start: float | None = None, end: float | None = None,
-               sample_rate: int = SAMPLE_RATE, *, missing: str = "silence") -> np.ndarray:
+               sample_rate: int = SAMPLE_RATE, *, missing: str = "silence",
+               stream: int | None = None) -> np.ndarray:
     """Samples of ``[start, end)`` seconds (default: the whole track) as float32 mono.
+
+    The track is :func:`choose_audio_stream`'s (``stream``: the one asked for).
 
     Seeks near ``start``, so a window of a long file costs about the window. The length is
     exactly ``round((end - start) * sample_rate)``, zero-padded outside the stream. Without
@@ -210,12 +343,15 @@ def read_audio(path: str | os.PathLike, start: float | None = None, end: float |
     container = open_container(path)
     with container:
         info = describe(container, path, scan_tail=False)  # leaves the file unread
+        choice = choose_audio_stream(path, stream, info.audio_streams)
         if not info.has_audio:
             # the silence must last as long as the video: that needs the exact duration
             return _silence_or_raise(probe(path), start, end, sample_rate, missing)
-        stream = _audio_stream(container)
-        stream.thread_type = "AUTO"
-        first, samples = _decode(container, stream, info.start_time, start, end, sample_rate, info.path,
+        if choice.index:
+            info = describe(container, path, scan_tail=False, audio_stream=choice.index)
+        audio = _audio_stream(container, choice.index)
+        audio.thread_type = "AUTO"
+        first, samples = _decode(container, audio, info.start_time, start, end, sample_rate, info.path,
                                  info.audio_duration)
     t_start = 0.0 if start is None else start
     t_end = end if end is not None else (info.audio_duration or (first + len(samples)) / sample_rate)
@@ -228,16 +364,21 @@ def read_audio(path: str | os.PathLike, start: float | None = None, end: float |
 class AudioReader:
     """Repeated window reads from one file's audio (the viewer, evaluation, analysis).
 
-    A track of at most ``cache_seconds`` is decoded once, on the first read, and kept
+    The track is :func:`choose_audio_stream`'s (``choice``). A track of at most ``cache_seconds`` is decoded once, on the first read, and kept
     (10 minutes at 16 kHz = 38 MB). A longer one is decoded in aligned blocks of
     ``block_seconds``, of which the last few are kept, so sliding windows cost nothing
     and a jump costs one block. Not thread-safe.
     """
 
     def __init__(self, path: str | os.PathLike, sample_rate: int = SAMPLE_RATE,
-                 cache_seconds: float = 600.0, block_seconds: float = 10.0, max_blocks: int = 4):
+                 cache_seconds: float = 600.0, block_seconds: float = 10.0, max_blocks: int = 4,
+                 stream: int | None = None):
         self.path = os.fspath(path)
         self.info = probe(self.path)
+        #: which audio stream is read (:func:`choose_audio_stream`; ``stream``: the one asked for)
+        self.choice = choose_audio_stream(self.path, stream, self.info.audio_streams)
+        if self.choice.index:
+            self.info = probe(self.path, audio_stream=self.choice.index)
         self.sample_rate = sample_rate
         self.has_audio = self.info.has_audio
         #: seconds of audio (of video when there is no audio and reads are silence)
@@ -254,7 +395,7 @@ class AudioReader:
     def _open(self):
         if self._container is None:
             self._container = open_container(self.path)
-            self._stream = _audio_stream(self._container)
+            self._stream = _audio_stream(self._container, self.choice.index or 0)
             self._stream.thread_type = "AUTO"
             self._fresh = True   # nothing read yet: a read from the start needs no reopening
         return self._container, self._stream

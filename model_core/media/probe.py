@@ -60,6 +60,10 @@ class MediaInfo:
     frame_count_exact: bool = False
     container: str = ""
     rotation: int | None = None
+    #: how many audio streams the file has, and which of them (0-based, among the audio
+    #: streams) ``has_audio``, ``audio_rate`` ... describe (see ``media.audio.choose_audio_stream``)
+    audio_streams: int = 0
+    audio_stream: int | None = None
 
 
 def rotate(img, rotation: int):
@@ -193,13 +197,16 @@ def _tail_end(container, stream, duration_hint: float | None) -> float | None:
         return None
 
 
-def probe(path: str | os.PathLike, rotation: bool = False) -> MediaInfo:
+def probe(path: str | os.PathLike, rotation: bool = False, audio_stream: int = 0) -> MediaInfo:
     """Read the metadata of ``path`` without decoding it.
 
     ``rotation=True`` also reads the display rotation, which costs decoding the first
     frame (25-35 ms for 720p H.264 on this 2-core machine, as much as the rest of the
     probe): without it ``MediaInfo.rotation`` is None ("not read") and width and height
     are the picture as stored. ``VideoReader`` always knows the rotation.
+    ``audio_stream``: which audio stream the audio fields describe (0-based among the
+    audio streams; the first by default, which is not always the one the readers use:
+    ``model_core.media.audio.choose_audio_stream``).
 
     Raises
     ------
@@ -209,7 +216,7 @@ def probe(path: str | os.PathLike, rotation: bool = False) -> MediaInfo:
     """
     container = open_container(path)
     with container:
-        info = describe(container, path)
+        info = describe(container, path, audio_stream=audio_stream)
         if info.has_video and rotation:
             info = with_rotation(info, _display_rotation(container, video_streams(container)[0]))
         return info
@@ -234,7 +241,7 @@ def with_rotation(info: MediaInfo, rotation: int) -> MediaInfo:
     return dataclasses.replace(info, rotation=rotation, width=w, height=h)
 
 
-def describe(container, path: str | os.PathLike, scan_tail: bool = True) -> MediaInfo:
+def describe(container, path: str | os.PathLike, scan_tail: bool = True, audio_stream: int = 0) -> MediaInfo:
     """:func:`probe` on a container already open (the readers open each file once).
 
     ``scan_tail=False`` leaves the container where it is (no demuxing): the frame count
@@ -246,7 +253,11 @@ def describe(container, path: str | os.PathLike, scan_tail: bool = True) -> Medi
     if not vids and not auds:
         raise MediaError(p, "no audio or video stream")
     cdur = container.duration / 1e6 if container.duration else None
-    audio = auds[0] if auds else None
+    if auds and not 0 <= audio_stream < len(auds):
+        raise MediaError(p, f"no audio stream {audio_stream} (the file has {len(auds)}: "
+                            f"0..{len(auds) - 1})")
+    audio = auds[audio_stream] if auds else None
+    streams = dict(audio_streams=len(auds), audio_stream=audio_stream if auds else None)
     a_dur = 0.0
     a_start = 0.0
     if audio is not None:
@@ -258,7 +269,7 @@ def describe(container, path: str | os.PathLike, scan_tail: bool = True) -> Medi
             has_video=False, has_audio=True, audio_rate=_sample_rate(audio),
             audio_channels=_channels(audio), video_codec=None, audio_codec=_codec_name(audio),
             constant_frame_rate=True, audio_duration=a_dur, start_time=a_start,
-            frame_count_exact=False, container=container.format.name)
+            frame_count_exact=False, container=container.format.name, **streams)
     video = vids[0]
     fps = _rate(video)
     cfr = _is_cfr(video)
@@ -291,7 +302,7 @@ def describe(container, path: str | os.PathLike, scan_tail: bool = True) -> Medi
         audio_channels=_channels(audio) if audio is not None else 0,
         video_codec=_codec_name(video), audio_codec=_codec_name(audio) if audio is not None else None,
         constant_frame_rate=cfr, audio_duration=a_dur, start_time=v_start,
-        frame_count_exact=exact, container=container.format.name)
+        frame_count_exact=exact, container=container.format.name, **streams)
 
 
 def _channels(stream) -> int:
