@@ -106,6 +106,11 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
         self.model_label, self.maps_label, self.audio_label = QLabel(), QLabel(), QLabel()
+        #: the map's value under the mouse (``presenter.readout``), left of the permanent labels
+        self.value_label = QLabel()
+        self.value_label.setContentsMargins(6, 0, 6, 0)
+        sb.addWidget(self.value_label, 1)
+        self.presenter.readout.text_changed.connect(self.value_label.setText)
         for w in (self.maps_label, self.model_label, self.audio_label):
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
@@ -194,7 +199,7 @@ class MainWindow(QMainWindow):
 
     def ask_load_checkpoint(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Load checkpoint", self.settings.last_folder(),
-                                                "Checkpoints (*.pt);;All files (*)")
+                                                "Checkpoints (*.pt *.pth *.pth.tar);;All files (*)")
         for p in paths:
             self.load_checkpoint(p)
 
@@ -271,6 +276,7 @@ class MainWindow(QMainWindow):
         self.controller.maps.set_audio(spec)
         self.display.set_audio_kind(spec.kind, "" if spec.kind == "own" else f"maps hear {spec.label}")
         self.presenter.refresh()
+        self._on_maps_progress([])  # this audio's maps may all be cached already: no maps_ready comes
 
     def _on_audio_kind(self, kind: str) -> None:
         if kind != "file":
@@ -331,14 +337,27 @@ class MainWindow(QMainWindow):
     def _on_models(self, models) -> None:
         self.display.set_models(models)
         self.presenter.set_options(self.display.options)
+        self._show_models(models)
+
+    def _show_models(self, models) -> None:
+        """The status bar's model label: the loaded heads, and once in the window that the
+        bundled ones were trained on synthetic shapes (their maps on real footage say little)."""
+        from avsol_viewer.maps.head_style import BUNDLED_NOTE, is_bundled
+
         devices = sorted({m.device for m in models})
-        self.model_label.setText(f"models: {', '.join(m.name for m in models)} ({', '.join(devices)})"
-                                 if models else "no model loaded")
+        text = (f"models: {', '.join(m.name for m in models)} ({', '.join(devices)})"
+                if models else "no model loaded")
+        bundled = [m.name for m in models if is_bundled(m.path)]
+        tip = ""
+        if bundled:
+            text += " · bundled heads: synthetic training"
+            tip = f"{', '.join(bundled)}: {BUNDLED_NOTE}"
+        self.model_label.setText(text)
+        self.model_label.setToolTip(tip)
 
     def _on_model_failed(self, path: str, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
-        if not self.controller.maps.models:
-            self.model_label.setText("no model loaded")
+        self._show_models(self.controller.maps.models)  # not "loading …" any more
         self._error(f"Cannot load {Path(path).name}", message)
 
     def _on_maps_problem(self, text: str) -> None:
@@ -371,8 +390,9 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(self).exec()
 
     def _about(self) -> None:
-        QMessageBox.about(self, "AVSOL Studio", "AVSOL Studio: audio-visual sounding object localization "
-                          "(DNM) — viewer.\nMaps are sigmoid(Z) of each loaded checkpoint.")
+        from avsol_viewer.about import about_html
+
+        QMessageBox.about(self, "About AVSOL Studio", about_html())
 
     # -- errors and closing ---------------------------------------------------------------
     def _error(self, title: str, text: str) -> None:

@@ -1,6 +1,11 @@
 """Keeps the widgets in step with the controller: frame, overlays, boxes, spectrogram,
 time read-outs and the segment's scores. No state of its own beyond display options and
 small memos; the controller is the single source of what is shown.
+
+Head titles come from :mod:`avsol_viewer.maps.head_style` (one colour and one title per
+head, the same in every panel). The frame number has one source: while playing, the
+transport is updated with the frame that is drawn (never a playhead a frame ahead of the
+picture); paused, with the time the user sought, whose frame is the one drawn next.
 """
 from __future__ import annotations
 
@@ -12,13 +17,28 @@ from PySide6.QtCore import QObject
 
 from avsol_viewer.core.map_display import prepare
 from avsol_viewer.maps.colormaps import overlay_lut
+from avsol_viewer.maps.head_style import BUNDLED_NOTE, head_label, head_title_html, is_bundled
 from avsol_viewer.maps.heads_panel import HeadContent
+from avsol_viewer.maps.map_readout import MapReadout
 from avsol_viewer.panels.display_panel import DisplayOptions
 from avsol_viewer.panels.segment_panel import SegmentScores
 from model_core.inference.audio_window import window_centre
 from model_core.lru import LRU
 
-_HEAD_COLOURS = {"avc": "#f4a261", "cls": "#8ecae6", "dnm": "#b5e48c"}
+
+
+def sound_note(t: float, hop: float | None, track, audio_kind: str) -> str:
+    """"no sound here" when the maps of the frame at ``t`` hear their own sound track but the
+    1 s window lies wholly past its end (a film whose sound stops before its picture: the
+    models hear zeros, and a title saying "own audio" would be a lie); else "".
+
+    ``track`` is the :class:`~avsol_viewer.playback.audio_loader.TrackAudio` (None while
+    decoding: nothing is claimed)."""
+    if audio_kind != "own" or track is None or not track.has_audio:
+        return ""
+    end = len(track.samples) / float(track.sample_rate)
+    start = window_centre(t, hop) - 0.5
+    return "no sound here" if start >= end - 1e-9 else ""
 
 
 class Presenter(QObject):
@@ -36,6 +56,9 @@ class Presenter(QObject):
         self._segment_key = None
         self._rows_sig = None
         self._last_time_update = 0.0
+        #: (label, DisplayMap | None) of each view drawn last, for the value readout
+        self.shown: list = []
+        self.readout = MapReadout(heads, lambda: self.shown, parent=self)
         #: live mode draws instead (``LiveMode.draw``) while set; file frames are not shown
         self.override = None
         c = controller
@@ -94,6 +117,9 @@ class Presenter(QObject):
         if self.override is not None:
             return
         self.heads.show_frame(img)
+        s = self.c.session
+        if self.c.player.playing and s is not None:  # one source: the frame drawn (module docstring)
+            self.transport.set_time(s.timeline.time_at(index))
         self.refresh()
 
     def _on_time(self, t: float) -> None:
@@ -102,10 +128,12 @@ class Presenter(QObject):
         if self.override is not None:
             return
         now = time.monotonic()
-        if self.c.player.playing and now - self._last_time_update < 1 / 30:
+        playing = self.c.player.playing
+        if playing and now - self._last_time_update < 1 / 30:
             return
         self._last_time_update = now
-        self.transport.set_time(t)
+        if not playing:
+            self.transport.set_time(t)
         c = window_centre(t, self.c.maps.audio_hop)
         self.spectrogram.set_time(t, (c - 0.5, c + 0.5))
 
@@ -121,9 +149,12 @@ class Presenter(QObject):
     def refresh(self) -> None:
         """Redraw overlays, titles, boxes and scores for the frame on screen."""
         if self.override is not None:
+            self.shown = []  # live mode draws its own maps: no readout of stale ones
+            self.readout.update_text()
             self.override()
             return
         c, o = self.c, self.options
+        self.shown = []
         if c.session is None:
             self.heads.show_maps([HeadContent("<span style='color:#bbb'>Drop a video here, or File › Open</span>")],
                                  self._lut, o.threshold, o.contour, o.peak)
@@ -131,10 +162,13 @@ class Presenter(QObject):
         index = c.shown_index
         models = self.visible_models()
         contents = []
+        t = c.session.timeline.time_at(index)
+        no_sound = sound_note(t, c.maps.audio_hop, c.track, c.maps.audio.kind)
         for m in models:
             entry, age = c.maps.entry(m.key, index, playing=c.player.playing)
             dm = self._display(m.key, index, entry) if entry is not None else None
-            contents.append(HeadContent(self._title(m, entry, age), dm))
+            contents.append(HeadContent(self._title(m, entry, age, no_sound), dm))
+            self.shown.append((head_label(m.name, m.head), dm))
         if not contents:
             msg = "loading models…" if c.maps.loading else "no model loaded (File › Load checkpoint…)"
             if not c.maps.loading and c.maps.load_failures:
@@ -142,17 +176,31 @@ class Presenter(QObject):
                 msg = f"could not load {Path(path).name}: {short_reason(why)}"
             contents = [HeadContent(f"<span style='color:#bbb'>{escape(c.session.name)} — {msg}</span>")]
         elif o.layout == "side_by_side":  # the plain frame first: what the heads are judged on
-            t = c.session.timeline.time_at(index)
+            heard = (f"<span style='color:#e9c46a'>{no_sound}</span>" if no_sound
+                     else escape(c.maps.audio.label))
             contents.insert(0, HeadContent(f"<b style='color:#eee'>Frame</b>&nbsp;<span style='color:#ccc'>"
-                                           f"{index} · {t:.3f} s · audio: {escape(c.maps.audio.label)}</span>"))
+                                           f"{index} · {t:.3f} s · audio: {heard}</span>"))
+            self.shown.insert(0, ("Frame", None))
         self.heads.show_maps(contents, self._lut, o.threshold, o.contour, o.peak)
+        self._title_tooltips(models, len(contents) - len(models))
+        self.readout.update_text()
         self._refresh_segment()
 
-    def _title(self, m, entry, age: int) -> str:
-        colour = _HEAD_COLOURS.get(m.head, "#dddddd")
-        head = f"<b style='color:{colour}'>{escape(m.head.upper())}</b>"
-        if m.name.lower() != m.head:  # a checkpoint not named after its head: say which
-            head += f"&nbsp;<span style='color:#ccc'>{escape(m.name)}</span>"
+    def _title_tooltips(self, models, first: int) -> None:
+        """Each head's title says where its checkpoint is, and a bundled head that it was
+        trained on synthetic shapes (its maps on real footage are no verdict)."""
+        for k, m in enumerate(models):
+            if first + k >= len(self.heads.views):
+                break
+            tip = f"{head_label(m.name, m.head)}\ncheckpoint: {m.path}\ndevice: {m.device}"
+            if is_bundled(m.path):
+                tip += f"\nbundled head: {BUNDLED_NOTE}"
+            title = self.heads.views[first + k].title
+            if title.toolTip() != tip:
+                title.setToolTip(tip)
+
+    def _title(self, m, entry, age: int, no_sound: str = "") -> str:
+        head = head_title_html(m.name, m.head)
         if entry is None and self.c.maps.failure:
             return (head + "&nbsp;&nbsp;<span style='color:#e76f51'>no map: "
                     f"{escape(short_reason(self.c.maps.failure))}</span>")
@@ -163,6 +211,8 @@ class Presenter(QObject):
             extra += f"&nbsp;<span style='color:#e9c46a'>(map {age} fr old)</span>"
         if entry.silent_audio:
             extra += "&nbsp;<span style='color:#e76f51'>on silence</span>"
+        elif no_sound:
+            extra += f"&nbsp;<span style='color:#e9c46a'>{no_sound}</span>"
         return head + extra
 
     def _refresh_segment(self) -> None:
@@ -200,7 +250,7 @@ class Presenter(QObject):
                                         s.annotations.category)
             elif entry is not None:
                 item = _PAvcOnly(entry.p_avc)
-            rows.append((m.head.upper() if m.name.lower() == m.head else f"{m.head.upper()} {m.name}", item))
+            rows.append((head_label(m.name, m.head), item))
         sig = (heading, tuple((label, id(item)) for label, item in rows))
         if sig != self._rows_sig:  # rebuilding the table on every frame is wasted work
             self._rows_sig = sig

@@ -23,7 +23,7 @@ DEFAULTS = {
     "display/peak": True,
     "display/boxes": True,
     "display/layout": "side_by_side",
-    "display/scale": "per_frame",
+    "display/scale": "absolute",   # per-frame min-max only when the user picks it (issue 25)
 }
 
 #: not display options (``DEFAULTS`` are exactly ``DisplayOptions``' fields): what the

@@ -47,7 +47,9 @@ def test_overlay_is_drawn_where_the_map_is_hot(make_viewer, index_clip):
     v = _open_with(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
     v.wait_maps(0)
     v.wait_frame(0)
-    _set(v, layout="single", colormap="inferno", opacity=0.6, contour=False, peak=False, boxes=False)
+    # min-max per frame: the hot quadrant is drawn at 1, the cold one at 0 (transparent)
+    _set(v, layout="single", colormap="inferno", opacity=0.6, contour=False, peak=False, boxes=False,
+         scale="per_frame")
     hot, cold = (W / 4, H / 4 + 4), (3 * W / 4, 3 * H / 4)
     with_map = [_pixel(v, 0, *p) for p in (hot, cold)]
     _set(v, opacity=0.0)
@@ -162,7 +164,7 @@ def test_segment_scores_come_from_model_core_metrics(make_viewer, index_clip, tm
     ref = score_items(quadrant_map("tl")[None], [Segment(0.0, 1.0, 0.5, True, (Box(*box),))],
                       videos=["clip.mp4"], head="dnm", p_avc=[0.95])[0]
     row = [v.win.segment.table.item(0, c).text() for c in range(5)]
-    assert row == ["DNM", "0.95", f"{ref.ciou:.2f}", "yes", "ok"]
+    assert row == ["DNM · dnm", "0.95", f"{ref.ciou:.2f}", "yes", "ok"]  # head_style.head_label
     assert ref.ciou > 0.5
     v.c.player.seek(1.2)  # second segment: the sounding box is bottom-right, the map top-left
     v.wait_maps(37)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSpl
                                QTableWidgetItem, QVBoxLayout, QWidget)
 from PySide6.QtCore import Qt
 
+from avsol_viewer.maps.head_style import head_colour, head_label
 from model_core.metrics import localization as L
 
 #: (column title, summary key) of the per-head table.
@@ -27,7 +28,6 @@ BREAKDOWN = (("cIoU@0.5", "ciou@0.5"), ("AUC", "auc"), ("pointing", "pointing"),
 #: (column title, key) of the audio-dependence table (``avsol eval --negatives``, SPEC 5).
 NEGATIVES = (("ROC-AUC", "roc_auc"), ("false alarm", "false_alarm"), ("pIA", "pia"), ("map IoU", "map_iou"),
              ("map change", "map_change"), ("items", "n_items"))
-HEAD_COLOURS = ("#f4a261", "#2a9d8f", "#e76f51", "#8ab17d", "#9d4edd", "#e9c46a")
 
 
 def summaries_from_rows(rows: list[dict[str, Any]], heads: list[str]) -> dict[str, dict[str, Any]]:
@@ -156,7 +156,7 @@ class SummaryView(QWidget):
     def show_summaries(self, heads: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
         """Show ``report["heads"]`` and the curves of ``rows``."""
         self.heads = heads
-        _fill(self.summary, list(heads.items()), SUMMARY)
+        _fill(self.summary, [(head_label(name), h) for name, h in heads.items()], SUMMARY)
         current = self.head_box.currentText()
         self.head_box.blockSignals(True)
         self.head_box.clear()
@@ -183,11 +183,12 @@ class SummaryView(QWidget):
         for item in self.curves.values():
             self.plot.removeItem(item)
         self.curves.clear()
-        for k, name in enumerate(order):
+        for name in order:
             if name not in curves:
                 continue
             auc = self.heads.get(name, {}).get("auc")
-            colour = HEAD_COLOURS[k % len(HEAD_COLOURS)]
+            colour = head_colour(name)  # the head's colour in the viewer and the training curves
+            label = head_label(name)
             self.curves[name] = self.plot.plot(
-                L.AUC_THRESHOLDS, curves[name], name=f"{name} (AUC {auc:.3f})" if auc is not None else name,
+                L.AUC_THRESHOLDS, curves[name], name=f"{label} (AUC {auc:.3f})" if auc is not None else label,
                 pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=4, symbolBrush=colour, symbolPen=None)

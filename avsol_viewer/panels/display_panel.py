@@ -1,16 +1,24 @@
 """Display options: layout, head, colormap, opacity, contour, peak, boxes, scaling, and the
 audio the maps hear. Emits :class:`DisplayOptions` when anything changes; the values
 persist in the settings.
+
+The default scale is ABSOLUTE (the map's own sigmoid values): per-frame min-max stretches
+a map of silence into a bright blob, so it is an option the user picks, never what a first
+look shows. The colour bar under the colormap says what colour means what value on the
+scale in use.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+                               QSlider, QVBoxLayout, QWidget)
 
+from avsol_viewer.core.map_display import DEFAULT_SCALE, SCALE_NOTES
 from avsol_viewer.maps.colormaps import OVERLAY_MAPS
+from avsol_viewer.maps.colour_bar import ColourBar
+from avsol_viewer.maps.head_style import head_label
 from model_core.inference.audio_sources import LABELS
 
 
@@ -24,7 +32,7 @@ class DisplayOptions:
     contour: bool = True
     peak: bool = True
     boxes: bool = True
-    scale: str = "per_frame"         # or "absolute"
+    scale: str = DEFAULT_SCALE       # "absolute" or "per_frame"
 
 
 def _nofocus(w):
@@ -54,11 +62,28 @@ class DisplayPanel(QWidget):
         form.addRow("Colormap", self.cmap_box)
         self.opacity = _nofocus(QSlider(Qt.Orientation.Horizontal))
         self.opacity.setRange(0, 100)
-        form.addRow("Opacity", self.opacity)
+        self.opacity_value = QLabel("")
+        self.opacity_value.setMinimumWidth(self.opacity_value.fontMetrics().horizontalAdvance("100 %") + 4)
+        self.opacity_value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.opacity, 1)
+        row.addWidget(self.opacity_value)
+        form.addRow("Opacity", row)
         self.scale_box = _nofocus(QComboBox())
+        self.scale_box.addItem("Absolute (map value 0..1)", "absolute")
         self.scale_box.addItem("Min-max per frame", "per_frame")
-        self.scale_box.addItem("Absolute (0..1)", "absolute")
+        self.scale_box.setToolTip("Absolute: the colour is the map's own value, so a head that hears "
+                                  "nothing shows an empty frame.\nMin-max per frame: each frame's map is "
+                                  "stretched to the full colour range; it shows the shape of a weak map "
+                                  "but makes even a map of silence look confident.")
         form.addRow("Scale", self.scale_box)
+        self.colour_bar = ColourBar()
+        form.addRow("Colours", self.colour_bar)
+        self.scale_note = QLabel("")
+        self.scale_note.setWordWrap(True)
+        self.scale_note.setStyleSheet("color: gray;")
+        form.addRow("", self.scale_note)
         self.threshold = _nofocus(QDoubleSpinBox())
         self.threshold.setRange(0.05, 0.95)
         self.threshold.setSingleStep(0.05)
@@ -72,8 +97,9 @@ class DisplayPanel(QWidget):
         self.audio_box = _nofocus(QComboBox())
         for kind in ("own", "silence", "noise", "file"):
             self.audio_box.addItem(LABELS[kind] + ("…" if kind == "file" else ""), kind)
-        self.audio_box.setToolTip("What the models hear: compare a head's map with its own sound "
-                                  "and without it (SPEC 5 audio dependence)")
+        self.audio_box.setToolTip("What the models hear. A head that localizes the sound should lose its "
+                                  "map on silence or noise and move it with another file's sound; a map "
+                                  "that stays the same without the sound is following the picture only.")
         form.addRow("Audio for maps", self.audio_box)
         self.audio_note = QLabel("")
         self.audio_note.setWordWrap(True)
@@ -107,6 +133,7 @@ class DisplayPanel(QWidget):
         self.scale_box.setCurrentIndex(max(0, self.scale_box.findData(o.scale)))
         self.opacity.setValue(int(round(o.opacity * 100)))
         self.threshold.setValue(o.threshold)
+        self._show_state(o)
         self.contour.setChecked(o.contour)
         self.peak.setChecked(o.peak)
         self.boxes.setChecked(o.boxes)
@@ -120,7 +147,7 @@ class DisplayPanel(QWidget):
         self.head_box.blockSignals(True)
         self.head_box.clear()
         for m in models:
-            self.head_box.addItem(f"{m.head.upper()} — {m.name}", m.key)
+            self.head_box.addItem(head_label(m.name, m.head), m.key)
         self.head_box.blockSignals(False)
         if models and current not in [m.key for m in models]:
             current = models[-1].key if all(m.head != "dnm" for m in models) else \
@@ -139,4 +166,11 @@ class DisplayPanel(QWidget):
             peak=self.peak.isChecked(), boxes=self.boxes.isChecked(), scale=self.scale_box.currentData())
         self.head_box.setEnabled(o.layout == "single")
         self.options = o
+        self._show_state(o)
         self.changed.emit(o)
+
+    def _show_state(self, o: DisplayOptions) -> None:
+        """The opacity's number, the colour bar and the scale's meaning for ``o``."""
+        self.opacity_value.setText(f"{int(round(o.opacity * 100))} %")
+        self.colour_bar.set_state(o.colormap, o.opacity, o.scale, o.threshold)
+        self.scale_note.setText(SCALE_NOTES.get(o.scale, o.scale))

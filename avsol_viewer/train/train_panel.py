@@ -2,8 +2,13 @@
 progress, Cancel, Resume, and one click to load the checkpoints into the viewer.
 
 The curves are fed by the child's JSON lines (``step``: the loss terms; ``epoch``: the
-train means and the ``val`` dict); nothing here computes a metric. Each head gets its own
-colour; the loss plot's x axis is the optimiser step, the validation plot's the epoch.
+train means and the ``val`` dict); nothing here computes a metric. Each head gets its
+colour and title from :mod:`avsol_viewer.maps.head_style`, the same as in the viewer and
+the success curves (a run writes ``OUT/<head>.pt``, so its checkpoint is named after its
+head); the loss plot's x axis is the optimiser step, the validation plot's the epoch. Each
+curve of one head differs from the others in line style AND symbol, so no two legend
+entries look alike, and the axes show plain numbers (pyqtgraph's automatic SI prefix
+turned a loss of 0.004 into "4 (x0.001)").
 """
 from __future__ import annotations
 
@@ -11,18 +16,21 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from avsol_viewer.evaluate.summary_view import HEAD_COLOURS
+from avsol_viewer.maps.head_style import head_colour, head_label
 
 #: Validation metrics in [0, 1] drawn per epoch (when the run reports them), with their
-#: line styles; the validation loss goes on the loss plot, at the epoch's last step.
-VAL_METRICS = (("avc_acc", Qt.PenStyle.SolidLine), ("cls_acc", Qt.PenStyle.DashLine),
-               ("ciou@0.5", Qt.PenStyle.DotLine))
+#: line styles and symbols; the validation loss goes on the loss plot, at the epoch's last
+#: step (dashed, round symbols; the training loss is a plain solid line).
+VAL_METRICS = (("avc_acc", Qt.PenStyle.SolidLine, "o"), ("cls_acc", Qt.PenStyle.DashLine, "t"),
+               ("ciou@0.5", Qt.PenStyle.DotLine, "s"))
 
 
 def _plot(x: str, y: str) -> pg.PlotWidget:
     p = pg.PlotWidget()
     p.setLabel("bottom", x)
     p.setLabel("left", y)
+    for side in ("left", "bottom"):
+        p.getAxis(side).enableAutoSIPrefix(False)
     p.showGrid(x=True, y=True, alpha=0.2)
     p.addLegend(offset=(-10, 10), brush=pg.mkBrush(20, 20, 20, 190))
     p.setMenuEnabled(False)
@@ -42,7 +50,6 @@ class CurveWidget(QWidget):
         self.steps: dict[str, tuple[list, list]] = {}
         self.val: dict[tuple[str, str], tuple[list, list]] = {}
         self._items: dict[tuple, pg.PlotDataItem] = {}
-        self._colours: dict[str, str] = {}
         self._plots: tuple[pg.PlotWidget, pg.PlotWidget] | None = None
         self._split = QSplitter(Qt.Orientation.Horizontal)
         lay = QVBoxLayout(self)
@@ -83,10 +90,9 @@ class CurveWidget(QWidget):
         self.val.clear()
         self._items.clear()
 
-    def _colour(self, head: str) -> str:
-        if head not in self._colours:
-            self._colours[head] = HEAD_COLOURS[len(self._colours) % len(HEAD_COLOURS)]
-        return self._colours[head]
+    @staticmethod
+    def _colour(head: str) -> str:
+        return head_colour(head, head)
 
     def add_event(self, head: str, msg: dict) -> None:
         """One JSON line of ``avsol train --jsonl``."""
@@ -98,7 +104,8 @@ class CurveWidget(QWidget):
                 del xs[keep:], ys[keep:]
             xs.append(msg["step"])
             ys.append(float(msg["loss"]))
-            self._draw(("loss", head), self.loss_plot, xs, ys, head, pg.mkPen(self._colour(head), width=2))
+            self._draw(("loss", head), self.loss_plot, xs, ys, f"{head_label(head, head)} train",
+                       pg.mkPen(self._colour(head), width=2))
         elif kind == "epoch":
             v = (msg.get("val") or {}).get("loss")
             if isinstance(v, (int, float)) and "step" in msg:
@@ -108,9 +115,9 @@ class CurveWidget(QWidget):
                     del xs[keep:], ys[keep:]
                 xs.append(msg["step"])
                 ys.append(float(v))
-                self._draw(("val", head, "loss"), self.loss_plot, xs, ys, f"{head} val",
+                self._draw(("val", head, "loss"), self.loss_plot, xs, ys, f"{head_label(head, head)} val",
                            pg.mkPen(self._colour(head), width=2, style=Qt.PenStyle.DashLine), symbol="o")
-            for name, style in VAL_METRICS:
+            for name, style, symbol in VAL_METRICS:
                 v = (msg.get("val") or {}).get(name)
                 if not isinstance(v, (int, float)):
                     continue
@@ -120,13 +127,13 @@ class CurveWidget(QWidget):
                     del xs[keep:], ys[keep:]
                 xs.append(msg["epoch"])
                 ys.append(float(v))
-                self._draw(("val", head, name), self.val_plot, xs, ys, f"{head} {name}",
-                           pg.mkPen(self._colour(head), width=2, style=style), symbol="o")
+                self._draw(("val", head, name), self.val_plot, xs, ys, f"{head_label(head, head)} {name}",
+                           pg.mkPen(self._colour(head), width=2, style=style), symbol=symbol)
 
     def _draw(self, key, plot, xs, ys, name, pen, symbol=None) -> None:
         item = self._items.get(key)
         if item is None:
-            self._items[key] = plot.plot(xs, ys, name=name, pen=pen, symbol=symbol, symbolSize=5,
+            self._items[key] = plot.plot(xs, ys, name=name, pen=pen, symbol=symbol, symbolSize=7,
                                          symbolBrush=pen.color(), symbolPen=None)
         else:
             item.setData(xs, ys)
@@ -155,13 +162,16 @@ class TrainPanel(QWidget):
         self.resume_button.clicked.connect(self.resume)
         self.load_button.clicked.connect(lambda: self.load_requested.emit(list(self.checkpoints)))
         self.curves = CurveWidget()
+        # the status on its own line, the bar with the whole width left of the buttons: the
+        # bar's text ("dnm: step 1234/5000, loss 0.0123") is never clipped
         top = QHBoxLayout()
-        top.addWidget(self.status, 1)
-        top.addWidget(self.bar)
+        top.addWidget(self.bar, 1)
+        top.addStretch(0)
         for b in (self.cancel_button, self.resume_button, self.load_button):
             top.addWidget(b)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.status)
         lay.addLayout(top)
         lay.addWidget(self.curves, 1)
 
@@ -198,7 +208,11 @@ class TrainPanel(QWidget):
                                 f"epochs on {msg.get('device')}{resumed}")
         elif kind == "step":
             self.bar.setValue(int(msg.get("step", 0)))
-            self.bar.setFormat(f"{head}: step %v/%m, loss {msg.get('loss', 0):.4f}")
+            text = f"{head_label(head, head)}: step %v/%m, loss {msg.get('loss', 0):.4f}"
+            self.bar.setFormat(text)
+            wide = self.bar.fontMetrics().horizontalAdvance(text.replace("%v", "000000").replace("%m", "000000"))
+            if self.bar.minimumWidth() < wide + 24:
+                self.bar.setMinimumWidth(wide + 24)
         elif kind == "cache":
             self.status.setText(f"training {head}: feature cache {msg.get('done')}/{msg.get('total')} videos")
         elif kind == "log":
