@@ -312,12 +312,16 @@ class MainWindow(QMainWindow):
         return True
 
     def ask_save_screenshot(self) -> None:
+        from avsol_viewer.output_folder import default_output_dir, ensure_folder, remember_output
+
         s = self.controller.session
-        default = str(Path(self.settings.last_folder() or ".") / (f"{s.path.stem}-{self.controller.player.time:.2f}s.png"
-                                                                  if s else "avsol.png"))
+        folder = default_output_dir(self.settings, "screenshot")   # never the demo's install folder
+        ensure_folder(folder)
+        default = str(folder / (f"{s.path.stem}-{self.controller.player.time:.2f}s.png" if s else "avsol.png"))
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", default, "PNG images (*.png)")
         if path:
-            self.save_screenshot(path)
+            if self.save_screenshot(path):
+                remember_output(self.settings, "screenshot", path)
             copy_to_clipboard(grab(self))
 
     def copy_screenshot(self) -> None:

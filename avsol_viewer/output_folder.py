@@ -27,7 +27,7 @@ from typing import Callable
 
 ENV_VAR = "AVSOL_OUTPUT_DIR"
 USER_FOLDER_NAME = "AVSOL Studio"
-KINDS = ("evaluate", "train", "export", "record", "report")
+KINDS = ("evaluate", "train", "export", "record", "report", "screenshot")
 
 
 def _key(kind: str) -> str:

@@ -299,3 +299,21 @@ def test_the_menus_on_the_demo_propose_user_folders(make_viewer, user_dir, monke
     assert tr.request().data == str(demo) and tr.request().out_dir == str(user_dir / "demo-runs")
     for d in shown:
         d.deleteLater()
+
+
+def test_screenshot_and_contact_sheet_default_to_the_user_folder(make_viewer, user_dir, monkeypatch):
+    """The other two outputs of the window follow the same rule: not the open video's
+    folder (here the install's demo), not the working directory."""
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    from avsol_viewer.app import resources_dir
+    from avsol_viewer.evaluate import commands
+
+    v = make_viewer()
+    v.win.settings.set_last_folder(resources_dir() / "demo")
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, default, *f: asked.append(default) or ("", ""))
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (3, True))
+    v.win.ask_save_screenshot()
+    commands.ask_contact_sheet(v.win)
+    assert asked == [str(user_dir / "avsol.png"), str(user_dir / "worst.png")]

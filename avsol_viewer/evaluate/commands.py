@@ -381,8 +381,10 @@ def ask_contact_sheet(window) -> None:
     n, ok = QInputDialog.getInt(window, "Contact sheet", "Worst items:", 16, 1, 200)
     if not ok:
         return
-    base = window.evaluation.panel.report_path or "avsol-report.json"
-    path, _ = QFileDialog.getSaveFileName(window, "Contact sheet", str(Path(base).with_name("worst.png")),
-                                          "PNG (*.png)")
-    if path:
-        contact_sheet(window, path, n)
+    from avsol_viewer.output_folder import ensure_folder, remember_output
+
+    default = Path(export_name(window, "json")).with_name("worst.png")   # beside the report, or the default folder
+    ensure_folder(default.parent)
+    path, _ = QFileDialog.getSaveFileName(window, "Contact sheet", str(default), "PNG (*.png)")
+    if path and contact_sheet(window, path, n):
+        remember_output(window.settings, "report", path)
