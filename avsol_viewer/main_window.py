@@ -31,6 +31,20 @@ VIDEO_FILTER = "Videos (*.mp4 *.mkv *.webm *.mov *.avi *.m4v);;All files (*)"
 ANNOTATION_SUFFIXES = (".json", ".txt")
 
 
+def _is_report(path: Path) -> bool:
+    """Whether a ``.json`` is an ``avsol eval`` / ``avsol metrics`` report (its header names
+    the format in the first bytes), not annotations: ``avsol-viewer REPORT.json`` said "not
+    a media file" (issue 26)."""
+    from model_core.metrics.report_schema import FORMAT
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return f'"{FORMAT}"' in head
+
+
 class MainWindow(QMainWindow):
     """AVSOL Studio's viewer window."""
 
@@ -171,6 +185,10 @@ class MainWindow(QMainWindow):
         if p.suffix.lower() == ".pt":
             self.load_checkpoint(p)
             return True
+        if p.suffix.lower() == ".json" and _is_report(p):  # an eval report: the Evaluation panel
+            from avsol_viewer.evaluate.commands import open_report
+
+            return open_report(self, p)
         if p.suffix.lower() in ANNOTATION_SUFFIXES and self.controller.session is not None:
             return self.load_annotations(p)
         try:
