@@ -181,3 +181,120 @@ def test_one_head_is_refused(tmp_path, capsys):
     r = _write(tmp_path / "r.json", _items("a", [0.6], [True]), ["a"])
     assert main(["compare", r, "--out", str(tmp_path / "c.json")]) == 2
     assert "two heads" in capsys.readouterr().err
+
+
+# --- hand-edited reports, provenance, names, pairing (issue 26) ------------------------------
+def _two(tmp_path, meta_a=None, meta_b=None, time_b=0.5):
+    a = _items("a", [0.6, 0.2, 0.7], [True, False, True])
+    b = [ItemResult(video=i.video, time=time_b, head="b", start=0.0, end=1.0, ciou=c, hit=True, pixel_ap=0.5)
+         for i, c in zip(a, [0.4, 0.1, 0.8])]
+    ra, rb = tmp_path / "ra.json", tmp_path / "rb.json"
+    ra.write_text(json.dumps(build_report(a, ["a"], meta_a or {})))
+    rb.write_text(json.dumps(build_report(b, ["b"], meta_b or {})))
+    return str(ra), str(rb)
+
+
+def _edited(path, edit):
+    doc = json.loads(open(path).read())
+    edit(doc)
+    text = json.dumps(doc, allow_nan=True)
+    open(path, "w").write(text)
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda d: d["items"][1].update(ciou="abc"), "items[1].ciou: not a number"),
+    (lambda d: d["items"][1].update(ciou=57), "items[1].ciou: 57 is out of range [0, 1]"),
+    (lambda d: d["items"][0].update(time=float("inf")), "items[0].time: not a finite number"),
+    (lambda d: d["items"][0].update(head=["a"]), "items[0].head: not a string"),
+    (lambda d: d.update(heads=["a"]), "heads: missing or not an object"),
+    (lambda d: d.update(version=99), "version: report format version 99 is not supported (this avsol reads 1, 2)"),
+    (lambda d: d["meta"].update(x=[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]), None),   # deep but fine
+])
+def test_hand_edited_reports_exit_2_with_one_located_line(tmp_path, capsys, edit, problem):
+    ra, rb = _two(tmp_path)
+    _edited(ra, edit)
+    code = main(["compare", ra, rb, "--out", str(tmp_path / "c.json")])
+    err = capsys.readouterr().err
+    if problem is None:
+        assert code == 0
+        return
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "ra.json: " + problem in err
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_json_nested_too_deeply_is_one_line(tmp_path, capsys):
+    ra, rb = _two(tmp_path)
+    open(ra, "w").write("[" * 200_000 + "]" * 200_000)
+    assert main(["compare", ra, rb, "--out", str(tmp_path / "c.json")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "ra.json: not a JSON report: nested too deeply" in err
+
+
+def test_incomplete_reports_need_allow_incomplete(tmp_path, capsys):
+    ra, rb = _two(tmp_path, meta_a={"complete": False, "videos_done": 3, "videos_total": 5})
+    assert main(["compare", ra, rb, "--out", str(tmp_path / "c.json")]) == 2
+    err = capsys.readouterr().err
+    assert "ra.json: is incomplete (3 of 5 videos evaluated)" in err and "--allow-incomplete" in err
+    assert main(["compare", ra, rb, "--out", str(tmp_path / "c.json"), "--allow-incomplete"]) == 0
+
+
+def test_reports_of_different_annotations_are_not_paired(tmp_path, capsys):
+    ra, rb = _two(tmp_path, meta_a={"annotations_sha256": "a" * 64}, meta_b={"annotations_sha256": "b" * 64})
+    assert main(["compare", ra, rb, "--out", str(tmp_path / "c.json")]) == 2
+    err = capsys.readouterr().err
+    assert "were scored on different annotations (sha256 aaaaaaaaaaaa… vs bbbbbbbbbbbb…)" in err
+    assert len(err.strip().splitlines()) == 1
+    ra, rb = _two(tmp_path, meta_a={"annotations_sha256": "a" * 64}, meta_b={"annotations_sha256": "a" * 64})
+    assert main(["compare", ra, rb, "--out", str(tmp_path / "c.json")]) == 0
+    doc = json.loads((tmp_path / "c.json").read_text())
+    assert doc["models"]["a"]["annotations_sha256"] == "a" * 64 and doc["notes"] == []
+    ra, rb = _two(tmp_path, meta_a={"annotations_sha256": "a" * 64})          # rb: an older report
+    assert main(["compare", ra, rb, "--out", str(tmp_path / "c.json")]) == 0
+    assert "rb.json: records no annotations digest" in capsys.readouterr().out
+
+
+def test_items_are_paired_by_segment_not_by_the_maps_time(tmp_path):
+    ra, rb = _two(tmp_path, time_b=0.48)              # the same segments, maps at 0.48 s vs 0.5 s
+    assert main(["compare", ra, rb, "--out", str(tmp_path / "c.json")]) == 0
+    (pair,) = json.loads((tmp_path / "c.json").read_text())["pairs"]
+    assert pair["n_items"] == 3 and pair["n_only_a"] == 0
+
+
+def test_model_names_are_unique_and_stable(tmp_path):
+    from model_core.cli.compare_cmd import model_names
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    x, y = str(tmp_path / "x" / "r.json"), str(tmp_path / "y" / "r.json")
+    assert model_names([(x, "a"), (y, "b")]) == ["a", "b"]
+    assert model_names([(x, "a"), (y, "a")]) == ["x/r:a", "y/r:a"]                 # same stem, two folders
+    assert model_names([(x, "a"), (x, "b"), (x, "a"), (x, "b")]) == ["r:a", "r:b", "r:a#2", "r:b#2"]  # given twice
+    ra, _ = _two(tmp_path)
+    assert main(["compare", ra, ra, "--out", str(tmp_path / "c.json"), "--resamples", "100"]) == 0
+    doc = json.loads((tmp_path / "c.json").read_text())
+    assert list(doc["models"]) == ["ra:a", "ra:a#2"] and len(doc["pairs"]) == 1
+
+
+def test_one_null_item_does_not_void_a_seed_averaged_metric(tmp_path):
+    # dnm seeds with one undefined pixel AP each; the old test ~np.isnan(x).any() voided the metric
+    d1 = _items("dnm_s0", [0.6, 0.6, 0.6], [True] * 3, [0.5, None, 0.7])
+    d2 = _items("dnm_s1", [0.6, 0.6, 0.6], [True] * 3, [None, 0.3, 0.9])
+    av = _items("avc_s0", [0.6, 0.6, 0.6], [True] * 3, [0.1, 0.1, 0.1])
+    ck = [{"name": "dnm_s0", "head": "dnm"}, {"name": "dnm_s1", "head": "dnm"}, {"name": "avc_s0", "head": "avc"}]
+    r = _write(tmp_path / "r.json", d1 + d2 + av, ["dnm_s0", "dnm_s1", "avc_s0"], ck)
+    assert main(["compare", r, "--out", str(tmp_path / "c.json"), "--resamples", "200"]) == 0
+    (kp,) = json.loads((tmp_path / "c.json").read_text())["kind_pairs"]
+    # per item, the seed average [0.5, 0.3, 0.8] minus 0.1: [0.4, 0.2, 0.7]
+    assert kp["metrics"]["pixel_ap"]["diff"] == pytest.approx(1.3 / 3, abs=APPROX)
+
+
+def test_the_chunked_bootstrap_draws_exactly_the_one_big_draw():
+    from model_core.metrics.compare import Resampler
+
+    d = np.random.default_rng(2).random(257)
+    d[::9] = np.nan
+    whole = resample_indices(257, 3001, seed=5)
+    chunked = Resampler(257, 3001, 5, chunk=1000)            # 3 resamples per chunk, 1001 chunks
+    assert chunked.rows == 3 and np.array_equal(np.concatenate(list(chunked.chunks())), whole)
+    assert paired_interval(d, chunked) == paired_interval(d, whole)
+    assert np.array_equal(bootstrap_means(d, chunked), bootstrap_means(d, whole), equal_nan=True)

@@ -87,3 +87,71 @@ def test_metrics_refuses_pickled_npz_and_bad_annotations(tmp_path, annotations, 
     rc = main(["metrics", "--maps", str(tmp_path / "m.npz"), "--annotations", str(annotations),
                "--out", str(tmp_path / "r.json"), "--threshold", "1.5"])
     assert rc == 2
+
+
+# --- metrics --report: hand-edited reports and provenance (issue 26) -------------------------
+@pytest.fixture()
+def scored(tmp_path, annotations):
+    """A metrics report over ``annotations``: 3 scored items of a.mp4, b.mp4 missing."""
+    save_maps(tmp_path / "m.npz", np.stack([GRAD, 1 - GRAD, GRAD]), ["a.mp4"] * 3, np.array([0.5, 1.5, 2.5]),
+              head="dnm", extra={"p_avc": np.array([0.9, 0.7, 0.8], np.float32)})
+    out = tmp_path / "r.json"
+    assert main(["metrics", "--maps", str(tmp_path / "m.npz"), "--annotations", str(annotations),
+                 "--out", str(out)]) == 0
+    return out
+
+
+def test_the_report_pins_its_annotations_and_maps(scored, annotations, tmp_path):
+    import hashlib
+
+    meta = json.loads(scored.read_text())["meta"]
+    assert meta["annotations_sha256"] == hashlib.sha256(annotations.read_bytes()).hexdigest()
+    assert meta["maps_sha256"] == hashlib.sha256((tmp_path / "m.npz").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda d: d["items"][1].update(ciou="abc"), "items[1].ciou: not a number"),
+    (lambda d: d["items"][1].update(time=float("inf")), "items[1].time: not a finite number"),
+    (lambda d: d["items"][1].update(map="7x7:####"), "items[1].map: not valid base64"),
+    (lambda d: d["items"][0].update(head=[1]), "items[0].head: not a string"),
+    (lambda d: d["heads"].update(dnm=[1]), "heads.dnm: not an object"),
+    (lambda d: d.update(items=[[[[[[[[[[[]]]]]]]]]]]), "items[0]: not an object"),
+])
+def test_rescoring_a_hand_edited_report_exits_2_with_one_located_line(scored, tmp_path, capsys, edit, problem):
+    doc = json.loads(scored.read_text())
+    edit(doc)
+    scored.write_text(json.dumps(doc, allow_nan=True))
+    capsys.readouterr()
+    assert main(["metrics", "--report", str(scored), "--threshold", "top-gt", "--out", str(tmp_path / "n.json")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"r.json: {problem}" in err
+    assert not (tmp_path / "n.json").exists()
+
+
+def test_deeply_nested_json_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "r.json"
+    bad.write_text("{\"a\": " * 100_000 + "1" + "}" * 100_000)
+    assert main(["metrics", "--report", str(bad), "--threshold", "top-gt", "--out", str(tmp_path / "n.json")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "r.json: not a JSON report: nested too deeply" in err
+
+
+def test_rescoring_stops_when_the_annotations_changed(scored, annotations, tmp_path, capsys):
+    from model_core.formats import load_avsol_e
+
+    ann = load_avsol_e(annotations)                                    # a box edited in place
+    first = ann.videos[0]
+    moved = (Segment(0, 1, 0.5, True, sounding=(Box(0, 0, 0.5, 1),)),) + tuple(first.segments[1:])
+    save_avsol_e(AvsolE(ann.classes, (VideoAnnotation(first.video, first.category, moved),) + ann.videos[1:]),
+                 annotations)
+    capsys.readouterr()
+    new = tmp_path / "n.json"
+    assert main(["metrics", "--report", str(scored), "--threshold", "top-gt", "--out", str(new)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "changed since the report was scored" in err
+    assert "--allow-changed-annotations" in err and not new.exists()
+    assert main(["metrics", "--report", str(scored), "--threshold", "top-gt", "--out", str(new),
+                 "--allow-changed-annotations"]) == 0
+    meta = json.loads(new.read_text())["meta"]
+    assert meta["annotations_changed"]["was"] == json.loads(scored.read_text())["meta"]["annotations_sha256"]
+    assert "note: annotations changed: rescored against" in capsys.readouterr().out

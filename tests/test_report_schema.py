@@ -209,3 +209,14 @@ def test_an_ave_report_is_rescored_through_the_ave_loader(tmp_path):
         rep = build_report(items, ["h"], run_meta("eval", **meta))
         new = rescore_report(rep, "top-gt")                              # was: Annotations.txt: not JSON
         assert new["meta"]["threshold"] == "top-gt" and len(new["items"]) == 2
+
+
+def test_an_eval_report_is_valid_and_pins_its_annotations(tmp_path):
+    from test_eval import FakeLocalize, make_set, run
+
+    root = make_set(tmp_path / "data", absent=("v3.mp4",))
+    res, _, _ = run(root, tmp_path / "r.json", FakeLocalize(bad={"v2.mp4"}))
+    meta = res.report["meta"]
+    assert check_report(res.report) == {}
+    assert meta["annotations_sha256"] == hashlib.sha256(Path(meta["annotations"]).read_bytes()).hexdigest()
+    assert [c["sha256"] for c in meta["checkpoints"]] == ["fake-a", "fake-b"]     # the loader's fingerprint
