@@ -1,0 +1,245 @@
+"""What the viewer's maps and labels say (issue 25, findings 6, 9, 10, 11): the absolute
+scale by default, the colour bar, the value under the cursor, one colour and one title per
+head in every panel, "no sound here" past the end of a sound track, and feedback that is
+not stale (maps count, model label, frame number)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from viewer_support import FakeFactory, FakeLocalizer
+
+W, H = 128, 96  # index_clip's frame size
+
+
+# -- pure parts ---------------------------------------------------------------------------
+def test_head_colour_is_one_per_checkpoint_whatever_the_order():
+    from avsol_viewer.maps.head_style import KIND_COLOURS, head_colour, head_label, kind_of
+
+    assert head_colour("dnm") == KIND_COLOURS["dnm"] == head_colour("dnm", "dnm")
+    assert head_colour("avc") == KIND_COLOURS["avc"] and head_colour("cls") == KIND_COLOURS["cls"]
+    # another checkpoint of a kind: a shade of that kind, never the base, the same every call
+    assert head_colour("dnm_seed1") != KIND_COLOURS["dnm"]
+    assert head_colour("dnm_seed1") == head_colour("DNM_seed1") == head_colour("dnm_seed1", "dnm")
+    assert kind_of("dnm_seed1") == "dnm" and kind_of("dnmx") is None and kind_of("model_a") is None
+    assert kind_of("model_a", "cls") == "cls"
+    assert head_label("dnm_seed1") == "DNM · dnm_seed1" and head_label("model_a") == "model_a"
+
+
+def test_display_defaults_to_the_absolute_scale():
+    from avsol_viewer.core.map_display import prepare
+    from avsol_viewer.panels.display_panel import DisplayOptions
+    from avsol_viewer.settings import DEFAULTS
+
+    assert DisplayOptions().scale == "absolute" and DEFAULTS["display/scale"] == "absolute"
+    quiet = np.full((7, 7), 0.03, np.float32)  # a head that hears nothing: p(av) 0.03
+    assert float(prepare(quiet).values.max()) == pytest.approx(0.03)  # drawn nearly empty
+    assert prepare(quiet).levels == (0.0, 1.0)
+
+
+def test_value_at_gives_the_map_value_on_either_scale():
+    from avsol_viewer.core.map_display import prepare, value_at
+
+    raw = np.full((8, 8), 0.2, np.float32)
+    raw[:4, :4] = 0.9  # hot top-left quadrant
+    for scale in ("absolute", "per_frame"):
+        dm = prepare(raw, scale)
+        value, shown = value_at(dm, 0.25, 0.25)  # deep inside the hot quadrant
+        assert value == pytest.approx(0.9, abs=1e-6)
+        assert shown == pytest.approx(0.9 if scale == "absolute" else 1.0, abs=1e-6)
+        value, shown = value_at(dm, 0.75, 0.75)  # the cold quadrant
+        assert value == pytest.approx(0.2, abs=1e-6)
+        assert shown == pytest.approx(0.2 if scale == "absolute" else 0.0, abs=1e-6)
+    assert value_at(prepare(raw), 1.0, 0.5) is None and value_at(prepare(raw), -0.1, 0.5) is None
+    flat = prepare(np.full((4, 4), 0.3, np.float32), "per_frame")  # no contrast: drawn 0, value kept
+    assert value_at(flat, 0.5, 0.5) == pytest.approx((0.3, 0.0))
+
+
+def test_readout_text_names_head_pixel_and_value():
+    from avsol_viewer.core.map_display import prepare
+    from avsol_viewer.maps.map_readout import readout_text
+
+    raw = np.full((8, 8), 0.2, np.float32)
+    dm = prepare(raw, "absolute")
+    assert readout_text("DNM · dnm", dm, 10.4, 20.9, 128, 96) == "DNM · dnm at (10, 20): map value 0.200"
+    assert readout_text("Frame", None, 1, 1, 128, 96) == "Frame at (1, 1): no map"
+    assert readout_text("DNM · dnm", dm, 128, 5, 128, 96) == ""  # off the frame
+    raw[0, 0] = 0.6
+    text = readout_text("DNM · dnm", prepare(raw, "per_frame"), 100, 90, 128, 96)
+    assert text.startswith("DNM · dnm at (100, 90): map value 0.200 (colour 0.00 of this frame's range 0.200..")
+
+
+def test_colour_bar_is_the_overlay_over_the_canvas(qtbot):
+    from avsol_viewer.maps.colormaps import colour_of
+    from avsol_viewer.maps.colour_bar import BACKGROUND_RGB, ColourBar, bar_colours, tick_labels
+
+    full = bar_colours("inferno", 1.0)
+    assert tuple(full[0]) == BACKGROUND_RGB            # value 0: transparent
+    assert tuple(full[255]) == colour_of("inferno", 1.0)  # value 1 at full opacity: the colour itself
+    half = bar_colours("inferno", 0.5)[255].astype(int)
+    expected = np.round((np.array(colour_of("inferno", 1.0)) + np.array(BACKGROUND_RGB)) / 2).astype(int)
+    assert np.abs(half - expected).max() <= 1
+    assert [t for _, t in tick_labels("absolute")] == ["0", "0.25", "0.5", "0.75", "1"]
+    assert [t for _, t in tick_labels("per_frame")] == ["frame's lowest", "frame's highest"]
+    bar = ColourBar()
+    qtbot.addWidget(bar)
+    bar.set_state("viridis", 0.6, "per_frame", 0.4)
+    assert "min-max per frame" in bar.toolTip() and "0.4" in bar.toolTip()
+    bar.resize(220, 40)
+    bar.grab()  # paints without error
+
+
+def test_sound_note_past_the_end_of_the_sound_track():
+    from avsol_viewer.presenter import sound_note
+
+    track = SimpleNamespace(samples=np.zeros(32000, np.int16), sample_rate=16000, has_audio=True)  # 2 s
+    assert sound_note(1.2, 1.0, track, "own") == ""                 # window 1..2 s: sound
+    assert sound_note(2.4, 1.0, track, "own") == "no sound here"    # window 2..3 s: past the end
+    assert sound_note(2.4, 1.0, track, "silence") == ""             # the maps hear silence on purpose
+    assert sound_note(2.4, 1.0, None, "own") == ""                  # still decoding: claim nothing
+    assert sound_note(2.4, 1.0, replace_track(track, has_audio=False), "own") == ""  # "on silence" says it
+
+
+def replace_track(track, **kw):
+    return SimpleNamespace(**{**vars(track), **kw})
+
+
+def test_about_names_version_docs_and_the_synthetic_heads():
+    from avsol_viewer.about import about_html
+    from model_core import __version__
+
+    text = about_html()
+    assert f"AVSOL Studio {__version__}" in text
+    assert "synthetic" in text and "Documentation:" in text and "href=" in text
+
+
+# -- in the window ------------------------------------------------------------------------
+def _open_with(make_viewer, clip, **fakes):
+    v = make_viewer(FakeFactory(**fakes))
+    for name in fakes:
+        v.win.load_checkpoint(f"/models/{name}.pt")
+    assert v.win.open_path(clip)
+    return v
+
+
+def _set(v, **kw):
+    v.win.set_options(replace(v.win.display.options, **kw))
+
+
+def test_value_under_the_cursor_in_the_status_bar(make_viewer, index_clip):
+    v = _open_with(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
+    v.wait_maps(0)
+    v.wait_frame(0)
+    assert v.win.display.options.scale == "absolute"  # a fresh settings file
+    _set(v, layout="single")
+    v.win.heads.grab()  # laid out
+    view = v.win.heads.views[0]
+    scene = v.win.heads.scene()
+    scene.sigMouseMoved.emit(view.vb.mapViewToScene(QPointF(W / 4 + 0.5, H / 4 + 0.5)))  # the hot quadrant, mid-pixel
+    assert v.win.value_label.text() == "DNM · dnm at (32, 24): map value 0.950"
+    scene.sigMouseMoved.emit(view.vb.mapViewToScene(QPointF(3 * W / 4 + 0.5, 3 * H / 4 + 0.5)))
+    assert v.win.value_label.text() == "DNM · dnm at (96, 72): map value 0.050"
+    _set(v, scale="per_frame")  # the same point, now relative to the frame's range
+    assert "map value 0.050 (colour 0.00 of this frame's range 0.050..0.950)" in v.win.value_label.text()
+    scene.sigMouseMoved.emit(view.vb.mapViewToScene(QPointF(-50, -50)))  # off the frame
+    assert v.win.value_label.text() == ""
+    assert "min-max per frame" in v.win.display.scale_note.text()
+    assert v.win.display.opacity_value.text() == "60 %"
+
+
+def test_one_colour_and_title_per_head_in_viewer_success_and_training_curves(make_viewer, index_clip, qtbot):
+    from avsol_viewer.evaluate.summary_view import SummaryView
+    from avsol_viewer.maps.head_style import head_colour
+    from avsol_viewer.train.train_panel import CurveWidget
+
+    v = _open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
+    v.wait_maps(0)
+    v.win.presenter.refresh()
+    titles = [view.title.text for view in v.win.heads.views]
+    dnm_title = next(t for t in titles if "DNM" in t)
+    assert head_colour("dnm") in dnm_title and "· dnm" in dnm_title  # the checkpoint named
+    assert "checkpoint: /models/dnm.pt" in next(vw.title.toolTip() for vw in v.win.heads.views
+                                                if "DNM" in vw.title.text)
+    # the success curves of a report with the same heads, in a different order
+    summary = SummaryView()
+    qtbot.addWidget(summary)
+    rows = [{"head": h, "status": "scored", "ciou": c} for h, c in (("dnm", 0.7), ("avc", 0.2))]
+    summary.show_summaries({"dnm": {"auc": 0.5}, "avc": {"auc": 0.2}}, rows)
+    for name in ("dnm", "avc"):
+        item = summary.curves[name]
+        assert item.opts["pen"].color().name() == head_colour(name)
+        assert item.name().startswith(f"{name.upper()} · {name}")
+    # the training curves
+    curves = CurveWidget()
+    qtbot.addWidget(curves)
+    curves.add_event("dnm", {"event": "step", "step": 1, "loss": 0.004})
+    curves.add_event("dnm", {"event": "epoch", "epoch": 1, "step": 1,
+                             "val": {"loss": 0.003, "avc_acc": 0.5, "cls_acc": 0.4, "ciou@0.5": 0.3}})
+    items = curves._items
+    assert {it.opts["pen"].color().name() for it in items.values()} == {head_colour("dnm")}
+    drawn = [(it.opts["pen"].style(), it.opts["symbol"]) for it in items.values()]
+    assert len(set(drawn)) == len(drawn) == 5  # no two legend entries drawn alike
+    for plot in (curves.loss_plot, curves.val_plot):
+        assert not plot.getAxis("left").autoSIPrefix  # no "(x0.001)"
+
+
+def test_titles_say_no_sound_past_the_end_of_the_sound_track(make_viewer, tmp_path):
+    from media_helpers import make_clip
+
+    clip = make_clip(tmp_path / "short_sound.mp4", n_frames=50, fps=25.0, size=(128, 96), audio_seconds=0.5)
+    v = _open_with(make_viewer, clip, dnm=FakeLocalizer("dnm"))
+    v.qtbot.waitUntil(lambda: v.c.track is not None, timeout=20000)
+    _set(v, layout="side_by_side")
+    v.c.player.seek_index(5)  # 0.2 s: the window 0..1 s holds the sound
+    v.wait_frame(5)
+    v.wait_maps(5)
+    v.win.presenter.refresh()
+    assert "no sound here" not in v.win.heads.views[0].title.text
+    assert "own audio" in v.win.heads.views[0].title.text.lower()
+    v.c.player.seek_index(40)  # 1.6 s: the window 1..2 s, the sound ended at 0.5 s
+    v.wait_frame(40)
+    v.wait_maps(40)
+    v.win.presenter.refresh()
+    frame_title, head_title = v.win.heads.views[0].title.text, v.win.heads.views[1].title.text
+    assert "no sound here" in frame_title and "own audio" not in frame_title.lower()
+    assert "no sound here" in head_title
+
+
+def test_status_feedback_is_not_stale(make_viewer, index_clip):
+    from model_core.errors import CheckpointError
+    from model_core.inference.audio_sources import AudioSpec
+
+    v = make_viewer(FakeFactory(dnm=FakeLocalizer("dnm"), bad=CheckpointError("/models/bad.pt", "not a checkpoint")))
+    v.win.load_checkpoint("/models/dnm.pt")
+    assert v.win.open_path(index_clip)
+    v.qtbot.waitUntil(lambda: v.win.maps_label.text() == "maps 50/50 frames", timeout=30000)
+    v.win.set_audio(AudioSpec("silence"))
+    v.qtbot.waitUntil(lambda: v.win.maps_label.text() == "maps 50/50 frames", timeout=30000)
+    v.win.set_audio(AudioSpec("own"))  # every map of the own sound is cached: no maps_ready comes
+    assert v.win.maps_label.text() == "maps 50/50 frames"
+    # a failed load leaves the label naming what is loaded, not "loading bad.pt…"
+    v.win.load_checkpoint("/models/bad.pt")
+    v.qtbot.waitUntil(lambda: bool(v.errors), timeout=20000)
+    assert v.win.model_label.text().startswith("models: dnm") and "loading" not in v.win.model_label.text()
+
+
+def test_title_and_transport_show_the_same_frame_while_playing(make_viewer, index_clip):
+    v = make_viewer()
+    assert v.win.open_path(index_clip)
+    v.wait_frame(0)
+    _set(v, layout="side_by_side")
+    p = v.c.player
+    p.play()
+    for k in range(1, 4):
+        v.clock.advance(1 / 25 + 0.001)  # a little into the frame: the playhead's time is not the frame's
+        p.tick()
+        v.wait_frame(k)
+        assert f"frame {k} of 50" in v.win.transport.time_label.text()
+    p.pause()
+    v.wait_frame(3)
+    assert "frame 3 of 50" in v.win.transport.time_label.text()
