@@ -261,6 +261,10 @@ def _main(args: argparse.Namespace) -> int:
     checkpoints = args.checkpoint or [str(p) for p in default_checkpoints()]
     if (args.camera is not None or args.microphone is not None) and not args.live:
         return _fail("--camera and --microphone need --live")
+    if args.live and args.screenshot and args.at >= args.timeout:
+        # the wait for S seconds of live mode ends at --timeout: it used to cap --at silently
+        return _fail(f"--at {args.at:g} (seconds of live mode before the screenshot) must be below "
+                     f"--timeout {args.timeout:g}; raise --timeout or lower --at")
     live = (args.camera, args.microphone) if args.live else None
     if args.screenshot:
         from model_core.errors import InputError

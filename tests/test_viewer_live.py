@@ -4,6 +4,7 @@ Stop returns to the open file and leaves no thread, device faults show a message
 live mode resumes on another device; ``--live --screenshot`` end to end."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -110,6 +111,16 @@ def test_camera_and_microphone_need_live():
     assert main(["--camera", "0", "--screenshot", "x.png"]) == 2
 
 
+def test_live_at_beyond_timeout_is_refused_in_one_line(tmp_path, capsys):
+    from avsol_viewer.app import main
+
+    out = tmp_path / "x.png"
+    assert main(["--live", "--camera", "cam.mp4", "--screenshot", str(out), "--at", "30", "--timeout", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--at 30 (seconds of live mode before the screenshot) must be below --timeout 5" in err
+    assert len(err.splitlines()) == 1 and not out.exists()
+
+
 @pytest.mark.slow
 def test_live_screenshot_with_the_demo_heads(tmp_path, other_clip, repo_root):
     from PySide6.QtGui import QImage
@@ -136,7 +147,7 @@ def test_live_screenshot_without_camera_exits_2(tmp_path):
 
 
 def test_record_then_open_shows_the_recorded_maps_without_recomputing(viewer, other_clip, tmp_path):
-    from model_core.inference.live_record import maps_path
+    from model_core.inference.live_record import maps_path, sidecar_path
     from model_core.maps_file import load_maps
     from model_core.media.probe import probe
 
@@ -146,11 +157,15 @@ def test_record_then_open_shows_the_recorded_maps_without_recomputing(viewer, ot
     rec = tmp_path / "rec.mp4"
     assert live.record(rec)
     v.qtbot.wait(2500)
+    assert "recording: sound complete" in live.hud_text()      # the HUD tells what the file lacks
     files = live.stop_record()
     live.stop()
     assert not live_threads()
     names = {m.name for m in v.c.maps.models}
-    assert files[0] == rec and {f.name for f in files[1:]} == {maps_path(rec, n).name for n in names}
+    assert files[0] == rec and {f.name for f in files[1:-1]} == {maps_path(rec, n).name for n in names}
+    side = json.loads(sidecar_path(rec).read_text())          # the sound's account, file-backed mic
+    assert files[-1] == sidecar_path(rec) and side["audio"]["source"].startswith("file ")
+    assert side["audio"]["missing_samples"] < 0.01 * side["audio"]["samples"]
     info = probe(rec)
     assert info.has_video and info.has_audio and abs(info.fps - 10.0) < 0.01   # the camera's rate
     mf = load_maps(maps_path(rec, "avc"))

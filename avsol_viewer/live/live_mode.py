@@ -25,11 +25,11 @@ from PySide6.QtWidgets import QFileDialog
 from avsol_viewer.core.map_display import prepare
 from avsol_viewer.live.live_bar import LiveBar
 from avsol_viewer.live.live_session import LiveSession
+from avsol_viewer.maps.head_style import head_title_html
 from avsol_viewer.maps.heads_panel import HeadContent
 from avsol_viewer.playback.transport import make_action
 from model_core.inference.live_sources import LiveSpec
 
-_HEAD_COLOURS = {"avc": "#f4a261", "cls": "#8ecae6", "dnm": "#b5e48c"}
 HUD_MS = 250
 
 
@@ -142,7 +142,8 @@ class LiveMode(QObject):
         try:
             files = {"camera": [self.camera if not self.camera.strip().isdigit() else None],
                      "microphone": [self.microphone if self.microphone and Path(self.microphone).is_file() else None]}
-            self.recorder = LiveRecorder(path, heads, fps, loop.audio, files)
+            # the current source, whichever it is when the loop replaces a failed microphone
+            self.recorder = LiveRecorder(path, heads, fps, lambda: loop.audio, files)
         except InputError as exc:
             self.win._error("Cannot record", str(exc))
             return False
@@ -162,8 +163,9 @@ class LiveMode(QObject):
         if rec.error:
             self.win._error("Recording failed", rec.error)
         elif files:
-            self.win.statusBar().showMessage(f"recorded {files[0]} ({rec.frames} frames) and "
-                                             f"{len(files) - 1} maps file(s) beside it", 15000)
+            n_maps = sum(1 for f in files if f.name.endswith(".maps.npz"))
+            self.win.statusBar().showMessage(f"recorded {files[0]} ({rec.frames} frames, {rec.summary()}) and "
+                                             f"{n_maps} maps file(s) beside it", 15000)
         self._sync_actions()
         return files
 
@@ -249,10 +251,7 @@ class LiveMode(QObject):
         for m in p.visible_models():
             e = r.entries.get(m.key)
             dm = prepare(e.map, o.scale) if e is not None else None
-            colour = _HEAD_COLOURS.get(m.head, "#dddddd")
-            title = f"<b style='color:{colour}'>{escape(m.head.upper())}</b>"
-            if m.name.lower() != m.head:
-                title += f"&nbsp;<span style='color:#ccc'>{escape(m.name)}</span>"
+            title = head_title_html(m.name, m.head)  # the viewer's title and colour (head_style)
             if e is None:
                 title += "&nbsp;&nbsp;<span style='color:#888'>starting…</span>"
             else:
@@ -286,7 +285,12 @@ class LiveMode(QObject):
         mic = loop.microphone_name or (self.microphone or "default microphone")
         return (f"<b>LIVE</b> · {escape(cam)} · {escape(mic)} · maps {hz:.1f}/s · latency {lat} · "
                 f"dropped camera frames {n['dropped']} (not mapped {n['unmapped']}) · "
-                f"audio overruns {n['overruns']}")
+                f"audio overruns {n['overruns']}" + self._record_hud())
+
+    def _record_hud(self) -> str:
+        """While recording, what the recording's sound lacks (the sidecar says the same)."""
+        rec = self.recorder
+        return "" if rec is None else f" · recording: {escape(rec.summary())}"
 
     def update_hud(self) -> None:
         self.bar.set_hud(self.hud_text())
@@ -296,6 +300,7 @@ class LiveMode(QObject):
         a["live_start"].setEnabled(True)
         a["live_stop"].setEnabled(self.active)
         a["live_record"].setChecked(self.recorder is not None)
+        self.bar.set_recording(self.recorder is not None)
 
 
 # -- menu ---------------------------------------------------------------------------------
