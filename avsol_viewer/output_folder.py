@@ -1,8 +1,8 @@
 """Where an output goes by default, and output fields that follow their input.
 
 Every dialog that writes something (Evaluate's report, Train's checkpoints, Export's
-video, Live › Record, the report exports) asks :func:`default_output_dir`, so the rule is
-written once:
+video, Live › Record, the report exports and contact sheet, screenshots) asks
+:func:`default_output_dir`, so the rule is written once:
 
 1. the folder the user last put this kind of output in (then any kind), remembered in the
    settings by :func:`remember_output` when a dialog is accepted;
