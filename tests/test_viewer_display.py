@@ -96,7 +96,8 @@ def test_colour_bar_is_the_overlay_over_the_canvas(qtbot):
 def test_sound_note_past_the_end_of_the_sound_track():
     from avsol_viewer.presenter import sound_note
 
-    track = SimpleNamespace(samples=np.zeros(32000, np.int16), sample_rate=16000, has_audio=True)  # 2 s
+    track = SimpleNamespace(samples=np.zeros(32000, np.int16), sample_rate=16000, duration=2.0,
+                            has_audio=True)  # 2 s
     assert sound_note(1.2, 1.0, track, "own") == ""                 # window 1..2 s: sound
     assert sound_note(2.4, 1.0, track, "own") == "no sound here"    # window 2..3 s: past the end
     assert sound_note(2.4, 1.0, track, "silence") == ""             # the maps hear silence on purpose
