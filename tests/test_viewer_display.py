@@ -244,3 +244,19 @@ def test_title_and_transport_show_the_same_frame_while_playing(make_viewer, inde
     p.pause()
     v.wait_frame(3)
     assert "frame 3 of 50" in v.win.transport.time_label.text()
+
+
+def test_spectrogram_hz_labels_never_overlap():
+    from avsol_viewer.panels.spectrogram_view import hz_ticks
+    from model_core.features import mel_frequencies
+
+    freqs = mel_frequencies()  # 64 mel bands up to ~7.7 kHz
+    roomy = hz_ticks(freqs, 10.0, 14.0)
+    assert [t for _, t in roomy] == ["100", "250", "500", "1k", "2k", "4k"]
+    for px_per_band in (0.5, 1.0, 1.9, 2.5, 5.0):
+        ticks = hz_ticks(freqs, px_per_band, 14.0)
+        ys = [y for y, _ in ticks]
+        assert ys == sorted(ys) and ticks[-1][1] == "4k"          # the top label always stays
+        assert all((b - a) * px_per_band >= 14.0 for a, b in zip(ys, ys[1:]))
+    # 130 px of bands (the default split): 250 Hz would sit 11 px from 500 Hz, so it goes
+    assert [t for _, t in hz_ticks(freqs, 1.91, 14.0)] == ["100", "500", "1k", "2k", "4k"]

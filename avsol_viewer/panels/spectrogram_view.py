@@ -25,6 +25,21 @@ STRIP = 4.0
 _HZ_TICKS = (100, 250, 500, 1000, 2000, 4000, 8000)
 
 
+def hz_ticks(freqs: np.ndarray, px_per_band: float, min_px: float = 14.0) -> list[tuple[float, str]]:
+    """(band position, label) of the Hz ticks that fit: from the top (the widest-spaced
+    bands of a mel axis) down, a tick is kept only when it lies ``min_px`` screen pixels
+    from the last one kept, so labels never overlap however short the view."""
+    bands = np.arange(len(freqs)) + 0.5  # band k occupies rows [k, k+1): centre k + 0.5
+    ticks: list[tuple[float, str]] = []
+    for hz in sorted(_HZ_TICKS, reverse=True):
+        if freqs[0] <= hz <= freqs[-1]:
+            y = float(np.interp(hz, freqs, bands))
+            if ticks and (ticks[-1][0] - y) * px_per_band < min_px:
+                continue
+            ticks.append((y, f"{hz // 1000}k" if hz >= 1000 else str(hz)))
+    return ticks[::-1]
+
+
 class _ScrubViewBox(pg.ViewBox):
     """A view box where the left button seeks (click or drag) instead of panning."""
 
@@ -107,14 +122,22 @@ class SpectrogramView(pg.PlotWidget):
         self.setYRange(0.0, BANDS + STRIP, padding=0.0)
         self.setLimits(xMin=-0.5, xMax=self._duration + 0.5, yMin=0.0, yMax=BANDS + STRIP)
 
-    def _set_hz_ticks(self, freqs: np.ndarray) -> None:
-        bands = np.arange(len(freqs)) + 0.5  # band k occupies rows [k, k+1): centre k + 0.5
-        ticks = []
-        for hz in _HZ_TICKS:
-            if freqs[0] <= hz <= freqs[-1]:
-                y = float(np.interp(hz, freqs, bands))
-                ticks.append((y, f"{hz // 1000}k" if hz >= 1000 else str(hz)))
-        self.getAxis("left").setTicks([ticks])
+    def _set_hz_ticks(self, freqs: np.ndarray | None = None) -> None:
+        """Hz labels at the band centres, as many as fit without overlapping at the view's
+        current height (the low ones crowd on a mel axis: 100 and 250 Hz are 5 bands apart)."""
+        if freqs is not None:
+            self._freqs = freqs
+        freqs = getattr(self, "_freqs", None)
+        if freqs is None:
+            return
+        px_per_band = max(self._vb.height(), 1.0) / (BANDS + STRIP)
+        min_px = self.fontMetrics().height() + 2  # the axis draws its labels in the widget's font
+        self.getAxis("left").setTicks([hz_ticks(freqs, px_per_band, min_px)])
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(ev)
+        if hasattr(self, "_vb"):
+            self._set_hz_ticks()
 
     def set_segments(self, annotations) -> None:
         """Annotated segments as a strip above the spectrogram: events green, background
