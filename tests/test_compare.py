@@ -260,7 +260,7 @@ def test_items_are_paired_by_segment_not_by_the_maps_time(tmp_path):
     assert pair["n_items"] == 3 and pair["n_only_a"] == 0
 
 
-def test_model_names_are_unique_and_stable(tmp_path):
+def test_model_names_are_unique_and_stable(tmp_path, capsys):
     from model_core.cli.compare_cmd import model_names
 
     (tmp_path / "x").mkdir()
@@ -273,6 +273,7 @@ def test_model_names_are_unique_and_stable(tmp_path):
     assert main(["compare", ra, ra, "--out", str(tmp_path / "c.json"), "--resamples", "100"]) == 0
     doc = json.loads((tmp_path / "c.json").read_text())
     assert list(doc["models"]) == ["ra:a", "ra:a#2"] and len(doc["pairs"]) == 1
+    assert doc["notes"] == [f"{ra}: given 2 times: each of its heads is compared as 2 models (and 2 seeds)"]
 
 
 def test_one_null_item_does_not_void_a_seed_averaged_metric(tmp_path):

@@ -132,6 +132,17 @@ def load_models(paths: list[str], allow_incomplete: bool = False):
             for name, (path, head, kind, ck, keys, metrics, digest) in zip(names, found)]
 
 
+def repeated_reports(paths: list[str]) -> list[str]:
+    """Notes for a report given more than once: kept apart by name (``#2``), but its heads
+    then count as that many seeds of their training head."""
+    from collections import Counter
+    from pathlib import Path
+
+    seen = Counter(str(Path(p).resolve()) for p in paths)
+    return [f"{p}: given {k} times: each of its heads is compared as {k} models (and {k} seeds)"
+            for p, k in seen.items() if k > 1]
+
+
 def check_same_annotations(models) -> list[str]:
     """Refuse models scored on different annotations (their sha256 differ): files of two
     data sets may share names (``synth_00001.mp4``) and would be paired as one item.
@@ -147,7 +158,7 @@ def check_same_annotations(models) -> list[str]:
                                     f"their items are not the same items")
     old = sorted({m.report for m in models if not m.annotations_sha256})
     return [f"{r}: records no annotations digest (an older report): that its items are the same "
-            f"data set is assumed, not checked" for r in old] if old and len(models) > 1 else []
+            f"data set is assumed, not checked" for r in old] if old and len({m.report for m in models}) > 1 else []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     paths, _ = claim_outputs({"--out": (args.out, "comparison")},
                              {"REPORT": [p for r in args.reports for p in report_inputs(r)]}, lock="--out")
     models = load_models(args.reports, getattr(args, "allow_incomplete", False))
-    notes = check_same_annotations(models)
+    notes = check_same_annotations(models) + repeated_reports(args.reports)
     if len(models) < 2:
         raise InputError(args.reports[0], "holds one head: give reports with two heads or more")
     for i, a in enumerate(models):
