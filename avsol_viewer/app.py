@@ -66,13 +66,15 @@ def claim_screenshot(out: str, file: str | None, checkpoints: list[str]) -> str:
     """Check ``--screenshot OUT`` before any work (format by extension, not an input, a
     writable folder, one writer) and return the path to write; ``InputError`` if not."""
     from model_core.errors import InputError
-    from model_core.outputs import beside, claim_outputs
+    from model_core.outputs import beside, claim_outputs, report_inputs
 
     if Path(out).suffix.lower() not in SCREENSHOT_SUFFIXES:
         raise InputError(out, f"--screenshot must end in {', '.join(SCREENSHOT_SUFFIXES)} "
                               f"(the image format is taken from the extension)")
     # an image output: never over a media file or any data file, only over an earlier screenshot
-    paths, _ = claim_outputs({"--screenshot": (out, "image")}, {"FILE": beside(file), "--checkpoint": checkpoints},
+    # FILE may be a report (opened in the Evaluation panel): what its meta names is read too
+    paths, _ = claim_outputs({"--screenshot": (out, "image")},
+                             {"FILE": [*beside(file), *report_inputs(file)], "--checkpoint": checkpoints},
                              lock="--screenshot")
     return str(paths["--screenshot"])
 

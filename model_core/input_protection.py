@@ -244,8 +244,11 @@ def report_inputs(path: str | os.PathLike | None) -> list[Path]:
         return []
     out = [Path(path)]
     try:
-        if os.path.getsize(path) > 512 << 20:
+        if not os.path.isfile(path) or os.path.getsize(path) > 512 << 20:
             return out
+        with open(path, "rb") as fh:                 # a video is not parsed as JSON
+            if not fh.read(64).lstrip().startswith(b"{"):
+                return out
         with open(path, encoding="utf-8") as fh:
             meta = json.load(fh).get("meta")
     except (OSError, ValueError, AttributeError, RecursionError):

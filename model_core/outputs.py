@@ -1,8 +1,11 @@
 """What every command promises about its outputs, checked before any work (SPEC 9).
 
-One mechanism for every writer (``avsol synth/import/train/infer/metrics/eval`` and
-``avsol-viewer --screenshot``), called by each command right after parsing and before it
-decodes, caches or trains anything:
+One mechanism for every writer (``avsol synth/import/train/infer/metrics/eval/compare``,
+``avsol-viewer --screenshot``, and the viewer's export video, live recording, report/CSV
+export, contact sheet and screenshot), called by each writer right after parsing and
+before it decodes, caches or trains anything (issue 26: checking only the paths a command
+line names let a rescore write over the annotations it read, and an infer over another
+video):
 
 * :func:`check_outputs` refuses an output that is an input (the same file after resolving
   links, hard links included) of everything the command declared it reads (a report's

@@ -292,6 +292,23 @@ def test_viewer_training_checkpoints_never_replace_a_foreign_file(world, capsys)
     assert snapshot(world) == before
 
 
+def test_screenshot_of_a_report_never_replaces_what_the_report_names(world, capsys):
+    """``avsol-viewer REPORT.json --screenshot`` reads what the report's meta names: even an
+    image of ours (replaceable by kind) is refused when the report names it."""
+    import cv2
+
+    shot = world["data"].parent / "shot.png"
+    shot.write_bytes(mark_image(cv2.imencode(".png", np.zeros((4, 4, 3), np.uint8))[1].tobytes()))
+    report = json.loads(world["R.json"].read_text())
+    report["meta"]["maps"] = str(shot)
+    world["R.json"].write_text(json.dumps(report))
+    before = snapshot(world)
+    assert _viewer([world["R.json"], "--screenshot", shot]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and "also an input" in line
+    assert snapshot(world) == before
+
+
 # the viewer's writers: they raise InputError (shown in a dialog) before writing anything
 
 def _export_video(w, out):
