@@ -15,9 +15,42 @@ import os
 from dataclasses import dataclass
 from typing import Any, Sequence, TypeVar
 
+from model_core.errors import InputError
+
 T = TypeVar("T")
 #: How long ranks wait for each other (a slow evaluation shard must not time out the others).
 TIMEOUT = datetime.timedelta(hours=12)
+
+
+class RankLost(InputError):
+    """A collective failed: another rank died (kill -9, out of memory) or its connection
+    broke. One line (the CLI's exit 2), never gloo's C++ traceback; the caller writes what
+    it has (an evaluation: the partial report from the items logs; ``--resume`` finishes)."""
+
+    def __init__(self, what: str, exc: BaseException):
+        import re
+
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        text = re.sub(r"^\[[^\]]*\]\s*", "", text)        # gloo's "[.../pair.cc:561] " source prefix
+        text = text.split(". ")[0][:160]
+        super().__init__(None, f"torchrun: {what} failed, another rank is gone ({text})")
+
+
+def _collective(what: str):
+    """Run a collective method; a backend failure becomes :class:`RankLost` and marks the
+    group broken (nothing more is sent over it)."""
+    def wrap(method):
+        def run(self, *args, **kwargs):
+            if self.broken is not None:
+                raise self.broken
+            try:
+                return method(self, *args, **kwargs)
+            except RuntimeError as exc:   # gloo / nccl: DistBackendError and plain RuntimeError
+                self.broken = RankLost(what, exc)
+                raise self.broken from None
+        run.__name__, run.__doc__ = method.__name__, method.__doc__
+        return run
+    return wrap
 
 
 def env_world_size() -> int:
@@ -38,6 +71,8 @@ class Dist:
     local_rank: int = 0
     device: Any = None
     _group: bool = False
+    #: the :class:`RankLost` of a failed collective: the group is not used again
+    broken: RankLost | None = None
 
     @property
     def enabled(self) -> bool:
@@ -58,12 +93,14 @@ class Dist:
         """This rank's share: items ``rank``, ``rank + world``, ... (stable across resumes)."""
         return list(items[self.rank::self.world])
 
+    @_collective("the barrier")
     def barrier(self) -> None:
         if self._group:
             import torch.distributed as dist
 
             dist.barrier()
 
+    @_collective("gathering the results")
     def gather(self, obj: Any) -> list[Any] | None:
         """Every rank's ``obj`` on rank 0 (in rank order); None on the other ranks."""
         if not self._group:
@@ -74,6 +111,7 @@ class Dist:
         dist.gather_object(obj, out, dst=0)
         return out
 
+    @_collective("exchanging results")
     def all_gather(self, obj: Any) -> list[Any]:
         """``obj`` of every rank on every rank, in rank order (``[obj]`` on one process)."""
         if not self._group:
@@ -84,6 +122,7 @@ class Dist:
         dist.all_gather_object(out, obj)
         return out
 
+    @_collective("a broadcast")
     def broadcast(self, obj: Any) -> Any:
         """Rank 0's ``obj`` on every rank."""
         if not self._group:
@@ -94,6 +133,7 @@ class Dist:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
+    @_collective("summing over the ranks")
     def all_reduce_sums(self, sums: dict[str, float]) -> dict[str, float]:
         """Sum each value over the ranks (keys must be the same on every rank)."""
         if not self._group or not sums:
@@ -113,9 +153,12 @@ class Dist:
         if self._group:
             import torch.distributed as dist
 
-            if dist.is_initialized():
-                dist.destroy_process_group()
             self._group = False
+            try:
+                if dist.is_initialized():
+                    dist.destroy_process_group()
+            except RuntimeError:  # a group a dead rank broke: nothing left to leave cleanly
+                pass
 
 
 def join(device=None, timeout: datetime.timedelta | None = None) -> Dist:

@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 
 from model_core.errors import InputError
 from model_core.evaluation.dataset import EvalSet, EvalVideo, load_eval_set
+from model_core.distributed import RankLost
 from model_core.evaluation.distributed import Dist, from_env
 from model_core.evaluation.progress import Progress
 from model_core.evaluation.store import ItemsLog, all_logs, file_digest, log_path, read_logs
@@ -379,10 +380,24 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
                 progress.advance(video.name, len(rows))
         # merge: every rank's own rows go to rank 0, which also reads the logs it can see
         mine = read_logs([own_log])
-        gathered = dist.gather({"rows": mine, "cancelled": cancelled, "errors": errors})
-        if not dist.is_main:
-            return EvalResult(out, None, cancelled, time.monotonic() - t0, len(shard) - len(todo),
-                              len(shard), errors)
+        lost = None
+        try:
+            gathered = dist.gather({"rows": mine, "cancelled": cancelled, "errors": errors})
+        except RankLost as exc:
+            # a rank died (kill -9, out of memory; torchrun then sends the others SIGTERM):
+            # report what this rank can read, as a SIGTERM'd single run does. Rank 0 writes;
+            # of two ranks, rank 1 writes too, since its only peer, rank 0, may be the dead one
+            lost = str(exc)
+            if dist.is_main:
+                progress.warn(lost)
+            else:                     # a quiet rank: this one line is still its to say
+                import sys
+
+                print(f"rank {dist.rank}: {lost}", file=err or sys.stderr, flush=True)
+            gathered = [{"rows": mine, "cancelled": cancelled, "errors": errors}]
+        if not dist.is_main and not (lost and dist.world == 2):
+            return EvalResult(out, None, cancelled or bool(lost), time.monotonic() - t0,
+                              len(shard) - len(todo), len(shard), errors)
         merged = read_logs(all_logs(out))
         for g in gathered:
             merged.update(g["rows"])
@@ -393,11 +408,16 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
         names = {loc.name for loc in locs}
         merged = {v: rows for v, rows in merged.items() if names <= {r.get("head") for r in rows}}
         n_done = sum(1 for v in videos if v.name in merged)
+        if lost and n_done < len(videos):
+            cancelled = True          # exits as a cancelled run does: --resume finishes it
         items = [ItemResult.from_row(r) for v in videos if v.name in merged for r in merged[v.name]]
         notes = list(evalset.notes)
         if n_done < len(videos):
             notes.append(f"incomplete: {n_done} of {len(videos)} videos evaluated "
-                         f"({'cancelled' if cancelled else 'interrupted'}); rerun with --resume")
+                         f"({'cancelled' if cancelled and not lost else 'interrupted'}); rerun with --resume")
+        if lost:
+            notes.append(f"{lost}: this report holds the videos in the items logs rank {dist.rank} could "
+                         f"read; rerun with --resume to finish")
         for loc in locs:
             theirs = list(getattr(loc, "classes", []) or [])
             unknown = [c for c in evalset.classes if c not in theirs]
