@@ -286,6 +286,22 @@ def meta_inputs(meta) -> list[Path]:
 
 # -- why an input cannot be read ------------------------------------------------------------
 
+def why_missing(path: str | os.PathLike, default: str = "not found") -> str:
+    """Why a path that does not resolve is missing: a symlink loop or a broken symlink is
+    named as such (issue 26: a loop was "file not found"), anything else is ``default``."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop (the links never reach a file)"
+        if os.path.islink(path):
+            try:
+                return f"broken symlink (its target {os.readlink(path)} does not exist)"
+            except OSError:
+                pass
+    return default
+
+
 def input_problem(path: str | os.PathLike, what: str = "file") -> str | None:
     """Why ``path`` cannot be read as an input ``what`` (None: a non-empty regular file).
 
@@ -295,12 +311,8 @@ def input_problem(path: str | os.PathLike, what: str = "file") -> str | None:
     try:
         st = os.stat(path)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symlink loop (the links never reach a file)"
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            if os.path.islink(path):
-                return f"broken symlink (its target {os.readlink(path)} does not exist)"
-            return "file not found"
+        if exc.errno in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR):
+            return why_missing(path, "file not found")
         return f"cannot read ({exc.strerror or exc})"
     mode = st.st_mode
     if stat.S_ISDIR(mode):

@@ -473,6 +473,21 @@ def test_odd_inputs_are_named_as_what_they_are(tmp_path, capsys, kind):
     assert len(line.splitlines()) == 1 and words in line, line
 
 
+@pytest.mark.parametrize("command", ["eval", "train", "metrics"])
+def test_a_data_folder_or_annotations_behind_a_symlink_loop_is_named_so(tmp_path, capsys, command):
+    loop = tmp_path / "data"
+    loop.symlink_to(tmp_path / "data2")
+    (tmp_path / "data2").symlink_to(loop)
+    ck = tmp_path / "m.pt"
+    ck.write_bytes(b"x")
+    argv = {"eval": ["eval", str(loop), "--checkpoint", str(ck), "--out", str(tmp_path / "r.json")],
+            "train": ["train", str(loop), "--head", "avc", "--epochs", "1", "--out", str(tmp_path / "o.pt")],
+            "metrics": ["metrics", "--maps", str(ck), "--annotations", str(loop), "--out", str(tmp_path / "r.json")]}
+    assert main(argv[command]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and "symlink loop" in line and "not found" not in line, line
+
+
 # -- the README's promises, one test each ---------------------------------------------------
 
 def _promises() -> list[str]:

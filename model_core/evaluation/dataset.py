@@ -95,9 +95,11 @@ def load_eval_set(data: str | os.PathLike, annotations: str | os.PathLike | None
     """
     from model_core.formats import load_ave, load_avsol_e
 
+    from model_core.input_protection import why_missing
+
     data = Path(data)
     if not data.exists():
-        raise InputError(data, "not found")
+        raise InputError(data, why_missing(data))        # a symlink loop is named as one
     source = Path(annotations) if annotations is not None else None
     if source is None:
         if data.is_file():

@@ -89,9 +89,12 @@ def check_folder(path: str | os.PathLike | None, what: str) -> Path | None:
     """``path`` as a Path after checking it is an existing folder (None passes through)."""
     if path is None:
         return None
+    from model_core.input_protection import why_missing
+
     p = Path(path)
     if not p.is_dir():
-        raise AnnotationError(p, [f"{what} folder not found" if not p.exists() else f"{what} is not a folder"])
+        raise AnnotationError(p, [why_missing(p, f"{what} folder not found") if not p.exists()
+                                  else f"{what} is not a folder"])
     return p
 
 

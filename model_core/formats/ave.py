@@ -290,9 +290,12 @@ def load_ave(root: str | os.PathLike, video_dir: str | os.PathLike | None = None
         Folder or ``Annotations.txt`` missing or unreadable, or bad lines (every bad line
         of every file listed with ``file:line``).
     """
+    from model_core.input_protection import why_missing
+
     root = Path(root)
     if not root.is_dir():
-        raise AnnotationError(root, ["AVE folder not found" if not root.exists() else "not a folder"])
+        raise AnnotationError(root, [why_missing(root, "AVE folder not found") if not root.exists()
+                                     else "not a folder"])
     ann_path = root / ANNOTATIONS_FILE
     rows, problems, warnings = parse_annotation_lines(read_text(ann_path), ann_path)
     if not rows and not problems:
