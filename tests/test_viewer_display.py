@@ -260,3 +260,45 @@ def test_spectrogram_hz_labels_never_overlap():
         assert all((b - a) * px_per_band >= 14.0 for a, b in zip(ys, ys[1:]))
     # 130 px of bands (the default split): 250 Hz would sit 11 px from 500 Hz, so it goes
     assert [t for _, t in hz_ticks(freqs, 1.91, 14.0)] == ["100", "500", "1k", "2k", "4k"]
+
+
+def _sheet_report(tmp_path):
+    """Three scored items of head ``dnm`` on one (absent) video, with three different cIoUs."""
+    from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
+    from model_core.metrics.items import score_items
+    from model_core.metrics.report import build_report
+
+    right = np.tile(np.arange(7, dtype=np.float32) / 6, (7, 1))
+    segs = [Segment(k, k + 1, k + 0.5, True, sounding=(Box(0.5, 0, 1, 1),)) for k in range(3)]
+    ann = tmp_path / "avsol-e.json"
+    save_avsol_e(AvsolE(("bell",), (VideoAnnotation("clip.mp4", "bell", tuple(segs)),)), ann)
+    maps = np.stack([right, right[:, ::-1].copy(), right.T.copy()])  # hot right (hit), left (miss), down
+    items = score_items(maps, segs, videos=["clip.mp4"] * 3, head="dnm", categories=["bell"] * 3,
+                        p_avc=[0.9, 0.9, 0.9])
+    report = build_report(items, ["dnm"], {"command": "eval", "data": str(tmp_path / "my_set"),
+                                           "annotations": str(ann), "threshold": "median",
+                                           "date": "2026-12-07T06:00:00+00:00"})
+    return report
+
+
+def test_contact_sheet_worst_is_lowest_ciou_first_under_a_header(tmp_path):
+    from avsol_viewer.evaluate.contact_sheet import header_lines, render_contact_sheet, worst_rows
+
+    report = _sheet_report(tmp_path)
+    cious = [r["ciou"] for r in report["items"]]
+    assert len(set(cious)) == 3
+    # a report whose rows are out of cIoU order (a rescore changes cIoUs, not the order)
+    report["items"] = report["items"][::-1]
+    cious = cious[::-1]
+    assert cious != sorted(cious)
+    report["items"].append(dict(report["items"][0], ciou=None))     # no cIoU: not in the sheet
+    worst = worst_rows(report, 2)
+    assert [r["ciou"] for r in worst] == sorted(cious)[:2]
+    assert [r["ciou"] for r in worst_rows(report, 10)] == sorted(cious)
+    first, second = header_lines(report, 2)
+    assert first == "my_set - heads dnm - evaluated 2026-12-07 06:00:00+00:00"
+    assert second.startswith("worst 2 of 3 items by cIoU (lowest first) - threshold rule median")
+    assert header_lines(report, 2, name="R.json")[0].startswith("R.json - ")
+    sheet = render_contact_sheet(report, 1)  # one tile: the sheet widens to its header
+    assert sheet.shape[0] == 2 * 20 + 10 + 256 + 2 * 4 and sheet.shape[1] > 256 + 8
+    assert sheet[:50].std() > 5  # the header's text is drawn

@@ -5,11 +5,17 @@ Drawn with numpy and OpenCV by the export's own drawing rules
 (``avsol_viewer.core.export_render``), from the map each item row carries (no model
 runs) and the frame decoded from the video the report names. The region outlined is the
 binary prediction P the report's cIoU was computed from (``model_core.metrics.threshold``).
+
+"Worst" means lowest cIoU first, sorted here (a report's rows are in video order, which
+says nothing about quality); items without a cIoU (no sounding box) are not in it. A
+header names what the sheet is: the report (data set, heads), the threshold rule, when it
+was evaluated, how many of how many items, and the scale the maps are drawn on.
 """
 from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,9 +27,58 @@ TILE = 256          # tile height in pixels
 COLS = 4
 
 
+def _ciou(row: dict[str, Any]) -> float | None:
+    c = row.get("ciou")
+    if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c):
+        return None
+    return float(c)
+
+
+def scored_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows a sheet can show: scored, with a map and a cIoU."""
+    return [r for r in report.get("items", []) if isinstance(r, dict) and r.get("status") == "scored"
+            and r.get("map") and _ciou(r) is not None]
+
+
 def worst_rows(report: dict[str, Any], n: int) -> list[dict[str, Any]]:
-    """The first ``n`` scored rows with a map, in the report's order (worst first)."""
-    return [r for r in report.get("items", []) if r.get("status") == "scored" and r.get("map")][:max(0, n)]
+    """The ``n`` scored rows with a map and the lowest cIoU, lowest first (ties: the
+    report's order)."""
+    return sorted(scored_rows(report), key=_ciou)[:max(0, n)]
+
+
+def header_lines(report: dict[str, Any], shown: int, name: str | None = None) -> list[str]:
+    """The sheet's header (ASCII: OpenCV's fonts have no other glyphs): which report, which
+    rule, when, and what the tiles are."""
+    from model_core.metrics.threshold import canonical
+
+    meta = report.get("meta", {}) if isinstance(report.get("meta"), dict) else {}
+    what = name or (Path(str(meta["data"])).name if meta.get("data") else "report")
+    heads = ", ".join(str(h) for h in (report.get("heads") or {}))
+    date = str(meta.get("date") or "date unknown").replace("T", " ")
+    first = f"{what}" + (f" - heads {heads}" if heads else "") + f" - evaluated {date}"
+    rule = canonical(meta.get("threshold"))
+    second = (f"worst {shown} of {len(scored_rows(report))} items by cIoU (lowest first) - threshold "
+              f"rule {rule} (white outline) - maps on the absolute scale (sigmoid 0..1)")
+    return [_ascii(first), _ascii(second)]
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def _header(width: int, lines: list[str]) -> np.ndarray:
+    """A strip at least ``width`` pixels wide (wider when the text needs it) with ``lines``."""
+    import cv2
+
+    scale, th, line_h = 0.5, 1, 20
+    need = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, th)[0][0] for t in lines) + 12
+    width = max(width, need)
+    strip = np.empty((line_h * len(lines) + 10, width, 3), np.uint8)
+    strip[...] = BACKGROUND
+    for k, text in enumerate(lines):
+        cv2.putText(strip, text, (6, 18 + k * line_h), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), th,
+                    cv2.LINE_AA)
+    return strip
 
 
 def read_frame(source: ReportSource, row: dict[str, Any]) -> np.ndarray | None:
@@ -109,14 +164,15 @@ def item_heads(report: dict[str, Any], row: dict[str, Any], source: ReportSource
 
 
 def render_contact_sheet(report: dict[str, Any], n: int = 16, cols: int = COLS,
-                         source: ReportSource | None = None) -> np.ndarray:
-    """The sheet as an RGB uint8 array (``ValueError`` if no item has a map)."""
+                         source: ReportSource | None = None, name: str | None = None) -> np.ndarray:
+    """The sheet as an RGB uint8 array under its header (``ValueError`` if no item has a
+    map and a cIoU); ``name`` names the report in the header (default: its data set)."""
     from avsol_viewer.maps.colormaps import overlay_lut
     from model_core.metrics.threshold import canonical
 
     rows = worst_rows(report, n)
     if not rows:
-        raise ValueError("no scored item with a map in this report")
+        raise ValueError("no scored item with a map and a cIoU in this report")
     source = source or ReportSource(report)
     rule = canonical(report.get("meta", {}).get("threshold"))
     lut = overlay_lut("inferno", 0.6)
@@ -131,11 +187,17 @@ def render_contact_sheet(report: dict[str, Any], n: int = 16, cols: int = COLS,
         r, c = divmod(k, cols)
         y, x = pad + r * (TILE + pad), pad + c * (w + pad)
         out[y:y + TILE, x:x + t.shape[1]] = t
-    return out
+    head = _header(out.shape[1], header_lines(report, len(rows), name))
+    if head.shape[1] > out.shape[1]:  # a narrow sheet widens to its header
+        wide = np.empty((out.shape[0], head.shape[1], 3), np.uint8)
+        wide[...] = BACKGROUND
+        wide[:, :out.shape[1]] = out
+        out = wide
+    return np.ascontiguousarray(np.concatenate([head, out]))
 
 
 def save_contact_sheet(report: dict[str, Any], path: str | os.PathLike, n: int = 16,
-                       source: ReportSource | None = None) -> int:
+                       source: ReportSource | None = None, name: str | None = None) -> int:
     """Write the sheet of the ``n`` worst items as PNG (atomically); returns the tile count.
 
     Checked first like every output (``InputError``): never over the report's annotations,
@@ -148,7 +210,7 @@ def save_contact_sheet(report: dict[str, Any], path: str | os.PathLike, n: int =
     from model_core.outputs import check_writable_output, meta_inputs
 
     path = check_writable_output(path, "image", meta_inputs(report.get("meta")), label="the contact sheet")
-    img = render_contact_sheet(report, n, source=source)
+    img = render_contact_sheet(report, n, source=source, name=name)
     ok, buf = cv2.imencode(".png", img[..., ::-1])
     if not ok:
         raise ValueError("PNG encoding failed")
