@@ -183,3 +183,66 @@ def test_recording_without_a_microphone_says_the_sound_is_silence(tmp_path):
     assert side["audio"]["source"] == "no microphone"
     assert side["audio"]["missing_samples"] >= 0.4 * SAMPLE_RATE
     assert "no microphone" in rec.summary()
+
+
+def test_a_change_of_microphone_is_counted_silence_that_keeps_the_sound_in_step(tmp_path):
+    """Driven by hand (no thread timing): the recorder's sound follows the loop's current
+    source; the time without one is silence, counted with why, so picture and sound stay
+    aligned."""
+    from model_core.inference.live_record import SoundTrack
+    from model_core.inference.live_sources import RingBuffer
+
+    class Source:
+        silent, overruns = False, 0
+
+        def __init__(self, name):
+            self.name, self.rate, self.ring = name, 10, RingBuffer(100)
+
+    a, b = Source("mic a"), Source("mic b")
+    current = [a]
+    rec = LiveRecorder(tmp_path / "rec.mp4", {}, 10.0, audio=lambda: current[0])
+    try:
+        out = []
+        rec.track = SoundTrack(out.append, 10)        # what the thread does on the first frame
+        rec._follow_source()
+        a.ring.write(np.ones(10, np.float32))          # 1 s heard, 1 s of picture
+        rec.frames = 10
+        rec._sound()
+        current[0] = SilentLive()                      # the microphone failed: the loop maps on silence
+        a.ring.write(np.ones(3, np.float32))           # its last block arrived before the switch was seen
+        rec.frames = 15
+        rec._sound()
+        rec.frames = 20
+        rec._sound()
+        current[0] = b                                 # a microphone again
+        rec.frames = 22
+        rec._sound()
+        b.ring.write(np.full(8, 2.0, np.float32))
+        rec.frames = 30
+        rec._sound()
+        x = np.concatenate(out)
+        assert rec.track.written == len(x) == 30 and rec.sources == ["mic a", "no microphone", "mic b"]
+        np.testing.assert_array_equal(x[:13], 1)                   # every sample mic a delivered
+        np.testing.assert_array_equal(x[13:22], 0)
+        np.testing.assert_array_equal(x[22:], 2)
+        assert rec.track.gaps == [{"at": 1.3, "seconds": 0.2, "why": "microphone changed"},
+                                  {"at": 1.5, "seconds": 0.5, "why": "no microphone"},
+                                  {"at": 2.0, "seconds": 0.2, "why": "microphone changed"}]
+        assert "sound missing 0.90 s of 3.0 s in 3 gap(s)" in rec.summary()
+        assert a.ring._taps == [] and len(b.ring._taps) == 1      # only the current source is tapped
+    finally:
+        rec._detach()
+        rec.close()
+
+
+def test_a_recording_without_sound_says_so_in_its_sidecar(tmp_path):
+    rec = LiveRecorder(tmp_path / "rec.mp4", {}, 25.0, audio=None)
+    stop = threading.Event()
+    feeder = threading.Thread(target=_frames, args=(rec, stop), daemon=True)
+    feeder.start()
+    time.sleep(0.3)
+    stop.set()
+    feeder.join(5)
+    files = rec.close()
+    side = json.loads(sidecar_path(files[0]).read_text())
+    assert side["audio"] is None and side["frames"] == rec.frames > 0 and rec.summary() == "no sound track"
