@@ -98,6 +98,15 @@ def _key(path: str | os.PathLike) -> str:
     return os.path.realpath(os.fspath(path))
 
 
+def _inode(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(device, inode) of what ``path`` resolves to; None if it does not resolve."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether ``a`` and ``b`` are one file: the same path after resolving links, or (both
     existing) the same inode, which catches hard links too."""
@@ -172,11 +181,16 @@ def check_output(path: str | os.PathLike, label: str, inputs: Mapping[str, Itera
     """
     raw = Path(path)
     target = Path(os.path.realpath(raw)) if raw.is_symlink() else raw
+    # one stat per input (a data folder declares thousands of videos): an existing output is
+    # an input when it is the same inode (links of both kinds); a missing one when the
+    # resolved paths match
+    t_id, t_key = _inode(target), _key(target)
     for in_label, paths in (inputs or {}).items():
         for p in paths:
             if p is None:
                 continue
-            if same_file(target, p):
+            p_id = _inode(p)
+            if p_id == t_id if p_id is not None else (t_id is None and _key(p) == t_key):
                 raise InputError(raw, f"{label} is also an input ({in_label} {p}); writing it would "
                                       f"destroy that input: choose another {label}")
             if folder_ok and os.path.isdir(p) and _key(p).startswith(_key(target).rstrip(os.sep) + os.sep):
