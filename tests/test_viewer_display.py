@@ -302,3 +302,28 @@ def test_contact_sheet_worst_is_lowest_ciou_first_under_a_header(tmp_path):
     sheet = render_contact_sheet(report, 1)  # one tile: the sheet widens to its header
     assert sheet.shape[0] == 2 * 20 + 10 + 256 + 2 * 4 and sheet.shape[1] > 256 + 8
     assert sheet[:50].std() > 5  # the header's text is drawn
+
+
+def test_follows_the_sound_always_has_its_off_screen_column(make_viewer, index_clip, other_clip):
+    """Without annotations the CLI's off-screen column stays, said empty; with another file
+    chosen under Audio for maps it is that file's sound."""
+    from model_core.inference.audio_sources import AudioSpec
+
+    v = make_viewer(FakeFactory(dnm=FakeLocalizer("dnm")))
+    v.win.load_checkpoint("/models/dnm.pt")
+    assert v.win.open_path(index_clip)  # no annotations next to it
+    v.wait_maps(0)
+    sc = v.win.sound_check
+    with v.qtbot.waitSignal(sc.check.done, timeout=30000):
+        sc.compare()
+    key = v.c.maps.models[0].key
+    assert [k for k, _ in sc.check.audios] == ["own", "silence", "noise"]
+    assert sc.view.cells[(key, "offscreen")].text() == "not available"
+    assert "Audio for maps" in sc.view.cells[(key, "offscreen")].toolTip()
+    v.win.set_audio(AudioSpec("file", str(other_clip)))
+    with v.qtbot.waitSignal(sc.check.done, timeout=30000):
+        sc.compare()
+    off = dict(sc.check.audios)["offscreen"]
+    assert off.kind == "file" and off.path == str(other_clip)
+    e = sc.check.entries()[key]["offscreen"]
+    assert e is not None and sc.view.cells[(key, "offscreen")].text() == f"p(av) {e.p_avc:.2f}"

@@ -7,7 +7,10 @@ so a choice computed once is shown again at no cost, and the numbers match ``avs
 --negatives`` (:func:`model_core.metrics.negatives.item_negatives` turns them into the
 segment's figures). The off-screen sound is drawn as the evaluation draws it
 (:class:`model_core.evaluation.negatives.OffscreenPicker`, seed 0) from the video's AVSOL-E
-file; without one (AVE, no annotations) the comparison has three audios. The viewer's noise
+file; without one (AVE, no annotations, no absent class) the column takes the other file
+the user chose under Audio for maps (the same seconds of it), and with neither it stays,
+saying why it is empty and how to fill it: the CLI's off-screen negative is never silently
+missing from the comparison. The viewer's noise
 is the existing ``noise`` audio (white noise at the clip's RMS; the evaluation's is at each
 window's RMS).
 """
@@ -56,10 +59,20 @@ def offscreen_audio(video_path: str | Path, annotations, segment, seed: int = 0)
     return AudioSpec("offscreen", str(other.path), window_centre(seg.frame_time))
 
 
-def comparison_audios(video_path, annotations, segment) -> list[tuple[str, AudioSpec]]:
-    """(kind, spec) of each column: own, silence, noise and, when one exists, off-screen."""
+#: Why the off-screen column is empty, and how to fill it.
+NO_OFFSCREEN = ("no off-screen sound: the CLI draws one from AVSOL-E annotations (a segment of a "
+                "class absent from this frame); or choose Audio for maps › Other file… in the "
+                "Display panel to compare with that file's sound")
+
+
+def comparison_audios(video_path, annotations, segment,
+                      other: AudioSpec | None = None) -> list[tuple[str, AudioSpec]]:
+    """(kind, spec) of each column: own, silence, noise and, when one exists, off-screen:
+    the CLI's draw, else ``other`` (the file chosen under Audio for maps)."""
     out = [("own", AudioSpec()), ("silence", AudioSpec("silence")), ("noise", AudioSpec("noise"))]
     off = offscreen_audio(video_path, annotations, segment)
+    if off is None and other is not None and other.kind == "file":
+        off = other
     if off is not None:
         out.append(("offscreen", off))
     return out
@@ -159,8 +172,11 @@ class SoundCheckView(QWidget):
     def show_status(self, text: str) -> None:
         self.note.setText(text)
 
-    def show_entries(self, heads: list[tuple[str, str]], kinds: list[str], entries: dict) -> None:
-        """``heads``: (model key, label); ``entries`` as :meth:`SoundCheck.entries`."""
+    def show_entries(self, heads: list[tuple[str, str]], kinds: list[str], entries: dict,
+                     unavailable: dict[str, str] | None = None) -> None:
+        """``heads``: (model key, label); ``entries`` as :meth:`SoundCheck.entries`;
+        ``unavailable``: {kind: why} of columns shown empty."""
+        unavailable = unavailable or {}
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w is not None:
@@ -175,12 +191,17 @@ class SoundCheckView(QWidget):
                 e = entries.get(mkey, {}).get(kind)
                 cell = QLabel()
                 cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                if e is None:
+                if kind in unavailable:
+                    cell.setText("—")
+                    cell.setToolTip(unavailable[kind])
+                elif e is None:
                     cell.setText("computing…")
                 else:
                     cell.setPixmap(map_pixmap(e.map))
                     cell.setToolTip(f"p(av) {e.p_avc:.3f}")
-                caption = QLabel("…" if e is None else f"p(av) {e.p_avc:.2f}")
+                caption = QLabel("not available" if kind in unavailable else "…" if e is None
+                                 else f"p(av) {e.p_avc:.2f}")
+                caption.setToolTip(unavailable.get(kind, ""))
                 caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 box = QWidget()
                 v = QVBoxLayout(box)
@@ -232,8 +253,9 @@ class SoundCheckDock:
         c.session_changed.connect(lambda _s: self._clear())
 
     def _heads(self) -> list[tuple[str, str]]:
-        return [(m.key, m.head.upper() if m.name.lower() == m.head else f"{m.head.upper()} {m.name}")
-                for m in self.window.controller.maps.models]
+        from avsol_viewer.maps.head_style import head_label
+
+        return [(m.key, head_label(m.name, m.head)) for m in self.window.controller.maps.models]
 
     def compare(self) -> None:
         """Compare at the current segment's annotated frame (the item), else the shown frame."""
@@ -246,17 +268,23 @@ class SoundCheckDock:
         found = c.current_segment()
         seg = found[1] if found else None
         index = c.segment_frame(seg) if seg is not None else max(c.shown_index, 0)
-        audios = comparison_audios(c.session.path, c.session.annotations, seg)
+        audios = comparison_audios(c.session.path, c.session.annotations, seg, c.maps.audio)
         self._segment = seg
         t = c.session.timeline.time_at(index)
-        missing = "" if any(k == "offscreen" for k, _ in audios) else (
-            " (no off-screen sound: needs AVSOL-E annotations with a segment of a class absent here)")
+        off = dict(audios).get("offscreen")
+        missing = (f" (off-screen: {Path(off.path).name})" if off is not None and off.kind == "file"
+                   else "" if off is not None else " (no off-screen sound: see that column's tooltip)")
         self.view.show_status(f"Frame {index} ({t:.2f} s){missing}: computing…")
         self.check.start(index, audios)
         self._render()
 
     def _render(self) -> None:
-        self.view.show_entries(self._heads(), [k for k, _ in self.check.audios], self.check.entries())
+        kinds = [k for k, _ in self.check.audios]
+        unavailable = {}
+        if self.check.audios and "offscreen" not in kinds:  # the CLI's fourth column, said empty
+            kinds.append("offscreen")
+            unavailable["offscreen"] = NO_OFFSCREEN
+        self.view.show_entries(self._heads(), kinds, self.check.entries(), unavailable)
 
     def _on_progress(self, _audio: str, indices) -> None:
         if self.check.busy and self.check.index in indices:
