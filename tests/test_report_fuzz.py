@@ -169,8 +169,8 @@ def mutations(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                    HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rep=mutations())
 def test_mutated_reports_never_crash_the_panel(panel, tmp_path, rep):
     from model_core.errors import InputError
