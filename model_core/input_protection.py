@@ -132,8 +132,13 @@ def _sniff(head: bytes, tail: bytes) -> str | None:
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):   # a legacy torch pickle
         return OWN_CHECKPOINT if b"avsol-checkpoint" in head else CHECKPOINT
     text = head.lstrip()
+    if text.startswith(b"[") and re.search(rb'"bbox"\s*:', head[:4096]):       # VGG-SS annotations
+        return ANNOTATIONS
+    if text.startswith((b"<?xml", b"<annotation")) and b"<annotation" in head[:4096]:   # Flickr / VOC XML
+        return ANNOTATIONS
     if text.startswith(b"{"):
-        m = _JSON_FORMAT.search(head[:4096])
+        # our writers put "format" first; a hand-written file may have it last
+        m = _JSON_FORMAT.search(head[:4096]) or _JSON_FORMAT.search(tail[-4096:])
         fmt = m.group(1).decode() if m else None
         if fmt == "avsol-e":
             return ANNOTATIONS

@@ -122,6 +122,21 @@ def test_identify_sees_through_a_rename_by_content(world, tmp_path):
     assert (identify(table), identify(log)) == (ITEM_TABLE, ITEMS_LOG)
 
 
+def test_benchmark_sources_and_hand_written_annotations_are_annotations(world, tmp_path):
+    """VGG-SS JSON and Flickr XML (what ``avsol import`` reads), and an AVSOL-E file whose
+    "format" comes last (hand-written, 300 kB of videos first), under any name."""
+    xml = tmp_path / "1000.xml"
+    xml.write_text('<?xml version="1.0"?>\n<annotation><object><bndbox/></object></annotation>\n')
+    late = tmp_path / "labels.json"
+    videos = [{"video": f"v{i}.mp4", "segments": []} for i in range(10000)]
+    late.write_text(json.dumps({"videos": videos, "classes": ["cat"], "version": 1, "format": "avsol-e"}))
+    assert late.stat().st_size > 300_000
+    for p in (world["vggss"], xml, late):
+        assert identify(p) == ANNOTATIONS, p
+        with pytest.raises(InputError, match="annotation file"):
+            check_writable_output(p, "report")
+
+
 def test_own_images_and_videos_carry_a_mark(tmp_path):
     import cv2
 
