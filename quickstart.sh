@@ -2,14 +2,15 @@
 # AVSOL Studio quick start. Two uses, both from a fresh clone:
 #   ./quickstart.sh viewer   set everything up, then open the viewer on the bundled demo
 #   ./quickstart.sh test     set everything up, then run the whole test suite
-# Setting up means: system libraries for Qt, PortAudio, Xvfb and ffmpeg (apt-get when run as
+# Setting up means: system libraries for Qt, PortAudio, Xvfb with a window manager (openbox:
+# tests/test_walkthrough.py drives the viewer in a real window) and ffmpeg (apt-get when run as
 # root, otherwise a message naming what is missing), a virtual environment in .venv, and the
 # package with its test extras. Each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
 
-APT_PACKAGES="libportaudio2 xvfb ffmpeg libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
+APT_PACKAGES="libportaudio2 xvfb openbox ffmpeg libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
 libfontconfig1 libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0"
 

@@ -5,6 +5,14 @@ State and workers live in :class:`~avsol_viewer.controller.ViewerController`, re
 ``ask_*`` method shows the dialog, the plain method does the work (tests call it directly).
 Errors from bad files go to :attr:`MainWindow.report_error` (a message box; tests replace
 it), and leave the window as it was.
+
+Layout (issue 25): the canvas (heads, spectrogram, transport) is the central widget and
+always keeps the larger share; Display and Segment are docks on the right; Evaluation,
+Training and Follows the sound? are tabs of ONE bottom area (:meth:`MainWindow.add_bottom_tab`)
+that can be given the whole window (:meth:`MainWindow.set_bottom_maximised`, Ctrl+Shift+M) or
+torn off (each tab floats). Every dock's panel sits in a scroll area, so no panel's minimum
+size can push the window past the screen, and the window is kept within the screen's
+available area whenever it is shown, restored or a dock opens or closes (1366 x 768 works).
 """
 from __future__ import annotations
 
@@ -12,9 +20,9 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from avsol_viewer.controller import ViewerController
 from avsol_viewer.export.screenshot import copy_to_clipboard, grab, save_png
@@ -29,6 +37,32 @@ from model_core.inference.audio_sources import AudioSpec
 
 VIDEO_FILTER = "Videos (*.mp4 *.mkv *.webm *.mov *.avi *.m4v);;All files (*)"
 ANNOTATION_SUFFIXES = (".json", ".txt")
+#: Version of the saved dock layout: a state saved by an older layout (one that could collapse
+#: the canvas, issue 25) is not restored.
+STATE_VERSION = 2
+#: Share of the window's height a bottom tab gets when it opens (the canvas keeps the rest).
+BOTTOM_SHARE = 0.36
+#: The first window's size, shrunk to the screen's available area when that is smaller.
+DEFAULT_SIZE = (1400, 900)
+MAXIMISE_SHORTCUT = "Ctrl+Shift+M"
+
+
+def _no_real_screen() -> bool:
+    """Offscreen rendering (tests, ``--screenshot``): its 800 x 800 "screen" is no display's
+    size, so the window keeps the size it is given."""
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.platformName() in ("offscreen", "minimal")
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless scroll area: a dock's content then asks for no minimum size
+    of its own (a panel larger than the dock scrolls instead of growing the window)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def _is_report(path: Path) -> bool:
@@ -61,7 +95,16 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.setWindowTitle("AVSOL Studio")
         self.setAcceptDrops(True)
-        self.resize(1400, 900)
+        self.resize(*DEFAULT_SIZE)
+        #: the bottom area's tabs (Evaluation, Training, Follows the sound?), first one first
+        self.bottom_docks: list[QDockWidget] = []
+        self._bottom_maximised = False
+        self._placed = False       # the window was fitted to its screen once (first show)
+        # one pass after the docks and the window manager have moved things: back on the screen
+        self._refit = QTimer(self)
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(0)
+        self._refit.timeout.connect(self.fit_to_screen)
 
         self.heads = HeadsPanel()
         self.spectrogram = SpectrogramView()
@@ -88,9 +131,10 @@ class MainWindow(QMainWindow):
             dock = QDockWidget(title, self)
             docks.append(dock)
             dock.setObjectName(name)
-            dock.setWidget(widget)
+            dock.setWidget(scrolling(widget))
             dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            dock.visibilityChanged.connect(lambda _v: self._refit.start())
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.resizeDocks(docks, [340, 420], Qt.Orientation.Vertical)
         self.resizeDocks(docks[:1], [330], Qt.Orientation.Horizontal)
@@ -112,9 +156,121 @@ class MainWindow(QMainWindow):
         c.maps.maps_ready.connect(self._on_maps_progress)
         geometry, state = self.settings.geometry(), self.settings.state()
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self._placed = self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, STATE_VERSION)  # False (and ignored) for an older layout
+
+    # -- layout -------------------------------------------------------------------------
+    def add_bottom_tab(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+        """A tab of the bottom area holding ``widget`` (hidden until shown): the one place
+        Evaluation, Training and Follows the sound? get their docks. Tabs share the area
+        (tabified), each can be floated (torn off) or closed, and the area can be given the
+        window (:meth:`set_bottom_maximised`)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(scrolling(widget))
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        if self.bottom_docks:
+            self.tabifyDockWidget(self.bottom_docks[0], dock)
+        self.bottom_docks.append(dock)
+        dock.hide()
+        dock.visibilityChanged.connect(lambda visible, d=dock: self._on_bottom_visibility(d, visible))
+        return dock
+
+    def _on_bottom_visibility(self, dock: QDockWidget, visible: bool) -> None:
+        if visible and not dock.isFloating() and not self._bottom_maximised:
+            # the bottom area opens at its share of the window, not at its panel's size hint
+            others = [d for d in self.bottom_docks if d is not dock and d.isVisible() and not d.isFloating()]
+            if not others:
+                QTimer.singleShot(0, lambda: self._size_bottom(dock))
+        if not visible and self._bottom_maximised and not self._docked_bottom():
+            self.set_bottom_maximised(False)
+        self._refit.start()
+
+    def _docked_bottom(self) -> list[QDockWidget]:
+        return [d for d in self.bottom_docks if d.isVisible() and not d.isFloating()]
+
+    def _size_bottom(self, dock: QDockWidget) -> None:
+        if dock.isVisible() and not dock.isFloating() and not self._bottom_maximised:
+            self.resizeDocks([dock], [int(self.height() * BOTTOM_SHARE)], Qt.Orientation.Vertical)
+
+    def bottom_maximised(self) -> bool:
+        return self._bottom_maximised
+
+    def set_bottom_maximised(self, on: bool) -> None:
+        """Give the bottom area the whole window (the canvas and the right docks hidden), or
+        give the canvas back. Opens the first bottom tab when none is shown."""
+        on = bool(on)
+        if on and not self._docked_bottom():
+            if not self.bottom_docks:
+                return
+            first = self.bottom_docks[0]
+            first.setFloating(False)
+            first.show()
+            first.raise_()
+        if on == self._bottom_maximised:
+            return
+        self._bottom_maximised = on
+        self.centralWidget().setVisible(not on)
+        for dock in self.findChildren(QDockWidget):
+            if dock not in self.bottom_docks and not dock.isFloating():
+                if on:
+                    dock.setProperty("avsol_was_visible", dock.isVisible())
+                    dock.hide()
+                elif dock.property("avsol_was_visible"):
+                    dock.show()
+        act = getattr(self, "actions_by_name", {}).get("maximise_bottom")
+        if act is not None and act.isChecked() != on:
+            act.setChecked(on)
+        if not on:
+            visible = self._docked_bottom()
+            if visible:
+                QTimer.singleShot(0, lambda: self._size_bottom(visible[0]))
+        self._refit.start()
+
+    def fit_to_screen(self) -> None:
+        """Keep the window (its frame included) within its screen's available area: never
+        larger, never partly off it. The first time, a window with no saved geometry also
+        gets its default size within the screen."""
+        if self.isFullScreen() or self.isMaximized() or self.isMinimized() or _no_real_screen():
+            return
+        screen = self.screen()
+        if screen is None:
+            return
+        avail = screen.availableGeometry()
+        frame, inner = self.frameGeometry(), self.geometry()
+        extra_w = max(0, frame.width() - inner.width())
+        extra_h = max(0, frame.height() - inner.height())
+        max_w, max_h = avail.width() - extra_w, avail.height() - extra_h
+        w, h = min(self.width(), max_w), min(self.height(), max_h)
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), avail.x()), avail.x() + avail.width() - frame.width())
+        y = min(max(frame.y(), avail.y()), avail.y() + avail.height() - frame.height())
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(max(x, avail.x()), max(y, avail.y()))
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if not self._placed and not _no_real_screen():
+            self._placed = True
+            screen = self.screen()
+            if screen is not None:
+                avail = screen.availableGeometry()
+                self.resize(min(self.width(), int(avail.width() * 0.96)),
+                            min(self.height(), int(avail.height() * 0.92)))
+        self._refit.start()
+
+    def changeEvent(self, ev) -> None:
+        super().changeEvent(ev)
+        from PySide6.QtCore import QEvent
+
+        if ev.type() == QEvent.Type.WindowStateChange:
+            self._refit.start()
 
     # -- building -----------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -148,6 +304,10 @@ class MainWindow(QMainWindow):
         a["less_opacity"] = make_action(self, "Less opacity", "-", lambda: self._opacity(-0.1))
         a["zoom_reset"] = make_action(self, "Reset zoom", "Z", self.heads.reset_zoom)
         a["shortcuts"] = make_action(self, "Keyboard &shortcuts", "F1", self.show_shortcuts)
+        a["maximise_bottom"] = make_action(self, "&Maximise bottom panel", MAXIMISE_SHORTCUT,
+                                           self.set_bottom_maximised, checkable=True,
+                                           tip="give Evaluation / Training / Follows the sound? the whole "
+                                               "window, or the canvas back")
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
         file_menu.addAction(a["open"])
@@ -156,7 +316,8 @@ class MainWindow(QMainWindow):
         for name in ("checkpoint", "annotations", None, "screenshot", "copy", None, "quit"):
             file_menu.addSeparator() if name is None else file_menu.addAction(a[name])
         view = mb.addMenu("&View")
-        for name in ("layout", "next_head", "contour", "peak", "boxes", "more_opacity", "less_opacity", "zoom_reset"):
+        for name in ("layout", "next_head", "contour", "peak", "boxes", "more_opacity", "less_opacity", "zoom_reset",
+                     "maximise_bottom"):
             view.addAction(a[name])
         play = mb.addMenu("&Playback")
         for name in ("play", "frame_back", "frame_fwd", "sec_back", "sec_fwd", "start", "end",
@@ -169,6 +330,8 @@ class MainWindow(QMainWindow):
         install_export_action(self)
         from avsol_viewer.evaluate.commands import install_evaluate_actions  # Tools › Evaluate folder…, File › Open report…
         install_evaluate_actions(self)
+        from avsol_viewer.evaluate.inspection import install_inspection  # View › Inspect item large
+        install_inspection(self)
         from avsol_viewer.train.commands import install_train_action  # Tools › Train model…
         install_train_action(self)
         from avsol_viewer.live.live_mode import install_live_actions  # Live › Start / Stop / devices
@@ -431,7 +594,9 @@ class MainWindow(QMainWindow):
             return
         for hook in self.close_hooks:
             hook()
-        self.settings.save_window(self.saveGeometry(), self.saveState())
+        if self._bottom_maximised:
+            self.set_bottom_maximised(False)  # the saved layout always has the canvas
+        self.settings.save_window(self.saveGeometry(), self.saveState(STATE_VERSION))
         self.settings.sync()
         self.controller.close()
         super().closeEvent(ev)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from avsol_viewer.evaluate.eval_job import EvalJob, EvalRequest
 from avsol_viewer.evaluate.report_source import ReportSource, checkpoint_paths
@@ -27,11 +26,7 @@ class Evaluation:
     def __init__(self, window):
         self.window = window
         self.panel = ResultsPanel()
-        self.dock = QDockWidget("Evaluation", window)
-        self.dock.setObjectName("evaluation_dock")
-        self.dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
-        self.dock.hide()
+        self.dock = window.add_bottom_tab("Evaluation", self.panel, "evaluation_dock")
         self.job = EvalJob(window)
         self.panel.attach(self.job)
         self.panel.item_activated.connect(lambda row: inspect_item(window, row))

@@ -55,6 +55,34 @@ def contour_path(values: np.ndarray, level: float) -> QPainterPath:
     return pg.arrayToQPath(np.concatenate(xs), np.concatenate(ys), connect=np.concatenate(connect))
 
 
+class ViewTitle(pg.LabelItem):
+    """A view's title row: one line of fixed height that never widens its column.
+
+    pyqtgraph's label asks for its text's whole width as its minimum: a long title (head,
+    checkpoint, p(av), audio) then widened its grid column past the cell the frame needs,
+    and the window past the screen. Here the text is clipped to its cell instead."""
+
+    # pyqtgraph's LabelItem lays out with opts["justify"]; setText calls resizeEvent(None)
+
+    HEIGHT = 26
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape, True)
+
+    def resizeEvent(self, ev):
+        # centred while it fits; too long, its start stays in view (the frame number, the head)
+        self.opts["justify"] = "left" if self.itemRect().width() > self.rect().width() else "center"
+        super().resizeEvent(ev)
+
+    def updateMin(self):
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self.setMinimumHeight(self.HEIGHT)  # (a maximum height collapses pyqtgraph's layout)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self.HEIGHT)
+        self._sizeHint[Qt.SizeHint.PreferredSize] = (0, self.HEIGHT)
+
+
 class HeadView:
     """A title and a view box holding frame, overlay, contour, peak and boxes.
 
@@ -62,7 +90,7 @@ class HeadView:
     """
 
     def __init__(self):
-        self.title = pg.LabelItem("", size="10pt")
+        self.title = ViewTitle("", size="10pt")
         self.vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.vb.setDefaultPadding(0.0)
         # fit the frame whenever the view is resized, until the user zooms (wheel / drag

@@ -236,17 +236,11 @@ class SoundCheckDock:
     until View › Follows the sound? is chosen)."""
 
     def __init__(self, window):
-        from PySide6.QtWidgets import QDockWidget
-
         self.window = window
         c = window.controller
         self.check = SoundCheck(c.maps, parent=window)
         self.view = SoundCheckView()
-        self.dock = QDockWidget("Follows the sound?", window)
-        self.dock.setObjectName("sound_check_dock")
-        self.dock.setWidget(self.view)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self.dock.hide()
+        self.dock = window.add_bottom_tab("Follows the sound?", self.view, "sound_check_dock")
         self.view.compare_requested.connect(self.compare)
         self.check.done.connect(self._on_done)
         c.maps.audio_maps_ready.connect(self._on_progress)

@@ -3,9 +3,6 @@
 checkpoints into the viewer next to the others. State: ``window.training``."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget
-
 from avsol_viewer.train.train_job import TrainJob, TrainRequest
 from avsol_viewer.train.train_panel import TrainPanel
 
@@ -15,11 +12,7 @@ class Training:
 
     def __init__(self, window):
         self.panel = TrainPanel()
-        self.dock = QDockWidget("Training", window)
-        self.dock.setObjectName("training_dock")
-        self.dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
-        self.dock.hide()
+        self.dock = window.add_bottom_tab("Training", self.panel, "training_dock")
         self.job = TrainJob(window)
         self.panel.attach(self.job)
         self.panel.load_requested.connect(lambda paths: load_trained(window, paths))
