@@ -220,3 +220,21 @@ def test_an_eval_report_is_valid_and_pins_its_annotations(tmp_path):
     assert check_report(res.report) == {}
     assert meta["annotations_sha256"] == hashlib.sha256(Path(meta["annotations"]).read_bytes()).hexdigest()
     assert [c["sha256"] for c in meta["checkpoints"]] == ["fake-a", "fake-b"]     # the loader's fingerprint
+
+
+def test_compare_output_has_what_its_schema_requires(tmp_path):
+    from model_core.cli import main
+    from model_core.metrics.report_schema import COMPARE_FORMAT, compare_schema
+
+    rep = _report(_rows([0.6, 0.2, 0.9]))
+    rep["items"] += [dict(r, head="g") for r in rep["items"]]
+    rep["heads"]["g"] = rep["heads"]["h"]
+    (tmp_path / "r.json").write_text(json.dumps(rep))
+    assert main(["compare", str(tmp_path / "r.json"), "--out", str(tmp_path / "c.json"), "--resamples", "100"]) == 0
+    doc = json.loads((tmp_path / "c.json").read_text())
+    schema = compare_schema()
+    assert set(schema["required"]) <= set(doc) and doc["format"] == COMPARE_FORMAT
+    for pair in doc["pairs"]:
+        assert set(schema["$defs"]["pair"]["required"]) <= set(pair)
+        for iv in pair["metrics"].values():
+            assert set(schema["$defs"]["interval"]["required"]) <= set(iv) and len(iv["ci"]) == 2
