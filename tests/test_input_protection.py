@@ -425,7 +425,11 @@ def test_outputs_replace_their_own_earlier_kind_only(world, tmp_path):
     table.write_text("video,time,head,start,end,status\n")
     notes = tmp_path / "notes.txt"
     notes.write_text("anything of no known kind")
-    own = {"report": report, "maps": maps, "checkpoint": ckpt, "image": shot, "video": video, "csv": table}
+    comparison, log = tmp_path / "old-compare.json", tmp_path / "old.items.jsonl"
+    comparison.write_text(json.dumps({"format": "avsol-compare", "version": 1, "pairs": []}))
+    log.write_text('{"kind": "header", "fingerprint": "f"}\n{"kind": "video", "video": "v.mp4", "rows": []}\n')
+    own = {"report": report, "maps": maps, "checkpoint": ckpt, "image": shot, "video": video, "csv": table,
+           "comparison": comparison, "items log": log}
     for kind, path in own.items():
         assert check_writable_output(path, kind) == path, kind           # its own earlier output
         check_writable_output(notes, kind)                               # a file of no known kind
