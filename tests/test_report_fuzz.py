@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
+from model_core.formats import Box, Segment
 from model_core.metrics.items import ROW_KEYS, score_items, unscored_items
-from model_core.metrics.report import build_report, write_report
+from model_core.metrics.report import build_report
 
 pytestmark = pytest.mark.gui
 
@@ -26,15 +26,14 @@ SEGS = (Segment(0, 1, 0.5, True, sounding=(Box(0.5, 0, 1, 1),)),
         Segment(2, 3, 2.5, False))
 
 
-def _report(ann=None) -> dict:
+def _report() -> dict:
     items = []
     for head, m in (("a", RIGHT), ("b", RIGHT[:, ::-1].copy())):
         items += score_items(np.stack([m] * 3), list(SEGS), videos=["v.mp4"] * 3, head=head,
                              categories=["bell"] * 3, p_avc=[0.9, 0.8, 0.7])
         items += unscored_items(list(SEGS[:1]), videos=["gone.mp4"], head=head, status="missing",
                                 error="video file not found", categories=["bell"])
-    return build_report(items, ["a", "b"], {"command": "metrics", "threshold": "median",
-                                            **({"annotations": str(ann)} if ann else {})})
+    return build_report(items, ["a", "b"], {"command": "metrics", "threshold": "median"})
 
 
 BASE = _report()
