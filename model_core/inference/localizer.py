@@ -111,6 +111,16 @@ class Localizer:
     def embed_dim(self) -> int:
         return int(self.checkpoint.config.embed_dim)
 
+    # -- the model protocol (model_core.models.protocol.MapModel) --------------------------
+    family = "dnm"           # our own heads, beside the field's published families
+    map_kind = "sigmoid"     # maps are sigmoid(Z): already in [0, 1]
+    audio_window_s = 1.0     # 1 s centred on the frame time (SPEC 3)
+    sample_rate = 16000
+
+    def crop(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """The whole frame: frames are squashed to the square input, never cropped."""
+        return (0.0, 0.0, float(width), float(height))
+
     def __repr__(self) -> str:
         return (f"Localizer({self.name!r}, head={self.head!r}, device={str(self.device)!r}, "
                 f"map={self.map_size}x{self.map_size}, batch_size={self.batch_size})")

@@ -1,0 +1,160 @@
+"""The one model protocol the map engine talks to, and the rules every model shares.
+
+AVSOL Studio runs two kinds of localization models: its own DNM heads
+(:class:`model_core.inference.localizer.Localizer`) and the field's published models
+(EZ-VSL, FNAC, SLAVC, LVS, SSL-align, SSL-TIE, RCGrad: :mod:`model_core.models`). Each
+repository ships a different pipeline (audio window, audio front end, image transform,
+map scale), so the engine must not know any of them: it sees only :class:`MapModel`.
+A model says what it needs (``audio_window_s`` seconds of ``sample_rate`` audio centred on
+the frame time, placed by :func:`place_window`), does its own preprocessing inside
+:meth:`MapModel.embed_audio` and :meth:`MapModel.predict`, says which part of the frame its
+map covers (:meth:`MapModel.crop`: a centre-cropped model sees less than the frame, and the
+engine must put the map back where it belongs), and returns its NATIVE map with the scale
+named by ``map_kind``; :func:`normalise` is the one place that turns a native map into
+[0, 1] for display and scoring.
+
+This module imports no torch (the viewer imports it at start-up).
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from model_core.inference.localizer import Prediction
+
+#: Map scales a model may return (``MapModel.map_kind``):
+#: ``sigmoid``: already in [0, 1] (our DNM heads); ``cosine``: cosine similarity in [-1, 1]
+#: (LVS, SSL-align, SSL-TIE); ``cosine_tau``: cosine / tau in [-1/tau, 1/tau] (EZ-VSL, FNAC,
+#: SLAVC; tau = ``MapModel.tau``); ``gradcam``: a non-negative Grad-CAM with no fixed
+#: upper bound (RCGrad).
+MAP_KINDS = ("sigmoid", "cosine", "cosine_tau", "gradcam")
+
+#: The sample rate every model of the field expects (and ours).
+SAMPLE_RATE = 16000
+
+
+@runtime_checkable
+class MapModel(Protocol):
+    """What the engine needs from a model (ours or a published one).
+
+    Attributes
+    ----------
+    name : the model's display name (a checkpoint's file stem); unique in a session.
+    family : ``"dnm"`` for ours, else the family key (``"ezvsl"``, ``"lvs"``, ...).
+    head : the display kind shown beside the name (``"dnm"``, ``"EZ-VSL"``, ...).
+    classes : class names of the class head, ``[]`` where the family has none.
+    map_size : the native map's size, ``int`` (square) or ``(h, w)``.
+    map_kind : one of :data:`MAP_KINDS`.
+    audio_window_s : seconds of audio the model hears, centred on the frame time
+        (shifted inside the file or tiled by :func:`place_window`).
+    sample_rate : samples per second of the windows given to :meth:`embed_audio`.
+    """
+
+    name: str
+    family: str
+    head: str
+    classes: list
+    map_size: Any
+    map_kind: str
+    audio_window_s: float
+    sample_rate: int
+
+    def crop(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """The region ``(x0, y0, x1, y1)`` of a ``width`` x ``height`` frame (pixels) the
+        map covers: the whole frame for a squashing model, the centre square for a model
+        that resizes the short side and centre-crops."""
+
+    def embed_audio(self, windows: np.ndarray) -> "torch.Tensor":
+        """(A, n) float32 mono windows of ``audio_window_s * sample_rate`` samples -> one
+        embedding per row (the audio front end runs inside)."""
+
+    def predict(self, frames, emb: "torch.Tensor", audio_index=None) -> "Prediction":
+        """Maps of B frames ((B, H, W, 3) uint8 RGB, any size: the image transform runs
+        inside), frame ``j`` paired with ``emb[audio_index[j]]``. ``Prediction.maps`` is
+        (B, h, w) float32 NATIVE (scale per ``map_kind``), ``p_avc`` (B,) (NaN where the
+        family has no such output) and ``class_probs`` (B, len(classes))."""
+
+    def predict_audios(self, frames, embs: Sequence["torch.Tensor"], audio_index=None) -> list:
+        """:meth:`predict` for several audios, the visual step run once per frame."""
+
+    def warmup(self, batch: int | None = None) -> None:
+        """One pass on blank inputs (kernel selection) before timing-sensitive work."""
+
+
+def map_hw(map_size) -> tuple[int, int]:
+    """``(h, w)`` of a ``map_size`` given as an int or a pair."""
+    if isinstance(map_size, (tuple, list)):
+        h, w = map_size
+        return int(h), int(w)
+    return int(map_size), int(map_size)
+
+
+def normalise(maps: np.ndarray, map_kind: str, tau: float | None = None) -> np.ndarray:
+    """Native maps (..., h, w) -> [0, 1] float32 for display and scoring, by scale:
+
+    - ``sigmoid``: unchanged (already a probability);
+    - ``cosine``: ``(S + 1) / 2``, the fixed range of a cosine (absolute: silence stays
+      flat instead of being stretched);
+    - ``cosine_tau``: ``(S + 1/tau) / (2/tau)`` with the family's ``tau`` (SLAVC's
+      absolute normalisation; 0.5 there is cosine 0);
+    - ``gradcam``: per-map min-max (a Grad-CAM has no fixed scale; RCGrad's own
+      ``normalize_img``); a constant map becomes all zeros.
+    """
+    m = np.asarray(maps, dtype=np.float32)
+    if map_kind == "sigmoid":
+        return np.clip(m, 0.0, 1.0)
+    if map_kind == "cosine":
+        return np.clip((m + 1.0) / 2.0, 0.0, 1.0)
+    if map_kind == "cosine_tau":
+        if tau is None or not tau > 0:
+            raise ValueError("map_kind 'cosine_tau' needs the model's tau > 0")
+        return np.clip((m + 1.0 / tau) / (2.0 / tau), 0.0, 1.0)
+    if map_kind == "gradcam":
+        if m.ndim < 2:
+            raise ValueError(f"maps must be (..., h, w), got shape {m.shape}")
+        lo = m.min(axis=(-2, -1), keepdims=True)
+        hi = m.max(axis=(-2, -1), keepdims=True)
+        span = hi - lo
+        return np.where(span > 0, (m - lo) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
+    raise ValueError(f"unknown map_kind {map_kind!r} (expected one of {', '.join(MAP_KINDS)})")
+
+
+def place_window(t: float, window_s: float, duration_s: float) -> tuple[float, bool]:
+    """Where the ``window_s`` audio window of a frame at ``t`` starts, and whether to tile.
+
+    The window is centred on ``t``; one that would run past either end of a
+    ``duration_s`` file is shifted inside it (the repositories cut whole windows from the
+    file, never zeros); a file shorter than the window is tiled from its start
+    (``np.tile`` then cut, as EZ-VSL, LVS and SSL-TIE do), so the window starts at 0.
+
+    Returns ``(start_s, tile)``.
+    """
+    t, window_s, duration_s = float(t), float(window_s), float(duration_s)
+    if not (window_s > 0 and math.isfinite(window_s)):
+        raise ValueError(f"window must be > 0 seconds, got {window_s}")
+    if not (duration_s >= 0 and math.isfinite(duration_s)) or not math.isfinite(t):
+        raise ValueError(f"bad time {t} or duration {duration_s}")
+    if duration_s < window_s:
+        return 0.0, True
+    start = min(max(t - window_s / 2.0, 0.0), duration_s - window_s)
+    return start, False
+
+
+def cut_window(samples: np.ndarray, t: float, window_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The ``window_s`` window of mono ``samples`` (the whole track) for a frame at ``t``,
+    by :func:`place_window`: exactly ``round(window_s * sample_rate)`` float32 samples. An
+    empty track gives silence."""
+    x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    n = int(round(window_s * sample_rate))
+    if x.size == 0:
+        return np.zeros(n, np.float32)
+    start_s, tile = place_window(t, window_s, x.size / sample_rate)
+    if tile:
+        return np.tile(x, n // x.size + 1)[:n]
+    first = min(int(round(start_s * sample_rate)), x.size - n)
+    return x[first:first + n].copy()

@@ -1,0 +1,73 @@
+"""SLAVC (Mo & Morgado, NeurIPS 2022, github.com/stoneMo/SLAVC).
+
+EZ-VSL's trunks with two projection pairs (``img_proj1/2``, ``aud_proj1/2``), each
+L2-normalised; the map is ``(S1 + S2) / 2`` with ``S_k = <img_k, aud_k> / tau``, tau 0.03
+(``cosine_tau``; SLAVC scores it with the absolute normalisation ``(S + 1/tau) / (2/tau)``
+at 0.5). Files also carry the momentum encoders (``momentum_*``), which the repository's
+test uses only with ``--use_mom_eval`` (off by default): ignored here. Dropout is off at
+test. Audio and image as EZ-VSL (3 s, noverlap 274, squash).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model_core.model.trunks import ResNetTrunk
+from model_core.models import frontends
+from model_core.models.base import Family, load_exact
+
+
+class _SLAVCNet(nn.Module):
+    def __init__(self, dim: int = 512, tau: float = 0.03):
+        super().__init__()
+        self.tau = tau
+        self.imgnet = ResNetTrunk(3)
+        self.img_proj1 = nn.Conv2d(512, dim, kernel_size=1)
+        self.img_proj2 = nn.Conv2d(512, dim, kernel_size=1)
+        self.audnet = ResNetTrunk(1)
+        self.aud_proj1 = nn.Linear(512, dim)
+        self.aud_proj2 = nn.Linear(512, dim)
+
+    def audio(self, spec):
+        a = self.audnet(spec).amax(dim=(2, 3))
+        return torch.stack([F.normalize(self.aud_proj1(a), dim=1), F.normalize(self.aud_proj2(a), dim=1)], 1)
+
+    def visual(self, img):
+        v = self.imgnet(img)
+        return torch.stack([F.normalize(self.img_proj1(v), dim=1), F.normalize(self.img_proj2(v), dim=1)], 1)
+
+    def read(self, V, a):
+        return torch.einsum("nkchw,nkc->nhw", V, a) / self.tau / 2.0
+
+
+class SLAVCFamily(Family):
+    key = "slavc"
+    title = "SLAVC"
+    repository = "https://github.com/stoneMo/SLAVC"
+    licence = "Apache-2.0"
+    weights = "links in the repository's README (Google Drive)"
+    window_s = 3.0
+    map_kind = "cosine_tau"
+    tau = 0.03
+    map_size = 7
+    geometry = "squash"
+    audio_input = "scipy spectrogram (nperseg 512, noverlap 274), log(S + 1e-7) / 12"
+    convention = "absolute normalisation (S + 1/tau) / (2/tau) at 0.5"
+    top_keys = ("model",)
+    ignored_prefixes = ("momentum_",)   # the momentum encoders: allowed, not used
+
+    def skeleton(self):
+        return _SLAVCNet()
+
+    def _free_shape(self, key):
+        return "_proj" in key
+
+    def frontend(self, windows):
+        return frontends.scipy_log_spectrogram(windows, 274)
+
+    def build_net(self, state):
+        dim = int(state["img_proj1.weight"].shape[0])
+        return load_exact(_SLAVCNet(dim, self.tau), {k: v for k, v in state.items()
+                                                     if not k.startswith("momentum_")})
+
