@@ -27,10 +27,11 @@ from model_core.inference.frame_sources import FrameSpec
 from model_core.lru import LRU
 
 log = logging.getLogger(__name__)
-#: Decoded tracks (samples + spectrogram) kept for a quick reopen: at most this many, and
-#: at most this many bytes beside the open file's (an hour of sound is ~320 MB).
+#: Loaded tracks (spectrogram overview + cached tiles: at most ~17 MB each, whatever the
+#: length; playback streams from the file) kept for a quick reopen: at most this many, and
+#: at most this many bytes beside the open file's.
 TRACKS_KEPT = 3
-TRACKS_BYTES = 400 * 1024 * 1024
+TRACKS_BYTES = 64 * 1024 * 1024
 
 
 def default_clock(track: TrackAudio | None):
@@ -42,7 +43,7 @@ def default_clock(track: TrackAudio | None):
     if not track.has_audio:
         return WallClock(), "no audio track"
     try:
-        out = open_output(track.samples, track.sample_rate)
+        out = open_output(track.stream(), track.sample_rate)
     except AudioUnavailable as exc:
         return WallClock(), f"no audio output: {exc}"
     return AudioClock(out), f"audio out {out.device_rate} Hz"
@@ -148,7 +149,7 @@ class ViewerController(QObject):
         # the oldest go first, never the open file's track
         while len(self._tracks) > 1 and (len(self._tracks) > TRACKS_KEPT or sum(
                 self._tracks.peek(k).nbytes for k in self._tracks if k != current) > TRACKS_BYTES):
-            self._tracks.pop(next(k for k in self._tracks if k != current))
+            self._tracks.pop(next(k for k in self._tracks if k != current)).close()
         if self.session is not None and key == self.session.key and not self._closed:
             self._set_track(track)
 
@@ -161,6 +162,8 @@ class ViewerController(QObject):
 
     def _set_track(self, track: TrackAudio) -> None:
         self.track = track
+        if track.note and self.session is not None:  # several audio streams: say which plays
+            self.message.emit(f"{self.session.name}: sound and maps from {track.note}")
         clock, status = self.clock_factory(track)
         self.player.set_clock(clock)
         self.audio_status.emit(isinstance(clock, AudioClock), status)
@@ -260,4 +263,6 @@ class ViewerController(QObject):
         for loader in list(self._loaders):
             loader.wait()
         self._loaders.clear()
+        for key in list(self._tracks):   # the files their tiles are read from
+            self._tracks.peek(key).close()
         self.maps.stop()

@@ -36,7 +36,7 @@ def sound_note(t: float, hop: float | None, track, audio_kind: str) -> str:
     decoding: nothing is claimed)."""
     if audio_kind != "own" or track is None or not track.has_audio:
         return ""
-    end = len(track.samples) / float(track.sample_rate)
+    end = track.duration
     start = window_centre(t, hop) - 0.5
     return "no sound here" if start >= end - 1e-9 else ""
 

@@ -132,7 +132,7 @@ def test_video_without_sound(make_viewer, tmp_path):
     v.win.load_checkpoint("/models/dnm.pt")
     assert v.win.open_path(clip)
     v.qtbot.waitUntil(lambda: v.c.track is not None, timeout=20000)
-    assert not v.c.track.has_audio and v.c.track.spectrogram.shape[1] == 201
+    assert not v.c.track.has_audio and v.c.track.n_columns == 201
     assert "no sound track" in v.win.spectrogram.note.toPlainText()
     v.wait_maps(0)
     assert v.c.maps.entry(v.c.maps.models[0].key, 0)[0].silent_audio

@@ -1,7 +1,12 @@
-"""The log-mel spectrogram of the whole track, with the playhead and the event segments.
+"""The log-mel spectrogram of the track, with the playhead and the event segments.
 
 The image is ``model_core.features.spectrogram_for_display`` (what the model hears),
-placed in seconds x mel bands with ``setRect``; the y axis is labelled in Hz at the band
+placed in seconds x mel bands with ``setRect``, on fixed dB colour levels
+(``audio_loader.LEVELS_DB``: silence is dark in every file). Zoomed out it is the track's
+overview (at most 4096 columns, the loudest of each bin); zoomed in past the overview's
+resolution it is the exact columns of the visible span and a margin, which the track
+computes from the file and caches in tiles (``TrackAudio.columns``), so memory does not
+grow with the file's length; the y axis is labelled in Hz at the band
 centres. Annotated 1 s segments are a strip above it (events green, background grey); the 1 s audio
 window the maps use is a light band around the playhead. Clicking or dragging anywhere on
 it seeks (the playhead follows the pointer), the wheel zooms in time.
@@ -23,6 +28,10 @@ BANDS = 64
 #: Height (in band units) of the segment strip above the bands.
 STRIP = 4.0
 _HZ_TICKS = (100, 250, 500, 1000, 2000, 4000, 8000)
+#: Most exact columns drawn for a zoomed-in view (10 ms each: a view of up to 30 s and
+#: half of it either side). Computed on the GUI thread from cached 10 s tiles: a first
+#: zoom reads and transforms at most 6 of them.
+DETAIL_COLUMNS = 6000
 
 
 def hz_ticks(freqs: np.ndarray, px_per_band: float, min_px: float = 14.0) -> list[tuple[float, str]]:
@@ -94,6 +103,9 @@ class SpectrogramView(pg.PlotWidget):
         self.addItem(self.note)
         self._regions: list = []
         self._duration = 1.0
+        self._track = None
+        self._detail: tuple[int, int] | None = None   # exact columns shown, or None: overview
+        self._vb.sigXRangeChanged.connect(lambda *_: self._update_detail())
         self.set_track(None, 1.0)
         self.getAxis("left").setTicks([[]])
         self.window.hide()  # until a file is open
@@ -105,22 +117,56 @@ class SpectrogramView(pg.PlotWidget):
     def set_track(self, track, duration: float, message: str = "") -> None:
         """Show ``track``'s spectrogram (None: an empty strip with ``message``)."""
         self._duration = max(float(duration), 1e-3)
+        self._track = track
+        self._detail = None
         if track is None:
             self.image.clear()
             self.note.setText(message)
             self.note.setPos(self._duration / 2, 32)
         else:
-            spec = track.display  # uint8 over the top 80 dB, made by the loader thread
-            self.image.setImage(spec, levels=(0, 255), autoLevels=False)
-            n_cols = spec.shape[1]
-            hop = float(track.times[1] - track.times[0]) if len(track.times) > 1 else 0.01
-            # column j is centred on j * hop: the image spans [-hop/2, (F - 1/2) hop]
-            self.image.setRect(QRectF(-hop / 2, 0.0, n_cols * hop, spec.shape[0]))
+            self._show_overview()
             self.note.setText(message)
             self._set_hz_ticks(track.mel_freqs)
         self.setXRange(0.0, self._duration, padding=0.0)
         self.setYRange(0.0, BANDS + STRIP, padding=0.0)
         self.setLimits(xMin=-0.5, xMax=self._duration + 0.5, yMin=0.0, yMax=BANDS + STRIP)
+
+    def _show_overview(self) -> None:
+        track = self._track
+        spec = track.display  # uint8 on the fixed levels, made by the loader thread
+        self.image.setImage(spec, levels=(0, 255), autoLevels=False)
+        if track.exact_overview:
+            # column j is centred on j * hop: the image spans [-hop/2, (F - 1/2) hop]
+            hop = track.hop_seconds
+            self.image.setRect(QRectF(-hop / 2, 0.0, spec.shape[1] * hop, spec.shape[0]))
+        else:  # column k is the loudest of [k, k + 1) * step
+            self.image.setRect(QRectF(0.0, 0.0, spec.shape[1] * track.overview_step, spec.shape[0]))
+        self._detail = None
+
+    def _update_detail(self) -> None:
+        """Exact columns for a view zoomed in past the overview, the overview otherwise."""
+        track = self._track
+        if track is None or track.exact_overview:
+            return
+        from avsol_viewer.playback.audio_loader import to_display
+
+        x0, x1 = self._vb.viewRange()[0]
+        hop, n = track.hop_seconds, track.n_columns
+        span = max(x1 - x0, hop)
+        if 2 * span / hop > DETAIL_COLUMNS:  # zoomed out: the overview
+            if self._detail is not None:
+                self._show_overview()
+            return
+        d, i0, i1 = self._detail, max(0, int(x0 / hop)), min(n, int(x1 / hop) + 1)
+        if d is not None and d[0] <= i0 and i1 <= d[1] and d[1] - d[0] <= 4 * span / hop + 2:
+            return  # the columns shown still cover the view (and are not far too many)
+        j0, j1 = max(0, int((x0 - span / 2) / hop)), min(n, int((x1 + span / 2) / hop) + 1)
+        if j1 <= j0:
+            return
+        cols = track.columns(j0, j1)
+        self.image.setImage(to_display(cols), levels=(0, 255), autoLevels=False)
+        self.image.setRect(QRectF((j0 - 0.5) * hop, 0.0, (j1 - j0) * hop, cols.shape[0]))
+        self._detail = (j0, j1)
 
     def _set_hz_ticks(self, freqs: np.ndarray | None = None) -> None:
         """Hz labels at the band centres, as many as fit without overlapping at the view's

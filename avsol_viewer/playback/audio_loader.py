@@ -1,91 +1,296 @@
-"""Decode a file's sound track and its log-mel spectrogram in the background.
+"""A file's sound for the viewer, in memory that does not grow with the file's length.
 
-One short-lived thread per opened file: the track (16 kHz mono, int16, for playback) and
-``model_core.features.spectrogram_for_display`` of it (the same log-mel the model hears;
-importing it imports torch, which therefore happens off the GUI thread). Results of files
-opened before are kept by the caller, so reopening one shows its spectrogram at once.
+Nothing holds the whole track. :func:`load_track` reads the sound once, in chunks, on a
+short-lived thread (:class:`AudioLoader`; importing torch for the log-mel happens there,
+off the GUI thread) and keeps only an *overview*: at most :data:`OVERVIEW_COLUMNS`
+columns of ``model_core.features.spectrogram_for_display`` (the log-mel the model hears),
+each the loudest of the columns of its time bin, so a 10 s clip keeps every column and a
+10-hour film a 64 x 4096 picture. The rest is read when it is looked at:
+
+- :meth:`TrackAudio.columns`: exact log-mel columns of any span, computed from the file
+  (``model_core.media.audio.AudioReader`` reads windows by seeking) in tiles of
+  :data:`TILE_COLUMNS` kept in a byte-bounded ``model_core.lru.LRU``, as the display's
+  frames are; the spectrogram view asks for the visible span once zoomed in past the
+  overview's resolution.
+- :meth:`TrackAudio.stream`: the samples for playback (:class:`StreamedSamples`), decoded
+  in blocks just ahead of the play position by a feeder thread, so the audio callback
+  only copies.
+
+Colours are fixed dB levels (:data:`LEVELS_DB`), the same for every file: a silent track
+is drawn black, not stretched to the loudest colour as levels relative to the file's own
+maximum drew it.
+
+Measured with ``python -m benchmarks.bench_viewer_memory`` (see its docstring).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
 
 import numpy as np
 from PySide6.QtCore import Signal
+
+from model_core.lru import LRU
 
 from avsol_viewer.workers import TrackedThread
 
 log = logging.getLogger(__name__)
 
 
-#: Seconds of sound decoded and turned into spectrogram columns at a time.
-CHUNK_SECONDS = 60.0
-#: Dynamic range of the spectrogram image (dB below the loudest value).
-DISPLAY_RANGE_DB = 80.0
+#: Seconds of sound decoded and turned into spectrogram columns at a time while loading.
+CHUNK_SECONDS = 10.0
+#: Most columns of the overview kept for the whole file (64 x 4096 float32 = 1 MB).
+OVERVIEW_COLUMNS = 4096
+#: Columns (10 ms each) of one tile of exact log-mel computed on demand, and the bytes
+#: of tiles kept (a tile of 10 s is 256 kB: 64 tiles, ten minutes looked at).
+TILE_COLUMNS = 1000
+TILE_BYTES = 16 << 20
+#: Fixed colour levels of the spectrogram (dB, as ``model_core.features``: relative to a
+#: power of 1; digital silence is -100, a 1 kHz tone of amplitude 0.5 peaks at +35).
+LEVELS_DB = (-80.0, 40.0)
+#: Playback blocks: seconds decoded at a time, and how many are kept around the position.
+BLOCK_SECONDS = 5.0
+BLOCKS_KEPT = 6
 
 
-@dataclass(frozen=True)
+def to_display(spec: np.ndarray) -> np.ndarray:
+    """dB columns as uint8 on the fixed :data:`LEVELS_DB` scale (pyqtgraph's fast path)."""
+    lo, hi = LEVELS_DB
+    return np.clip((spec - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
 class TrackAudio:
-    """A file's sound and what the spectrogram view draws.
+    """A file's sound as the viewer uses it (see the module docstring).
 
-    ``samples`` are int16 (half the memory of float32: an hour is 115 MB; playback only
-    needs 16 bits) and ``display`` is the spectrogram already mapped to 0..255 over the
-    top ``DISPLAY_RANGE_DB`` dB, so the view draws it on pyqtgraph's uint8 fast path.
+    ``overview`` is 64 x K float32 dB (row 0 = lowest band), column k covering
+    ``[k, k + 1) * overview_step`` seconds (the loudest column of that bin), K at most
+    :data:`OVERVIEW_COLUMNS`; ``exact_overview`` when every log-mel column is there
+    (``overview_step`` is then one hop, and column k is centred on ``k * hop``).
+    ``columns(j0, j1)`` gives exact columns; ``stream()`` the samples for playback.
     """
 
-    samples: np.ndarray        # int16 mono at sample_rate
-    sample_rate: int
-    has_audio: bool
-    spectrogram: np.ndarray    # 64 x F float32 dB, row 0 = lowest band
-    times: np.ndarray          # (F,) centre time of each column (s)
-    mel_freqs: np.ndarray      # (64,) band centres (Hz)
-    display: np.ndarray        # 64 x F uint8
-    top_db: float              # the loudest value (255 in ``display``)
+    def __init__(self, path: str, sample_rate: int, has_audio: bool, n_samples: int, overview: np.ndarray,
+                 n_columns: int, mel_freqs: np.ndarray, stream_index: int | None = None, note: str = ""):
+        from model_core.features import HOP_LENGTH
+
+        self.path = path
+        self.sample_rate = int(sample_rate)
+        self.has_audio = bool(has_audio)
+        self.n_samples = int(n_samples)
+        self.overview = overview
+        self.display = to_display(overview)
+        self.n_columns = int(n_columns)
+        self.hop_seconds = HOP_LENGTH / float(sample_rate)
+        self.exact_overview = overview.shape[1] == self.n_columns
+        self.overview_step = (self.hop_seconds if self.exact_overview
+                              else self.n_columns * self.hop_seconds / max(overview.shape[1], 1))
+        self.mel_freqs = mel_freqs
+        self.stream_index = stream_index
+        #: which audio stream is heard, when the file has several ("" otherwise)
+        self.note = note
+        self._tiles: LRU[int, np.ndarray] = LRU(max_bytes=TILE_BYTES, sizeof=lambda a: a.nbytes)
+        self._reader = None
+        self._lock = threading.Lock()   # tiles may be asked from the GUI and a worker
+
+    @property
+    def duration(self) -> float:
+        """Seconds of sound (of silence as long as the video when there is none)."""
+        return self.n_samples / float(self.sample_rate)
 
     @property
     def nbytes(self) -> int:
-        return int(self.samples.nbytes + self.spectrogram.nbytes + self.display.nbytes)
+        """Bytes held: the overview and the cached tiles (nothing grows with the file)."""
+        return int(self.overview.nbytes + self.display.nbytes + self._tiles.nbytes)
+
+    def _tile(self, k: int) -> np.ndarray:
+        tile = self._tiles.get(k)
+        if tile is None:
+            tile = _exact_columns(self._audio_reader(), self.n_samples, k * TILE_COLUMNS,
+                                  min(self.n_columns, (k + 1) * TILE_COLUMNS), self.has_audio)
+            self._tiles.put(k, tile)
+        return tile
+
+    def _audio_reader(self):
+        if self._reader is None:
+            from model_core.media.audio import AudioReader
+
+            # no whole-track cache: windows are read by seeking, a block or two kept
+            self._reader = AudioReader(self.path, cache_seconds=0.0, block_seconds=BLOCK_SECONDS,
+                                       stream=self.stream_index)
+        return self._reader
+
+    def columns(self, j0: int, j1: int) -> np.ndarray:
+        """Exact log-mel columns ``[j0, j1)`` (clamped to the track), 64 x n float32 dB."""
+        j0, j1 = max(0, int(j0)), min(self.n_columns, int(j1))
+        if j1 <= j0:
+            return np.zeros((self.overview.shape[0], 0), np.float32)
+        if self.exact_overview:
+            return self.overview[:, j0:j1]
+        with self._lock:
+            parts = [self._tile(k) for k in range(j0 // TILE_COLUMNS, (j1 - 1) // TILE_COLUMNS + 1)]
+        whole = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        off = (j0 // TILE_COLUMNS) * TILE_COLUMNS
+        return whole[:, j0 - off:j1 - off]
+
+    def stream(self) -> "StreamedSamples":
+        """The samples for one playback output (its own reader and feeder thread)."""
+        return StreamedSamples(self.path, self.n_samples, self.sample_rate, self.has_audio, self.stream_index)
+
+    def close(self) -> None:
+        """Close the file the tiles are read from (a later ``columns`` reopens it)."""
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
 
-def load_track(path: str, duration: float | None = None, chunk_seconds: float = CHUNK_SECONDS) -> TrackAudio:
-    """Read ``path``'s sound (silence of the video's length when it has none) and its
-    spectrogram, ``chunk_seconds`` at a time.
+def _exact_columns(reader, n: int, j0: int, j1: int, has_audio: bool) -> np.ndarray:
+    """Log-mel columns ``[j0, j1)`` of the track, from its samples around them (two hops of
+    context either side, more than half an FFT window: equal to a call on the whole track)."""
+    from model_core.features import HOP_LENGTH, N_MELS, SAMPLE_RATE, spectrogram_for_display
 
-    Each chunk goes through ``model_core.features.spectrogram_for_display`` with two hops
-    of context either side (more than half an FFT window), so every column equals the one
-    a single call on the whole track gives, while the memory in flight stays at a chunk
-    (an hour read whole would need ~500 MB at its peak).
-    """
-    from model_core.features import HOP_LENGTH, N_MELS, SAMPLE_RATE, mel_frequencies, n_frames, spectrogram_for_display
+    if not has_audio:
+        from model_core.features import DB_FLOOR
+
+        return np.full((N_MELS, j1 - j0), DB_FLOOR, np.float32)
+    a, b = j0 * HOP_LENGTH, min(n, j1 * HOP_LENGTH)
+    ctx = 2 * HOP_LENGTH
+    s0, s1 = max(0, a - ctx), min(n, b + ctx)
+    x = reader.read(s0 / SAMPLE_RATE, s1 / SAMPLE_RATE)
+    spec, _, _ = spectrogram_for_display(x, SAMPLE_RATE)
+    k0 = (a - s0) // HOP_LENGTH
+    out = spec[:, k0:k0 + (j1 - j0)]
+    if out.shape[1] < j1 - j0:  # the last column(s) of a track not a whole hop long
+        from model_core.features import DB_FLOOR
+
+        out = np.concatenate([out, np.full((N_MELS, j1 - j0 - out.shape[1]), DB_FLOOR, np.float32)], axis=1)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def load_track(path: str, duration: float | None = None, chunk_seconds: float = CHUNK_SECONDS,
+               overview_columns: int = OVERVIEW_COLUMNS) -> TrackAudio:
+    """Read ``path``'s sound once (silence of the video's length when it has none) and make
+    its overview (see the module docstring), ``chunk_seconds`` at a time: the memory in
+    flight is a chunk and the overview, whatever the length."""
+    from model_core.features import HOP_LENGTH, N_MELS, SAMPLE_RATE, mel_frequencies, n_frames
     from model_core.media.audio import AudioReader
 
-    with AudioReader(path) as reader:
+    with AudioReader(path, cache_seconds=0.0, block_seconds=chunk_seconds + 1.0) as reader:
         seconds = reader.duration if reader.has_audio else (duration or reader.duration)
         n = max(0, int(round(seconds * SAMPLE_RATE)))
-        samples = np.empty(n, np.int16)
         frames = n_frames(n)
-        spec = np.empty((N_MELS, frames), np.float32)
+        k = max(1, min(frames, int(overview_columns)))
+        # column j of the track falls into overview bin j * k // frames
+        overview = np.full((N_MELS, k), -np.inf, np.float32)
         step = max(HOP_LENGTH, int(chunk_seconds * SAMPLE_RATE) // HOP_LENGTH * HOP_LENGTH)
-        ctx = 2 * HOP_LENGTH
-        for a in range(0, max(n, 1), step):
-            b = min(n, a + step)
-            s0, s1 = max(0, a - ctx), min(n, b + ctx)
-            x = reader.read(s0 / SAMPLE_RATE, s1 / SAMPLE_RATE)
-            samples[a:b] = np.clip(np.round(x[a - s0:b - s0] * 32767.0), -32768, 32767).astype(np.int16)
-            chunk_spec, _, _ = spectrogram_for_display(x, SAMPLE_RATE)
-            j0 = a // HOP_LENGTH
-            j1 = frames if b >= n else b // HOP_LENGTH
-            k0 = (a - s0) // HOP_LENGTH
-            spec[:, j0:j1] = chunk_spec[:, k0:k0 + (j1 - j0)]
+        cols = step // HOP_LENGTH
+        for j0 in range(0, frames, cols):
+            j1 = min(frames, j0 + cols)
+            chunk = _exact_columns(reader, n, j0, j1, reader.has_audio)
+            bins = np.arange(j0, j1, dtype=np.int64) * k // frames
+            starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])   # bins only grow
+            into = bins[starts]
+            overview[:, into] = np.maximum(overview[:, into], np.maximum.reduceat(chunk, starts, axis=1))
+        overview[~np.isfinite(overview)] = -100.0
         has_audio = bool(reader.has_audio)
-    top = float(spec.max()) if spec.size else 0.0
-    display = np.empty(spec.shape, np.uint8)
-    scale = 255.0 / DISPLAY_RANGE_DB
-    for j in range(0, frames, 65536):  # in slices: no full-size float temporary
-        part = (spec[:, j:j + 65536] - (top - DISPLAY_RANGE_DB)) * scale
-        display[:, j:j + 65536] = np.clip(part, 0, 255).astype(np.uint8)
-    times = np.arange(frames, dtype=np.float64) * HOP_LENGTH / SAMPLE_RATE
-    return TrackAudio(samples, SAMPLE_RATE, has_audio, spec, times, mel_frequencies(), display, top)
+        choice = reader.choice
+    return TrackAudio(path, SAMPLE_RATE, has_audio, n, overview, frames, mel_frequencies(),
+                      choice.index, choice.describe())
+
+
+class StreamedSamples:
+    """A track's int16 samples for the audio callback, decoded just ahead of it.
+
+    Looks like the array :class:`~avsol_viewer.playback.audio_output.AudioOutput` plays
+    (``len``, ``dtype``, slices and integer-array indexing) but holds only
+    :data:`BLOCKS_KEPT` blocks of :data:`BLOCK_SECONDS` around the play position. The
+    callback never decodes: it records where it reads (:meth:`want`), and a feeder thread
+    decodes the blocks there and just after; a block not decoded yet (right after a jump)
+    plays as silence for the few ms the feeder takes. ``close`` stops the thread.
+    """
+
+    dtype = np.dtype(np.int16)
+
+    def __init__(self, path: str, n_samples: int, sample_rate: int, has_audio: bool = True,
+                 stream_index: int | None = None):
+        self.path, self.n, self.rate = path, int(n_samples), int(sample_rate)
+        self.has_audio, self.stream_index = has_audio, stream_index
+        self.block = max(1, int(round(BLOCK_SECONDS * self.rate)))
+        self._blocks: dict[int, np.ndarray] = {}   # swapped whole by the feeder (no lock needed)
+        self._at = 0
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._feed, name="avsol-audio-feeder", daemon=True)
+        self._thread.start()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def want(self, sample: int) -> None:
+        """The play position moved to ``sample``: have its block and the next decoded."""
+        b = int(sample) // self.block
+        if b != self._at // self.block or b not in self._blocks:
+            self._at = int(sample)
+            self._wake.set()
+        else:
+            self._at = int(sample)
+
+    def _feed(self) -> None:
+        from model_core.media.audio import AudioReader
+
+        reader = None
+        try:
+            while not self._stop:
+                b = self._at // self.block
+                need = [k for k in (b, b + 1) if 0 <= k * self.block < self.n and k not in self._blocks]
+                if not need:
+                    self._wake.wait(0.1)
+                    self._wake.clear()
+                    continue
+                if reader is None:
+                    reader = AudioReader(self.path, cache_seconds=0.0, block_seconds=BLOCK_SECONDS,
+                                         stream=self.stream_index)
+                k = need[0]
+                x = reader.read(k * self.block / self.rate, (k + 1) * self.block / self.rate)
+                blocks = dict(self._blocks)
+                blocks[k] = np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+                for old in sorted(blocks, key=lambda j: abs(j - b), reverse=True)[:max(0, len(blocks) - BLOCKS_KEPT)]:
+                    del blocks[old]
+                self._blocks = blocks
+        except Exception:  # noqa: BLE001 - a damaged tail: the rest plays as silence
+            log.debug("audio feeder of %s stopped", self.path, exc_info=True)
+        finally:
+            if reader is not None:
+                reader.close()
+
+    def _range(self, lo: int, hi: int) -> np.ndarray:
+        """Samples ``[lo, hi)`` (inside the track) from the decoded blocks, zeros elsewhere."""
+        out = np.zeros(max(0, hi - lo), np.int16)
+        blocks = self._blocks
+        for k in range(lo // self.block, (hi - 1) // self.block + 1 if hi > lo else 0):
+            blk = blocks.get(k)
+            if blk is None:
+                continue
+            a, b = max(lo, k * self.block), min(hi, (k + 1) * self.block)
+            out[a - lo:b - lo] = blk[a - k * self.block:b - k * self.block]
+        return out
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            lo, hi, _ = key.indices(self.n)
+            self.want(lo)
+            return self._range(lo, max(lo, hi))
+        idx = np.asarray(key, dtype=np.int64)
+        if idx.size == 0:
+            return np.zeros(idx.shape, np.int16)
+        lo, hi = int(idx.min()), int(idx.max()) + 1
+        self.want(lo)
+        return self._range(lo, hi)[idx - lo]
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(5)
 
 
 class AudioLoader(TrackedThread):

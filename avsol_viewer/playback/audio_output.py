@@ -49,7 +49,9 @@ class AudioOutput:
 
     Parameters
     ----------
-    samples : the track, float32 mono at ``sample_rate``.
+    samples : the track, float32 or int16 mono at ``sample_rate``, or a
+        ``playback.audio_loader.StreamedSamples`` (decoded just ahead of the position by
+        its own thread: the memory of a few seconds, whatever the track's length).
     sample_rate : its rate (16 kHz from ``model_core.media.audio``).
     stream_factory : builds the output stream from sounddevice's ``OutputStream`` keyword
         arguments (tests pass a fake and call its callback by hand); default
@@ -59,9 +61,12 @@ class AudioOutput:
 
     def __init__(self, samples: np.ndarray, sample_rate: int = 16000, stream_factory=None,
                  timer=time.monotonic, blocksize: int = 512):
-        samples = np.asarray(samples)
+        if not hasattr(samples, "want"):  # an array; else the loader's StreamedSamples (int16)
+            samples = np.asarray(samples)
+            samples = np.ascontiguousarray(
+                samples if samples.dtype == np.int16 else samples.astype(np.float32, copy=False)).reshape(-1)
         # int16 tracks (the loader's) are scaled in the callback; anything else is float32
-        self._track = np.ascontiguousarray(samples if samples.dtype == np.int16 else samples.astype(np.float32, copy=False)).reshape(-1)
+        self._track = samples
         self._scale = np.float32(1.0 / 32768.0 if samples.dtype == np.int16 else 1.0)
         self._src_rate = int(sample_rate)
         self._timer = timer
@@ -171,6 +176,8 @@ class AudioOutput:
     def seek(self, t: float) -> None:
         t = max(0.0, float(t))
         sample = float(round(t * self._src_rate))  # whole samples: the fast copy path
+        if hasattr(self._track, "want"):
+            self._track.want(int(sample))  # a streamed track: decode there before it is played
         self._pending_seek = sample
         self._stamp = (sample, self._timer() + self.latency, self._playing)
         self._last = sample / self._src_rate
@@ -193,6 +200,8 @@ class AudioOutput:
                 stream.close()
             except Exception:  # noqa: BLE001 - closing a dead stream
                 pass
+        if hasattr(self._track, "close"):
+            self._track.close()  # a streamed track's feeder thread
 
     @property
     def duration(self) -> float:
@@ -206,5 +215,11 @@ class AudioOutput:
 
 
 def open_output(samples: np.ndarray, sample_rate: int = 16000) -> AudioOutput:
-    """An :class:`AudioOutput` on the default device, or :class:`AudioUnavailable`."""
-    return AudioOutput(samples, sample_rate)
+    """An :class:`AudioOutput` on the default device, or :class:`AudioUnavailable` (a
+    streamed track is then closed: its feeder thread stops)."""
+    try:
+        return AudioOutput(samples, sample_rate)
+    except BaseException:
+        if hasattr(samples, "close"):
+            samples.close()
+        raise
