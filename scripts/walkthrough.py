@@ -245,8 +245,9 @@ class Walk:
         self.settle(0.6)
         self.shot += 1
         win.screen().grabWindow(0).save(str(self.out / f"{self.shot:02d}-bottom-maximised.png"))
-        self.note("bottom-maximised", win.evaluation.dock.height() > 0.6 * win.height(),
-                  f"dock {win.evaluation.dock.height()} of {win.height()} px")
+        frame, avail = win.frameGeometry(), win.screen().availableGeometry()
+        self.note("bottom-maximised", win.evaluation.dock.height() > 0.6 * win.height() and avail.contains(frame),
+                  f"dock {win.evaluation.dock.height()} of {win.height()} px, window {frame.width()}x{frame.height()}")
         win.set_bottom_maximised(False)
         self.check("bottom-restored", expect_views=len(HEADS) + 1)
 
@@ -281,6 +282,27 @@ class Walk:
             after_shift = panel.current_row()
             self.note("F / Shift+F walk the failures", after_f != row and after_shift == row,
                       f"rows {row} -> {after_f} -> {after_shift}")
+            # View › Inspect item large (Ctrl+I): every head on the item, in a window of its own
+            self.key(Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+            ins = win.inspection
+            self.wait(lambda: ins.isVisible() and ins.windowHandle() is not None and ins.windowHandle().isExposed(),
+                      10, "the inspection window")
+            self.settle(0.5)
+            self.shot += 1
+            win.screen().grabWindow(0).save(str(self.out / f"{self.shot:02d}-inspect-large.png"))
+            avail = win.screen().availableGeometry()
+            big = ins.picture.width() * ins.picture.height() > 4 * panel.preview.width() * panel.preview.height()
+            self.note("inspect-large", ins.isVisible() and avail.contains(ins.frameGeometry()) and big
+                      and panel._preview_image is not None,
+                      f"picture {ins.picture.width()}x{ins.picture.height()} vs strip "
+                      f"{panel.preview.width()}x{panel.preview.height()}")
+            ins.close()
+            # a row opened while the bottom area has the window gives the canvas back
+            win.set_bottom_maximised(True)
+            self.settle(0.3)
+            panel.activate(row)
+            self.wait(self.maps_ready, 60, "the item's maps")
+            self.check("row-opened-from-maximised")
         win.evaluation.dock.close()
         self.check("evaluation-closed")
 
