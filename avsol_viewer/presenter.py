@@ -22,6 +22,7 @@ from avsol_viewer.maps.heads_panel import HeadContent
 from avsol_viewer.maps.map_readout import MapReadout
 from avsol_viewer.panels.display_panel import DisplayOptions
 from avsol_viewer.panels.segment_panel import SegmentScores
+from avsol_viewer.panels.welcome import WelcomeOverlay
 from model_core.inference.audio_window import window_centre
 from model_core.lru import LRU
 
@@ -59,6 +60,8 @@ class Presenter(QObject):
         #: (label, DisplayMap | None) of each view drawn last, for the value readout
         self.shown: list = []
         self.readout = MapReadout(heads, lambda: self.shown, parent=self)
+        #: the canvas while no file is open: open, demo, recent files
+        self.welcome = WelcomeOverlay(heads)
         #: live mode draws instead (``LiveMode.draw``) while set; file frames are not shown
         self.override = None
         c = controller
@@ -151,10 +154,12 @@ class Presenter(QObject):
         if self.override is not None:
             self.shown = []  # live mode draws its own maps: no readout of stale ones
             self.readout.update_text()
+            self.welcome.set_shown(False)
             self.override()
             return
         c, o = self.c, self.options
         self.shown = []
+        self.welcome.set_shown(c.session is None)
         if c.session is None:
             self.heads.show_maps([HeadContent("<span style='color:#bbb'>Drop a video here, or File › Open</span>")],
                                  self._lut, o.threshold, o.contour, o.peak)

@@ -327,3 +327,23 @@ def test_follows_the_sound_always_has_its_off_screen_column(make_viewer, index_c
     assert off.kind == "file" and off.path == str(other_clip)
     e = sc.check.entries()[key]["offscreen"]
     assert e is not None and sc.view.cells[(key, "offscreen")].text() == f"p(av) {e.p_avc:.2f}"
+
+
+def test_a_window_without_a_file_welcomes_with_open_demo_and_recent(make_viewer, settings, index_clip):
+    settings.add_recent_file(index_clip)
+    fakes = {h: FakeLocalizer(h, h) for h in ("avc", "cls", "dnm")}
+    v = make_viewer(FakeFactory(**fakes))
+    welcome = v.win.presenter.welcome
+    assert welcome.isVisible() and welcome.open_button.isVisible()
+    assert [b.text() for b in welcome.recent_buttons] == [index_clip.name]
+    r, canvas = welcome.geometry(), v.win.heads.rect()
+    assert canvas.contains(r) and abs(r.center().x() - canvas.center().x()) <= 1  # centred on the canvas
+    welcome.recent_buttons[0].click()
+    v.wait_frame(0)
+    assert v.c.session.name == index_clip.name and not welcome.isVisible()
+    # Open demo: the bundled clip, and the bundled heads when none is loaded
+    assert welcome.open_demo()
+    v.wait_frame(0)
+    assert v.c.session.name == "demo.mp4"
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 3, timeout=20000)
+    assert v.c.session.annotations is not None  # its annotations are found beside it

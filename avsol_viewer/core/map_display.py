@@ -37,9 +37,8 @@ class DisplayMap:
 DEFAULT_SCALE = "absolute"
 #: What each scale means, for the colour bar and the Display panel's tooltip.
 SCALE_NOTES = {
-    "absolute": "absolute: colour = the map's value sigmoid(Z), 0..1",
-    "per_frame": "min-max per frame: 0 = this frame's lowest value, 1 = its highest "
-                 "(even a map of silence fills the range)",
+    "absolute": "absolute: colour = map value sigmoid(Z)",
+    "per_frame": "min-max per frame: even silence fills the range",
 }
 
 
