@@ -100,6 +100,11 @@ class _CvSource:
             self.cap.release()
             raise _EndOfStream("this OpenCV build cannot switch off its auto-rotation")
 
+    def rotated(self) -> bool:
+        """Whether OpenCV saw a display matrix that turns the picture (read with the file's
+        header: free). Only a hint: the angle applied is PyAV's (module docstring)."""
+        return int(round(self.cap.get(self._cv2.CAP_PROP_ORIENTATION_META))) % 360 != 0
+
     def seek(self, index: int) -> None:
         self.cap.set(self._cv2.CAP_PROP_POS_FRAMES, float(index))
 
@@ -273,9 +278,12 @@ class VideoReader:
         else:
             raise MediaError(self.path, f"cannot decode the video stream (codec {self.info.video_codec})")
         # the one rotation rule: PyAV's reading of the display matrix (a PyAV decoder has
-        # it from frame 0 already; for OpenCV, PyAV decodes the first frame once more)
+        # it from frame 0 already; for OpenCV, PyAV decodes the first frame once more, only
+        # when OpenCV saw a turning matrix: that decode costs as much as the rest of opening)
         rot = getattr(self._src, "rotation", None)
-        self.rotation = rot if rot is not None else display_rotation(self.path)
+        if rot is None:
+            rot = display_rotation(self.path) if self._src.rotated() else 0
+        self.rotation = rot
         self.info = with_rotation(self.info, self.rotation)
         first = rotate(first, self.rotation)
         self._kept = None  # may hold frame 0 as stored
