@@ -49,6 +49,20 @@ def test_item_figures_by_hand():
     assert 0.8 * 2 / 7 < quiet["map_change"] < 0.8 * 3.5 / 7
 
 
+def test_items_heard_on_silence_are_left_out_of_the_summary():
+    from model_core.metrics.items import ItemResult
+
+    def item(p, neg_p, silent):
+        return ItemResult("v.mp4", 0.5, "h", 0, 1, "scored", event=True, p_avc=p, silent_audio=silent,
+                          negatives={"silence": {"p_avc": neg_p, "pia": 0.0, "map_iou": 1.0, "map_change": 0.0}})
+
+    # the two items with sound separate perfectly; with the mute one (its own audio is
+    # silence too) ROC-AUC would be (1+1+1 + 1+1+1 + 1+1+0.5) / 9 = 8.5 / 9
+    s = negatives_summary([item(0.9, 0.1, False), item(0.8, 0.2, False), item(0.5, 0.5, True)])
+    assert s["silence"]["roc_auc"] == 1.0 and s["silence"]["n_items"] == 2
+    assert roc_auc([0.9, 0.8, 0.5], [0.1, 0.2, 0.5]) == pytest.approx(8.5 / 9)   # what it was
+
+
 # -- the off-screen picker -------------------------------------------------------------
 def _video(name, cat, labels=(), path="x.mp4"):
     from model_core.evaluation.dataset import EvalVideo

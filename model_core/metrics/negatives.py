@@ -102,10 +102,14 @@ def roc_auc(pos: Sequence[float], neg: Sequence[float]) -> float | None:
 
 def negatives_summary(items: Sequence) -> dict[str, dict[str, Any]]:
     """The report's ``"negatives"`` of one head: ``{KIND: {SUMMARY_KEYS..., "n_draws"}}``
-    over its scored event items that carry negatives; {} when none does."""
+    over its scored event items that carry negatives; {} when none does.
+
+    Items of a video without a sound track are left out: their own audio is silence, so
+    comparing it with silence, noise or another sound says nothing of audio dependence
+    (issue 26; the report names those videos)."""
     from model_core.metrics.items import SCORED
 
-    rows = [i for i in items if i.status == SCORED and i.event and i.negatives]
+    rows = [i for i in items if i.status == SCORED and i.event and i.negatives and not i.silent_audio]
     if not rows:
         return {}
     out: dict[str, dict[str, Any]] = {}
