@@ -143,17 +143,26 @@ class HeadsPanel(pg.GraphicsLayoutWidget):
         for v in self.views:  # fitted views fit their (new) cells
             v.vb.enableAutoRange(enable=True)
 
+    def _live(self) -> bool:
+        """Built and not closed (pyqtgraph resizes during ``__init__``, and its ``close``
+        deletes the layout before Qt's last resize and hide events)."""
+        return bool(getattr(self, "views", None)) and not getattr(self, "closed", False)
+
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
-        if getattr(self, "views", None):  # pyqtgraph resizes during __init__
+        if self._live():
             self._arrange()
             self._redraw.start()
 
     def showEvent(self, ev):
         super().showEvent(ev)
-        if getattr(self, "views", None):
+        if self._live():
             self._arrange()
             self._redraw.start()
+
+    def close(self):
+        self._redraw.stop()
+        return super().close()
 
     # -- zoom -----------------------------------------------------------------------------
     def zoomed(self) -> bool:
@@ -223,6 +232,8 @@ class HeadsPanel(pg.GraphicsLayoutWidget):
         The whole canvas: after a dock opened, the views had moved to their new cells but
         the screen still showed them where they were (minimal viewport updates missed the
         views' moved contents), seen in the real-window walkthrough."""
+        if not self._live():
+            return
         self._arrange()
         self.ci.layout.activate()
         self.viewport().update()
