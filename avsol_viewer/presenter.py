@@ -89,7 +89,7 @@ class Presenter(QObject):
         if self.options.layout == "single" and models:
             chosen = [m for m in models if m.key == self.options.head]
             return chosen or models[-1:]
-        return list(models)
+        return [m for m in models if m.key not in self.options.hidden]
 
     # -- controller signals -------------------------------------------------------------
     def _on_session(self, session) -> None:
@@ -176,7 +176,9 @@ class Presenter(QObject):
             self.shown.append((head_label(m.name, m.head), dm))
         if not contents:
             msg = "loading models…" if c.maps.loading else "no model loaded (File › Load checkpoint…)"
-            if not c.maps.loading and c.maps.load_failures:
+            if c.maps.models and not c.maps.loading:
+                msg = "every head is hidden (Display › Show heads)"
+            elif not c.maps.loading and c.maps.load_failures:
                 path, why = c.maps.load_failures[-1]
                 msg = f"could not load {Path(path).name}: {short_reason(why)}"
             contents = [HeadContent(f"<span style='color:#bbb'>{escape(c.session.name)} — {msg}</span>")]

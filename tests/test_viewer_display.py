@@ -347,3 +347,24 @@ def test_a_window_without_a_file_welcomes_with_open_demo_and_recent(make_viewer,
     assert v.c.session.name == "demo.mp4"
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 3, timeout=20000)
     assert v.c.session.annotations is not None  # its annotations are found beside it
+
+
+def test_heads_can_be_hidden_side_by_side(make_viewer, index_clip):
+    v = _open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
+    _set(v, layout="side_by_side")
+    keys = {m.head: m.key for m in v.c.maps.models}
+    checks = v.win.display.head_checks
+    assert set(checks) == set(keys.values()) and all(cb.isChecked() for cb in checks.values())
+    checks[keys["avc"]].setChecked(False)  # the user unticks AVC
+    assert v.win.display.options.hidden == (keys["avc"],)
+    assert [m.head for m in v.win.presenter.visible_models()] == ["dnm"]
+    titles = [view.title.text for view in v.win.heads.views]
+    assert len(titles) == 2 and "DNM" in titles[1] and not any("AVC" in t for t in titles)
+    checks[keys["dnm"]].setChecked(False)
+    assert "every head is hidden" in v.win.heads.views[0].title.text
+    _set(v, layout="single", head=keys["avc"])  # one head: the one chosen, hidden or not
+    assert [m.head for m in v.win.presenter.visible_models()] == ["avc"]
+    checks[keys["avc"]].setChecked(True)
+    _set(v, layout="side_by_side")
+    assert [m.head for m in v.win.presenter.visible_models()] == ["avc"]

@@ -63,7 +63,9 @@ def test_export_has_video_and_audio_and_the_overlay_where_the_map_is_hot(make_vi
     from model_core.media.frames import VideoReader
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
-    _set(v, layout="single", colormap="inferno", opacity=0.6, contour=False, peak=False, boxes=False)
+    # min-max per frame: the hot quadrant is drawn at 1 (the default absolute scale draws 0.95)
+    _set(v, layout="single", colormap="inferno", opacity=0.6, contour=False, peak=False, boxes=False,
+         scale="per_frame")
     out = tmp_path / "out" / "overlay.mp4"
     result = _run(v, out, labels=False)
     assert out.is_file() and result.frames == 50 and result.has_audio
@@ -86,7 +88,7 @@ def test_side_by_side_time_range_and_cached_maps(make_viewer, index_clip, tmp_pa
     fakes = dict(avc=FakeLocalizer("avc", "avc", "tl"), cls=FakeLocalizer("cls", "cls", "tr"),
                  dnm=FakeLocalizer("dnm", "dnm", "bl"))
     v = _viewer(make_viewer, index_clip, **fakes)
-    _set(v, layout="side_by_side", opacity=1.0, contour=False, peak=False, boxes=False)
+    _set(v, layout="side_by_side", opacity=1.0, contour=False, peak=False, boxes=False, scale="per_frame")
     v.qtbot.waitUntil(lambda: all(v.c.maps.count(m.key) == 50 for m in v.c.maps.models), timeout=30000)
     calls = {k: len(f.predicted) for k, f in fakes.items()}
     out = tmp_path / "sbs.mp4"

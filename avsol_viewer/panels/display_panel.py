@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from avsol_viewer.core.map_display import DEFAULT_SCALE, SCALE_NOTES
 from avsol_viewer.maps.colormaps import OVERLAY_MAPS
 from avsol_viewer.maps.colour_bar import ColourBar
-from avsol_viewer.maps.head_style import head_label
+from avsol_viewer.maps.head_style import head_colour, head_label
 from model_core.inference.audio_sources import LABELS
 
 
@@ -33,6 +33,9 @@ class DisplayOptions:
     peak: bool = True
     boxes: bool = True
     scale: str = DEFAULT_SCALE       # "absolute" or "per_frame"
+    #: model keys not drawn side by side (the Heads list's unticked boxes); not persisted:
+    #: a key names one file at one modification time
+    hidden: tuple[str, ...] = ()
 
 
 def _nofocus(w):
@@ -104,6 +107,11 @@ class DisplayPanel(QWidget):
         self.audio_note = QLabel("")
         self.audio_note.setWordWrap(True)
         form.addRow("", self.audio_note)
+        #: one box per loaded head: unticked heads are not drawn side by side
+        self.heads_box = QVBoxLayout()
+        self.heads_box.setSpacing(0)
+        self.head_checks: dict[str, QCheckBox] = {}
+        form.addRow("Show heads", self.heads_box)
         outer = QVBoxLayout(self)
         outer.addLayout(form)
         outer.addStretch(1)
@@ -137,6 +145,10 @@ class DisplayPanel(QWidget):
         self.contour.setChecked(o.contour)
         self.peak.setChecked(o.peak)
         self.boxes.setChecked(o.boxes)
+        for key, cb in self.head_checks.items():
+            cb.blockSignals(True)
+            cb.setChecked(key not in o.hidden)
+            cb.blockSignals(False)
         for w in widgets:
             w.blockSignals(False)
         self.options = o
@@ -149,10 +161,23 @@ class DisplayPanel(QWidget):
         for m in models:
             self.head_box.addItem(head_label(m.name, m.head), m.key)
         self.head_box.blockSignals(False)
+        for cb in self.head_checks.values():
+            self.heads_box.removeWidget(cb)
+            cb.deleteLater()
+        self.head_checks = {}
+        for m in models:
+            cb = _nofocus(QCheckBox(head_label(m.name, m.head)))
+            cb.setStyleSheet(f"QCheckBox {{ color: {head_colour(m.name, m.head)}; }}")
+            cb.setToolTip(f"Draw {head_label(m.name, m.head)} side by side ({m.path})")
+            cb.setChecked(m.key not in self.options.hidden)
+            cb.toggled.connect(self._emit)
+            self.heads_box.addWidget(cb)
+            self.head_checks[m.key] = cb
         if models and current not in [m.key for m in models]:
             current = models[-1].key if all(m.head != "dnm" for m in models) else \
                 next(m.key for m in models if m.head == "dnm")
-        self.set_options(replace(self.options, head=current))
+        hidden = tuple(k for k in self.options.hidden if k in self.head_checks)
+        self.set_options(replace(self.options, head=current, hidden=hidden))
 
     def set_audio_kind(self, kind: str, note: str = "") -> None:
         self.audio_box.setCurrentIndex(max(0, self.audio_box.findData(kind)))
@@ -163,7 +188,8 @@ class DisplayPanel(QWidget):
             layout=self.layout_box.currentData(), head=self.head_box.currentData(),
             colormap=self.cmap_box.currentText(), opacity=self.opacity.value() / 100.0,
             threshold=round(self.threshold.value(), 2), contour=self.contour.isChecked(),
-            peak=self.peak.isChecked(), boxes=self.boxes.isChecked(), scale=self.scale_box.currentData())
+            peak=self.peak.isChecked(), boxes=self.boxes.isChecked(), scale=self.scale_box.currentData(),
+            hidden=tuple(k for k, cb in self.head_checks.items() if not cb.isChecked()))
         self.head_box.setEnabled(o.layout == "single")
         self.options = o
         self._show_state(o)
