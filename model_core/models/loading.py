@@ -283,6 +283,12 @@ def load_model(path: str | os.PathLike, device="auto", family: str | None = None
                      batch_size=batch_size, threads=threads, path=path)
 
 
+def _parameter_count(state: dict) -> int:
+    """Learnable numbers: every floating tensor but batch norm's running statistics."""
+    return sum(int(v.numel()) for k, v in state.items() if v.is_floating_point()
+               and not k.endswith(("running_mean", "running_var", "spectrogram.window")))
+
+
 def inspect(path: str | os.PathLike, family: str | None = None) -> dict:
     """What ``avsol models inspect`` prints: family, parameters, key differences, inputs,
     licence. Raises :class:`CheckpointError` for a file that cannot be used."""
@@ -292,7 +298,7 @@ def inspect(path: str | os.PathLike, family: str | None = None) -> dict:
         from model_core.model.checkpoint import load_checkpoint
 
         ck = load_checkpoint(path)
-        n = sum(int(v.numel()) for v in ck.state_dict.values() if v.is_floating_point())
+        n = _parameter_count(ck.state_dict)
         return {"file": path, "family": "dnm", "title": f"AVSOL Studio ({ck.head})", "parameters": n,
                 "container": "avsol-checkpoint", "missing": [], "unexpected": [], "ignored": [],
                 "inputs": (f"audio: 1 s at 16000 Hz mono, log-mel 64 x 101; image: squashed to "
@@ -304,8 +310,7 @@ def inspect(path: str | os.PathLike, family: str | None = None) -> dict:
     fam = match.family
     fam.check_shapes(contents.state, path)
     ignored = sorted(k for k in contents.state if k.startswith(fam.ignored_prefixes)) if fam.ignored_prefixes else []
-    used = [v for k, v in contents.state.items() if k not in ignored]
-    n = sum(int(v.numel()) for v in used if v.is_floating_point())
+    n = _parameter_count({k: v for k, v in contents.state.items() if k not in ignored})
     container = (f"{contents.top_key!r}" if contents.top_key else "flat state dict") + \
         (" with 'module.' prefix" if contents.had_module_prefix else "")
     return {"file": path, "family": fam.key, "title": fam.title, "parameters": n, "container": container,
