@@ -368,3 +368,33 @@ def test_heads_can_be_hidden_side_by_side(make_viewer, index_clip):
     checks[keys["avc"]].setChecked(True)
     _set(v, layout="side_by_side")
     assert [m.head for m in v.win.presenter.visible_models()] == ["avc"]
+
+
+def test_item_line_is_human_and_failure_labels_are_explained(qtbot):
+    from PySide6.QtCore import Qt
+
+    from avsol_viewer.evaluate.items_table import COLUMNS, ItemsModel
+    from avsol_viewer.evaluate.labels import FAILURE_HELP, describe
+    from avsol_viewer.evaluate.results_panel import describe as panel_describe
+
+    row = {"head": "cls", "video": None, "time": 9.5, "status": "scored", "class": "bell", "kind": "event",
+           "size": None, "ciou": 0.12, "hit": False, "p_avc": 0.93, "pixel_ap": None, "failure": "wrong_object"}
+    line = describe(row)
+    assert line == ("CLS · cls at 9.50 s (bell, event): cIoU 0.120, miss, p(av) 0.930, "
+                    f"wrong_object: {FAILURE_HELP['wrong_object']}")
+    assert panel_describe(row) == line  # the panel and the status bar say the same
+    for bad in ("None", "False", "@"):
+        assert bad not in line
+    ok = dict(row, video="clip.mp4", size="small", hit=True, failure="ok", ciou=0.7)
+    assert describe(ok).startswith("CLS · cls · clip.mp4 at 9.50 s (bell, event, small object): cIoU 0.700, hit")
+    assert "ok" not in describe(ok).split("hit", 1)[1]
+    assert describe({"head": "dnm", "video": "a.mp4", "time": 1.0, "status": "missing",
+                     "error": "video file not found"}) == "DNM · dnm · a.mp4 at 1.00 s: missing: video file not found"
+    assert describe({"head": "dnm", "ciou": "abc", "time": "x"}) == "DNM · dnm at x s: cIoU abc"  # never raises
+    model = ItemsModel()
+    model.set_rows([row, dict(row, failure=None, ciou=None, hit=None), dict(row, status="failed", error="boom")])
+    col = COLUMNS.index("failure")
+    tip = lambda r: model.data(model.index(r, col), Qt.ItemDataRole.ToolTipRole)  # noqa: E731
+    assert tip(0) == FAILURE_HELP["wrong_object"] and "no label" in tip(1) and tip(2) == "boom"
+    legend = model.headerData(col, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert all(f"{k}: " in legend for k in ("miss", "diffuse", "wrong_object", "false_alarm"))

@@ -101,6 +101,11 @@ class ItemsModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(COLUMNS) and COLUMNS[section] in ("failure", "hit"):
+            from avsol_viewer.evaluate.labels import failure_legend
+
+            return ("hit: cIoU at least 0.5" if COLUMNS[section] == "hit" else failure_legend())
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -120,7 +125,13 @@ class ItemsModel(QAbstractTableModel):
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(row.get("error")) if row.get("error") else None
+            if row.get("error"):
+                return str(row.get("error"))
+            if col == "failure":  # what the label means, in words
+                from avsol_viewer.evaluate.labels import failure_help
+
+                return failure_help(failure_of(row)) or None
+            return None
         if role == Qt.ItemDataRole.ForegroundRole and col == "failure":
             text = failure_of(row)
             return QColor(COLOURS.get(text, "#f4a261" if is_failure(row) else "#888888"))

@@ -455,19 +455,9 @@ class ResultsPanel(QWidget):
 
 
 def describe(row: dict[str, Any]) -> str:
-    """One line of an item's numbers, for the panel and the status bar (any value of the
-    wrong type shows as its text: this runs in a Qt slot, where nothing may raise)."""
-    def f(x, spec=".3f"):
-        if x is None:
-            return "n/a"
-        return format(x, spec) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
+    """One human line of an item's numbers, for the panel and the status bar
+    (:func:`avsol_viewer.evaluate.labels.describe`: nulls left out, "hit" / "miss", a
+    failure label with its meaning; never raises)."""
+    from avsol_viewer.evaluate.labels import describe as human
 
-    where = f"{row.get('head')} · {row.get('video')} @ {f(row.get('time', 0), '.2f')} s"
-    if row.get("status", "scored") != "scored":
-        return f"{where}: {row.get('status')}: {row.get('error')}"
-    negatives = row.get("negatives")
-    return (f"{where} ({row.get('class')}, "
-            f"{row.get('kind')}, size {row.get('size')}): cIoU {f(row.get('ciou'))}, hit {row.get('hit')}, "
-            f"p(av) {f(row.get('p_avc'))}, pixel AP {f(row.get('pixel_ap'))}, failure {row.get('failure')}"
-            + "".join(f"; {k} p(av) {f(e.get('p_avc') if isinstance(e, dict) else e)}"
-                      for k, e in (negatives.items() if isinstance(negatives, dict) else ())))
+    return human(row)
