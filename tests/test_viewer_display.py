@@ -398,3 +398,21 @@ def test_item_line_is_human_and_failure_labels_are_explained(qtbot):
     assert tip(0) == FAILURE_HELP["wrong_object"] and "no label" in tip(1) and tip(2) == "boom"
     legend = model.headerData(col, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
     assert all(f"{k}: " in legend for k in ("miss", "diffuse", "wrong_object", "false_alarm"))
+
+
+def test_rescored_report_says_saved_after_its_export(make_viewer, tmp_path):
+    from avsol_viewer.evaluate import commands
+    from model_core.metrics.report import write_report
+
+    path = tmp_path / "report.json"
+    write_report(path, _sheet_report(tmp_path))
+    v = make_viewer(FakeFactory())
+    assert commands.open_report(v.win, path)
+    panel = v.win.evaluation.panel
+    panel.rescore("top-gt", wait=True)
+    assert "not saved" in panel.status.text()
+    assert commands.export_report(v.win, tmp_path / "out.csv", "csv")
+    assert "not saved" in panel.status.text()              # a CSV is not the report
+    assert commands.export_report(v.win, tmp_path / "out.json")
+    assert "not saved" not in panel.status.text() and "saved to" in panel.status.text()
+    assert "out.json" in panel.status.text()

@@ -306,6 +306,8 @@ def export_report(window, path: str | os.PathLike, kind: str = "json") -> bool:
     except OSError as exc:
         window._error("Cannot export", f"{path}: {exc.strerror or exc}")
         return False
+    if kind != "csv":
+        panel.mark_saved(path)  # the rescored report is saved now: its status says so
     window.statusBar().showMessage(f"exported {path}", 6000)
     return True
 

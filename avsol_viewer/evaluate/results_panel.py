@@ -445,6 +445,12 @@ class ResultsPanel(QWidget):
                             f"{t.result['meta']['rescored_from']}); not saved: Export JSON… keeps it")
         self.rescored.emit(t.result)
 
+    def mark_saved(self, path) -> None:
+        """The report shown was exported as JSON: a rescore's "not saved" no longer holds."""
+        text = self.status.text()
+        if "not saved" in text:
+            self.status.setText(text.split("; not saved", 1)[0] + f"; saved to {path}")
+
     def shutdown(self) -> None:
         """Closing: stop the child (what it did is kept) and any rescoring."""
         if self.job is not None and self.job.running():
