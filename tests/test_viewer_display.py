@@ -409,8 +409,17 @@ def test_rescored_report_says_saved_after_its_export(make_viewer, tmp_path):
     v = make_viewer(FakeFactory())
     assert commands.open_report(v.win, path)
     panel = v.win.evaluation.panel
+    k = next(i for i in range(panel.proxy.rowCount()) if panel.proxy.row_at(i)["time"] == 2.5)
+    panel.table.selectRow(k)
+    before = panel.proxy.row_at(k)["ciou"]
+    panel.detail.setText("stale line")
     panel.rescore("top-gt", wait=True)
     assert "not saved" in panel.status.text()
+    # the inspected item keeps its line, with the rescored numbers
+    row = panel.proxy.row_at(panel.current_row())
+    assert row["time"] == 2.5 and panel.detail.text() != "stale line"
+    assert f"cIoU {row['ciou']:.3f}" in panel.detail.text()
+    assert row["ciou"] != before
     assert commands.export_report(v.win, tmp_path / "out.csv", "csv")
     assert "not saved" in panel.status.text()              # a CSV is not the report
     assert commands.export_report(v.win, tmp_path / "out.json")

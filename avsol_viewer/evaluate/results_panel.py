@@ -440,7 +440,15 @@ class ResultsPanel(QWidget):
             self.status.setText(f"cannot rescore: {t.error}")
             self.status.setStyleSheet("color: #e76f51;")
             return
+        cur = self.current_row()
+        item = self.proxy.row_at(cur) if cur >= 0 else None
         self.show_report(t.result, None)
+        if item is not None:  # the inspected item's line, with its new numbers (never the old ones)
+            same = lambda r: all(r.get(k) == item.get(k) for k in ("head", "video", "time"))  # noqa: E731
+            k = next((i for i in range(self.proxy.rowCount()) if same(self.proxy.row_at(i))), None)
+            if k is not None:
+                self.table.selectRow(k)
+                self.detail.setText(describe(self.proxy.row_at(k)))
         self.status.setText(f"rescored under {t.result['meta']['threshold']} (from "
                             f"{t.result['meta']['rescored_from']}); not saved: Export JSON… keeps it")
         self.rescored.emit(t.result)
