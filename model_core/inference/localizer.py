@@ -114,6 +114,7 @@ class Localizer:
     # -- the model protocol (model_core.models.protocol.MapModel) --------------------------
     family = "dnm"           # our own heads, beside the field's published families
     map_kind = "sigmoid"     # maps are sigmoid(Z): already in [0, 1]
+    tau = None               # no temperature: only a 'cosine_tau' map has one
     audio_window_s = 1.0     # 1 s centred on the frame time (SPEC 3)
     sample_rate = 16000
 

@@ -50,6 +50,8 @@ class MapModel(Protocol):
     classes : class names of the class head, ``[]`` where the family has none.
     map_size : the native map's size, ``int`` (square) or ``(h, w)``.
     map_kind : one of :data:`MAP_KINDS`.
+    tau : the temperature of a ``cosine_tau`` map (None for the other kinds), for
+        :func:`normalise`.
     audio_window_s : seconds of audio the model hears, centred on the frame time
         (shifted inside the file or tiled by :func:`place_window`).
     sample_rate : samples per second of the windows given to :meth:`embed_audio`.
@@ -61,6 +63,7 @@ class MapModel(Protocol):
     classes: list
     map_size: Any
     map_kind: str
+    tau: float | None
     audio_window_s: float
     sample_rate: int
 
