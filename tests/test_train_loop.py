@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import signal
 import sys
@@ -206,8 +207,107 @@ def test_a_training_video_without_sound_is_named(tiny, tmp_path):
 def test_a_diverging_training_is_one_line_not_a_traceback(tiny, tmp_path, monkeypatch, capsys):
     import model_core.train.loop as loop
 
-    monkeypatch.setattr(loop, "head_loss", lambda *a, **k: {"loss": torch.tensor(float("nan"))})
+    real = loop.head_loss
+    # the loss turns NaN from step 3 on (the loss is read only every --log-every steps: 4 here)
+    calls = []
+
+    def nan_from_step_3(*a, **k):
+        out = real(*a, **k)
+        calls.append(1)
+        if len(calls) >= 3:
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+    monkeypatch.setattr(loop, "head_loss", nan_from_step_3)
     rc = main(["train", str(tiny), "--head", "avc", "--epochs", "1", "--out", str(tmp_path / "d.pt"),
-               "--device", "cpu", "--config", "tiny", "--batch-size", "4", "--cache", str(tiny.parent / "cache")])
+               "--device", "cpu", "--config", "tiny", "--batch-size", "2", "--log-every", "4",
+               "--save-every", "2", "--cache", str(tiny.parent / "cache")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "training diverged" in err[0] and "--lr" in err[0]
+    # found at the logging step 4, naming the first NaN step and the range read at once (the
+    # save at step 2 read steps 1-2)
+    assert "nan at step 3 (of steps 3-4" in err[0], err[0]
+    assert len(calls) == 4   # steps 3 and 4 ran; the check came at the logging step, not per step
+    # the save at step 2 holds finite weights; the one at step 4 was refused (flushed first)
+    ck = load_checkpoint(tmp_path / "d.last.pt", with_train_state=True)
+    assert ck.train_state["step"] == 2
+    assert all(torch.isfinite(v).all() for v in ck.state_dict.values() if v.is_floating_point())
+
+
+def test_step_results_are_read_from_the_device_only_at_logging_steps(tiny, tmp_path, monkeypatch):
+    """No per-step .item()/float()/bool() of a step's result inside the step; one
+    read_scalars call per logging step (nanoGPT's habit: a read per step makes the host wait
+    for the GPU). Counted inside the step: any read made by the loop's own code, and any read
+    of a floating-point tensor (a loss, a metric, a norm) by model_core's code. Left out: torch's
+    own (AdamW's step counter lives on the CPU) and head_loss's ``keep.any()`` on the CPU
+    index of negatives (a bool tensor)."""
+    import traceback
+
+    import model_core.train.loop as loop
+
+    state = {"in_step": False, "reads_in_step": [], "flushes": 0}
+    for name in ("item", "tolist", "__float__", "__bool__", "__int__", "__index__"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *a, _original=original, _name=name, **k):
+            if state["in_step"]:
+                caller = traceback.extract_stack(limit=2)[0].filename.replace(os.sep, "/")
+                if caller.endswith("model_core/train/loop.py") or (
+                        "/model_core/" in caller and self.is_floating_point()):
+                    state["reads_in_step"].append((_name, caller))
+            return _original(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    step = loop.Trainer._train_step
+
+    def watched(self, idx):
+        state["in_step"] = True
+        try:
+            return step(self, idx)
+        finally:
+            state["in_step"] = False
+
+    monkeypatch.setattr(loop.Trainer, "_train_step", watched)
+    read = loop.read_scalars
+
+    def counted_read(values):
+        state["flushes"] += 1
+        return read(values)
+
+    monkeypatch.setattr(loop, "read_scalars", counted_read)
+    events = []
+    summary = Trainer(options(tiny, tmp_path / "r.pt", log_every=3, save_every=1000, grad_clip=1.0),
+                      [events.append]).run()
+    assert state["reads_in_step"] == []
+    spe = next(e for e in events if e["event"] == "start")["steps_per_epoch"]
+    steps = [e["step"] for e in events if e["event"] == "step"]
+    # a step event at every 3rd step and at each epoch's end, each after exactly one read
+    expected = [s for s in range(1, 2 * spe + 1) if s % 3 == 0 or s % spe == 0]
+    assert steps == expected and state["flushes"] == len(expected), (spe, steps, state)
+    last = [e for e in events if e["event"] == "step"][-1]
+    assert isinstance(last["loss"], float) and math.isfinite(last["loss"]) and last["grad_norm"] > 0
+    assert summary["steps"] == 2 * spe
+
+
+def test_grad_clip_is_a_setting_of_the_run(tiny, tmp_path):
+    from model_core.errors import InputError
+
+    assert "grad_clip" not in options(tiny, tmp_path / "x.pt").run_settings()   # old runs still resume
+    assert options(tiny, tmp_path / "x.pt", grad_clip=0.5).run_settings()["grad_clip"] == 0.5
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(InputError, match="--grad-clip must be a finite number > 0"):
+            Trainer(options(tiny, tmp_path / "x.pt", grad_clip=bad))
+    with pytest.raises(Kill):
+        Trainer(options(tiny, tmp_path / "g.pt", grad_clip=0.5), [kill_at(3)]).run()
+    ts = load_checkpoint(tmp_path / "g.last.pt", with_train_state=True).train_state
+    assert ts["settings"]["grad_clip"] == 0.5
+    with pytest.raises(InputError, match="grad_clip: 0.5 then, None now"):
+        Trainer(options(tiny, tmp_path / "g.pt", resume=True)).run()
+
+
+def test_grad_clip_cli_refuses_a_bad_norm(tmp_path, capsys):
+    for bad in ("0", "-1", "nan", "inf", "x"):
+        rc = main(["train", str(tmp_path), "--head", "avc", "--epochs", "1", "--out", str(tmp_path / "o.pt"),
+                   "--grad-clip", bad])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and len(err) == 1 and "--grad-clip" in err[0], err

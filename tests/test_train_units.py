@@ -218,3 +218,30 @@ def test_train_cli_warns_of_a_set_without_validation(tiny, tmp_path, capsys):
                "--cache", str(tmp_path / "cache"), "--config", "tiny", "--batch-size", "4"])
     out = capsys.readouterr().out
     assert rc == 0 and "warning: no valSet.txt: no validation figures will be reported" in out
+
+
+def test_grad_clip_by_hand():
+    """--grad-clip NORM: the global L2 norm of the gradients after clipping is NORM (when it
+    was above), each gradient scaled by the same factor; below NORM nothing changes."""
+    from types import SimpleNamespace
+
+    from model_core.train.loop import Trainer
+
+    lin = torch.nn.Linear(2, 1, bias=True)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, 1.0]]))
+        lin.bias.zero_()
+    # loss = w . x + b with x = (3, 0): dL/dw = (3, 0), dL/db = 4 * 1 through the scale below
+    loss = lin(torch.tensor([[3.0, 0.0]])).sum() + 3.0 * lin.bias.sum()
+    loss.backward()
+    assert lin.weight.grad.tolist() == [[3.0, 0.0]] and lin.bias.grad.tolist() == [4.0]   # norm 5
+    fake = SimpleNamespace(model=lin, opts=SimpleNamespace(grad_clip=2.0))
+    before = Trainer._clip_gradients(fake)
+    assert before.item() == pytest.approx(5.0)
+    # scaled by 2 / 5: (1.2, 0) and 1.6, whose norm is 2
+    assert lin.weight.grad.flatten().tolist() == pytest.approx([1.2, 0.0]) and lin.bias.grad.tolist() == pytest.approx([1.6])
+    norm = math.sqrt(sum(float((p.grad ** 2).sum()) for p in lin.parameters()))
+    assert norm == pytest.approx(2.0)
+    fake.opts.grad_clip = 10.0   # already below: unchanged
+    assert Trainer._clip_gradients(fake).item() == pytest.approx(2.0)
+    assert lin.weight.grad.flatten().tolist() == pytest.approx([1.2, 0.0]) and lin.bias.grad.tolist() == pytest.approx([1.6])

@@ -52,6 +52,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--lambda", dest="lam", type=finite(0, 1000), default=1.0,
                    help="weight of the classification loss in the dnm head (default 1)")
     g.add_argument("--seed", type=integer(0, 2**32 - 1), default=0, help="random seed (default 0)")
+    g.add_argument("--grad-clip", type=finite(0, 1e6, lo_open=True), default=None, metavar="NORM",
+                   help="scale the gradients so that their global L2 norm is at most NORM "
+                        "(default: no clipping); step events then carry grad_norm, before clipping")
     g.add_argument("--no-flip", dest="flip", action="store_false", help="no left-right flips")
     g.add_argument("--absent-negatives", action="store_true",
                    help="AVC negatives only with the sound of a class not visible in the frame "
@@ -197,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         save_every=args.save_every, log_every=args.log_every, flip=args.flip,
         keep_last=args.keep_last, absent_negatives=args.absent_negatives, val_limit=args.val_limit,
         crop_scale=args.crop_scale, swap_silent=args.swap_silent, select_best=args.select_best,
+        grad_clip=args.grad_clip,
         threads=args.threads, stop_after_steps=args.stop_after_steps,
         command=["avsol", *getattr(args, "argv", sys.argv[1:])])
     Trainer(opts, [_jsonl if args.jsonl else _Human()]).run()

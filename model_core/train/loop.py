@@ -7,7 +7,11 @@ step. Everything random in a step (the data order, the AVC negatives, the flips)
 function of (seed, epoch or step, rank), like the learning rate, so resuming at step k
 draws what the uninterrupted run drew; the ``last`` checkpoint adds the optimizer, scaler,
 the global RNG states of every rank and the running sums of the epoch, written every
-``save_every`` steps and at each epoch's end. Progress goes to callbacks as plain dicts
+``save_every`` steps and at each epoch's end. A step's loss and metrics stay on the device
+until the next logging step (``log_every``, an epoch's end, a save), where the pending steps
+are read in one transfer, as nanoGPT does: a read per step would make the host wait for the
+GPU every step. The finiteness check is made there too, so a diverged loss stops the run at
+the next logging step, naming the step it first appeared at. Progress goes to callbacks as plain dicts
 (``{"event": "start" | "cache" | "step" | "epoch" | "log" | "done", ...}``), which the CLI
 prints as JSON lines for the GUI; only rank 0 emits and writes.
 """
@@ -37,6 +41,16 @@ from model_core.train.validate import validate
 
 Callback = Callable[[dict], None]
 PARTS = ("loss", "l_avc", "l_cls", "avc_acc", "cls_acc")
+
+
+def read_scalars(values: list[torch.Tensor]) -> list[float]:
+    """0-d tensors as Python floats, in one device-to-host transfer (one sync on a GPU).
+
+    The loop's only read of step results: a test counts its calls to prove there is no
+    read per step. ``float32`` values come out exactly as ``float(t)`` would give them."""
+    if not values:
+        return []
+    return torch.stack([v.detach().float() for v in values]).tolist()
 
 
 class _StepModule(nn.Module):
@@ -188,6 +202,7 @@ class Trainer:
                 "train_items": len(self.train_items), "world_size": self.info.world_size}
 
     def _save_last(self) -> None:
+        self._flush()   # the sums saved must hold every step taken (and no diverged weights saved)
         per_rank = D.all_gather_objects(self.info, {"rng": rng_state(), "sums": dict(self.sums)})
         if not self.info.is_main:
             return
@@ -247,7 +262,7 @@ class Trainer:
                 "command": " ".join(self.opts.command or sys.argv)}
 
     # -- the loop -------------------------------------------------------------------------
-    def _train_step(self, idx: list[int]) -> dict[str, float]:
+    def _train_step(self, idx: list[int]) -> tuple[dict[str, torch.Tensor], float]:
         o = self.opts
         lr = lr_at(self.step, o.lr, self.total_steps, self.warmup, o.min_lr_ratio)
         for group in self.optimizer.param_groups:
@@ -280,20 +295,57 @@ class Trainer:
         with self._autocast():
             out = self.step_module(frames, mels, labels, negatives)
         loss = out["loss"]
-        if not torch.isfinite(loss.detach()):
-            raise InputError(None, f"training diverged: the loss became {float(loss)} at step "
-                                   f"{self.step}; try a lower --lr")
         self.optimizer.zero_grad(set_to_none=True)
+        grad_norm = None
         if self.scaler.is_enabled():
             self.scaler.scale(loss).backward()
+            if o.grad_clip is not None:
+                self.scaler.unscale_(self.optimizer)   # clip the true gradients, not the scaled ones
+                grad_norm = self._clip_gradients()
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
             loss.backward()
+            if o.grad_clip is not None:
+                grad_norm = self._clip_gradients()
             self.optimizer.step()
-        parts = {k: float(out[k].detach()) for k in PARTS if k in out}
-        parts["lr"] = lr
-        return parts
+        # still on the device: read at the next logging step (_flush), not here
+        parts = {k: out[k].detach() for k in PARTS if k in out}
+        if grad_norm is not None:
+            parts["grad_norm"] = grad_norm   # before clipping: how often the clip acts
+        return parts, lr
+
+    def _clip_gradients(self) -> torch.Tensor:
+        """Scale the gradients so that their global L2 norm is at most ``--grad-clip``;
+        the norm before clipping, as a device tensor (no sync: clip_grad_norm_ only checks
+        finiteness when asked to)."""
+        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.opts.grad_clip).detach()
+
+    def _flush(self) -> dict[str, float]:
+        """Read the steps taken since the last read, add them to the epoch's running sums
+        in step order (the same float sums as a read per step, so resume stays exact), and
+        return the last step's values. A non-finite loss stops the run here, naming the
+        first step it appeared at."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return {}
+        flat = read_scalars([v for _, parts, _ in pending for v in parts.values()])
+        first, last = pending[0][0], pending[-1][0]
+        at, values = 0, {}
+        for step, parts, lr in pending:
+            values = dict(zip(parts, flat[at:at + len(parts)]))
+            at += len(parts)
+            loss = values.get("loss", 0.0)
+            if not math.isfinite(loss):
+                span = f"step {first}" if first == last else f"steps {first}-{last}"
+                raise InputError(None, f"training diverged: the loss became {loss} at step {step} "
+                                       f"(of {span}, read at once every --log-every "
+                                       f"{self.opts.log_every}); try a lower --lr or --grad-clip")
+            for k, v in values.items():
+                self.sums[k] = self.sums.get(k, 0.0) + v
+            self.sums["steps"] = self.sums.get("steps", 0.0) + 1
+            values["lr"] = lr
+        return values
 
     def _validate(self) -> dict[str, float]:
         if not self.val_items:
@@ -305,6 +357,7 @@ class Trainer:
 
     def _end_epoch(self, epoch: int) -> None:
         o = self.opts
+        self._flush()
         sums = D.all_reduce_sums(self.info, self.sums)
         n = max(sums.pop("steps", 0.0), 1.0)
         train = {k: v / n for k, v in sums.items()}
@@ -366,6 +419,7 @@ class Trainer:
         o, info = self.opts, self.info
         self._t0, self._seconds_before = time.perf_counter(), 0.0
         self.step, self.samples, self.history, self.sums, self.resumed_from = 0, 0, [], {}, None
+        self._pending: list[tuple[int, dict[str, torch.Tensor], float]] = []   # (step, parts, lr)
         self.best: dict[str, Any] | None = None
         self._prepare_data()
         self._build_model()
@@ -383,20 +437,19 @@ class Trainer:
             self.sampler.set_epoch(epoch)
             order = list(self.sampler)
             for b in range(offset, self.steps_per_epoch):
-                parts = self._train_step(order[b * self.batch:(b + 1) * self.batch])
+                parts, lr = self._train_step(order[b * self.batch:(b + 1) * self.batch])
                 self.step += 1
+                self._pending.append((self.step, parts, lr))
                 self.samples += self.batch * info.world_size
                 tick_samples += self.batch * info.world_size
-                for k, v in parts.items():
-                    if k != "lr":
-                        self.sums[k] = self.sums.get(k, 0.0) + v
-                self.sums["steps"] = self.sums.get("steps", 0.0) + 1
                 if self.step % o.log_every == 0 or b + 1 == self.steps_per_epoch:
+                    parts = self._flush()
                     now = time.perf_counter()
                     self.emit("step", epoch=epoch + 1, step=self.step, total_steps=self.total_steps,
                               samples_per_s=round(tick_samples / max(now - tick, 1e-9), 2), **parts)
                     tick, tick_samples = now, 0
                 if o.stop_after_steps is not None and self.step >= o.stop_after_steps:
+                    self._flush()
                     self.log(f"stopped after step {self.step} (--stop-after-steps), as if killed")
                     return {**self.summary(partial=True), "stopped": True}
                 if self.step % o.save_every == 0 and b + 1 < self.steps_per_epoch:

@@ -145,6 +145,7 @@ class TrainOptions:
     keep_last: bool = False
     threads: int | None = None
     select_best: str | None = None
+    grad_clip: float | None = None
     stop_after_steps: int | None = None
     command: list[str] = field(default_factory=list)
 
@@ -194,6 +195,8 @@ class TrainOptions:
             out.append(f"--swap-silent must be in [0, 1], got {self.swap_silent}")
         if self.select_best is not None and self.select_best not in SELECTABLE:
             out.append(f"--select-best must be one of {', '.join(SELECTABLE)}, got {self.select_best!r}")
+        if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
+            out.append(f"--grad-clip must be a finite number > 0, got {self.grad_clip}")
         if self.warmup_steps is not None and self.warmup_steps < 0:
             out.append(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
         return out
@@ -205,7 +208,7 @@ class TrainOptions:
                 "seed", "model", "lam", "visual_init", "flip", "select_best", "val_every")
         out = {k: d[k] for k in keep}
         # the levers are recorded only when used, so runs of earlier versions still resume
-        for k in ("absent_negatives", "swap_silent", "val_limit"):
+        for k in ("absent_negatives", "swap_silent", "val_limit", "grad_clip"):
             if d[k]:
                 out[k] = d[k]
         if d["crop_scale"] != 1.0:
