@@ -255,3 +255,22 @@ def test_the_viewer_takes_recorded_maps_that_fit(tmp_path):
     save_maps(maps_path(c.session.path, "avc"), np.ones((5, 8, 8), np.float32), ["rec.mp4"] * 5,
               np.arange(5) / 25.0)
     assert fill_recorded_maps(c) == 5
+
+
+def test_metrics_refuses_a_crafted_maps_file_with_one_line(tmp_path, capsys):
+    """``avsol metrics --maps`` on the issue's kind of file: exit 2, one line, no gigabytes."""
+    from model_core.cli import main
+    from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
+
+    bomb = tmp_path / "maps.npz"
+    _crafted(bomb, {"maps": ((300_000, 64, 64), np.float32), "videos": ((300_000,), "<U8"),
+                    "times": ((300_000,), np.float64)})
+    seg = (Segment(0, 1, 0.5, True, sounding=(Box(0.2, 0.2, 0.8, 0.8),)),)
+    save_avsol_e(AvsolE(("a",), (VideoAnnotation("v.mp4", "a", seg),)), tmp_path / "avsol-e.json")
+    codes = []
+    peak = _peak_of(lambda: codes.append(main(["metrics", "--maps", str(bomb), "--annotations",
+                                                str(tmp_path / "avsol-e.json"), "--out", str(tmp_path / "r.json")])))
+    err = capsys.readouterr().err
+    assert codes == [2] and "crafted" in err and str(bomb) in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "r.json").exists()
+    assert peak < 50 << 20
