@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
                                    self.display.options, parent=self)
         self.display.changed.connect(self.set_options)
         self.display.audio_kind_chosen.connect(self._on_audio_kind)
+        self.display.unload_requested.connect(c.maps.unload)  # Display › Show heads › ×
         self._build_status_bar()
         self._build_menus()
         c.session_changed.connect(self._on_session)

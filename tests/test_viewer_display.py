@@ -425,3 +425,16 @@ def test_rescored_report_says_saved_after_its_export(make_viewer, tmp_path):
     assert commands.export_report(v.win, tmp_path / "out.json")
     assert "not saved" not in panel.status.text() and "saved to" in panel.status.text()
     assert "out.json" in panel.status.text()
+
+
+def test_a_head_can_be_unloaded_and_loaded_again(make_viewer, index_clip):
+    v = _open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
+    keys = {m.head: m.key for m in v.c.maps.models}
+    v.win.display.unload_buttons[keys["avc"]].click()
+    v.qtbot.waitUntil(lambda: [m.head for m in v.c.maps.models] == ["dnm"], timeout=20000)
+    assert set(v.win.display.head_checks) == {keys["dnm"]} and not v.c.maps.loading
+    assert v.win.model_label.text().startswith("models: dnm")
+    assert not any("AVC" in view.title.text for view in v.win.heads.views)
+    v.win.load_checkpoint("/models/avc.pt")  # back again
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)

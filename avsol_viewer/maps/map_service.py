@@ -67,6 +67,7 @@ class MapService(QObject):
         self.video_hooks: list = []
         self.worker.maps_ready.connect(self._on_maps_ready)
         self.worker.models_changed.connect(self._on_models_changed)
+        self.worker.unloaded.connect(self._on_unloaded)
         self.worker.model_loading.connect(self.model_loading)
         self.worker.model_failed.connect(self._on_model_failed)
         self.worker.problem.connect(self._on_problem)
@@ -84,6 +85,10 @@ class MapService(QObject):
         self.pending_loads += 1
         self.start()
         self.worker.load_checkpoint(path)
+
+    def unload(self, key: str) -> None:
+        """Unload the model ``key`` (``models_changed`` follows)."""
+        self.worker.unload(key)
 
     def set_video(self, key: str | None, frames: FrameSpec | None, fps: float = 25.0) -> None:
         self._video, self._frames, self._fps = key, frames, fps or 25.0
@@ -166,6 +171,10 @@ class MapService(QObject):
 
     def _on_models_changed(self, infos) -> None:
         self.pending_loads = max(0, self.pending_loads - 1)
+        self.models = list(infos)
+        self.models_changed.emit(self.models)
+
+    def _on_unloaded(self, infos) -> None:  # not a load: pending_loads stays
         self.models = list(infos)
         self.models_changed.emit(self.models)
 

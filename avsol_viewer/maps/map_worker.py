@@ -46,6 +46,7 @@ class MapWorker(TrackedThread):
 
     maps_ready = Signal(str, str, object)   # video key, audio key, list of frame indices
     models_changed = Signal(object)         # list[ModelInfo], in load order
+    unloaded = Signal(object)               # list[ModelInfo] left after an unload
     model_loading = Signal(str)             # path
     model_failed = Signal(str, str)         # path, one-line message
     problem = Signal(str)                   # a frame/audio source failed (message)
@@ -59,6 +60,7 @@ class MapWorker(TrackedThread):
         self._request: MapRequest | None = None
         self._served = -1
         self._loads: list[str] = []
+        self._unloads: list[str] = []
         self._stop = False
         self._loaded: dict[str, object] = {}
 
@@ -73,6 +75,13 @@ class MapWorker(TrackedThread):
         """Queue a checkpoint to load (results: ``models_changed`` or ``model_failed``)."""
         with self._cond:
             self._loads.append(os.fspath(path))
+            self._cond.notify()
+
+    def unload(self, key: str) -> None:
+        """Queue the model ``key`` to be forgotten (result: ``unloaded``); in the worker
+        thread, between two batches, so no batch is computed with half a model list."""
+        with self._cond:
+            self._unloads.append(key)
             self._cond.notify()
 
     def request_stop(self) -> None:
@@ -96,13 +105,20 @@ class MapWorker(TrackedThread):
         try:
             while True:
                 with self._cond:
-                    while not self._stop and not self._loads and (
+                    while not self._stop and not self._loads and not self._unloads and (
                             self._request is None or self._served == self._request.generation):
                         self._cond.wait()
                     if self._stop:
                         return
                     loads, self._loads = self._loads, []
+                    unloads, self._unloads = self._unloads, []
+                    for key in unloads:
+                        self._loaded.pop(key, None)
                     req = self._request
+                if unloads:
+                    for key in unloads:
+                        self.engine.remove(key)
+                    self.unloaded.emit(list(self.engine.infos))
                 for path in loads:
                     if self._stop:  # closing: don't make the window wait for more loads
                         return

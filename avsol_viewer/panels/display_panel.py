@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QSlider, QVBoxLayout, QWidget)
+                               QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from avsol_viewer.core.map_display import DEFAULT_SCALE, SCALE_NOTES
 from avsol_viewer.maps.colormaps import OVERLAY_MAPS
@@ -48,6 +48,7 @@ class DisplayPanel(QWidget):
 
     changed = Signal(object)          # DisplayOptions
     audio_kind_chosen = Signal(str)   # own / silence / noise / file
+    unload_requested = Signal(str)    # model key: the user unloads that head
 
     def __init__(self, options: DisplayOptions, parent=None):
         super().__init__(parent)
@@ -111,6 +112,8 @@ class DisplayPanel(QWidget):
         self.heads_box = QVBoxLayout()
         self.heads_box.setSpacing(0)
         self.head_checks: dict[str, QCheckBox] = {}
+        self.unload_buttons: dict[str, QToolButton] = {}
+        self._head_rows: list[QWidget] = []
         form.addRow("Show heads", self.heads_box)
         outer = QVBoxLayout(self)
         outer.addLayout(form)
@@ -161,18 +164,29 @@ class DisplayPanel(QWidget):
         for m in models:
             self.head_box.addItem(head_label(m.name, m.head), m.key)
         self.head_box.blockSignals(False)
-        for cb in self.head_checks.values():
-            self.heads_box.removeWidget(cb)
-            cb.deleteLater()
-        self.head_checks = {}
+        for w in self._head_rows:
+            self.heads_box.removeWidget(w)
+            w.deleteLater()
+        self.head_checks, self.unload_buttons, self._head_rows = {}, {}, []
         for m in models:
             cb = _nofocus(QCheckBox(head_label(m.name, m.head)))
             cb.setStyleSheet(f"QCheckBox {{ color: {head_colour(m.name, m.head)}; }}")
             cb.setToolTip(f"Draw {head_label(m.name, m.head)} side by side ({m.path})")
             cb.setChecked(m.key not in self.options.hidden)
             cb.toggled.connect(self._emit)
-            self.heads_box.addWidget(cb)
-            self.head_checks[m.key] = cb
+            unload = _nofocus(QToolButton())
+            unload.setText("×")
+            unload.setAutoRaise(True)
+            unload.setToolTip(f"Unload {head_label(m.name, m.head)} (File › Load checkpoint… brings it back)")
+            unload.clicked.connect(lambda _=False, key=m.key: self.unload_requested.emit(key))
+            row = QWidget()
+            lay = QHBoxLayout(row)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.addWidget(cb, 1)
+            lay.addWidget(unload)
+            self.heads_box.addWidget(row)
+            self.head_checks[m.key], self.unload_buttons[m.key] = cb, unload
+            self._head_rows.append(row)
         if models and current not in [m.key for m in models]:
             current = models[-1].key if all(m.head != "dnm" for m in models) else \
                 next(m.key for m in models if m.head == "dnm")

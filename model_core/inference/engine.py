@@ -251,6 +251,14 @@ class MapEngine:
         self.infos = [i for i in self.infos if i.key != key] + [info]
         return info
 
+    def remove(self, key: str) -> bool:
+        """Forget the model ``key`` (the viewer's "unload"); False if it is not loaded. Its
+        maps and audio embeddings stay cached until evicted: reloading it costs nothing."""
+        if self.models.pop(key, None) is None:
+            return False
+        self.infos = [i for i in self.infos if i.key != key]
+        return True
+
     def localizers(self) -> dict[str, object]:
         """A snapshot {model key: localizer} (what the export may reuse)."""
         return dict(self.models)
