@@ -37,7 +37,9 @@ import numpy as np
 from model_core.atomic import write_json, write_with
 from model_core.errors import InputError
 
-CACHE_VERSION = 1
+#: 2: frames turned by the video's display rotation, audio from the first stream that is
+#: not silent (issue 26 item 3): entries made before are stale for such files
+CACHE_VERSION = 2
 HASH_MEMO = "hashes.json"
 _CHUNK = 1 << 20
 
