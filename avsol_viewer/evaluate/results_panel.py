@@ -109,8 +109,9 @@ class ResultsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
-        header.setSectionResizeMode(0, header.ResizeMode.ResizeToContents)   # video names whole
-        header.setSectionResizeMode(2, header.ResizeMode.ResizeToContents)   # class names whole
+        # every column as wide as its contents (video and class names whole, the short ones
+        # narrow), so that cIoU, hit and failure stay in view beside the summary
+        header.setSectionResizeMode(header.ResizeMode.ResizeToContents)
         self.table.activated.connect(lambda ix: self.activate(ix.row()))
         self.table.clicked.connect(lambda ix: self.activate(ix.row()))
 
@@ -187,11 +188,14 @@ class ResultsPanel(QWidget):
         ll.addLayout(fl)
         ll.addWidget(items_split, 1)
         ll.addWidget(self.detail)
-        split = QSplitter(Qt.Orientation.Vertical)
+        # side by side: in the bottom area's height the items get every row of it (stacked
+        # above them the summary left ~3 rows at 1366 x 768, issue 25 finding 7)
+        split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.summary)
         split.addWidget(lower)
-        split.setStretchFactor(0, 2)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
+        split.setSizes([250, 750])  # weights: the items three times the summary's share
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
