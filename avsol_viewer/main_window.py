@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
         from model_core.errors import InputError
 
         p = Path(path)
-        if p.suffix.lower() == ".pt":
+        if p.suffix.lower() in (".pt", ".pth") or p.name.lower().endswith(".pth.tar"):  # as the Load dialog
             self.load_checkpoint(p)
             return True
         if p.suffix.lower() == ".json" and _is_report(p):  # an eval report: the Evaluation panel

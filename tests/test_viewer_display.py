@@ -438,3 +438,10 @@ def test_a_head_can_be_unloaded_and_loaded_again(make_viewer, index_clip):
     assert not any("AVC" in view.title.text for view in v.win.heads.views)
     v.win.load_checkpoint("/models/avc.pt")  # back again
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
+
+
+def test_pth_checkpoints_open_like_pt(make_viewer):
+    v = make_viewer(FakeFactory(dnm=FakeLocalizer("dnm", "dnm"), **{"avc.pth": FakeLocalizer("avc", "avc")}))
+    assert v.win.open_path("/models/dnm.pth") and v.win.open_path("/models/avc.pth.tar")  # dropped or opened
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
+    assert not v.errors
