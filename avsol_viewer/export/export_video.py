@@ -198,8 +198,10 @@ class _MapFeed:
 
 
 def _head_label(model, entry) -> str:
-    """The view's title in short: head, checkpoint (when not named after its head), p(av)."""
-    name = model.head.upper() + ("" if model.name.lower() == model.head.lower() else f" {model.name}")
+    """The view's title in short: the viewer's head title (``head_style``, in ASCII), p(av)."""
+    from avsol_viewer.maps.head_style import head_label
+
+    name = head_label(model.name, model.head, sep=" - ")
     text = f"{name}  p(av) {entry.p_avc:.2f}" if entry is not None else name
     return text + ("  on silence" if entry is not None and entry.silent_audio else "")
 

@@ -63,11 +63,11 @@ def head_colour(name: str, head: str | None = None) -> str:
     return _pick(OTHER_COLOURS, name)
 
 
-def head_label(name: str, head: str | None = None) -> str:
+def head_label(name: str, head: str | None = None, sep: str = " · ") -> str:
     """The plain-text title: ``DNM · dnm_seed1`` (kind, then checkpoint), ``model_a`` when
-    the kind is unknown."""
+    the kind is unknown; ``sep`` " - " where only ASCII can be drawn (OpenCV's text)."""
     kind = kind_of(name, head)
-    return f"{kind.upper()} · {name}" if kind else str(name)
+    return f"{kind.upper()}{sep}{name}" if kind else str(name)
 
 
 def head_title_html(name: str, head: str | None = None) -> str:
