@@ -162,6 +162,7 @@ def test_the_view_draws_exact_columns_once_zoomed_in(clips, qtbot, monkeypatch):
         view.set_track(track, track.duration)
         assert view.image.image.shape == (64, 10)                  # zoomed out: the overview
         view.setXRange(2.0, 2.5, padding=0.0)
+        qtbot.waitUntil(lambda: view._detail is not None, timeout=20000)   # from the track's worker
         j0, j1 = view._detail
         assert j0 <= 200 and j1 >= 250                              # the visible columns, exact
         np.testing.assert_array_equal(view.image.image, to_display(track.columns(j0, j1)))
