@@ -10,27 +10,17 @@ the torn tail is cut off before appending again.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any, Iterable
 
 from model_core.errors import InputError
+from model_core.metrics.meta import file_digest  # noqa: F401 - checkpoints: a changed file must not resume old results
 
 KIND_HEADER, KIND_VIDEO = "header", "video"
 
 
-def file_digest(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file (checkpoints: a changed file must not resume old results)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            block = fh.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
 
 
 def log_path(report: str | os.PathLike, rank: int | None = None) -> Path:

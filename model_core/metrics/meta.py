@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import platform
 import sys
@@ -25,10 +26,21 @@ def _version(module: str) -> str | None:
 DIGESTED = ("annotations", "maps")
 
 
+def file_digest(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file: the provenance of a report's inputs, and the evaluation's items log
+    (a changed checkpoint must not resume old results). Here, below evaluation, which uses it."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
 def file_sha256(path: str | os.PathLike) -> str | None:
     """SHA-256 of a file (None for a folder or an unreadable path: nothing to pin)."""
-    from model_core.evaluation.store import file_digest
-
     try:
         return file_digest(path) if os.path.isfile(path) else None
     except OSError:

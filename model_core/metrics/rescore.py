@@ -23,7 +23,7 @@ from model_core.metrics.threshold import canonical
 
 
 def annotations_source(ann: str | os.PathLike) -> str:
-    """What :func:`~model_core.evaluation.load_eval_set` takes for the annotations a report
+    """What :func:`~model_core.formats.eval_set.load_eval_set` takes for the annotations a report
     names: an AVE ``Annotations.txt`` is read through its folder (the AVE loader), an
     AVSOL-E file as itself - so an AVE report is never parsed as JSON."""
     ann = os.fspath(ann)
@@ -35,7 +35,7 @@ def annotations_source(ann: str | os.PathLike) -> str:
 def report_eval_set(report: dict[str, Any], annotations: str | os.PathLike | None = None):
     """The evaluation set behind a report (its ``meta.annotations`` and ``meta.data``, or
     ``annotations``), read with the evaluation's own loader (AVSOL-E and AVE alike)."""
-    from model_core.evaluation.dataset import load_eval_set
+    from model_core.formats.eval_set import load_eval_set
 
     meta = report.get("meta") or {}
     ann = annotations or meta.get("annotations")

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from model_core.errors import InputError
-from model_core.inference.device import amp_dtype, autocast
+from model_core.device import amp_dtype, autocast, resolve_device
 from model_core.model import ModelConfig, build_model, head_loss, pick_negatives
 from model_core.model.checkpoint import load_checkpoint, save_checkpoint
 from model_core.train import distributed as D
@@ -66,9 +66,7 @@ class _StepModule(nn.Module):
 
 
 def _resolve_device(name: str) -> torch.device:
-    """``--device``: the one resolver (``model_core.inference.device``) that inference uses."""
-    from model_core.inference.device import resolve_device
-
+    """``--device``: the one resolver (``model_core.device``) that inference uses."""
     return resolve_device(name or "auto")
 
 
