@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from media_helpers import make_frame, read_frame_index, tone
+from media_helpers import make_frame, read_frame_index
 from model_core.media.frames import VideoReader
 
 SHOWN = (64, 96)  # (w, h) of the upright picture: a portrait phone video

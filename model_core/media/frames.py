@@ -39,7 +39,7 @@ from typing import Iterator
 import numpy as np
 
 from model_core.errors import MediaError
-from model_core.media.probe import (MediaInfo, normal_rotation, display_rotation, open_container, probe,
+from model_core.media.probe import (MediaInfo, display_rotation, normal_rotation, open_container, probe,
                                     rotate, video_streams, with_rotation)
 
 log = logging.getLogger(__name__)
