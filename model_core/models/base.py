@@ -181,6 +181,9 @@ class FamilyModel:
         self.batch_size = int(batch_size)
         # batch norm folded into the convolutions (the same function up to float rounding)
         self.net = fold_batch_norm(net.eval()).to(self.device)
+        # NHWC convolutions: torchvision's resnet18 on 2 CPU cores ran 3.0 instead of 2.2
+        # frames/s at 224 (a loaded machine; the Localizer measured the same direction)
+        self.net.to(memory_format=torch.channels_last)
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.name = str(name)
@@ -213,8 +216,9 @@ class FamilyModel:
         return torch.cat(outs)
 
     def _inputs(self, frames) -> torch.Tensor:
-        return frontends.frames_to_input(frames, self.family_spec.geometry, self.family_spec.mean,
-                                         self.family_spec.std, device=self.device)
+        x = frontends.frames_to_input(frames, self.family_spec.geometry, self.family_spec.mean,
+                                      self.family_spec.std, device=self.device)
+        return x.contiguous(memory_format=torch.channels_last)
 
     def _index(self, n: int, emb_rows: int, audio_index) -> np.ndarray:
         idx = np.arange(n) if audio_index is None else np.asarray(audio_index, dtype=np.int64)
