@@ -291,11 +291,13 @@ class Walk:
             self.shot += 1
             win.screen().grabWindow(0).save(str(self.out / f"{self.shot:02d}-inspect-large.png"))
             avail = win.screen().availableGeometry()
-            big = ins.picture.width() * ins.picture.height() > 4 * panel.preview.width() * panel.preview.height()
-            self.note("inspect-large", ins.isVisible() and avail.contains(ins.frameGeometry()) and big
-                      and panel._preview_image is not None,
-                      f"picture {ins.picture.width()}x{ins.picture.height()} vs strip "
-                      f"{panel.preview.width()}x{panel.preview.height()}")
+            img = panel._preview_image
+            strip_w = panel.preview.pixmap().width() if not panel.preview.pixmap().isNull() else 0
+            large_w = (min(ins.picture.width() / img.shape[1], ins.picture.height() / img.shape[0]) * img.shape[1]
+                       if img is not None else 0)
+            self.note("inspect-large", ins.isVisible() and avail.contains(ins.frameGeometry())
+                      and img is not None and large_w >= 2 * strip_w > 0,
+                      f"drawn {large_w:.0f} px wide vs {strip_w} px in the panel")
             ins.close()
             # a row opened while the bottom area has the window gives the canvas back
             win.set_bottom_maximised(True)
