@@ -347,6 +347,11 @@ def test_maps_equal_the_repository_forward(family, clip, repo_ckpts):
         with torch.inference_mode():
             again = model.predict(clip["frames"], model.embed_audio(windows))
         assert np.allclose(again.maps, pred.maps, atol=1e-6 * float(np.abs(pred.maps).max()))
+    # frames of several sizes in one call: each resized on its own, the same maps
+    mixed = model.predict([clip["frames"][0], clip["frames"][1][:, :-8]], model.embed_audio(windows[:2]))
+    assert np.allclose(mixed.maps[0], pred.maps[0], atol=1e-5 * max(1.0, float(np.abs(pred.maps).max())))
+    with pytest.raises(ValueError, match="samples"):   # another window length is a mistake, not a map
+        model.embed_audio(windows[:, : windows.shape[1] // 2])
     # several audios at once give the same maps as one at a time
     other = model.embed_audio(windows[::-1].copy())
     both = model.predict_audios(clip["frames"], [model.embed_audio(windows), other])

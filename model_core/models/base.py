@@ -207,6 +207,11 @@ class FamilyModel:
     def embed_audio(self, windows) -> torch.Tensor:
         """(A, n) float32 windows of ``audio_window_s`` seconds -> (A, ...) embeddings."""
         w = frontends._as_batch(windows)
+        expected = int(round(self.audio_window_s * self.sample_rate))
+        if w.shape[-1] != expected:
+            # another length would run, and silently give another map than the paper's
+            raise ValueError(f"{self.head} hears {self.audio_window_s:g} s windows ({expected} samples "
+                             f"at {self.sample_rate} Hz), got {w.shape[-1]} samples")
         outs = []
         for i in range(0, w.shape[0], self.batch_size):
             spec = self.family_spec.frontend(w[i:i + self.batch_size].to(self.device))

@@ -202,6 +202,8 @@ def frames_to_input(frames, geometry: str, mean=IMAGENET_MEAN, std=IMAGENET_STD,
     ``ToTensor`` (/255) and ``Normalize(mean, std)``."""
     if isinstance(frames, np.ndarray):
         batch = frames[None] if frames.ndim == 3 else frames
+    elif len({np.shape(f) for f in frames}) > 1:   # frames of several sizes: one at a time
+        return torch.cat([frames_to_input(np.asarray(f)[None], geometry, mean, std, size, device) for f in frames])
     else:
         batch = np.stack([np.asarray(f) for f in frames]) if len(frames) else np.zeros((0, size, size, 3), np.uint8)
     if batch.ndim != 4 or batch.shape[-1] != 3:

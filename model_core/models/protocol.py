@@ -77,8 +77,9 @@ class MapModel(Protocol):
         embedding per row (the audio front end runs inside)."""
 
     def predict(self, frames, emb: "torch.Tensor", audio_index=None) -> "Prediction":
-        """Maps of B frames ((B, H, W, 3) uint8 RGB, any size: the image transform runs
-        inside), frame ``j`` paired with ``emb[audio_index[j]]``. ``Prediction.maps`` is
+        """Maps of B frames ((B, H, W, 3) uint8 RGB as decoded, or a list of frames of any
+        sizes: the family's own resize and crop run inside, so give the full frame, not one
+        resized by another filter), frame ``j`` paired with ``emb[audio_index[j]]``. ``Prediction.maps`` is
         (B, h, w) float32 NATIVE (scale per ``map_kind``), ``p_avc`` (B,) (NaN where the
         family has no such output) and ``class_probs`` (B, len(classes))."""
 
