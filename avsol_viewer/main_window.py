@@ -34,8 +34,9 @@ from avsol_viewer.playback.transport import Transport, make_action
 from avsol_viewer.presenter import Presenter
 from avsol_viewer.settings import DEFAULTS, ViewerSettings
 from model_core.inference.audio_sources import AudioSpec
+from model_core.media_extensions import AUDIO, VIDEO, dialog_filter
 
-VIDEO_FILTER = "Videos (*.mp4 *.mkv *.webm *.mov *.avi *.m4v);;All files (*)"
+VIDEO_FILTER = dialog_filter("Videos", VIDEO)
 ANNOTATION_SUFFIXES = (".json", ".txt")
 #: Version of the saved dock layout: a state saved by an older layout (one that could collapse
 #: the canvas, issue 25) is not restored.
@@ -57,13 +58,35 @@ def _no_real_screen() -> bool:
     return QGuiApplication.platformName() in ("offscreen", "minimal")
 
 
+class _Fitted(QWidget):
+    """Holds one panel at the holder's whole size, passing on the panel's size hints but not
+    its height-for-width: a scroll area sizes a widget whose layout has height-for-width (a
+    word-wrapped label anywhere in it) at its PREFERRED height for the width, not its
+    minimum, so the Evaluation panel scrolled in a bottom tab that could show it whole."""
+
+    def __init__(self, panel: QWidget):
+        super().__init__()
+        self.panel = panel
+        panel.setParent(self)
+
+    def sizeHint(self):
+        return self.panel.sizeHint()
+
+    def minimumSizeHint(self):
+        return self.panel.minimumSizeHint()
+
+    def resizeEvent(self, ev) -> None:
+        self.panel.setGeometry(self.rect())
+
+
 def scrolling(widget: QWidget) -> QScrollArea:
     """``widget`` in a frameless scroll area: a dock's content then asks for no minimum size
-    of its own (a panel larger than the dock scrolls instead of growing the window)."""
+    of its own (a panel larger than the dock scrolls, down to the panel's minimum size,
+    instead of growing the window)."""
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(widget)
+    area.setWidget(_Fitted(widget))
     return area
 
 
@@ -467,7 +490,7 @@ class MainWindow(QMainWindow):
             self.set_audio(AudioSpec(kind))
             return
         path, _ = QFileDialog.getOpenFileName(self, "Audio for the maps", self.settings.last_folder(),
-                                              "Media (*.mp4 *.mkv *.webm *.mov *.avi *.wav *.m4a *.mp3 *.flac);;All files (*)")
+                                              dialog_filter("Media", VIDEO + AUDIO))
         if not path:
             self.display.set_audio_kind(self.controller.maps.audio.kind)
             return

@@ -33,6 +33,8 @@ import zlib
 from pathlib import Path
 from typing import Iterable
 
+from model_core import media_extensions as extensions
+
 # -- kinds of files ---------------------------------------------------------------------------
 MEDIA = "a media file"
 ANNOTATIONS = "an annotation file"
@@ -69,10 +71,8 @@ SPLIT_NAMES = ("trainSet.txt", "valSet.txt", "testSet.txt")
 DATA_FILES = ("avsol-e.json", *ANNOTATION_NAMES[:1], *SPLIT_NAMES, ANNOTATION_NAMES[1])
 _AVSOL_E_NAME = re.compile(r"avsol-e.*\.json\Z", re.IGNORECASE)
 
-#: Extensions of media files (videos, sound, pictures).
-MEDIA_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".flv",
-                  ".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".jpg", ".jpeg", ".png",
-                  ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ts", ".3gp", ".opus")
+#: Extensions of media files (videos, sound, pictures): the project's one list.
+MEDIA_SUFFIXES = extensions.MEDIA
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 
 #: The mark our images (a PNG ``tEXt`` chunk) and videos (the container's ``comment``) carry.

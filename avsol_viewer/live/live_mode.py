@@ -29,6 +29,7 @@ from avsol_viewer.maps.head_style import head_title_html
 from avsol_viewer.maps.heads_panel import HeadContent
 from avsol_viewer.playback.transport import make_action
 from model_core.inference.live_sources import LiveSpec
+from model_core.media_extensions import AUDIO, VIDEO, dialog_filter
 
 HUD_MS = 250
 
@@ -356,7 +357,7 @@ def _fill_cameras(live: LiveMode, menu) -> None:
 
     def pick_file():
         path, _ = QFileDialog.getOpenFileName(live.win, "Video played as a camera", live.win.settings.last_folder(),
-                                              "Videos (*.mp4 *.mkv *.webm *.mov *.avi *.m4v);;All files (*)")
+                                              dialog_filter("Videos", VIDEO))
         if path:
             _choose(live, camera=path)
     menu.addAction("Video file (played live)…", pick_file)
@@ -381,7 +382,7 @@ def _fill_microphones(live: LiveMode, menu) -> None:
 
     def pick_file():
         path, _ = QFileDialog.getOpenFileName(live.win, "Sound played as a microphone", live.win.settings.last_folder(),
-                                              "Media (*.wav *.flac *.mp3 *.m4a *.mp4 *.mkv *.mov *.webm);;All files (*)")
+                                              dialog_filter("Media", AUDIO + VIDEO))
         if path:
             _choose(live, microphone=path)
     menu.addAction("Audio or video file (played live)…", pick_file)

@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model_core.errors import AnnotationError
+from model_core import media_extensions as extensions
 
 #: Coordinates this far outside [0, 1] are rounding noise and are clipped silently.
 TOLERANCE = 1e-6
 
-#: Extensions tried, in order, when a media folder is searched for a video of a given stem.
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".avi")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+#: Extensions tried, in order, when a media folder is searched for a video or a picture of
+#: a given stem: the project's one list (model_core.media_extensions).
+VIDEO_EXTENSIONS = extensions.VIDEO
+IMAGE_EXTENSIONS = extensions.IMAGE
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:

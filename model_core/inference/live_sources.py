@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from model_core.errors import DeviceError, InputError
+from model_core import media_extensions as extensions
 from model_core.inference.audio_sources import AudioSource
 from model_core.inference.audio_window import SAMPLE_RATE, WINDOW_SECONDS, window_key
 from model_core.inference.live_frames import (CameraFrames, FileCameraFrames, LiveFrame, LiveFrames,  # noqa: F401
@@ -36,7 +37,7 @@ from model_core.inference.live_frames import (CameraFrames, FileCameraFrames, Li
 #: Seconds of audio the ring buffer holds (the spectrogram tail and the 1 s window).
 RING_SECONDS = 8.0
 #: Names that mean a file, not a device, for ``--microphone``.
-MEDIA_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".aac", ".mp4", ".mkv", ".mov", ".webm", ".avi")
+MEDIA_SUFFIXES = extensions.AUDIO + extensions.VIDEO
 #: A device that delivers nothing for this long is taken as gone.
 STALL_S = 2.0
 #: ... and a device just started gets this much longer for its first samples (PulseAudio
