@@ -33,6 +33,7 @@ import zlib
 from pathlib import Path
 from typing import Iterable
 
+from model_core import data_layout as layout
 from model_core import media_extensions as extensions
 
 # -- kinds of files ---------------------------------------------------------------------------
@@ -65,10 +66,10 @@ REPLACES: dict[str, frozenset[str]] = {
 }
 
 #: The names of a data set's annotation files (AVE / AVSOL-E / avsol synth's plan).
-ANNOTATION_NAMES = ("Annotations.txt", "synth-plan.json")
-SPLIT_NAMES = ("trainSet.txt", "valSet.txt", "testSet.txt")
+ANNOTATION_NAMES = (layout.AVE_ANNOTATIONS, layout.PLAN_FILE)
+SPLIT_NAMES = tuple(layout.SPLIT_FILES.values())
 #: Every data file of a set folder, in the order :func:`data_inputs` lists them.
-DATA_FILES = ("avsol-e.json", *ANNOTATION_NAMES[:1], *SPLIT_NAMES, ANNOTATION_NAMES[1])
+DATA_FILES = (layout.AVSOL_E_FILE, *ANNOTATION_NAMES[:1], *SPLIT_NAMES, ANNOTATION_NAMES[1])
 _AVSOL_E_NAME = re.compile(r"avsol-e.*\.json\Z", re.IGNORECASE)
 
 #: Extensions of media files (videos, sound, pictures): the project's one list.

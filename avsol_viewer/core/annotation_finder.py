@@ -15,11 +15,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from model_core.data_layout import AVE_ANNOTATIONS, AVSOL_E_FILE
 from model_core.errors import AnnotationError, InputError
 from model_core.formats.annotations import Segment
 
-AVSOL_E_NAME = "avsol-e.json"
-AVE_NAME = "Annotations.txt"
+AVSOL_E_NAME = AVSOL_E_FILE
+AVE_NAME = AVE_ANNOTATIONS
 
 
 @dataclass(frozen=True)

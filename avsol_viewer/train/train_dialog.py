@@ -29,10 +29,12 @@ def default_out_dir(settings, folder: str) -> str:
 
 def describe_dataset(folder: str) -> str:
     """What ``avsol train`` would read in ``folder`` (one line), or why it cannot."""
+    from model_core.data_layout import AVE_ANNOTATIONS, SPLIT_FILES
+
     p = Path(folder)
-    if not (p / "Annotations.txt").is_file():
+    if not (p / AVE_ANNOTATIONS).is_file():
         return "⚠ no Annotations.txt here: train needs an AVE-format folder (e.g. one written by avsol synth)"
-    splits = [n for n in ("trainSet.txt", "valSet.txt", "testSet.txt") if (p / n).is_file()]
+    splits = [n for n in SPLIT_FILES.values() if (p / n).is_file()]
     return f"AVE-format folder ({', '.join(splits) or 'no split files'})"
 
 

@@ -65,10 +65,12 @@ MARKER = ".avsol-synth"
 def _is_own_set(folder) -> bool:
     import json
 
+    from model_core.data_layout import PLAN_FILE
+
     if (folder / MARKER).is_file():
         return True
     try:
-        return json.loads((folder / "synth-plan.json").read_text()).get("generator") == "avsol synth"
+        return json.loads((folder / PLAN_FILE).read_text()).get("generator") == "avsol synth"
     except (OSError, ValueError, AttributeError):
         return False
 

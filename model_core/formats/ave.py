@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model_core import data_layout as layout
 from model_core.errors import AnnotationError
 from model_core.formats._common import read_text
 
@@ -30,9 +31,9 @@ DURATION = 10
 #: A file this much short of a whole second still has that second's segment (containers
 #: end a frame or an audio packet early: a 10 s clip often probes as 9.96-9.99 s).
 SEGMENT_TOLERANCE = 0.05
-SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.txt"}
-ANNOTATIONS_FILE = "Annotations.txt"
-_VIDEO_SUBDIRS = ("videos", "AVE")
+SPLIT_FILES = layout.SPLIT_FILES
+ANNOTATIONS_FILE = layout.AVE_ANNOTATIONS
+_VIDEO_SUBDIRS = layout.VIDEO_SUBDIRS
 
 
 @dataclass(frozen=True)

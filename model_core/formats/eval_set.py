@@ -15,10 +15,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model_core import data_layout as layout
 from model_core.errors import InputError
 from model_core.formats.annotations import Segment
 
-AVSOL_E_NAMES = ("avsol-e.json",)
+AVSOL_E_NAMES = (layout.AVSOL_E_FILE,)
 AVE_MODE, AVSOL_E_MODE = "ave", "avsol-e"
 #: What a report says when the annotations have no boxes.
 AVE_NOTE = ("AVE annotations have no boxes: cIoU, AUC, pointing, pixel AP/ROC-AUC, per-size "
@@ -63,7 +64,7 @@ def _video_dir(root: Path, explicit: str | os.PathLike | None) -> Path:
         if not d.is_dir():
             raise InputError(d, "videos folder not found")
         return d
-    for sub in ("videos", "AVE"):
+    for sub in layout.VIDEO_SUBDIRS:
         if (root / sub).is_dir():
             return root / sub
     return root
@@ -107,7 +108,7 @@ def load_eval_set(data: str | os.PathLike, annotations: str | os.PathLike | None
             source = data
         else:
             found = [data / n for n in AVSOL_E_NAMES if (data / n).is_file()]
-            source = found[0] if found else (data if (data / "Annotations.txt").is_file() else None)
+            source = found[0] if found else (data if (data / layout.AVE_ANNOTATIONS).is_file() else None)
     if source is None:
         raise InputError(data, "no annotations: expected avsol-e.json (AVSOL-E) or Annotations.txt (AVE)")
     if source.is_dir():
@@ -130,7 +131,7 @@ def load_eval_set(data: str | os.PathLike, annotations: str | os.PathLike | None
                     duration = None   # decoding will fail and name the file
             vids.append(EvalVideo(ave.video_file(vid), path, ave.category(vid),
                                   _ave_segments(ave, vid, duration)))
-        return EvalSet(AVE_MODE, source / "Annotations.txt", ave.video_dir, ave.classes, tuple(vids),
+        return EvalSet(AVE_MODE, source / layout.AVE_ANNOTATIONS, ave.video_dir, ave.classes, tuple(vids),
                        (AVE_NOTE,), tuple(ave.warnings))
     if split is not None:
         raise InputError(source, "--split applies to AVE annotations only")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from model_core.data_layout import AVE_ANNOTATIONS
 from model_core.errors import InputError
 from model_core.metrics.items import SCORED, ItemResult, decode_map, score_items
 from model_core.metrics.report import build_report
@@ -27,7 +28,7 @@ def annotations_source(ann: str | os.PathLike) -> str:
     names: an AVE ``Annotations.txt`` is read through its folder (the AVE loader), an
     AVSOL-E file as itself - so an AVE report is never parsed as JSON."""
     ann = os.fspath(ann)
-    if os.path.isfile(ann) and os.path.basename(ann) == "Annotations.txt":
+    if os.path.isfile(ann) and os.path.basename(ann) == AVE_ANNOTATIONS:
         return os.path.dirname(ann) or "."
     return ann
 

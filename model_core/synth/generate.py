@@ -15,14 +15,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from model_core import data_layout as layout
 from model_core.atomic import write_json, write_text
 from model_core.synth import annotations as ann
 from model_core.synth.classes import make_classes
 from model_core.synth.plan import (STREAM_AUDIO, STREAM_BACKGROUND, STREAM_PIXEL_NOISE,
                                    SynthConfig, VideoPlan, plan_video, video_rng)
 
-PLAN_FILE = "synth-plan.json"
-SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.txt"}
+PLAN_FILE = layout.PLAN_FILE
+SPLIT_FILES = layout.SPLIT_FILES
 PIXEL_NOISE_SIGMA = 20.0   # grey levels of pixel noise at --noise 1
 
 
@@ -166,9 +167,9 @@ def generate(out_dir: str | os.PathLike, config: SynthConfig, workers: int = 1,
     entries = [r[0] for r in results]
     plans = [r[1] for r in results]
     document = ann.avsol_e_document(names, entries)
-    write_json(out / "avsol-e.json", document)
+    write_json(out / layout.AVSOL_E_FILE, document)
     lines_by_video = {e["video"]: ann.ave_lines([e]) for e in entries}
-    write_text(out / "Annotations.txt", ann.ave_text([l for e in entries for l in lines_by_video[e["video"]]]))
+    write_text(out / layout.AVE_ANNOTATIONS, ann.ave_text([l for e in entries for l in lines_by_video[e["video"]]]))
     split_idx = ann.split_indices([e["category"] for e in entries], config.seed)
     splits = {}
     for split, fname in SPLIT_FILES.items():

@@ -14,10 +14,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model_core import data_layout as layout
 from model_core.errors import AnnotationError
 from model_core.formats import AvsolE, load_ave, load_avsol_e
 
-AVSOL_E_FILE = "avsol-e.json"
+AVSOL_E_FILE = layout.AVSOL_E_FILE
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def load_training_data(root: str | os.PathLike) -> TrainingData:
         train = [v for v in ave.videos if ave.split_of(v) == "train" and v not in missing]
         rows = [r for v in train for r in ave.videos[v]]
         if rows and all(r.end <= r.start for r in rows):
-            raise AnnotationError(root / "Annotations.txt", [
+            raise AnnotationError(root / layout.AVE_ANNOTATIONS, [
                 f"every event of the {len(train)} train-split video(s) is zero-length (Start = End): "
                 f"nothing to train on; an event covers the 1 s segments Start .. End-1"])
         raise AnnotationError(root, ["no event segment of a train-split video is present in the folder"])
