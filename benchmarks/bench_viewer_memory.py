@@ -17,20 +17,22 @@ at three places; the figure is the peak resident set (``VmHWM``) at each stage. 
 spectrogram is also zoomed in at the three places (exact columns from the file).
 
 Figures (this machine, 2 cores shared, load 6-9; peak RSS after the whole walk; the 10-min
-and 1-h files are 576 s and 3584 s of repeated 64 s segments), the same files and script:
+and 1-h files are 576 s and 3584 s of repeated 64 s segments), the same files and script,
+before (the whole track held) and after (three runs; the last with the columns worker):
 
-=============  =================  ==========================  =====================
-file           before (whole      after: peak RSS             track held after
-               track held)        (two runs)                  (before)
-=============  =================  ==========================  =====================
-10 s           716 MB             716 MB                      0.3 MB (0.6 MB)
-10 min         886 MB             766 / 774 MB                4.9 MB (35 MB)
-1 h            1012 MB            804 / 793 MB                4.9 MB (219 MB)
-=============  =================  ==========================  =====================
+=======  ==========  =====================  ==========================  =====================
+file     before      after: peak RSS        after: RSS at "track        track held after
+                                            loaded"                     (before)
+=======  ==========  =====================  ==========================  =====================
+10 s     716 MB      716 / - / 716 MB       706 / - / 706 MB            0.3 MB (0.6 MB)
+10 min   886 MB      766 / 774 / 767 MB     766 / 760 / 767 MB          4.9 MB (35 MB)
+1 h      1012 MB     804 / 793 / 803 MB     779 / 759 / 763 MB          4.9 MB (219 MB)
+=======  ==========  =====================  ==========================  =====================
 
-Loading the sound of the hour took 38-44 s (72 s before). What remains of the growth
-(30-40 MB from 10 s to an hour, both hours alike at "track loaded": 779 / 759 MB) is
-the bounded tile cache (16 MB) and heap kept by the threads that computed log-mels.
+Loading the sound of the hour took 36-44 s (72 s before). The sound's own memory no
+longer grows (the track holds 4.9 MB at any length past ~41 s); what remains between 10 s
+and an hour (30-50 MB, varying by run) is the bounded tile cache (16 MB), the playback
+blocks and heap kept by the threads that computed log-mels.
 """
 from __future__ import annotations
 
