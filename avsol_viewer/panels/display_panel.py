@@ -38,6 +38,15 @@ class DisplayOptions:
     hidden: tuple[str, ...] = ()
 
 
+def _swatch(colour: str):
+    """A small square of ``colour`` (the head's colour beside its name)."""
+    from PySide6.QtGui import QColor, QIcon, QPixmap
+
+    pix = QPixmap(12, 12)
+    pix.fill(QColor(colour))
+    return QIcon(pix)
+
+
 def _nofocus(w):
     w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return w
@@ -61,6 +70,13 @@ class DisplayPanel(QWidget):
         form.addRow("Layout", self.layout_box)
         self.head_box = _nofocus(QComboBox())
         form.addRow("Head", self.head_box)
+        #: one box per loaded head: unticked heads are not drawn side by side; × unloads
+        self.heads_box = QVBoxLayout()
+        self.heads_box.setSpacing(0)
+        self.head_checks: dict[str, QCheckBox] = {}
+        self.unload_buttons: dict[str, QToolButton] = {}
+        self._head_rows: list[QWidget] = []
+        form.addRow("Show heads", self.heads_box)
         self.cmap_box = _nofocus(QComboBox())
         self.cmap_box.addItems(list(OVERLAY_MAPS))
         form.addRow("Colormap", self.cmap_box)
@@ -108,13 +124,7 @@ class DisplayPanel(QWidget):
         self.audio_note = QLabel("")
         self.audio_note.setWordWrap(True)
         form.addRow("", self.audio_note)
-        #: one box per loaded head: unticked heads are not drawn side by side
-        self.heads_box = QVBoxLayout()
-        self.heads_box.setSpacing(0)
-        self.head_checks: dict[str, QCheckBox] = {}
-        self.unload_buttons: dict[str, QToolButton] = {}
-        self._head_rows: list[QWidget] = []
-        form.addRow("Show heads", self.heads_box)
+
         outer = QVBoxLayout(self)
         outer.addLayout(form)
         outer.addStretch(1)
@@ -170,7 +180,7 @@ class DisplayPanel(QWidget):
         self.head_checks, self.unload_buttons, self._head_rows = {}, {}, []
         for m in models:
             cb = _nofocus(QCheckBox(head_label(m.name, m.head)))
-            cb.setStyleSheet(f"QCheckBox {{ color: {head_colour(m.name, m.head)}; }}")
+            cb.setIcon(_swatch(head_colour(m.name, m.head)))  # the head's colour, readable on any theme
             cb.setToolTip(f"Draw {head_label(m.name, m.head)} side by side ({m.path})")
             cb.setChecked(m.key not in self.options.hidden)
             cb.toggled.connect(self._emit)
@@ -213,4 +223,6 @@ class DisplayPanel(QWidget):
         """The opacity's number, the colour bar and the scale's meaning for ``o``."""
         self.opacity_value.setText(f"{int(round(o.opacity * 100))} %")
         self.colour_bar.set_state(o.colormap, o.opacity, o.scale, o.threshold)
+        # the absolute scale needs no warning (the bar's ticks are the values); min-max does
         self.scale_note.setText(SCALE_NOTES.get(o.scale, o.scale))
+        self.scale_note.setVisible(o.scale != "absolute")
