@@ -24,6 +24,7 @@ DEFAULTS = {
     "display/boxes": True,
     "display/layout": "side_by_side",
     "display/scale": "absolute",   # per-frame min-max only when the user picks it (issue 25)
+    "display/scale_chosen": False,  # the user picked the scale (older versions stored per_frame unasked)
 }
 
 #: not display options (``DEFAULTS`` are exactly ``DisplayOptions``' fields): what the

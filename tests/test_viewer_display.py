@@ -445,3 +445,17 @@ def test_pth_checkpoints_open_like_pt(make_viewer):
     assert v.win.open_path("/models/dnm.pth") and v.win.open_path("/models/avc.pth.tar")  # dropped or opened
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
     assert not v.errors
+
+
+def test_a_per_frame_scale_stored_unasked_becomes_absolute_a_chosen_one_stays(make_viewer, settings):
+    settings.set_value("display/scale", "per_frame")  # what versions before issue 25 stored by default
+    settings.sync()
+    v = make_viewer()
+    assert v.win.display.options.scale == "absolute" and v.win.presenter.options.scale == "absolute"
+    box = v.win.display.scale_box
+    box.setCurrentIndex(box.findData("per_frame"))
+    box.activated.emit(box.currentIndex())  # the user picks min-max
+    assert v.win.display.options.scale == "per_frame" and v.win.display.options.scale_chosen
+    assert settings.value("display/scale") == "per_frame" and settings.value("display/scale_chosen") is True
+    v2 = make_viewer()  # the next launch keeps the user's choice
+    assert v2.win.display.options.scale == "per_frame"

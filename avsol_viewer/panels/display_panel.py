@@ -33,9 +33,20 @@ class DisplayOptions:
     peak: bool = True
     boxes: bool = True
     scale: str = DEFAULT_SCALE       # "absolute" or "per_frame"
+    #: the user picked ``scale`` in the panel: versions before issue 25 stored "per_frame"
+    #: as the default without being asked, and such a stored value is not a choice
+    scale_chosen: bool = False
     #: model keys not drawn side by side (the Heads list's unticked boxes); not persisted:
     #: a key names one file at one modification time
     hidden: tuple[str, ...] = ()
+
+
+def first_look(o: DisplayOptions) -> DisplayOptions:
+    """The stored options as a launch shows them: a per-frame scale the user never picked
+    (stored by an older version as its default) becomes the absolute scale."""
+    if o.scale == "per_frame" and not o.scale_chosen:
+        return replace(o, scale=DEFAULT_SCALE)
+    return o
 
 
 def _swatch(colour: str):
@@ -61,6 +72,7 @@ class DisplayPanel(QWidget):
 
     def __init__(self, options: DisplayOptions, parent=None):
         super().__init__(parent)
+        options = first_look(options)
         self.options = options
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -208,11 +220,13 @@ class DisplayPanel(QWidget):
         self.audio_note.setText(note)
 
     def _emit(self, *_):
+        scale = self.scale_box.currentData()
         o = DisplayOptions(
+            scale_chosen=self.options.scale_chosen or scale != self.options.scale,
             layout=self.layout_box.currentData(), head=self.head_box.currentData(),
             colormap=self.cmap_box.currentText(), opacity=self.opacity.value() / 100.0,
             threshold=round(self.threshold.value(), 2), contour=self.contour.isChecked(),
-            peak=self.peak.isChecked(), boxes=self.boxes.isChecked(), scale=self.scale_box.currentData(),
+            peak=self.peak.isChecked(), boxes=self.boxes.isChecked(), scale=scale,
             hidden=tuple(k for k, cb in self.head_checks.items() if not cb.isChecked()))
         self.head_box.setEnabled(o.layout == "single")
         self.options = o
