@@ -221,7 +221,7 @@ def test_decoding_ahead_keeps_the_later_videos_when_one_is_missing(monkeypatch):
         def close(self):
             closed.append(self.path)
 
-    monkeypatch.setattr(pipeline, "decode_ahead", lambda locs, path, times: Fake(path))
+    monkeypatch.setattr(pipeline, "decode_ahead", lambda locs, path, times, **k: Fake(path))
     seg = [SimpleNamespace(frame_time=0.5)]
     v = [SimpleNamespace(name=f"v{k}", path=None if k == 1 else f"v{k}.mp4", segments=seg) for k in range(5)]
     with _DecodeAhead([], "models", depth=3) as ahead:
