@@ -56,15 +56,21 @@ class Family:
 
     # -- layout ----------------------------------------------------------------------------
     def skeleton(self) -> nn.Module:
-        """The repository's module tree (names and default shapes); built on ``meta``."""
+        """The repository's module tree (names and default shapes), for :meth:`key_layout`'s
+        default. Built-in families describe their layout as data instead (building modules,
+        even on the ``meta`` device, cost ~6 s on first use: ``avsol models inspect`` and
+        the viewer's Add model would wait for it)."""
         raise NotImplementedError
 
-    @functools.cached_property
-    def layout(self) -> dict[str, tuple]:
-        """``{key: shape}`` of the repository's state dict."""
+    def key_layout(self) -> dict[str, tuple]:
+        """``{key: shape}`` of the repository's state dict (default: :meth:`skeleton`'s)."""
         with torch.device("meta"):
             net = self.skeleton()
         return {k: tuple(v.shape) for k, v in net.state_dict().items()}
+
+    @functools.cached_property
+    def layout(self) -> dict[str, tuple]:
+        return self.key_layout()
 
     def _optional(self, key: str) -> bool:
         return key.endswith("num_batches_tracked") or key in self.optional_keys
@@ -130,6 +136,40 @@ class Family:
         h, w = map_hw(self.map_size)
         return (f"audio: {self.window_s:g} s at {SAMPLE_RATE} Hz mono centred on the frame, {self.audio_input}; "
                 f"image: {image}, {norm} mean/std; map: {self.map_kind} at {h}x{w}")
+
+
+def bn_layout(prefix: str, n: int) -> dict[str, tuple]:
+    """A ``BatchNorm2d(n)``'s state-dict keys and shapes."""
+    return {f"{prefix}weight": (n,), f"{prefix}bias": (n,), f"{prefix}running_mean": (n,),
+            f"{prefix}running_var": (n,), f"{prefix}num_batches_tracked": ()}
+
+
+def resnet18_layout(prefix: str = "", in_channels: int = 3, lvs_stems: bool = False,
+                    fc: int | None = None) -> dict[str, tuple]:
+    """torchvision's ResNet-18 state-dict keys and shapes under ``prefix`` (no ``fc``
+    unless ``fc`` classes; layer4's stride does not change them). ``lvs_stems``: LVS's
+    extra stems ``conv1_a`` (1 channel) and ``conv1_flow`` (6)."""
+    out = {f"{prefix}conv1.weight": (64, in_channels, 7, 7), **bn_layout(f"{prefix}bn1.", 64)}
+    if lvs_stems:
+        out[f"{prefix}conv1_a.weight"] = (64, 1, 7, 7)
+        out[f"{prefix}conv1_flow.weight"] = (64, 6, 7, 7)
+    inplanes = 64
+    for li, planes in enumerate((64, 128, 256, 512), start=1):
+        for b in range(2):
+            p = f"{prefix}layer{li}.{b}."
+            cin = inplanes if b == 0 else planes
+            out[f"{p}conv1.weight"] = (planes, cin, 3, 3)
+            out.update(bn_layout(f"{p}bn1.", planes))
+            out[f"{p}conv2.weight"] = (planes, planes, 3, 3)
+            out.update(bn_layout(f"{p}bn2.", planes))
+            if b == 0 and (li > 1 or inplanes != planes):
+                out[f"{p}downsample.0.weight"] = (planes, inplanes, 1, 1)
+                out.update(bn_layout(f"{p}downsample.1.", planes))
+        inplanes = planes
+    if fc is not None:
+        out[f"{prefix}fc.weight"] = (fc, 512)
+        out[f"{prefix}fc.bias"] = (fc,)
+    return out
 
 
 def load_exact(module: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:

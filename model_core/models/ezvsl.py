@@ -19,7 +19,7 @@ from torch import nn
 
 from model_core.model.trunks import ResNetTrunk
 from model_core.models import frontends
-from model_core.models.base import Family, load_exact
+from model_core.models.base import Family, load_exact, resnet18_layout
 
 
 class _EZVSLNet(nn.Module):
@@ -58,8 +58,9 @@ class EZVSLFamily(Family):
     top_keys = ("model",)
     same_layout_as = "fnac"
 
-    def skeleton(self) -> nn.Module:
-        return _EZVSLNet()
+    def key_layout(self):
+        return {**resnet18_layout("imgnet."), "img_proj.weight": (512, 512, 1, 1), "img_proj.bias": (512,),
+                **resnet18_layout("audnet.", 1), "aud_proj.weight": (512, 512), "aud_proj.bias": (512,)}
 
     def frontend(self, windows):
         return frontends.scipy_log_spectrogram(windows, 274)

@@ -14,7 +14,7 @@ frame ``Resize(224)`` + ``CenterCrop(224)``. Files: ``{"model_state_dict": ...}`
 ``module.`` keys. SSL-align: bare keys, 3 s windows, noverlap 353 and the squashed frame
 (the issue's table; its own training code is not public).
 
-:class:`LVSResNet` is the skeleton of that ResNet (for checking a file's keys); the
+:func:`lvs_layout` is that ResNet's state dict (for checking a file's keys); the
 running trunk is :class:`~model_core.model.trunks.ResNetTrunk` with the used stem only
 (:func:`lvs_trunk`), so batch-norm folding and channels work as for our models.
 """
@@ -26,17 +26,12 @@ from torch import nn
 
 from model_core.model.trunks import ResNetTrunk
 from model_core.models import frontends
-from model_core.models.base import Family, load_exact, sub_state
+from model_core.models.base import Family, load_exact, resnet18_layout, sub_state
 
 
-class LVSResNet(ResNetTrunk):
-    """LVS's ResNet-18 layout: torchvision's names, layer4 stride 1, three stems, an fc."""
-
-    def __init__(self, num_classes: int = 1000):
-        super().__init__(3, 64, (2, 2, 2, 2), layer4_stride=1)
-        self.conv1_a = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.conv1_flow = nn.Conv2d(6, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.fc = nn.Linear(512, num_classes)
+def lvs_layout(prefix: str) -> dict[str, tuple]:
+    """LVS's ResNet-18 state dict: torchvision's names, three stems, a 1000-class fc."""
+    return resnet18_layout(prefix, 3, lvs_stems=True, fc=1000)
 
 
 def lvs_trunk(state: dict, prefix: str, modal: str, layer4_stride: int = 1) -> ResNetTrunk:
@@ -50,13 +45,6 @@ def lvs_trunk(state: dict, prefix: str, modal: str, layer4_stride: int = 1) -> R
         sub = sub_state(state, prefix, drop=("conv1_a.", "conv1_flow.", "fc."))
         trunk = ResNetTrunk(3, layer4_stride=layer4_stride)
     return load_exact(trunk, sub)
-
-
-class _LVSSkeleton(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.imgnet = LVSResNet()
-        self.audnet = LVSResNet()
 
 
 class _CosineNet(nn.Module):
@@ -97,8 +85,8 @@ class LVSFamily(Family):
     module_prefix = True
     same_layout_as = "sslalign"
 
-    def skeleton(self):
-        return _LVSSkeleton()
+    def key_layout(self):
+        return {**lvs_layout("imgnet."), **lvs_layout("audnet.")}
 
     def frontend(self, windows):
         return frontends.scipy_log_spectrogram(windows, 274)

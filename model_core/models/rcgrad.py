@@ -25,22 +25,8 @@ from torch import nn
 
 from model_core.model.trunks import ResNetTrunk
 from model_core.models import frontends
-from model_core.models.base import Family, FamilyModel, load_exact, sub_state
-from model_core.models.lvs import LVSResNet, lvs_trunk
-
-
-class _AudioEncoderSkeleton(ResNetTrunk):
-    def __init__(self):
-        super().__init__(1, layer4_stride=2)
-        self.spectrogram = nn.Module()
-        self.spectrogram.register_buffer("window", torch.hann_window(512))
-
-
-class _RCGradSkeleton(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.image_encoder = LVSResNet()
-        self.audio_encoder = _AudioEncoderSkeleton()
+from model_core.models.base import Family, FamilyModel, load_exact, resnet18_layout, sub_state
+from model_core.models.lvs import lvs_layout, lvs_trunk
 
 
 class _RCGradNet(nn.Module):
@@ -105,8 +91,9 @@ class RCGradFamily(Family):
     module_prefix = False
     optional_keys = ("audio_encoder.spectrogram.window",)
 
-    def skeleton(self):
-        return _RCGradSkeleton()
+    def key_layout(self):
+        return {**lvs_layout("image_encoder."), **resnet18_layout("audio_encoder.", 1),
+                "audio_encoder.spectrogram.window": (512,)}
 
     def frontend(self, windows):
         return frontends.rcgrad_spectrogram(windows)

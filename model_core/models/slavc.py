@@ -15,7 +15,7 @@ from torch import nn
 
 from model_core.model.trunks import ResNetTrunk
 from model_core.models import frontends
-from model_core.models.base import Family, load_exact
+from model_core.models.base import Family, load_exact, resnet18_layout
 
 
 class _SLAVCNet(nn.Module):
@@ -57,8 +57,12 @@ class SLAVCFamily(Family):
     top_keys = ("model",)
     ignored_prefixes = ("momentum_",)   # the momentum encoders: allowed, not used
 
-    def skeleton(self):
-        return _SLAVCNet()
+    def key_layout(self):
+        out = {**resnet18_layout("imgnet."), **resnet18_layout("audnet.", 1)}
+        for k in ("1", "2"):
+            out.update({f"img_proj{k}.weight": (512, 512, 1, 1), f"img_proj{k}.bias": (512,),
+                        f"aud_proj{k}.weight": (512, 512), f"aud_proj{k}.bias": (512,)})
+        return out
 
     def _free_shape(self, key):
         return "_proj" in key

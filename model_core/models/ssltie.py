@@ -1,7 +1,7 @@
 """SSL-TIE (Liu et al., "Exploiting Transformation Invariance and Equivariance for
 Self-supervised Sound Localisation", ACM MM 2022, github.com/jinxiang-liu/SSL-TIE).
 
-LVS's trunks (``imgnet``, ``audnet``: :class:`~model_core.models.lvs.LVSResNet`) plus
+LVS's trunks (``imgnet``, ``audnet``: :func:`~model_core.models.lvs.lvs_layout`) plus
 three layers the localisation map does not use (``vision_fc1`` 1x1 1024->512, ``conv3``
 1x1 1->1, ``norm3``); the map is LVS's cosine at 14x14. The audio front end is its own:
 the first 10 s (tiled when shorter), torchaudio's ``MelSpectrogram(n_fft=512,
@@ -11,21 +11,9 @@ and no /12 (:func:`~model_core.models.frontends.ssltie_log_mel`). The frame: ``R
 """
 from __future__ import annotations
 
-from torch import nn
-
 from model_core.models import frontends
-from model_core.models.base import Family
-from model_core.models.lvs import LVSResNet, cosine_net_from
-
-
-class _SSLTIESkeleton(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.imgnet = LVSResNet()
-        self.audnet = LVSResNet()
-        self.vision_fc1 = nn.Conv2d(1024, 512, kernel_size=1)
-        self.conv3 = nn.Conv2d(1, 1, 1)
-        self.norm3 = nn.BatchNorm2d(1)
+from model_core.models.base import Family, bn_layout
+from model_core.models.lvs import cosine_net_from, lvs_layout
 
 
 class SSLTIEFamily(Family):
@@ -43,8 +31,10 @@ class SSLTIEFamily(Family):
     convention = "median of the min-max map"
     top_keys = ("state_dict",)
 
-    def skeleton(self):
-        return _SSLTIESkeleton()
+    def key_layout(self):
+        return {**lvs_layout("imgnet."), **lvs_layout("audnet."),
+                "vision_fc1.weight": (512, 1024, 1, 1), "vision_fc1.bias": (512,),
+                "conv3.weight": (1, 1, 1, 1), "conv3.bias": (1,), **bn_layout("norm3.", 1)}
 
     def frontend(self, windows):
         return frontends.ssltie_log_mel(windows)
