@@ -66,6 +66,14 @@ def _as_family(obj):
         raise TypeError(f"it gives {type(obj).__name__}, not a model_core.models.base.Family")
     if not obj.key or not isinstance(obj.key, str):
         raise TypeError("its family has no key")
+    from model_core.models.protocol import MAP_KINDS
+
+    if obj.map_kind not in MAP_KINDS:
+        raise TypeError(f"map_kind {obj.map_kind!r} is not one of {', '.join(MAP_KINDS)}")
+    if not (isinstance(obj.window_s, (int, float)) and obj.window_s > 0):
+        raise TypeError(f"window_s must be > 0 seconds, got {obj.window_s!r}")
+    if obj.geometry not in ("squash", "centre"):
+        raise TypeError(f"geometry {obj.geometry!r} is not 'squash' or 'centre'")
     return obj
 
 
