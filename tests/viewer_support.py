@@ -46,6 +46,18 @@ class FakeLocalizer:
         self.frames_seen: list[int] = []  # frame indices read from the pixels, in call order
         self.embedded = 0                # windows embedded
 
+    # the rest of the model protocol (model_core.models.protocol.MapModel): a DNM-like head
+    family, map_kind, tau, audio_window_s, sample_rate = "dnm", "sigmoid", None, 1.0, 16000
+
+    def crop(self, width, height):
+        return (0.0, 0.0, float(width), float(height))
+
+    def predict_audios(self, frames, embs, audio_index=None):
+        return [self.predict(frames, e, audio_index) for e in embs]
+
+    def warmup(self, batch=None):
+        pass
+
     def embed_audio(self, windows: np.ndarray) -> np.ndarray:
         w = np.asarray(windows, np.float32)
         self.embedded += len(w)

@@ -37,9 +37,31 @@ class AudioSource:
     label = "audio"
     #: True when every window is silence (the map was computed on silence: flag it)
     silent = False
+    #: seconds of sound a window can be placed in (None: endless, as silence and noise)
+    duration: float | None = None
 
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
+
+    def whole(self) -> np.ndarray:
+        """Every sample (for tiling a track shorter than a window); sources with a
+        ``duration`` override it."""
+        raise NotImplementedError(f"{type(self).__name__} has no end to tile from")
+
+    def read_window(self, centre: float, seconds: float = WINDOW_SECONDS, placed: bool = False) -> np.ndarray:
+        """The ``seconds`` window for a frame window centred on ``centre``: zero outside
+        the track (``placed`` False, our heads' rule), or placed inside the track by
+        :func:`~model_core.models.protocol.place_window` (shifted at the ends, tiled when
+        the track is shorter than the window: the published families' rule; see
+        :mod:`model_core.inference.audio_window`)."""
+        if not placed or self.duration is None:
+            return self.window(centre, seconds)
+        from model_core.models.protocol import cut_window, place_window
+
+        start, tile = place_window(centre, seconds, self.duration)
+        if tile:
+            return cut_window(self.whole(), centre, seconds, SAMPLE_RATE)
+        return self.window(start + seconds / 2.0, seconds)
 
     def close(self) -> None:
         """Release files."""
@@ -75,6 +97,10 @@ class ArrayAudio(AudioSource):
         self.samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
         self.key, self.label = key, label
         self.silent = not bool(np.any(self.samples))
+        self.duration = len(self.samples) / SAMPLE_RATE
+
+    def whole(self) -> np.ndarray:
+        return self.samples
 
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
         first = window_key(centre, seconds)
@@ -100,6 +126,11 @@ class FileAudio(AudioSource):
         self.key, self.label = key, label
         self.silent = not self.reader.has_audio
         self.note = self.reader.choice.describe()
+        # a file without sound reads as silence everywhere: nothing to place a window in
+        self.duration = float(self.reader.duration) if self.reader.has_audio else None
+
+    def whole(self) -> np.ndarray:
+        return self.reader.read(0.0, self.reader.duration)
 
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
         return self.reader.window(centre, seconds)
@@ -175,18 +206,29 @@ class PickedAudio(AudioSource):
         pick = self.picks.get(window_key(centre, seconds))
         if pick is None:
             return np.zeros(int(round(seconds * SAMPLE_RATE)), np.float32)
-        path, at = pick
+        return self._reader(pick[0]).window(pick[1], seconds)
+
+    def read_window(self, centre: float, seconds: float = WINDOW_SECONDS, placed: bool = False) -> np.ndarray:
+        """The picked file's window at its pick, placed inside THAT file (``placed``)."""
+        pick = self.picks.get(window_key(centre, WINDOW_SECONDS))
+        if pick is None:
+            return np.zeros(int(round(seconds * SAMPLE_RATE)), np.float32)
+        return self._reader(pick[0]).read_window(pick[1], seconds, placed)
+
+    def _reader(self, path: str) -> "FileAudio":
         if path not in self._readers:
             self._readers[path] = FileAudio(path, "offscreen", self.label)
-        return self._readers[path].window(at, seconds)
+        return self._readers[path]
 
-    def ident(self, key: int) -> tuple[str, int]:
-        """Embedding-cache identity of the window frame window ``key`` hears: the other
-        file's own window (``"own|PATH"``, its first sample), so an eval run embeds it once."""
+    def ident(self, key: int, seconds: float = WINDOW_SECONDS) -> tuple[str, int]:
+        """Embedding-cache identity of the ``seconds`` window frame window ``key`` (its 1 s
+        key) hears: the other file's own window (``"own|PATH"``, the first sample of the
+        window centred on the pick), so an eval run embeds it once. The caller adds the
+        window rule to the audio key (``audio_window.group_audio_key``)."""
         pick = self.picks.get(int(key))
         if pick is None:
             return ("silence", 0)
-        return (f"own|{pick[0]}", window_key(pick[1]))
+        return (f"own|{pick[0]}", window_key(pick[1], seconds))
 
     def close(self) -> None:
         for r in self._readers.values():
@@ -264,3 +306,6 @@ class _FixedWindowAudio(FileAudio):
 
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
         return self.reader.window(self.at, seconds)
+
+    def read_window(self, centre: float, seconds: float = WINDOW_SECONDS, placed: bool = False) -> np.ndarray:
+        return super().read_window(self.at, seconds, placed)

@@ -13,7 +13,14 @@ the same frame with the same audio gives the same map everywhere (SPEC 2). The p
   or a window per frame) and :class:`EmbeddingCache`, so each distinct window goes through
   each model's audio trunk once;
 - :func:`predict_frames`, the one step every consumer runs: windows -> embeddings (log-mel
-  computed once for all models) -> ``Localizer.predict``.
+  computed once for all our heads) -> ``predict``.
+
+The engine talks to a model only through the
+:class:`~model_core.models.protocol.MapModel` protocol (our DNM heads and every published
+family, :func:`model_core.models.loading.load_model`): each model hears its own window
+length (:func:`~model_core.inference.audio_window.window_group`), gets frames as decoded
+unless all models take the same squashed square input, and returns its native map
+(``map_kind``).
 
 :class:`MapEngine` is used by one thread at a time (it owns decoders, which are not
 thread-safe); it has no Qt and imports torch only through the localizers it is given or
@@ -31,7 +38,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from model_core.inference.audio_sources import AudioSource, AudioSpec
-from model_core.inference.audio_window import AUDIO_HOP, window_centre, window_key
+from model_core.inference.audio_window import AUDIO_HOP, group_audio_key, window_centre, window_group, window_key
 from model_core.inference.frame_sources import FrameSpec
 from model_core.inference.map_cache import MapCache, MapEntry, MapKey
 from model_core.lru import LRU
@@ -72,7 +79,11 @@ class ModelInfo:
     path: str
     classes: tuple[str, ...]
     device: str
-    map_size: int
+    map_size: int | tuple      # int (square) or (h, w): model_core.models.protocol.map_hw
+    family: str = "dnm"        # the model's family key ("dnm", "ezvsl", "lvs", ...)
+    map_kind: str = "sigmoid"  # the native map's scale (model_core.models.protocol.normalise)
+    tau: float | None = None
+    audio_window_s: float = 1.0
 
 
 def model_key(path: str | os.PathLike) -> str:
@@ -84,12 +95,25 @@ def model_key(path: str | os.PathLike) -> str:
         return str(p)
 
 
-def default_localizer(path: str):
-    """``Localizer(path, device="auto")`` with all cores but one on the CPU (torch's threads
-    are per process: the GUI thread keeps a core to draw on while maps are computed)."""
-    from model_core.inference.localizer import Localizer
+def default_localizer(path: str, family: str | None = None):
+    """The model of any supported checkpoint (:func:`model_core.models.loading.load_model`:
+    ours becomes a ``Localizer``, a published family's file its family's model; ``family``
+    forces one) on device "auto", with all cores but one on the CPU (torch's threads are
+    per process: the GUI thread keeps a core to draw on while maps are computed)."""
+    from model_core.models.loading import load_model
 
-    return Localizer(path, device="auto", batch_size=8, threads=max(1, (os.cpu_count() or 2) - 1))
+    return load_model(path, device="auto", family=family, batch_size=8,
+                      threads=max(1, (os.cpu_count() or 2) - 1))
+
+
+def decode_size(locs: Sequence) -> tuple[int, int] | None:
+    """``(S, S)`` when every model takes the same squashed square input of S pixels
+    (``image_size``: our heads; the decoder's resize before the colour conversion is the
+    cheapest place), else None: frames as decoded, each model resizing and cropping them
+    as its repository does (a published family's ``predict``, which has no ``image_size``)."""
+    sizes = {getattr(loc, "image_size", None) for loc in locs}
+    size = sizes.pop() if len(sizes) == 1 else None
+    return (int(size), int(size)) if size else None
 
 
 def lower_thread_priority(policy: int | str) -> None:
@@ -142,9 +166,10 @@ def embed_windows(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCac
                   keys: Sequence[int], read: Callable[[int], np.ndarray]) -> None:
     """Make sure every (model, ``audio_key``, window key) of ``keys`` is in ``cache``.
 
-    ``read(key)`` returns the window's 16000 samples; each missing window is read once and
-    its log-mel computed once for all the models (models without ``embed_log_mel``, such
-    as test fakes, get the raw windows through ``embed_audio``).
+    ``read(key)`` returns the window's samples; each missing window is read once and its
+    log-mel computed once for all our heads (models without ``embed_log_mel``, the
+    published families with their own audio front ends, get the raw windows through
+    ``embed_audio``). All ``locs`` must hear the same window (one window group).
     """
     embed_idents(locs, model_keys, cache, [(audio_key, k) for k in keys], lambda ident: read(ident[1]))
 
@@ -201,8 +226,6 @@ def predict_frames_audios(loc, model_key_: str, cache: EmbeddingCache, idents: S
     once per audio."""
     n = len(frames)
     embs = [_cat([cache.get((model_key_, ak, int(wk))) for ak, wk in ids]) for ids in idents]
-    if not hasattr(loc, "predict_audios"):
-        return [loc.predict(frames, e, np.arange(n)) for e in embs]
     return loc.predict_audios(frames, embs, np.arange(n))
 
 
@@ -212,8 +235,8 @@ class MapEngine:
     Parameters
     ----------
     cache : the map cache to fill (shared with readers in other threads).
-    localizer_factory : ``factory(path) -> Localizer`` used by :meth:`load`
-        (default :func:`default_localizer`; tests pass fakes).
+    localizer_factory : ``factory(path) -> MapModel`` used by :meth:`load`
+        (default :func:`default_localizer`: any family; tests pass fakes).
     batch : most frames computed per :meth:`step`.
     """
 
@@ -230,23 +253,28 @@ class MapEngine:
         self._audio_id: tuple | None = None
 
     # -- models -------------------------------------------------------------------------
-    def load(self, path: str | os.PathLike) -> ModelInfo | None:
-        """Load a checkpoint (None if already loaded). Raises what the factory raises."""
+    def load(self, path: str | os.PathLike, family: str | None = None) -> ModelInfo | None:
+        """Load a checkpoint of any family (None if already loaded); ``family`` forces one
+        (``--model-family``). Raises what the factory raises (a
+        :class:`~model_core.errors.CheckpointError` line for a file of no known family)."""
         path = os.fspath(path)
         key = model_key(path)
         if key in self.models:
             return None
-        return self.add(key, self.factory(path), path)
+        return self.add(key, self.factory(path) if family is None else self.factory(path, family), path)
 
     def add(self, key: str, loc, path: str = "") -> ModelInfo:
         """Register an already-loaded localizer under ``key`` (named uniquely)."""
         names = {i.name for i in self.infos}
-        base = name = str(getattr(loc, "name", Path(path).stem))
+        base = name = str(loc.name or Path(path).stem)
         k = 2
         while name in names:
             name, k = f"{base}-{k}", k + 1
+        size = loc.map_size
         info = ModelInfo(key=key, name=name, head=str(loc.head), path=str(path), classes=tuple(loc.classes),
-                         device=str(getattr(loc, "device", "cpu")), map_size=int(loc.map_size))
+                         device=str(loc.device), map_size=tuple(size) if isinstance(size, (tuple, list)) else int(size),
+                         family=str(loc.family), map_kind=str(loc.map_kind), tau=loc.tau,
+                         audio_window_s=float(loc.audio_window_s))
         self.models[key] = loc
         self.infos = [i for i in self.infos if i.key != key] + [info]
         return info
@@ -325,22 +353,26 @@ class MapEngine:
         indices = list(indices)
         if not indices or not self.models:
             return
-        size = max(int(loc.image_size) for loc in self.models.values())
-        imgs = frames.read(indices, size)
+        size = decode_size(list(self.models.values()))
+        imgs = frames.read(indices, size[0] if size else None)
         times = [frames.time_at(i) for i in indices]
         centres = [window_centre(t, hop) for t in times]
-        wkeys = [window_key(c) for c in centres]
-        centre_of = dict(zip(wkeys, centres))
-        akey = f"{video}|{audio_spec.key}"
+        base_akey = f"{video}|{audio_spec.key}"
         for mkey, loc in list(self.models.items()):
             sel = [j for j, i in enumerate(indices) if missing is None or mkey in missing.get(i, ())]
             if not sel:
                 continue
             if stop is not None and stop():
                 return
+            seconds, placed = group = window_group(loc)
+            akey = group_audio_key(base_akey, group)
+            wkeys = [window_key(c, seconds) for c in centres]
+            centre_of = dict(zip(wkeys, centres))
             keys = [wkeys[j] for j in sel]
-            embed_windows([loc], [mkey], self.embeddings, akey, keys, lambda k: audio.window(centre_of[k]))
-            pred = predict_frames(loc, mkey, self.embeddings, akey, np.stack([imgs[j] for j in sel]), keys)
+            embed_windows([loc], [mkey], self.embeddings, akey, keys,
+                          lambda k: audio.read_window(centre_of[k], seconds, placed))
+            batch = np.stack([imgs[j] for j in sel]) if size else [imgs[j] for j in sel]
+            pred = predict_frames(loc, mkey, self.embeddings, akey, batch, keys)
             for r, j in enumerate(sel):
                 self.cache.put(MapKey(video, mkey, audio_spec.key, indices[j]),
                                MapEntry(np.asarray(pred.maps[r], np.float32), float(pred.p_avc[r]),

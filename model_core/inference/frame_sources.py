@@ -17,14 +17,15 @@ import numpy as np
 
 
 class FrameProvider:
-    """Frames by index, already resized (without crop) to the model's square input."""
+    """Frames by index, resized (without crop) to a square ``size`` given one, else as
+    decoded (``size`` None: models of several families each resize and crop their own way)."""
 
     frame_count = 0
 
     def time_at(self, index: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def read(self, indices: list[int], size: int) -> list[np.ndarray]:  # pragma: no cover
+    def read(self, indices: list[int], size: int | None) -> list[np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
     def close(self) -> None:
@@ -43,11 +44,11 @@ class FileFrames(FrameProvider):
     def time_at(self, index: int) -> float:
         return self.reader.time_at_index(index)
 
-    def read(self, indices: list[int], size: int) -> list[np.ndarray]:
+    def read(self, indices: list[int], size: int | None) -> list[np.ndarray]:
         # decode in increasing order (forward reads are cheap), return in the order asked
         out: dict[int, np.ndarray] = {}
         for i in sorted(set(indices)):
-            out[i] = self.reader.read_at_index(i, (size, size))
+            out[i] = self.reader.read_at_index(i, (size, size) if size else None)
         return [out[i] for i in indices]
 
     def close(self) -> None:

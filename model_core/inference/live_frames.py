@@ -89,7 +89,7 @@ class LiveFrames(FrameProvider):
             raise IndexError(f"frame {index} is no longer held (live sources keep the newest)")
         return f.time
 
-    def read(self, indices: list[int], size: int) -> list[np.ndarray]:
+    def read(self, indices: list[int], size: int | None) -> list[np.ndarray]:
         from model_core.media.frames import resize_frame
 
         f = self._latest
@@ -97,7 +97,7 @@ class LiveFrames(FrameProvider):
         for i in indices:
             if f is None or f.index != i:
                 raise IndexError(f"frame {i} is no longer held (live sources keep the newest)")
-            out.append(resize_frame(f.image, (size, size)))
+            out.append(resize_frame(f.image, (size, size)) if size else f.image)
         return out
 
     def close(self) -> None:

@@ -18,6 +18,13 @@ embedded once per model (:func:`model_core.inference.engine.embed_windows`, the 
 viewer's worker and the export run too), then shared by the frames that use it
 (:func:`model_core.inference.engine.predict_frames`). So a frame gets the same map here,
 in the viewer and in the export.
+
+Models of several families (issue 27). Models are grouped by the window they hear
+(:func:`~model_core.inference.audio_window.window_group`: its length, and whether it is
+placed inside the file); the decoder reads each distinct window once per group and the
+models of a group share it. Frames are decoded at the square input size only when every
+model takes the same squashed square input (``image_size``, our heads); otherwise they
+are handed over as decoded and each model resizes (and crops) them its own way.
 """
 from __future__ import annotations
 
@@ -32,9 +39,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from model_core.inference.audio_sources import ArrayAudio, AudioSource, AudioSpec, FileAudio, SilenceAudio
-from model_core.inference.audio_window import AUDIO_HOP, check_hop, window_centre, window_key
-from model_core.inference.engine import (EMBEDDING_CACHE, EmbeddingCache, embed_idents, embed_windows,
-                                         lower_thread_priority, predict_frames, predict_frames_audios)
+from model_core.inference.audio_window import (AUDIO_HOP, check_hop, group_audio_key, window_centre, window_group,
+                                               window_key)
+from model_core.inference.engine import (EMBEDDING_CACHE, EmbeddingCache, decode_size, embed_idents,
+                                         embed_windows, lower_thread_priority, predict_frames, predict_frames_audios)
 from model_core.media import frames as media_frames
 
 #: batches decoded ahead of the model (memory: this many batches of uint8 frames)
@@ -85,10 +93,11 @@ class _Batch:
     indices: np.ndarray     # (B,) frame indices
     order: np.ndarray       # (B,) position of each item in the caller's ``times``
     frames: np.ndarray      # (B, S, S, 3) uint8 (or a list at native size)
-    keys: np.ndarray        # (B,) audio window key (first sample, audio_window.window_key)
+    keys: dict              # window group -> (B,) audio window keys (audio_window.window_key)
     centres: np.ndarray     # (B,) audio window centres
-    windows: dict           # key -> (16000,) float32, for keys not sent before
-    neg_windows: dict = field(default_factory=dict)  # negative name -> {key: window}
+    windows: dict           # window group -> {key: samples}, for keys not sent before
+    neg_windows: dict = field(default_factory=dict)  # negative name -> group -> {key: window}
+    frame_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (B,) 1 s keys
 
 
 def _plan(reader, times, fps):
@@ -114,12 +123,13 @@ class _Decoder:
     thread of a :class:`Decoding`), until done or ``stop`` is set."""
 
     def __init__(self, reader, plan, size, batch, audio_source, hop, out: queue.Queue, negatives,
-                 stop: threading.Event):
+                 stop: threading.Event, groups=((1.0, False),)):
         self.negatives = dict(negatives or {})
+        self.groups = list(groups)
         self.reader, self.plan, self.size, self.batch = reader, plan, size, batch
         self.audio_source, self.hop, self.out = audio_source, hop, out
         self.stop = stop
-        self._sent: set[int] = set()
+        self._sent: set = set()
 
     def _items(self):
         """Yield (time, frame index, order position, frame) in decoding order."""
@@ -147,23 +157,30 @@ class _Decoder:
     def _flush(self, items) -> bool:
         t, i, pos, imgs = zip(*items)
         centres = np.array([window_centre(x, self.hop) for x in t])
-        keys = np.array([window_key(c) for c in centres], dtype=np.int64)
-        windows = {}
+        keys, windows = {}, {}
         neg: dict = {name: {} for name in self.negatives}
-        for k, c in zip(keys.tolist(), centres.tolist()):
-            if k not in self._sent:
-                windows[k] = self.audio_source.window(c)
+        for g in self.groups:
+            seconds, placed = g
+            keys[g] = np.array([window_key(c, seconds) for c in centres], dtype=np.int64)
+            windows[g] = {}
+            for name in self.negatives:
+                neg[name][g] = {}
+            for k, c in zip(keys[g].tolist(), centres.tolist()):
+                if (g, k) in self._sent:
+                    continue
+                own = windows[g][k] = self.audio_source.read_window(c, seconds, placed)
                 for name, src in self.negatives.items():
                     if getattr(src, "lazy", False):      # read later, only if needed
-                        neg[name][k] = functools.partial(src.window, c)
+                        neg[name][g][k] = functools.partial(src.read_window, c, seconds, placed)
                     elif hasattr(src, "from_own"):       # noise at the own window's RMS
-                        neg[name][k] = src.from_own(windows[k], c)
+                        neg[name][g][k] = src.from_own(own, c, seconds)
                     else:
-                        neg[name][k] = src.window(c)
-                self._sent.add(k)
+                        neg[name][g][k] = src.read_window(c, seconds, placed)
+                self._sent.add((g, k))
         frames = np.stack(imgs) if self.size is not None else list(imgs)
         return self._put(_Batch(np.array(t, np.float64), np.array(i, np.int64), np.array(pos, np.int64),
-                                frames, keys, centres, windows, neg))
+                                frames, keys, centres, windows, neg,
+                                np.array([window_key(c) for c in centres], dtype=np.int64)))
 
     def run(self) -> None:
         lower_thread_priority(DECODER_PRIORITY)
@@ -201,9 +218,9 @@ class Decoding:
                  audio=None, audio_hop: float | None = AUDIO_HOP, batch_size: int | None = None,
                  negatives: dict | None = None):
         locs = list(localizers)
-        sizes = {loc.image_size for loc in locs}
         self.path = os.fspath(path)
-        self.size = (sizes.pop(),) * 2 if len(sizes) == 1 else None
+        self.size = decode_size(locs)
+        self.groups = list(dict.fromkeys(window_group(loc) for loc in locs))
         self.batch = int(batch_size or max(loc.batch_size for loc in locs))
         self.hop = check_hop(audio_hop)
         self.negatives = dict(negatives or {})
@@ -229,7 +246,7 @@ class Decoding:
             self.source = _audio_source(audio, self.path)
             self.silent = bool(self.source.silent)
             self.decoder = _Decoder(self.reader, self.plan, self.size, self.batch, self.source, self.hop,
-                                    self.queue, self.negatives, self._stop)
+                                    self.queue, self.negatives, self._stop, self.groups)
         except BaseException as exc:  # noqa: BLE001 - raised by the reader of this decoding
             self._error = exc
         finally:
@@ -402,20 +419,30 @@ def _audio_source(audio, path) -> AudioSource:
 
 def _run_batch(locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, parts: dict,
                neg_parts: dict | None = None, negatives: dict | None = None, path: str = "") -> None:
-    """The engine's step on one batch: embed its new windows (read by the decoder), predict;
-    with negative audios, every audio is read from the same visual features."""
-    keys = [int(k) for k in b.keys]
+    """The engine's step on one batch, per window group: embed its new windows (read by
+    the decoder), predict; with negative audios, every audio is read from the same visual
+    features."""
+    for g in dict.fromkeys(window_group(loc) for loc in locs):
+        _run_group(g, [loc for loc in locs if window_group(loc) == g], b, embeddings, audio_key, parts,
+                   neg_parts, negatives, path)
+
+
+def _run_group(g, locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, parts: dict,
+               neg_parts: dict | None, negatives: dict | None, path: str) -> None:
+    keys = [int(k) for k in b.keys[g]]
     names = [loc.name for loc in locs]
+    akey = group_audio_key(audio_key, g)
+    windows = b.windows[g]
     if not negatives:
-        embed_windows(locs, names, embeddings, audio_key, keys, b.windows.__getitem__)
+        embed_windows(locs, names, embeddings, akey, keys, windows.__getitem__)
         for loc in locs:
-            parts[loc.name].append(predict_frames(loc, loc.name, embeddings, audio_key, b.frames, keys))
+            parts[loc.name].append(predict_frames(loc, loc.name, embeddings, akey, b.frames, keys))
         return
-    idents = [[(audio_key, k) for k in keys]]
-    window_of: dict = {(audio_key, k): w for k, w in b.windows.items()}
+    idents = [[(akey, k) for k in keys]]
+    window_of: dict = {(akey, k): w for k, w in windows.items()}
     for n, src in negatives.items():
-        ids = [_ident(src, k, path) for k in keys]
-        sent = b.neg_windows.get(n, {})
+        ids = [_ident(src, k, k1, path, g) for k, k1 in zip(keys, b.frame_keys.tolist())]
+        sent = b.neg_windows.get(n, {}).get(g, {})
         window_of.update({ids[j]: sent[k] for j, k in enumerate(keys) if k in sent})
         idents.append(ids)
     # every window of the batch, own and negative, through each audio trunk in one call
@@ -432,20 +459,25 @@ def _value(window):
     return window() if callable(window) else window
 
 
-def _ident(src: AudioSource, key: int, path: str) -> tuple[str, int]:
+def _ident(src: AudioSource, key: int, frame_key: int, path: str, group=(1.0, False)) -> tuple[str, int]:
     """Embedding-cache identity of the window a negative source gives for frame window
-    ``key``: silence is one window; a source with ``ident`` names its own (an off-screen
-    pick is another file's own window); others are this file's."""
+    ``key`` of window ``group`` (``frame_key``: the same window's 1 s key): silence is one
+    window; a source with ``ident`` names its own (an off-screen pick is another file's
+    own window); others are this file's."""
+    seconds = group[0]
     if isinstance(src, SilenceAudio):
-        return ("silence", 0)
+        return (group_audio_key("silence", group), 0)
     ident = getattr(src, "ident", None)
     if ident is not None:
-        return ident(key)
-    return (f"{src.key}|{path}", key)
+        a, k = ident(frame_key, seconds)
+        return (group_audio_key(a, group) if a != "silence" else group_audio_key("silence", group), k)
+    return (group_audio_key(f"{src.key}|{path}", group), key)
 
 
 def _assemble(preds, meta, loc, silent, cancelled, plan, path) -> VideoMaps:
-    m, c = loc.map_size, len(loc.classes)
+    from model_core.models.protocol import map_hw
+
+    (mh, mw), c = map_hw(loc.map_size), len(loc.classes)
     if preds:
         maps = np.concatenate([p.maps for p in preds])
         p_avc = np.concatenate([p.p_avc for p in preds])
@@ -455,7 +487,7 @@ def _assemble(preds, meta, loc, silent, cancelled, plan, path) -> VideoMaps:
         centres = np.concatenate([b.centres for b in meta])
         order = np.concatenate([b.order for b in meta])
     else:
-        maps, p_avc, probs = np.zeros((0, m, m), np.float32), np.zeros(0, np.float32), np.zeros((0, c), np.float32)
+        maps, p_avc, probs = np.zeros((0, mh, mw), np.float32), np.zeros(0, np.float32), np.zeros((0, c), np.float32)
         times, centres = np.zeros(0), np.zeros(0)
         idx = order = np.zeros(0, np.int64)
     if plan is not None and not cancelled:  # back to the caller's order of times
