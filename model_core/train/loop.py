@@ -11,8 +11,8 @@ the global RNG states of every rank and the running sums of the epoch, written e
 until the next logging step (``log_every``, an epoch's end, a save), where the pending steps
 are read in one transfer, as nanoGPT does: a read per step would make the host wait for the
 GPU every step. The finiteness check is made there too, so a diverged loss stops the run at
-the next logging step, naming the step it first appeared at. Progress goes to callbacks as plain dicts
-(``{"event": "start" | "cache" | "step" | "epoch" | "log" | "done", ...}``), which the CLI
+the next logging step, naming the step it first appeared at. Progress goes to callbacks as
+plain dicts (``{"event": "start" | "cache" | "step" | "epoch" | "log" | "done", ...}``), which the CLI
 prints as JSON lines for the GUI; only rank 0 emits and writes.
 """
 from __future__ import annotations
