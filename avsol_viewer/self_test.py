@@ -101,8 +101,10 @@ def run(app, win, timeout_s: float = 180.0, out=sys.stdout) -> int:
 
     t.ok(f"window: Qt {PySide6.__version__}, platform {app.platformName()}")
 
-    # the defaults (three heads beside the plain frame, 60 % opacity), not the user's settings
-    win.set_options(DisplayOptions(layout="side_by_side"))
+    # the defaults (three heads beside the plain frame, 60 % opacity), not the user's settings,
+    # but the per-frame scale: the check is that every head's overlay is drawn, and on the
+    # default absolute scale a head whose map is low (a quiet frame) is rightly near-invisible
+    win.set_options(DisplayOptions(layout="side_by_side", scale="per_frame", scale_chosen=True))
     with tempfile.TemporaryDirectory(prefix="avsol-self-test ") as tmp:
         shot_path = Path(tmp) / "self-test.png"
         with contextlib.redirect_stdout(io.StringIO()):  # its "screenshot saved to <temp file>"
