@@ -1,6 +1,6 @@
 """Entry point of ``avsol-viewer`` (SPEC 9), also ``python -m avsol_viewer.app``.
 
-``avsol-viewer [FILE] [--checkpoint CKPT ...] [--screenshot OUT.png [--at SECONDS]]
+``avsol-viewer [FILE] [--checkpoint CKPT ... [--model-family NAME]] [--screenshot OUT.png [--at SECONDS]]
 [--live [--camera INDEX|FILE] [--microphone DEVICE|FILE]] [--self-test]``
 
 Start-up is ordered for speed (SPEC 8: an interactive window within 1.5 s): Qt and
@@ -8,7 +8,9 @@ pyqtgraph are imported, the window is shown, and only then is the file opened an
 models loaded; torch is imported by the worker threads, never here. Without
 ``--checkpoint`` the bundled demo checkpoints ``resources/models/{avc,cls,dnm}.pt`` load
 (if present; otherwise the viewer shows frames and spectrogram and says no model is
-loaded).
+loaded). ``--checkpoint`` takes ours (``.pt``) or a published model's file (``.pth``,
+``.pth.tar``: EZ-VSL, LVS, ...; the family is detected from its keys, ``--model-family``
+forces one for every ``--checkpoint``).
 
 ``--screenshot`` renders the full window offscreen once the frame, the spectrogram and
 every model's map at ``--at`` are ready (or ``--timeout`` passed), saves it and exits 0;
@@ -42,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="avsol-viewer", description="AVSOL Studio viewer")
     p.add_argument("file", nargs="?", help="video file to open")
     p.add_argument("--checkpoint", action="append", default=[], metavar="CKPT",
-                   help="checkpoint to load (repeatable; default: the bundled demo heads)")
+                   help="checkpoint to load, ours or a published model's .pth / .pth.tar (repeatable; "
+                        "default: the bundled demo heads)")
+    p.add_argument("--model-family", metavar="NAME", default=None,
+                   help="force the family of the --checkpoint files (ezvsl, lvs, ...; default: "
+                        "detected from the keys; see `avsol models list`)")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="render the window, save it (PNG, or JPEG for .jpg/.jpeg), and exit")
     p.add_argument("--at", type=finite(0), default=0.0, metavar="SECONDS", help="time for --screenshot (with --live: seconds of live mode before it)")
@@ -144,7 +150,8 @@ def _install_startup_probe(app, win) -> None:
 SWITCH_INTERVAL_S = 2e-4
 
 
-def open_initial(win, file: str | None, at: float, checkpoints: list[str], live=None) -> None:
+def open_initial(win, file: str | None, at: float, checkpoints: list[str], live=None,
+                 family: str | None = None) -> None:
     """What the command line asks for: the file (at ``at`` s), then the checkpoints.
 
     The file first: its first frame shows before the model threads import torch.
@@ -152,10 +159,10 @@ def open_initial(win, file: str | None, at: float, checkpoints: list[str], live=
     if file and win.open_path(file) and at:
         win.controller.player.seek(at)
     for ckpt in checkpoints:
-        win.load_checkpoint(ckpt)
+        win.load_checkpoint(ckpt, family)
     if not checkpoints:
         win.statusBar().showMessage("no model loaded: resources/models/*.pt not found "
-                                    "(File › Load checkpoint…)", 15000)
+                                    "(File › Add model…)", 15000)
     if live is not None:
         win.live.start(*live)
 
@@ -261,6 +268,8 @@ def _self_test(timeout_s: float) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     checkpoints = args.checkpoint or [str(p) for p in default_checkpoints()]
+    if args.model_family is not None and not args.checkpoint:
+        return _fail("--model-family needs --checkpoint FILE (the file whose family it forces)")
     if (args.camera is not None or args.microphone is not None) and not args.live:
         return _fail("--camera and --microphone need --live")
     if args.live and args.screenshot and args.at >= args.timeout:
@@ -307,12 +316,13 @@ def _main(args: argparse.Namespace) -> int:
         win.show()
         try:
             return render_screenshot(app, win, args.file, checkpoints, args.at, args.screenshot, args.timeout,
-                                     live=live)
+                                     live=live, family=args.model_family)
         finally:
             win.close()
     win.show()
     _install_startup_probe(app, win)
-    _after_first_paint(win, lambda: open_initial(win, args.file, args.at, checkpoints, live))
+    _after_first_paint(win, lambda: open_initial(win, args.file, args.at, checkpoints, live,
+                                                        args.model_family))
     code = app.exec()
     win.close()
     return code

@@ -40,7 +40,7 @@ def wait_until(predicate, timeout_s: float) -> bool:
 
 
 def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: float, out: str,
-                      timeout_s: float, live: tuple | None = None) -> int:
+                      timeout_s: float, live: tuple | None = None, family: str | None = None) -> int:
     """The whole headless run; returns the exit status (0, or 2 for bad input)."""
     from model_core.errors import InputError
 
@@ -55,7 +55,7 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         if not win.open_path(file):
             return _fail(errors[-1] if errors else f"{file}: cannot open")
     for ckpt in checkpoints:
-        win.load_checkpoint(ckpt)
+        win.load_checkpoint(ckpt, family)
     if c.session is not None:
         c.player.seek(at)
     if live is not None:  # live mode: the first maps of every model (a camera fault ends the wait)

@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a = self.actions_by_name = dict(self.transport.actions)
         a["open"] = make_action(self, "&Open video…", "Ctrl+O", self.ask_open)
-        a["checkpoint"] = make_action(self, "Load &checkpoint…", "Ctrl+K", self.ask_load_checkpoint)
+        a["checkpoint"] = make_action(self, "Add &model…", "Ctrl+K", self.ask_load_checkpoint)
         a["annotations"] = make_action(self, "Load &annotations…", "Ctrl+Shift+A", self.ask_load_annotations)
         a["screenshot"] = make_action(self, "Save &screenshot…", "Ctrl+Shift+S", self.ask_save_screenshot)
         a["copy"] = make_action(self, "Copy screenshot", "Ctrl+Shift+C", self.copy_screenshot)
@@ -401,12 +401,16 @@ class MainWindow(QMainWindow):
         if not files:
             self.recent_menu.addAction("(none)").setEnabled(False)
 
-    def load_checkpoint(self, path: str | os.PathLike) -> None:
-        self.controller.maps.load_checkpoint(path)
+    def load_checkpoint(self, path: str | os.PathLike, family: str | None = None) -> None:
+        """Add a head: our checkpoint or a published model's (family detected from the
+        keys, or ``family``); a file that cannot be used is one message, the loaded heads
+        stay as they were."""
+        self.controller.maps.load_checkpoint(path, family)
 
     def ask_load_checkpoint(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Load checkpoint", self.settings.last_folder(),
-                                                "Checkpoints (*.pt *.pth *.pth.tar);;All files (*)")
+        """File › Add model…: our heads (.pt) and the field's published checkpoints (.pth, .pth.tar)."""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add model", self.settings.last_folder(),
+                                                "Models (*.pt *.pth *.pth.tar);;All files (*)")
         for p in paths:
             self.load_checkpoint(p)
 

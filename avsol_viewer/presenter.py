@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject
 
-from avsol_viewer.core.map_display import prepare
+from avsol_viewer.core.map_display import p_avc_text
 from avsol_viewer.maps.colormaps import overlay_lut
 from avsol_viewer.maps.head_style import BUNDLED_NOTE, head_label, head_title_html, is_bundled
 from avsol_viewer.maps.heads_panel import HeadContent
@@ -145,7 +145,8 @@ class Presenter(QObject):
         key = (model_key, index, id(entry), self.options.scale)
         dm = self._display_memo.get(key)
         if dm is None:
-            dm = prepare(entry.map, self.options.scale)
+            s = self.c.session  # a published model's map: normalised by its kind, on its crop
+            dm = self.c.maps.traits(model_key).prepare(entry.map, self.options.scale, s.width, s.height)
             self._display_memo.put(key, dm)
         return dm
 
@@ -175,7 +176,7 @@ class Presenter(QObject):
             contents.append(HeadContent(self._title(m, entry, age, no_sound), dm))
             self.shown.append((head_label(m.name, m.head), dm))
         if not contents:
-            msg = "loading models…" if c.maps.loading else "no model loaded (File › Load checkpoint…)"
+            msg = "loading models…" if c.maps.loading else "no model loaded (File › Add model…)"
             if c.maps.models and not c.maps.loading:
                 msg = "every head is hidden (Display › Show heads)"
             elif not c.maps.loading and c.maps.load_failures:
@@ -213,7 +214,8 @@ class Presenter(QObject):
                     f"{escape(short_reason(self.c.maps.failure))}</span>")
         if entry is None:
             return head + "&nbsp;&nbsp;<span style='color:#888'>computing…</span>"
-        extra = f"&nbsp;&nbsp;<span style='color:#eee'>p(av) {entry.p_avc:.2f}</span>"
+        p_avc = p_avc_text(entry.p_avc)  # only where the family has one
+        extra = f"&nbsp;&nbsp;<span style='color:#eee'>{p_avc}</span>" if p_avc else ""
         if age:
             extra += f"&nbsp;<span style='color:#e9c46a'>(map {age} fr old)</span>"
         if entry.silent_audio:
@@ -253,7 +255,8 @@ class Presenter(QObject):
             entry, _ = c.maps.entry(m.key, frame)
             item = None
             if entry is not None and s.annotations.kind == "avsol-e":
-                item = self._scores.get((s.key, m.key, c.maps.audio.key, k), entry, seg, s.name, m.name,
+                item = self._scores.get((s.key, m.key, c.maps.audio.key, k),
+                                        c.maps.traits(m.key).normalised_entry(entry), seg, s.name, m.name,
                                         s.annotations.category)
             elif entry is not None:
                 item = _PAvcOnly(entry.p_avc)

@@ -130,9 +130,15 @@ def draw_label(img: np.ndarray, text: str) -> None:
 def render_tile(frame: np.ndarray, dm: DisplayMap | None, lut: np.ndarray, options: RenderOptions,
                 segment=None, label: str = "") -> np.ndarray:
     """One view: the frame, the map over it (None: the plain frame), contour, peak, boxes, label."""
-    img = blend_overlay(frame, dm.values, lut) if dm is not None else frame.copy()
-    if dm is not None and options.contour:
-        draw_contour(img, dm.values, options.threshold)
+    img = frame.copy()
+    if dm is not None:  # over the map's region: the whole frame, or a centre-cropping model's crop
+        h, w = img.shape[:2]
+        x0, y0, x1, y1 = dm.region
+        c0, r0, c1, r1 = (int(round(x0 * w)), int(round(y0 * h)), int(round(x1 * w)), int(round(y1 * h)))
+        sub = blend_overlay(img[r0:r1, c0:c1], dm.values, lut)
+        if options.contour:
+            draw_contour(sub, dm.values, options.threshold)
+        img[r0:r1, c0:c1] = sub
     if options.boxes:
         draw_boxes(img, segment)
     if dm is not None and options.peak and dm.peak is not None:

@@ -185,7 +185,9 @@ class EvalDialog(QDialog):
             self._update()
 
     def _add_checkpoints(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Checkpoints", self.folder.text(), "Checkpoints (*.pt)")
+        # ours (.pt) and the field's published checkpoints (.pth, .pth.tar), as File › Add model…
+        paths, _ = QFileDialog.getOpenFileNames(self, "Checkpoints", self.folder.text(),
+                                                "Models (*.pt *.pth *.pth.tar);;All files (*)")
         self.ckpts.addItems(paths)
         self._update()
 

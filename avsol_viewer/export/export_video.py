@@ -84,6 +84,9 @@ class ExportJob:
     end: float | None = None
     sound: str = "own"
     max_width: int = 1920
+    #: each model's display traits (``map_service.HeadTraits``: how its native map is
+    #: normalised, which part of the frame it covers), in ``models`` order; empty: ours
+    traits: tuple = ()
     crf: int = 20
     preset: str = "veryfast"
 
@@ -201,15 +204,18 @@ def _head_label(model, entry) -> str:
     """The view's title in short: the viewer's head title (``head_style``, in ASCII), p(av)."""
     from avsol_viewer.maps.head_style import head_label
 
+    from avsol_viewer.core.map_display import p_avc_text
+
     name = head_label(model.name, model.head, sep=" - ")
-    text = f"{name}  p(av) {entry.p_avc:.2f}" if entry is not None else name
+    p_avc = p_avc_text(entry.p_avc) if entry is not None else ""  # only where the family has one
+    text = f"{name}  {p_avc}" if p_avc else name
     return text + ("  on silence" if entry is not None and entry.silent_audio else "")
 
 
 def render_frame(job: ExportJob, frame: np.ndarray, index: int, t: float, entries: list, layout: Layout,
                  memo: dict | None = None) -> np.ndarray:
     """The output picture of one source frame: its views drawn and placed (see export_render)."""
-    from avsol_viewer.core.map_display import prepare
+    from avsol_viewer.maps.map_service import DEFAULT_TRAITS
     from model_core.media.frames import resize_frame
 
     found = job.annotations.at(t) if job.annotations is not None else None
@@ -218,8 +224,11 @@ def render_frame(job: ExportJob, frame: np.ndarray, index: int, t: float, entrie
     views = []
     if job.layout == "side_by_side" or not job.models:
         views.append((None, f"Frame {index}  {t:.3f} s"))
-    for m, e in zip(job.models, entries):
-        views.append((prepare(e.map, job.options.scale) if e is not None else None, _head_label(m, e)))
+    h, w = frame.shape[:2]
+    for k, (m, e) in enumerate(zip(job.models, entries)):
+        traits = job.traits[k] if k < len(job.traits) else DEFAULT_TRAITS
+        dm = traits.prepare(e.map, job.options.scale, w, h) if e is not None else None
+        views.append((dm, _head_label(m, e)))
     tiles = [render_tile(base, dm, job.lut, job.options, segment, label) for dm, label in views]
     return compose_grid(tiles, layout)
 
@@ -353,8 +362,9 @@ def job_for_window(window, out_path: str | os.PathLike, start: float = 0.0, end:
     if s is None:
         raise ExportError("no video is open")
     o = window.display.options
+    models = tuple(window.presenter.visible_models())
     return ExportJob(video_path=str(s.path), video_key=s.key, out_path=os.fspath(out_path),
-                     models=tuple(window.presenter.visible_models()), layout=layout or o.layout,
+                     models=models, traits=tuple(c.maps.traits(m.key) for m in models), layout=layout or o.layout,
                      lut=overlay_lut(o.colormap, o.opacity), options=RenderOptions.like(o, labels),
                      audio=c.maps.audio, audio_hop=c.maps.audio_hop, annotations=s.annotations,
                      start=float(start), end=None if end is None else float(end), sound=sound,

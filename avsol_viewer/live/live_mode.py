@@ -22,7 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from avsol_viewer.core.map_display import prepare
+from avsol_viewer.core.map_display import p_avc_text
 from avsol_viewer.live.live_bar import LiveBar
 from avsol_viewer.live.live_session import LiveSession
 from avsol_viewer.maps.head_style import head_title_html
@@ -251,17 +251,20 @@ class LiveMode(QObject):
         contents = []
         for m in p.visible_models():
             e = r.entries.get(m.key)
-            dm = prepare(e.map, o.scale) if e is not None else None
+            # a published model's native map: normalised by its kind, placed on its crop
+            h, w = r.frame.image.shape[:2]
+            dm = self.c.maps.traits(m.key).prepare(e.map, o.scale, w, h) if e is not None else None
             title = head_title_html(m.name, m.head)  # the viewer's title and colour (head_style)
             if e is None:
                 title += "&nbsp;&nbsp;<span style='color:#888'>starting…</span>"
             else:
-                title += f"&nbsp;&nbsp;<span style='color:#eee'>p(av) {e.p_avc:.2f}</span>"
+                p_avc = p_avc_text(e.p_avc)  # only where the family has one
+                title += f"&nbsp;&nbsp;<span style='color:#eee'>{p_avc}</span>" if p_avc else ""
                 if e.silent_audio:
                     title += "&nbsp;<span style='color:#e76f51'>on silence</span>"
             contents.append(HeadContent(title, dm))
         if not contents:
-            msg = "loading models…" if self.c.maps.loading else "no model loaded (File › Load checkpoint…)"
+            msg = "loading models…" if self.c.maps.loading else "no model loaded (File › Add model…)"
             contents = [HeadContent(f"<span style='color:#bbb'>Live — {msg}</span>")]
         elif o.layout == "side_by_side":
             contents.insert(0, HeadContent(f"<b style='color:#eee'>Live</b>&nbsp;<span style='color:#ccc'>"

@@ -138,7 +138,8 @@ class HeadView:
             return
         w, h = self._size
         self.overlay.setImage(dm.values, levels=(0.0, 1.0), autoLevels=False, lut=lut)
-        self.overlay.setRect(QRectF(0, 0, w, h))
+        x0, y0, x1, y1 = dm.region  # a centre-cropping model's map covers only its crop
+        self.overlay.setRect(QRectF(x0 * w, y0 * h, (x1 - x0) * w, (y1 - y0) * h))
         self.overlay.setVisible(True)
         self.contour.setVisible(bool(contour))
         if contour:

@@ -63,11 +63,18 @@ def head_colour(name: str, head: str | None = None) -> str:
     return _pick(OTHER_COLOURS, name)
 
 
+def kind_text(kind: str, head: str | None = None) -> str:
+    """How a kind is written in titles: ours in capitals (``DNM``), a published family as
+    its authors spell it (``SSL-align``, ``RCGrad``: the model's ``head``)."""
+    return kind.upper() if kind in KIND_COLOURS or not head else str(head)
+
+
 def head_label(name: str, head: str | None = None, sep: str = " · ") -> str:
-    """The plain-text title: ``DNM · dnm_seed1`` (kind, then checkpoint), ``model_a`` when
-    the kind is unknown; ``sep`` " - " where only ASCII can be drawn (OpenCV's text)."""
+    """The plain-text title: ``DNM · dnm_seed1`` (kind, then checkpoint), ``EZ-VSL ·
+    ezvsl_vggss`` (a published family), ``model_a`` when the kind is unknown; ``sep`` " - "
+    where only ASCII can be drawn (OpenCV's text)."""
     kind = kind_of(name, head)
-    return f"{kind.upper()}{sep}{name}" if kind else str(name)
+    return f"{kind_text(kind, head)}{sep}{name}" if kind else str(name)
 
 
 def head_title_html(name: str, head: str | None = None) -> str:
@@ -77,7 +84,7 @@ def head_title_html(name: str, head: str | None = None) -> str:
     colour = head_colour(name, head)
     if not kind:
         return f"<b style='color:{colour}'>{escape(str(name))}</b>"
-    return (f"<b style='color:{colour}'>{escape(kind.upper())}</b>"
+    return (f"<b style='color:{colour}'>{escape(kind_text(kind, head))}</b>"
             f"&nbsp;<span style='color:#ccc'>· {escape(str(name))}</span>")
 
 

@@ -5,10 +5,17 @@ It turns "the playhead is at frame i" into a :class:`~model_core.inference.engin
 for model m at frame i" from the cache: the frame's own map, or while playing the closest
 earlier one within a fraction of a second (marked stale), so the overlay follows the
 picture when the model is slower than the video.
+
+Any model is a head (issue 27): ours or a published family's, loaded by pointing at its
+file. What the display needs to know about a loaded model beyond ``ModelInfo`` (its
+family, the scale of its native maps, the part of the frame it sees) is read once from
+the model itself (the ``MapModel`` protocol) into a :class:`HeadTraits`.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -29,6 +36,56 @@ STALE_S = 0.5
 #: to the display (measured: every frame's maps took the display's time; see
 #: benchmarks/README.md). Paused, every frame's map is computed.
 PLAYING_MAPS_PER_S = 10.0
+
+
+def _full_frame(width: int, height: int) -> tuple[float, float, float, float]:
+    return (0.0, 0.0, float(width), float(height))
+
+
+@dataclass(frozen=True)
+class HeadTraits:
+    """What the display needs of a loaded model (``MapModel``'s attributes, read once):
+    ``family`` (``dnm`` or a published family's key), ``map_kind`` and ``tau`` (how its
+    native maps are normalised before colouring) and ``crop(width, height)`` (the pixels
+    of the frame its map covers)."""
+
+    family: str = "dnm"
+    map_kind: str = "sigmoid"
+    tau: float | None = None
+    crop: Callable[[int, int], tuple] = _full_frame
+
+    @classmethod
+    def of(cls, model) -> "HeadTraits":
+        tau = model.tau
+        return cls(str(model.family), str(model.map_kind), None if tau is None else float(tau), model.crop)
+
+    def region(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """The map's region in fractions of a ``width`` x ``height`` frame."""
+        from avsol_viewer.core.map_display import crop_region
+
+        return crop_region(self.crop(int(width), int(height)), width, height)
+
+    def prepare(self, raw, scale: str, width: int, height: int):
+        """``map_display.prepare`` of a native map of this model on a ``width`` x ``height``
+        frame: normalised by its kind, placed on its crop."""
+        from avsol_viewer.core.map_display import prepare
+
+        return prepare(raw, scale, map_kind=self.map_kind, tau=self.tau, region=self.region(width, height))
+
+    def normalised_entry(self, entry):
+        """``entry`` with its map in [0, 1] (what scoring reads; ours are already)."""
+        if self.map_kind == "sigmoid":
+            return entry
+        import dataclasses
+
+        from model_core.models.protocol import normalise
+
+        return dataclasses.replace(entry, map=normalise(entry.map, self.map_kind, self.tau))
+
+
+#: Traits of a head that is not a loaded model (a live recording's stored maps: sigmoid,
+#: whole frame, as they were written).
+DEFAULT_TRAITS = HeadTraits()
 
 
 class MapService(QObject):
@@ -65,6 +122,7 @@ class MapService(QObject):
         #: called with the video key when a video is set, before any request for it (live
         #: recordings put their recorded maps into the cache here)
         self.video_hooks: list = []
+        self._traits: dict[str, HeadTraits] = {}
         self.worker.maps_ready.connect(self._on_maps_ready)
         self.worker.models_changed.connect(self._on_models_changed)
         self.worker.unloaded.connect(self._on_unloaded)
@@ -81,10 +139,23 @@ class MapService(QObject):
         self.worker.stop_and_wait()
 
     # -- inputs -------------------------------------------------------------------------
-    def load_checkpoint(self, path: str | os.PathLike) -> None:
+    def load_checkpoint(self, path: str | os.PathLike, family: str | None = None) -> None:
+        """Load any supported checkpoint (ours, ``.pt``; a published family's, ``.pth`` /
+        ``.pth.tar``, detected from its keys or ``family``, ``--model-family``)."""
         self.pending_loads += 1
         self.start()
-        self.worker.load_checkpoint(path)
+        self.worker.load_checkpoint(path, family)
+
+    def traits(self, key: str) -> HeadTraits:
+        """The display traits of the loaded model ``key`` (:data:`DEFAULT_TRAITS` for a
+        head that is not a loaded model)."""
+        got = self._traits.get(key)
+        if got is None:
+            model = self.worker.loaded_localizers().get(key)
+            if model is None:
+                return DEFAULT_TRAITS
+            got = self._traits[key] = HeadTraits.of(model)
+        return got
 
     def unload(self, key: str) -> None:
         """Unload the model ``key`` (``models_changed`` follows)."""

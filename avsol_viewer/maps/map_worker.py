@@ -59,7 +59,7 @@ class MapWorker(TrackedThread):
         self._cond = threading.Condition()
         self._request: MapRequest | None = None
         self._served = -1
-        self._loads: list[str] = []
+        self._loads: list[tuple[str, str | None]] = []
         self._unloads: list[str] = []
         self._stop = False
         self._loaded: dict[str, object] = {}
@@ -71,10 +71,11 @@ class MapWorker(TrackedThread):
             self._request = request
             self._cond.notify()
 
-    def load_checkpoint(self, path: str | os.PathLike) -> None:
-        """Queue a checkpoint to load (results: ``models_changed`` or ``model_failed``)."""
+    def load_checkpoint(self, path: str | os.PathLike, family: str | None = None) -> None:
+        """Queue a checkpoint to load (results: ``models_changed`` or ``model_failed``);
+        ``family`` forces a published family (``--model-family``)."""
         with self._cond:
-            self._loads.append(os.fspath(path))
+            self._loads.append((os.fspath(path), family))
             self._cond.notify()
 
     def unload(self, key: str) -> None:
@@ -119,10 +120,10 @@ class MapWorker(TrackedThread):
                     for key in unloads:
                         self.engine.remove(key)
                     self.unloaded.emit(list(self.engine.infos))
-                for path in loads:
+                for path, family in loads:
                     if self._stop:  # closing: don't make the window wait for more loads
                         return
-                    self._load(path)
+                    self._load(path, family)
                 if req is None or (not loads and self._served == req.generation):
                     continue
                 try:
@@ -140,13 +141,13 @@ class MapWorker(TrackedThread):
         finally:
             self._release()
 
-    def _load(self, path: str) -> None:
+    def _load(self, path: str, family: str | None = None) -> None:
         if model_key(path) in self.engine.models:  # already loaded: nothing changes, but answer
             self.models_changed.emit(list(self.engine.infos))
             return
         self.model_loading.emit(path)
         try:
-            info = self.engine.load(path)
+            info = self.engine.load(path, family)  # a forced family's mismatch is the loader's line
         except Exception as exc:  # noqa: BLE001 - CheckpointError, InputError, anything
             self.model_failed.emit(path, _message(exc, path))
             return

@@ -199,7 +199,7 @@ class DisplayPanel(QWidget):
             unload = _nofocus(QToolButton())
             unload.setText("×")
             unload.setAutoRaise(True)
-            unload.setToolTip(f"Unload {head_label(m.name, m.head)} (File › Load checkpoint… brings it back)")
+            unload.setToolTip(f"Unload {head_label(m.name, m.head)} (File › Add model… brings it back)")
             unload.clicked.connect(lambda _=False, key=m.key: self.unload_requested.emit(key))
             row = QWidget()
             lay = QHBoxLayout(row)

@@ -36,7 +36,7 @@ class SegmentScores:
 
 
 def _fmt(v, digits=2) -> str:
-    if v is None:
+    if v is None or (isinstance(v, float) and v != v):  # NaN: a published model has no p(av)
         return "–"
     if isinstance(v, bool):
         return "yes" if v else "no"

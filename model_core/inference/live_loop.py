@@ -2,14 +2,18 @@
 
 SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on the other:
 
-- the **audio** thread refreshes, at ~10 Hz, the embedding of the last 1 s heard (one
-  log-mel for all models, each model's audio trunk once: the engine's
-  :func:`~model_core.inference.engine.embed_windows`) and the log-mel tail the viewer's
-  scrolling spectrogram shows (what the model hears);
+- the **audio** thread refreshes, at ~10 Hz, each model's embedding of the last
+  ``audio_window_s`` seconds heard (its own window: 1 s for our heads, 3 s for EZ-VSL,
+  10 s for LVS; one log-mel for all our heads, each model's audio trunk once: the engine's
+  :func:`~model_core.inference.engine.embed_windows`, per window length) and the log-mel
+  tail the viewer's scrolling spectrogram shows (what the model hears). The live ring
+  (``live_sources.RING_SECONDS``) holds the longest window;
 - the **visual** thread takes the newest captured frame (a one-slot mailbox in the frame
   source: frames replaced before it gets to them are never queued, the latest wins) and
   runs every model's visual trunk on it paired with the newest embedding (the engine's
-  :func:`~model_core.inference.engine.predict_frames`), then hands a :class:`LiveMaps` to
+  :func:`~model_core.inference.engine.predict_frames`; the frame as captured, each model
+  resizing and cropping it as its family does, or resized once when every model takes the
+  same squashed square: ``engine.decode_size``), then hands a :class:`LiveMaps` to
   ``on_maps`` (the viewer posts it to the GUI thread).
 
 The sources come from :class:`~model_core.inference.live_sources.LiveSpec` and are opened
@@ -30,7 +34,7 @@ import numpy as np
 
 from model_core.errors import DeviceError
 from model_core.inference.audio_window import SAMPLE_RATE
-from model_core.inference.engine import EmbeddingCache, embed_windows, one_line, predict_frames
+from model_core.inference.engine import EmbeddingCache, decode_size, embed_windows, one_line, predict_frames
 from model_core.inference.live_sources import LiveAudio, LiveFrame, LiveFrames, LiveSpec, SilentLive
 from model_core.inference.map_cache import MapEntry
 
@@ -134,7 +138,11 @@ class LiveLoop:
         self.audio: LiveAudio | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._embedding: tuple | None = None     # (audio key, window key, {model: row}, silent)
+        self._embedding: tuple | None = None     # (audio key, 1 s window key, {model: (row, key)}, silent)
+        #: model keys by the seconds of audio they hear (each length read and embedded once)
+        self._windows: dict[float, list[str]] = {}
+        for mk, loc in self.localizers.items():
+            self._windows.setdefault(float(loc.audio_window_s), []).append(mk)
         self._emb_ready = threading.Event()
         self._threads: list[threading.Thread] = []
         self._closed_counts = [0, 0, 0]          # captured, dropped, overruns of closed sources
@@ -218,12 +226,16 @@ class LiveLoop:
                 self.audio = SilentLive()
                 retry_at = time.monotonic() + self.retry_s
             audio = self.audio
-            first, x = audio.last(1.0)
             akey = audio.key
-            mkeys = list(self.localizers)
-            locs = [self.localizers[k] for k in mkeys]
-            embed_windows(locs, mkeys, cache, akey, [first], lambda _k: x)
-            rows = {mk: cache.get((mk, akey, first)) for mk in mkeys}
+            first = audio.last(1.0)[0]
+            rows = {}
+            for seconds, mkeys in self._windows.items():
+                # each model its own length: the last `seconds` heard (keys per length, so a
+                # 3 s window never shares an embedding with a 1 s one)
+                wfirst, x = audio.last(seconds)
+                wkey = akey if seconds == 1.0 else f"{akey}@{seconds:g}s"
+                embed_windows([self.localizers[k] for k in mkeys], mkeys, cache, wkey, [wfirst], lambda _k: x)
+                rows.update({mk: (cache.get((mk, wkey, wfirst)), wfirst, seconds) for mk in mkeys})
             with self._lock:
                 self._embedding = (akey, first, rows, bool(audio.silent))
             self.stats.audio_refreshes += 1
@@ -297,14 +309,13 @@ class LiveLoop:
             akey, first, rows, silent = self._embedding
         cache = EmbeddingCache(max_items=len(rows) + 1)
         entries = {}
-        centre = (first + SAMPLE_RATE / 2) / SAMPLE_RATE
-        sized: dict[int, np.ndarray] = {}
+        size = decode_size(list(self.localizers.values()))
+        frames = (resize_frame(f.image, size) if size else f.image)[None]
         for mkey, loc in self.localizers.items():
-            size = int(loc.image_size)
-            if size not in sized:
-                sized[size] = resize_frame(f.image, (size, size))[None]
-            cache.put((mkey, akey, first), rows[mkey])
-            pred = predict_frames(loc, mkey, cache, akey, sized[size], [first])
+            row, wfirst, seconds = rows[mkey]
+            centre = wfirst / SAMPLE_RATE + seconds / 2
+            cache.put((mkey, akey, wfirst), row)
+            pred = predict_frames(loc, mkey, cache, akey, frames, [wfirst])
             entries[mkey] = MapEntry(np.asarray(pred.maps[0], np.float32), float(pred.p_avc[0]),
                                      np.asarray(pred.class_probs[0], np.float32), float(f.time), float(centre),
                                      bool(silent))

@@ -34,8 +34,9 @@ from model_core.inference.audio_window import SAMPLE_RATE, WINDOW_SECONDS, windo
 from model_core.inference.live_frames import (CameraFrames, FileCameraFrames, LiveFrame, LiveFrames,  # noqa: F401
                                               list_cameras)
 
-#: Seconds of audio the ring buffer holds (the spectrogram tail and the 1 s window).
-RING_SECONDS = 8.0
+#: Seconds of audio the ring buffer holds: the spectrogram tail and the longest window a
+#: model hears (10 s: LVS, SSL-TIE; issue 27), with room for the reader's lag.
+RING_SECONDS = 12.0
 #: Names that mean a file, not a device, for ``--microphone``.
 MEDIA_SUFFIXES = extensions.AUDIO + extensions.VIDEO
 #: A device that delivers nothing for this long is taken as gone.
