@@ -260,3 +260,55 @@ def test_live_mode_maps_a_published_model(ckpts, make_viewer, other_clip):
         assert not live.problems
     finally:
         live.stop()
+
+
+# -- the export -----------------------------------------------------------------------------
+def test_export_draws_a_centre_cropping_models_map_on_its_crop(make_viewer, index_clip, tmp_path):
+    """A fake LVS-like model (cosine map, centre crop, no p(av)): the exported overlay is the
+    normalised map on the centre square only, and the label has no p(av)."""
+    import av
+
+    from avsol_viewer.export.export_video import _head_label, export_overlay
+    from avsol_viewer.maps.colormaps import colour_of
+    from model_core.media.frames import VideoReader
+    from viewer_support import FakeFactory, FakeLocalizer
+
+    class Cropping(FakeLocalizer):
+        family, map_kind, head = "lvs", "cosine", "LVS"
+
+        def crop(self, width, height):            # the centre square of the short side
+            s = min(width, height)
+            return ((width - s) / 2, (height - s) / 2, (width + s) / 2, (height + s) / 2)
+
+        def predict(self, frames, emb, audio_index=None):
+            out = super().predict(frames, emb, audio_index)
+            out.p_avc = np.full(len(out.maps), np.nan, np.float32)
+            return out
+
+    fake = Cropping("lvs", head="LVS", map_fn=lambda f, e: np.ones((8, 8), np.float32))  # cosine 1 -> 1
+    v = make_viewer(FakeFactory(lvs=fake))
+    v.win.load_checkpoint(tmp_path / "lvs.pth")
+    assert v.win.open_path(index_clip)                    # 128 x 96: the crop is x 16..112
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 1, timeout=20000)
+    v.win.set_options(replace(v.win.display.options, layout="single", colormap="inferno", opacity=0.6,
+                              contour=False, peak=False, boxes=False, scale="absolute"))
+    out = tmp_path / "overlay.mp4"
+    worker = export_overlay(v.win, out, labels=False, end=0.2)
+    with v.qtbot.waitSignal(worker.done, timeout=60000):
+        pass
+    worker.wait(10000)
+    with av.open(str(out)) as c:
+        got = next(c.decode(c.streams.video[0])).to_ndarray(format="rgb24").astype(float)
+    with VideoReader(index_clip) as r:
+        src = r.read_at_index(0).astype(float)
+
+    def patch(img, x, y):
+        return img[y - 3:y + 3, x - 3:x + 3].reshape(-1, 3).mean(axis=0)
+
+    colour = np.array(colour_of("inferno", 1.0), float)
+    for x in (24, 64, 104):                              # inside the crop: the map at 1
+        assert np.abs(patch(got, x, 48) - (0.4 * patch(src, x, 48) + 0.6 * colour)).max() < 12, x
+    for x in (6, 122):                                   # outside: the frame as it is
+        assert np.abs(patch(got, x, 48) - patch(src, x, 48)).max() < 8, x
+    entry, _ = v.c.maps.entry(v.c.maps.models[0].key, 0)
+    assert "p(av)" not in _head_label(v.c.maps.models[0], entry)
