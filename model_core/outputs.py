@@ -191,8 +191,10 @@ def check_output(path: str | os.PathLike, label: str, inputs: Mapping[str, Itera
                 continue
             p_id = _inode(p)
             if p_id == t_id if p_id is not None else (t_id is None and _key(p) == t_key):
-                raise InputError(raw, f"{label} is also an input ({in_label} {p}); writing it would "
-                                      f"destroy that input: choose another {label}")
+                # "through": the input may be one the argument leads to (a file beside
+                # the video, what a report's meta names), not the argument itself
+                raise InputError(raw, f"{label} is also an input ({p}, read through {in_label}); "
+                                      f"writing it would destroy that input: choose another {label}")
             if folder_ok and os.path.isdir(p) and _key(p).startswith(_key(target).rstrip(os.sep) + os.sep):
                 raise InputError(raw, f"{label} holds an input ({in_label} {p}): choose another {label}")
     if os.path.lexists(target):
