@@ -18,6 +18,7 @@ import numpy as np
 from model_core.errors import InputError
 from model_core.inference.live_record import maps_path
 from model_core.inference.map_cache import MapEntry, MapKey
+from model_core.models.protocol import map_hw
 
 
 def fill_recorded_maps(c) -> int:
@@ -33,7 +34,7 @@ def fill_recorded_maps(c) -> int:
         if not p.is_file():
             continue
         tl = s.timeline
-        bounds = MapsBounds(max_maps=tl.frame_count, map_shape=(m.map_size, m.map_size),
+        bounds = MapsBounds(max_maps=tl.frame_count, map_shape=map_hw(m.map_size),  # int or (h, w)
                             video=s.path.name, duration=tl.duration)
         try:
             mf = load_maps(p, bounds)

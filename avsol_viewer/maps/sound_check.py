@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from avsol_viewer.core.map_display import p_avc_text
 from model_core.inference.audio_sources import AudioSpec
 from model_core.inference.audio_window import window_centre
 
@@ -117,8 +118,13 @@ class SoundCheck(QObject):
             self._next()
 
     def entries(self) -> dict[str, dict[str, object]]:
-        """{model key: {kind: MapEntry or None}}."""
-        return {m.key: {kind: self.maps.entry_with(m.key, self.index, spec.key) for kind, spec in self.audios}
+        """{model key: {kind: MapEntry or None}}, maps in [0, 1] (a published model's native
+        map normalised by its kind, as the overlay draws it and scoring reads it)."""
+        def norm(key, e):
+            return self.maps.traits(key).normalised_entry(e) if e is not None else None
+
+        return {m.key: {kind: norm(m.key, self.maps.entry_with(m.key, self.index, spec.key))
+                        for kind, spec in self.audios}
                 for m in self.maps.models}
 
     def figures(self, segment, threshold=None) -> dict[str, dict[str, dict]]:
@@ -198,9 +204,9 @@ class SoundCheckView(QWidget):
                     cell.setText("computing…")
                 else:
                     cell.setPixmap(map_pixmap(e.map))
-                    cell.setToolTip(f"p(av) {e.p_avc:.3f}")
+                    cell.setToolTip(p_avc_text(e.p_avc) or "no p(av): the family has none")
                 caption = QLabel("not available" if kind in unavailable else "…" if e is None
-                                 else f"p(av) {e.p_avc:.2f}")
+                                 else p_avc_text(e.p_avc) or "p(av) —")
                 caption.setToolTip(unavailable.get(kind, ""))
                 caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 box = QWidget()
@@ -217,7 +223,7 @@ def negatives_text(figures: dict, heads: list[tuple[str, str]]) -> str:
     titles = dict(COLUMNS)
     lines = []
     for mkey, label in heads:
-        parts = [f"{titles.get(k, k).lower()} p(av) {f['p_avc']:.2f}, IoU {f['map_iou']:.2f}, "
+        parts = [f"{titles.get(k, k).lower()} {p_avc_text(f['p_avc']) or 'p(av) —'}, IoU {f['map_iou']:.2f}, "
                  f"Δ {f['map_change']:.3f}" for k, f in figures.get(mkey, {}).items()]
         if parts:
             lines.append(f"<b>{label}</b>: " + "; ".join(parts))
