@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = json.loads((tmp / "avsol-e.json").read_text())
         doc["videos"][0]["video"] = f"{NAME}.mp4"
         lines = (tmp / "Annotations.txt").read_text().splitlines()
-        renamed = [lines[0]] + [l.replace("&synth_00000&", f"&{NAME}&") for l in lines[1:]]
+        renamed = [lines[0]] + [line.replace("&synth_00000&", f"&{NAME}&") for line in lines[1:]]
         args.out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(tmp / "videos" / "synth_00000.mp4", args.out / f"{NAME}.mp4")
         write_json(args.out / "avsol-e.json", doc)

@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-APPROX = 2e-6  # the compare file rounds to 6 decimals
-
 from model_core.cli import main
 from model_core.metrics import localization as L
 from model_core.metrics.compare import (bootstrap_means, item_auc, item_metrics, paired_interval,
                                         resample_indices)
 from model_core.metrics.items import ItemResult
 from model_core.metrics.report import build_report
+
+APPROX = 2e-6  # the compare file rounds to 6 decimals
 
 
 # --- statistics ------------------------------------------------------------------------

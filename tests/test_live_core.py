@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from media_helpers import make_clip, read_frame_index, tone
+from media_helpers import make_clip, read_frame_index
 from viewer_support import FakeLocalizer
 from model_core.errors import DeviceError
 from model_core.inference.live_loop import LiveLoop, LiveStats

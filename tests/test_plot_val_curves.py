@@ -5,7 +5,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "plot_val_curves.py"
 

@@ -15,7 +15,6 @@ frame, so it becomes one 1 s segment [4.5, 5.5] with ``frame_time`` 5.0 and ``ev
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from model_core.errors import AnnotationError

@@ -169,13 +169,13 @@ def generate(out_dir: str | os.PathLike, config: SynthConfig, workers: int = 1,
     document = ann.avsol_e_document(names, entries)
     write_json(out / layout.AVSOL_E_FILE, document)
     lines_by_video = {e["video"]: ann.ave_lines([e]) for e in entries}
-    write_text(out / layout.AVE_ANNOTATIONS, ann.ave_text([l for e in entries for l in lines_by_video[e["video"]]]))
+    write_text(out / layout.AVE_ANNOTATIONS, ann.ave_text([line for e in entries for line in lines_by_video[e["video"]]]))
     split_idx = ann.split_indices([e["category"] for e in entries], config.seed)
     splits = {}
     for split, fname in SPLIT_FILES.items():
         chosen = [entries[i]["video"] for i in split_idx[split]]
         splits[split] = chosen
-        write_text(out / fname, ann.ave_text([l for v in chosen for l in lines_by_video[v]]))
+        write_text(out / fname, ann.ave_text([line for v in chosen for line in lines_by_video[v]]))
     write_json(out / PLAN_FILE, {
         "generator": "avsol synth", "config": config.to_dict(),
         "classes": [asdict(c) for c in classes], "videos": plans})
