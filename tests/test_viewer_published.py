@@ -57,6 +57,10 @@ def test_a_centre_cropped_map_is_placed_on_its_crop_only():
     assert dm.peak == pytest.approx((250 / 320, 30 / 240))
     assert value_at(dm, 250 / 320, 30 / 240) == pytest.approx((1.0, 1.0))
     assert value_at(dm, 20 / 320, 0.5) is None and value_at(dm, 300 / 320, 0.5) is None   # outside the crop
+    from avsol_viewer.maps.map_readout import readout_text
+
+    assert "outside the part of the frame" in readout_text("LVS · lvs", dm, 20, 120, 320, 240)
+    assert "map value 1.000" in readout_text("LVS · lvs", dm, 250, 30, 320, 240)
 
 
 def test_p_avc_is_shown_only_where_the_family_has_one():

@@ -26,8 +26,8 @@ def readout_text(label: str, dm, x: float, y: float, w: float, h: float) -> str:
     if dm is None:
         return f"{where}: no map"
     got = value_at(dm, x / w, y / h)
-    if got is None:
-        return ""
+    if got is None:  # in the frame but outside a centre-cropping model's crop
+        return f"{where}: outside the part of the frame this model sees"
     value, shown = got
     text = f"{where}: map value {value:.3f}"
     if dm.levels != (0.0, 1.0):  # per-frame min-max: the colour is relative to this frame
