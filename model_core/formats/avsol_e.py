@@ -10,7 +10,14 @@ Accepted forms beyond the canonical one, for hand-written files: a box may be a 
 to the segment's midpoint; ``sounding``, ``silent`` default to empty. Unknown keys inside
 videos, segments and boxes are reported (they are almost always typos, e.g. ``"sounding "``
 would otherwise silently leave an event without boxes); unknown top-level keys are kept
-out of the way and ignored (room for provenance notes).
+out of the way and ignored (room for provenance notes, and the ``history`` of corrections
+that ``model_core.annotate`` keeps, docs/annotate-format.md).
+
+Fields written by the annotation tool (``model_core.annotate``), optional for every reader:
+a box's ``annotator`` (a name, or null); a segment's ``annotator_names`` (with
+``annotators`` only: one name per group, so an annotator who drew nothing there keeps a
+name) and ``no_sounding`` (the annotators, null for an unnamed one, who marked "no sounding
+object visible" in this segment). The data classes do not carry them; metrics ignore them.
 """
 from __future__ import annotations
 
@@ -26,8 +33,9 @@ FORMAT = "avsol-e"
 VERSION = 1
 
 _VIDEO_KEYS = {"video", "category", "segments"}
-_SEGMENT_KEYS = {"start", "end", "frame_time", "event", "sounding", "silent", "annotators"}
-_BOX_KEYS = {"box", "label"}
+_SEGMENT_KEYS = {"start", "end", "frame_time", "event", "sounding", "silent", "annotators",
+                 "annotator_names", "no_sounding"}
+_BOX_KEYS = {"box", "label", "annotator"}
 
 
 def _type_name(value: Any) -> str:
@@ -79,6 +87,9 @@ class _Checker:
                     label = raw["label"]
                 else:
                     self.add(f"{where}.label", f"expected a string or null, got {_type_name(raw['label'])}")
+            who = raw.get("annotator")
+            if who is not None and (not isinstance(who, str) or not who.strip()):
+                self.add(f"{where}.annotator", f"expected a non-empty string or null, got {_type_name(who)}")
             if "box" not in raw:
                 self.add(where, "missing field 'box'")
                 return None
@@ -135,6 +146,25 @@ class _Checker:
             groups.append(tuple(b for b in boxes if b is not None))
         return tuple(groups)
 
+    def annotate_fields(self, where: str, raw: dict) -> None:
+        """Check the annotation tool's optional segment fields (see the module docstring)."""
+        names = raw.get("annotator_names")
+        if names is not None:
+            groups = raw.get("annotators")
+            if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+                self.add(f"{where}.annotator_names", "expected a list of non-empty strings")
+            elif not isinstance(groups, list):
+                self.add(f"{where}.annotator_names", "given without 'annotators'")
+            elif len(names) != len(groups):
+                self.add(f"{where}.annotator_names",
+                         f"{len(names)} names for {len(groups)} annotators' box lists")
+            elif len(set(names)) != len(names):
+                self.add(f"{where}.annotator_names", "a name repeats")
+        marks = raw.get("no_sounding")
+        if marks is not None and (not isinstance(marks, list) or not all(
+                m is None or (isinstance(m, str) and m.strip()) for m in marks)):
+            self.add(f"{where}.no_sounding", "expected a list of annotator names (null for an unnamed one)")
+
     def segment(self, where: str, raw: Any) -> Segment | None:
         if not isinstance(raw, dict):
             self.add(where, f"expected an object, got {_type_name(raw)}")
@@ -165,6 +195,7 @@ class _Checker:
             if raw.get("sounding"):
                 self.add(where, "give either 'sounding' or 'annotators', not both")
             annotators = self.annotators(where, raw["annotators"])
+        self.annotate_fields(where, raw)
         has_sounding = bool(raw.get("sounding")) or bool(
             isinstance(raw.get("annotators"), list) and any(raw["annotators"]))
         if event is False and has_sounding:
