@@ -316,3 +316,30 @@ def test_export_draws_a_centre_cropping_models_map_on_its_crop(make_viewer, inde
         assert np.abs(patch(got, x, 48) - patch(src, x, 48)).max() < 8, x
     entry, _ = v.c.maps.entry(v.c.maps.models[0].key, 0)
     assert "p(av)" not in _head_label(v.c.maps.models[0], entry)
+
+
+# -- at launch ------------------------------------------------------------------------------
+def _app(args, tmp_path, timeout=400):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", AVSOL_VIEWER_SETTINGS=str(tmp_path / "settings.ini"))
+    return subprocess.run([sys.executable, "-m", "avsol_viewer.app", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_checkpoint_and_model_family_at_launch(ckpts, tmp_path):
+    out = tmp_path / "shot.png"
+    res = _app([DEMO, "--checkpoint", ckpts["sslalign"], "--model-family", "sslalign", "--screenshot", out,
+                "--at", "2.0"], tmp_path)
+    assert res.returncode == 0 and out.is_file(), res.stderr
+    assert "warning" not in res.stderr                  # its map was ready before the timeout
+    # the wrong family forced: exit 2, one line naming the file and the family
+    out2 = tmp_path / "shot2.png"
+    res = _app([DEMO, "--checkpoint", ckpts["sslalign"], "--model-family", "ezvsl", "--screenshot", out2],
+               tmp_path)
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert res.returncode == 2 and len(lines) == 1 and not out2.exists(), res.stderr
+    assert str(ckpts["sslalign"]) in lines[0] and "does not match family ezvsl" in lines[0]
