@@ -34,6 +34,7 @@ SUBCOMMANDS = [
     "model_core.cli.metrics_cmd",
     "model_core.cli.eval_cmd",
     "model_core.cli.compare_cmd",
+    "model_core.cli.agreement_cmd",
     "model_core.cli.models_cmd",
 ]
 
