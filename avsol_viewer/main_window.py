@@ -364,6 +364,8 @@ class MainWindow(QMainWindow):
         install_live_actions(self)
         from avsol_viewer.maps.sound_check import install_sound_check  # View › Follows the sound?
         install_sound_check(self)
+        from avsol_viewer.annotate.mode import install_annotate_actions  # Annotate › Start, keys
+        install_annotate_actions(self)
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:

@@ -95,6 +95,12 @@ class SpectrogramView(pg.PlotWidget):
                                           pen=pg.mkPen(255, 255, 255, 90))
         self.window.setZValue(15)
         self.addItem(self.window)
+        # annotate mode's current 1 s segment (set_highlight)
+        self.highlight = pg.LinearRegionItem((0.0, 1.0), movable=False, brush=pg.mkBrush(255, 216, 74, 45),
+                                             pen=pg.mkPen(255, 216, 74, 160))
+        self.highlight.setZValue(14)
+        self.addItem(self.highlight)
+        self.highlight.hide()
         self.playhead = pg.InfiniteLine(0.0, angle=90, movable=True, pen=pg.mkPen("#ffd84a", width=2))
         self.playhead.setZValue(20)
         self.playhead.sigDragged.connect(lambda line: self._seek(line.value()))
@@ -210,6 +216,15 @@ class SpectrogramView(pg.PlotWidget):
             bar.setZValue(5)
             self.addItem(bar)
             self._regions.append(bar)
+
+    def set_highlight(self, span: tuple[float, float] | None) -> None:
+        """Mark the stretch ``span`` (start, end) in seconds, e.g. the segment being
+        annotated; None removes the mark."""
+        if span is None:
+            self.highlight.hide()
+            return
+        self.highlight.setRegion(span)
+        self.highlight.show()
 
     def set_time(self, t: float, window: tuple[float, float] | None = None) -> None:
         """Move the playhead (and the maps' audio window) to ``t``."""

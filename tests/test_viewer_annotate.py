@@ -1,0 +1,206 @@
+"""Annotate mode (issue 30): the mouse and the keys on the real widgets, then the saved file.
+
+The clip is ``index_clip`` (2 s, 128 x 96, the frame index drawn in the pixels): two 1 s
+segments whose annotated frames are 12 (0.5 s) and 37 (1.5 s). Boxes go in and come out as
+fractions of the frame; a drag is resolved to the frame's pixels, hence the 0.02 tolerance
+(2.5 frame pixels of 128).
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from media_helpers import read_frame_index
+from model_core.formats.avsol_e import load_avsol_e
+
+TOL = 0.02
+
+
+def _mouse(widget, kind, pos, buttons):
+    ev = QMouseEvent(kind, QPointF(pos), widget.mapToGlobal(pos).toPointF(), Qt.MouseButton.LeftButton,
+                     buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def drag(qtbot, canvas, frm, to):
+    """A left-button drag from frame fraction ``frm`` to ``to``, as the mouse sends it."""
+    vp = canvas.viewport()
+    a, b = canvas.view_to_widget(*frm), canvas.view_to_widget(*to)
+    left = Qt.MouseButton.LeftButton
+    _mouse(vp, QEvent.Type.MouseButtonPress, a, left)
+    qtbot.wait(30)   # pyqtgraph drops mouse moves closer than its rate limit
+    mid = (a + b) / 2
+    _mouse(vp, QEvent.Type.MouseMove, mid, left)
+    qtbot.wait(30)
+    _mouse(vp, QEvent.Type.MouseMove, b, left)
+    qtbot.wait(30)
+    _mouse(vp, QEvent.Type.MouseButtonRelease, b, Qt.MouseButton.NoButton)
+    qtbot.wait(30)
+
+
+def key(v, k, mod=Qt.KeyboardModifier.NoModifier):
+    v.qtbot.keyClick(v.win, k, mod)
+
+
+def boxes(mode):
+    return [(round(b.x1, 3), round(b.y1, 3), round(b.x2, 3), round(b.y2, 3)) for b in mode.current().boxes]
+
+
+def close(got, want):
+    return all(abs(g - w) <= TOL for g, w in zip(got, want))
+
+
+def start(v, clip, out, annotator="alice"):
+    assert v.win.open_path(clip)
+    v.wait_frame(0)
+    mode = v.win.annotate
+    assert mode.start(out, annotator), v.errors
+    mode.canvas.resize(640, 480)
+    v.qtbot.waitUntil(lambda: mode.canvas.frame_size == (128, 96)
+                      and read_frame_index(mode.canvas.image.image) == 12, timeout=15000)
+    return mode
+
+
+def test_mouse_and_keys_make_the_saved_file(make_viewer, index_clip, tmp_path):
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    mode = start(v, index_clip, out)
+    assert mode.index == 0 and abs(v.c.player.time - 0.5) < 0.05   # the segment's centre frame
+    assert v.win.spectrogram.highlight.isVisible()
+    assert v.win.spectrogram.highlight.getRegion() == (0.0, 1.0)
+    c = mode.canvas
+    # draw
+    drag(v.qtbot, c, (0.1, 0.1), (0.5, 0.6))
+    assert len(mode.current().boxes) == 1 and close(boxes(mode)[0], (0.1, 0.1, 0.5, 0.6)), boxes(mode)
+    # move: the inside of the box
+    drag(v.qtbot, c, (0.3, 0.35), (0.4, 0.45))
+    assert close(boxes(mode)[0], (0.2, 0.2, 0.6, 0.7)), boxes(mode)
+    # resize: the bottom-right handle
+    drag(v.qtbot, c, (0.6, 0.7), (0.8, 0.9))
+    assert close(boxes(mode)[0], (0.2, 0.2, 0.8, 0.9)), boxes(mode)
+    # relabel: typed in the class box
+    mode.select(0)
+    v.qtbot.keyClicks(mode.class_box.lineEdit(), "dog")
+    v.qtbot.keyClick(mode.class_box.lineEdit(), Qt.Key.Key_Return)
+    assert mode.current().boxes[0].label == "dog"
+    # undo / redo through the keys: the label, then back
+    key(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert mode.current().boxes[0].label is None
+    key(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert mode.current().boxes[0].label == "dog"
+    # a second box, silent (S), then deleted (Delete) and the deletion undone
+    drag(v.qtbot, c, (0.05, 0.05), (0.15, 0.2))
+    assert len(mode.current().boxes) == 2 and mode.selected == 1
+    assert mode.current().boxes[1].label == "dog"        # new boxes take the most recent class
+    key(v, Qt.Key.Key_S)
+    assert mode.current().boxes[1].sounding is False
+    key(v, Qt.Key.Key_Delete)
+    assert len(mode.current().boxes) == 1
+    key(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(mode.current().boxes) == 2
+    # next segment (D): the frame at 1.5 s; copy the previous segment's boxes forward (R)
+    key(v, Qt.Key.Key_D)
+    assert mode.index == 1
+    v.qtbot.waitUntil(lambda: read_frame_index(mode.canvas.image.image) == 37, timeout=15000)
+    assert v.win.spectrogram.highlight.getRegion() == (1.0, 2.0)
+    key(v, Qt.Key.Key_R)
+    assert boxes(mode) == [boxes_0 for boxes_0 in [tuple(round(x, 3) for x in (b.x1, b.y1, b.x2, b.y2))
+                                                  for b in mode.segments()[0].boxes]]
+    # relabel the copied first box with a recent class by number key, after a new class
+    mode.select(0)
+    mode.set_label("bell")
+    mode.select(1)
+    key(v, Qt.Key.Key_2)   # recent: ["bell", "dog"]
+    assert mode.current().boxes[1].label == "dog"
+    key(v, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert v.errors == []
+    saved = load_avsol_e(out)     # the project's reader: a valid AVSOL-E v1 file
+    (video,) = saved.videos
+    assert video.video == index_clip.name
+    s0, s1 = video.segments
+    assert (s0.start, s0.end, s0.frame_time, s0.event) == (0.0, 1.0, 0.5, True)
+    assert [b.label for b in s0.sounding] == ["dog"] and [b.label for b in s0.silent] == ["dog"]
+    assert close(s0.sounding[0].coords, (0.2, 0.2, 0.8, 0.9))
+    assert [b.label for b in s1.sounding] == ["bell"] and [b.label for b in s1.silent] == ["dog"]
+    assert set(saved.classes) >= {"dog", "bell"}
+    assert not mode.doc.autosave_path.exists()   # a save supersedes the autosave
+    mode.stop()
+
+
+def test_no_object_and_next_unannotated(make_viewer, index_clip, tmp_path):
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    mode = start(v, index_clip, out)
+    key(v, Qt.Key.Key_O)
+    assert mode.current().no_object
+    mode.go_to(0)
+    key(v, Qt.Key.Key_D, Qt.KeyboardModifier.ShiftModifier)   # next unannotated: segment 2
+    assert mode.index == 1
+    assert mode.save()
+    seg = load_avsol_e(out).videos[0].segments
+    assert len(seg) == 1 and seg[0].event is False     # only the annotated segment is written
+
+
+def test_recovery_offered_after_an_autosave_is_left(make_viewer, index_clip, tmp_path, monkeypatch):
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    mode = start(v, index_clip, out)
+    mode.add_box(0.1, 0.1, 0.4, 0.4)
+    mode.flush_autosave()             # what the debounce timer writes after an edit burst
+    assert mode.doc.autosave_path.exists() and not out.exists()
+    mode.doc.release()                # as a killed viewer: the lock goes with the process
+    mode.doc = None
+    asked = []
+    monkeypatch.setattr("avsol_viewer.asks.ask_yes_no", lambda *a, **k: asked.append(a[1]) or True)
+    assert mode.start(out, "alice")
+    assert asked == ["Recover annotations?"]
+    assert close(boxes(mode)[0], (0.1, 0.1, 0.4, 0.4)) if mode.index == 0 else False
+
+
+def test_malformed_file_is_one_line_and_untouched(make_viewer, index_clip, tmp_path):
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    text = json.dumps({"format": "avsol-e", "version": 1, "classes": ["a"],
+                       "videos": [{"video": "x.mp4", "category": "a",
+                                   "segments": [{"start": 0, "end": 1, "event": True,
+                                                 "sounding": [[0.5, 0.1, 0.2, 0.3]]}]}]})
+    out.write_text(text)
+    assert v.win.open_path(index_clip)
+    assert not v.win.annotate.start(out, "alice")
+    ((title, message),) = v.errors
+    assert "\n" not in message and "set.json" in message and "x1 > x2" in message
+    assert out.read_text() == text and not v.win.annotate.active
+
+
+def test_second_writer_refused(make_viewer, index_clip, tmp_path):
+    from model_core.outputs import OutputLock
+
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    with OutputLock(out):
+        assert v.win.open_path(index_clip)
+        assert not v.win.annotate.start(out, "bob")
+    ((_, message),) = v.errors
+    assert "pid" in message and "\n" not in message
+
+
+def test_two_annotators_view_and_file(make_viewer, index_clip, tmp_path):
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    mode = start(v, index_clip, out, "alice")
+    mode.add_box(0.1, 0.1, 0.4, 0.4)
+    assert mode.save()
+    mode.stop()
+    assert mode.start(out, "bob")
+    assert mode.visible() == []                 # bob sees his own boxes
+    mode.set_view("all")
+    assert len(mode.visible()) == 1
+    mode.set_view("one")
+    mode.add_box(0.5, 0.5, 0.9, 0.9)
+    assert mode.save()
+    seg = load_avsol_e(out).videos[0].segments[0]
+    assert seg.annotators is not None and len(seg.annotators) == 2
