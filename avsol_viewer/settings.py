@@ -23,12 +23,12 @@ DEFAULTS = {
     "display/peak": True,
     "display/boxes": True,
     "display/layout": "side_by_side",
-    "display/scale": "absolute",   # per-frame min-max only when the user picks it (issue 25)
+    "display/scale": "absolute",   # per-frame min-max only when the user picks it
     "display/scale_chosen": False,  # the user picked the scale (older versions stored per_frame unasked)
 }
 
 #: not display options (``DEFAULTS`` are exactly ``DisplayOptions``' fields): what the
-#: dialogs refill from (issue 25, finding 8) and where each kind of output last went
+#: dialogs refill from and where each kind of output last went
 OTHER_DEFAULTS = {
     "evaluate/folder": "",
     "evaluate/annotations": "",

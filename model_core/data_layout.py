@@ -1,7 +1,7 @@
 """The names in a data folder (AVE layout, AVSOL-E, avsol synth's plan), defined once.
 
 Train, eval, the importers, the output checks and the viewer all look for these files; when
-each spelled them itself, the copies could drift (issue 28 item 5). A leaf with no imports,
+each spelled them itself, the copies could drift. A leaf with no imports,
 so every layer may read it. Which annotation file wins and where the videos are found stay
 with their readers (``formats.eval_set``, ``formats.ave``, ``train.dataset``).
 """

@@ -1,7 +1,7 @@
 """What a file is, and what a command reads: the two halves of "inputs are never destroyed".
 
 :mod:`model_core.outputs` refuses an output that would replace an input. Comparing an
-output with the paths named on the command line is not enough (issue 26): a report points
+output with the paths named on the command line is not enough: a report points
 at its annotations, data folder and checkpoints; an annotation file sits beside its videos
 and split files; and a media or annotation file anywhere is somebody's data. So this
 module gives, without Qt or torch:
@@ -294,7 +294,7 @@ def meta_inputs(meta) -> list[Path]:
 
 def why_missing(path: str | os.PathLike, default: str = "not found") -> str:
     """Why a path that does not resolve is missing: a symlink loop or a broken symlink is
-    named as such (issue 26: a loop was "file not found"), anything else is ``default``."""
+    named as such (not "file not found": the name is there), anything else is ``default``."""
     try:
         os.stat(path)
     except OSError as exc:

@@ -1,8 +1,8 @@
 """The one list of media file extensions, for every reader, importer, check and file dialog.
 
 The output checks, the importers, live mode and the viewer's open dialogs read it, so they
-agree on what is a video (``.m4v`` was a video to the viewer and not to the importers when
-each had its own list, issue 28). A leaf outside the layers, with no imports: inside
+agree on what is a video (separate lists drift: one takes ``.m4v`` for a video, another
+not). A leaf outside the layers, with no imports: inside
 ``model_core.media`` it would sit in a layer that ``model`` may not reach, and ``model``
 reaches it through ``input_protection``. Lower case, with the dot; the order is the order
 importers try when they look for a clip by its stem (``.mp4`` first).

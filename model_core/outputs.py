@@ -3,8 +3,8 @@
 One mechanism for every writer (``avsol synth/import/train/infer/metrics/eval/compare``,
 ``avsol-viewer --screenshot``, and the viewer's export video, live recording, report/CSV
 export, contact sheet and screenshot), called by each writer right after parsing and
-before it decodes, caches or trains anything (issue 26: checking only the paths a command
-line names let a rescore write over the annotations it read, and an infer over another
+before it decodes, caches or trains anything (checking only the paths a command line
+names would let a rescore write over the annotations it read, or an infer over another
 video):
 
 * :func:`check_outputs` refuses an output that is an input (the same file after resolving
@@ -273,7 +273,7 @@ class OutputLock:
         self._fd: int | None = None
 
     def acquire(self) -> "OutputLock":
-        import fcntl  # here, not at the top: importing this module must work where fcntl is missing (issue 28)
+        import fcntl  # here, not at the top: importing this module must work where fcntl is missing (Windows)
 
         for _ in range(20):
             try:

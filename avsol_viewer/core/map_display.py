@@ -11,7 +11,7 @@ the overlay stretches it over the frame with ``ImageItem.setRect``, so what is d
 what is scored. The peak is the metrics' peak (``localization.peaks``: first maximum in
 row-major order) at the centre of its pixel.
 
-Published models (issue 27) return NATIVE maps (a cosine in [-1, 1], cosine / tau, a
+Published models (``docs/models.md``) return NATIVE maps (a cosine in [-1, 1], cosine / tau, a
 Grad-CAM): each map first goes through ``model_core.models.protocol.normalise`` for its
 ``map_kind`` (the one place a native map becomes [0, 1], shared with scoring), then the
 display scale. A centre-cropped model's map covers only its crop of the frame: ``region``

@@ -1,4 +1,4 @@
-"""The per-item inspection shown large (issue 25 finding 7).
+"""The per-item inspection shown large.
 
 Beside its table the Evaluation panel shows every head on the selected item (map, the
 region the report's rule predicts, GT boxes, peak) in a strip of small tiles: at the

@@ -11,8 +11,8 @@ diffuse map, a false alarm, or a row that could not be scored.
 A report row that breaks the schema is shown with status ``invalid`` (the panel passes a
 sanitized copy, ``report_schema.sanitized_row``). Whatever a row holds, no exception
 leaves :meth:`ItemsModel.data` or the filter's callbacks: Qt calls them from C++, where a
-Python exception is printed and the view is left half-updated (issue 25: a later reset
-then crashed in libshiboken). A cell that cannot be drawn shows its raw text.
+Python exception is printed and the view is left half-updated (a later reset can then
+crash in libshiboken). A cell that cannot be drawn shows its raw text.
 """
 from __future__ import annotations
 

@@ -130,8 +130,9 @@ class SummaryView(QWidget):
         return self._ensure_plot()
 
     def _ensure_plot(self) -> pg.PlotWidget:
-        """Built on first use, not with the window: a pyqtgraph plot is ~14 ms of the
-        viewer's start-up, for a panel most sessions never open."""
+        """Built on first use, not with the window: each pyqtgraph plot is a measurable part
+        of the viewer's start-up (``benchmarks/README.md``), for a panel most sessions never
+        open."""
         if self._plot is None:
             p = pg.PlotWidget()
             p.setLabel("bottom", "cIoU threshold")

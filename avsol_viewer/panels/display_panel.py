@@ -33,7 +33,7 @@ class DisplayOptions:
     peak: bool = True
     boxes: bool = True
     scale: str = DEFAULT_SCALE       # "absolute" or "per_frame"
-    #: the user picked ``scale`` in the panel: versions before issue 25 stored "per_frame"
+    #: the user picked ``scale`` in the panel: older versions stored "per_frame"
     #: as the default without being asked, and such a stored value is not a choice
     scale_chosen: bool = False
     #: model keys not drawn side by side (the Heads list's unticked boxes); not persisted:

@@ -41,9 +41,9 @@ def _plot(x: str, y: str) -> pg.PlotWidget:
 class CurveWidget(QWidget):
     """Loss per step and validation metrics per epoch, one colour per head.
 
-    The two plots are built when first shown or drawn on, not with the window: they were
-    22 ms of the viewer's start-up (benchmarks/README.md, before/after issue 13) for a
-    panel most sessions never open."""
+    The two plots are built when first shown or drawn on, not with the window: they are a
+    measurable part of the viewer's start-up (``benchmarks/README.md``) for a panel most
+    sessions never open."""
 
     def __init__(self, parent=None):
         super().__init__(parent)

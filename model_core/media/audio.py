@@ -128,9 +128,9 @@ class _Samples:
     """A growing float32 buffer: decoded frames are copied in as they come.
 
     Keeping a list of per-frame arrays and concatenating at the end held every decoded
-    frame alive through its buffer view until then (measured: ~1 GB peak for the 223 MB
-    of samples of an hour at 16 kHz); one buffer sized from the stream's duration holds
-    only the samples.
+    frame alive through its buffer view until then (a peak several times the samples'
+    size for a long file: ``benchmarks/README.md``, ``viewer``); one buffer sized from the
+    stream's duration holds only the samples.
     """
 
     def __init__(self, capacity: int):

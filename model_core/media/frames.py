@@ -51,13 +51,13 @@ SEEK_AHEAD_FRAMES = 48
 def resize_frame(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize ``img`` (H x W x C uint8) to ``size`` = (width, height), antialiased and fast.
 
-    Plain ``INTER_AREA`` from 1280 x 720 to 224 x 224 costs ~3.3 ms here; ``INTER_LINEAR``
-    ~0.1 ms but aliases badly (it samples 2 x 2 source pixels per output pixel at a 5.7x
+    Plain ``INTER_AREA`` from 1280 x 720 to 224 x 224 is slow; ``INTER_LINEAR`` is fast
+    but aliases badly (it samples 2 x 2 source pixels per output pixel at a 5.7x
     reduction). This does: exact 2x ``INTER_AREA`` halvings (OpenCV's fast integer path)
     while the image stays at least the target size, ``INTER_LINEAR`` to twice the target
     (a reduction of at most ~2x, or an enlargement), then one exact 2x ``INTER_AREA``
-    halving. Measured on a 1/f-noise 720p image against a Lanczos reference: 32.9 dB PSNR
-    (INTER_AREA 36.4, pyrDown+LINEAR 28.0, LINEAR 20.4) in ~0.6 ms. An odd row or column is
+    halving: close to ``INTER_AREA``'s quality at a fraction of its cost (PSNR and times
+    in ``benchmarks/README.md``, ``decode``). An odd row or column is
     dropped before a halving (at most half a source pixel of shift).
     """
     import cv2

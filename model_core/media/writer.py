@@ -193,8 +193,8 @@ def _yuv_frame(img: np.ndarray, width: int, height: int):
     The conversion is OpenCV's (BT.601, limited range, what decoders assume for untagged
     video). The frame's rows are padded to an alignment, and x264 reads into that padding:
     left uninitialised (as ``VideoFrame.from_ndarray`` leaves it) the same frames gave
-    different bitstreams from run to run once the process had freed other buffers
-    (measured: 3-4 variants in 8 runs). Zeroed padding makes the output reproducible.
+    different bitstreams from run to run once the process had freed other buffers.
+    Zeroed padding makes the output reproducible.
     """
     import av
     import cv2

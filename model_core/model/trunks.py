@@ -91,8 +91,8 @@ class ResNetTrunk(nn.Module):
         """For inference only: fold every batch norm into the convolution before it (in
         place; the trunk must be in eval mode and is no longer trainable or savable as a
         checkpoint). The same function up to float rounding (``tests/test_model.py``), and
-        faster: ``avsol eval`` of 40 videos 10.3 -> 8.9 s with one full-size head, offline
-        analysis at 720p 42 -> 53 frames/s on 2 CPU cores (``benchmarks/README.md``)."""
+        faster, as batch norm's separate pass over every activation goes (evaluation and
+        offline analysis with it: ``benchmarks/README.md``)."""
         from torch.nn.utils.fusion import fuse_conv_bn_eval
 
         if self.training:

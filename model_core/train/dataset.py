@@ -156,7 +156,7 @@ def check_training_set(data: TrainingData, head: str, select_best: str | None = 
 
     Why: with one class in the train split no AVC negative can be made (a negative is the
     sound of a clip of *another* class), so the ``avc`` and ``dnm`` heads would learn
-    "always corresponds" and report ``avc_acc 1.0000`` (issue 26); the ``cls`` head with
+    "always corresponds" and report ``avc_acc 1.0000``; the ``cls`` head with
     one class is trivially right. Without validation segments no val figure exists, and
     ``--select-best`` has nothing to select by. ``train_items`` / ``val_items`` are the
     segments left after decoding (default: every annotated one).

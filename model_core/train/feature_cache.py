@@ -38,7 +38,7 @@ from model_core.atomic import write_json, write_with
 from model_core.errors import InputError
 
 #: 2: frames turned by the video's display rotation, audio from the first stream that is
-#: not silent (issue 26 item 3): entries made before are stale for such files
+#: not silent: entries made before are stale for such files
 CACHE_VERSION = 2
 HASH_MEMO = "hashes.json"
 _CHUNK = 1 << 20

@@ -25,8 +25,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "demo": {"width": 16, "audio_width": 16, "layers": [1, 1, 1, 1], "image_size": 112,
              "map_size": 7, "embed_dim": 64},
     # ... and the same trunks at 224 px with a 14 x 14 map: the demo models in
-    # resources/models (issue 14: validation pointing 0.88 against 0.81 at 112 px / 7 x 7,
-    # the same data and budget; see resources/models/README.md)
+    # resources/models (better validation pointing than 112 px / 7 x 7 for the same data
+    # and budget: resources/models/README.md)
     "demo14": {"width": 16, "audio_width": 16, "layers": [1, 1, 1, 1], "image_size": 224,
                "map_size": 14, "embed_dim": 64},
     # tests: seconds per epoch
