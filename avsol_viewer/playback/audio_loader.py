@@ -38,9 +38,9 @@ from avsol_viewer.workers import TrackedThread
 log = logging.getLogger(__name__)
 
 
-#: Seconds of sound decoded and turned into spectrogram columns at a time while loading
-#: (10 min of sound: 10 s chunks took 10-11 s, 30 s 6-7 s, 60 s 5.6 s on this loaded
-#: machine, and 60 s chunks added ~100 MB to the peak of a long file).
+#: Seconds of sound decoded and turned into spectrogram columns at a time while loading:
+#: shorter chunks load a long file markedly slower (a fixed cost per chunk), longer ones
+#: raise its peak memory for little gain (figures in ``benchmarks/README.md``).
 CHUNK_SECONDS = 30.0
 #: Most columns of the overview kept for the whole file (64 x 4096 float32 = 1 MB).
 OVERVIEW_COLUMNS = 4096
@@ -138,7 +138,7 @@ class TrackAudio:
 
     def request_columns(self, j0: int, j1: int, receiver) -> None:
         """Compute ``columns(j0, j1)`` off the GUI thread (reading and transforming a minute
-        of a long file's sound takes 0.7-1.5 s on 2 busy cores); ``receiver(j0, j1, uint8
+        of a long file's sound takes about a second); ``receiver(j0, j1, uint8
         display columns)`` is called in the GUI thread. A newer request replaces one not
         started yet (scrolling computes only what is still looked at)."""
         if self._worker is None:  # one view shows a track: its receiver is connected once

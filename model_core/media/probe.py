@@ -201,8 +201,8 @@ def probe(path: str | os.PathLike, rotation: bool = False, audio_stream: int = 0
     """Read the metadata of ``path`` without decoding it.
 
     ``rotation=True`` also reads the display rotation, which costs decoding the first
-    frame (25-35 ms for 720p H.264 on this 2-core machine, as much as the rest of the
-    probe): without it ``MediaInfo.rotation`` is None ("not read") and width and height
+    frame (for 720p H.264 as much as the rest of the probe: ``benchmarks/README.md``):
+    without it ``MediaInfo.rotation`` is None ("not read") and width and height
     are the picture as stored. ``VideoReader`` always knows the rotation.
     ``audio_stream``: which audio stream the audio fields describe (0-based among the
     audio streams; the first by default, which is not always the one the readers use:

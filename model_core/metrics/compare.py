@@ -9,7 +9,7 @@ The resamples are drawn once per pair from a recorded seed, so a compare file is
 reproducible. They are drawn and used in chunks of about :data:`CHUNK_DRAWS` item indices
 (:class:`Resampler`), every metric of a pair from the same chunk, so memory does not grow
 with ``--resamples`` beyond the means themselves (8 bytes per resample and metric: 40 MB at
-the 1 000 000 allowed, where one index matrix used to take 22 GB); the chunks continue one
+the 1 000 000 allowed, where one index matrix would take 22 GB); the chunks continue one
 random stream, so the draws - and the intervals - are exactly those of one big draw.
 
 Per-item metrics (each head's report value is exactly their mean over its localized items):
