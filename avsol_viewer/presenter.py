@@ -201,6 +201,9 @@ class Presenter(QObject):
             if first + k >= len(self.heads.views):
                 break
             tip = f"{head_label(m.name, m.head)}\ncheckpoint: {m.path}\ndevice: {m.device}"
+            if m.family != "dnm":  # a published model: what its map is and what it hears
+                tip += (f"\nfamily: {m.family}, native map {m.map_kind} (drawn normalised), "
+                        f"audio window {m.audio_window_s:g} s")
             if is_bundled(m.path):
                 tip += f"\nbundled head: {BUNDLED_NOTE}"
             title = self.heads.views[first + k].title

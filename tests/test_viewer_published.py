@@ -141,6 +141,7 @@ def test_each_family_plays_beside_our_head(family, ckpts, make_viewer):
     assert TITLES[family] in title and theirs.name in title    # "EZ-VSL · ezvsl_vggss"
     assert head_colour(theirs.name, theirs.head) in title      # in its own colour
     assert "p(av)" not in title and "p(av)" in views[1].title.text   # none made up for theirs
+    assert f"family: {family}, native map {theirs.map_kind}" in views[2].title.toolTip()
     # their native map, normalised by its kind, is what is drawn (peak on the native argmax)
     entry, _ = v.c.maps.entry(theirs.key, 0)
     model = v.c.maps.worker.loaded_localizers()[theirs.key]
