@@ -15,6 +15,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from media_helpers import read_frame_index
+from model_core.annotate.document import autosave_path
 from model_core.formats.avsol_e import load_avsol_e
 
 TOL = 0.02
@@ -83,7 +84,7 @@ def test_mouse_and_keys_make_the_saved_file(make_viewer, index_clip, tmp_path):
     drag(v.qtbot, c, (0.6, 0.7), (0.8, 0.9))
     assert close(boxes(mode)[0], (0.2, 0.2, 0.8, 0.9)), boxes(mode)
     # relabel: typed in the class box
-    mode.select(0)
+    mode.select(mode.current().boxes[0].id)
     v.qtbot.keyClicks(mode.class_box.lineEdit(), "dog")
     v.qtbot.keyClick(mode.class_box.lineEdit(), Qt.Key.Key_Return)
     assert mode.current().boxes[0].label == "dog"
@@ -94,7 +95,7 @@ def test_mouse_and_keys_make_the_saved_file(make_viewer, index_clip, tmp_path):
     assert mode.current().boxes[0].label == "dog"
     # a second box, silent (S), then deleted (Delete) and the deletion undone
     drag(v.qtbot, c, (0.05, 0.05), (0.15, 0.2))
-    assert len(mode.current().boxes) == 2 and mode.selected == 1
+    assert len(mode.current().boxes) == 2 and mode.selected == mode.current().boxes[1].id
     assert mode.current().boxes[1].label == "dog"        # new boxes take the most recent class
     key(v, Qt.Key.Key_S)
     assert mode.current().boxes[1].sounding is False
@@ -111,9 +112,10 @@ def test_mouse_and_keys_make_the_saved_file(make_viewer, index_clip, tmp_path):
     assert boxes(mode) == [boxes_0 for boxes_0 in [tuple(round(x, 3) for x in (b.x1, b.y1, b.x2, b.y2))
                                                   for b in mode.segments()[0].boxes]]
     # relabel the copied first box with a recent class by number key, after a new class
-    mode.select(0)
+    mode.select(mode.current().boxes[0].id)
     mode.set_label("bell")
-    mode.select(1)
+    key(v, Qt.Key.Key_Tab)   # cycle: the second box
+    assert mode.selected == mode.current().boxes[1].id
     key(v, Qt.Key.Key_2)   # recent: ["bell", "dog"]
     assert mode.current().boxes[1].label == "dog"
     key(v, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
@@ -126,8 +128,10 @@ def test_mouse_and_keys_make_the_saved_file(make_viewer, index_clip, tmp_path):
     assert [b.label for b in s0.sounding] == ["dog"] and [b.label for b in s0.silent] == ["dog"]
     assert close(s0.sounding[0].coords, (0.2, 0.2, 0.8, 0.9))
     assert [b.label for b in s1.sounding] == ["bell"] and [b.label for b in s1.silent] == ["dog"]
-    assert set(saved.classes) >= {"dog", "bell"}
-    assert not mode.doc.autosave_path.exists()   # a save supersedes the autosave
+    assert {"dog", "bell"} <= set(mode.doc.labels())   # offered as labels from now on
+    raw = json.loads(out.read_text())
+    assert raw["videos"][0]["segments"][0]["sounding"][0]["annotator"] == "alice"
+    assert not autosave_path(out).exists()   # a save supersedes the autosave
     mode.stop()
 
 
@@ -136,13 +140,15 @@ def test_no_object_and_next_unannotated(make_viewer, index_clip, tmp_path):
     out = tmp_path / "set.json"
     mode = start(v, index_clip, out)
     key(v, Qt.Key.Key_O)
-    assert mode.current().no_object
+    assert mode.no_object()
     mode.go_to(0)
     key(v, Qt.Key.Key_D, Qt.KeyboardModifier.ShiftModifier)   # next unannotated: segment 2
     assert mode.index == 1
     assert mode.save()
-    seg = load_avsol_e(out).videos[0].segments
-    assert len(seg) == 1 and seg[0].event is False     # only the annotated segment is written
+    raw = json.loads(out.read_text())["videos"][0]["segments"]
+    assert raw[0]["no_sounding"] == ["alice"] and raw[0]["sounding"] == []
+    assert "no_sounding" not in raw[1]
+    load_avsol_e(out)
 
 
 def test_recovery_offered_after_an_autosave_is_left(make_viewer, index_clip, tmp_path, monkeypatch):
@@ -151,14 +157,15 @@ def test_recovery_offered_after_an_autosave_is_left(make_viewer, index_clip, tmp
     mode = start(v, index_clip, out)
     mode.add_box(0.1, 0.1, 0.4, 0.4)
     mode.flush_autosave()             # what the debounce timer writes after an edit burst
-    assert mode.doc.autosave_path.exists() and not out.exists()
+    assert autosave_path(out).exists() and not out.exists()
     mode.doc.release()                # as a killed viewer: the lock goes with the process
     mode.doc = None
     asked = []
     monkeypatch.setattr("avsol_viewer.asks.ask_yes_no", lambda *a, **k: asked.append(a[1]) or True)
     assert mode.start(out, "alice")
     assert asked == ["Recover annotations?"]
-    assert close(boxes(mode)[0], (0.1, 0.1, 0.4, 0.4)) if mode.index == 0 else False
+    assert mode.index == 0 and close(boxes(mode)[0], (0.1, 0.1, 0.4, 0.4))
+    assert mode.doc.modified        # recovered, not yet saved
 
 
 def test_malformed_file_is_one_line_and_untouched(make_viewer, index_clip, tmp_path):

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
 
 from avsol_viewer import asks
 from avsol_viewer.annotate.canvas import AnnotateCanvas
-from avsol_viewer.annotate.document import AnnotationDocument, EditBox
+from model_core.annotate import document as ad
+from model_core.annotate.agreement import segment_agreement
 from model_core.data_layout import AVSOL_E_FILE
 from model_core.errors import InputError
 from model_core.media_extensions import VIDEO
@@ -45,7 +46,7 @@ KEYS = [
     ("toggle_sounding", "Toggle sounding / silent", "S", "the selected box makes the sound or not"),
     ("delete", "Delete box", "Delete", "remove the selected box"),
     ("copy_forward", "Copy previous segment's boxes", "R", "the previous segment's boxes, to nudge"),
-    ("no_object", "No sounding object visible", "O", "mark the segment (a background segment in AVSOL-E)"),
+    ("no_object", "No sounding object visible", "O", "mark it for this annotator (the file's no_sounding)"),
     ("play_segment", "Play segment", "Shift+Space", "play the segment's 1 s of sound"),
     ("undo", "Undo", "Ctrl+Z", "undo the last edit"),
     ("redo", "Redo", "Ctrl+Shift+Z", "redo it"),
@@ -57,18 +58,19 @@ RECENT_KEYS_ROW = ("1 … 9", "give the selected box the n-th most recent class"
 
 
 class _Edit(QUndoCommand):
-    """One document command on the undo stack; undo and redo go back to its segment."""
+    """One of the document's commands (``model_core.annotate.document``) on the undo stack;
+    undo and redo go back to its segment."""
 
-    def __init__(self, mode: "AnnotateMode", cmd):
+    def __init__(self, mode: "AnnotateMode", cmd: ad.Command):
         super().__init__(cmd.text)
         self.mode, self.cmd = mode, cmd
 
     def redo(self) -> None:
-        self.cmd.do(self.mode.doc)
+        self.cmd.do()
         self.mode._after_edit(self.cmd)
 
     def undo(self) -> None:
-        self.cmd.undo(self.mode.doc)
+        self.cmd.undo()
         self.mode._after_edit(self.cmd)
 
 
@@ -79,7 +81,8 @@ class AnnotateMode(QObject):
         super().__init__(window)
         self.window = window
         self.c = window.controller
-        self.doc: AnnotationDocument | None = None
+        self.doc: ad.AnnotationDocument | None = None
+        self.annotator: str | None = None
         self.video: str | None = None
         self.index = 0
         self.selected = -1
@@ -115,23 +118,30 @@ class AnnotateMode(QObject):
             self.window._error("Annotate", "Open a video first (File › Open video…)")
             return False
         path = Path(annotations) if annotations else s.path.parent / AVSOL_E_FILE
+        if self.doc is not None:
+            self.stop()
         try:
-            doc = AnnotationDocument.open(path, annotator or os.environ.get("USER") or "annotator 1")
-            doc.lock()
+            doc = ad.AnnotationDocument.load(path) if path.exists() else ad.AnnotationDocument(path=path)
+            doc.claim(path)   # held while annotating: a second viewer is refused at once
         except InputError as exc:
             self.window._error("Cannot annotate", _one_line(exc))
             return False
-        if doc.has_recovery() and asks.ask_yes_no(
-                self.window, "Recover annotations?",
-                f"Unsaved annotations of {path.name} were left by a viewer that stopped "
-                f"({doc.autosave_path.name}). Recover them?", default=True):
-            try:
-                doc.recover()
-            except InputError as exc:
-                self.window._error("Cannot recover", _one_line(exc))
-        if self.doc is not None:
-            self.doc.release()
+        if ad.find_recovery(path) is not None:
+            if asks.ask_yes_no(self.window, "Recover annotations?",
+                               f"Unsaved annotations of {path.name} were left by a viewer that stopped "
+                               f"({ad.autosave_path(path).name}). Recover them?", default=True):
+                try:
+                    recovered = ad.recover(path)
+                except InputError as exc:
+                    self.window._error("Cannot recover", _one_line(exc))
+                else:
+                    recovered._lock, doc._lock = doc._lock, None   # the lock goes with the set
+                    doc = recovered
+            else:
+                ad.discard_autosave(path)
         self.doc = doc
+        self.path = path
+        self.annotator = annotator or os.environ.get("USER") or "annotator 1"
         self.stack.clear()
         self._build_widgets()
         self._show_canvas(True)
@@ -220,20 +230,21 @@ class AnnotateMode(QObject):
 
     def _fill_classes(self) -> None:
         self.class_box.clear()
-        self.class_box.addItems(self.doc.classes)
+        self.class_box.addItems(self.doc.labels())
 
     # -- where we are -------------------------------------------------------------------
     def _on_session(self, session) -> None:
         if self.doc is None or session is None:
             return
         self.video = session.path.name
-        self.doc.ensure_video(self.video, session.timeline.duration)
+        if self.doc.video(self.video) is None:   # a video with no annotations yet: whole seconds
+            self.doc.add_video(self.video, max(1, int(session.timeline.duration + 1e-6)))
         self.selected = -1
         self.go_to(0)
         self._fill_videos()
 
     def segments(self):
-        return self.doc.videos[self.video]
+        return self.doc.video(self.video).segments
 
     def current(self):
         return self.segments()[self.index]
@@ -245,6 +256,7 @@ class AnnotateMode(QObject):
         index = min(max(int(index), 0), len(self.segments()) - 1)
         if index != self.index:
             self.selected = -1
+        self.flush_autosave()
         self.index = index
         seg = self.current()
         self.c.player.pause()
@@ -261,7 +273,7 @@ class AnnotateMode(QObject):
     def next_unannotated(self) -> None:
         segs = self.segments()
         for k in list(range(self.index + 1, len(segs))) + list(range(0, self.index)):
-            if not segs[k].done:
+            if not self._done(segs[k]):
                 self.go_to(k)
                 return
         self.window.statusBar().showMessage("every segment of this video is annotated", 5000)
@@ -280,26 +292,60 @@ class AnnotateMode(QObject):
             self.go_to(self.index)
 
     # -- drawing ------------------------------------------------------------------------
-    def visible(self) -> list[tuple[int, EditBox]]:
-        """(document index, box) of the boxes shown: this annotator's, or all."""
-        return [(k, b) for k, b in enumerate(self.current().boxes)
-                if self.view == "all" or b.annotator == self.doc.annotator]
+    def _done(self, seg) -> bool:
+        """Done for this annotator: a box of theirs or their "no sounding object" mark (in
+        the all-annotators view, anyone's)."""
+        if self.view == "all":
+            return seg.done
+        return self.annotator in seg.no_sounding or any(b.annotator == self.annotator for b in seg.boxes)
+
+    def no_object(self) -> bool:
+        return self.annotator in self.current().no_sounding
+
+    def visible(self) -> list[tuple[int, ad.EditBox]]:
+        """(box id, box) of the boxes shown: this annotator's, or everyone's."""
+        return [(b.id, b) for b in self.current().boxes
+                if self.view == "all" or b.annotator == self.annotator]
+
+    def selected_box(self) -> ad.EditBox | None:
+        for b in self.current().boxes:
+            if b.id == self.selected:
+                return b
+        return None
 
     def refresh(self) -> None:
         if self.doc is None or self.video is None or self.canvas is None:
             return
         seg = self.current()
-        done, total = self.doc.progress(self.video)
-        mark = " · no sounding object" if seg.no_object else ""
+        done, total = sum(self._done(x) for x in self.segments()), len(self.segments())
+        mark = " · no sounding object" if self.no_object() else ""
         self.canvas.set_title(f"{self.video} · segment {self.index + 1}/{total} "
                               f"[{seg.start:g}, {seg.end:g}) s · frame at {seg.frame_time:g} s{mark}")
         self.canvas.set_boxes(self.visible(), self.selected)
-        who = ", ".join(self.doc.annotators())
-        self.segment_label.setText(f"Annotator: {self.doc.annotator} (in the file: {who})<br>"
-                                   f"{done}/{total} segments done · {len(seg.boxes)} box(es) here{mark}")
-        if 0 <= self.selected < len(seg.boxes):
-            self.class_box.setEditText(seg.boxes[self.selected].label or "")
+        who = ", ".join(w or "unnamed" for w in self.doc.annotators)
+        self.segment_label.setText(f"Annotator: {self.annotator} (in the set: {who or 'none yet'})<br>"
+                                   f"{done}/{total} segments done · {len(seg.boxes)} box(es) here{mark}"
+                                   f"{self._agreement_text(seg)}")
+        box = self.selected_box()
+        if box is not None:
+            self.class_box.setEditText(box.label or "")
         self._update_video_item()
+
+    def _agreement_text(self, seg) -> str:
+        """This annotator against each other one on this segment (``avsol agreement``'s figures)."""
+        lines = []
+        for other in seg.annotators:
+            if other == self.annotator:
+                continue
+            a = segment_agreement(seg, self.annotator, other)
+            if a is None:
+                continue
+            iou = "–" if a["box_iou"] is None else f"{a['box_iou']:.2f}"
+            snd = {None: "–", True: "yes", False: "no"}[a["sounding_agree"]]
+            lines.append(f"vs {other or 'unnamed'}: box IoU {iou}, sounding/silent agree {snd}, "
+                         f"no-object agree {'yes' if a['no_sounding_agree'] else 'no'}, "
+                         f"labels {a['labels'][0]} / {a['labels'][1]}")
+        return "".join(f"<br>{x}" for x in lines)
 
     def select(self, key: int) -> None:
         self.selected = key
@@ -308,8 +354,8 @@ class AnnotateMode(QObject):
     def cycle_box(self) -> None:
         keys = [k for k, _ in self.visible()]
         if keys:
-            later = [k for k in keys if k > self.selected]
-            self.select(later[0] if later else keys[0])
+            at = keys.index(self.selected) if self.selected in keys else -1
+            self.select(keys[(at + 1) % len(keys)])
 
     def set_view(self, view: str) -> None:
         self.view = view if view in ("one", "all") else "one"
@@ -318,45 +364,40 @@ class AnnotateMode(QObject):
         self.refresh()
 
     # -- edits --------------------------------------------------------------------------
-    def _push(self, boxes, no_object: bool | None = None, text: str = "edit boxes") -> None:
-        boxes = list(boxes)
-        if any(b.sounding for b in boxes):
-            no_object = False   # a sounding box says the segment has a sounding object
-        cmd = self.doc.command(self.video, self.index, boxes, no_object, text)
-        if cmd.new != cmd.old:   # no undo step for an edit that changes nothing
-            self.stack.push(_Edit(self, cmd))
+    def _run(self, cls, *args, **kwargs) -> None:
+        """Push one document command for the current segment, by this annotator."""
+        try:
+            cmd = cls(self.doc, self.video, self.index, *args, who=self.annotator, **kwargs)
+        except ValueError as exc:   # a box that collapses inside the frame
+            self.window.statusBar().showMessage(str(exc), 5000)
+            return
+        self.stack.push(_Edit(self, cmd))
 
     def _after_edit(self, cmd) -> None:
         if cmd.video == self.video and cmd.index != self.index:
             self.go_to(cmd.index)
-        n = len(self.current().boxes)
-        if self.selected >= n:
-            self.selected = n - 1
+        if self.selected_box() is None:
+            self.selected = -1
         self.refresh()
 
     def _label_for_new(self) -> str | None:
-        return self.recent[0] if self.recent else (self.doc.classes[0] if self.doc.classes else None)
+        return self.recent[0] if self.recent else None
 
     def add_box(self, x1: float, y1: float, x2: float, y2: float) -> None:
-        boxes = list(self.current().boxes)
-        boxes.append(EditBox(x1, y1, x2, y2, self._label_for_new(), True, self.doc.annotator))
-        self._push(boxes, text="draw box")
-        self.select(len(boxes) - 1)
+        self._run(ad.AddBox, (x1, y1, x2, y2), label=self._label_for_new())
+        boxes = self.current().boxes
+        if boxes:
+            self.select(boxes[-1].id)
 
     def move_box(self, key: int, x1: float, y1: float, x2: float, y2: float) -> None:
-        boxes = list(self.current().boxes)
-        if 0 <= key < len(boxes):
-            boxes[key] = replace(boxes[key], x1=x1, y1=y1, x2=x2, y2=y2)
-            self.selected = key
-            self._push(boxes, text="move box")
+        self.selected = key
+        self._run(ad.MoveBox, key, (x1, y1, x2, y2))
 
-    def _edit_selected(self, text: str, **changes) -> None:
-        boxes = list(self.current().boxes)
-        if not 0 <= self.selected < len(boxes):
+    def _need_selected(self) -> ad.EditBox | None:
+        box = self.selected_box()
+        if box is None:
             self.window.statusBar().showMessage("no box selected (Tab, or click one)", 5000)
-            return
-        boxes[self.selected] = replace(boxes[self.selected], **changes)
-        self._push(boxes, text=text)
+        return box
 
     def _label_from_box(self, text: str) -> None:
         self.set_label(text)
@@ -367,7 +408,9 @@ class AnnotateMode(QObject):
         if not label:
             return
         self.recent = [label] + [x for x in self.recent if x != label][:RECENT - 1]
-        self._edit_selected("label box", label=label)
+        box = self._need_selected()
+        if box is not None and box.label != label:
+            self._run(ad.Relabel, box.id, label)
         if self.class_box.findText(label) < 0:
             self.class_box.addItem(label)
 
@@ -375,7 +418,7 @@ class AnnotateMode(QObject):
         from PySide6.QtWidgets import QInputDialog
 
         label, ok = QInputDialog.getItem(self.window, "Label", "Class of the selected box:",
-                                         self.doc.classes or [""], 0, True)
+                                         self.doc.labels() or [""], 0, True)
         if ok:
             self.set_label(label)
 
@@ -384,36 +427,25 @@ class AnnotateMode(QObject):
             self.set_label(self.recent[n - 1])
 
     def toggle_sounding(self) -> None:
-        boxes = self.current().boxes
-        if 0 <= self.selected < len(boxes):
-            self._edit_selected("toggle sounding", sounding=not boxes[self.selected].sounding)
+        box = self._need_selected()
+        if box is not None:
+            self._run(ad.ToggleSounding, box.id)
 
     def delete_box(self) -> None:
-        boxes = list(self.current().boxes)
-        if 0 <= self.selected < len(boxes):
-            del boxes[self.selected]
+        box = self._need_selected()
+        if box is not None:
             self.selected = -1
-            self._push(boxes, text="delete box")
+            self._run(ad.DeleteBox, box.id)
 
     def copy_forward(self) -> None:
-        """This annotator's boxes of the previous segment replace theirs here (to nudge)."""
-        if self.index == 0:
-            return
-        me = self.doc.annotator
-        prev = [replace(b, annotator=me) for b in self.segments()[self.index - 1].boxes
-                if self.view == "all" or b.annotator == me]
-        keep = [b for b in self.current().boxes if b.annotator != me]
-        self._push(keep + prev, text="copy previous segment")
+        """This annotator's boxes of the previous segment, copied here to nudge."""
+        if self.index > 0:
+            self._run(ad.CopyPrevious)
 
     def toggle_no_object(self) -> None:
-        """Mark / unmark "no sounding object visible": the segment's sounding boxes become silent
-        ones (the objects are seen, they do not sound) so nothing drawn is lost."""
-        seg = self.current()
-        if seg.no_object:
-            self._push(seg.boxes, no_object=False, text="unmark no sounding object")
-        else:
-            self._push([replace(b, sounding=False) for b in seg.boxes], no_object=True,
-                       text="mark no sounding object")
+        """Mark / unmark "no sounding object visible" (marking drops this annotator's
+        sounding boxes here, which would contradict it; undo brings them back)."""
+        self._run(ad.MarkNoSounding, on=not self.no_object())
 
     def play_segment(self) -> None:
         seg = self.current()
@@ -436,34 +468,36 @@ class AnnotateMode(QObject):
             self.window.statusBar().showMessage("the head's map of this frame is being computed; try again", 5000)
             return
         try:
-            from model_core.annotate import prefill_boxes
+            from model_core.annotate.prefill import prefill_boxes
         except ImportError:
-            self.window._error("Prefill", "prefill needs model_core.annotate (not available in this build)")
+            self.window._error("Prefill", "prefill needs model_core.annotate.prefill (not in this build)")
             return
-        found = prefill_boxes(entry.map)
-        boxes = list(self.current().boxes)
+        try:
+            found = list(prefill_boxes(entry.map))
+        except (TypeError, ValueError) as exc:
+            self.window._error("Prefill", f"cannot prefill from {models[0].key}: {exc}")
+            return
         for b in found:
-            x1, y1, x2, y2 = (b.x1, b.y1, b.x2, b.y2) if hasattr(b, "x1") else b[:4]
-            boxes.append(EditBox(x1, y1, x2, y2, self._label_for_new(), True, self.doc.annotator))
-        self._push(boxes, text="prefill from head")
+            coords = b.coords if hasattr(b, "coords") else tuple(b[:4])
+            self._run(ad.AddBox, coords, label=self._label_for_new())
 
     # -- saving -------------------------------------------------------------------------
     def flush_autosave(self) -> None:
         self._autosave.stop()
-        if self.doc is not None and self.doc.dirty:
+        if self.doc is not None and self.doc.modified:
             try:
-                self.doc.autosave()
+                ad.write_autosave(self.doc, self.path)
             except OSError as exc:
                 self.window.statusBar().showMessage(f"autosave failed: {exc}", 8000)
 
     def save(self) -> bool:
         try:
-            self.doc.save()
-        except InputError as exc:
+            self.doc.save(self.path)
+        except (InputError, ValueError) as exc:
             self.window._error("Cannot save annotations", _one_line(exc))
             return False
         self.stack.setClean()
-        self.window.statusBar().showMessage(f"saved {self.doc.path}", 5000)
+        self.window.statusBar().showMessage(f"saved {self.path}", 5000)
         self._fill_videos()
         return True
 
@@ -475,7 +509,8 @@ class AnnotateMode(QObject):
         return sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO and p.is_file())
 
     def _progress_text(self, name: str) -> tuple[str, bool]:
-        done, total = self.doc.progress(name)
+        v = self.doc.video(name)
+        done, total = v.progress if v is not None else (0, 0)
         if total == 0:
             return f"{name} — not started", False
         return f"{name} — {done}/{total}", done >= total
