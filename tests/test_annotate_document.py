@@ -1,0 +1,275 @@
+"""The editable annotation set (issue 30 items 2, 4, 5; model_core.annotate.document)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from model_core.annotate.document import (
+    AddBox, AnnotationDocument, CopyPrevious, DeleteBox, MarkNoSounding, MoveBox, Relabel,
+    ToggleSounding, autosave_path, discard_autosave, find_recovery, from_import, recover, write_autosave,
+)
+from model_core.errors import AnnotationError, InputError
+from model_core.formats.avsol_e import avsol_e_from_dict, load_avsol_e
+
+# Every form the reader accepts: bare-list boxes, an unlabelled box, silent boxes, a
+# background segment, frame_time left to default, a hair outside [0, 1], Flickr's unnamed
+# annotators, named ones, a "no sounding" mark, and a provenance note at the top level.
+ORIGINAL = {
+    "format": "avsol-e", "version": 1, "classes": ["Church bell", "Dog"], "note": "made by hand",
+    "videos": [
+        {"video": "bell.mp4", "category": "Church bell", "segments": [
+            {"start": 0.0, "end": 1.0, "frame_time": 0.5, "event": True,
+             "sounding": [{"box": [0.41, 0.10, 0.62, 0.55], "label": "bell"}, [0.1, 0.1, 0.2, 1.0000001]],
+             "silent": [{"box": [0.05, 0.50, 0.20, 0.90], "label": "man"}]},
+            {"start": 1.0, "end": 2.0, "event": False},
+            {"start": 2.0, "end": 3.0, "frame_time": 2.25, "event": True, "sounding": [], "no_sounding": ["ann"]},
+        ]},
+        {"video": "dog.mp4", "category": "Dog", "segments": [
+            {"start": 4.5, "end": 5.5, "frame_time": 5.0, "event": True,
+             "annotators": [[[0.1, 0.1, 0.5, 0.5]], [], [[0.2, 0.2, 0.6, 0.6], [0.7, 0.7, 0.8, 0.8]]]},
+            {"start": 5.5, "end": 6.5, "event": True,
+             "annotators": [[{"box": [0.1, 0.1, 0.5, 0.5], "label": "dog"}], []],
+             "annotator_names": ["ann", "bob"],
+             "silent": [{"box": [0.6, 0.6, 0.9, 0.9], "annotator": "bob"}]},
+        ]},
+    ],
+}
+
+
+@pytest.fixture
+def set_path(tmp_path):
+    p = tmp_path / "set.json"
+    p.write_text(json.dumps(ORIGINAL))
+    return p
+
+
+def _content(doc):
+    return [(v.video, k, s.event, sorted(s.no_sounding, key=str),
+             sorted((b.coords, b.label or "", b.sounding, b.annotator or "") for b in s.boxes))
+            for v in doc.videos for k, s in enumerate(v.segments)]
+
+
+def test_round_trip_without_edits_keeps_the_annotations(set_path, tmp_path):
+    doc = AnnotationDocument.load(set_path)
+    out = tmp_path / "saved.json"
+    doc.save(out)
+    assert load_avsol_e(out) == load_avsol_e(set_path)          # what metrics read: identical
+    again = AnnotationDocument.load(out)
+    assert _content(again) == _content(doc)                       # annotators, marks, flags too
+    saved = json.loads(out.read_text())
+    assert saved["note"] == "made by hand" and "history" not in saved   # nothing changed: no history
+    # Flickr's unnamed votes get names so they can be told apart, in order, empty group kept
+    seg = saved["videos"][1]["segments"][0]
+    assert seg["annotator_names"] == ["annotator 1", "annotator 2", "annotator 3"]
+    assert [len(g) for g in seg["annotators"]] == [1, 0, 2]
+    doc.save(out)                                                  # and a second save is stable
+    assert json.loads(out.read_text()) == saved
+
+
+def test_commands_undo_and_redo_exactly(set_path):
+    doc = AnnotationDocument.load(set_path)
+    before = _content(doc)
+    bid = doc.segment("bell.mp4", 0).boxes[0].id
+    cmds = [AddBox(doc, "bell.mp4", 1, (0.9, 0.9, 0.3, 0.3), "bell", who="eve"),  # corners sorted
+            MoveBox(doc, "bell.mp4", 0, bid, (0.4, 0.1, 0.7, 0.6), who="eve"),
+            Relabel(doc, "bell.mp4", 0, bid, "big bell", who="eve"),
+            ToggleSounding(doc, "bell.mp4", 0, bid, who="eve"),
+            CopyPrevious(doc, "bell.mp4", 2, who="eve"),           # eve's box drawn in segment 1
+            MarkNoSounding(doc, "bell.mp4", 0, who=None),
+            DeleteBox(doc, "bell.mp4", 0, doc.segment("bell.mp4", 0).boxes[-1].id, who="eve")]
+    states = [before]
+    for c in cmds:
+        c.do()
+        assert c.who in ("eve", None) and c.when.endswith("Z")
+        states.append(_content(doc))
+    seg1 = doc.segment("bell.mp4", 1)
+    assert seg1.event is True and seg1.boxes[0].coords == (0.3, 0.3, 0.9, 0.9)   # a sounding box: an event now
+    assert doc.segment("bell.mp4", 2).no_sounding == ["ann"] and [b.coords for b in doc.segment("bell.mp4", 2).boxes] == [(0.3, 0.3, 0.9, 0.9)]
+    for c, state in zip(reversed(cmds), reversed(states[:-1])):
+        c.undo()
+        assert _content(doc) == state
+    for c, state in zip(cmds, states[1:]):
+        c.do()                                                      # redo restores the same boxes
+        assert _content(doc) == state
+    with pytest.raises(ValueError):
+        AddBox(doc, "bell.mp4", 0, (0.2, 0.2, 0.2, 0.5))            # empty box refused before it exists
+
+
+def test_mark_no_sounding_removes_own_sounding_boxes_and_a_box_clears_it(set_path):
+    doc = AnnotationDocument.load(set_path)
+    seg = doc.segment("dog.mp4", 1)
+    MarkNoSounding(doc, "dog.mp4", 1, who="ann").do()
+    assert seg.boxes_of("ann", sounding=True) == [] and seg.no_sounding == ["ann"]
+    assert len(seg.boxes_of("bob")) == 1                            # bob's silent box stays
+    AddBox(doc, "dog.mp4", 1, (0.1, 0.1, 0.3, 0.3), who="ann").do()
+    assert seg.no_sounding == []
+
+
+def test_save_records_corrections_in_history(set_path):
+    doc = AnnotationDocument.load(set_path)
+    seg = doc.segment("bell.mp4", 0)
+    moved, deleted = seg.boxes[0], seg.boxes[1]
+    MoveBox(doc, "bell.mp4", 0, moved.id, (0.4, 0.1, 0.7, 0.6), who="eve").do()
+    DeleteBox(doc, "bell.mp4", 0, deleted.id, who="zoe").do()
+    AddBox(doc, "bell.mp4", 0, (0.0, 0.0, 0.1, 0.1), "new", who="eve").do()    # a new box is no correction
+    t = ToggleSounding(doc, "bell.mp4", 0, seg.boxes[1].id, who="eve")           # the silent 'man'
+    t.do()
+    t.undo()                                                                     # undone: no correction
+    doc.save()
+    hist = json.loads(set_path.read_text())["history"]
+    assert len(hist) == 2
+    h = {e["who"]: e for e in hist}
+    assert h["eve"]["old"]["box"] == [0.41, 0.10, 0.62, 0.55] and h["eve"]["new"]["box"] == [0.4, 0.1, 0.7, 0.6]
+    assert h["eve"]["video"] == "bell.mp4" and h["eve"]["frame_time"] == 0.5 and h["eve"]["when"].endswith("Z")
+    assert h["zoe"]["old"]["box"] == [0.1, 0.1, 0.2, 1.0] and h["zoe"]["new"] is None
+    load_avsol_e(set_path)                                           # the reader tolerates the history
+    doc = AnnotationDocument.load(set_path)                          # kept, and the next save appends
+    Relabel(doc, "bell.mp4", 0, doc.segment("bell.mp4", 0).boxes[0].id, "gong", who="bob").do()
+    doc.save()
+    hist = json.loads(set_path.read_text())["history"]
+    assert len(hist) == 3 and hist[-1]["who"] == "bob" and hist[-1]["new"]["label"] == "gong"
+
+
+def test_malformed_file_is_one_line_and_nothing_is_overwritten(tmp_path):
+    p = tmp_path / "bad.json"
+    bad = json.loads(json.dumps(ORIGINAL))
+    bad["videos"][0]["segments"][0]["sounding"][0]["box"] = [0.7, 0.1, 0.6, 0.5]
+    bad["videos"][1]["segments"][1]["annotator_names"] = ["ann"]
+    p.write_text(json.dumps(bad))
+    data = p.read_bytes()
+    with pytest.raises(AnnotationError) as err:
+        AnnotationDocument.load(p)
+    msg = str(err.value)
+    assert "\n" not in msg and str(p) in msg and "x1 > x2" in msg and "1 names for 2" in msg
+    assert p.read_bytes() == data and not autosave_path(p).exists()
+
+
+def test_invalid_set_is_refused_before_writing(set_path):
+    doc = AnnotationDocument.load(set_path)
+    data = set_path.read_bytes()
+    doc.segment("bell.mp4", 1).boxes.append(doc.segment("bell.mp4", 0).boxes[0])   # sounding box, background
+    doc.segment("bell.mp4", 1).event = False
+    with pytest.raises(AnnotationError, match="background segment"):
+        doc.save()
+    assert set_path.read_bytes() == data
+
+
+def test_second_writer_is_refused_with_the_first_ones_pid(set_path):
+    first = AnnotationDocument.load(set_path)
+    first.claim()
+    second = AnnotationDocument.load(set_path)
+    with pytest.raises(InputError, match=f"pid {os.getpid()}"):
+        second.save()
+    first.save()                      # the holder still saves
+    first.release()
+    second.save()                     # and the lock is free afterwards
+
+
+def test_autosave_is_found_only_when_newer(set_path):
+    doc = AnnotationDocument.load(set_path)
+    assert find_recovery(set_path) is None
+    AddBox(doc, "bell.mp4", 1, (0.1, 0.1, 0.4, 0.4), who="eve").do()
+    auto = write_autosave(doc)
+    assert auto == set_path.parent / ".set.json.autosave.json"
+    os.utime(set_path, ns=(1_000_000_000, 1_000_000_000))             # the output older than the autosave
+    assert find_recovery(set_path) == auto
+    discard_autosave(set_path)
+    assert find_recovery(set_path) is None
+    write_autosave(doc)
+    doc.save()                                                         # a save removes it
+    assert not auto.exists()
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    from model_core.annotate.document import AnnotationDocument, AddBox, MoveBox, write_autosave
+    doc = AnnotationDocument.load(sys.argv[1])
+    b = doc.segment("bell.mp4", 0).boxes[0]
+    MoveBox(doc, "bell.mp4", 0, b.id, (0.3, 0.1, 0.7, 0.6), who="kim").do()
+    for i in range(100000):
+        AddBox(doc, "bell.mp4", 1, (0.01 * (i % 50), 0.1, 0.01 * (i % 50) + 0.3, 0.5), who="kim").do()
+        write_autosave(doc)
+        print(i + 1, flush=True)
+""")
+
+
+def test_kill_9_mid_burst_then_recovery(set_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    os.utime(set_path, ns=(1_000_000_000, 1_000_000_000))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(set_path)], stdout=subprocess.PIPE,
+                             text=True, env=env)
+    try:
+        for line in child.stdout:
+            if int(line) >= 5:
+                break
+        child.send_signal(signal.SIGKILL)                             # kill -9 in the middle of the burst
+    finally:
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert load_avsol_e(set_path) == avsol_e_from_dict(ORIGINAL)      # the output was never touched
+    auto = find_recovery(set_path)
+    assert auto is not None
+    doc = recover(set_path)
+    assert doc.modified and doc.path == set_path
+    n = len(doc.segment("bell.mp4", 1).boxes)
+    assert n >= 5
+    doc.save()
+    saved = json.loads(set_path.read_text())
+    assert len(saved["videos"][0]["segments"][1]["sounding"]) == n
+    hist = saved["history"]                                           # the correction before the crash survives
+    assert len(hist) == 1 and hist[0]["who"] == "kim" and hist[0]["new"]["box"] == [0.3, 0.1, 0.7, 0.6]
+    assert find_recovery(set_path) is None
+
+
+def test_new_videos_progress_and_next_unannotated():
+    doc = AnnotationDocument()
+    doc.add_video("a.mp4", 3)
+    doc.add_video("b.mp4", 2, "Dog")
+    assert doc.classes == ["unlabelled", "Dog"]
+    assert doc.video("a.mp4").progress == (0, 3)
+    AddBox(doc, "a.mp4", 0, (0.1, 0.1, 0.2, 0.2), who="eve").do()
+    MarkNoSounding(doc, "a.mp4", 1, who="eve").do()
+    assert doc.video("a.mp4").progress == (2, 3)
+    assert doc.next_unannotated("a.mp4", 0) == ("a.mp4", 2)
+    assert doc.next_unannotated("a.mp4", 2) == ("b.mp4", 0)
+    s = doc.segment("a.mp4", 2)
+    assert (s.start, s.end, s.frame_time) == (2.0, 3.0, 2.5)
+    with pytest.raises(ValueError):
+        doc.add_video("a.mp4", 1)
+
+
+def test_start_from_an_import(tmp_path):
+    from model_core.formats.vggss import import_vggss
+
+    src = tmp_path / "vggss.json"
+    src.write_text(json.dumps([{"file": "abc_10", "class": "dog barking", "bbox": [[0.1, 0.2, 0.5, 0.6]]}]))
+    obj, _ = import_vggss(src)
+    doc = from_import(obj)
+    seg = doc.videos[0].segments[0]
+    assert [b.coords for b in seg.boxes] == [(0.1, 0.2, 0.5, 0.6)] and seg.frame_time == 5.0
+    AddBox(doc, doc.videos[0].video, 0, (0.6, 0.6, 0.9, 0.9), "man", sounding=False, who="eve").do()
+    out = tmp_path / "set.json"
+    doc.save(out)
+    assert load_avsol_e(out).videos[0].segments[0].silent[0].coords == (0.6, 0.6, 0.9, 0.9)
+
+
+def test_reader_checks_the_annotation_fields():
+    seg = {"start": 0, "end": 1, "event": True, "sounding": [{"box": [0, 0, 1, 1], "annotator": 3}],
+           "no_sounding": "ann"}
+    d = {"format": "avsol-e", "version": 1, "classes": ["x"],
+         "videos": [{"video": "v.mp4", "category": "x", "segments": [seg]}]}
+    with pytest.raises(AnnotationError) as err:
+        avsol_e_from_dict(d)
+    assert "annotator: expected a non-empty string" in str(err.value)
+    assert "no_sounding: expected a list of annotator names" in str(err.value)
+    seg.update(sounding=[], annotator_names=["a"])
+    seg.pop("no_sounding")
+    with pytest.raises(AnnotationError, match="given without 'annotators'"):
+        avsol_e_from_dict(d)
