@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--microphone", metavar="DEVICE|FILE", default=None,
                    help="--live: input device name or index, or an audio/video file played as if live; "
                         "default: the last one chosen, else the default input")
+    p.add_argument("--annotate", action="store_true",
+                   help="open FILE in annotate mode (Annotate › Start): boxes per 1 s segment, saved as AVSOL-E")
+    p.add_argument("--annotations", metavar="FILE", default=None,
+                   help="--annotate: the AVSOL-E set to edit or create (default: avsol-e.json beside FILE)")
+    p.add_argument("--annotator", metavar="NAME", default=None,
+                   help="--annotate: the name recorded on your boxes (default: $USER)")
     p.add_argument("--self-test", action="store_true",
                    help="check this installation offscreen (bundled demo clip and heads, one "
                         "inference per head, one screenshot), one line per check; exit 0 or 1")
@@ -276,6 +282,10 @@ def _main(args: argparse.Namespace) -> int:
         # the wait for S seconds of live mode ends at --timeout: it used to cap --at silently
         return _fail(f"--at {args.at:g} (seconds of live mode before the screenshot) must be below "
                      f"--timeout {args.timeout:g}; raise --timeout or lower --at")
+    if (args.annotations is not None or args.annotator is not None) and not args.annotate:
+        return _fail("--annotations and --annotator need --annotate")
+    if args.annotate and (not args.file or args.live or args.screenshot):
+        return _fail("--annotate needs a video FILE (and no --live or --screenshot)")
     live = (args.camera, args.microphone) if args.live else None
     if args.screenshot:
         from model_core.errors import InputError
@@ -321,8 +331,12 @@ def _main(args: argparse.Namespace) -> int:
             win.close()
     win.show()
     _install_startup_probe(app, win)
-    _after_first_paint(win, lambda: open_initial(win, args.file, args.at, checkpoints, live,
-                                                        args.model_family))
+    def first() -> None:
+        open_initial(win, args.file, args.at, checkpoints, live, args.model_family)
+        if args.annotate and win.controller.session is not None:
+            win.annotate.start(args.annotations, args.annotator)
+
+    _after_first_paint(win, first)
     code = app.exec()
     win.close()
     return code

@@ -211,3 +211,46 @@ def test_two_annotators_view_and_file(make_viewer, index_clip, tmp_path):
     assert mode.save()
     seg = load_avsol_e(out).videos[0].segments[0]
     assert seg.annotators is not None and len(seg.annotators) == 2
+
+
+def test_edit_ground_truth_from_the_results_panel(make_viewer, index_clip, tmp_path):
+    """Evaluation panel › Edit ground truth: the item's video in annotate mode, on the
+    report's annotations file, at the item's segment; a moved box is saved there."""
+    import shutil
+
+    import numpy as np
+
+    from avsol_viewer.evaluate import commands
+    from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
+    from model_core.metrics.items import score_items
+    from model_core.metrics.report import build_report, write_report
+
+    (tmp_path / "videos").mkdir()
+    shutil.copy(index_clip, tmp_path / "videos" / "clip.mp4")
+    segs = (Segment(0, 1, 0.5, True, sounding=(Box(0.5, 0, 1, 1),)),
+            Segment(1, 2, 1.5, True, sounding=(Box(0.5, 0, 1, 1),)))
+    ann = tmp_path / "avsol-e.json"
+    save_avsol_e(AvsolE(("bell",), (VideoAnnotation("clip.mp4", "bell", segs),)), ann)
+    m = np.tile(np.arange(7, dtype=np.float32) / 6, (7, 1))
+    items = score_items(np.stack([m, m]), list(segs), videos=["clip.mp4"] * 2, head="a",
+                        categories=["bell"] * 2, p_avc=[0.9, 0.9])
+    report = tmp_path / "report.json"
+    write_report(report, build_report(items, ["a"], {"command": "metrics", "annotations": str(ann),
+                                                     "threshold": "median"}))
+    v = make_viewer()
+    assert commands.open_report(v.win, report)
+    panel = v.win.evaluation.panel
+    r = next(i for i in range(panel.proxy.rowCount()) if panel.proxy.row_at(i)["time"] == 1.5)
+    panel.table.selectRow(r)
+    v.qtbot.mouseClick(panel.edit_gt_button, Qt.MouseButton.LeftButton)
+    mode = v.win.annotate
+    assert mode.active and mode.path == ann and mode.index == 1, v.errors
+    assert boxes(mode) == [(0.5, 0.0, 1.0, 1.0)]    # the unnamed ground truth is shown, editable
+    mode.move_box(mode.current().boxes[0].id, 0.4, 0.1, 0.9, 0.9)
+    assert mode.save()
+    saved = load_avsol_e(ann).videos[0].segments
+    assert saved[0].sounding[0].coords == (0.5, 0.0, 1.0, 1.0)
+    assert saved[1].sounding[0].coords == (0.4, 0.1, 0.9, 0.9)
+    (entry,) = json.loads(ann.read_text())["history"]     # the correction, recorded by the document
+    assert entry["old"]["box"] == [0.5, 0.0, 1.0, 1.0] and entry["new"]["box"] == [0.4, 0.1, 0.9, 0.9]
+    mode.stop()

@@ -267,6 +267,14 @@ class AnnotateMode(QObject):
             self.canvas.set_frame(self.c.image)
         self.refresh()
 
+    def go_to_time(self, t: float) -> None:
+        """The segment holding time ``t`` (an evaluation item's time)."""
+        segs = self.segments()
+        at = next((k for k, x in enumerate(segs) if x.start <= t < x.end), None)
+        if at is None:   # past the end, or between listed segments: the nearest frame
+            at = min(range(len(segs)), key=lambda k: abs(segs[k].frame_time - t))
+        self.go_to(at)
+
     def step(self, n: int) -> None:
         self.go_to(self.index + n)
 
@@ -293,19 +301,21 @@ class AnnotateMode(QObject):
 
     # -- drawing ------------------------------------------------------------------------
     def _done(self, seg) -> bool:
-        """Done for this annotator: a box of theirs or their "no sounding object" mark (in
-        the all-annotators view, anyone's)."""
+        """Done for this annotator: a box of theirs (or an unnamed one) or their "no sounding
+        object" mark (in the all-annotators view, anyone's)."""
         if self.view == "all":
             return seg.done
-        return self.annotator in seg.no_sounding or any(b.annotator == self.annotator for b in seg.boxes)
+        mine = (self.annotator, None)
+        return any(w in seg.no_sounding for w in mine) or any(b.annotator in mine for b in seg.boxes)
 
     def no_object(self) -> bool:
         return self.annotator in self.current().no_sounding
 
     def visible(self) -> list[tuple[int, ad.EditBox]]:
-        """(box id, box) of the boxes shown: this annotator's, or everyone's."""
+        """(box id, box) of the boxes shown: this annotator's and the unnamed ones (a set made
+        before this tool, the ground truth being corrected), or everyone's."""
         return [(b.id, b) for b in self.current().boxes
-                if self.view == "all" or b.annotator == self.annotator]
+                if self.view == "all" or b.annotator in (self.annotator, None)]
 
     def selected_box(self) -> ad.EditBox | None:
         for b in self.current().boxes:

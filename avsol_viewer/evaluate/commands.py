@@ -30,6 +30,7 @@ class Evaluation:
         self.job = EvalJob(window)
         self.panel.attach(self.job)
         self.panel.item_activated.connect(lambda row: inspect_item(window, row))
+        self.panel.edit_requested.connect(lambda row: edit_ground_truth(window, row))
         self.panel.export_buttons["json"].clicked.connect(lambda: ask_export(window, "json"))
         self.panel.export_buttons["csv"].clicked.connect(lambda: ask_export(window, "csv"))
         self.panel.export_buttons["sheet"].clicked.connect(lambda: ask_contact_sheet(window))
@@ -218,6 +219,18 @@ def inspect_item(window, row: dict) -> bool:
         from avsol_viewer.maps.sound_check import report_negatives_text
 
         window.segment.show_negatives(report_negatives_text(row))
+    return True
+
+
+def edit_ground_truth(window, row: dict) -> bool:
+    """"Edit ground truth": open the item (as :func:`inspect_item`), then annotate mode on the
+    report's annotations file at the item's segment; False (one message) if it cannot be."""
+    if not inspect_item(window, row):
+        return False
+    src = window.evaluation.source()
+    if not window.annotate.start(src.annotations):
+        return False
+    window.annotate.go_to_time(float(row.get("time") or 0.0))
     return True
 
 

@@ -57,6 +57,7 @@ class ResultsPanel(QWidget):
 
     item_activated = Signal(dict)
     rescored = Signal(dict)
+    edit_requested = Signal(dict)   # "Edit ground truth": the selected item, in annotate mode
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -139,6 +140,10 @@ class ResultsPanel(QWidget):
         fl.addWidget(self.failures_only)
         fl.addWidget(self.prev_button)
         fl.addWidget(self.next_button)
+        self.edit_gt_button = QPushButton("Edit ground truth")
+        self.edit_gt_button.setToolTip("open the selected item in annotate mode, on the report's annotations file")
+        self.edit_gt_button.clicked.connect(self._edit_selected)
+        fl.addWidget(self.edit_gt_button)
 
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
@@ -365,6 +370,13 @@ class ResultsPanel(QWidget):
         if row.get("status") == "invalid":
             return                  # nothing trustworthy to open: the detail line says why
         self.item_activated.emit(row)
+
+    def _edit_selected(self) -> None:
+        r = self.current_row()
+        if 0 <= r < self.proxy.rowCount():
+            self.edit_requested.emit(self.proxy.row_at(r))
+        else:
+            self.detail.setText("select an item first")
 
     def current_row(self) -> int:
         ix = self.table.currentIndex()
