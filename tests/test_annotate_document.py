@@ -117,14 +117,20 @@ def test_save_records_corrections_in_history(set_path):
     moved, deleted = seg.boxes[0], seg.boxes[1]
     MoveBox(doc, "bell.mp4", 0, moved.id, (0.4, 0.1, 0.7, 0.6), who="eve").do()
     DeleteBox(doc, "bell.mp4", 0, deleted.id, who="zoe").do()
-    AddBox(doc, "bell.mp4", 0, (0.0, 0.0, 0.1, 0.1), "new", who="eve").do()    # a new box is no correction
+    AddBox(doc, "bell.mp4", 0, (0.0, 0.0, 0.1, 0.1), "new", who="ann").do()    # a missed object: recorded
+    AddBox(doc, "dog.mp4", 1, (0.0, 0.0, 0.1, 0.1), who="ann").do()            # also (bob annotated it)
+    doc.add_video("new.mp4", 2)
+    AddBox(doc, "new.mp4", 0, (0.0, 0.0, 0.1, 0.1), who="ann").do()            # new work: no correction
     t = ToggleSounding(doc, "bell.mp4", 0, seg.boxes[1].id, who="eve")           # the silent 'man'
     t.do()
     t.undo()                                                                     # undone: no correction
     doc.save()
     hist = json.loads(set_path.read_text())["history"]
-    assert len(hist) == 2
+    assert len(hist) == 4
     h = {e["who"]: e for e in hist}
+    added = [e for e in hist if e["who"] == "ann"]
+    assert [(e["video"], e["old"], e["new"]["box"]) for e in added] == [
+        ("bell.mp4", None, [0.0, 0.0, 0.1, 0.1]), ("dog.mp4", None, [0.0, 0.0, 0.1, 0.1])]
     assert h["eve"]["old"]["box"] == [0.41, 0.10, 0.62, 0.55] and h["eve"]["new"]["box"] == [0.4, 0.1, 0.7, 0.6]
     assert h["eve"]["video"] == "bell.mp4" and h["eve"]["frame_time"] == 0.5 and h["eve"]["when"].endswith("Z")
     assert h["zoe"]["old"]["box"] == [0.1, 0.1, 0.2, 1.0] and h["zoe"]["new"] is None
@@ -133,7 +139,7 @@ def test_save_records_corrections_in_history(set_path):
     Relabel(doc, "bell.mp4", 0, doc.segment("bell.mp4", 0).boxes[0].id, "gong", who="bob").do()
     doc.save()
     hist = json.loads(set_path.read_text())["history"]
-    assert len(hist) == 3 and hist[-1]["who"] == "bob" and hist[-1]["new"]["label"] == "gong"
+    assert len(hist) == 5 and hist[-1]["who"] == "bob" and hist[-1]["new"]["label"] == "gong"
 
 
 def test_malformed_file_is_one_line_and_nothing_is_overwritten(tmp_path):
@@ -224,7 +230,10 @@ def test_kill_9_mid_burst_then_recovery(set_path):
     saved = json.loads(set_path.read_text())
     assert len(saved["videos"][0]["segments"][1]["sounding"]) == n
     hist = saved["history"]                                           # the correction before the crash survives
-    assert len(hist) == 1 and hist[0]["who"] == "kim" and hist[0]["new"]["box"] == [0.3, 0.1, 0.7, 0.6]
+    # the move of a box and the n boxes added to the (annotated, background) segment
+    assert len(hist) == 1 + n and all(e["who"] == "kim" for e in hist)
+    assert hist[0]["new"]["box"] == [0.3, 0.1, 0.7, 0.6] and hist[0]["old"]["box"] == [0.41, 0.10, 0.62, 0.55]
+    assert all(e["old"] is None for e in hist[1:])
     assert find_recovery(set_path) is None
 
 

@@ -26,9 +26,10 @@ written in SPEC 4's ``annotators`` form (one list per annotator, named by
 box. The metrics read either form unchanged.
 
 History of corrections: the boxes present when the set was loaded (or last saved) are the
-baseline; saving appends one entry per baseline box that was changed or deleted (old box,
-new box or null, who, when) to the set's top-level ``history`` list, a field the reader
-tolerates (unknown top-level keys are ignored). docs/annotate-format.md describes it.
+baseline; saving appends to the set's top-level ``history`` list one entry per baseline
+box that was changed or deleted (old box, new box or null, who, when), and one per box
+added to an already annotated segment (old null), a field the reader tolerates (unknown
+top-level keys are ignored). docs/annotate-format.md describes it.
 
 Autosave and recovery: :func:`autosave_path`, :func:`write_autosave`, :func:`find_recovery`,
 :func:`recover`, :func:`discard_autosave`.
@@ -356,6 +357,7 @@ class AnnotationDocument:
         self._baseline: dict[int, tuple[str, float, EditBox]] = {
             b.id: (v.video, s.frame_time, copy.deepcopy(b))
             for v in self.videos for s in v.segments for b in s.boxes}
+        self._baseline_done = {(v.video, s.frame_time) for v in self.videos for s in v.segments if s.done}
         self._touched = {}
 
     def touch(self, box_id: int, who: str | None, when: str) -> None:
@@ -363,16 +365,24 @@ class AnnotationDocument:
         self._touched[box_id] = (who, when)
 
     def corrections(self) -> list[dict]:
-        """History entries for baseline boxes changed or deleted since the baseline."""
-        current = {b.id: b for v in self.videos for s in v.segments for b in s.boxes}
+        """History entries since the baseline: each baseline box changed or deleted, and each
+        box added to a segment that was already annotated (a missed object); boxes drawn in
+        a segment nobody had annotated are new work, not corrections, and are not listed."""
+        current = {b.id: (v.video, s.frame_time, b) for v in self.videos for s in v.segments for b in s.boxes}
         out = []
-        for box_id, (video, frame_time, old) in self._baseline.items():
-            new = current.get(box_id)
-            if new is not None and new.same_content(old):
-                continue
+
+        def entry(video, frame_time, old, new, box_id):
             who, when = self._touched.get(box_id, (None, now_utc()))
-            out.append({"video": video, "frame_time": frame_time, "old": old.to_dict(),
-                        "new": None if new is None else new.to_dict(), "who": who, "when": when})
+            return {"video": video, "frame_time": frame_time, "old": None if old is None else old.to_dict(),
+                    "new": None if new is None else new.to_dict(), "who": who, "when": when}
+
+        for box_id, (video, frame_time, old) in self._baseline.items():
+            new = current.get(box_id, (None, None, None))[2]
+            if new is None or not new.same_content(old):
+                out.append(entry(video, frame_time, old, new, box_id))
+        for box_id, (video, frame_time, new) in current.items():
+            if box_id not in self._baseline and (video, frame_time) in self._baseline_done:
+                out.append(entry(video, frame_time, None, new, box_id))
         return out
 
     # -- writing
