@@ -254,3 +254,45 @@ def test_edit_ground_truth_from_the_results_panel(make_viewer, index_clip, tmp_p
     (entry,) = json.loads(ann.read_text())["history"]     # the correction, recorded by the document
     assert entry["old"]["box"] == [0.5, 0.0, 1.0, 1.0] and entry["new"]["box"] == [0.4, 0.1, 0.9, 0.9]
     mode.stop()
+
+
+def test_folder_list_progress_and_next_unfinished(make_viewer, index_clip, tmp_path):
+    import shutil
+
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(index_clip, tmp_path / name)
+    v = make_viewer()
+    mode = start(v, tmp_path / "a.mp4", tmp_path / "set.json")
+    texts = lambda: [mode.video_list.item(k).text() for k in range(mode.video_list.count())]  # noqa: E731
+    assert texts() == ["a.mp4 — 0/2", "b.mp4 — not started"]
+    mode.add_box(0.1, 0.1, 0.3, 0.3)
+    assert texts()[0] == "a.mp4 — 1/2"
+    key(v, Qt.Key.Key_D)
+    key(v, Qt.Key.Key_O)
+    assert texts()[0] == "a.mp4 — 2/2"
+    mode.next_unfinished_video()
+    assert v.c.session.path.name == "b.mp4" and mode.video == "b.mp4" and mode.index == 0
+    assert texts() == ["a.mp4 — 2/2", "b.mp4 — 0/2"]
+
+
+def test_round_trip_without_edits_keeps_the_annotations(make_viewer, index_clip, tmp_path):
+    from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
+
+    out = tmp_path / "set.json"
+    segs = (Segment(0, 1, 0.5, True, sounding=(Box(0.5, 0, 1, 1, "bell"),), silent=(Box(0, 0, 0.2, 0.3, "man"),)),
+            Segment(1, 2, 1.5, False))
+    save_avsol_e(AvsolE(("bell",), (VideoAnnotation(index_clip.name, "bell", segs),)), out)
+    before = load_avsol_e(out)
+    v = make_viewer()
+    mode = start(v, index_clip, out)
+    assert mode.save()
+    assert load_avsol_e(out) == before
+
+
+def test_command_line_flags_need_each_other(capsys):
+    from avsol_viewer.app import main
+
+    assert main(["--annotator", "bob"]) == 2
+    assert main(["--annotate"]) == 2
+    err = capsys.readouterr().err
+    assert "--annotations and --annotator need --annotate" in err and "--annotate needs a video FILE" in err
