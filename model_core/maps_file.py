@@ -2,7 +2,15 @@
 
 Keys: ``maps`` float32 N x h x w, ``videos`` N strings (file names as in the annotations),
 ``times`` N float64 seconds (frame times), optional ``head`` (a 0-d string array), and any
-number of extra arrays (``p_avc`` N float32 from ``avsol infer``, ...). Strings are stored
+number of extra arrays (``p_avc`` N float32 from ``avsol infer``, ...).
+
+The map's scale (issue 27): models of the field return maps on different scales, and a
+maps file keeps each model's NATIVE map with optional ``map_kind`` (a 0-d string, one of
+``model_core.models.protocol.MAP_KINDS``; absent means ``sigmoid``, what every file
+before had), ``tau`` (0-d float, a ``cosine_tau`` map's temperature), ``family`` (0-d
+string) and ``crop`` (4 floats ``x0, y0, x1, y1``: the part of the frame the maps cover,
+in fractions; absent means the whole frame). Scoring (``model_core.metrics``) puts the
+maps on their absolute [0, 1] scale by ``map_kind`` and the crop back on the frame. Strings are stored
 as fixed-width unicode arrays, never objects, so the file loads with
 ``np.load(allow_pickle=False)``: a file holding pickled objects is refused, since loading it
 could run code. Every problem with a file read is an :class:`InputError` naming the file,
@@ -30,7 +38,7 @@ import numpy as np
 from model_core.atomic import write_with
 from model_core.errors import InputError
 
-RESERVED = ("maps", "videos", "times", "head")
+RESERVED = ("maps", "videos", "times", "head", "map_kind", "tau", "family", "crop")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Largest side of one map (the models' maps are 7-56 pixels; a heat map at video
 #: resolution from another tool fits too).
@@ -85,6 +93,10 @@ class MapsFile:
     times: np.ndarray
     head: str | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    map_kind: str = "sigmoid"
+    tau: float | None = None
+    family: str | None = None
+    crop: tuple[float, float, float, float] | None = None
 
     def __len__(self) -> int:
         return int(self.maps.shape[0])
@@ -145,7 +157,9 @@ def _check_content(path: str, videos: np.ndarray, times: np.ndarray, bounds: Map
 
 
 def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], times: np.ndarray,
-              head: str | None = None, extra: dict[str, np.ndarray] | None = None) -> None:
+              head: str | None = None, extra: dict[str, np.ndarray] | None = None,
+              map_kind: str | None = None, tau: float | None = None, family: str | None = None,
+              crop: Sequence[float] | None = None) -> None:
     """Write a maps file atomically.
 
     Parameters
@@ -155,6 +169,8 @@ def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], 
     times : N frame times in seconds, stored as float64.
     head : the head that made the maps (``avc``, ``cls``, ``dnm``) or None.
     extra : further arrays stored under their own names (e.g. ``p_avc``), not pickled.
+    map_kind, tau, family, crop : the maps' native scale, its temperature, the model's
+        family and the frame region the maps cover (module docstring); None: not stored.
 
     Raises
     ------
@@ -173,6 +189,18 @@ def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], 
     arrays: dict[str, np.ndarray] = {"maps": maps, "videos": videos, "times": times.astype(np.float64)}
     if head is not None:
         arrays["head"] = np.asarray(str(head))
+    if map_kind is not None:
+        from model_core.models.protocol import MAP_KINDS
+
+        if map_kind not in MAP_KINDS:
+            raise ValueError(f"unknown map_kind {map_kind!r}")
+        arrays["map_kind"] = np.asarray(str(map_kind))
+    if tau is not None:
+        arrays["tau"] = np.asarray(float(tau), np.float64)
+    if family is not None:
+        arrays["family"] = np.asarray(str(family))
+    if crop is not None:
+        arrays["crop"] = np.asarray([float(v) for v in crop], np.float64).reshape(4)
     for name, value in (extra or {}).items():
         if name in RESERVED or not _NAME.match(name):
             raise ValueError(f"extra array name {name!r} is reserved or not an identifier")
@@ -305,6 +333,7 @@ def load_maps(path: str | os.PathLike, bounds: MapsBounds | None = None) -> Maps
         if h.dtype.kind != "U" or h.size != 1:
             raise InputError(path, f"'head' must be one string, got {h.dtype} of shape {h.shape}")
         head = str(h.reshape(()))
+    map_kind, tau, family, crop = _read_scale(path, data)
     if "p_avc" in data:
         problems = _check_p_avc(data["p_avc"], len(maps))
         if problems:
@@ -312,4 +341,36 @@ def load_maps(path: str | os.PathLike, bounds: MapsBounds | None = None) -> Maps
     if bounds is not None:
         _check_content(path, videos, times, bounds)
     return MapsFile(maps.astype(np.float32, copy=False), videos, times.astype(np.float64, copy=False),
-                    head, data)
+                    head, data, map_kind, tau, family, crop)
+
+
+def _read_scale(path: str, data: dict) -> tuple:
+    """``(map_kind, tau, family, crop)`` popped from a file's arrays, checked (module docstring)."""
+    from model_core.models.protocol import MAP_KINDS
+
+    def one_string(name):
+        a = data.pop(name)
+        if a.dtype.kind != "U" or a.size != 1:
+            raise InputError(path, f"{name!r} must be one string, got {a.dtype} of shape {a.shape}")
+        return str(a.reshape(()))
+
+    map_kind = one_string("map_kind") if "map_kind" in data else "sigmoid"
+    if map_kind not in MAP_KINDS:
+        raise InputError(path, f"unknown map_kind {map_kind!r} (expected one of {', '.join(MAP_KINDS)})")
+    tau = None
+    if "tau" in data:
+        t = data.pop("tau")
+        if t.dtype.kind not in "fi" or t.size != 1 or not np.isfinite(t).all() or not float(t.reshape(())) > 0:
+            raise InputError(path, f"'tau' must be one number > 0, got {t.dtype} of shape {t.shape}")
+        tau = float(t.reshape(()))
+    if map_kind == "cosine_tau" and tau is None:
+        raise InputError(path, "map_kind 'cosine_tau' needs 'tau' (the model's temperature)")
+    family = one_string("family") if "family" in data else None
+    crop = None
+    if "crop" in data:
+        c = data.pop("crop")
+        if c.dtype.kind not in "fi" or c.shape != (4,) or not np.isfinite(c).all() \
+                or not (0 <= c[0] < c[2] <= 1 and 0 <= c[1] < c[3] <= 1):
+            raise InputError(path, "'crop' must be 4 fractions x0 < x1, y0 < y1 in [0, 1]")
+        crop = tuple(float(v) for v in c)
+    return map_kind, tau, family, crop

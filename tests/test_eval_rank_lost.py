@@ -21,6 +21,12 @@ LEFT[:, :3] = 0.9
 class FakeLoc:
     name, head, classes, device, fingerprint = "a", "dnm", ["bell"], "cpu", "fake-a"
 
+    # the rest of the model protocol (model_core.models.protocol.MapModel) the runner reads
+    family, map_kind, tau, audio_window_s, sample_rate, map_size = "dnm", "sigmoid", None, 1.0, 16000, 224
+
+    def crop(self, width, height):
+        return (0.0, 0.0, float(width), float(height))
+
 
 def fake_localize(locs, path, times, cancel=None, **kw):
     n = len(times)

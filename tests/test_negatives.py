@@ -159,6 +159,12 @@ class FakeLoc:
         self.name, self.head, self.classes, self.device = name, head, CLASSES, "cpu"
         self.fingerprint = f"fake-{name}"
 
+    # the rest of the model protocol (model_core.models.protocol.MapModel) the runner reads
+    family, map_kind, tau, audio_window_s, sample_rate, map_size = "dnm", "sigmoid", None, 1.0, 16000, 224
+
+    def crop(self, width, height):
+        return (0.0, 0.0, float(width), float(height))
+
 
 class FakeLocalize:
     """``deaf``: the same map and p_avc whatever the audio; otherwise p_avc 1 with the own

@@ -33,7 +33,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("data", metavar="DATA", help="folder with videos + avsol-e.json or Annotations.txt")
     parser.add_argument("--checkpoint", action="append", required=True, metavar="CKPT",
-                        help="checkpoint to evaluate (repeat for several heads)")
+                        help="checkpoint to evaluate, ours or a published model's (EZ-VSL, FNAC, SLAVC, "
+                             "LVS, SSL-align, SSL-TIE, RCGrad, a plugin's); repeat for several heads")
+    parser.add_argument("--model-family", default=None, metavar="NAME",
+                        help="force this family for the checkpoints instead of detecting it")
     parser.add_argument("--out", required=True, metavar="REPORT.json", help="report to write")
     parser.add_argument("--csv", default=None, metavar="F", help="also write the item table as CSV")
     parser.add_argument("--resume", action="store_true",
@@ -45,9 +48,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=integer(1, 1024), default=None,
                         help="torch CPU threads (default: torch's)")
     parser.add_argument("--threshold", type=parse_rule, default="median", metavar="RULE",
-                        help="binary prediction of cIoU: median (default, the field's protocol), "
-                             "fixed:T (raw sigmoid map > T), top-gt (the |GT| highest pixels); "
-                             "a bare number T thresholds the normalised map")
+                        help="binary prediction of cIoU: median (default: LVS, EZ-VSL, FNAC), "
+                             "fixed:T (the absolute [0,1] map > T), top-gt (the |GT| highest pixels), "
+                             "adaptive (SSL-align's cIoU_adap), slavc (SLAVC's (S+1/tau)/(2/tau) > 0.5), "
+                             "sweep (cIoU at fixed 0.05..0.95, reported); a bare number T thresholds "
+                             "the min-max map")
     parser.add_argument("--annotations", default=None, metavar="PATH",
                         help="AVSOL-E file or AVE folder to use instead of the one in DATA")
     parser.add_argument("--videos", default=None, metavar="DIR", help="folder of the videos")
@@ -101,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                           resume=args.resume, jsonl=args.jsonl, limit=args.limit,
                           annotations=args.annotations, videos_dir=args.videos, split=args.split,
                           csv=paths.get("--csv"), threads=args.threads, negatives=negatives,
-                          audio_stream=args.audio_stream)
+                          audio_stream=args.audio_stream, model_family=args.model_family)
     stop = threading.Event()
     previous = {}
 

@@ -1,9 +1,12 @@
 """``avsol infer VIDEO --checkpoint CKPT --out MAPS.npz [--fps F] ...`` (SPEC 9).
 
-Runs one checkpoint over a video (every frame, or ``F`` frames per second) and writes a
+Runs one checkpoint of any supported family (ours, or a published model's file: EZ-VSL,
+FNAC, SLAVC, LVS, SSL-align, SSL-TIE, RCGrad or a plugin's, detected from its keys;
+``--model-family NAME`` forces one) over a video (every frame, or ``F`` frames per second) and writes a
 maps file (:mod:`model_core.maps_file`): ``maps``, ``videos`` (the video's file name, as
 annotations name it), ``times``, ``head``, and the extra arrays ``p_avc`` (N) and
-``class_probs`` (N x C). ``--audio-window frame`` centres a 1 s audio window on every frame
+``class_probs`` (N x C), and the model's native scale (``map_kind``, ``tau``), ``family`` and
+``crop`` (the part of the frame a centre-cropping model sees). ``--audio-window frame`` centres a 1 s audio window on every frame
 instead of the 1 s segment's (model_core.inference.audio_window). A video without sound is analysed on silence, with a note on
 stderr. The audio is the first stream that is not silent, or ``--audio-stream N``; a file
 with several names the one heard (stderr, and the maps file's ``audio_stream``). Bad input
@@ -22,12 +25,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "infer",
         help="compute localization maps of a video with a checkpoint (writes a maps .npz)",
         description=(
-            "Compute the localization maps (sigmoid of the audio-visual logit map, at the "
-            "model's map resolution) of every frame of VIDEO, or of F frames per second, "
-            "and write them as a maps file (SPEC 9)."),
+            "Compute the localization maps (the model's native map at its own resolution: "
+            "sigmoid for our heads, cosine, cosine/tau or Grad-CAM for the field's models) "
+            "of every frame of VIDEO, or of F frames per second, and write them as a maps "
+            "file (SPEC 9)."),
     )
     parser.add_argument("video", metavar="VIDEO", help="video file (mp4, mkv, webm, mov, avi, ...)")
-    parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="model checkpoint (.pt)")
+    parser.add_argument("--checkpoint", required=True, metavar="CKPT",
+                        help="model checkpoint: ours (.pt) or a published model's (.pth, .pth.tar)")
+    parser.add_argument("--model-family", default=None, metavar="NAME",
+                        help="force the checkpoint's family (avsol models list) instead of detecting it")
     parser.add_argument("--out", required=True, metavar="MAPS.npz", help="maps file to write")
     parser.add_argument("--fps", type=finite(0, 1000, lo_open=True), default=None, metavar="F",
                         help="frames per second to analyse (default: every frame)")
@@ -71,22 +78,24 @@ def run(args: argparse.Namespace) -> int:
 
         choose_audio_stream(args.video, args.audio_stream)
 
-    from model_core.inference import Localizer
     from model_core.inference.audio_window import AUDIO_HOP, PER_FRAME
+    from model_core.inference.pipeline import localize_many
+    from model_core.models.loading import load_model
+    from model_core.models.protocol import map_hw
     import numpy as np
 
     from model_core.inference.audio_sources import AudioSpec
     from model_core.maps_file import save_maps
 
-    loc = Localizer(args.checkpoint, device=args.device, batch_size=args.batch_size,
-                    threads=args.threads)
+    loc = load_model(args.checkpoint, device=args.device, family=args.model_family,
+                     batch_size=args.batch_size, threads=args.threads)
     from model_core.progress import ProgressBar
 
     started = time.perf_counter()
     with ProgressBar(0, "infer", "frames", quiet=args.quiet) as bar:
         own = None if args.audio_stream is None else AudioSpec("own", stream=args.audio_stream)
-        vm = loc.localize_video(args.video, fps=args.fps, progress=bar.update_to, audio=own,
-                                audio_hop=PER_FRAME if args.audio_window == "frame" else AUDIO_HOP)
+        vm = localize_many([loc], args.video, fps=args.fps, progress=bar.update_to, audio=own,
+                           audio_hop=PER_FRAME if args.audio_window == "frame" else AUDIO_HOP)[loc.name]
     elapsed = time.perf_counter() - started
     if vm.silent_audio:
         print(f"avsol infer: note: {args.video} has no audio track; maps computed on silence",
@@ -94,14 +103,20 @@ def run(args: argparse.Namespace) -> int:
     if vm.audio:
         print(f"avsol infer: note: {args.video}: the maps hear {vm.audio}", file=sys.stderr)
     name = os.path.basename(os.fspath(args.video))
+    from model_core.evaluation.runner import crop_fractions
+
     try:
-        save_maps(paths["--out"], vm.maps, [name] * len(vm), vm.times, head=loc.head,
-                  extra={"p_avc": vm.p_avc, "class_probs": vm.class_probs,
-                         # which audio stream the maps heard (-1: none, computed on silence)
-                         "audio_stream": np.asarray(-1 if vm.audio_stream is None else vm.audio_stream)})
+        extra = {"p_avc": vm.p_avc, "class_probs": vm.class_probs,
+                 # which audio stream the maps heard (-1: none, computed on silence)
+                 "audio_stream": np.asarray(-1 if vm.audio_stream is None else vm.audio_stream)}
+        if not np.isfinite(vm.p_avc).all():   # a family without a correspondence score (NaN)
+            del extra["p_avc"]
+        save_maps(paths["--out"], vm.maps, [name] * len(vm), vm.times, head=loc.head, extra=extra,
+                  map_kind=loc.map_kind, tau=loc.tau, family=loc.family, crop=crop_fractions(loc, args.video))
     except OSError as exc:
         raise InputError(args.out, f"cannot write: {exc.strerror or exc}") from None
     rate = len(vm) / elapsed if elapsed > 0 else float("inf")
-    print(f"wrote {len(vm)} maps ({loc.map_size}x{loc.map_size}, head {loc.head}) of {name} to "
+    h, w = map_hw(loc.map_size)
+    print(f"wrote {len(vm)} maps ({h}x{w} {loc.map_kind}, {loc.family} head {loc.head}) of {name} to "
           f"{args.out} in {elapsed:.1f} s ({rate:.1f} frames/s on {loc.device})")
     return 0

@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(args.maps, f"'p_avc' must hold one value per map ({len(mf)}), "
                                         f"got shape {p_avc.shape}")
     items, matching = evaluate_maps(mf.maps, mf.videos, mf.times, annotations, head,
-                                    p_avc=p_avc, threshold=args.threshold)
+                                    p_avc=p_avc, threshold=args.threshold, map_kind=mf.map_kind, tau=mf.tau,
+                                    crop=mf.crop)
     notes = []
     if p_avc is None:
         notes.append("the maps file has no 'p_avc': background false alarms are not scored")

@@ -53,6 +53,7 @@ class EvalOptions:
     threads: int | None = None
     negatives: Any = None             # evaluation.negatives.NegativeOptions: --negatives
     audio_stream: int | None = None   # --audio-stream: which audio stream (None: first not silent)
+    model_family: str | None = None   # --model-family: force this family for every checkpoint
 
     def own_audio(self):
         """What the maps hear: the videos' own audio, stream ``audio_stream`` if given."""
@@ -104,13 +105,14 @@ def _device(device: str, dist: Dist) -> str:
 
 
 def open_localizers(checkpoints: Sequence[str | os.PathLike], options: EvalOptions, dist: Dist) -> list:
-    """Load the checkpoints as Localizers named by :func:`head_names`."""
-    from model_core.inference import Localizer
+    """Load the checkpoints (any family: :func:`model_core.models.loading.load_model`; ours
+    become Localizers) named by :func:`head_names`."""
+    from model_core.models.loading import load_model
 
     locs = []
     for path, name in zip(checkpoints, head_names(checkpoints)):
-        loc = Localizer(path, device=_device(options.device, dist), batch_size=options.batch_size,
-                        threads=options.threads)
+        loc = load_model(path, device=_device(options.device, dist), family=options.model_family,
+                         batch_size=options.batch_size, threads=options.threads)
         loc.name = name
         loc.fingerprint = file_digest(path)
         locs.append(loc)
@@ -172,25 +174,48 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
             rows += unscored_items(segs, videos=names, head=loc.name, status=FAILED,
                                    error=f"{len(vm.times)} maps for {n} frame times", categories=cats)
             continue
+        crop = crop_fractions(loc, video.path)
         scored = score_items(vm.maps, segs, videos=names, head=loc.name, times=vm.times,
                              categories=cats, p_avc=vm.p_avc, class_probs=vm.class_probs,
                              classes=loc.classes, threshold=threshold,
-                             silent_audio=[vm.silent_audio] * n)
+                             silent_audio=[vm.silent_audio] * n, map_kind=loc.map_kind, tau=loc.tau,
+                             crop=crop)
         if negatives is not None:
-            _add_negatives(scored, segs, vm, threshold, records)
+            _add_negatives(scored, segs, vm, threshold, records, loc, crop)
         rows += scored
     return rows
 
 
-def _add_negatives(rows: list[ItemResult], segs, vm, threshold, records) -> None:
-    """Each scored event row's figures under every negative audio (SPEC 5)."""
+def crop_fractions(loc, path) -> tuple[float, float, float, float] | None:
+    """The part of ``path``'s frames ``loc``'s maps cover, in fractions of the frame
+    (``MapModel.crop`` of the frame as shown), or None for the whole frame (our heads and
+    every squashing family: no probe needed)."""
+    whole = loc.crop(1000, 1000)
+    if tuple(whole) == (0.0, 0.0, 1000.0, 1000.0) and tuple(loc.crop(1000, 500)) == (0.0, 0.0, 1000.0, 500.0):
+        return None
+    from model_core.media.probe import probe
+
+    info = probe(path, rotation=True)
+    w, h = int(info.width), int(info.height)
+    x0, y0, x1, y1 = loc.crop(w, h)
+    return (x0 / w, y0 / h, x1 / w, y1 / h)
+
+
+def _add_negatives(rows: list[ItemResult], segs, vm, threshold, records, loc=None, crop=None) -> None:
+    """Each scored event row's figures under every negative audio (SPEC 5), on the maps'
+    absolute scale placed on the frame (as :func:`score_items` scores them)."""
     import numpy as np
 
-    from model_core.metrics.masks import gt_map
+    from model_core.metrics.masks import absolute_maps, gt_map, place_maps
     from model_core.metrics.negatives import item_negatives
 
+    def placed(maps):
+        if loc is None:
+            return maps
+        return place_maps(absolute_maps(maps, loc.map_kind, loc.tau), crop)
+
     gt = np.stack([gt_map(s) for s in segs])
-    per_item = item_negatives(vm.maps, {k: v["maps"] for k, v in vm.negatives.items()},
+    per_item = item_negatives(placed(vm.maps), {k: placed(v["maps"]) for k, v in vm.negatives.items()},
                               {k: v["p_avc"] for k, v in vm.negatives.items()}, threshold, gt, records)
     for row, seg, neg in zip(rows, segs, per_item):
         if seg.event and row.status == "scored":
@@ -431,8 +456,9 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             command="eval", data=os.fspath(data), annotations=str(evalset.annotations.resolve()),
             mode=evalset.mode, split=options.split,
             checkpoints=[{"name": loc.name, "path": os.path.abspath(os.fspath(p)) if p else None,
-                          "head": getattr(loc, "head", None), "sha256": getattr(loc, "fingerprint", None),
-                          "classes": len(getattr(loc, "classes", []))}
+                          "head": loc.head, "sha256": getattr(loc, "fingerprint", None),
+                          "classes": len(loc.classes), "family": loc.family, "map_kind": loc.map_kind,
+                          "tau": loc.tau, "audio_window_s": loc.audio_window_s}
                          for loc, p in zip(locs, list(checkpoints) + [None] * len(locs))],
             device=str(getattr(locs[0], "device", options.device)) if locs else options.device,
             batch_size=options.batch_size, world_size=dist.world, threshold=options.threshold,

@@ -22,7 +22,8 @@ import numpy as np
 
 from model_core.formats.annotations import Segment
 from model_core.metrics import localization as L
-from model_core.metrics.masks import SIZE, gt_map, minmax_normalise, resize_maps, silent_mask, sounding_mask
+from model_core.metrics.masks import (SIZE, absolute_maps, gt_map, minmax_normalise, place_maps, silent_mask,
+                                      sounding_mask)
 from model_core.metrics.taxonomy import failure_label
 from model_core.metrics.threshold import binarize_rule
 
@@ -179,7 +180,8 @@ def score_items(maps: np.ndarray, segments: Sequence[Segment], *, videos: Sequen
                 times: Sequence[float] | None = None, categories: Sequence[str | None] | None = None,
                 p_avc: Sequence[float] | None = None, class_probs: np.ndarray | None = None,
                 classes: Sequence[str] | None = None, threshold: str | float | None = None,
-                silent_audio: Sequence[bool] | None = None) -> list[ItemResult]:
+                silent_audio: Sequence[bool] | None = None, map_kind: str = "sigmoid",
+                tau: float | None = None, crop=None) -> list[ItemResult]:
     """Score ``N`` maps against their segments (SPEC 5).
 
     Parameters
@@ -197,6 +199,13 @@ def score_items(maps: np.ndarray, segments: Sequence[Segment], *, videos: Sequen
     threshold : the threshold rule (``model_core.metrics.threshold``: ``median`` when
         None, ``fixed:T``, ``top-gt``; a bare number is a threshold of the normalised map).
     silent_audio : per item, whether the maps were computed on silence (no audio track).
+    map_kind, tau : the maps' native scale (``model_core.models.protocol.MAP_KINDS``); the
+        maps are put on their absolute [0, 1] scale first
+        (:func:`~model_core.metrics.masks.absolute_maps`), so ``fixed:T`` and ``slavc``
+        mean the same for every family. The row's ``map`` keeps that absolute low-resolution
+        map (rescoring reads it as a [0, 1] map).
+    crop : the part of the frame the maps cover (``(x0, y0, x1, y1)`` fractions, one or
+        per item; None: the whole frame): see :func:`~model_core.metrics.masks.place_maps`.
 
     Returns
     -------
@@ -209,17 +218,19 @@ def score_items(maps: np.ndarray, segments: Sequence[Segment], *, videos: Sequen
     results: list[ItemResult] = []
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
-        results.extend(_score_chunk(maps[lo:hi], segments[lo:hi], lo, videos=videos, head=head,
+        chunk = absolute_maps(maps[lo:hi], map_kind, tau) if maps.shape[0] else maps[lo:hi]
+        box = None if crop is None else np.broadcast_to(np.asarray(crop, np.float64).reshape(-1, 4), (n, 4))[lo:hi]
+        results.extend(_score_chunk(chunk, segments[lo:hi], lo, videos=videos, head=head,
                                     times=times, categories=categories, p_avc=p_avc,
                                     class_probs=class_probs, classes=classes, threshold=threshold,
-                                    silent_audio=silent_audio))
+                                    silent_audio=silent_audio, crop=box))
     return results
 
 
 def _score_chunk(maps, segments, offset, *, videos, head, times, categories, p_avc, class_probs,
-                 classes, threshold, silent_audio) -> list[ItemResult]:
+                 classes, threshold, silent_audio, crop=None) -> list[ItemResult]:
     finite = np.isfinite(maps).all(axis=(1, 2))
-    big = resize_maps(np.where(finite[:, None, None], maps, 0).astype(np.float32))
+    big = place_maps(np.where(finite[:, None, None], maps, 0).astype(np.float32), crop)
     norm = minmax_normalise(big)
     gt = np.stack([gt_map(s) for s in segments]) if segments else np.zeros((0, SIZE, SIZE), np.float32)
     snd = np.stack([sounding_mask(s) for s in segments]) if segments else gt.astype(bool)
@@ -246,7 +257,7 @@ def _score_chunk(maps, segments, offset, *, videos, head, times, categories, p_a
             out.append(item)
             continue
         item.map = encode_map(maps[j])
-        if class_probs is not None and classes is not None and seg.event:
+        if class_probs is not None and classes and seg.event:   # a family without classes: none
             k = int(np.argmax(class_probs[i]))
             item.pred_class = classes[k]
             item.class_correct = bool(cat is not None and classes[k] == cat) if cat in classes else None

@@ -124,3 +124,49 @@ def minmax_normalise(maps: np.ndarray) -> np.ndarray:
         out /= np.where(span > 0, span, np.float32(np.inf))   # x / inf = 0: constant -> 0
     out[~np.isfinite(lo[:, 0, 0]) | ~np.isfinite(span[:, 0, 0])] = np.nan
     return out[0] if single else out
+
+
+def absolute_maps(maps: np.ndarray, map_kind: str = "sigmoid", tau: float | None = None) -> np.ndarray:
+    """A model's NATIVE maps on their absolute [0, 1] scale, the scale ``fixed:T`` and
+    ``slavc`` threshold: a ``sigmoid`` map (our heads, and a maps file from another tool
+    that names no kind) as it is - unclipped, as scored before kinds existed - and every
+    other kind through :func:`model_core.models.protocol.normalise` (cosine ``(S+1)/2``,
+    cosine/tau SLAVC's ``(S + 1/tau) / (2/tau)``, Grad-CAM min-max). Those are affine per
+    map, so they commute with the bilinear resize and the min-max of the median rule."""
+    if map_kind == "sigmoid":
+        return np.asarray(maps, dtype=np.float32)
+    from model_core.models.protocol import normalise
+
+    return normalise(maps, map_kind, tau)
+
+
+def place_maps(maps: np.ndarray, crop: Sequence[float] | np.ndarray | None = None, size: int = SIZE,
+               fill: float = 0.0) -> np.ndarray:
+    """``(N, h, w)`` maps resized onto the ``size`` x ``size`` frame grid.
+
+    ``crop`` is the part of the frame the maps cover, ``(x0, y0, x1, y1)`` in fractions of
+    the frame (one for all maps, or ``(N, 4)``; None: the whole frame, plain
+    :func:`resize_maps`). A centre-cropped model (LVS, SSL-TIE: ``Resize(224)`` +
+    ``CenterCrop(224)``) sees only the centre square, so its map is resized onto that
+    square's pixels (``round(size * fraction)``) and the strips it never saw are ``fill``:
+    0 on the absolute scale, "no prediction" (never above a threshold > 0, and the lowest
+    value of the min-max map unless the map itself goes below it). The GT masks stay on the
+    full frame, so a box outside the crop is a miss, as it would be for a user's video.
+    """
+    import cv2
+
+    arr = np.asarray(maps, dtype=np.float32)
+    if crop is None:
+        return resize_maps(arr, size)
+    boxes = np.broadcast_to(np.asarray(crop, dtype=np.float64).reshape(-1, 4), (len(arr), 4))
+    out = np.full((len(arr), size, size), fill, dtype=np.float32)
+    for i, (m, b) in enumerate(zip(arr, boxes)):
+        x0, y0, x1, y1 = (int(round(size * min(1.0, max(0.0, float(v))))) for v in b)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        if not np.isfinite(m).all():
+            out[i] = np.nan
+            continue
+        out[i, y0:y1, x0:x1] = cv2.resize(np.ascontiguousarray(m), (x1 - x0, y1 - y0),
+                                          interpolation=cv2.INTER_LINEAR)
+    return out

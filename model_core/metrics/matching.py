@@ -70,8 +70,10 @@ def match_maps(videos: np.ndarray, times: np.ndarray, annotations: AvsolE) -> Ma
 
 def evaluate_maps(maps: np.ndarray, videos: np.ndarray, times: np.ndarray, annotations: AvsolE,
                   head: str, p_avc: np.ndarray | None = None,
-                  threshold: float | None = None) -> tuple[list[ItemResult], Matching]:
-    """Score a maps file's maps against AVSOL-E annotations.
+                  threshold: float | None = None, map_kind: str = "sigmoid", tau: float | None = None,
+                  crop=None) -> tuple[list[ItemResult], Matching]:
+    """Score a maps file's maps against AVSOL-E annotations (``map_kind``, ``tau``,
+    ``crop``: the file's scale and frame region, as :func:`score_items` takes them).
 
     Returns every annotated item's result (``missing`` where no map matched) in
     annotation order, and the :class:`Matching` (for the report's ``unmatched`` section).
@@ -84,7 +86,8 @@ def evaluate_maps(maps: np.ndarray, videos: np.ndarray, times: np.ndarray, annot
         scored = score_items(maps[sel], [m.pairs[k][2] for k in have],
                              videos=[m.pairs[k][0] for k in have], head=head,
                              times=times[sel], categories=[m.pairs[k][1] for k in have],
-                             p_avc=None if p_avc is None else p_avc[sel], threshold=threshold)
+                             p_avc=None if p_avc is None else p_avc[sel], threshold=threshold,
+                             map_kind=map_kind, tau=tau, crop=crop)
         for k, r in zip(have, scored):
             results[k] = r
     for k, (video, cat, seg, idx) in enumerate(m.pairs):

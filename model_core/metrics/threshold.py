@@ -13,6 +13,25 @@ Rules, named as ``--threshold`` spells them and as reports record them (``meta.t
 - ``norm:T``: pixels of the normalised map strictly above ``T`` - what a bare number
   (``--threshold 0.3``) has always meant; kept so older commands and reports still read.
 
+The published repositories' conventions (issue 27), as they score their own maps:
+
+- ``median`` is already LVS's, EZ-VSL's and FNAC's rule: ``np.sort(pred.flatten())[h*w // 2]``
+  of the min-max map, pixels strictly above it (EZ-VSL's ``cal_CIOU`` keeps ``>=``, which
+  differs only on ties);
+- ``adaptive``: SSL-align's ``cIoU_adap`` (GT-area adaptive): with ``k`` the number of GT
+  pixels ``!= 0`` (``h*w // 2`` when there are none), the threshold is the value at index
+  ``h*w - k`` of the sorted min-max map, pixels strictly above it (so ``k - 1`` pixels when
+  no values tie, exactly as their code does);
+- ``slavc``: SLAVC's absolute normalisation ``(S + 1/tau) / (2/tau)`` at 0.5, i.e. the
+  model's absolute [0, 1] map (``model_core.models.protocol.normalise`` of its ``map_kind``)
+  strictly above 0.5: cosine 0 for a ``cosine_tau`` map, 0.5 for a sigmoid;
+- ``sweep``: a fixed-threshold sweep; each item is binarised at ``fixed:0.5`` of the
+  absolute map, and the report adds the mean cIoU at every fixed threshold of
+  :data:`SWEEP_LEVELS` (``model_core.evaluation.runner``).
+
+"Raw" maps (``fixed``, ``slavc``) are the models' ABSOLUTE maps in [0, 1]: a sigmoid map as it
+is, any other kind through ``normalise`` (``model_core.metrics.masks.absolute_maps``).
+
 A rule is carried around as its canonical string (JSON-friendly, recorded in the items
 log's header so a resumed run never mixes rules); its level reads back as the number the
 user typed. Levels compare at the maps' float32 precision (a map value of 0.1 is not
@@ -25,9 +44,12 @@ import math
 
 import numpy as np
 
-MEDIAN, TOP_GT = "median", "top-gt"
+MEDIAN, TOP_GT, ADAPTIVE, SLAVC, SWEEP = "median", "top-gt", "adaptive", "slavc", "sweep"
 #: The rules a user chooses between (the viewer's choice lists these, plus fixed:T).
-RULES = (MEDIAN, "fixed:0.5", TOP_GT)
+RULES = (MEDIAN, "fixed:0.5", TOP_GT, ADAPTIVE, SLAVC, SWEEP)
+#: The fixed thresholds of ``sweep`` (0.05 ... 0.95).
+SWEEP_LEVELS = tuple(round(0.05 * i, 2) for i in range(1, 20))
+_NAMED = (MEDIAN, TOP_GT, ADAPTIVE, SLAVC, SWEEP)
 
 
 def canonical(rule: str | float | None) -> str:
@@ -38,7 +60,7 @@ def canonical(rule: str | float | None) -> str:
     if isinstance(rule, (int, float)) and not isinstance(rule, bool):
         return f"norm:{_level(str(rule))}"
     text = str(rule).strip().lower()
-    if text in (MEDIAN, TOP_GT):
+    if text in _NAMED:
         return text
     for prefix in ("fixed:", "norm:"):
         if text.startswith(prefix):
@@ -46,7 +68,8 @@ def canonical(rule: str | float | None) -> str:
     try:
         float(text)
     except ValueError:
-        raise ValueError(f"expected median, fixed:T, top-gt or a number, got {rule!r}") from None
+        raise ValueError(f"expected median, fixed:T, top-gt, adaptive, slavc, sweep or a number, "
+                         f"got {rule!r}") from None
     return f"norm:{_level(text)}"
 
 
@@ -76,7 +99,8 @@ def binarize_rule(rule: str | float | None, norm_maps: np.ndarray, raw_maps: np.
     """Binary predictions ``(N, h, w)`` of ``rule`` (see the module docstring).
 
     ``norm_maps`` are the min-max normalised 224 x 224 maps, ``raw_maps`` the same maps
-    before normalisation (``fixed``), ``gt`` the GT maps (``top-gt``).
+    before min-max, on their absolute [0, 1] scale (``fixed``, ``slavc``, ``sweep``), ``gt``
+    the GT maps (``top-gt``, ``adaptive``).
     """
     from model_core.metrics.localization import median_thresholds
 
@@ -94,6 +118,18 @@ def binarize_rule(rule: str | float | None, norm_maps: np.ndarray, raw_maps: np.
         for i in range(len(flat)):
             out[i, order[i, :k[i]]] = True
         return out.reshape(norm_maps.shape)
+    if name == ADAPTIVE:
+        if gt is None:
+            raise ValueError("the adaptive rule needs the GT maps")
+        flat = norm_maps.reshape(len(norm_maps), -1)
+        hw = flat.shape[1]
+        k = (np.asarray(gt).reshape(len(flat), -1) != 0).sum(axis=1)
+        k = np.where(k == 0, hw // 2, k)
+        srt = np.sort(flat, axis=1)
+        thr = srt[np.arange(len(flat)), np.clip(hw - k, 0, hw - 1)]
+        return norm_maps > thr[:, None, None]
+    if name in (SLAVC, SWEEP):
+        name = "fixed:0.5"
     kind, level = name.split(":")
     if kind == "fixed":
         if raw_maps is None:
@@ -102,4 +138,5 @@ def binarize_rule(rule: str | float | None, norm_maps: np.ndarray, raw_maps: np.
     return norm_maps > float(level)
 
 
-__all__ = ["MEDIAN", "RULES", "TOP_GT", "binarize_rule", "canonical", "parse_rule"]
+__all__ = ["ADAPTIVE", "MEDIAN", "RULES", "SLAVC", "SWEEP", "SWEEP_LEVELS", "TOP_GT", "binarize_rule",
+           "canonical", "parse_rule"]
