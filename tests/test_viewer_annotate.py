@@ -296,3 +296,11 @@ def test_command_line_flags_need_each_other(capsys):
     assert main(["--annotate"]) == 2
     err = capsys.readouterr().err
     assert "--annotations and --annotator need --annotate" in err and "--annotate needs a video FILE" in err
+
+
+def test_docs_list_every_key(repo_root):
+    from avsol_viewer.annotate.mode import KEYS
+
+    text = (repo_root / "docs" / "annotate.md").read_text()
+    for _, name, key_, _ in KEYS:
+        assert f"| {key_} | {name} |" in text, key_

@@ -329,7 +329,7 @@ class AnnotateMode(QObject):
         seg = self.current()
         done, total = sum(self._done(x) for x in self.segments()), len(self.segments())
         mark = " · no sounding object" if self.no_object() else ""
-        self.canvas.set_title(f"{self.video} · segment {self.index + 1}/{total} "
+        self.canvas.set_title(f"{self.video} · segment {self.index} (0–{total - 1}) "
                               f"[{seg.start:g}, {seg.end:g}) s · frame at {seg.frame_time:g} s{mark}")
         self.canvas.set_boxes(self.visible(), self.selected)
         who = ", ".join(w or "unnamed" for w in self.doc.annotators)
