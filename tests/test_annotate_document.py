@@ -282,3 +282,59 @@ def test_reader_checks_the_annotation_fields():
     seg.pop("no_sounding")
     with pytest.raises(AnnotationError, match="given without 'annotators'"):
         avsol_e_from_dict(d)
+
+
+# --- a correction followed by a rescore (issue 30 item 4) ----------------------------------
+@pytest.fixture
+def scored_report(tmp_path):
+    """A metrics report over a small set: three scored items of a.mp4 (maps rise to the right)."""
+    import numpy as np
+
+    from model_core.cli import main
+    from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
+    from model_core.maps_file import save_maps
+
+    ann = tmp_path / "ann.json"
+    save_avsol_e(AvsolE(("bell",), (VideoAnnotation("a.mp4", "bell", (
+        Segment(0, 1, 0.5, True, sounding=(Box(0.5, 0, 1, 1),)),
+        Segment(1, 2, 1.5, True, sounding=(Box(0.5, 0, 1, 1),)),
+        Segment(2, 3, 2.5, True, sounding=(Box(0, 0, 0.5, 1),)))),)), ann)
+    grad = np.tile(np.arange(224, dtype=np.float32) / 223, (224, 1))
+    save_maps(tmp_path / "m.npz", np.stack([grad] * 3), ["a.mp4"] * 3, np.array([0.5, 1.5, 2.5]), head="dnm")
+    report = tmp_path / "r.json"
+    assert main(["metrics", "--maps", str(tmp_path / "m.npz"), "--annotations", str(ann),
+                 "--out", str(report)]) == 0
+    return report, ann
+
+
+def _rows(path):
+    return {row["time"]: row for row in json.loads(path.read_text())["items"]}
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_correction_then_rescore_marks_the_changed_items(scored_report, tmp_path, capsys, in_place):
+    from model_core.cli import main
+
+    report, ann = scored_report
+    doc = AnnotationDocument.load(ann)
+    wrong = doc.segment("a.mp4", 2).boxes[0]                          # the box on the left: the map says right
+    MoveBox(doc, "a.mp4", 2, wrong.id, (0.5, 0.0, 1.0, 1.0), who="eve").do()
+    corrected = ann if in_place else tmp_path / "corrected.json"
+    doc.save(corrected)
+    out = tmp_path / "new.json"
+    capsys.readouterr()
+    assert main(["metrics", "--report", str(report), "--annotations", str(corrected), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "ground truth changed: 1 item row(s) marked gt_changed" in printed
+    old, new = _rows(report), _rows(out)
+    assert new[2.5].get("gt_changed") is True and new[2.5]["ciou"] > old[2.5]["ciou"]
+    for t in (0.5, 1.5):                                             # untouched items: same figures, no mark
+        assert "gt_changed" not in new[t] and new[t]["ciou"] == old[t]["ciou"]
+    meta = json.loads(out.read_text())["meta"]
+    sha = meta["annotations_changed"]
+    assert sha["was"] == json.loads(report.read_text())["meta"]["annotations_sha256"] != sha["now"]
+    info = meta["gt_changed"]
+    assert info["items"] == 1 and info["was_file"] == str(ann) and meta["annotations"] == str(corrected)
+    assert ("history" in info["how"]) == in_place
+    from model_core.metrics.report_schema import read_report
+    read_report(out, strict=True)                                     # the marks are in the schema

@@ -12,7 +12,8 @@ with NaN, or bad annotations exit 2 with a one-line message naming the file.
 
 Provenance: the report's meta records the sha256 of the annotations and of the maps file
 (``run_meta``). Rescoring refuses a report whose annotations changed since
-(``--allow-changed-annotations`` rescores against the new boxes and records the change),
+(``--allow-changed-annotations``, or naming the new set with ``--annotations``, rescores
+against the new boxes, records the change and marks the items whose ground truth changed),
 and a report with a bad header or item row (a string cIoU, an infinite time, deeply nested
 JSON: :mod:`model_core.metrics.report_schema`) with one located line.
 """
@@ -127,8 +128,10 @@ def _rescore(args: argparse.Namespace) -> int:
                              {"--report": report_inputs(args.report), "--annotations": beside(args.annotations)},
                              lock="--out")
     old = read_report(args.report, strict=True)       # a hand-edited row: one located line, exit 2
+    # an explicit --annotations (a corrected set, issue 30) means the change is intended
     report = rescore_report(old, args.threshold, args.annotations,
-                            allow_changed_annotations=getattr(args, "allow_changed_annotations", False))
+                            allow_changed_annotations=getattr(args, "allow_changed_annotations", False)
+                            or args.annotations is not None)
     try:
         write_report(paths["--out"], report, paths.get("--csv"))
     except OSError as exc:

@@ -83,6 +83,8 @@ def _row_fields() -> tuple:
         ("silent_audio", "boolean", False, n),
         ("map", "map", False, n),
         ("negatives", "negatives", False, n),
+        # rescored against corrected annotations: this item's ground truth changed (rescore.py)
+        ("gt_changed", "boolean", False, n),
     )
 
 
@@ -112,7 +114,10 @@ def _meta_fields() -> tuple:
             ("threshold", "rule", False, n), ("rescored_from", "rule", False, n),
             ("complete", "boolean", False, n), ("videos_total", "integer", False, {**n, "min": 0}),
             ("videos_done", "integer", False, {**n, "min": 0}),
-            ("checkpoints", "checkpoints", False, n), ("negatives", "object", False, n))
+            ("checkpoints", "checkpoints", False, n), ("negatives", "object", False, n),
+            # rescored against changed annotations: {was, now} sha256, and {was_file, items, how}
+            # of the items marked gt_changed (model_core.metrics.rescore)
+            ("annotations_changed", "object", False, n), ("gt_changed", "object", False, n))
 
 
 # -- checking one value ------------------------------------------------------------------

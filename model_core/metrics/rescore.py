@@ -78,6 +78,54 @@ def check_annotations(report: dict[str, Any], evalset, allow_changed: bool = Fal
     return out
 
 
+def _stamp(text: Any) -> str | None:
+    """A time stamp cut to ``YYYY-MM-DDTHH:MM:SS`` (UTC), so a report's ``meta.date``
+    (``+00:00``) and a history entry's ``when`` (``Z``) compare as strings."""
+    return text[:19] if isinstance(text, str) and len(text) >= 19 else None
+
+
+def changed_segments(report: dict[str, Any], evalset) -> tuple[set[tuple] | None, str]:
+    """The segments ``(video, start, end)`` whose ground truth differs from the one the
+    report was scored on, and how that was found; ``(None, why)`` when it cannot be told.
+
+    The old file, when it is still there under the report's ``meta.annotations`` with the
+    sha256 the report recorded (a corrected copy saved elsewhere): every segment is
+    compared (boxes, annotators, silent boxes, event flag). Else the new set's ``history``
+    of corrections (``model_core.annotate``, docs/annotate-format.md): the segments of the
+    entries made after the report's ``meta.date`` (a set corrected in place).
+    """
+    from model_core.formats._common import read_json
+    from model_core.metrics.meta import file_sha256
+
+    meta = report.get("meta") or {}
+    new = _segments(evalset)
+    old_path = meta.get("annotations")
+    if old_path and os.path.isfile(old_path) and meta.get("annotations_sha256") \
+            and os.path.realpath(old_path) != os.path.realpath(evalset.annotations) \
+            and file_sha256(old_path) == meta["annotations_sha256"]:
+        old = _segments(report_eval_set(report))
+        keys = {k for k in set(old) | set(new) if (old.get(k) or (None,))[0] != (new.get(k) or (None,))[0]}
+        return keys, f"compared with {old_path}"
+    since = _stamp(meta.get("date"))
+    try:
+        raw = read_json(evalset.annotations) if str(evalset.annotations).lower().endswith(".json") else None
+    except InputError:
+        raw = None
+    history = raw.get("history") if isinstance(raw, dict) else None
+    if since is None or not isinstance(history, list):
+        return None, "the old annotations are gone and the new set has no history of corrections"
+    by_frame = {(k[0], round(seg.frame_time, 6)): k for k, (seg, _) in new.items()}
+    keys = set()
+    for entry in history:
+        if not isinstance(entry, dict) or not isinstance(entry.get("frame_time"), (int, float)):
+            continue
+        when = _stamp(entry.get("when"))
+        key = by_frame.get((entry.get("video"), round(float(entry["frame_time"]), 6)))
+        if key is not None and (when is None or when >= since):
+            keys.add(key)
+    return keys, f"from the history of {evalset.annotations} since {since}"
+
+
 def rescore_report(report: dict[str, Any], rule: str | float | None,
                    annotations: str | os.PathLike | None = None,
                    allow_changed_annotations: bool = False) -> dict[str, Any]:
@@ -87,7 +135,10 @@ def rescore_report(report: dict[str, Any], rule: str | float | None,
     section is kept: the rows' ``negatives`` ride along (their ``map_iou`` stays under the
     old rule: the negative maps are not stored, and ``meta.negatives.map_iou_rule`` says
     so). Annotations that changed since the report was scored stop it
-    (:func:`check_annotations`) unless ``allow_changed_annotations``.
+    (:func:`check_annotations`) unless ``allow_changed_annotations``; then the rows whose
+    ground truth changed carry ``gt_changed: true`` (:func:`changed_segments`),
+    ``meta.annotations_changed`` records the old and new sha256 and ``meta.gt_changed`` the
+    old file, how many items changed (null when it cannot be told) and how it was found.
     """
     rule = canonical(rule)
     evalset = report_eval_set(report, annotations)
@@ -128,6 +179,11 @@ def rescore_report(report: dict[str, Any], rule: str | float | None,
     meta["rescored_from"] = canonical(meta.get("threshold"))
     meta["threshold"] = rule
     meta.update(provenance)
+    changed: set[tuple] | None = None
+    if "annotations_changed" in provenance:
+        changed, how = changed_segments(report, evalset)
+        meta["gt_changed"] = {"was_file": (report.get("meta") or {}).get("annotations"), "items": None, "how": how}
+        meta["annotations"] = str(evalset.annotations)
     notes = [n for n in report.get("notes", []) if not n.startswith(("rescored:", "annotations changed:"))]
     if "annotations_changed" in provenance:
         notes.append(f"annotations changed: rescored against {evalset.annotations} as it is now "
@@ -143,7 +199,19 @@ def rescore_report(report: dict[str, Any], rule: str | float | None,
         notes.append(f"rescored: {kept} scored item(s) had no map or no annotated segment and keep "
                      f"their {meta['rescored_from']} numbers")
     sections = {k: v for k, v in report.items() if k not in ("format", "version", "meta", "notes", "heads", "items")}
-    return build_report([o for o in out if o is not None], list(report.get("heads", {})), meta, notes, **sections)
+    new_report = build_report([o for o in out if o is not None], list(report.get("heads", {})), meta, notes,
+                              **sections)
+    if changed is not None:
+        n = 0
+        for row in new_report["items"]:
+            if (row.get("video"), round(row.get("start") or 0.0, 6), round(row.get("end") or 0.0, 6)) in changed:
+                row["gt_changed"] = True
+                n += 1
+        info = new_report["meta"]["gt_changed"] = dict(meta["gt_changed"], items=n)
+        new_report["notes"].append(f"ground truth changed: {n} item row(s) marked gt_changed ({info['how']})")
+    elif "gt_changed" in meta:
+        new_report["notes"].append(f"ground truth changed: which items is unknown ({meta['gt_changed']['how']})")
+    return new_report
 
 
 def read_report(path: str | os.PathLike, strict: bool = False) -> dict[str, Any]:
