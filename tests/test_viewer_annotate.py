@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
