@@ -155,3 +155,26 @@ def test_bad_files_are_one_line_exit_2(world, tmp_path, capsys):
         assert code == 2 and len(err) == 1 and words in err[0], (extra, err)
         assert not out.exists()
     assert not (tmp_path / "pwned").exists()
+
+
+def test_protocol_and_sweep_are_recorded(world, tmp_path, capsys):
+    data, ck = str(world["root"] / "data"), str(world["ckpts"]["lvs"])
+    out = tmp_path / "p.json"
+    assert main(["eval", data, "--checkpoint", ck, "--out", str(out), "--device", "cpu", "--protocol", "lvs"]) == 0
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["protocol"]["name"] == "lvs" and meta["threshold"] == "median"
+    assert any("centre crop" in u for u in meta["protocol"]["unmatched"])
+    assert "Localizing-Visual-Sounds" in meta["protocol"]["repository"]
+    capsys.readouterr()
+    assert main(["eval", data, "--checkpoint", ck, "--out", str(out), "--device", "cpu", "--protocol", "slavc",
+                 "--threshold", "median"]) == 2
+    assert "--protocol slavc scores with --threshold slavc" in capsys.readouterr().err
+    # sweep: each item binarised at 0.5 of the absolute map, so the sweep's 0.5 is the items' mean
+    assert main(["eval", data, "--checkpoint", ck, "--out", str(out), "--device", "cpu", "--threshold", "sweep"]) == 0
+    rep = json.loads(out.read_text())
+    (name, sweep), = rep["meta"]["sweep"].items()
+    cious = [r["ciou"] for r in rep["items"] if r.get("ciou") is not None]
+    assert len(sweep["mean_ciou"]) == 19 and sweep["n_items"] == len(cious) > 0
+    assert sweep["mean_ciou"]["0.5"] == pytest.approx(np.mean(cious), abs=1e-6)
+    means = [sweep["mean_ciou"][k] for k in sweep["mean_ciou"]]
+    assert all(0 <= m <= 1 for m in means)

@@ -47,7 +47,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="frames per forward pass (default 16)")
     parser.add_argument("--threads", type=integer(1, 1024), default=None,
                         help="torch CPU threads (default: torch's)")
-    parser.add_argument("--threshold", type=parse_rule, default="median", metavar="RULE",
+    parser.add_argument("--protocol", default=None, choices=("ezvsl", "fnac", "slavc", "lvs", "ssl-align",
+                                                             "ssl-tie", "rcgrad"),
+                        help="evaluate as that paper did: the annotated frame, the model's own audio "
+                             "window centred on it, the paper's threshold rule (recorded in the report; "
+                             "what cannot be matched without the paper's data is listed there)")
+    parser.add_argument("--threshold", type=parse_rule, default=None, metavar="RULE",
                         help="binary prediction of cIoU: median (default: LVS, EZ-VSL, FNAC), "
                              "fixed:T (the absolute [0,1] map > T), top-gt (the |GT| highest pixels), "
                              "adaptive (SSL-align's cIoU_adap), slavc (SLAVC's (S+1/tau)/(2/tau) > 0.5), "
@@ -102,11 +107,21 @@ def run(args: argparse.Namespace) -> int:
         {"DATA": [args.data, *data_inputs(args.data)], "--checkpoint": args.checkpoint,
          "--annotations": [args.annotations, *data_inputs(args.annotations)],
          "--videos": data_inputs(args.videos)}, lock="--out")
-    options = EvalOptions(device=args.device, batch_size=args.batch_size, threshold=args.threshold,
+    threshold = args.threshold
+    if args.protocol is not None:
+        from model_core.evaluation.protocols import protocol
+
+        rule = protocol(args.protocol).threshold
+        if threshold is not None and threshold != rule:
+            raise InputError(None, f"--protocol {args.protocol} scores with --threshold {rule}, "
+                                   f"not {threshold}: leave --threshold out")
+        threshold = rule
+    options = EvalOptions(device=args.device, batch_size=args.batch_size, threshold=threshold or "median",
                           resume=args.resume, jsonl=args.jsonl, limit=args.limit,
                           annotations=args.annotations, videos_dir=args.videos, split=args.split,
                           csv=paths.get("--csv"), threads=args.threads, negatives=negatives,
-                          audio_stream=args.audio_stream, model_family=args.model_family)
+                          audio_stream=args.audio_stream, model_family=args.model_family,
+                          protocol=args.protocol)
     stop = threading.Event()
     previous = {}
 

@@ -54,6 +54,7 @@ class EvalOptions:
     negatives: Any = None             # evaluation.negatives.NegativeOptions: --negatives
     audio_stream: int | None = None   # --audio-stream: which audio stream (None: first not silent)
     model_family: str | None = None   # --model-family: force this family for every checkpoint
+    protocol: str | None = None       # --protocol: a paper's evaluation settings (evaluation.protocols)
 
     def own_audio(self):
         """What the maps hear: the videos' own audio, stream ``audio_stream`` if given."""
@@ -123,7 +124,7 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
                    cancel: Callable[[], bool] | None = None,
                    localize: Callable | None = None, negatives=None,
                    decoding=None, maps_done: Callable[[], None] | None = None,
-                   audio=None) -> list[ItemResult] | None:
+                   audio=None, audio_hop="cell") -> list[ItemResult] | None:
     """Every head's rows for one video; None if cancelled part-way (nothing recorded).
 
     ``localize`` is ``model_core.inference.localize_many`` (injectable for tests);
@@ -156,6 +157,8 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
             kw["decoding"] = decoding
         if audio is not None:  # --audio-stream
             kw["audio"] = audio
+        if audio_hop != "cell":  # --protocol: a window centred on every scored frame
+            kw["audio_hop"] = audio_hop
         res = localize(locs, video.path, [s.frame_time for s in segs], cancel=cancel, **kw)
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -199,6 +202,43 @@ def crop_fractions(loc, path) -> tuple[float, float, float, float] | None:
     w, h = int(info.width), int(info.height)
     x0, y0, x1, y1 = loc.crop(w, h)
     return (x0 / w, y0 / h, x1 / w, y1 / h)
+
+
+def sweep_table(items: Sequence[ItemResult], videos: Sequence, locs: Sequence) -> dict[str, Any]:
+    """``--threshold sweep``: per head, cIoU at every fixed threshold of
+    :data:`~model_core.metrics.threshold.SWEEP_LEVELS` on the absolute [0, 1] map (the
+    items' stored maps, placed on the frame as scored), over the scored event items:
+    ``{head: {"n_items", "mean_ciou": {T: ...}, "ciou@0.5": {T: ...}}}``."""
+    import numpy as np
+
+    from model_core.metrics.items import decode_map
+    from model_core.metrics.localization import SUCCESS_CIOU, ciou
+    from model_core.metrics.masks import gt_map, place_maps
+    from model_core.metrics.threshold import SWEEP_LEVELS
+
+    segs = {(v.name, s.start, s.end): s for v in videos for s in v.segments}
+    paths = {v.name: v.path for v in videos}
+    levels = np.asarray(SWEEP_LEVELS, np.float32)
+    out: dict[str, Any] = {}
+    for loc in locs:
+        crops: dict = {}
+        rows = []
+        for it in items:
+            seg = segs.get((it.video, it.start, it.end))
+            if it.head != loc.name or it.ciou is None or it.map is None or seg is None:
+                continue
+            if it.video not in crops:
+                crops[it.video] = crop_fractions(loc, paths[it.video])
+            big = place_maps(decode_map(it.map)[None], crops[it.video])[0]
+            gt = gt_map(seg)
+            rows.append(ciou(big[None] > levels[:, None, None], np.broadcast_to(gt, (len(levels), *gt.shape))))
+        c = np.asarray(rows, np.float64).reshape(-1, len(levels))
+        key = [f"{t:g}" for t in SWEEP_LEVELS]
+        out[loc.name] = {"n_items": int(len(c)),
+                         "mean_ciou": {k: (float(c[:, i].mean()) if len(c) else None) for i, k in enumerate(key)},
+                         "ciou@0.5": {k: (float((c[:, i] >= SUCCESS_CIOU).mean()) if len(c) else None)
+                                      for i, k in enumerate(key)}}
+    return out
 
 
 def _add_negatives(rows: list[ItemResult], segs, vm, threshold, records, loc=None, crop=None) -> None:
@@ -259,6 +299,7 @@ class _DecodeAhead:
         self.depth = max(1, int(depth)) if mode == "models" else 1
         self.pending: dict = {}   # video name -> Decoding, in the order started
         self.audio = None         # EvalOptions.own_audio(): --audio-stream
+        self.audio_hop = "cell"   # the engine's default 1 s cells, or --protocol's (None: per frame)
 
     def start(self, following: Sequence, when: str) -> None:
         """Start the decoding of the videos ``following`` (the next ``depth`` after the
@@ -271,7 +312,9 @@ class _DecodeAhead:
             if video.path is not None and video.name not in self.pending:
                 self.pending[video.name] = decode_ahead(self.locs, video.path,
                                                         [s.frame_time for s in video.segments],
-                                                        audio=self.audio)
+                                                        audio=self.audio,
+                                                        **({} if self.audio_hop == "cell"
+                                                           else {"audio_hop": self.audio_hop}))
 
     def take(self, video):
         """The decoding started for ``video``, or None; those started for videos before it
@@ -313,7 +356,8 @@ def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict
             "annotations": [str(evalset.annotations.resolve()), file_digest(evalset.annotations)],
             "mode": evalset.mode, "split": options.split, "threshold": options.threshold,
             **({"negatives": options.negatives.record()} if options.negatives else {}),
-            **({"audio_stream": options.audio_stream} if options.audio_stream is not None else {})}
+            **({"audio_stream": options.audio_stream} if options.audio_stream is not None else {}),
+            **({"protocol": options.protocol} if options.protocol is not None else {})}
 
 
 def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], out: str | os.PathLike,
@@ -378,6 +422,10 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             decode_ahead = "models"
         ahead = _DecodeAhead(locs, (decode_ahead or None) if negatives is None else None, _ahead_depth())
         ahead.audio = options.own_audio()
+        if options.protocol is not None:
+            from model_core.evaluation.protocols import protocol
+
+            ahead.audio_hop = protocol(options.protocol).audio_hop
         with ItemsLog(own_log, header, resume=options.resume) as log, ahead:
             for i, video in enumerate(todo):
                 if cancel is not None and cancel():
@@ -388,7 +436,7 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
                 ahead.start(following, "models")
                 rows = evaluate_video(locs, video, options.threshold, cancel, localize, negatives, decoding,
                                       maps_done=lambda: ahead.start(following, "scoring"),
-                                      audio=ahead.audio)
+                                      audio=ahead.audio, audio_hop=ahead.audio_hop)
                 if rows is None:
                     cancelled = True
                     break
@@ -465,6 +513,14 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             complete=n_done == len(videos), videos_total=len(videos), videos_done=n_done,
             elapsed_s=round(time.monotonic() - t0, 2), warnings=list(evalset.warnings))
         from model_core.media.audio import stream_notes
+        from model_core.metrics.threshold import SWEEP, canonical
+
+        if canonical(options.threshold) == SWEEP:
+            meta["sweep"] = sweep_table(items, videos, locs)
+        if options.protocol is not None:
+            from model_core.evaluation.protocols import PROTOCOLS
+
+            meta["protocol"] = PROTOCOLS[options.protocol].record()
 
         meta["audio_stream"] = "first not silent" if options.audio_stream is None else options.audio_stream
         notes += stream_notes([v.path for v in videos if v.name in merged and v.path is not None],
