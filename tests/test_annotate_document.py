@@ -338,3 +338,57 @@ def test_correction_then_rescore_marks_the_changed_items(scored_report, tmp_path
     assert ("history" in info["how"]) == in_place
     from model_core.metrics.report_schema import read_report
     read_report(out, strict=True)                                     # the marks are in the schema
+
+
+# --- prefill from a model's map (issue 30 item 5) ------------------------------------------
+def test_prefill_boxes_by_hand():
+    import numpy as np
+
+    from model_core.annotate.prefill import parse_prefill_rule, prefill_boxes, prefill_commands
+
+    m = np.zeros((10, 10), np.float32)
+    m[1:3, 2:5] = 0.9          # 6 pixels: columns 2-4, rows 1-2 -> (0.2, 0.1, 0.5, 0.3), area 0.06
+    m[8, 7] = 0.8              # 1 pixel -> (0.7, 0.8, 0.8, 0.9), area 0.01
+    m[5, 5] = 0.5              # not above the threshold
+    assert prefill_boxes(m) == [pytest.approx((0.2, 0.1, 0.5, 0.3))]
+    assert prefill_boxes(m, "area:0.05") == [pytest.approx((0.2, 0.1, 0.5, 0.3))]
+    got = prefill_boxes(m, "area:0.01")
+    assert got == [pytest.approx((0.2, 0.1, 0.5, 0.3)), pytest.approx((0.7, 0.8, 0.8, 0.9))]
+    assert prefill_boxes(m, "area:0.01", threshold=0.85) == [pytest.approx((0.2, 0.1, 0.5, 0.3))]
+    assert prefill_boxes(np.zeros((4, 4))) == []
+    m2 = np.zeros((4, 4)); m2[0, 0] = m2[1, 1] = 1.0                # diagonal neighbours: one region
+    assert prefill_boxes(m2) == [pytest.approx((0.0, 0.0, 0.5, 0.5))]
+    for bad in ("biggest", "area:0", "area:x", "area:1.5"):
+        with pytest.raises(ValueError, match="prefill rule"):
+            parse_prefill_rule(bad)
+    with pytest.raises(ValueError, match="NaN"):
+        prefill_boxes(np.full((3, 3), np.nan))
+    doc = AnnotationDocument()
+    doc.add_video("a.mp4", 1)
+    cmds = prefill_commands(doc, "a.mp4", 0, got, label="dog", who="model")
+    for c in cmds:
+        c.do()
+    assert [b.coords for b in doc.segment("a.mp4", 0).boxes] == [pytest.approx(b) for b in got]
+    cmds[1].undo()
+    assert len(doc.segment("a.mp4", 0).boxes) == 1
+
+
+def test_start_from_a_flickr_import_and_compare_its_annotators(tmp_path):
+    from model_core.annotate.agreement import agreement
+    from model_core.formats.flickr import import_flickr
+
+    d = tmp_path / "anno"
+    d.mkdir()
+    boxes = [(0, 0, 128, 256), (0, 0, 128, 128)]                    # two annotators' votes, 256 px scale
+    body = "".join(f"<bbox><n>{i}</n><a>{b[0]}</a><b>{b[1]}</b><c>{b[2]}</c><d>{b[3]}</d></bbox>"
+                   for i, b in enumerate(boxes))
+    (d / "1001.xml").write_text(f"<annotation><object>{body}</object></annotation>")
+    obj, _ = import_flickr(d)
+    doc = from_import(obj)
+    seg = doc.videos[0].segments[0]
+    assert [(b.annotator, b.coords) for b in seg.boxes] == [
+        ("annotator 1", (0.0, 0.0, 0.5, 1.0)), ("annotator 2", (0.0, 0.0, 0.5, 0.5))]
+    assert agreement(doc)["overall"]["box_iou"] == pytest.approx(0.5)   # IoU of the votes, by hand
+    out = tmp_path / "set.json"
+    doc.save(out)
+    assert load_avsol_e(out) == obj                                      # continue it: nothing lost
