@@ -303,3 +303,34 @@ def test_docs_list_every_key(repo_root):
     text = (repo_root / "docs" / "annotate.md").read_text()
     for _, name, key_, _ in KEYS:
         assert f"| {key_} | {name} |" in text, key_
+
+
+def test_prefill_from_a_loaded_head(make_viewer, index_clip, tmp_path, monkeypatch):
+    """The head's map (hot in the top-right quadrant) goes to the document's prefill; its
+    boxes, in fractions of the map, land on the frame as new boxes (one undo step each)."""
+    import sys
+    import types
+
+    from viewer_support import FakeFactory, FakeLocalizer
+
+    seen = []
+
+    def prefill_boxes(values):
+        seen.append(values)
+        return [(0.5, 0.0, 1.0, 0.5)]
+
+    monkeypatch.setitem(sys.modules, "model_core.annotate.prefill",
+                        types.SimpleNamespace(prefill_boxes=prefill_boxes))
+    v = make_viewer(FakeFactory(dnm=FakeLocalizer("dnm", quadrant="tr")))
+    out = tmp_path / "set.json"
+    mode = start(v, index_clip, out)
+    mode.prefill()                   # no head loaded: one message, no box
+    assert [t for t, _ in v.errors] == ["Prefill"] and boxes(mode) == []
+    v.errors.clear()
+    v.win.load_checkpoint("/models/dnm.pt")
+    v.wait_maps(12)
+    mode.prefill()
+    assert len(seen) == 1 and float(seen[0][0, -1]) > float(seen[0][-1, 0])   # the map as shown
+    assert boxes(mode) == [(0.5, 0.0, 1.0, 0.5)]
+    key(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert boxes(mode) == []

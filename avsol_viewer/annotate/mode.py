@@ -463,15 +463,20 @@ class AnnotateMode(QObject):
         self.c.player.play()
 
     def prefill(self) -> None:
-        """Boxes from the first loaded head's map of the segment frame (thresholded), for the
-        annotator to accept or fix; one message when no head or no map is there yet."""
+        """Boxes from the first loaded head's map of the segment frame, for the annotator to
+        accept or fix: the map as the overlay shows it (normalised by its kind, absolute
+        scale) goes to the document's ``prefill_boxes``; boxes come back in fractions of the
+        map, placed on the map's region of the frame (a centre-cropping head's crop). One
+        message when no head is loaded; a map not computed yet is asked for."""
         maps = self.c.maps
         models = list(getattr(maps, "models", []) or [])
         if not models:
             self.window._error("Prefill", "Load a model first (File › Add model…)")
             return
-        index = self.c.session.timeline.index_at(self.current().frame_time)
-        entry, _ = maps.entry(models[0].key, index)
+        s = self.c.session
+        index = s.timeline.index_at(self.current().frame_time)
+        key = models[0].key
+        entry, _ = maps.entry(key, index)
         if entry is None:
             maps.want(index, priority=(index,))
             self.window.statusBar().showMessage("the head's map of this frame is being computed; try again", 5000)
@@ -481,14 +486,19 @@ class AnnotateMode(QObject):
         except ImportError:
             self.window._error("Prefill", "prefill needs model_core.annotate.prefill (not in this build)")
             return
+        dm = maps.traits(key).prepare(entry.map, "absolute", s.width, s.height)
         try:
-            found = list(prefill_boxes(entry.map))
+            found = list(prefill_boxes(dm.values))
         except (TypeError, ValueError) as exc:
-            self.window._error("Prefill", f"cannot prefill from {models[0].key}: {exc}")
+            self.window._error("Prefill", f"cannot prefill from {models[0].name}: {exc}")
             return
+        rx0, ry0, rx1, ry1 = dm.region
         for b in found:
-            coords = b.coords if hasattr(b, "coords") else tuple(b[:4])
-            self._run(ad.AddBox, coords, label=self._label_for_new())
+            x1, y1, x2, y2 = b.coords if hasattr(b, "coords") else tuple(b[:4])
+            self._run(ad.AddBox, (rx0 + x1 * (rx1 - rx0), ry0 + y1 * (ry1 - ry0),
+                                  rx0 + x2 * (rx1 - rx0), ry0 + y2 * (ry1 - ry0)), label=self._label_for_new())
+        if not found:
+            self.window.statusBar().showMessage("the head's map has no region above its threshold here", 5000)
 
     # -- saving -------------------------------------------------------------------------
     def flush_autosave(self) -> None:
