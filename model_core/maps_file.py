@@ -6,7 +6,7 @@ number of extra arrays (``p_avc`` N float32 from ``avsol infer``, ...).
 
 The map's scale (issue 27): models of the field return maps on different scales, and a
 maps file keeps each model's NATIVE map with optional ``map_kind`` (a 0-d string, one of
-``model_core.models.protocol.MAP_KINDS``; absent means ``sigmoid``, what every file
+``model_core.map_scale.MAP_KINDS``; absent means ``sigmoid``, what every file
 before had), ``tau`` (0-d float, a ``cosine_tau`` map's temperature), ``family`` (0-d
 string) and ``crop`` (4 floats ``x0, y0, x1, y1``: the part of the frame the maps cover,
 in fractions; absent means the whole frame). Scoring (``model_core.metrics``) puts the
@@ -190,7 +190,7 @@ def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], 
     if head is not None:
         arrays["head"] = np.asarray(str(head))
     if map_kind is not None:
-        from model_core.models.protocol import MAP_KINDS
+        from model_core.map_scale import MAP_KINDS
 
         if map_kind not in MAP_KINDS:
             raise ValueError(f"unknown map_kind {map_kind!r}")
@@ -346,7 +346,7 @@ def load_maps(path: str | os.PathLike, bounds: MapsBounds | None = None) -> Maps
 
 def _read_scale(path: str, data: dict) -> tuple:
     """``(map_kind, tau, family, crop)`` popped from a file's arrays, checked (module docstring)."""
-    from model_core.models.protocol import MAP_KINDS
+    from model_core.map_scale import MAP_KINDS
 
     def one_string(name):
         a = data.pop(name)

@@ -199,7 +199,7 @@ def score_items(maps: np.ndarray, segments: Sequence[Segment], *, videos: Sequen
     threshold : the threshold rule (``model_core.metrics.threshold``: ``median`` when
         None, ``fixed:T``, ``top-gt``; a bare number is a threshold of the normalised map).
     silent_audio : per item, whether the maps were computed on silence (no audio track).
-    map_kind, tau : the maps' native scale (``model_core.models.protocol.MAP_KINDS``); the
+    map_kind, tau : the maps' native scale (``model_core.map_scale.MAP_KINDS``); the
         maps are put on their absolute [0, 1] scale first
         (:func:`~model_core.metrics.masks.absolute_maps`), so ``fixed:T`` and ``slavc``
         mean the same for every family. The row's ``map`` keeps that absolute low-resolution

@@ -130,12 +130,12 @@ def absolute_maps(maps: np.ndarray, map_kind: str = "sigmoid", tau: float | None
     """A model's NATIVE maps on their absolute [0, 1] scale, the scale ``fixed:T`` and
     ``slavc`` threshold: a ``sigmoid`` map (our heads, and a maps file from another tool
     that names no kind) as it is - unclipped, as scored before kinds existed - and every
-    other kind through :func:`model_core.models.protocol.normalise` (cosine ``(S+1)/2``,
+    other kind through :func:`model_core.map_scale.normalise` (cosine ``(S+1)/2``,
     cosine/tau SLAVC's ``(S + 1/tau) / (2/tau)``, Grad-CAM min-max). Those are affine per
     map, so they commute with the bilinear resize and the min-max of the median rule."""
     if map_kind == "sigmoid":
         return np.asarray(maps, dtype=np.float32)
-    from model_core.models.protocol import normalise
+    from model_core.map_scale import normalise
 
     return normalise(maps, map_kind, tau)
 

@@ -23,7 +23,7 @@ The published repositories' conventions (issue 27), as they score their own maps
   ``h*w - k`` of the sorted min-max map, pixels strictly above it (so ``k - 1`` pixels when
   no values tie, exactly as their code does);
 - ``slavc``: SLAVC's absolute normalisation ``(S + 1/tau) / (2/tau)`` at 0.5, i.e. the
-  model's absolute [0, 1] map (``model_core.models.protocol.normalise`` of its ``map_kind``)
+  model's absolute [0, 1] map (``model_core.map_scale.normalise`` of its ``map_kind``)
   strictly above 0.5: cosine 0 for a ``cosine_tau`` map, 0.5 for a sigmoid;
 - ``sweep``: a fixed-threshold sweep; each item is binarised at ``fixed:0.5`` of the
   absolute map, and the report adds the mean cIoU at every fixed threshold of
