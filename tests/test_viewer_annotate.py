@@ -334,3 +334,23 @@ def test_prefill_from_a_loaded_head(make_viewer, index_clip, tmp_path, monkeypat
     assert boxes(mode) == [(0.5, 0.0, 1.0, 0.5)]
     key(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert boxes(mode) == []
+
+
+def test_play_segment_keys_dialog_and_close(make_viewer, index_clip, tmp_path):
+    from model_core.outputs import lock_path
+
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    mode = start(v, index_clip, out)
+    key(v, Qt.Key.Key_D)
+    key(v, Qt.Key.Key_Space, Qt.KeyboardModifier.ShiftModifier)     # play the segment's second
+    assert v.c.player.playing and abs(v.c.player.time - 1.0) < 0.05
+    mode._on_time(2.0)                                              # the player reaches its end
+    assert not v.c.player.playing and abs(v.c.player.time - 1.5) < 0.05
+    key(v, Qt.Key.Key_F1, Qt.KeyboardModifier.ShiftModifier)
+    assert mode.keys_dialog.isVisible()
+    mode.keys_dialog.close()
+    mode.add_box(0.1, 0.1, 0.2, 0.2)
+    assert lock_path(out).exists()
+    v.win.close()                                                   # unsaved: autosaved, lock released
+    assert autosave_path(out).exists() and not lock_path(out).exists() and not out.exists()

@@ -590,6 +590,7 @@ def install_annotate_actions(window) -> AnnotateMode:
     """The Annotate menu: Start / Stop, every key of :data:`KEYS` (enabled while annotating)."""
     mode = AnnotateMode(window)
     window.annotate = mode
+    window.close_hooks.append(mode.stop)   # the last edits autosaved, the set's lock given back
     menu = window.menuBar().addMenu("&Annotate")
     from avsol_viewer.playback.transport import make_action
 
