@@ -283,6 +283,74 @@ def bench_config(name: str, settings: dict, videos: dict, frames: int, full_extr
     return fig
 
 
+def _published_checkpoint(family: str = "ezvsl") -> Path:
+    """A checkpoint in ``family``'s repository layout with seeded random weights (the keys
+    and shapes of the family's own layout table; batch-norm variances positive)."""
+    import torch
+
+    from model_core.models.loading import registry
+
+    fam = registry().families[family]
+    gen = torch.Generator().manual_seed(0)
+    state = {}
+    for k, shape in fam.layout.items():
+        if k.endswith("num_batches_tracked"):
+            state[k] = torch.tensor(0)
+        elif k.endswith("running_var"):
+            state[k] = torch.rand(shape, generator=gen) + 0.5
+        else:
+            state[k] = torch.randn(shape, generator=gen) * 0.05
+    path = OUT / f"bench_published_{family}.pth"
+    torch.save({"model": state}, path)
+    return path
+
+
+def bench_published(threads: int = THREADS, seconds: int = 2, batch: int = 8) -> dict:
+    """Issue 27: a published ResNet-18 family (EZ-VSL: torchvision's resnet18 at 224,
+    squashed frames, 3 s audio windows) against its trunk ceiling (torchvision's resnet18
+    without avgpool/fc, batch norm folded, channels_last, inference_mode), beside our full
+    7 x 7 head against its own, in the same run and interleaved: the offline analysis
+    (``localize_many`` over every frame of a 224 x 224 25 fps clip) and the ratios."""
+    import torch
+    import torchvision
+
+    from model_core.inference import Localizer
+    from model_core.inference.pipeline import localize_many
+    from model_core.model.trunks import fold_batch_norm
+    from model_core.models.loading import load_model
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.bench_decode import make_test_video
+
+    torch.set_num_threads(threads)
+    OUT.mkdir(parents=True, exist_ok=True)
+    clip = make_test_video(OUT / f"published_224p25_{seconds}s.mp4", seconds=seconds, fps=FPS, size=(224, 224))
+    n = seconds * FPS
+    ours = Localizer(_checkpoint("full_7x7", CONFIGS["full_7x7"]), device="cpu", batch_size=batch)
+    theirs = load_model(_published_checkpoint("ezvsl"), device="cpu", batch_size=batch)
+    tv = torchvision.models.resnet18(weights=None)
+    tv.avgpool, tv.fc = torch.nn.Identity(), torch.nn.Identity()
+    tv = fold_batch_norm(tv.eval()).to(memory_format=torch.channels_last)
+    our_trunk = ours.model.visual_trunk.to(memory_format=torch.channels_last)
+    variants = {
+        "ours_analysis": lambda: localize_many([ours], clip),
+        "ours_ceiling": _trunk_run(our_trunk, batch, n, ours.image_size)[0],
+        "published_analysis": lambda: localize_many([theirs], clip),
+        "published_ceiling": _trunk_run(tv, batch, n, 224)[0],
+    }
+    for fn in variants.values():   # warm kernels and file pages
+        fn()
+    load_before = os.getloadavg()
+    t = _round_robin(variants, reps=2)
+    m = max(1, n // batch) * batch
+    fig = {k: _rate(n if k.endswith("analysis") else m, v) for k, v in t.items()}
+    fig["ours_ratio_to_ceiling"] = round(fig["ours_analysis"] / fig["ours_ceiling"], 3)
+    fig["published_ratio_to_ceiling"] = round(fig["published_analysis"] / fig["published_ceiling"], 3)
+    fig.update(threads=torch.get_num_threads(), frames=n, batch=batch, family="ezvsl",
+               load_average=[round(x, 2) for x in load_before] + [round(x, 2) for x in os.getloadavg()])
+    return fig
+
+
 def run(quick: bool = False, configs: list[str] | None = None, threads: int = THREADS) -> dict:
     """All figures, as a dict (the benchmarks harness prints it as JSON).
 
@@ -317,6 +385,11 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="demo model only, short runs")
     parser.add_argument("--configs", default=None, help=f"comma-separated, of {', '.join(CONFIGS)}")
     parser.add_argument("--threads", type=int, default=THREADS, help=f"torch threads (default {THREADS})")
+    parser.add_argument("--published", action="store_true",
+                        help="only a published ResNet-18 family vs its trunk ceiling, beside our head (issue 27)")
     args = parser.parse_args()
-    print(json.dumps(run(args.quick, args.configs.split(",") if args.configs else None, args.threads),
-                     indent=1))
+    if args.published:
+        print(json.dumps(bench_published(args.threads), indent=1))
+    else:
+        print(json.dumps(run(args.quick, args.configs.split(",") if args.configs else None, args.threads),
+                         indent=1))

@@ -48,6 +48,17 @@ class AudioSource:
         ``duration`` override it."""
         raise NotImplementedError(f"{type(self).__name__} has no end to tile from")
 
+    def window_id(self, centre: float, seconds: float = WINDOW_SECONDS, placed: bool = False) -> int:
+        """The identity (first sample) of the window :meth:`read_window` gives: frames
+        whose windows are shifted or tiled to the same samples share one key, so the window
+        is read and embedded once (a tiled window starts at 0)."""
+        if not placed or self.duration is None:
+            return window_key(centre, seconds)
+        from model_core.models.protocol import place_window
+
+        start, tile = place_window(centre, seconds, self.duration)
+        return 0 if tile else window_key(start + seconds / 2.0, seconds)
+
     def read_window(self, centre: float, seconds: float = WINDOW_SECONDS, placed: bool = False) -> np.ndarray:
         """The ``seconds`` window for a frame window centred on ``centre``: zero outside
         the track (``placed`` False, our heads' rule), or placed inside the track by

@@ -38,7 +38,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from model_core.inference.audio_sources import AudioSource, AudioSpec
-from model_core.inference.audio_window import AUDIO_HOP, group_audio_key, window_centre, window_group, window_key
+from model_core.inference.audio_window import AUDIO_HOP, group_audio_key, window_centre, window_group
 from model_core.inference.frame_sources import FrameSpec
 from model_core.inference.map_cache import MapCache, MapEntry, MapKey
 from model_core.lru import LRU
@@ -366,7 +366,7 @@ class MapEngine:
                 return
             seconds, placed = group = window_group(loc)
             akey = group_audio_key(base_akey, group)
-            wkeys = [window_key(c, seconds) for c in centres]
+            wkeys = [audio.window_id(c, seconds, placed) for c in centres]
             centre_of = dict(zip(wkeys, centres))
             keys = [wkeys[j] for j in sel]
             embed_windows([loc], [mkey], self.embeddings, akey, keys,

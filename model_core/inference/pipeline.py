@@ -161,7 +161,7 @@ class _Decoder:
         neg: dict = {name: {} for name in self.negatives}
         for g in self.groups:
             seconds, placed = g
-            keys[g] = np.array([window_key(c, seconds) for c in centres], dtype=np.int64)
+            keys[g] = np.array([self.audio_source.window_id(c, seconds, placed) for c in centres], dtype=np.int64)
             windows[g] = {}
             for name in self.negatives:
                 neg[name][g] = {}
