@@ -392,3 +392,21 @@ def test_start_from_a_flickr_import_and_compare_its_annotators(tmp_path):
     out = tmp_path / "set.json"
     doc.save(out)
     assert load_avsol_e(out) == obj                                      # continue it: nothing lost
+
+
+def test_undo_after_a_save_is_a_correction_of_the_saved_set(set_path):
+    doc = AnnotationDocument.load(set_path)
+    box = doc.segment("bell.mp4", 0).boxes[0]
+    move = MoveBox(doc, "bell.mp4", 0, box.id, (0.4, 0.1, 0.7, 0.6), who="eve")
+    move.do()
+    doc.save()
+    assert len(json.loads(set_path.read_text())["history"]) == 1
+    move.undo()                                         # the saved box goes back where it was
+    write_autosave(doc)
+    assert json.loads(autosave_path(set_path).read_text())["autosave"]["pending_history"][0]["new"]["box"] == \
+        [0.41, 0.10, 0.62, 0.55]
+    doc.save()
+    hist = json.loads(set_path.read_text())["history"]
+    assert len(hist) == 2 and hist[1]["old"]["box"] == [0.4, 0.1, 0.7, 0.6]
+    assert hist[1]["new"]["box"] == [0.41, 0.10, 0.62, 0.55] and hist[1]["who"] == "eve"
+    assert load_avsol_e(set_path).videos[0].segments[0].sounding[0].coords == (0.41, 0.10, 0.62, 0.55)
