@@ -175,7 +175,8 @@ def agreement(doc: AnnotationDocument, annotators: Sequence[str | None] | None =
     if annotators is None:
         if len(present) < 2:
             raise ValueError(f"needs two annotators; the set has {len(present)}"
-                             + (f" ({', '.join(str(p) for p in present)})" if present else ""))
+                             + (f" ({', '.join('(unnamed)' if p is None else p for p in present)})"
+                                if present else ""))
         annotators = present[:2]
     if len(annotators) != 2:
         raise ValueError(f"give exactly two annotators, got {len(annotators)}")
@@ -183,7 +184,7 @@ def agreement(doc: AnnotationDocument, annotators: Sequence[str | None] | None =
     for who in (a, b):
         if who not in present:
             raise ValueError(f"annotator {who!r} is not in the set (it has: "
-                             f"{', '.join(repr(p) for p in present) or 'none'})")
+                             f"{', '.join('(unnamed)' if p is None else repr(p) for p in present) or 'none'})")
     if a == b:
         raise ValueError("give two different annotators")
     segments, by_class = [], {}

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     result = {"annotations": str(args.annotations), **result}
     if args.out is not None:
         write_json(paths["--out"], result)
-    a, b = result["annotators"]
+    a, b = (name if name is not None else "(unnamed)" for name in result["annotators"])
     o = result["overall"]
     print(f"{a} vs {b}: {_line(o)}" + (f", {o['not_compared']} annotated by one only" if o["not_compared"] else ""))
     for name, s in result["classes"].items():
