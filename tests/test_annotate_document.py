@@ -90,7 +90,8 @@ def test_commands_undo_and_redo_exactly(set_path):
         states.append(_content(doc))
     seg1 = doc.segment("bell.mp4", 1)
     assert seg1.event is True and seg1.boxes[0].coords == (0.3, 0.3, 0.9, 0.9)   # a sounding box: an event now
-    assert doc.segment("bell.mp4", 2).no_sounding == ["ann"] and [b.coords for b in doc.segment("bell.mp4", 2).boxes] == [(0.3, 0.3, 0.9, 0.9)]
+    seg2 = doc.segment("bell.mp4", 2)
+    assert seg2.no_sounding == ["ann"] and [b.coords for b in seg2.boxes] == [(0.3, 0.3, 0.9, 0.9)]
     for c, state in zip(reversed(cmds), reversed(states[:-1])):
         c.undo()
         assert _content(doc) == state
@@ -356,7 +357,8 @@ def test_prefill_boxes_by_hand():
     assert got == [pytest.approx((0.2, 0.1, 0.5, 0.3)), pytest.approx((0.7, 0.8, 0.8, 0.9))]
     assert prefill_boxes(m, "area:0.01", threshold=0.85) == [pytest.approx((0.2, 0.1, 0.5, 0.3))]
     assert prefill_boxes(np.zeros((4, 4))) == []
-    m2 = np.zeros((4, 4)); m2[0, 0] = m2[1, 1] = 1.0                # diagonal neighbours: one region
+    m2 = np.zeros((4, 4))
+    m2[0, 0] = m2[1, 1] = 1.0                                        # diagonal neighbours: one region
     assert prefill_boxes(m2) == [pytest.approx((0.0, 0.0, 0.5, 0.5))]
     for bad in ("biggest", "area:0", "area:x", "area:1.5"):
         with pytest.raises(ValueError, match="prefill rule"):

@@ -806,6 +806,7 @@ def from_import(obj: AvsolE) -> AnnotationDocument:
 __all__ = [
     "AnnotationDocument", "EditVideo", "EditSegment", "EditBox", "Command", "AddBox", "MoveBox",
     "Relabel", "ToggleSounding", "DeleteBox", "CopyPrevious", "MarkNoSounding", "autosave_path",
-    "write_autosave", "autosave_payload", "write_autosave_payload", "find_recovery", "recover", "discard_autosave", "from_import", "check_coords",
+    "write_autosave", "autosave_payload", "write_autosave_payload", "find_recovery", "recover",
+    "discard_autosave", "from_import", "check_coords",
     "UNLABELLED", "VideoAnnotation",
 ]
