@@ -220,10 +220,9 @@ def predict_frames_audios(loc, model_key_: str, cache: EmbeddingCache, idents: S
                           frames) -> list:
     """Predictions of the same frames heard with several audios, one per ``idents[k]``:
     frame j takes the cached embedding ``(model_key_, *idents[k][j])`` (an (audio key,
-    window key) pair; call :func:`embed_windows` first). A localizer with
-    ``predict_audios`` runs its visual trunk once for all the audios (SPEC 5: the negative
-    audios cost only the audio branch and the map read); others (test fakes) are called
-    once per audio."""
+    window key) pair; call :func:`embed_windows` first). ``predict_audios`` (part of the
+    model protocol) runs the visual trunk once for all the audios (SPEC 5: the negative
+    audios cost only the audio branch and the map read)."""
     n = len(frames)
     embs = [_cat([cache.get((model_key_, ak, int(wk))) for ak, wk in ids]) for ids in idents]
     return loc.predict_audios(frames, embs, np.arange(n))

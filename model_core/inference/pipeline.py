@@ -65,7 +65,7 @@ class VideoMaps:
     """
 
     times: np.ndarray          # (N,) float64 seconds
-    maps: np.ndarray           # (N, h, w) float32 sigmoid(Z)
+    maps: np.ndarray           # (N, h, w) float32, the model's NATIVE map (its map_kind)
     p_avc: np.ndarray          # (N,) float32
     class_probs: np.ndarray    # (N, C) float32
     silent_audio: bool         # the video has no audio track: maps computed on silence
@@ -295,7 +295,8 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
 
     Parameters
     ----------
-    localizers : :class:`~model_core.inference.localizer.Localizer` objects with distinct
+    localizers : models of the :class:`~model_core.models.protocol.MapModel` protocol (our
+        :class:`~model_core.inference.localizer.Localizer`, any published family) with distinct
         ``name``.
     path : the video. Audio-only, missing or undecodable files raise
         :class:`~model_core.errors.MediaError`.
