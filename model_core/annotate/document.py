@@ -48,7 +48,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from model_core.atomic import write_json, write_text
+from model_core.atomic import write_text
 from model_core.errors import AnnotationError
 from model_core.formats._common import read_json
 from model_core.formats.annotations import AvsolE, Box, Segment, VideoAnnotation
@@ -459,7 +459,7 @@ class AnnotationDocument:
         if not held:
             self.claim(target)
         try:
-            write_json(target, d)
+            write_text(target, dumps_set(d))
         finally:
             if not held:
                 self.release()
@@ -470,6 +470,24 @@ class AnnotationDocument:
         self.saved_revision = self.revision
         discard_autosave(target)
         return target
+
+
+def dumps_set(d: dict) -> str:
+    """The set's JSON with one video (and one history entry) per line.
+
+    Readable and diff-friendly like an indented file, but each line comes from json's C
+    encoder: an indented dump of a 4 000-video set goes through the pure-Python encoder
+    and took several seconds of a save.
+    """
+    items = []
+    for key, value in d.items():
+        k = json.dumps(key, ensure_ascii=False)
+        if key in ("videos", HISTORY_KEY) and isinstance(value, list) and value:
+            inner = ",\n  ".join(json.dumps(x, ensure_ascii=False) for x in value)
+            items.append(f"{k}: [\n  {inner}\n ]")
+        else:
+            items.append(f"{k}: {json.dumps(value, ensure_ascii=False)}")
+    return "{" + ",\n ".join(items) + "}\n"
 
 
 def _box_from(b: Box, raw: Any, sounding: bool, annotator: str | None) -> EditBox:
