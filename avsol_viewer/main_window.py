@@ -20,8 +20,8 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
                                QSplitter, QVBoxLayout, QWidget)
 
 from avsol_viewer.controller import ViewerController
@@ -68,6 +68,18 @@ class _Fitted(QWidget):
         super().__init__()
         self.panel = panel
         panel.setParent(self)
+        panel.installEventFilter(self)
+
+    def eventFilter(self, obj, ev) -> bool:
+        # the panel's layout changed (rows added: the heads of Display > Show heads): this
+        # holder has no layout, so nothing tells the scroll area, which kept the old minimum
+        # and squeezed the new rows into a few pixels; tell it
+        if obj is self.panel and ev.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+            area = self.parentWidget().parentWidget() if self.parentWidget() else None
+            if isinstance(area, QScrollArea):
+                QApplication.postEvent(area, QEvent(QEvent.Type.LayoutRequest))
+        return False
 
     def sizeHint(self):
         return self.panel.sizeHint()

@@ -177,3 +177,25 @@ def test_long_titles_do_not_widen_their_column(qtbot):
     assert panel.minimumSizeHint().width() <= 600 and panel.ci.minimumWidth() <= 600
     widths = [v.vb.geometry().width() for v in panel.views]
     assert abs(widths[0] - widths[1]) <= 1.5
+
+
+def test_rows_added_to_a_scrolled_panel_keep_their_height(qtbot):
+    """Display > Show heads gets a row per head after the panel is in its dock's scroll area:
+    the scroll area must learn the panel's new minimum (it squeezed three 21 px rows into
+    8 px each, drawn over one another, at 1366 x 768)."""
+    from types import SimpleNamespace
+
+    from avsol_viewer.main_window import scrolling
+    from avsol_viewer.panels.display_panel import DisplayOptions, DisplayPanel
+
+    panel = DisplayPanel(DisplayOptions())
+    area = scrolling(panel)
+    qtbot.addWidget(area)
+    area.resize(300, 200)
+    area.show()
+    qtbot.wait(20)
+    panel.set_models([SimpleNamespace(name=n, head=n, key=n, path=f"/x/{n}.pt", device="cpu")
+                      for n in ("avc", "cls", "dnm")])
+    qtbot.waitUntil(lambda: all(r.height() >= r.minimumSizeHint().height() for r in panel._head_rows),
+                    timeout=2000)
+    assert panel.height() >= panel.minimumSizeHint().height()
