@@ -138,5 +138,5 @@ class ItemsLog:
         self.close()
         if exc_type is not None and not self._holds_rows:
             # a run that failed before its first video leaves nothing behind (a header-only
-            # log resumes nothing and was a stray file beside the report: issue 26)
+            # log resumes nothing and would be a stray file beside the report)
             self.path.unlink(missing_ok=True)

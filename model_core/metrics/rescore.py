@@ -62,7 +62,7 @@ def check_annotations(report: dict[str, Any], evalset, allow_changed: bool = Fal
     Returns the meta fields to record (``annotations_sha256`` now; with ``allow_changed``
     and a change, ``annotations_changed``: {"was", "now"}). A change without
     ``allow_changed`` is an ``InputError``: rescoring old maps against new boxes would mix
-    two data sets under one name (cIoU@0.5 0.533 -> 0.357 with no word, issue 26)."""
+    two data sets under one name, and the figures would change with no word."""
     from model_core.metrics.meta import file_sha256
 
     meta = report.get("meta") or {}
