@@ -344,3 +344,94 @@ def test_checkpoint_and_model_family_at_launch(ckpts, tmp_path):
     lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
     assert res.returncode == 2 and len(lines) == 1 and not out2.exists(), res.stderr
     assert str(ckpts["sslalign"]) in lines[0] and "does not match family ezvsl" in lines[0]
+
+
+# -- your own model: a plugin family in the viewer ------------------------------------------
+VIEWER_PLUGIN = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model_core.models import frontends
+from model_core.models.base import Family, load_exact
+
+
+class _Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.vis = nn.Conv2d(3, 8, kernel_size=32, stride=32)   # 224 -> 7 x 7
+        self.aud = nn.Linear(257, 8)                            # the spectrogram's bins
+
+    def audio(self, spec):                                      # A x 1 x 257 x T
+        return F.normalize(self.aud(spec.mean(dim=3).flatten(1)), dim=1)
+
+    def visual(self, img):
+        return F.normalize(self.vis(img), dim=1)
+
+    def read(self, V, a):
+        return torch.einsum("nchw,nc->nhw", V, a)
+
+
+class TinyViz(Family):
+    key = "tinyviz"
+    title = "TinyViz"
+    licence = "MIT"
+    window_s = 1.0
+    map_kind = "cosine"
+    map_size = 7
+    top_keys = ("state_dict",)
+
+    def skeleton(self):
+        return _Net()
+
+    def frontend(self, windows):
+        return frontends.scipy_log_spectrogram(windows, 274)
+
+    def build_net(self, state):
+        return load_exact(_Net(), state)
+'''
+
+
+@pytest.mark.slow
+def test_a_plugin_family_plays_in_the_viewer(make_viewer, tmp_path, monkeypatch, capsys):
+    """A package registered under ``avsol.models`` (a dist-info on sys.path, as pip leaves it)
+    is listed by ``avsol models list`` and its checkpoint plays beside our head, titled with
+    the plugin's family."""
+    import sys
+
+    import torch
+
+    from model_core.cli import main
+
+    (tmp_path / "avsol_tinyviz.py").write_text(VIEWER_PLUGIN)
+    info = tmp_path / "avsol_tinyviz-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: avsol-tinyviz\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[avsol.models]\ntinyviz = avsol_tinyviz:TinyViz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert main(["models", "list"]) == 0
+        assert "tinyviz" in capsys.readouterr().out
+        torch.manual_seed(0)
+        state = {"vis.weight": torch.randn(8, 3, 32, 32) * 0.05, "vis.bias": torch.zeros(8),
+                 "aud.weight": torch.randn(8, 257) * 0.05, "aud.bias": torch.zeros(8)}
+        ckpt = tmp_path / "mine.pth"
+        torch.save({"state_dict": state}, ckpt)
+        v = make_viewer(real_factory)
+        assert v.win.open_path(DEMO)
+        v.wait_frame(0)
+        v.win.load_checkpoint(DNM)
+        v.win.load_checkpoint(ckpt)
+        v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2 and not v.c.maps.loading, timeout=120000)
+        assert not v.errors
+        v.wait_maps(0, timeout=120000)
+        _side_by_side(v)
+        v.win.presenter.refresh()
+        ours, theirs = v.c.maps.models
+        assert theirs.family == "tinyviz"
+        assert "TinyViz" in v.win.heads.views[2].title.text
+        entry, _ = v.c.maps.entry(theirs.key, 0)
+        assert entry.map.shape == (7, 7) and np.isfinite(entry.map).all()
+        assert v.win.heads.views[2].overlay.isVisible()
+    finally:
+        sys.modules.pop("avsol_tinyviz", None)
