@@ -85,3 +85,27 @@ def test_maps_file_keeps_the_native_scale(tmp_path):
     np.savez(p, maps=maps, videos=np.array(["a.mp4"] * 2), times=np.zeros(2), map_kind=np.array("logits"))
     with pytest.raises(InputError, match="unknown map_kind 'logits'"):
         load_maps(p)
+
+
+def test_rescoring_puts_a_centre_cropped_map_where_scoring_did():
+    """A centre-cropping model's rows carry their crop, and rescoring (which has only the
+    rows) places the map on that square again: the same cIoU as the first scoring, not
+    the map stretched over the whole frame."""
+    from model_core.formats.annotations import Box, Segment
+    from model_core.metrics.items import ItemResult, decode_map, score_items
+    from model_core.metrics.rescore import _crops
+
+    rng = np.random.default_rng(3)
+    maps = rng.random((3, 14, 14)).astype(np.float32)
+    segs = [Segment(k, k + 1, k + 0.5, True, sounding=(Box(0.2, 0.2, 0.6, 0.7),)) for k in range(3)]
+    crop = (0.125, 0.0, 0.875, 1.0)                       # 320 x 240: the centre 240 x 240 square
+    first = score_items(maps, segs, videos=["v.mp4"] * 3, head="lvs", threshold="median", crop=crop)
+    rows = [r.to_row() for r in first]
+    assert all(r["crop"] == [0.125, 0.0, 0.875, 1.0] for r in rows)
+    again = score_items(np.stack([decode_map(r["map"]) for r in rows]), segs, videos=["v.mp4"] * 3,
+                        head="lvs", threshold="median", crop=_crops(rows))
+    assert [a.ciou for a in again] == pytest.approx([f.ciou for f in first])
+    whole = score_items(maps, segs, videos=["v.mp4"] * 3, head="lvs", threshold="median")
+    assert [w.ciou for w in whole] != pytest.approx([f.ciou for f in first])   # the test can fail
+    assert ItemResult.from_row(rows[0]).crop == [0.125, 0.0, 0.875, 1.0]
+    assert whole[0].to_row()["crop"] is None and _crops([w.to_row() for w in whole]) is None

@@ -70,6 +70,9 @@ class ItemResult:
     map : the head's low-resolution map (:func:`encode_map`), so that a report can be
         rescored under another threshold rule without the model (``rescore``); not a CSV
         column.
+    crop : the part of the frame ``map`` covers, ``[x0, y0, x1, y1]`` fractions, for a
+        centre-cropping model (LVS, SSL-TIE); None: the whole frame. Kept so that rescoring
+        places the map where scoring did; not a CSV column.
     negatives : ``avsol eval --negatives``: the item heard with each negative audio,
         ``{NAME: {"p_avc", "pia", "map_iou", "map_change", ...}}``
         (:mod:`model_core.metrics.negatives`); flattened to ``neg_*`` CSV columns.
@@ -99,6 +102,7 @@ class ItemResult:
     class_correct: bool | None = None
     silent_audio: bool | None = None
     map: str | None = None
+    crop: list | None = None
     negatives: dict | None = None
 
     def to_row(self) -> dict[str, Any]:
@@ -130,7 +134,7 @@ _ROW_NAME = {"category": "class"}
 _FIELD_NAME = {"class": "category"}
 #: Row keys in the order of the CSV columns.
 ROW_KEYS = tuple({"category": "class", "event": "kind"}.get(f.name, f.name) for f in fields(ItemResult)
-                 if f.name not in ("map", "negatives"))
+                 if f.name not in ("map", "crop", "negatives"))
 
 
 def encode_map(m: np.ndarray) -> str:
@@ -257,6 +261,8 @@ def _score_chunk(maps, segments, offset, *, videos, head, times, categories, p_a
             out.append(item)
             continue
         item.map = encode_map(maps[j])
+        if crop is not None and tuple(float(c) for c in crop[j]) != (0.0, 0.0, 1.0, 1.0):
+            item.crop = [round(float(c), 6) for c in crop[j]]
         if class_probs is not None and classes and seg.event:   # a family without classes: none
             k = int(np.argmax(class_probs[i]))
             item.pred_class = classes[k]

@@ -82,6 +82,7 @@ def _row_fields() -> tuple:
         ("class_correct", "boolean", False, n),
         ("silent_audio", "boolean", False, n),
         ("map", "map", False, n),
+        ("crop", "crop", False, n),
         ("negatives", "negatives", False, n),
         # rescored against corrected annotations: this item's ground truth changed (rescore.py)
         ("gt_changed", "boolean", False, n),
@@ -164,6 +165,10 @@ def check_value(v: Any, typ: str, extra: dict) -> str | None:
         return None if isinstance(v, dict) else "not an object"
     if typ == "map":
         return _check_map(v)
+    if typ == "crop":
+        ok = (isinstance(v, list) and len(v) == 4
+              and all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c <= 1 for c in v))
+        return None if ok and v[0] < v[2] and v[1] < v[3] else "not [x0, y0, x1, y1] fractions with x0 < x1, y0 < y1"
     if typ == "negatives":
         return _check_negatives(v)
     if typ == "checkpoints":
@@ -388,6 +393,10 @@ def _json_type(typ: str, extra: dict) -> dict[str, Any]:
     elif typ == "map":
         base = {"type": "string", "pattern": MAP_PATTERN,
                 "description": "HxW float32 little-endian map, base64"}
+    elif typ == "crop":
+        base = {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+                "minItems": 4, "maxItems": 4,
+                "description": "the part of the frame the map covers: x0, y0, x1, y1 fractions"}
     elif typ == "negatives":
         base = {"type": "object", "additionalProperties": {"$ref": "#/$defs/negative"}}
     elif typ == "checkpoints":

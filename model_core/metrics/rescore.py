@@ -126,6 +126,14 @@ def changed_segments(report: dict[str, Any], evalset) -> tuple[set[tuple] | None
     return keys, f"from the history of {evalset.annotations} since {since}"
 
 
+def _crops(rows) -> np.ndarray | None:
+    """Each row's ``crop`` (a centre-cropping model's part of the frame), so the map is put
+    back where scoring put it; None when every map covers the whole frame."""
+    if not any(r.get("crop") for r in rows):
+        return None
+    return np.array([r.get("crop") or (0.0, 0.0, 1.0, 1.0) for r in rows], dtype=np.float64)
+
+
 def rescore_report(report: dict[str, Any], rule: str | float | None,
                    annotations: str | os.PathLike | None = None,
                    allow_changed_annotations: bool = False) -> dict[str, Any]:
@@ -168,7 +176,7 @@ def rescore_report(report: dict[str, Any], rule: str | float | None,
                           videos=[rows[i]["video"] for i in idx], head=head,
                           times=[rows[i]["time"] for i in idx], categories=[rows[i].get("class") for i in idx],
                           p_avc=[np.nan if rows[i].get("p_avc") is None else rows[i]["p_avc"] for i in idx],
-                          threshold=rule)
+                          threshold=rule, crop=_crops([rows[i] for i in idx]))
         for i, item in zip(idx, new):
             old = rows[i]
             item.pred_class, item.class_correct = old.get("pred_class"), old.get("class_correct")
