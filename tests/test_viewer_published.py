@@ -250,9 +250,12 @@ def test_live_mode_feeds_each_model_its_own_window(make_viewer, tmp_path, index_
 
 
 @pytest.mark.slow
-def test_live_mode_maps_a_published_model(ckpts, make_viewer, other_clip):
+@pytest.mark.parametrize("family", list(TITLES))
+def test_live_mode_maps_a_published_model(family, ckpts, make_viewer, other_clip):
+    from model_core.models.protocol import map_hw
+
     v = make_viewer(real_factory)
-    v.win.load_checkpoint(ckpts["ssltie"])        # 10 s window, log-mel front end, centre crop
+    v.win.load_checkpoint(ckpts[family], "fnac" if family == "fnac" else None)
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 1 and not v.c.maps.loading, timeout=120000)
     live = v.win.live
     try:
@@ -260,8 +263,10 @@ def test_live_mode_maps_a_published_model(ckpts, make_viewer, other_clip):
         v.qtbot.waitUntil(lambda: live.shown >= 2, timeout=180000)
         (m,) = v.c.maps.models
         e = live.last.entries[m.key]
-        assert e.map.shape == (14, 14) and np.isnan(e.p_avc)
-        assert "p(av)" not in v.win.heads.views[-1].title.text and "SSL-TIE" in v.win.heads.views[-1].title.text
+        model = v.c.maps.worker.loaded_localizers()[m.key]
+        assert e.map.shape == map_hw(model.map_size) and np.isnan(e.p_avc)
+        title = v.win.heads.views[-1].title.text
+        assert "p(av)" not in title and TITLES[family] in title
         assert not live.problems
     finally:
         live.stop()
