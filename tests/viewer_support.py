@@ -26,7 +26,7 @@ def quadrant_map(quadrant: str = "tl", size: int = 8) -> np.ndarray:
 
 
 class FakeLocalizer:
-    """Quacks like ``model_core.inference.Localizer`` without torch.
+    """Quacks like ``model_core.inference.Localizer`` (the model protocol) with no network.
 
     ``embed_audio`` returns one row per window: (RMS of the window, centre sample mean);
     ``predict`` returns ``map_fn(frame, emb_row)`` for each frame (default: hot in
@@ -58,10 +58,14 @@ class FakeLocalizer:
     def warmup(self, batch=None):
         pass
 
-    def embed_audio(self, windows: np.ndarray) -> np.ndarray:
+    def embed_audio(self, windows: np.ndarray):
+        import torch
+
         w = np.asarray(windows, np.float32)
         self.embedded += len(w)
-        return np.stack([np.sqrt(np.mean(w.astype(np.float64) ** 2, axis=1)), w.mean(axis=1)], axis=1)
+        # a tensor, as the protocol says (the engine has no branch for fakes)
+        return torch.from_numpy(np.stack([np.sqrt(np.mean(w.astype(np.float64) ** 2, axis=1)),
+                                          w.mean(axis=1)], axis=1))
 
     def predict(self, frames, emb, audio_index=None):
         self.entered.set()
@@ -70,6 +74,7 @@ class FakeLocalizer:
         frames = np.asarray(frames)
         assert frames.shape[1:] == (self.image_size, self.image_size, 3), frames.shape
         idx = np.arange(len(frames)) if audio_index is None else np.asarray(audio_index)
+        emb = np.asarray(emb)
         maps = np.stack([self.map_fn(f, emb[i]) for f, i in zip(frames, idx)]).astype(np.float32)
         for f in frames:
             try:

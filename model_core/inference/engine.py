@@ -154,12 +154,10 @@ class EmbeddingCache(LRU):
 
 
 def _cat(rows: list):
-    """Concatenate (1, D) rows: torch tensors (real models) or numpy arrays (test fakes)."""
-    if type(rows[0]).__module__.startswith("torch"):
-        import torch
+    """Concatenate (1, D) embedding rows (tensors: ``MapModel.embed_audio``)."""
+    import torch
 
-        return torch.cat(rows)
-    return np.concatenate(rows)
+    return torch.cat(rows)
 
 
 def embed_windows(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCache, audio_key: str,
