@@ -5,7 +5,12 @@ report and the ``item`` JSON lines carry them) and shows video, time, class, siz
 cIoU, hit and failure label; a row that is not scored shows its status (``failed`` /
 ``missing``) in the failure column and its error as the tooltip. :class:`ItemsFilter`
 sorts numerically (a hidden sort key per cell) and filters by head, failure label, class,
-size and free text. "Failure" means anything but ``ok``: a wrong object, a miss, a
+size and free text. A row that ``model_core.metrics.rescore`` marked ``gt_changed: true``
+(its ground truth was corrected after the report was scored, issue 30) shows "(GT changed)"
+after its failure label, says so in the tooltip, and the failure filter offers
+:data:`GT_CHANGED` to show only those rows: a corrected item's new number is not the
+model's doing, and a reader comparing runs must see which ones moved for that reason.
+The row dicts are read directly (``ItemResult.from_row`` drops the key). "Failure" means anything but ``ok``: a wrong object, a miss, a
 diffuse map, a false alarm, or a row that could not be scored.
 
 A report row that breaks the schema is shown with status ``invalid`` (the panel passes a
@@ -27,6 +32,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 ANY = "(any)"
 #: Colours of the failure column (the colour-blind-safe palette of the viewer's boxes).
+#: The failure filter's choice that keeps the rows whose ground truth changed.
+GT_CHANGED = "GT changed"
 COLOURS = {"ok": "#2a9d8f", "failed": "#e76f51", "missing": "#e9c46a", "invalid": "#e76f51"}
 
 
@@ -36,6 +43,11 @@ def failure_of(row: dict[str, Any]) -> str:
     if status != "scored":
         return str(status)
     return str(row.get("failure") or "-")
+
+
+def gt_changed(row: dict[str, Any]) -> bool:
+    """Whether a rescore against corrected annotations marked the row (only ``true`` counts)."""
+    return row.get("gt_changed") is True
 
 
 def is_failure(row: dict[str, Any]) -> bool:
@@ -64,7 +76,7 @@ def _typed_cell(row: dict[str, Any], col: str) -> tuple[str, Any]:
         return ("" if h is None else ("yes" if h else "no"), -1 if h is None else int(h))
     if col == "failure":
         text = failure_of(row)
-        return text, text
+        return text + (f" ({GT_CHANGED})" if gt_changed(row) else ""), text
     if col == "class":
         text = row.get("class") or ""
         return (text + (" (bg)" if row.get("kind") == "background" else "")), text
@@ -130,7 +142,11 @@ class ItemsModel(QAbstractTableModel):
             if col == "failure":  # what the label means, in words
                 from avsol_viewer.evaluate.labels import failure_help
 
-                return failure_help(failure_of(row)) or None
+                text = failure_help(failure_of(row)) or ""
+                if gt_changed(row):
+                    text = ("ground truth changed: this item's boxes were corrected after the report "
+                            "was scored; its numbers are against the corrected set" + (f"\n{text}" if text else ""))
+                return text or None
             return None
         if role == Qt.ItemDataRole.ForegroundRole and col == "failure":
             text = failure_of(row)
@@ -182,6 +198,10 @@ class ItemsFilter(QSortFilterProxyModel):
 
     def _accepts(self, row: dict[str, Any]) -> bool:
         for key, value in self.criteria.items():
+            if key == "failure" and value == GT_CHANGED:
+                if not gt_changed(row):
+                    return False
+                continue
             have = failure_of(row) if key == "failure" else row.get(key)
             if (have or "") != value:
                 return False

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QLineEdit, QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
-from avsol_viewer.evaluate.items_table import ANY, ItemsFilter, ItemsModel, failure_of
+from avsol_viewer.evaluate.items_table import ANY, GT_CHANGED, ItemsFilter, ItemsModel, failure_of, gt_changed
 from avsol_viewer.evaluate.summary_view import SummaryView, summaries_from_rows
 from avsol_viewer.workers import TrackedThread
 from model_core.metrics.threshold import canonical
@@ -315,8 +315,11 @@ class ResultsPanel(QWidget):
         self._set_rule(meta.get("threshold"))
         self._enable_report_actions(True)
         notes = shown.get("notes") or []
+        n_changed = sum(gt_changed(r) for r in self.model.rows)   # issue 30: corrected ground truth
         self.status.setText(f"{path or 'report'}: {len(self.model.rows)} rows, threshold "
-                            f"{canonical(meta.get('threshold'))}" + (f"\n{notes[0]}" if notes else ""))
+                            f"{canonical(meta.get('threshold'))}"
+                            + (f", {n_changed} with ground truth changed" if n_changed else "")
+                            + (f"\n{notes[0]}" if notes else ""))
         self.status.setStyleSheet("color: #e76f51;" if bad else "")
         return True
 
@@ -345,7 +348,7 @@ class ResultsPanel(QWidget):
                 self._pending_choice[box] = keep
         for r in rows:
             for key, value in (("head", r.get("head")), ("failure", failure_of(r)), ("class", r.get("class")),
-                               ("size", r.get("size"))):
+                               ("size", r.get("size")), ("failure", GT_CHANGED if gt_changed(r) else None)):
                 if value and value not in self._known[key]:
                     self._known[key].add(value)
                     box = self.filters[key]
