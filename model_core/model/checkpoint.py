@@ -104,12 +104,13 @@ def _foreign_kind(path: str) -> str | None:
     return f"not a torch file (it starts with bytes {head[:8].hex(' ')})"
 
 
-def load_checkpoint(path: str | os.PathLike, with_train_state: bool = False) -> Checkpoint:
-    """Read and check a checkpoint; every failure is a :class:`CheckpointError`."""
+def check_torch_file(path: str) -> None:
+    """Refuse, before torch reads it, a path that cannot be a torch file: missing, empty, a
+    FIFO, device or symlink loop (named as such), a folder, a media file or other bytes.
+    Every checkpoint reader (ours and the published families') starts here."""
     from model_core.input_protection import input_problem
 
-    path = os.fspath(path)
-    problem = input_problem(path, "checkpoint")      # a FIFO, device or symlink loop named as such
+    problem = input_problem(path, "checkpoint")
     if problem == "file not found":
         raise CheckpointError(path, "no such file")
     if problem is not None:
@@ -117,6 +118,12 @@ def load_checkpoint(path: str | os.PathLike, with_train_state: bool = False) -> 
     kind = _foreign_kind(path)
     if kind is not None:
         raise CheckpointError(path, f"not a checkpoint: {kind}")
+
+
+def load_checkpoint(path: str | os.PathLike, with_train_state: bool = False) -> Checkpoint:
+    """Read and check a checkpoint; every failure is a :class:`CheckpointError`."""
+    path = os.fspath(path)
+    check_torch_file(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a bad file, whatever torch says

@@ -138,18 +138,10 @@ def read_file(path: str | os.PathLike) -> Any:
     allowlist; every failure is one :class:`CheckpointError` line."""
     import torch
 
-    from model_core.input_protection import input_problem
-    from model_core.model.checkpoint import _foreign_kind
+    from model_core.model.checkpoint import check_torch_file
 
     path = os.fspath(path)
-    problem = input_problem(path, "checkpoint")
-    if problem == "file not found":
-        raise CheckpointError(path, "no such file")
-    if problem is not None:
-        raise CheckpointError(path, "empty file" if problem.startswith("empty file") else problem)
-    kind = _foreign_kind(path)
-    if kind is not None:
-        raise CheckpointError(path, f"not a checkpoint: {kind}")
+    check_torch_file(path)
     try:
         with torch.serialization.safe_globals(_numpy_safe_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
