@@ -51,17 +51,21 @@ _lock = threading.Lock()
 _transforms: dict = {}
 
 
-def mel_filterbank():
-    """``257 x 64`` float32 triangular filters: the matrix of torchaudio's
-    ``melscale_fbanks(257, 0.0, 8000.0, 64, 16000)`` (HTK scale, no normalisation), made
-    with the same float32 operations in the same order, so the two agree bit for bit."""
+def mel_filterbank(n_freqs: int = N_FFT // 2 + 1, n_mels: int = N_MELS, sample_rate: int = SAMPLE_RATE,
+                   f_min: float = 0.0, f_max: float | None = None):
+    """``n_freqs x n_mels`` float32 triangular filters (default ``257 x 64``, ours): the
+    matrix of torchaudio's ``melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate)``
+    (HTK scale, no normalisation), made with the same float32 operations in the same order,
+    so the two agree bit for bit. The published families' front ends use other sizes."""
     import torch
+
+    f_max = float(sample_rate // 2) if f_max is None else float(f_max)
 
     def hz_to_mel(f: float) -> float:
         return 2595.0 * math.log10(1.0 + f / 700.0)
 
-    all_freqs = torch.linspace(0, SAMPLE_RATE // 2, N_FFT // 2 + 1)
-    m_pts = torch.linspace(hz_to_mel(0.0), hz_to_mel(float(SAMPLE_RATE // 2)), N_MELS + 2)
+    all_freqs = torch.linspace(0, sample_rate // 2, n_freqs)
+    m_pts = torch.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2)
     f_pts = 700.0 * (10.0 ** (m_pts / 2595.0) - 1.0)
     f_diff = f_pts[1:] - f_pts[:-1]
     slopes = f_pts.unsqueeze(0) - all_freqs.unsqueeze(1)  # 257 x 66

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from model_core.features import mel_filterbank
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -93,26 +95,6 @@ def scipy_log_spectrogram(windows, noverlap: int = 274) -> torch.Tensor:
     return (torch.log(s + 1e-7) / 12.0).to(torch.float32).unsqueeze(1)
 
 
-def mel_filterbank(n_freqs: int, n_mels: int, sample_rate: int = SAMPLE_RATE,
-                   f_min: float = 0.0, f_max: float | None = None) -> torch.Tensor:
-    """torchaudio's ``melscale_fbanks`` (HTK scale, no normalisation), ``n_freqs x n_mels``
-    float32: triangles between ``n_mels + 2`` points equally spaced in mel. The 64-mel
-    case of :func:`model_core.features.mel_filterbank` with any size."""
-    f_max = float(sample_rate // 2) if f_max is None else float(f_max)
-
-    def hz_to_mel(f: float) -> float:
-        return 2595.0 * math.log10(1.0 + f / 700.0)
-
-    all_freqs = torch.linspace(0, sample_rate // 2, n_freqs)
-    m_pts = torch.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2)
-    f_pts = 700.0 * (10.0 ** (m_pts / 2595.0) - 1.0)
-    f_diff = f_pts[1:] - f_pts[:-1]
-    slopes = f_pts.unsqueeze(0) - all_freqs.unsqueeze(1)
-    down = (-1.0 * slopes[:, :-2]) / f_diff[:-1]
-    up = slopes[:, 2:] / f_diff[1:]
-    return torch.max(torch.zeros(1), torch.min(down, up))
-
-
 _SSLTIE_FB: dict = {}
 
 
@@ -133,7 +115,7 @@ def ssltie_log_mel(windows) -> torch.Tensor:
     key = str(x.device)
     fb = _SSLTIE_FB.get(key)
     if fb is None:
-        fb = _SSLTIE_FB[key] = mel_filterbank(257, 257).to(x.device)
+        fb = _SSLTIE_FB[key] = mel_filterbank(257, 257).to(x.device)   # model_core.features'
     power = _stft_power(x, 512, 239, normalized=True)
     mel = torch.matmul(power.transpose(-1, -2), fb).transpose(-1, -2)
     return (10.0 * torch.log10(torch.clamp(mel, min=1e-10))).unsqueeze(1)
