@@ -105,8 +105,9 @@ class AnnotateCanvas(pg.GraphicsLayoutWidget):
     def set_title(self, text: str) -> None:
         self.title.setText(text)
 
-    def set_boxes(self, boxes, selected: int = -1) -> None:
-        """Draw ``boxes``: (key, EditBox) pairs; ``selected`` is a key drawn highlighted."""
+    def set_boxes(self, boxes, selected: int = -1, editable: bool = True) -> None:
+        """Draw ``boxes``: (key, EditBox) pairs; ``selected`` is a key drawn highlighted.
+        ``editable`` False (the consensus view) draws them without handles, not movable."""
         for _, roi in self.rois:
             self.vb.removeItem(roi)
         for t in self._labels:
@@ -119,9 +120,13 @@ class AnnotateCanvas(pg.GraphicsLayoutWidget):
             colour = SELECTED if key == selected else (SOUNDING if b.sounding else SILENT)
             roi = pg.RectROI((b.x1 * w, b.y1 * h), ((b.x2 - b.x1) * w, (b.y2 - b.y1) * h),
                              pen=_pen(colour, 2.5 if key == selected else 2.0, dashed=not b.sounding),
-                             movable=True, rotatable=False, resizable=False, removable=False)
+                             movable=editable, rotatable=False, resizable=False, removable=False)
             for corner, anchor in (((0, 0), (1, 1)), ((1, 0), (0, 1)), ((0, 1), (1, 0)), ((1, 1), (0, 0))):
-                roi.addScaleHandle(corner, anchor)
+                if editable:
+                    roi.addScaleHandle(corner, anchor)
+            if not editable:   # RectROI makes a corner handle of its own
+                for handle in list(roi.getHandles()):
+                    roi.removeHandle(handle)
             roi.setZValue(30 if key == selected else 20)
             roi.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
             roi.sigRegionChangeFinished.connect(lambda r, k=key: self._finished(k, r))

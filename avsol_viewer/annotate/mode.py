@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
 from avsol_viewer import asks
 from avsol_viewer.annotate.canvas import AnnotateCanvas
 from model_core.annotate import document as ad
-from model_core.annotate.agreement import segment_agreement
+from model_core.annotate.agreement import consensus, segment_agreement
 from model_core.data_layout import AVSOL_E_FILE
 from model_core.errors import InputError
 from model_core.media_extensions import VIDEO
@@ -85,7 +85,9 @@ class AnnotateMode(QObject):
         self.video: str | None = None
         self.index = 0
         self.selected = -1
-        self.view = "one"          # "one": this annotator's boxes; "all": everyone's
+        #: "one": this annotator's boxes; "all": everyone's; "consensus": the boxes a majority
+        #: drew, averaged (``agreement.consensus``), read-only: they are nobody's to edit
+        self.view = "one"
         self.recent: list[str] = []
         self.stack = QUndoStack(self)
         self.canvas: AnnotateCanvas | None = None
@@ -200,6 +202,7 @@ class AnnotateMode(QObject):
         self.view_box = QComboBox()
         self.view_box.addItem("One annotator (mine)", "one")
         self.view_box.addItem("All annotators", "all")
+        self.view_box.addItem("Consensus (read-only)", "consensus")
         self.view_box.activated.connect(lambda i: self.set_view(self.view_box.itemData(i)))
         lay.addWidget(QLabel("Show"))
         lay.addWidget(self.view_box)
@@ -301,8 +304,8 @@ class AnnotateMode(QObject):
     # -- drawing ------------------------------------------------------------------------
     def _done(self, seg) -> bool:
         """Done for this annotator: a box of theirs (or an unnamed one) or their "no sounding
-        object" mark (in the all-annotators view, anyone's)."""
-        if self.view == "all":
+        object" mark (in the all-annotators and consensus views, anyone's)."""
+        if self.view in ("all", "consensus"):
             return seg.done
         mine = (self.annotator, None)
         return any(w in seg.no_sounding for w in mine) or any(b.annotator in mine for b in seg.boxes)
@@ -312,7 +315,10 @@ class AnnotateMode(QObject):
 
     def visible(self) -> list[tuple[int, ad.EditBox]]:
         """(box id, box) of the boxes shown: this annotator's and the unnamed ones (a set made
-        before this tool, the ground truth being corrected), or everyone's."""
+        before this tool, the ground truth being corrected), or everyone's, or the consensus
+        (keys -2, -3, ...: computed afresh on each refresh, so not box ids; -1 is "none")."""
+        if self.view == "consensus":
+            return [(-2 - k, b) for k, b in enumerate(consensus(self.current()))]
         return [(b.id, b) for b in self.current().boxes
                 if self.view == "all" or b.annotator in (self.annotator, None)]
 
@@ -330,7 +336,7 @@ class AnnotateMode(QObject):
         mark = " · no sounding object" if self.no_object() else ""
         self.canvas.set_title(f"{self.video} · segment {self.index} (0–{total - 1}) "
                               f"[{seg.start:g}, {seg.end:g}) s · frame at {seg.frame_time:g} s{mark}")
-        self.canvas.set_boxes(self.visible(), self.selected)
+        self.canvas.set_boxes(self.visible(), self.selected, editable=self.view != "consensus")
         who = ", ".join(w or "unnamed" for w in self.doc.annotators)
         self.segment_label.setText(f"Annotator: {self.annotator} (in the set: {who or 'none yet'})<br>"
                                    f"{done}/{total} segments done · {len(seg.boxes)} box(es) here{mark}"
@@ -367,14 +373,26 @@ class AnnotateMode(QObject):
             self.select(keys[(at + 1) % len(keys)])
 
     def set_view(self, view: str) -> None:
-        self.view = view if view in ("one", "all") else "one"
+        self.view = view if view in ("one", "all", "consensus") else "one"
         self.view_box.setCurrentIndex(self.view_box.findData(self.view))
         self.selected = -1
         self.refresh()
 
     # -- edits --------------------------------------------------------------------------
+    def _read_only(self) -> bool:
+        """True (and a status message saying why) in the consensus view: its boxes are an
+        average of several annotators' and belong to none of them, so nothing edits them."""
+        if self.view != "consensus":
+            return False
+        self.window.statusBar().showMessage("the consensus view is read-only: show your boxes or all "
+                                            "annotators' to edit", 5000)
+        self.refresh()   # a refused drag leaves nothing drawn
+        return True
+
     def _run(self, cls, *args, **kwargs) -> None:
         """Push one document command for the current segment, by this annotator."""
+        if self._read_only():
+            return
         try:
             cmd = cls(self.doc, self.video, self.index, *args, who=self.annotator, **kwargs)
         except ValueError as exc:   # a box that collapses inside the frame
@@ -393,6 +411,8 @@ class AnnotateMode(QObject):
         return self.recent[0] if self.recent else None
 
     def add_box(self, x1: float, y1: float, x2: float, y2: float) -> None:
+        if self._read_only():
+            return
         self._run(ad.AddBox, (x1, y1, x2, y2), label=self._label_for_new())
         boxes = self.current().boxes
         if boxes:
@@ -468,6 +488,8 @@ class AnnotateMode(QObject):
         scale) goes to the document's ``prefill_boxes``; boxes come back in fractions of the
         map, placed on the map's region of the frame (a centre-cropping head's crop). One
         message when no head is loaded; a map not computed yet is asked for."""
+        if self._read_only():
+            return
         maps = self.c.maps
         models = list(getattr(maps, "models", []) or [])
         if not models:

@@ -203,3 +203,53 @@ def agreement(doc: AnnotationDocument, annotators: Sequence[str | None] | None =
     return {"annotators": [a, b], "same_object_iou": SAME_OBJECT_IOU, "overall": overall,
             "classes": {c: _summary(rows) for c, rows in sorted(by_class.items())},
             "segments": segments}
+
+
+#: The annotator recorded on a consensus box (it is nobody's drawing).
+CONSENSUS = "(consensus)"
+
+
+def consensus(seg: EditSegment, annotators: Sequence[str | None] | None = None) -> list[EditBox]:
+    """The boxes a majority of the annotators drew on ``seg``, coordinates averaged.
+
+    Voters are the ``annotators`` (default: everyone on the segment) who annotated this
+    segment (a box or a "no sounding object" mark): someone who has not reached it yet
+    neither votes for nor against its boxes. Their boxes (sounding and silent alike) are
+    grouped object by object: the first voter's boxes start the groups, and each next
+    voter's boxes are matched one-to-one to the groups' mean boxes with the same Hungarian
+    assignment as :func:`match_boxes`; a pair with IoU >= :data:`SAME_OBJECT_IOU` joins the
+    group, any other box starts a new one. A group is kept when more than half of the
+    voters drew it (two voters: both). A kept box has the mean of its group's coordinates,
+    the most common label (ties: the first drawn; None only if nobody labelled it), and is
+    sounding when at least half of its boxes are (a set of sounding objects: a tie keeps
+    the object as sounding rather than dropping it from the metrics). Its annotator is
+    :data:`CONSENSUS`. The result is new boxes; ``seg`` is not changed.
+    """
+    voters = [w for w in (seg.annotators if annotators is None else annotators) if annotated_by(seg, w)]
+    voters = list(dict.fromkeys(voters))
+    groups: list[list[EditBox]] = []
+    for who in voters:
+        theirs = seg.boxes_of(who)
+        means = [_mean_coords(g) for g in groups]
+        score = [[iou(m, b.coords) for b in theirs] for m in means]
+        joined: set[int] = set()
+        for gi, bi in (assign(score) if means and theirs else []):
+            if score[gi][bi] >= SAME_OBJECT_IOU:
+                groups[gi].append(theirs[bi])
+                joined.add(bi)
+        groups += [[b] for k, b in enumerate(theirs) if k not in joined]
+    out = []
+    for g in groups:
+        if 2 * len(g) <= len(voters):
+            continue
+        labels = Counter(b.label for b in g if b.label)
+        label = max(labels, key=lambda x: (labels[x], -[b.label for b in g].index(x))) if labels else None
+        x1, y1, x2, y2 = _mean_coords(g)
+        out.append(EditBox(x1, y1, x2, y2, label=label, sounding=2 * sum(b.sounding for b in g) >= len(g),
+                           annotator=CONSENSUS))
+    return out
+
+
+def _mean_coords(boxes: Sequence[EditBox]) -> tuple[float, float, float, float]:
+    n = len(boxes)
+    return tuple(sum(b.coords[k] for b in boxes) / n for k in range(4))  # type: ignore[return-value]
