@@ -412,3 +412,38 @@ def test_undo_after_a_save_is_a_correction_of_the_saved_set(set_path):
     assert len(hist) == 2 and hist[1]["old"]["box"] == [0.4, 0.1, 0.7, 0.6]
     assert hist[1]["new"]["box"] == [0.41, 0.10, 0.62, 0.55] and hist[1]["who"] == "eve"
     assert load_avsol_e(set_path).videos[0].segments[0].sounding[0].coords == (0.41, 0.10, 0.62, 0.55)
+
+
+def test_labels_of_edited_boxes_join_the_class_list_when_saved(set_path):
+    """Classes "Church bell", "Dog". Edits: a "Cat" box, the bell box relabelled "Dog" (a
+    class already), a "Horse" box, an unlabelled box, a second "Cat", a "Ghost" box deleted
+    again. Saved classes: Church bell, Dog, Cat, Horse. The untouched boxes' labels
+    ("bell", "man", "dog") are not edits and stay out (the round trip writes the same file)."""
+    doc = AnnotationDocument.load(set_path)
+    bid = doc.segment("bell.mp4", 0).boxes[0].id
+    ghost = AddBox(doc, "dog.mp4", 1, (0.1, 0.6, 0.2, 0.7), "Ghost", who="eve")
+    for c in (AddBox(doc, "bell.mp4", 2, (0.1, 0.1, 0.3, 0.3), "Cat", who="eve"),
+              Relabel(doc, "bell.mp4", 0, bid, "Dog", who="eve"),
+              AddBox(doc, "dog.mp4", 0, (0.3, 0.3, 0.4, 0.4), "Horse", who="eve"),
+              AddBox(doc, "dog.mp4", 0, (0.5, 0.5, 0.6, 0.6), None, who="eve"),
+              AddBox(doc, "dog.mp4", 1, (0.1, 0.1, 0.2, 0.2), "Cat", who="eve"), ghost):
+        c.do()
+    DeleteBox(doc, "dog.mp4", 1, doc.segment("dog.mp4", 1).boxes[-1].id, who="eve").do()
+    assert doc.new_classes() == ["Cat", "Horse"]
+    # a refused save changes neither the file nor the class list
+    data = set_path.read_bytes()
+    bad = doc.segment("bell.mp4", 1)
+    bad.boxes.append(doc.segment("bell.mp4", 0).boxes[0])
+    with pytest.raises(AnnotationError):
+        doc.save()
+    assert set_path.read_bytes() == data and doc.classes == ["Church bell", "Dog"]
+    bad.boxes.pop()
+    doc.save()
+    assert doc.classes == ["Church bell", "Dog", "Cat", "Horse"] and doc.new_classes() == []
+    assert json.loads(set_path.read_text())["classes"] == ["Church bell", "Dog", "Cat", "Horse"]
+    assert load_avsol_e(set_path).classes == ("Church bell", "Dog", "Cat", "Horse")
+    # the class stays after its last box goes
+    for b in [b for v in doc.videos for s in v.segments for b in s.boxes if b.label == "Horse"]:
+        DeleteBox(doc, "dog.mp4", 0, b.id, who="eve").do()
+    doc.save()
+    assert AnnotationDocument.load(set_path).classes == ["Church bell", "Dog", "Cat", "Horse"]

@@ -326,6 +326,25 @@ class AnnotationDocument:
                         out.append(b.label)
         return out
 
+    def new_classes(self) -> list[str]:
+        """Labels of the boxes added or changed since the last save (or the load) that are
+        not in the class list yet, in first-seen order.
+
+        A save adds them to ``classes`` (:meth:`save`): a label typed for a new object is a
+        class of the set from then on, offered to every annotator and kept by the file even
+        after the last box with it is deleted. Only edited boxes count, so opening a set and
+        saving it without edits writes the same file (a set imported with free-text box
+        labels keeps its class list). Blank labels are not classes (the reader refuses an
+        empty class name)."""
+        have = set(self.classes)
+        out: list[str] = []
+        for box_id, (video, index, _old) in self._base_box.items():
+            new = next((b for b in self.segment(video, index).boxes if b.id == box_id), None)
+            if new is not None and new.label and new.label.strip() and new.label not in have:
+                have.add(new.label)
+                out.append(new.label)
+        return out
+
     def next_unannotated(self, video: str, index: int) -> tuple[str, int] | None:
         """The first segment not done after (video, index), wrapping around; None if all are."""
         order = [(v.video, k) for v in self.videos for k in range(len(v.segments))]
@@ -445,6 +464,9 @@ class AnnotationDocument:
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Check the set with the reader, then write it atomically; record corrections.
 
+        Box labels not in the class list join it (:meth:`new_classes`), after the existing
+        classes, in the order they are first used.
+
         The lock is taken for the write if this document does not hold it already (a
         second writer is refused with the first one's pid). Raises AnnotationError,
         naming ``path`` and the problem, when the set is not valid AVSOL-E v1 (the file on
@@ -454,6 +476,7 @@ class AnnotationDocument:
         if target is None:
             raise ValueError("no path to save to")
         d = self.to_dict()
+        d["classes"] = classes = list(self.classes) + self.new_classes()   # box labels join the classes
         avsol_e_from_dict(d, target)           # refuse before writing
         held = self._lock is not None and self._lock.output == target
         if not held:
@@ -464,6 +487,7 @@ class AnnotationDocument:
             if not held:
                 self.release()
         self.history = list(d.get(HISTORY_KEY, []))
+        self.classes = classes                 # only once written: a refused save changes nothing
         self.pending_history = []
         self.path = target
         self.mark_baseline()
