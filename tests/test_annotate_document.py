@@ -339,6 +339,11 @@ def test_correction_then_rescore_marks_the_changed_items(scored_report, tmp_path
     assert ("history" in info["how"]) == in_place
     from model_core.metrics.report_schema import read_report
     read_report(out, strict=True)                                     # the marks are in the schema
+    # rescored again under another rule (the panel's Rescore): the marks stay on the same rows
+    from model_core.metrics.rescore import rescore_report
+    again = rescore_report(json.loads(out.read_text()), "0.5")
+    assert [r["time"] for r in again["items"] if r.get("gt_changed") is True] == [2.5]
+    assert any(n.startswith("ground truth changed: 1 item row(s)") for n in again["notes"])
 
 
 # --- prefill from a model's map (issue 30 item 5) ------------------------------------------

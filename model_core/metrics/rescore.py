@@ -218,7 +218,20 @@ def rescore_report(report: dict[str, Any], rule: str | float | None,
         info = new_report["meta"]["gt_changed"] = dict(meta["gt_changed"], items=n)
         new_report["notes"].append(f"ground truth changed: {n} item row(s) marked gt_changed ({info['how']})")
     elif "gt_changed" in meta:
-        new_report["notes"].append(f"ground truth changed: which items is unknown ({meta['gt_changed']['how']})")
+        # a report rescored after a correction, rescored again (another rule): the rows keep
+        # their marks (ItemResult drops unknown keys, so they are carried here by segment)
+        marked = {(r.get("video"), round(r.get("start") or 0.0, 6), round(r.get("end") or 0.0, 6))
+                  for r in rows if isinstance(r, dict) and r.get("gt_changed") is True}
+        n = 0
+        for row in new_report["items"]:
+            if (row.get("video"), round(row.get("start") or 0.0, 6), round(row.get("end") or 0.0, 6)) in marked:
+                row["gt_changed"] = True
+                n += 1
+        if marked:
+            new_report["notes"].append(f"ground truth changed: {n} item row(s) marked gt_changed "
+                                       f"({meta['gt_changed']['how']})")
+        else:
+            new_report["notes"].append(f"ground truth changed: which items is unknown ({meta['gt_changed']['how']})")
     return new_report
 
 
