@@ -21,10 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from avsol_viewer.controller import ViewerController
+from avsol_viewer.dock_scroll import scrolling
 from avsol_viewer.export.screenshot import copy_to_clipboard, grab, save_png
 from avsol_viewer.maps.heads_panel import HeadsPanel
 from avsol_viewer.panels.display_panel import DisplayOptions, DisplayPanel
@@ -58,62 +59,12 @@ def _no_real_screen() -> bool:
     return QGuiApplication.platformName() in ("offscreen", "minimal")
 
 
-class _Fitted(QWidget):
-    """Holds one panel at the holder's whole size, passing on the panel's size hints but not
-    its height-for-width: a scroll area sizes a widget whose layout has height-for-width (a
-    word-wrapped label anywhere in it) at its PREFERRED height for the width, not its
-    minimum, so the Evaluation panel scrolled in a bottom tab that could show it whole."""
-
-    def __init__(self, panel: QWidget):
-        super().__init__()
-        self.panel = panel
-        panel.setParent(self)
-        panel.installEventFilter(self)
-
-    def eventFilter(self, obj, ev) -> bool:
-        # the panel's layout changed (rows added: the heads of Display > Show heads): this
-        # holder has no layout, so nothing tells the scroll area, which kept the old minimum
-        # and squeezed the new rows into a few pixels; tell it
-        if obj is self.panel and ev.type() == QEvent.Type.LayoutRequest:
-            self.updateGeometry()
-            area = self.parentWidget().parentWidget() if self.parentWidget() else None
-            if isinstance(area, QScrollArea):
-                QApplication.postEvent(area, QEvent(QEvent.Type.LayoutRequest))
-        return False
-
-    def sizeHint(self):
-        return self.panel.sizeHint()
-
-    def minimumSizeHint(self):
-        return self.panel.minimumSizeHint()
-
-    def resizeEvent(self, ev) -> None:
-        self.panel.setGeometry(self.rect())
-
-
-def scrolling(widget: QWidget) -> QScrollArea:
-    """``widget`` in a frameless scroll area: a dock's content then asks for no minimum size
-    of its own (a panel larger than the dock scrolls, down to the panel's minimum size,
-    instead of growing the window)."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(_Fitted(widget))
-    return area
-
-
 def _is_report(path: Path) -> bool:
-    """Whether a ``.json`` is an ``avsol eval`` / ``avsol metrics`` report (its header names
-    the format in the first bytes), not annotations: ``avsol-viewer REPORT.json`` said "not
-    a media file" (issue 26)."""
-    from model_core.metrics.report_schema import FORMAT
+    """Whether a ``.json`` is an ``avsol eval`` / ``avsol metrics`` report, not annotations
+    (known by its content, the one rule the output checks use too)."""
+    from model_core.input_protection import REPORT, identify
 
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096).decode("utf-8", "replace")
-    except OSError:
-        return False
-    return f'"{FORMAT}"' in head
+    return identify(path) == REPORT
 
 
 class MainWindow(QMainWindow):
@@ -305,8 +256,6 @@ class MainWindow(QMainWindow):
 
     def changeEvent(self, ev) -> None:
         super().changeEvent(ev)
-        from PySide6.QtCore import QEvent
-
         if ev.type() == QEvent.Type.WindowStateChange:
             self._refit.start()
 

@@ -185,7 +185,7 @@ def test_rows_added_to_a_scrolled_panel_keep_their_height(qtbot):
     8 px each, drawn over one another, at 1366 x 768)."""
     from types import SimpleNamespace
 
-    from avsol_viewer.main_window import scrolling
+    from avsol_viewer.dock_scroll import scrolling
     from avsol_viewer.panels.display_panel import DisplayOptions, DisplayPanel
 
     panel = DisplayPanel(DisplayOptions())
