@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -24,17 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 N_ITEMS = 1350
 RESAMPLES = (2000, 100_000)
-
-_CHILD = """
-import sys, time
-from model_core.cli import main
-t = time.perf_counter()
-rc = main(sys.argv[1:])
-wall = time.perf_counter() - t
-hwm = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM:'))
-print('{"rc": %d, "vm_hwm_bytes": %d, "wall_s": %.2f}' % (rc, hwm, wall))
-"""
-
 
 def _reports() -> list[Path]:
     """Two reports (heads ``a`` and ``b``) of ``N_ITEMS`` items with random cIoU / hits / AP."""
@@ -72,15 +59,10 @@ def _traced(paths: list[Path], resamples: int) -> dict:
 
 def _child(paths: list[Path], resamples: int) -> dict:
     out = OUT / f"compare_{resamples}.json"
-    cmd = [sys.executable, "-c", _CHILD, "compare", *map(str, paths), "--out", str(out),
-           "--resamples", str(resamples)]
-    r = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
-                       text=True, timeout=3600)
-    line = [ln for ln in r.stdout.splitlines() if ln.startswith('{"rc"')]
-    if r.returncode != 0 or not line:
-        raise RuntimeError(f"avsol compare failed ({r.returncode}): {r.stderr[-2000:]}")
-    fig = json.loads(line[-1])
-    return {"peak_rss_mb": round(fig["vm_hwm_bytes"] / 2**20, 1), "cli_wall_s": fig["wall_s"]}
+    from benchmarks.bench_memory import cli_peak
+
+    fig = cli_peak(["compare", *map(str, paths), "--out", str(out), "--resamples", str(resamples)])
+    return {"peak_rss_mb": fig["peak_rss_mb"], "cli_wall_s": fig["wall_s"]}
 
 
 def run() -> dict:

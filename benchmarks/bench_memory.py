@@ -67,13 +67,20 @@ def _long_film(short: Path) -> Path:
 
 def _infer(video: Path, ckpt: Path) -> dict:
     out = OUT / f"memory_{video.stem}.npz"
-    cmd = [sys.executable, "-c", _CHILD, "infer", str(video), "--checkpoint", str(ckpt), "--out", str(out),
-           "--device", "cpu", "--quiet"]
+    fig = cli_peak(["infer", str(video), "--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu",
+                    "--quiet"])
+    return {"peak_rss_mb": fig["peak_rss_mb"], "wall_s": fig["wall_s"]}
+
+
+def cli_peak(args: list[str], timeout: float = 3600) -> dict:
+    """Run ``avsol ARGS`` in a fresh child process; its peak resident memory (VmHWM, MB) and
+    the command's wall time. Raises RuntimeError with the child's stderr when it fails."""
+    cmd = [sys.executable, "-c", _CHILD, *args]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     line = [ln for ln in r.stdout.splitlines() if ln.startswith('{"rc"')]
     if r.returncode != 0 or not line:
-        raise RuntimeError(f"avsol infer failed ({r.returncode}): {r.stderr[-2000:]}")
+        raise RuntimeError(f"avsol {args[0]} failed ({r.returncode}): {r.stderr[-2000:]}")
     fig = json.loads(line[-1])
     return {"peak_rss_mb": round(fig["vm_hwm_bytes"] / 2**20, 1), "wall_s": fig["wall_s"]}
 
