@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
 
 from avsol_viewer import asks
 from avsol_viewer.annotate.canvas import AnnotateCanvas
+from model_core.annotate import commands as ac
 from model_core.annotate import document as ad
 from model_core.annotate.agreement import consensus, segment_agreement
 from model_core.data_layout import AVSOL_E_FILE
@@ -60,7 +61,7 @@ class _Edit(QUndoCommand):
     """One of the document's commands (``model_core.annotate.document``) on the undo stack;
     undo and redo go back to its segment."""
 
-    def __init__(self, mode: "AnnotateMode", cmd: ad.Command):
+    def __init__(self, mode: "AnnotateMode", cmd: ac.Command):
         super().__init__(cmd.text)
         self.mode, self.cmd = mode, cmd
 
@@ -413,14 +414,14 @@ class AnnotateMode(QObject):
     def add_box(self, x1: float, y1: float, x2: float, y2: float) -> None:
         if self._read_only():
             return
-        self._run(ad.AddBox, (x1, y1, x2, y2), label=self._label_for_new())
+        self._run(ac.AddBox, (x1, y1, x2, y2), label=self._label_for_new())
         boxes = self.current().boxes
         if boxes:
             self.select(boxes[-1].id)
 
     def move_box(self, key: int, x1: float, y1: float, x2: float, y2: float) -> None:
         self.selected = key
-        self._run(ad.MoveBox, key, (x1, y1, x2, y2))
+        self._run(ac.MoveBox, key, (x1, y1, x2, y2))
 
     def _need_selected(self) -> ad.EditBox | None:
         box = self.selected_box()
@@ -439,7 +440,7 @@ class AnnotateMode(QObject):
         self.recent = [label] + [x for x in self.recent if x != label][:RECENT - 1]
         box = self._need_selected()
         if box is not None and box.label != label:
-            self._run(ad.Relabel, box.id, label)
+            self._run(ac.Relabel, box.id, label)
         if self.class_box.findText(label) < 0:
             self.class_box.addItem(label)
 
@@ -458,23 +459,23 @@ class AnnotateMode(QObject):
     def toggle_sounding(self) -> None:
         box = self._need_selected()
         if box is not None:
-            self._run(ad.ToggleSounding, box.id)
+            self._run(ac.ToggleSounding, box.id)
 
     def delete_box(self) -> None:
         box = self._need_selected()
         if box is not None:
             self.selected = -1
-            self._run(ad.DeleteBox, box.id)
+            self._run(ac.DeleteBox, box.id)
 
     def copy_forward(self) -> None:
         """This annotator's boxes of the previous segment, copied here to nudge."""
         if self.index > 0:
-            self._run(ad.CopyPrevious)
+            self._run(ac.CopyPrevious)
 
     def toggle_no_object(self) -> None:
         """Mark / unmark "no sounding object visible" (marking drops this annotator's
         sounding boxes here, which would contradict it; undo brings them back)."""
-        self._run(ad.MarkNoSounding, on=not self.no_object())
+        self._run(ac.MarkNoSounding, on=not self.no_object())
 
     def play_segment(self) -> None:
         seg = self.current()
@@ -517,7 +518,7 @@ class AnnotateMode(QObject):
         rx0, ry0, rx1, ry1 = dm.region
         for b in found:
             x1, y1, x2, y2 = b.coords if hasattr(b, "coords") else tuple(b[:4])
-            self._run(ad.AddBox, (rx0 + x1 * (rx1 - rx0), ry0 + y1 * (ry1 - ry0),
+            self._run(ac.AddBox, (rx0 + x1 * (rx1 - rx0), ry0 + y1 * (ry1 - ry0),
                                   rx0 + x2 * (rx1 - rx0), ry0 + y2 * (ry1 - ry0)), label=self._label_for_new())
         if not found:
             self.window.statusBar().showMessage("the head's map has no region above its threshold here", 5000)

@@ -9,14 +9,15 @@ box, in fractions of the frame, is a proposal. The rule picks which regions to o
   largest first, so specks of noise are not offered.
 
 The proposals are plain coordinates; :func:`prefill_commands` turns them into undoable
-:class:`~model_core.annotate.document.AddBox` commands, so accepting a prefill is one
+:class:`~model_core.annotate.commands.AddBox` commands, so accepting a prefill is one
 edit the annotator can undo like any other.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from model_core.annotate.document import AddBox, AnnotationDocument
+from model_core.annotate.commands import AddBox
+from model_core.annotate.document import AnnotationDocument
 
 DEFAULT_RULE = "largest"
 DEFAULT_THRESHOLD = 0.5
