@@ -13,9 +13,8 @@ import pytest
 from model_core.annotate.commands import (
     AddBox, CopyPrevious, DeleteBox, MarkNoSounding, MoveBox, Relabel, ToggleSounding,
 )
-from model_core.annotate.document import (
-    AnnotationDocument, autosave_path, discard_autosave, find_recovery, from_import, recover, write_autosave,
-)
+from model_core.annotate.autosave import autosave_path, discard_autosave, find_recovery, recover, write_autosave
+from model_core.annotate.document import AnnotationDocument, from_import
 from model_core.errors import AnnotationError, InputError
 from model_core.formats.avsol_e import avsol_e_from_dict, load_avsol_e
 
@@ -198,7 +197,8 @@ def test_autosave_is_found_only_when_newer(set_path):
 CHILD = textwrap.dedent("""
     import sys
     from model_core.annotate.commands import AddBox, MoveBox
-    from model_core.annotate.document import AnnotationDocument, write_autosave
+    from model_core.annotate.autosave import write_autosave
+    from model_core.annotate.document import AnnotationDocument
     doc = AnnotationDocument.load(sys.argv[1])
     b = doc.segment("bell.mp4", 0).boxes[0]
     MoveBox(doc, "bell.mp4", 0, b.id, (0.3, 0.1, 0.7, 0.6), who="kim").do()

@@ -14,7 +14,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from media_helpers import read_frame_index
-from model_core.annotate.document import autosave_path
+from model_core.annotate.autosave import autosave_path
 from model_core.formats.avsol_e import load_avsol_e
 
 TOL = 0.02

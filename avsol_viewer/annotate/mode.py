@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
 
 from avsol_viewer import asks
 from avsol_viewer.annotate.canvas import AnnotateCanvas
+from model_core.annotate import autosave as asv
 from model_core.annotate import commands as ac
 from model_core.annotate import document as ad
 from model_core.annotate.agreement import consensus, segment_agreement
@@ -128,19 +129,19 @@ class AnnotateMode(QObject):
         except InputError as exc:
             self.window._error("Cannot annotate", _one_line(exc))
             return False
-        if ad.find_recovery(path) is not None:
+        if asv.find_recovery(path) is not None:
             if asks.ask_yes_no(self.window, "Recover annotations?",
                                f"Unsaved annotations of {path.name} were left by a viewer that stopped "
-                               f"({ad.autosave_path(path).name}). Recover them?", default=True):
+                               f"({asv.autosave_path(path).name}). Recover them?", default=True):
                 try:
-                    recovered = ad.recover(path)
+                    recovered = asv.recover(path)
                 except InputError as exc:
                     self.window._error("Cannot recover", _one_line(exc))
                 else:
                     recovered._lock, doc._lock = doc._lock, None   # the lock goes with the set
                     doc = recovered
             else:
-                ad.discard_autosave(path)
+                asv.discard_autosave(path)
         self.doc = doc
         self.path = path
         self.annotator = annotator or os.environ.get("USER") or "annotator 1"
@@ -528,7 +529,7 @@ class AnnotateMode(QObject):
         self._autosave.stop()
         if self.doc is not None and self.doc.modified:
             try:
-                ad.write_autosave(self.doc, self.path)
+                asv.write_autosave(self.doc, self.path)
             except OSError as exc:
                 self.window.statusBar().showMessage(f"autosave failed: {exc}", 8000)
 
