@@ -24,6 +24,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
 
+from avsol_viewer.context import WindowContext
 from avsol_viewer.controller import ViewerController
 from avsol_viewer.dock_scroll import scrolling
 from avsol_viewer.export.screenshot import copy_to_clipboard, grab, save_png
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         #: (``avsol_viewer.asks.confirm_quit``: a training or evaluation child is running)
         self.confirm_close: list = []
         self.last_error: str | None = None
+        #: what features may ask of the window (:mod:`avsol_viewer.context`); they get this, not the window
+        self.context = WindowContext(self)
         self.setWindowTitle("AVSOL Studio")
         self.setAcceptDrops(True)
         self.resize(*DEFAULT_SIZE)
@@ -346,7 +349,7 @@ class MainWindow(QMainWindow):
         try:
             self.controller.open(p)
         except InputError as exc:
-            self._error(f"Cannot open {p.name}", str(exc))
+            self.context.error(f"Cannot open {p.name}", str(exc))
             return False
         self.settings.add_recent_file(p)
         return True
@@ -383,12 +386,12 @@ class MainWindow(QMainWindow):
 
         s = self.controller.session
         if s is None:
-            self._error("No video open", "Open a video before loading its annotations.")
+            self.context.error("No video open", "Open a video before loading its annotations.")
             return False
         try:
             ann = load_annotations(path, s.path, s.timeline.duration)
         except InputError as exc:
-            self._error(f"Cannot load {Path(path).name}", str(exc))
+            self.context.error(f"Cannot load {Path(path).name}", str(exc))
             return False
         self.controller.set_annotations(ann)
         self.statusBar().showMessage(f"annotations: {path}", 6000)
@@ -468,7 +471,7 @@ class MainWindow(QMainWindow):
             if not probe(path).has_audio:
                 raise InputError(path, "has no audio stream")
         except InputError as exc:
-            self._error("Cannot use that audio", str(exc))
+            self.context.error("Cannot use that audio", str(exc))
             self.display.set_audio_kind(self.controller.maps.audio.kind)
             return
         self.set_audio(AudioSpec("file", path))
@@ -480,7 +483,7 @@ class MainWindow(QMainWindow):
         try:
             save_png(grab(self), path)
         except InputError as exc:
-            self._error("Cannot save the screenshot", str(exc))
+            self.context.error("Cannot save the screenshot", str(exc))
             return False
         self.statusBar().showMessage(f"screenshot saved to {path}", 6000)
         return True
@@ -536,7 +539,7 @@ class MainWindow(QMainWindow):
     def _on_model_failed(self, path: str, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
         self._show_models(self.controller.maps.models)  # not "loading …" any more
-        self._error(f"Cannot load {Path(path).name}", message)
+        self.context.error(f"Cannot load {Path(path).name}", message)
 
     def _on_maps_problem(self, text: str) -> None:
         """The map worker failed: the cause stays in the status bar until something newer."""
@@ -574,9 +577,8 @@ class MainWindow(QMainWindow):
 
     # -- errors and closing ---------------------------------------------------------------
     def _error(self, title: str, text: str) -> None:
-        self.last_error = text
-        self.statusBar().showMessage(text, 15000)
-        self.report_error(title, text)
+        # the features' old way in; they move to ``context.error`` (removed once none uses it)
+        self.context.error(title, text)
 
     def _message_box(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
