@@ -140,14 +140,27 @@ def _heads() -> tuple[str, list[str]]:
 class _FakeHead:
     """A map source without a model: a blob that follows the frame's brightest column."""
 
+    # the rest of the model protocol (model_core.models.protocol.MapModel): a DNM-like head
+    family, map_kind, tau, audio_window_s, sample_rate = "dnm", "sigmoid", None, 1.0, 16000
+    fingerprint, log_mel_input = None, False
+
     def __init__(self, name: str):
         self.name = self.head = name
         self.classes, self.device, self.map_size, self.image_size = ["a", "b"], "cpu", 7, 224
 
-    def embed_audio(self, windows):
-        import numpy as np
+    def crop(self, width, height):
+        return (0.0, 0.0, float(width), float(height))
 
-        return np.zeros((len(windows), 2), np.float32)
+    def warmup(self, batch=None):
+        pass
+
+    def embed_audio(self, windows):
+        import torch
+
+        return torch.zeros((len(windows), 2))
+
+    def predict_audios(self, frames, embs, audio_index=None):
+        return [self.predict(frames, e, audio_index) for e in embs]
 
     def predict(self, frames, emb, audio_index=None):
         from types import SimpleNamespace

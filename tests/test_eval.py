@@ -22,20 +22,10 @@ from model_core.evaluation.store import ItemsLog, log_path, read_logs
 from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
 from model_core.inference import VideoMaps
 
+from fakes import FakeModel
+
 GRAD = np.tile(np.arange(224, dtype=np.float32) / 223, (224, 1))
 CLASSES = ["bell", "drum"]
-
-
-class FakeLoc:
-    def __init__(self, name):
-        self.name, self.head, self.classes, self.device = name, "dnm", CLASSES, "cpu"
-        self.fingerprint = f"fake-{name}"
-
-    # the rest of the model protocol (model_core.models.protocol.MapModel) the runner reads
-    family, map_kind, tau, audio_window_s, sample_rate, map_size = "dnm", "sigmoid", None, 1.0, 16000, 224
-
-    def crop(self, width, height):
-        return (0.0, 0.0, float(width), float(height))
 
 
 class FakeLocalize:
@@ -79,7 +69,7 @@ def make_set(root: Path, n_videos=4, absent=("v3.mp4",)) -> Path:
 
 def run(root, out, fake, opts=None, **kw):
     err, stdout = io.StringIO(), io.StringIO()
-    res = run_eval(root, [], out, opts or EvalOptions(), localizers=[FakeLoc("a"), FakeLoc("b")],
+    res = run_eval(root, [], out, opts or EvalOptions(), localizers=[FakeModel("a", classes=CLASSES), FakeModel("b", classes=CLASSES)],
                    localize=fake, dist=Dist(), err=err, stdout=stdout, **kw)
     return res, err.getvalue(), stdout.getvalue()
 

@@ -14,18 +14,10 @@ from model_core.evaluation import EvalOptions, run_eval
 from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
 from model_core.inference import VideoMaps
 
+from fakes import FakeModel
+
 LEFT = np.zeros((7, 7), np.float32)
 LEFT[:, :3] = 0.9
-
-
-class FakeLoc:
-    name, head, classes, device, fingerprint = "a", "dnm", ["bell"], "cpu", "fake-a"
-
-    # the rest of the model protocol (model_core.models.protocol.MapModel) the runner reads
-    family, map_kind, tau, audio_window_s, sample_rate, map_size = "dnm", "sigmoid", None, 1.0, 16000, 224
-
-    def crop(self, width, height):
-        return (0.0, 0.0, float(width), float(height))
 
 
 def fake_localize(locs, path, times, cancel=None, **kw):
@@ -66,7 +58,7 @@ def test_a_dead_peer_leaves_a_partial_report_and_one_line(tmp_path, rank):
     root = make_set(tmp_path)
     err = io.StringIO()
     dist = DeadPeer(rank)
-    res = run_eval(root, [], root / "r.json", EvalOptions(), localizers=[FakeLoc()], localize=fake_localize,
+    res = run_eval(root, [], root / "r.json", EvalOptions(), localizers=[FakeModel("a", classes=["bell"])], localize=fake_localize,
                    dist=dist, err=err, stdout=io.StringIO())
     assert dist.calls == 1
     # this rank's shard (every 2nd video) is in the report; the peer's is not: incomplete
@@ -85,10 +77,10 @@ def test_a_dead_peer_leaves_a_partial_report_and_one_line(tmp_path, rank):
 def test_the_dead_peers_log_on_a_shared_disk_is_in_the_report(tmp_path):
     root = make_set(tmp_path)
     # the peer (rank 1) had finished v1 before it died: its log is on the shared disk
-    run_eval(root, [], root / "r.json", EvalOptions(), localizers=[FakeLoc()], localize=fake_localize,
+    run_eval(root, [], root / "r.json", EvalOptions(), localizers=[FakeModel("a", classes=["bell"])], localize=fake_localize,
              dist=DeadPeer(1), err=io.StringIO(), stdout=io.StringIO())
     (root / "r.json").unlink()
-    res = run_eval(root, [], root / "r.json", EvalOptions(resume=True), localizers=[FakeLoc()],
+    res = run_eval(root, [], root / "r.json", EvalOptions(resume=True), localizers=[FakeModel("a", classes=["bell"])],
                    localize=fake_localize, dist=DeadPeer(0), err=io.StringIO(), stdout=io.StringIO())
     assert sorted({r["video"] for r in res.report["items"]}) == ["v0.mp4", "v1.mp4", "v2.mp4", "v3.mp4"]
     assert res.report["meta"]["complete"] is True and not res.cancelled
@@ -98,7 +90,7 @@ def test_more_than_two_ranks_leave_the_report_to_rank_0(tmp_path):
     root = make_set(tmp_path, 6)
     dist = DeadPeer(1)
     dist.world = 3
-    res = run_eval(root, [], root / "r.json", EvalOptions(), localizers=[FakeLoc()], localize=fake_localize,
+    res = run_eval(root, [], root / "r.json", EvalOptions(), localizers=[FakeModel("a", classes=["bell"])], localize=fake_localize,
                    dist=dist, err=io.StringIO(), stdout=io.StringIO())
     assert res.report is None and res.cancelled and not (root / "r.json").exists()
 

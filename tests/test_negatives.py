@@ -17,6 +17,8 @@ from model_core.evaluation.distributed import Dist
 from model_core.evaluation.negatives import NegativeOptions, OffscreenPicker, frame_classes
 from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
 from model_core.inference import VideoMaps
+
+from fakes import FakeModel
 from model_core.metrics.negatives import item_negatives, negatives_summary, roc_auc
 
 CLASSES = ["bell", "drum", "horn"]
@@ -154,18 +156,6 @@ def test_eval_negatives_report_names_the_videos_without_sound(tmp_path):
 
 
 # -- the runner with fake models -------------------------------------------------------
-class FakeLoc:
-    def __init__(self, name, head="dnm"):
-        self.name, self.head, self.classes, self.device = name, head, CLASSES, "cpu"
-        self.fingerprint = f"fake-{name}"
-
-    # the rest of the model protocol (model_core.models.protocol.MapModel) the runner reads
-    family, map_kind, tau, audio_window_s, sample_rate, map_size = "dnm", "sigmoid", None, 1.0, 16000, 224
-
-    def crop(self, width, height):
-        return (0.0, 0.0, float(width), float(height))
-
-
 class FakeLocalize:
     """``deaf``: the same map and p_avc whatever the audio; otherwise p_avc 1 with the own
     audio and 0 with any negative, and a quiet map for negatives."""
@@ -207,7 +197,7 @@ def make_set(root: Path) -> Path:
 
 def _run(root, fake, neg=NegativeOptions(offscreen_draws=2), **opts):
     return run_eval(root, [], root / "r.json", EvalOptions(negatives=neg, csv=str(root / "r.csv"), **opts),
-                    localizers=[FakeLoc("a"), FakeLoc("c", "cls")], localize=fake, dist=Dist(),
+                    localizers=[FakeModel("a", classes=CLASSES), FakeModel("c", "cls", classes=CLASSES)], localize=fake, dist=Dist(),
                     err=io.StringIO(), stdout=io.StringIO())
 
 

@@ -24,8 +24,10 @@ import pytest
 
 from model_core.cli import main
 from model_core.errors import InputError
-from model_core.outputs import (OutputLock, SafeStdout, check_outputs, claim_outputs, finite, integer,
-                                lock_path, remove_stale_temps)
+from model_core.options.types import finite, integer
+from model_core.outputs.checks import check_outputs, claim_outputs, remove_stale_temps
+from model_core.outputs.lock import OutputLock, lock_path
+from model_core.outputs.stdout import SafeStdout
 
 REPO = Path(__file__).resolve().parents[1]
 VGGSS = [{"file": "abc_000030", "class": "cat", "bbox": [[0.1, 0.2, 0.5, 0.6]]}]
@@ -178,7 +180,7 @@ def test_a_second_writer_is_refused_naming_the_first_process(tmp_path, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
-            from model_core.outputs import OutputLock
+            from model_core.outputs.lock import OutputLock
             OutputLock({str(out)!r}).acquire()
             print("locked", flush=True)
             time.sleep(60)
@@ -512,7 +514,8 @@ def test_an_eval_that_scores_nothing_exits_non_zero(inputs, tmp_path, monkeypatc
 
 def test_complete_only_with_every_item_of_every_head_and_class_mismatch_named(tmp_path):
     """A log of another run (other heads) must not make this run's report complete."""
-    from test_eval import FakeLoc, FakeLocalize, make_set
+    from fakes import FakeModel
+    from test_eval import CLASSES, FakeLocalize, make_set
 
     from model_core.evaluation import EvalOptions, run_eval
     from model_core.evaluation.distributed import Dist
@@ -531,9 +534,9 @@ def test_complete_only_with_every_item_of_every_head_and_class_mismatch_named(tm
                     log.append_video(v, [{"head": "z", "video": v}])
         return len(calls) > 2
 
-    small = FakeLoc("b")
+    small = FakeModel("b", classes=CLASSES)
     small.classes = ["bell", "drum", "gong"][:1]
-    res = run_eval(root, [], out, EvalOptions(), localizers=[FakeLoc("a"), small], localize=fake,
+    res = run_eval(root, [], out, EvalOptions(), localizers=[FakeModel("a", classes=CLASSES), small], localize=fake,
                    dist=Dist(), err=io.StringIO(), stdout=io.StringIO(), cancel=cancel)
     meta = res.report["meta"]
     assert meta["videos_done"] < 3 and meta["complete"] is False
@@ -551,7 +554,7 @@ def test_check_outputs_unit(tmp_path):
 
 
 def test_a_read_only_output_folder_is_named_before_the_work(tmp_path, monkeypatch, capsys):
-    import model_core.outputs as outputs
+    import model_core.outputs.checks as outputs
 
     def read_only(path, *a, **k):
         raise OSError(errno.EROFS, "Read-only file system", str(path))

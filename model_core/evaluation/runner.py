@@ -263,7 +263,7 @@ def _add_negatives(rows: list[ItemResult], segs, vm, threshold, records, loc=Non
 
 
 def _on_accelerator(locs) -> bool:
-    return bool(locs) and all(str(getattr(loc, "device", "cpu")) != "cpu" for loc in locs)
+    return bool(locs) and all(str(loc.device) != "cpu" for loc in locs)
 
 
 class _DecodeAhead:
@@ -352,7 +352,7 @@ AHEAD_VIDEOS_MAX = 8
 
 
 def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict[str, Any]:
-    return {"checkpoints": [[loc.name, getattr(loc, "fingerprint", None)] for loc in locs],
+    return {"checkpoints": [[loc.name, loc.fingerprint] for loc in locs],
             "annotations": [str(evalset.annotations.resolve()), file_digest(evalset.annotations)],
             "mode": evalset.mode, "split": options.split, "threshold": options.threshold,
             **({"negatives": options.negatives.record()} if options.negatives else {}),
@@ -445,11 +445,8 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
                 if bad is not None:
                     msg = f"{video.name}: {bad.status}: {bad.error}"
                     errors.append(msg)
-                    progress.warn(msg)
-                    progress.emit("error", video=video.name, status=bad.status, error=bad.error)
-                if progress.jsonl:
-                    for r in rows:
-                        progress.emit("item", **r.to_row())
+                    progress.failed(video.name, bad.status, bad.error)
+                progress.rows([r.to_row() for r in rows])
                 progress.advance(video.name, len(rows))
         # merge: every rank's own rows go to rank 0, which also reads the logs it can see
         mine = read_logs([own_log])
@@ -492,7 +489,7 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             notes.append(f"{lost}: this report holds the videos in the items logs rank {dist.rank} could "
                          f"read; rerun with --resume to finish")
         for loc in locs:
-            theirs = list(getattr(loc, "classes", []) or [])
+            theirs = list(loc.classes)
             unknown = [c for c in evalset.classes if c not in theirs]
             if theirs and unknown:
                 notes.append(f"{loc.name}: the checkpoint knows {len(theirs)} classes, the data has "
@@ -504,11 +501,11 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             command="eval", data=os.fspath(data), annotations=str(evalset.annotations.resolve()),
             mode=evalset.mode, split=options.split,
             checkpoints=[{"name": loc.name, "path": os.path.abspath(os.fspath(p)) if p else None,
-                          "head": loc.head, "sha256": getattr(loc, "fingerprint", None),
+                          "head": loc.head, "sha256": loc.fingerprint,
                           "classes": len(loc.classes), "family": loc.family, "map_kind": loc.map_kind,
                           "tau": loc.tau, "audio_window_s": loc.audio_window_s}
                          for loc, p in zip(locs, list(checkpoints) + [None] * len(locs))],
-            device=str(getattr(locs[0], "device", options.device)) if locs else options.device,
+            device=str(locs[0].device) if locs else options.device,
             batch_size=options.batch_size, world_size=dist.world, threshold=options.threshold,
             complete=n_done == len(videos), videos_total=len(videos), videos_done=n_done,
             elapsed_s=round(time.monotonic() - t0, 2), warnings=list(evalset.warnings))
@@ -530,7 +527,7 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             meta["negatives"]["videos_without_sound"] = negatives[1].without_sound
             if negatives[1].report_note():
                 notes.append(negatives[1].report_note())
-            if any(getattr(loc, "head", None) == "cls" for loc in locs):
+            if any(loc.head == "cls" for loc in locs):
                 notes.append("negatives: the cls head never trains the bias b of Z = w S + b (softmax "
                              "ignores it), so its p_avc is uncalibrated: compare its negatives by "
                              "ROC-AUC, not by false alarm")
@@ -539,7 +536,7 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             write_report(out, report, options.csv)
         except OSError as exc:
             raise InputError(exc.filename or out, f"cannot write: {exc.strerror or exc}") from None
-        progress.emit("done", report=os.fspath(out))
+        progress.emit(Done(report=os.fspath(out)))
         return EvalResult(out, report, cancelled, time.monotonic() - t0, n_done, len(videos), errors)
     finally:
         if own_dist:

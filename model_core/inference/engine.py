@@ -165,8 +165,8 @@ def embed_windows(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCac
     """Make sure every (model, ``audio_key``, window key) of ``keys`` is in ``cache``.
 
     ``read(key)`` returns the window's samples; each missing window is read once and its
-    log-mel computed once for all our heads (models without ``embed_log_mel``, the
-    published families with their own audio front ends, get the raw windows through
+    log-mel computed once for all the models whose ``log_mel_input`` is set (our heads;
+    the published families, with their own audio front ends, get the raw windows through
     ``embed_audio``). All ``locs`` must hear the same window (one window group).
     """
     embed_idents(locs, model_keys, cache, [(audio_key, k) for k in keys], lambda ident: read(ident[1]))
@@ -189,7 +189,7 @@ def embed_idents(locs: Sequence, model_keys: Sequence[str], cache: EmbeddingCach
         ids = need[mk]
         if not ids:
             continue
-        if hasattr(loc, "embed_log_mel"):
+        if loc.log_mel_input:
             if mel is None:
                 from model_core.features import log_mel
 

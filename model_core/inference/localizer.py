@@ -117,6 +117,8 @@ class Localizer:
     tau = None               # no temperature: only a 'cosine_tau' map has one
     audio_window_s = 1.0     # 1 s centred on the frame time (SPEC 3)
     sample_rate = 16000
+    fingerprint = None       # the file's sha256, set by whoever loaded it (eval does)
+    log_mel_input = True     # embed_log_mel takes model_core.features.log_mel's output
 
     def crop(self, width: int, height: int) -> tuple[float, float, float, float]:
         """The whole frame: frames are squashed to the square input, never cropped."""

@@ -235,6 +235,8 @@ class FamilyModel:
         self.tau = family.tau
         self.audio_window_s = float(family.window_s)
         self.sample_rate = SAMPLE_RATE
+        self.fingerprint: str | None = None   # the file's sha256, set by whoever loaded it
+        self.log_mel_input = False            # each family's own front end, in embed_audio
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, family={self.family!r}, device={str(self.device)!r})"

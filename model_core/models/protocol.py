@@ -50,6 +50,14 @@ class MapModel(Protocol):
     audio_window_s : seconds of audio the model hears, centred on the frame time
         (shifted inside the file or tiled by :func:`place_window`).
     sample_rate : samples per second of the windows given to :meth:`embed_audio`.
+    device : where the model runs (``str(device)`` names it: ``"cpu"``, ``"cuda:0"``);
+        a report records it, and eval picks its decoding by it.
+    fingerprint : the sha256 of the file the model was loaded from, set by whoever
+        loaded it from a file (eval's resume refuses logs of another file); None until then.
+    log_mel_input : True where the audio front end is :func:`model_core.features.log_mel`
+        at its defaults (our heads): the model then also has ``embed_log_mel(mel)``, and
+        the engine computes one log-mel per window for every such model. False: the model's
+        own front end runs inside :meth:`embed_audio`.
     """
 
     name: str
@@ -61,6 +69,9 @@ class MapModel(Protocol):
     tau: float | None
     audio_window_s: float
     sample_rate: int
+    device: Any
+    fingerprint: str | None
+    log_mel_input: bool
 
     def crop(self, width: int, height: int) -> tuple[float, float, float, float]:
         """The region ``(x0, y0, x1, y1)`` of a ``width`` x ``height`` frame (pixels) the

@@ -78,13 +78,9 @@ def encoder_options() -> dict:
     libx264 with its default slice threads gave two different bitstreams (and so
     different decoded frames) for the same frames fed from a generator, 5 runs in 12 for a
     224 px clip; one encoder thread per video is deterministic by construction, and the
-    parallelism comes from ``--workers``. Passed only if the writer takes ``threads``.
+    parallelism comes from ``--workers``.
     """
-    import inspect
-
-    from model_core.media.writer import write_video
-
-    return {"threads": 1} if "threads" in inspect.signature(write_video).parameters else {}
+    return {"threads": 1}
 
 
 def plan_summary(plan: VideoPlan, extents, class_names: list[str], config: SynthConfig) -> dict:
