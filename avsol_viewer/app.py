@@ -39,7 +39,7 @@ SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from model_core.outputs import OneLineParser, finite
+    from model_core.options.types import OneLineParser, finite
 
     p = OneLineParser(prog="avsol-viewer", description="AVSOL Studio viewer")
     p.add_argument("file", nargs="?", help="video file to open")
@@ -78,7 +78,8 @@ def claim_screenshot(out: str, file: str | None, checkpoints: list[str]) -> str:
     """Check ``--screenshot OUT`` before any work (format by extension, not an input, a
     writable folder, one writer) and return the path to write; ``InputError`` if not."""
     from model_core.errors import InputError
-    from model_core.outputs import beside, claim_outputs, report_inputs
+    from model_core.input_protection import beside, report_inputs
+    from model_core.outputs.checks import claim_outputs
 
     if Path(out).suffix.lower() not in SCREENSHOT_SUFFIXES:
         raise InputError(out, f"--screenshot must end in {', '.join(SCREENSHOT_SUFFIXES)} "
@@ -203,7 +204,8 @@ def _exit_interrupted(signum, frame) -> None:
     Nothing of the user's is written before the wait, so leaving without finalizers loses
     nothing. ``os.write`` rather than ``print``: the handler may interrupt a write to stderr.
     """
-    from model_core.outputs import release_all, remove_stale_temps
+    from model_core.outputs.checks import remove_stale_temps
+    from model_core.outputs.lock import release_all
 
     try:
         release_all()
@@ -219,7 +221,7 @@ _SCREENSHOT_OUT: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:
-    from model_core.outputs import release_all
+    from model_core.outputs.lock import release_all
 
     try:
         args = build_parser().parse_args(argv)

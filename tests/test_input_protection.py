@@ -30,7 +30,7 @@ from model_core.errors import InputError
 from model_core.input_protection import (ANNOTATIONS, CHECKPOINT, ITEM_TABLE, ITEMS_LOG, MAPS, MEDIA,
                                          OWN_CHECKPOINT, OWN_IMAGE, OWN_VIDEO, REPORT, SPLIT, identify,
                                          input_problem, mark_image, report_inputs)
-from model_core.outputs import check_outputs, check_writable_output
+from model_core.outputs.checks import check_outputs, check_writable_output
 
 REPO = Path(__file__).resolve().parents[1]
 MP4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00" * 64
@@ -602,13 +602,13 @@ def test_promise_one_writer_per_output(tmp_path):
     import sys
 
     out = tmp_path / "r.json"
-    code = ("import sys, time; from model_core.outputs import OutputLock; "
+    code = ("import sys, time; from model_core.outputs.lock import OutputLock; "
             f"OutputLock({str(out)!r}).acquire(); print('held', flush=True); sys.stdin.read()")
     holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True, cwd=REPO)
     try:
         assert holder.stdout.readline().strip() == "held"
-        from model_core.outputs import OutputLock
+        from model_core.outputs.lock import OutputLock
 
         with pytest.raises(InputError, match=f"pid {holder.pid}"):
             OutputLock(out).acquire()
@@ -627,7 +627,8 @@ def test_promise_interruption(world, tmp_path, monkeypatch, capsys, sig):
     import time
 
     import model_core.formats as formats
-    from model_core.outputs import SafeStdout, lock_path
+    from model_core.outputs.lock import lock_path
+    from model_core.outputs.stdout import SafeStdout
 
     def killed(*a, **k):
         os.kill(os.getpid(), getattr(signal, sig))

@@ -183,7 +183,7 @@ def test_malformed_file_is_one_line_and_untouched(make_viewer, index_clip, tmp_p
 
 
 def test_second_writer_refused(make_viewer, index_clip, tmp_path):
-    from model_core.outputs import OutputLock
+    from model_core.outputs.lock import OutputLock
 
     v = make_viewer()
     out = tmp_path / "set.json"
@@ -371,7 +371,7 @@ def test_prefill_from_a_loaded_head(make_viewer, index_clip, tmp_path, monkeypat
 
 
 def test_play_segment_keys_dialog_and_close(make_viewer, index_clip, tmp_path):
-    from model_core.outputs import lock_path
+    from model_core.outputs.lock import lock_path
 
     v = make_viewer()
     out = tmp_path / "set.json"

@@ -296,7 +296,8 @@ def export_report(window, path: str | os.PathLike, kind: str = "json") -> bool:
     from model_core.metrics.report import items_csv, write_report
 
     from model_core.errors import InputError
-    from model_core.outputs import check_writable_output, meta_inputs, report_inputs
+    from model_core.input_protection import meta_inputs, report_inputs
+    from model_core.outputs.checks import check_writable_output
 
     report = window.evaluation.panel.report
     if report is None:

@@ -207,7 +207,8 @@ def save_contact_sheet(report: dict[str, Any], path: str | os.PathLike, n: int =
 
     from model_core.atomic import write_bytes
     from model_core.input_protection import mark_image
-    from model_core.outputs import check_writable_output, meta_inputs
+    from model_core.input_protection import meta_inputs
+    from model_core.outputs.checks import check_writable_output
 
     path = check_writable_output(path, "image", meta_inputs(report.get("meta")), label="the contact sheet")
     img = render_contact_sheet(report, n, source=source, name=name)

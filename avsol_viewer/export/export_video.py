@@ -253,7 +253,8 @@ def export_video(job: ExportJob, cache: MapCache | None = None, localizer_factor
     from model_core.media.writer import Mp4Writer
 
     from model_core.input_protection import OWN_VIDEO_METADATA
-    from model_core.outputs import beside, check_writable_output
+    from model_core.input_protection import beside
+    from model_core.outputs.checks import check_writable_output
 
     # never over the video shown, the files beside it, a model, or any media file but an
     # earlier export (input_protection: the one rule of every writer)

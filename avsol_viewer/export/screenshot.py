@@ -33,7 +33,7 @@ def png_bytes(image: QImage) -> bytes:
 def save_png(image: QImage, path: str | os.PathLike, reads=()) -> None:
     """Write ``image`` as PNG to ``path`` atomically; ``InputError`` if the folder is
     unwritable or ``path`` is a file no screenshot may replace (``reads``: the files shown)."""
-    from model_core.outputs import check_writable_output
+    from model_core.outputs.checks import check_writable_output
 
     path = check_writable_output(path, "image", reads, label="the screenshot path")
     try:

@@ -441,7 +441,7 @@ class AnnotationDocument:
 
         Raises InputError naming the other writer's pid when one holds it.
         """
-        from model_core.outputs import OutputLock
+        from model_core.outputs.lock import OutputLock
 
         output = Path(output) if output is not None else self.path
         if output is None:

@@ -21,7 +21,9 @@ import threading
 
 from model_core import __version__
 from model_core.errors import InputError
-from model_core.outputs import OneLineParser, SafeStdout, release_all
+from model_core.options.types import OneLineParser
+from model_core.outputs.lock import release_all
+from model_core.outputs.stdout import SafeStdout
 
 # Subcommand modules, in the order shown by --help. Every one must import: a module that
 # fails (a syntax error, a missing dependency) is an error naming it, never a command that

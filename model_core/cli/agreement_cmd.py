@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from model_core.annotate.document import AnnotationDocument
     from model_core.atomic import write_json
     from model_core.errors import InputError
-    from model_core.outputs import beside, claim_outputs
+    from model_core.input_protection import beside
+    from model_core.outputs.checks import claim_outputs
 
     paths = {}
     if args.out is not None:

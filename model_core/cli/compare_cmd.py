@@ -20,7 +20,7 @@ import argparse
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     from model_core.metrics.compare import DEFAULT_RESAMPLES, DEFAULT_SEED
-    from model_core.outputs import integer
+    from model_core.options.types import integer
 
     parser = subparsers.add_parser(
         "compare",
@@ -166,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
     from model_core.errors import InputError
     from model_core.metrics.compare import compare_models, shared_keys
     from model_core.metrics.meta import run_meta
-    from model_core.outputs import claim_outputs, report_inputs
+    from model_core.input_protection import report_inputs
+    from model_core.outputs.checks import claim_outputs
 
     # the same contract as every writer: never over a report it reads or what they point at
     # (annotations, data folders, checkpoints), one writer, checked first

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 
 from model_core.metrics.threshold import parse_rule
-from model_core.outputs import integer
+from model_core.options.types import integer
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
 
         negatives = NegativeOptions(args.noise_level or "rms", args.offscreen_draws or 1, args.negatives_seed or 0)
     from model_core.evaluation.store import log_path
-    from model_core.outputs import claim_outputs, data_inputs
+    from model_core.input_protection import data_inputs
+    from model_core.outputs.checks import claim_outputs
 
     paths, _ = claim_outputs(
         {"--out": (args.out, "report"), "--csv": (args.csv, "csv"),

@@ -44,7 +44,8 @@ def _files(folder: str) -> list:
 def run(args: argparse.Namespace) -> int:
     from model_core.errors import InputError
     from model_core.formats import import_flickr, import_vggss, save_avsol_e
-    from model_core.outputs import claim_outputs, data_inputs
+    from model_core.input_protection import data_inputs
+    from model_core.outputs.checks import claim_outputs
 
     paths, _ = claim_outputs({"--out": (args.out, "annotations")},
                              {"SRC": [args.src, *_files(args.src)], "--videos": data_inputs(args.videos)},

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model_core.outputs import finite, integer
+from model_core.options.types import finite, integer
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from model_core.errors import InputError
-    from model_core.outputs import beside, claim_outputs
+    from model_core.input_protection import beside
+    from model_core.outputs.checks import claim_outputs
 
     paths, _ = claim_outputs({"--out": (args.out, "maps")},
                              {"VIDEO": beside(args.video), "--checkpoint": [args.checkpoint]}, lock="--out")

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from model_core.metrics.matching import evaluate_maps, unmatched_section
     from model_core.metrics.report import build_report, write_report
     from model_core.metrics.meta import run_meta
-    from model_core.outputs import beside, claim_outputs
+    from model_core.input_protection import beside
+    from model_core.outputs.checks import claim_outputs
 
     if args.report is not None:
         return _rescore(args)
@@ -121,7 +122,8 @@ def _rescore(args: argparse.Namespace) -> int:
     from model_core.errors import InputError
     from model_core.metrics.report import write_report
     from model_core.metrics.rescore import read_report, rescore_report
-    from model_core.outputs import beside, claim_outputs, report_inputs
+    from model_core.input_protection import beside, report_inputs
+    from model_core.outputs.checks import claim_outputs
 
     # the report's meta leads to its annotations, data folder and checkpoints: all read or theirs
     paths, _ = claim_outputs({"--out": (args.out, "report"), "--csv": (args.csv, "csv")},

@@ -78,7 +78,8 @@ def _is_own_set(folder) -> bool:
 def _claim(args: argparse.Namespace):
     """OUT: a new or empty folder, or (with --force) one of our own sets; locked; cleaned."""
     from model_core.errors import InputError
-    from model_core.outputs import OutputLock, check_output, remove_stale_temps
+    from model_core.outputs.checks import check_output, remove_stale_temps
+    from model_core.outputs.lock import OutputLock
 
     out = check_output(args.out, "OUT", folder_ok=True)
     OutputLock(out, "OUT").acquire()

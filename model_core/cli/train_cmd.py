@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from model_core.outputs import finite, integer
+from model_core.options.types import finite, integer
 from model_core.train.options import PRESETS
 
 
@@ -170,7 +170,8 @@ def _claim(args: argparse.Namespace):
     """Check every output against every input, take the lock on --out, clean leftovers."""
     import os
 
-    from model_core.outputs import claim_outputs, data_inputs
+    from model_core.input_protection import data_inputs
+    from model_core.outputs.checks import claim_outputs
     from model_core.train.options import TrainOptions
 
     o = TrainOptions(data=args.data, head=args.head, epochs=args.epochs, out=args.out, cache=args.cache)

@@ -151,7 +151,8 @@ class LiveRecorder:
 
     def __init__(self, path: str | os.PathLike, heads: dict, fps: float, audio=None, inputs: dict | None = None):
         from model_core.errors import InputError
-        from model_core.outputs import OutputLock, check_output
+        from model_core.outputs.checks import check_output
+        from model_core.outputs.lock import OutputLock
 
         self.path = check_output(path, "recording", inputs, kind="video")
         if self.path.suffix.lower() != ".mp4":

@@ -17,79 +17,23 @@ video):
   *symlinked* output is written through to its target (the link stays a link; the target
   is replaced atomically), so the returned path is the one to write.
   :func:`check_writable_output` is the same check for the viewer's writers.
-* :class:`OutputLock`, an advisory ``fcntl.flock`` on ``.NAME.lock`` beside the output:
-  one writer per output; a second process is refused at once with a line naming the
-  first one's pid. Held for the whole run; with it held, :func:`remove_stale_temps` drops
-  the ``.NAME.*.tmp`` files that killed runs of :mod:`model_core.atomic` left behind.
-* argparse types (:func:`finite`, :func:`integer`) that refuse NaN, infinities and values
-  outside a sane range, and :class:`OneLineParser`, whose errors are one line.
-* :class:`SafeStdout`: a consumer that closes stdout early (``| head -1``) or a full
-  ``/dev/full`` never interrupts the work; output is dropped from then on.
+* :func:`claim_outputs` is everything a command does before its work: the checks, the
+  lock of :mod:`model_core.outputs.lock`, and :func:`remove_stale_temps`, which drops the
+  ``.NAME.*.tmp`` files that killed runs of :mod:`model_core.atomic` left behind.
 
 Qt-free, torch-free: imported by the CLI before anything heavy.
 """
 from __future__ import annotations
 
-import argparse
 import errno
-import math
 import os
 import stat
-import sys
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from model_core.errors import InputError
-from model_core.input_protection import (ANNOTATIONS, DATA_FILES, MEDIA, MEDIA_SUFFIXES, REPLACES,  # noqa: F401
-                                         SPLIT, beside, data_inputs, identify, meta_inputs, report_inputs)
-
-
-# -- options --------------------------------------------------------------------------------
-
-def finite(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
-           hi_open: bool = False) -> Callable[[str], float]:
-    """An argparse ``type``: a finite float in [lo, hi] (``lo_open``/``hi_open``: open ends)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-        if lo is not None and (value <= lo if lo_open else value < lo):
-            raise argparse.ArgumentTypeError(f"must be {'>' if lo_open else '>='} {lo:g}, got {text}")
-        if hi is not None and (value >= hi if hi_open else value > hi):
-            raise argparse.ArgumentTypeError(f"must be {'<' if hi_open else '<='} {hi:g}, got {text}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
-
-
-def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type``: an integer in [lo, hi]."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if lo is not None and value < lo:
-            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
-        if hi is not None and value > hi:
-            raise argparse.ArgumentTypeError(f"must be <= {hi}, got {value}")
-        return value
-
-    parse.__name__ = "integer"
-    return parse
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr (exit 2), not a usage block."""
-
-    def error(self, message: str):  # noqa: D401 - argparse's API
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+from model_core.input_protection import ANNOTATIONS, MEDIA, REPLACES, SPLIT, identify
+from model_core.outputs.lock import OutputLock, is_main_rank
 
 
 # -- paths ------------------------------------------------------------------------------------
@@ -248,94 +192,6 @@ def check_outputs(outputs: Mapping[str, str | os.PathLike | tuple | None],
     return done
 
 
-# -- one writer per output ----------------------------------------------------------------
-
-def lock_path(output: str | os.PathLike) -> Path:
-    output = Path(os.path.abspath(output))
-    return output.with_name(f".{output.name}.lock")
-
-
-def is_main_rank() -> bool:
-    """False in torchrun's ranks other than 0 (rank 0 holds the locks for the job)."""
-    return os.environ.get("RANK", "0") == "0"
-
-
-class OutputLock:
-    """An advisory lock (``fcntl.flock``) on ``.NAME.lock`` beside ``output``.
-
-    ``acquire`` refuses at once, naming the holder's pid, when another process holds it.
-    The lock file is removed on release (and a lock file replaced under us is retried).
-    """
-
-    def __init__(self, output: str | os.PathLike, label: str = "--out"):
-        self.output, self.label = Path(output), label
-        self.path = lock_path(output)
-        self._fd: int | None = None
-
-    def acquire(self) -> "OutputLock":
-        import fcntl  # here, not at the top: importing this module must work where fcntl is missing (Windows)
-
-        for _ in range(20):
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise InputError(self.path.parent, f"cannot write to the output folder "
-                                                   f"({exc.strerror or exc})") from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    os.close(fd)
-                    raise
-                try:
-                    holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
-                finally:
-                    os.close(fd)
-                raise InputError(self.output, f"is being written by another process (pid {holder}); "
-                                              f"wait for it to finish or choose another {self.label}") from None
-            try:  # the file we locked may have been unlinked by a releasing holder: retry
-                if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
-                    os.close(fd)
-                    continue
-            except FileNotFoundError:
-                os.close(fd)
-                continue
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            self._fd = fd
-            _HELD.append(self)
-            return self
-        raise InputError(self.output, "could not take the output lock (it keeps changing)")
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        try:
-            self.path.unlink()
-        except OSError:
-            pass
-        os.close(self._fd)
-        self._fd = None
-        if self in _HELD:
-            _HELD.remove(self)
-
-    def __enter__(self) -> "OutputLock":
-        return self.acquire() if self._fd is None else self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-
-_HELD: list[OutputLock] = []
-
-
-def release_all() -> None:
-    """Release every lock this process holds (the CLI's and the viewer's ``main`` call it
-    on the way out, so commands need no try/finally of their own)."""
-    for lock in list(_HELD):
-        lock.release()
-
-
 def remove_stale_temps(outputs: Iterable[str | os.PathLike], folders: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """Remove what killed runs left: the ``.NAME.*.tmp`` files of :mod:`model_core.atomic`
     beside each output, and every ``.*.tmp`` in ``folders``. Call with the lock held."""
@@ -375,66 +231,3 @@ def claim_outputs(outputs: Mapping[str, str | os.PathLike | tuple | None],
         held = OutputLock(paths[lock], lock).acquire()
         remove_stale_temps([*paths.values(), *extra_temps], temp_folders)
     return paths, held
-
-
-# -- stdout -----------------------------------------------------------------------------------
-
-class SafeStdout:
-    """A wrapper of stdout that survives its reader going away.
-
-    On ``BrokenPipeError`` (``| head -1``) or another ``OSError`` (``> /dev/full``) the
-    stream is pointed at ``/dev/null`` and everything after is dropped, so the command
-    finishes its work and writes its files. ``error`` holds the first non-pipe error, which
-    the CLI reports in one line after the work.
-    """
-
-    def __init__(self, stream):
-        self._stream = stream
-        self.closed_early = False
-        self.error: OSError | None = None
-
-    def _failed(self, exc: OSError) -> None:
-        if not isinstance(exc, BrokenPipeError) and self.error is None:
-            self.error = exc
-        self.closed_early = True
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass
-
-    def write(self, text: str) -> int:
-        if self.closed_early:
-            return len(text)
-        try:
-            return self._stream.write(text)
-        except OSError as exc:
-            self._failed(exc)
-            return len(text)
-
-    def flush(self) -> None:
-        if self.closed_early:
-            try:
-                self._stream.flush()
-            except (OSError, ValueError):
-                pass
-            return
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            self._failed(exc)
-            try:
-                self._stream.flush()
-            except (OSError, ValueError):
-                pass
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
-def install_safe_stdout() -> SafeStdout:
-    """Replace ``sys.stdout`` with a :class:`SafeStdout` (idempotent); return it."""
-    if not isinstance(sys.stdout, SafeStdout):
-        sys.stdout = SafeStdout(sys.stdout)
-    return sys.stdout
