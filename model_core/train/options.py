@@ -8,13 +8,13 @@ weights of the uninterrupted run, so resuming with other settings is refused.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model_core.errors import InputError
+from model_core.options.spec import option, positional, problems
 
 #: Model presets (ModelConfig fields except num_classes, which comes from the data).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -113,40 +113,64 @@ def check_model_settings(settings: dict[str, Any]) -> None:
                                f"{cfg.image_size})")
 
 
+#: The training heads (``model_core.model.HEADS``, named here so that the parser imports no torch).
+HEADS = ("avc", "cls", "dnm")
+
+
 @dataclass
 class TrainOptions:
-    """One training run (see ``avsol train --help`` for each option's meaning)."""
+    """One training run: what ``avsol train`` parses, what the viewer and tests pass to the
+    :class:`~model_core.train.loop.Trainer`. Each option is declared here once, with its help,
+    default and range (:mod:`model_core.options.spec`); ``model``, ``min_lr_ratio`` and
+    ``command`` are settings of the run that are not options."""
 
-    data: str
-    head: str
-    epochs: int
-    out: str
-    device: str = "auto"
-    resume: bool = False
-    batch_size: int = 32
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int | None = None
+    data: str = positional(metavar="DATA", help="AVE-format folder (Annotations.txt, split files, videos)")
+    head: str = option(required=True, choices=HEADS, help="which loss to train")
+    epochs: int = option(kind=int, required=True, lo=1, hi=1_000_000, help="passes over the train split")
+    out: str = option(required=True, metavar="CKPT", help="checkpoint to write (.pt)")
+    device: str = option("auto", choices=("auto", "cpu", "cuda"), help="where to train")
+    resume: bool = option(False, help="continue from OUT.last.pt (starts afresh, saying so, if there is none)")
+    batch_size: int = option(32, lo=1, hi=65536, group="optimisation", help="per process")
+    lr: float = option(2e-3, lo=0, hi=10, lo_open=True, group="optimisation", help="peak learning rate of AdamW")
+    weight_decay: float = option(1e-4, lo=0, hi=10, group="optimisation", help="AdamW weight decay")
+    warmup_steps: int | None = option(None, kind=int, lo=0, group="optimisation", help="default: 5% of the steps")
     min_lr_ratio: float = 0.01
-    seed: int = 0
-    workers: int = 1
+    seed: int = option(0, lo=0, hi=2**32 - 1, group="optimisation", help="random seed")
+    workers: int = option(1, lo=1, hi=256, group="running", help="processes decoding videos into the cache")
     model: dict[str, Any] = field(default_factory=lambda: dict(PRESETS["demo"]))
-    lam: float = 1.0
-    visual_init: str | None = None
-    cache: str | None = None
-    val_every: int = 1
-    save_every: int = 50
-    log_every: int = 10
-    flip: bool = True
-    absent_negatives: bool = False
-    swap_silent: float = 0.0
-    val_limit: int | None = None
-    crop_scale: float = 1.0
-    keep_last: bool = False
-    threads: int | None = None
-    select_best: str | None = None
-    grad_clip: float | None = None
-    stop_after_steps: int | None = None
+    lam: float = option(1.0, flag="--lambda", lo=0, hi=1000, group="optimisation",
+                        help="weight of the classification loss in the dnm head")
+    visual_init: str | None = option(None, metavar="FILE", group="model",
+                                     help="state-dict file to initialise the visual trunk")
+    cache: str | None = option(None, metavar="DIR", group="running",
+                               help="feature cache folder (default DATA/.avsol-cache)")
+    val_every: int = option(1, lo=1, group="running", help="validate every N epochs (and after the last)")
+    save_every: int = option(50, lo=1, group="running", help="write OUT.last.pt every N steps")
+    log_every: int = option(10, lo=1, group="running", help="a step event every N steps")
+    flip: bool = option(True, negate=True, group="optimisation", help="no left-right flips")
+    absent_negatives: bool = option(False, group="optimisation",
+                                    help="AVC negatives only with the sound of a class not visible in the "
+                                         "frame (needs avsol-e.json silent boxes; see model_core/train/pairs.py)")
+    swap_silent: float = option(0.0, lo=0, hi=1, metavar="P", group="optimisation",
+                                help="with probability P pair a frame with the sound (and class) of one of "
+                                     "its visible silent objects, as a positive")
+    val_limit: int | None = option(None, kind=int, lo=1, metavar="N", group="running",
+                                   help="validate on N val segments drawn once with a fixed seed (the same N "
+                                        "for every run and seed; default: all)")
+    crop_scale: float = option(1.0, lo=0.1, hi=1, metavar="S", group="optimisation",
+                               help="random crops covering S..1 of the frame, resized back (default 1: off)")
+    keep_last: bool = option(False, group="running", help="keep OUT.last.pt after the run finishes")
+    threads: int | None = option(None, kind=int, lo=1, hi=1024, group="running",
+                                 help="torch CPU threads (default: torch's choice)")
+    select_best: str | None = option(None, choices=SELECTABLE, metavar="METRIC", group="running",
+                                     help="write to --out the weights of the epoch with the best val METRIC "
+                                          f"({', '.join(SELECTABLE)}) instead of the last epoch's")
+    grad_clip: float | None = option(None, kind=float, lo=0, hi=1e6, lo_open=True, metavar="NORM",
+                                     group="optimisation",
+                                     help="scale the gradients so that their global L2 norm is at most NORM "
+                                          "(default: no clipping); step events then carry grad_norm, before "
+                                          "clipping")
+    stop_after_steps: int | None = option(None, kind=int, hidden=True, help="tests: a kill after N steps")
     command: list[str] = field(default_factory=list)
 
     @property
@@ -166,39 +190,11 @@ class TrainOptions:
         return Path(self.cache) if self.cache else Path(self.data) / ".avsol-cache"
 
     def problems(self) -> list[str]:
-        """Every invalid value, as messages naming the option."""
-        from model_core.model import HEADS
-
-        out = []
-        if self.head not in HEADS:
-            out.append(f"--head must be one of {', '.join(HEADS)}, got {self.head!r}")
-        for name in ("epochs", "batch_size", "workers", "val_every", "save_every", "log_every"):
-            if getattr(self, name) < 1:
-                out.append(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if self.batch_size < 2 and self.head in ("avc", "dnm"):
+        """Every invalid value, as messages naming the option: the declared ranges, and the
+        batch the AVC loss needs."""
+        out = problems(self)
+        if isinstance(self.batch_size, int) and self.batch_size < 2 and self.head in ("avc", "dnm"):
             out.append("--batch-size must be >= 2 for the AVC loss (negatives come from the batch)")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            out.append(f"--lr must be a finite number > 0, got {self.lr}")
-        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            out.append(f"--weight-decay must be a finite number >= 0, got {self.weight_decay}")
-        if not (self.lam >= 0 and math.isfinite(self.lam)):
-            out.append(f"--lambda must be a finite number >= 0, got {self.lam}")
-        if not 0 <= self.seed < 2**32:
-            out.append(f"--seed must be in 0..{2**32 - 1}, got {self.seed}")
-        if self.threads is not None and self.threads < 1:
-            out.append(f"--threads must be >= 1, got {self.threads}")
-        if self.val_limit is not None and self.val_limit < 1:
-            out.append(f"--val-limit must be >= 1, got {self.val_limit}")
-        if not 0.1 <= self.crop_scale <= 1.0:
-            out.append(f"--crop-scale must be in [0.1, 1], got {self.crop_scale}")
-        if not 0.0 <= self.swap_silent <= 1.0:
-            out.append(f"--swap-silent must be in [0, 1], got {self.swap_silent}")
-        if self.select_best is not None and self.select_best not in SELECTABLE:
-            out.append(f"--select-best must be one of {', '.join(SELECTABLE)}, got {self.select_best!r}")
-        if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
-            out.append(f"--grad-clip must be a finite number > 0, got {self.grad_clip}")
-        if self.warmup_steps is not None and self.warmup_steps < 0:
-            out.append(f"--warmup-steps must be >= 0, got {self.warmup_steps}")
         return out
 
     def run_settings(self) -> dict[str, Any]:
