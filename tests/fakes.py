@@ -1,4 +1,4 @@
-"""The tests' fake models: each implements the WHOLE model protocol
+"""The tests' fakes: models, each of which implements the WHOLE model protocol
 (:class:`model_core.models.protocol.MapModel`), so production code needs no branch that
 exists only for a fake (``tests/test_fakes.py`` holds every fake to the protocol).
 
@@ -8,6 +8,7 @@ exists only for a fake (``tests/test_fakes.py`` holds every fake to the protocol
   the window's RMS and mean, its map a quadrant (or ``map_fn``), optionally gated (a slow
   model).
 - :class:`FakeFactory`: the viewer's ``localizer_factory`` over named fakes.
+- :class:`FakeClock`: the live sources' and the live loop's clock, moved by the test.
 """
 from __future__ import annotations
 
@@ -117,3 +118,26 @@ class FakeFactory:
         if isinstance(obj, Exception):
             raise obj
         return obj
+
+
+class FakeClock:
+    """A monotonic clock (seconds) that moves only when the test says: ``clock()`` reads it,
+    ``advance(dt)`` or ``set(t)`` moves it. Thread-safe (a source's thread reads it while
+    the test moves it). Given as ``clock=`` to the live sources and the live loop."""
+
+    def __init__(self, t: float = 0.0):
+        self._t = float(t)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._t
+
+    def set(self, t: float) -> None:
+        with self._lock:
+            assert t >= self._t, "a monotonic clock never goes back"
+            self._t = float(t)
+
+    def advance(self, dt: float) -> None:
+        with self._lock:
+            self._t += float(dt)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from media_helpers import make_clip, read_frame_index
-from viewer_support import FakeLocalizer
+from fakes import FakeClock, FakeLocalizer
 from model_core.errors import DeviceError
 from model_core.inference.live_loop import LiveLoop, LiveStats
 from model_core.inference.live_sources import (FileCameraFrames, FileMicrophone, LiveSpec, RingBuffer,
@@ -52,37 +52,60 @@ def test_ring_buffer_keeps_the_last_samples_by_stream_position():
 
 
 def test_file_camera_plays_in_real_time_and_keeps_the_newest(live_clip):
-    cam = FileCameraFrames(live_clip).start()
+    """On a clock the test moves: frame k is delivered when the clock reaches k / fps, a
+    jump skips the frames already past (counted as dropped), only the newest is held, and
+    the file loops."""
+    clock = FakeClock()
+    cam = FileCameraFrames(live_clip, clock=clock).start()
     try:
-        f0 = cam.latest(timeout=5)
-        time.sleep(0.5)
-        f1 = cam.latest(after=f0.index, timeout=5)
-        # ~12 frames were captured in 0.5 s at 25 fps; only the newest is held
-        assert 8 <= f1.index - f0.index <= 20
-        assert read_frame_index(f1.image) == f1.index % 50
-        with pytest.raises(IndexError):
-            cam.read([f0.index], 64)
-        assert cam.read([cam.latest().index], 64)[0].shape == (64, 64, 3)
+        fps = cam.fps
+        f = cam.latest(timeout=5)
+        assert (f.index, read_frame_index(f.image), f.time) == (0, 0, 0.0)
+        first = f
+        for k in range(1, 13):                     # in real time: one frame per 1 / fps
+            clock.set(k / fps)
+            f = cam.latest(after=f.index, timeout=5)
+            assert (f.index, read_frame_index(f.image), f.time, f.captured) == (k, k, k / fps, k / fps)
+        assert cam.dropped == 0
+        clock.set(24.5 / fps)                      # 11.5 frame periods late: frames 13..23 lost
+        f = cam.latest(after=f.index, timeout=5)
+        assert (f.index, read_frame_index(f.image), cam.dropped) == (13, 24, 11)
+        with pytest.raises(IndexError):            # only the newest is held
+            cam.read([first.index], 64)
+        assert cam.read([f.index], 64)[0].shape == (64, 64, 3)
+        clock.set(50 / fps)                        # frames 25..49 lost; the file loops to 0
+        f = cam.latest(after=f.index, timeout=5)
+        assert (f.index, read_frame_index(f.image), cam.dropped) == (14, 0, 36)
     finally:
         cam.close()
     assert not live_threads()
 
 
-def test_file_microphone_fills_the_ring_in_real_time_and_loops(tmp_path):
+def test_file_microphone_fills_the_ring_by_its_clock_and_loops(tmp_path):
+    """After t seconds of the clock the ring holds int(t * 16000) samples: the track (0.4 s)
+    looped; a microphone that writes nothing for STALL_S is taken as gone."""
+    from model_core.inference.live_sources import STALL_S
+
     clip = make_clip(tmp_path / "a.mp4", n_frames=10, fps=25.0, size=(64, 48))  # 0.4 s of tone: loops
-    mic = FileMicrophone(clip).start()
+    clock = FakeClock(100.0)
+    mic = FileMicrophone(clip, clock=clock).start()
     try:
-        time.sleep(1.0)
-        now = mic.now
-        assert 0.8 <= now <= 1.6
+        clock.set(101.0)
+        assert wait_for(lambda: mic.ring.total >= 16000)
+        assert mic.ring.total == 16000 and mic.now == 1.0
         first, x = mic.last(1.0)
-        assert first == int(round(now * 16000)) - 16000 or abs(first + 16000 - mic.ring.total) <= 1
+        track = mic.track
+        assert first == 0 and len(track) < 16000
+        np.testing.assert_array_equal(x, np.tile(track, 16000 // len(track) + 1)[:16000])
         rms = float(np.sqrt(np.mean(x[-8000:] ** 2)))
         assert 0.25 < rms < 0.45       # a 0.5-amplitude tone, also after the loop point
         mic.check()
     finally:
         mic.close()
     assert not live_threads()
+    clock.set(101.0 + STALL_S + 0.5)
+    with pytest.raises(DeviceError, match="no sound for"):
+        mic.check()
 
 
 @pytest.mark.parametrize("camera, microphone, words", [
@@ -171,26 +194,35 @@ def audio_sensitive_fake(name="dnm"):
 
 
 def test_live_loop_maps_arrive_follow_the_sound_and_stop_cleanly(live_clip):
+    """On a clock the test moves one frame period at a time: every frame is mapped once,
+    the HUD's refresh rate is the camera's 25 Hz and, no time passing while the model runs,
+    the latency is 0; the maps follow the tone the file microphone plays."""
     fake = audio_sensitive_fake()
     got = []
-    loop = LiveLoop({"m": fake}, LiveSpec(str(live_clip), str(live_clip)), on_maps=got.append).start()
+    clock = FakeClock()
+    loop = LiveLoop({"m": fake}, LiveSpec(str(live_clip), str(live_clip)), on_maps=got.append,
+                    clock=clock).start()
     try:
-        assert wait_for(lambda: len(got) >= 15)
-        time.sleep(1.0)
+        assert wait_for(lambda: got and got[-1].frame.index == 0)
+        for k in range(1, 16):
+            clock.set(k / 25)
+            assert wait_for(lambda: got[-1].frame.index == k)
+        refreshes = loop.stats.audio_refreshes
+        assert wait_for(lambda: loop.stats.audio_refreshes >= refreshes + 2)   # one began after 0.6 s of tone
+        clock.set(16 / 25)
+        assert wait_for(lambda: got[-1].frame.index == 16)
         r = got[-1]
+        assert [x.frame.index for x in got] == list(range(17))
         assert set(r.entries) == {"m"} and not r.silent
         assert r.entries["m"].map[0, 0] > 0.9           # heard the tone
         # the map belongs to the newest frame captured: its pixels say which
-        assert fake.frames_seen[-1] == r.frame.index % 50
+        assert fake.frames_seen[-1] == r.frame.index % 50 == 16
         for x in got[-10:]:
             loop.stats.record_overlay(x.frame.captured, x.done)
-        hz = loop.stats.refresh_hz()
-        med, p95 = loop.stats.latency_ms()
-        assert 5 < hz <= 27                            # a 25 fps camera, a fast fake model
-        assert 0 <= med <= p95 < 500
+        assert loop.stats.refresh_hz(now=16 / 25) == pytest.approx(25.0)
+        assert loop.stats.latency_ms(now=16 / 25) == (0.0, 0.0)
         c = loop.counts()
-        assert c["captured"] >= len(got) and c["overruns"] == 0
-        assert 5 <= c["audio_refreshes"]               # ~10 Hz
+        assert c["captured"] == 17 and c["dropped"] == 0 and c["unmapped"] == 0 and c["overruns"] == 0
         assert loop.camera_name == f"file {live_clip.name}" and loop.microphone_name.startswith("file")
         assert not loop.problems
     finally:

@@ -7,6 +7,10 @@ the model takes them are never queued. :class:`CameraFrames` reads an OpenCV cap
 index; :class:`FileCameraFrames` plays a video file in real time, looping (how live mode
 is tested here, and how a user replays a recording through it). Problems are
 :class:`~model_core.errors.DeviceError` with a one-line message.
+
+Every source reads the time from its ``clock`` (``time.monotonic`` unless given): a test
+drives a file camera with a clock it advances by hand, so what it checks is the pacing
+rule, not how busy the machine was.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -26,11 +31,11 @@ from model_core.inference.frame_sources import FrameProvider
 
 @dataclass
 class LiveFrame:
-    """One captured frame: ``index`` counts captures, ``captured`` is ``time.monotonic()``."""
+    """One captured frame: ``index`` counts captures, ``captured`` is the source's clock."""
 
     index: int
     time: float            # seconds since the source started
-    captured: float        # monotonic clock at capture
+    captured: float        # the source's clock (time.monotonic by default) at capture
     image: np.ndarray      # H x W x 3 uint8 RGB
 
 
@@ -40,10 +45,12 @@ class LiveFrames(FrameProvider):
     ``captured`` counts frames delivered, ``dropped`` frames the source lost (a file camera
     that fell behind real time skips frames; a camera's failed reads). Subclasses implement
     ``_open`` / ``_grab`` (-> RGB image or None) / ``_release``, all in the capture thread.
+    ``clock()`` gives the capture times (seconds, monotonic).
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, clock: Callable[[], float] = time.monotonic):
         self.name = name
+        self.clock = clock
         self.captured = 0
         self.dropped = 0
         self.error: DeviceError | None = None
@@ -125,7 +132,7 @@ class LiveFrames(FrameProvider):
             self.error = DeviceError(None, f"{self.name}: cannot open ({type(exc).__name__}: {exc})")
             self._opened.set()
             return
-        self._t0 = time.monotonic()
+        self._t0 = self.clock()
         self._opened.set()
         try:
             while not self._stop.is_set():
@@ -139,7 +146,7 @@ class LiveFrames(FrameProvider):
                     break
                 if img is None:
                     continue
-                now = time.monotonic()
+                now = self.clock()
                 with self._cond:
                     self._latest = LiveFrame(self.captured, now - self._t0, now, img)
                     self.captured += 1
@@ -163,7 +170,7 @@ class LiveFrames(FrameProvider):
 
 
 #: The highest camera index accepted: OpenCV reads larger numbers as a backend code plus
-#: an index, and a 20-digit one overflowed into 7 lines of OpenCV errors (issue 26).
+#: an index, and a 20-digit one overflowed into 7 lines of OpenCV errors.
 MAX_CAMERA_INDEX = 99
 
 
@@ -184,9 +191,9 @@ class CameraFrames(LiveFrames):
 
     FAILS = 30   # consecutive failed reads that mean the camera is gone
 
-    def __init__(self, index: int):
+    def __init__(self, index: int, clock: Callable[[], float] = time.monotonic):
         check_camera_index(int(index))
-        super().__init__(f"camera {index}")
+        super().__init__(f"camera {index}", clock)
         self.index = int(index)
         self.fps = 30.0
         self._cap = None
@@ -228,10 +235,11 @@ class CameraFrames(LiveFrames):
 
 class FileCameraFrames(LiveFrames):
     """A video file played as a camera: in real time, looping; frames whose time has passed
-    are skipped (counted in ``dropped``), as a camera would lose them."""
+    are skipped (counted in ``dropped``), as a camera would lose them. Frame ``k`` is due
+    ``k / fps`` seconds of ``clock`` after the file opened."""
 
-    def __init__(self, path: str | os.PathLike):
-        super().__init__(f"file {Path(path).name}")
+    def __init__(self, path: str | os.PathLike, clock: Callable[[], float] = time.monotonic):
+        super().__init__(f"file {Path(path).name}", clock)
         self.path = os.fspath(path)
         self.fps = 25.0
         self._reader = None
@@ -249,14 +257,14 @@ class FileCameraFrames(LiveFrames):
         except InputError as exc:
             raise DeviceError(self.path, f"cannot be used as a camera ({exc.problem})") from None
         self.fps = float(self._reader.fps)
-        self._start = time.monotonic()
+        self._start = self.clock()
 
     def _grab(self) -> np.ndarray | None:
         due_at = self._start + self._shown / self.fps
-        wait = due_at - time.monotonic()
-        if wait > 0:
-            if self._stop.wait(wait):
-                return None
+        wait = due_at - self.clock()
+        if wait > 0:   # not due yet: wait, then ask the clock again
+            self._stop.wait(wait)
+            return None
         else:  # behind real time: skip the frames already past, as a camera loses them
             behind = int(-wait * self.fps)
             if behind > 0:

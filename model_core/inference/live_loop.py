@@ -21,6 +21,10 @@ in these threads. A device that fails (none found, PortAudio missing, unplugged)
 reported through ``on_problem(kind, message)`` and retried every ``retry_s``; while the
 microphone is missing the maps are computed on silence (flagged), and ``on_problem(kind,
 None)`` says it is back. :class:`LiveStats` holds the HUD's figures. Qt-free.
+
+The loop and the sources it opens read the time from one ``clock`` (``time.monotonic``
+unless given): the pacing of the file sources, the retry delays and the HUD's times, so a
+test advances a clock by hand instead of sleeping and hoping the machine kept up.
 """
 from __future__ import annotations
 
@@ -52,16 +56,18 @@ class LiveMaps:
     entries: dict            # model key -> MapEntry
     audio_first: int         # first 16 kHz sample of the window heard (stream samples)
     silent: bool             # computed on silence (no microphone)
-    done: float              # time.monotonic() when the maps were ready
+    done: float              # the loop's clock when the maps were ready
 
 
 class LiveStats:
-    """Rolling HUD figures (thread-safe): refresh rate, capture-to-overlay latency, counts."""
+    """Rolling HUD figures (thread-safe): refresh rate, capture-to-overlay latency, counts.
+    Times are ``clock()`` seconds (the loop's clock)."""
 
-    def __init__(self, window_s: float = STATS_WINDOW_S):
+    def __init__(self, window_s: float = STATS_WINDOW_S, clock: Callable[[], float] = time.monotonic):
         self.window_s = window_s
+        self.clock = clock
         self._lock = threading.Lock()
-        self._maps: deque = deque()        # monotonic times maps were ready
+        self._maps: deque = deque()        # clock times maps were ready
         self._latency: deque = deque()     # (shown time, capture-to-overlay seconds)
         self.mapped = 0
         self.audio_refreshes = 0
@@ -80,14 +86,14 @@ class LiveStats:
 
     def record_overlay(self, captured: float, shown: float | None = None) -> None:
         """The maps of a frame captured at ``captured`` are on screen now (or at ``shown``)."""
-        shown = time.monotonic() if shown is None else shown
+        shown = self.clock() if shown is None else shown
         with self._lock:
             self._latency.append((shown, shown - captured))
             self._trim(shown)
 
     def refresh_hz(self, now: float | None = None) -> float:
         with self._lock:
-            self._trim(time.monotonic() if now is None else now)
+            self._trim(self.clock() if now is None else now)
             t = list(self._maps)
         if len(t) < 2 or t[-1] <= t[0]:
             return 0.0
@@ -96,7 +102,7 @@ class LiveStats:
     def latency_ms(self, now: float | None = None) -> tuple[float, float]:
         """(median, p95) capture-to-overlay latency in ms over the window (nan if none)."""
         with self._lock:
-            self._trim(time.monotonic() if now is None else now)
+            self._trim(self.clock() if now is None else now)
             lat = [x for _, x in self._latency]
         if not lat:
             return float("nan"), float("nan")
@@ -114,21 +120,24 @@ class LiveLoop:
     on_maps : ``on_maps(LiveMaps)``, called in the visual thread.
     on_problem : ``on_problem(kind, message or None)``, kind ``camera`` / ``microphone``.
     on_spectrogram : ``on_spectrogram(log_mel (64, T) ndarray, end sample)`` at ~``audio_hz``.
+    clock : seconds, monotonic; given to the sources ``spec`` opens, the retries and the HUD.
     """
 
     def __init__(self, localizers: dict, spec: LiveSpec | None = None, on_maps: Callable | None = None,
                  on_problem: Callable | None = None, on_spectrogram: Callable | None = None,
                  audio_hz: float = 10.0, retry_s: float = 1.0, open_frames: Callable | None = None,
-                 open_audio: Callable | None = None, spectrogram_seconds: float = SPECTROGRAM_SECONDS):
+                 open_audio: Callable | None = None, spectrogram_seconds: float = SPECTROGRAM_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
         spec = spec or LiveSpec()
         self.localizers = dict(localizers)
-        self.open_frames = open_frames or spec.open_frames
-        self.open_audio = open_audio or spec.open_audio
+        self.clock = clock
+        self.open_frames = open_frames or (lambda: spec.open_frames(clock))
+        self.open_audio = open_audio or (lambda: spec.open_audio(clock))
         self.on_maps, self.on_problem, self.on_spectrogram = on_maps, on_problem, on_spectrogram
         self.audio_period = 1.0 / float(audio_hz)
         self.retry_s = float(retry_s)
         self.spectrogram_seconds = float(spectrogram_seconds)
-        self.stats = LiveStats()
+        self.stats = LiveStats(clock=clock)
         self.problems: dict[str, str] = {}
         self.camera_name = self.microphone_name = ""
         self.latest: LiveMaps | None = None
@@ -204,7 +213,7 @@ class LiveLoop:
         cache = EmbeddingCache(max_items=64)
         retry_at = 0.0
         while not self._stop.is_set():
-            tick = time.monotonic()
+            tick = self.clock()
             if (self.audio is None or isinstance(self.audio, SilentLive)) and tick >= retry_at:
                 try:
                     audio = self.open_audio()
@@ -212,7 +221,7 @@ class LiveLoop:
                     self._problem("microphone", f"{exc} — maps computed on silence")
                     retry_at = tick + self.retry_s
                     if self.audio is None:
-                        self.audio = SilentLive()
+                        self.audio = SilentLive(clock=self.clock)
                 else:
                     self._close_audio()
                     self.audio = audio
@@ -223,8 +232,8 @@ class LiveLoop:
             except DeviceError as exc:
                 self._problem("microphone", f"{exc} — maps computed on silence")
                 self._close_audio()
-                self.audio = SilentLive()
-                retry_at = time.monotonic() + self.retry_s
+                self.audio = SilentLive(clock=self.clock)
+                retry_at = self.clock() + self.retry_s
             audio = self.audio
             akey = audio.key
             first = audio.last(1.0)[0]
@@ -242,7 +251,7 @@ class LiveLoop:
             self._emb_ready.set()
             if self.on_spectrogram is not None and self.spectrogram_seconds > 0:
                 self._spectrogram(audio)
-            self._stop.wait(max(0.0, self.audio_period - (time.monotonic() - tick)))
+            self._stop.wait(max(0.0, self.audio_period - (self.clock() - tick)))
         self._close_audio()
 
     def _spectrogram(self, audio: LiveAudio) -> None:
@@ -263,7 +272,7 @@ class LiveLoop:
         retry_at = 0.0
         while not self._stop.is_set():
             if self.frames is None:
-                if time.monotonic() < retry_at:
+                if self.clock() < retry_at:
                     self._stop.wait(0.05)
                     continue
                 try:
@@ -273,14 +282,14 @@ class LiveLoop:
                     self._problem("camera", None)
                 except DeviceError as exc:
                     self._problem("camera", str(exc))
-                    retry_at = time.monotonic() + self.retry_s
+                    retry_at = self.clock() + self.retry_s
                     continue
             try:
                 f = self.frames.latest(after=last, timeout=0.25)
             except DeviceError as exc:
                 self._problem("camera", str(exc))
                 self._close_frames()
-                retry_at = time.monotonic() + self.retry_s
+                retry_at = self.clock() + self.retry_s
                 continue
             if f is None or not self._emb_ready.wait(0.25):
                 continue
@@ -319,4 +328,4 @@ class LiveLoop:
             entries[mkey] = MapEntry(np.asarray(pred.maps[0], np.float32), float(pred.p_avc[0]),
                                      np.asarray(pred.class_probs[0], np.float32), float(f.time), float(centre),
                                      bool(silent))
-        return LiveMaps(f, entries, first, bool(silent), time.monotonic())
+        return LiveMaps(f, entries, first, bool(silent), self.clock())

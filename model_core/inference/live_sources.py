@@ -16,6 +16,10 @@ and the live-audio habit of ``ARCHITECTURE.md``: the capture never waits for the
 
 Problems are :class:`~model_core.errors.DeviceError` with a one-line message: no camera,
 no microphone, PortAudio missing, a device gone mid-stream.
+
+Every source reads the time from its ``clock`` (``time.monotonic`` unless given): the
+file microphone writes what is due by it, and a stall is measured on it, so a test drives
+them with a clock it advances by hand.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -35,7 +40,7 @@ from model_core.inference.live_frames import (CameraFrames, FileCameraFrames, Li
                                               list_cameras)
 
 #: Seconds of audio the ring buffer holds: the spectrogram tail and the longest window a
-#: model hears (10 s: LVS, SSL-TIE; issue 27), with room for the reader's lag.
+#: model hears (10 s: LVS, SSL-TIE), with room for the reader's lag.
 RING_SECONDS = 12.0
 #: Names that mean a file, not a device, for ``--microphone``.
 MEDIA_SUFFIXES = extensions.AUDIO + extensions.VIDEO
@@ -53,7 +58,7 @@ class RingBuffer:
     array under a short lock, nothing else. A *tap* (:meth:`add_tap`, Live › Record's) is
     also handed a copy of every block as it is written: the ring holds only the last
     seconds, and reading it at another clock's pace loses what was not captured yet
-    (issue 25: a recording read its sound here and had 23 % digital silence).
+    (a recording that read its sound from the ring had gaps of digital silence).
     """
 
     def __init__(self, capacity: int):
@@ -111,18 +116,20 @@ class LiveAudio(AudioSource):
     """An audio source over a :class:`RingBuffer` filled by a live input (see module doc).
 
     ``overruns`` counts input overflows (samples the device lost); ``error`` is set when the
-    input stopped. ``last(seconds)`` is the tail of what was heard.
+    input stopped. ``last(seconds)`` is the tail of what was heard. ``clock()`` (seconds,
+    monotonic) measures a stall.
     """
 
-    def __init__(self, name: str, rate: int = SAMPLE_RATE):
+    def __init__(self, name: str, rate: int = SAMPLE_RATE, clock: Callable[[], float] = time.monotonic):
         self.name = self.label = name
+        self.clock = clock
         self.key = f"live:{name}:{id(self)}"
         self.rate = int(rate)
         self.ring = RingBuffer(int(RING_SECONDS * self.rate))
         self.overruns = 0
         self.error: DeviceError | None = None
-        self._t0 = time.monotonic()
-        self._last_write = time.monotonic()
+        self._t0 = clock()
+        self._last_write = clock()
 
     @property
     def now(self) -> float:
@@ -156,7 +163,7 @@ class LiveAudio(AudioSource):
         """Raise the ``DeviceError`` of an input that stopped (or stalled)."""
         if self.error is not None:
             raise self.error
-        if time.monotonic() - self._last_write > STALL_S:
+        if self.clock() - self._last_write > STALL_S:
             self.error = DeviceError(None, f"{self.name}: no sound for {STALL_S:g} s (device gone?)")
             raise self.error
 
@@ -167,7 +174,7 @@ class LiveAudio(AudioSource):
 class MicrophoneAudio(LiveAudio):
     """A sounddevice ``InputStream`` (mono); the callback only writes into the ring."""
 
-    def __init__(self, device: int | str | None = None):
+    def __init__(self, device: int | str | None = None, clock: Callable[[], float] = time.monotonic):
         sd = _sounddevice()
         try:
             info = sd.query_devices(device, "input")
@@ -180,7 +187,7 @@ class MicrophoneAudio(LiveAudio):
             sd.check_input_settings(device=device, channels=1, samplerate=SAMPLE_RATE, dtype="float32")
         except Exception:  # noqa: BLE001 - the device's own rate; resampled on read
             rate = int(info["default_samplerate"])
-        super().__init__(f"microphone {name}", rate)
+        super().__init__(f"microphone {name}", rate, clock)
         self.device = device
         self._stream = None
         try:
@@ -194,7 +201,7 @@ class MicrophoneAudio(LiveAudio):
         if status.input_overflow:
             self.overruns += 1
         self.ring.write(indata[:, 0])
-        self._last_write = time.monotonic()
+        self._last_write = self.clock()
 
     def _finished(self) -> None:
         if not self._closing and self.error is None:
@@ -202,7 +209,7 @@ class MicrophoneAudio(LiveAudio):
 
     def start(self) -> "MicrophoneAudio":
         try:
-            self._last_write = time.monotonic() + START_GRACE_S
+            self._last_write = self.clock() + START_GRACE_S
             self._stream.start()
         except Exception as exc:  # noqa: BLE001
             raise DeviceError(None, f"{self.name}: cannot start ({_first_line(exc)})") from None
@@ -219,11 +226,12 @@ class MicrophoneAudio(LiveAudio):
 
 
 class FileMicrophone(LiveAudio):
-    """A file's audio played as a microphone: real time, looping, in 20 ms chunks."""
+    """A file's audio played as a microphone: real time, looping, in 20 ms chunks. After
+    ``t`` seconds of ``clock`` the ring holds ``int(t * rate)`` samples of the track, looped."""
 
     CHUNK_S = 0.02
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, clock: Callable[[], float] = time.monotonic):
         from model_core.media.audio import AudioReader
 
         path = os.fspath(path)
@@ -241,24 +249,26 @@ class FileMicrophone(LiveAudio):
             raise DeviceError(path, f"cannot be used as a microphone ({exc.problem})") from None
         if not len(self.track):
             raise DeviceError(path, "has an empty audio track")
-        super().__init__(f"file {Path(path).name}")
+        super().__init__(f"file {Path(path).name}", clock=clock)
         self.path = path
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = 0.0
 
     def start(self) -> "FileMicrophone":
+        """Play from now: the track's first sample is due at this call's ``clock()``."""
         self._thread = threading.Thread(target=self._run, name="avsol-live-microphone", daemon=True)
-        self._last_write = time.monotonic()
+        self._started = self._last_write = self.clock()
         self._thread.start()
         return self
 
     def _run(self) -> None:
         chunk = int(self.CHUNK_S * self.rate)
-        start = time.monotonic()
+        start = self._started
         pos = 0            # samples written so far
         n = len(self.track)
         while not self._stop.is_set():
-            due = int((time.monotonic() - start) * self.rate)
+            due = int((self.clock() - start) * self.rate)
             if due - pos > self.ring.capacity:  # far behind (suspended): lost samples
                 self.overruns += 1
                 pos = due - chunk
@@ -270,7 +280,7 @@ class FileMicrophone(LiveAudio):
                     part = np.concatenate([part, self.track[:m - len(part)]])
                 self.ring.write(part)
                 pos += m
-            self._last_write = time.monotonic()
+            self._last_write = self.clock()
             self._stop.wait(self.CHUNK_S)
 
     def close(self) -> None:
@@ -286,12 +296,12 @@ class SilentLive(LiveAudio):
 
     silent = True
 
-    def __init__(self, why: str = "no microphone"):
-        super().__init__(why)
+    def __init__(self, why: str = "no microphone", clock: Callable[[], float] = time.monotonic):
+        super().__init__(why, clock=clock)
 
     @property
     def now(self) -> float:
-        return time.monotonic() - self._t0
+        return self.clock() - self._t0
 
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
         return np.zeros(int(round(seconds * SAMPLE_RATE)), np.float32)
@@ -343,18 +353,18 @@ class LiveSpec:
     camera: str = "0"
     microphone: str | None = None
 
-    def open_frames(self) -> LiveFrames:
+    def open_frames(self, clock: Callable[[], float] = time.monotonic) -> LiveFrames:
         cam = str(self.camera)
         if cam.strip().isdigit():
-            return CameraFrames(int(cam)).start()
-        return FileCameraFrames(cam).start()
+            return CameraFrames(int(cam), clock).start()
+        return FileCameraFrames(cam, clock).start()
 
-    def open_audio(self) -> LiveAudio:
+    def open_audio(self, clock: Callable[[], float] = time.monotonic) -> LiveAudio:
         mic = self.microphone
         if mic is not None and (Path(mic).is_file() or os.sep in mic or Path(mic).suffix.lower() in MEDIA_SUFFIXES):
-            return FileMicrophone(mic).start()
+            return FileMicrophone(mic, clock).start()
         device = int(mic) if mic is not None and mic.strip().isdigit() else mic
-        return MicrophoneAudio(device).start()
+        return MicrophoneAudio(device, clock).start()
 
     @property
     def label(self) -> str:
