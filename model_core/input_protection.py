@@ -1,6 +1,6 @@
 """What a file is, and what a command reads: the two halves of "inputs are never destroyed".
 
-:mod:`model_core.outputs` refuses an output that would replace an input. Comparing an
+:mod:`model_core.outputs.checks` refuses an output that would replace an input. Comparing an
 output with the paths named on the command line is not enough: a report points
 at its annotations, data folder and checkpoints; an annotation file sits beside its videos
 and split files; and a media or annotation file anywhere is somebody's data. So this
@@ -216,8 +216,8 @@ OWN_VIDEO_METADATA = {"comment": f"{OWN_MARK} video"}
 
 def data_inputs(folder: str | os.PathLike | None) -> list[Path]:
     """The data files of a data set folder: its annotation and split files and every media
-    file in it and in its ``videos``/``AVE`` sub-folders (what an output there would
-    clobber). A file (an annotation file given for the folder) gives itself and the data
+    file in it and in every sub-folder that may hold its videos
+    (:data:`~model_core.data_layout.VIDEO_SUBDIRS`: what an output there would clobber). A file (an annotation file given for the folder) gives itself and the data
     files beside it."""
     if folder is None:
         return []
@@ -225,7 +225,7 @@ def data_inputs(folder: str | os.PathLike | None) -> list[Path]:
     if not root.is_dir():
         return beside(root) if os.path.lexists(root) else []
     out = [root / n for n in DATA_FILES if os.path.lexists(root / n)]
-    for d in (root, root / "videos", root / "AVE"):
+    for d in (root, *(root / sub for sub in layout.VIDEO_SUBDIRS)):
         try:
             out += [p for p in d.iterdir()
                     if p.suffix.lower() in MEDIA_SUFFIXES or _AVSOL_E_NAME.match(p.name)]

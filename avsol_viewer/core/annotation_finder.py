@@ -1,10 +1,11 @@
 """Annotations of the open video: found beside it, or loaded from a file the user picks.
 
-Looked for, in order (SPEC 4 layouts): an ``avsol-e.json`` in the video's folder, then in
-its parent (``avsol synth`` puts videos in ``OUT/videos/`` and the JSON in ``OUT/``), that
-lists the video's file name; then an AVE ``Annotations.txt`` in the same two places with
-rows for the video's stem. AVSOL-E gives sounding and silent boxes per 1 s segment; AVE
-gives only which 1 s segments hold the event (shaded on the spectrogram, no boxes).
+Looked for in the video's folder and its parent (``avsol synth`` puts videos in
+``OUT/videos/`` and the annotations in ``OUT/``), in the order the data folder's rule
+gives (:func:`model_core.data_layout.annotation_files`: an ``avsol-e.json`` that lists the
+video's file name, then an AVE ``Annotations.txt`` with rows for the video's stem).
+AVSOL-E gives sounding and silent boxes per 1 s segment; AVE gives only which 1 s
+segments hold the event (shaded on the spectrogram, no boxes).
 
 A file found automatically that fails to parse does not stop the video from opening: the
 problem becomes a note for the status bar. A file the user loads explicitly raises.
@@ -15,12 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from model_core.data_layout import AVE_ANNOTATIONS, AVSOL_E_FILE
+from model_core.data_layout import AVSOL_E_FILE, annotation_files
 from model_core.errors import AnnotationError, InputError
 from model_core.formats.annotations import Segment
-
-AVSOL_E_NAME = AVSOL_E_FILE
-AVE_NAME = AVE_ANNOTATIONS
 
 
 @dataclass(frozen=True)
@@ -94,17 +92,13 @@ def find_annotations(video: str | os.PathLike, duration: float = 10.0) -> tuple[
     """Annotations found beside ``video``, and a note (empty, or why a file was skipped)."""
     video = Path(video).resolve()
     notes = []
-    for name in (AVSOL_E_NAME, AVE_NAME):
-        for folder in (video.parent, video.parent.parent):
-            candidate = folder / name
-            if not candidate.is_file():
-                continue
-            try:
-                found = (_from_avsol_e(candidate, video) if name == AVSOL_E_NAME
-                         else _from_ave(candidate, video, duration))
-            except InputError as exc:
-                notes.append(f"annotations skipped: {exc}")
-                continue
-            if found is not None:
-                return found, "; ".join(notes)
+    for candidate in annotation_files(video.parent, video.parent.parent):
+        try:
+            found = (_from_avsol_e(candidate, video) if candidate.name == AVSOL_E_FILE
+                     else _from_ave(candidate, video, duration))
+        except InputError as exc:
+            notes.append(f"annotations skipped: {exc}")
+            continue
+        if found is not None:
+            return found, "; ".join(notes)
     return None, "; ".join(notes)

@@ -31,9 +31,6 @@ DURATION = 10
 #: A file this much short of a whole second still has that second's segment (containers
 #: end a frame or an audio packet early: a 10 s clip often probes as 9.96-9.99 s).
 SEGMENT_TOLERANCE = 0.05
-SPLIT_FILES = layout.SPLIT_FILES
-ANNOTATIONS_FILE = layout.AVE_ANNOTATIONS
-_VIDEO_SUBDIRS = layout.VIDEO_SUBDIRS
 
 
 @dataclass(frozen=True)
@@ -266,14 +263,6 @@ def _parse_split(path: Path, problems: list[str]) -> list[str]:
     return ids
 
 
-def _video_dir(root: Path) -> Path:
-    for sub in _VIDEO_SUBDIRS:
-        d = root / sub
-        if d.is_dir() and any(d.glob("*.mp4")):
-            return d
-    return root
-
-
 def load_ave(root: str | os.PathLike, video_dir: str | os.PathLike | None = None) -> AveDataset:
     """Read an AVE folder.
 
@@ -282,8 +271,8 @@ def load_ave(root: str | os.PathLike, video_dir: str | os.PathLike | None = None
     root : path-like
         Folder holding ``Annotations.txt`` and the split files.
     video_dir : path-like, optional
-        Where the videos are; by default ``root/videos``, ``root/AVE`` (whichever holds
-        mp4 files) or ``root`` itself.
+        Where the videos are; by default :func:`model_core.data_layout.video_folder`
+        (``root/videos``, ``root/AVE``, whichever holds videos, or ``root`` itself).
 
     Raises
     ------
@@ -297,20 +286,20 @@ def load_ave(root: str | os.PathLike, video_dir: str | os.PathLike | None = None
     if not root.is_dir():
         raise AnnotationError(root, [why_missing(root, "AVE folder not found") if not root.exists()
                                      else "not a folder"])
-    ann_path = root / ANNOTATIONS_FILE
+    ann_path = root / layout.AVE_ANNOTATIONS
     rows, problems, warnings = parse_annotation_lines(read_text(ann_path), ann_path)
     if not rows and not problems:
-        problems.append(f"{ANNOTATIONS_FILE}: no annotation rows")
+        problems.append(f"{layout.AVE_ANNOTATIONS}: no annotation rows")
     videos: dict[str, list[AveRow]] = {}
     for r in rows:
         videos.setdefault(r.video_id, []).append(r)
     for vid, vrows in videos.items():
         cats = sorted({r.category for r in vrows})
         if len(cats) > 1:
-            warnings.append(f"{ANNOTATIONS_FILE}: video {vid} has rows of several categories "
+            warnings.append(f"{layout.AVE_ANNOTATIONS}: video {vid} has rows of several categories "
                             f"{cats}; its category is taken from line {vrows[0].line}")
     splits: dict[str, tuple[str, ...]] = {}
-    for split, fname in SPLIT_FILES.items():
+    for split, fname in layout.SPLIT_FILES.items():
         p = root / fname
         if not p.exists():
             warnings.append(f"{fname}: not found; no {split} split")
@@ -318,7 +307,7 @@ def load_ave(root: str | os.PathLike, video_dir: str | os.PathLike | None = None
         ids = list(dict.fromkeys(_parse_split(p, problems)))
         unknown = [v for v in ids if v not in videos]
         if unknown:
-            warnings.append(f"{fname}: {len(unknown)} video(s) not in {ANNOTATIONS_FILE}: "
+            warnings.append(f"{fname}: {len(unknown)} video(s) not in {layout.AVE_ANNOTATIONS}: "
                             + ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else ""))
         splits[split] = tuple(ids)
     if problems:
@@ -328,7 +317,7 @@ def load_ave(root: str | os.PathLike, video_dir: str | os.PathLike | None = None
         if not vdir.is_dir():
             raise AnnotationError(vdir, ["videos folder not found"])
     else:
-        vdir = _video_dir(root)
+        vdir = layout.video_folder(root)
     listed = list(dict.fromkeys([*videos, *(v for ids in splits.values() for v in ids)]))
     present = {p.stem for p in vdir.glob("*.mp4")} if vdir.is_dir() else set()
     missing = tuple(v for v in listed if v not in present)

@@ -5,7 +5,9 @@ DATA is a folder holding ``avsol-e.json`` (AVSOL-E v1: boxes, every metric) or, 
 that, AVE's ``Annotations.txt`` (no boxes: background false alarms / p_avc and event
 classification only), with the videos in ``DATA/videos``, ``DATA/AVE`` or DATA itself;
 or the path of an AVSOL-E file, with its videos beside it or in ``videos/`` next to it.
-``avsol synth`` writes both annotation forms: AVSOL-E wins. Videos listed in the
+``avsol synth`` writes both annotation forms: AVSOL-E wins. Which file wins and where the
+videos are is :mod:`model_core.data_layout`'s rule, shared with training, the viewer and
+the output checks. Videos listed in the
 annotations but absent from the folder are kept, with ``path`` None, so they become
 ``missing`` items in the report, named.
 """
@@ -19,7 +21,6 @@ from model_core import data_layout as layout
 from model_core.errors import InputError
 from model_core.formats.annotations import Segment
 
-AVSOL_E_NAMES = (layout.AVSOL_E_FILE,)
 AVE_MODE, AVSOL_E_MODE = "ave", "avsol-e"
 #: What a report says when the annotations have no boxes.
 AVE_NOTE = ("AVE annotations have no boxes: cIoU, AUC, pointing, pixel AP/ROC-AUC, per-size "
@@ -64,10 +65,7 @@ def _video_dir(root: Path, explicit: str | os.PathLike | None) -> Path:
         if not d.is_dir():
             raise InputError(d, "videos folder not found")
         return d
-    for sub in layout.VIDEO_SUBDIRS:
-        if (root / sub).is_dir():
-            return root / sub
-    return root
+    return layout.video_folder(root)
 
 
 def _ave_segments(ave, video_id: str, duration: float | None) -> tuple[Segment, ...]:
@@ -107,8 +105,9 @@ def load_eval_set(data: str | os.PathLike, annotations: str | os.PathLike | None
         if data.is_file():
             source = data
         else:
-            found = [data / n for n in AVSOL_E_NAMES if (data / n).is_file()]
-            source = found[0] if found else (data if (data / layout.AVE_ANNOTATIONS).is_file() else None)
+            found = layout.annotation_file(data)
+            # AVE is read through its folder (its split files lie beside Annotations.txt)
+            source = data if found is not None and found.name == layout.AVE_ANNOTATIONS else found
     if source is None:
         raise InputError(data, "no annotations: expected avsol-e.json (AVSOL-E) or Annotations.txt (AVE)")
     if source.is_dir():

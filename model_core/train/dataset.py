@@ -18,8 +18,6 @@ from model_core import data_layout as layout
 from model_core.errors import AnnotationError
 from model_core.formats import AvsolE, load_ave, load_avsol_e
 
-AVSOL_E_FILE = layout.AVSOL_E_FILE
-
 
 @dataclass(frozen=True)
 class VideoEntry:
@@ -115,13 +113,15 @@ def load_training_data(root: str | os.PathLike) -> TrainingData:
     warnings = list(ave.warnings)
     boxes = None
     classes = list(ave.classes)
-    e_path = root / AVSOL_E_FILE
-    if e_path.is_file():
+    # the events and splits are AVE's; the boxes come from the folder's winning annotation
+    # file when that is AVSOL-E (data_layout's one rule)
+    e_path = layout.annotation_file(root)
+    if e_path is not None and e_path.name == layout.AVSOL_E_FILE:
         boxes = load_avsol_e(e_path)
         extra = [c for c in ave.classes if c not in boxes.classes]
         if extra:
-            warnings.append(f"{AVSOL_E_FILE}: classes {extra} of Annotations.txt are not in its "
-                            f"class list; using Annotations.txt's sorted classes")
+            warnings.append(f"{e_path.name}: classes {extra} of {layout.AVE_ANNOTATIONS} are not in its "
+                            f"class list; using {layout.AVE_ANNOTATIONS}'s sorted classes")
         else:
             classes = list(boxes.classes)
     index = {c: i for i, c in enumerate(classes)}
