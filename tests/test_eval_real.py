@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from model_core.cli import main
+from model_core.jobs.events import Done, Item, Progress, parse
 
 pytestmark = pytest.mark.slow
 
@@ -56,9 +57,9 @@ def test_eval_cli_single_process(tiny, single_run, capsys):
     out, args = single_run
     assert main(args) == 0
     captured = capsys.readouterr()
-    events = [json.loads(line) for line in captured.out.splitlines()]
-    assert events[-1] == {"event": "done", "report": str(out)}
-    assert sum(e["event"] == "item" for e in events) == 3 * 3 * 2
+    events = [parse(line) for line in captured.out.splitlines()]   # stdout: only events
+    assert events[-1] == Done(report=str(out))
+    assert sum(isinstance(e, Item) for e in events) == 3 * 3 * 2
     rep = json.loads(out.read_text())
     assert list(rep["heads"]) == ["avc", "dnm"]
     for h in rep["heads"].values():
@@ -148,10 +149,10 @@ def test_eval_under_torchrun_two_cpu_processes(tiny, single_run, tmp_path):
             assert d[k] == pytest.approx(h[k], abs=1e-5)
     key = lambda r: (r["head"], r["video"], r["time"])  # noqa: E731
     assert sorted(map(key, dist_rep["items"])) == sorted(map(key, single["items"]))
-    events = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
-    assert [e for e in events if e["event"] == "done"] == [{"event": "done", "report": str(out)}]
+    events = [parse(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    assert [e for e in events if isinstance(e, Done)] == [Done(report=str(out))]
     # only rank 0 speaks, about its own shard (2 of the 3 videos)
-    assert [e["done"] for e in events if e["event"] == "progress"] == [0, 1, 2]
+    assert [e.done for e in events if isinstance(e, Progress)] == [0, 1, 2]
 
 
 def test_eval_decodes_the_next_video_ahead_with_the_same_rows(tiny, tmp_path, monkeypatch):

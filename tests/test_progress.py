@@ -1,4 +1,4 @@
-"""The CLI's one progress mechanism (``model_core.progress``): a tqdm bar on a terminal,
+"""The CLI's one progress mechanism (``model_core.jobs.sinks.ProgressBar``): a tqdm bar on a terminal,
 rate-limited plain lines otherwise, nothing when quiet."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from model_core.progress import ProgressBar
+from model_core.jobs.sinks import ProgressBar
 
 
 class Terminal(io.StringIO):

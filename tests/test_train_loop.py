@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from model_core.cli import main
+from model_core.jobs.events import Epoch, Log, Progress, Start, Step, parse
 from model_core.model.checkpoint import load_checkpoint
 from model_core.train.loop import Trainer
 from model_core.train.options import PRESETS, TrainOptions
@@ -40,8 +41,8 @@ class Kill(Exception):
 
 
 def kill_at(step: int):
-    def cb(msg):
-        if msg["event"] == "step" and msg["step"] == step:
+    def cb(event):
+        if isinstance(event, Step) and event.step == step:
             raise Kill()
     return cb
 
@@ -60,8 +61,8 @@ def test_resume_after_kill_reaches_the_same_weights(tiny, tmp_path, kill_step):
     assert (tmp_path / "b.last.pt").exists() and not (tmp_path / "b.pt").exists()
     events = []
     resumed = Trainer(options(tiny, tmp_path / "b.pt", resume=True, keep_last=True), [events.append]).run()
-    start = next(e for e in events if e["event"] == "start")
-    assert start["resumed_from"] == (2 if kill_step == 3 else 4)
+    start = next(e for e in events if isinstance(e, Start))
+    assert start.resumed_from == (2 if kill_step == 3 else 4)
     a, b = load_checkpoint(tmp_path / "a.pt"), load_checkpoint(tmp_path / "b.pt")
     assert_same_weights(a.state_dict, b.state_dict)
     assert straight["history"] == resumed["history"]  # same train/val metrics per epoch
@@ -97,13 +98,15 @@ def test_cli_jsonl_stream(tiny, tmp_path, capsys):
                "--config", "tiny", "--batch-size", "4", "--jsonl", "--cache", str(tiny.parent / "cache"),
                "--log-every", "1"])
     assert rc == 0
-    lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]  # stdout: only JSON
-    kinds = [m["event"] for m in lines]
+    lines = capsys.readouterr().out.splitlines()
+    events = [parse(ln) for ln in lines]           # stdout: only events of the job protocol
+    kinds = [e.kind for e in events]
     assert kinds[-1] == "done" and kinds.count("epoch") == 2 and kinds.count("start") == 1
-    step = next(m for m in lines if m["event"] == "step")
+    assert "progress" in kinds and all(e.stage == "cache" for e in events if isinstance(e, Progress))
+    step = json.loads(lines[kinds.index("step")])
     assert {"epoch", "step", "total_steps", "loss", "l_avc", "lr", "samples_per_s"} <= set(step)
-    epoch = next(m for m in lines if m["event"] == "epoch")
-    assert {"loss", "avc_acc", "cls_acc"} <= set(epoch["val"]) and "loss" in epoch["train"]
+    epoch = next(e for e in events if isinstance(e, Epoch))
+    assert {"loss", "avc_acc", "cls_acc"} <= set(epoch.val) and "loss" in epoch.train
     command = load_checkpoint(out).summary["command"]  # how the run was started, as typed
     assert command.startswith("avsol train ") and "--head avc" in command and "--jsonl" in command, command
 
@@ -164,15 +167,15 @@ def test_jsonl_into_head_1_still_writes_the_checkpoint(tiny, tmp_path, monkeypat
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_sigint_keep_the_resumable_checkpoint_and_say_how_to_resume(tiny, tmp_path, monkeypatch,
                                                                                 capsys, sig):
-    import model_core.cli.train_cmd as train_cmd
+    from model_core.jobs import sinks
 
-    class KilledAtStep3(train_cmd._Human):
-        def __call__(self, msg):
-            super().__call__(msg)
-            if msg["event"] == "step" and msg["step"] == 3:
+    class KilledAtStep3(sinks.HumanSink):
+        def __call__(self, event):
+            super().__call__(event)
+            if isinstance(event, Step) and event.step == 3:
                 os.kill(os.getpid(), sig)
 
-    monkeypatch.setattr(train_cmd, "_Human", KilledAtStep3)
+    monkeypatch.setattr(sinks, "HumanSink", KilledAtStep3)
     out = tmp_path / "s.pt"
     common = ["train", str(tiny), "--head", "dnm", "--epochs", "2", "--out", str(out), "--device", "cpu",
               "--config", "tiny", "--batch-size", "4", "--cache", str(tiny.parent / "cache"),
@@ -199,8 +202,8 @@ def test_a_training_video_without_sound_is_named(tiny, tmp_path):
     make_clip(mute, n_frames=30, fps=10, size=(64, 64), with_audio=False)
     logs = []
     Trainer(options(data, tmp_path / "m.pt", epochs=1, cache=str(tmp_path / "cache")),
-            [lambda m: logs.append(m) if m["event"] == "log" else None]).run()
-    warning = [m["text"] for m in logs if "without a sound track" in m["text"]]
+            [lambda e: logs.append(e) if isinstance(e, Log) else None]).run()
+    warning = [e.text for e in logs if "without a sound track" in e.text]
     assert warning and mute.name in warning[0] and "silence" in warning[0]
 
 
@@ -279,13 +282,13 @@ def test_step_results_are_read_from_the_device_only_at_logging_steps(tiny, tmp_p
     summary = Trainer(options(tiny, tmp_path / "r.pt", log_every=3, save_every=1000, grad_clip=1.0),
                       [events.append]).run()
     assert state["reads_in_step"] == []
-    spe = next(e for e in events if e["event"] == "start")["steps_per_epoch"]
-    steps = [e["step"] for e in events if e["event"] == "step"]
+    spe = next(e for e in events if isinstance(e, Start)).steps_per_epoch
+    steps = [e.step for e in events if isinstance(e, Step)]
     # a step event at every 3rd step and at each epoch's end, each after exactly one read
     expected = [s for s in range(1, 2 * spe + 1) if s % 3 == 0 or s % spe == 0]
     assert steps == expected and state["flushes"] == len(expected), (spe, steps, state)
-    last = [e for e in events if e["event"] == "step"][-1]
-    assert isinstance(last["loss"], float) and math.isfinite(last["loss"]) and last["grad_norm"] > 0
+    last = [e for e in events if isinstance(e, Step)][-1]
+    assert isinstance(last.loss, float) and math.isfinite(last.loss) and last.grad_norm > 0
     assert summary["steps"] == 2 * spe
 
 

@@ -90,12 +90,14 @@ def run(args: argparse.Namespace) -> int:
 
     loc = load_model(args.checkpoint, device=args.device, family=args.model_family,
                      batch_size=args.batch_size, threads=args.threads)
-    from model_core.progress import ProgressBar
+    from model_core.jobs.events import Progress
+    from model_core.jobs.sinks import HumanSink
 
     started = time.perf_counter()
-    with ProgressBar(0, "infer", "frames", quiet=args.quiet) as bar:
+    with HumanSink("infer", "frames", quiet=args.quiet, total=0) as sink:
         own = None if args.audio_stream is None else AudioSpec("own", stream=args.audio_stream)
-        vm = localize_many([loc], args.video, fps=args.fps, progress=bar.update_to, audio=own,
+        vm = localize_many([loc], args.video, fps=args.fps, progress=lambda d, t: sink(Progress(done=d, total=t)),
+                           audio=own,
                            audio_hop=PER_FRAME if args.audio_window == "frame" else AUDIO_HOP)[loc.name]
     elapsed = time.perf_counter() - started
     if vm.silent_audio:

@@ -122,12 +122,14 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"--workers must be >= 1, got {args.workers}")
     if problems:
         raise InputError(None, "; ".join(problems))
-    from model_core.progress import ProgressBar
+    from model_core.jobs.events import Progress
+    from model_core.jobs.sinks import HumanSink
 
     out = _claim(args)
     try:
-        with ProgressBar(config.videos, "synth", "videos") as bar:
-            result = generate(out, config, workers=args.workers, progress=bar.update_to)
+        with HumanSink("synth", "videos", total=config.videos) as sink:
+            result = generate(out, config, workers=args.workers,
+                              progress=lambda d, t: sink(Progress(done=d, total=t)))
     except OSError as exc:
         raise InputError(exc.filename or args.out, f"cannot write: {exc.strerror or exc}") from None
     _remove_stale_videos(out, {v["video"] for v in result.document["videos"]})

@@ -1,15 +1,15 @@
 """``avsol train DATA --head {avc,cls,dnm} --epochs E --out CKPT [--device auto|cpu|cuda]
 [--resume] [--jsonl]`` (SPEC 9), plus the options of :class:`~model_core.train.options.TrainOptions`.
 
-With ``--jsonl`` stdout carries only JSON lines, one per event (``start``, ``cache``,
-``step``, ``epoch``, ``log``, ``done``), for the GUI's training dialog; otherwise the same
-events are printed as short human-readable lines. Under ``torchrun`` with several
-processes only rank 0 prints and writes.
+The run's events (:mod:`model_core.jobs.events`: ``start``, the feature cache's
+``progress``, ``step``, ``epoch``, ``log``, ``done``) go to stdout: with ``--jsonl`` as JSON
+lines only, for the GUI's training job; otherwise as short human-readable lines, with a
+step bar on a terminal (:class:`model_core.jobs.sinks.HumanSink`). Under ``torchrun`` with
+several processes only rank 0 prints and writes.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from model_core.options.types import finite, integer
@@ -94,68 +94,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-class _Human:
-    """Human progress of a training run: a step bar on a terminal (``model_core.progress``),
-    the same lines as before otherwise."""
-
-    def __init__(self) -> None:
-        self.bar = None
-
-    def __call__(self, msg: dict) -> None:
-        from model_core.progress import ProgressBar
-
-        ev = msg["event"]
-        if ev == "start":
-            bar = ProgressBar(msg["epochs"] * msg["steps_per_epoch"], "train", "steps", stream=sys.stdout)
-            self.bar = bar if bar.is_bar else None
-        if self.bar is not None and ev == "step":
-            self.bar.update_to(msg["step"], msg["total_steps"],
-                               f"epoch {msg['epoch']} loss {msg['loss']:.4f} {msg['samples_per_s']:.1f} samples/s")
-            return
-        line = _line(msg)
-        if line is None:
-            return
-        if self.bar is not None:
-            self.bar.write(line)
-            if ev == "done":
-                self.bar.close()
-                self.bar = None
-        else:
-            print(line, flush=True)
-
-
-def _line(msg: dict) -> str | None:
-    ev = msg["event"]
-    if ev == "start":
-        line = (f"training head {msg['head']} on {msg['train_segments']} segments "
-                f"({msg['val_segments']} val), {msg['epochs']} epochs x {msg['steps_per_epoch']} steps, "
-                f"batch {msg['batch_size']}, {msg['device']}"
-                + (f" x {msg['world_size']}" if msg["world_size"] > 1 else ""))
-    elif ev == "cache":
-        if msg["done"] != msg["total"] and msg["done"] % 25:
-            return None
-        line = f"feature cache: {msg['done']}/{msg['total']} videos"
-    elif ev == "step":
-        line = (f"epoch {msg['epoch']} step {msg['step']}/{msg['total_steps']} loss {msg['loss']:.4f} "
-                f"lr {msg['lr']:.2e} {msg['samples_per_s']:.1f} samples/s")
-    elif ev == "epoch":
-        val = " ".join(f"{k} {v:.4f}" for k, v in msg["val"].items() if isinstance(v, float))
-        line = f"epoch {msg['epoch']}/{msg['epochs']} train loss {msg['train'].get('loss', 0):.4f}" + (
-            f" | val {val}" if val else "")
-    elif ev == "log":
-        line = ("warning: " if msg["level"] == "warning" else "") + msg["text"]
-    elif ev == "done":
-        line = f"wrote {msg['out']} ({msg['steps']} steps, {msg['seconds']:.1f} s)"
-    else:
-        return None
-    return line
-
-
-def _jsonl(msg: dict) -> None:
-    sys.stdout.write(json.dumps(msg, default=float) + "\n")
-    sys.stdout.flush()
-
-
 def interrupted_hint(args) -> str:
     from model_core.train.options import TrainOptions
 
@@ -185,6 +123,7 @@ def _claim(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from model_core.jobs.sinks import HumanSink, JsonlSink
     from model_core.train.loop import Trainer
     from model_core.train.options import TrainOptions, model_settings
 
@@ -204,5 +143,5 @@ def run(args: argparse.Namespace) -> int:
         grad_clip=args.grad_clip,
         threads=args.threads, stop_after_steps=args.stop_after_steps,
         command=["avsol", *getattr(args, "argv", sys.argv[1:])])
-    Trainer(opts, [_jsonl if args.jsonl else _Human()]).run()
+    Trainer(opts, [JsonlSink() if args.jsonl else HumanSink("train", "steps", stream=sys.stdout)]).run()
     return 0

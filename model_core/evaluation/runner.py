@@ -28,6 +28,7 @@ from model_core.evaluation.dataset import EvalSet, EvalVideo, load_eval_set
 from model_core.distributed import RankLost
 from model_core.evaluation.distributed import Dist, from_env
 from model_core.evaluation.progress import Progress
+from model_core.jobs.events import Done
 from model_core.evaluation.store import ItemsLog, all_logs, file_digest, log_path, read_logs
 from model_core.metrics.items import FAILED, MISSING, ItemResult, score_items, unscored_items
 
@@ -440,13 +441,14 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
                 if rows is None:
                     cancelled = True
                     break
-                log.append_video(video.name, [r.to_row() for r in rows])
+                row_dicts = [r.to_row() for r in rows]
+                log.append_video(video.name, row_dicts)
                 bad = next((r for r in rows if r.status != "scored"), None)
                 if bad is not None:
                     msg = f"{video.name}: {bad.status}: {bad.error}"
                     errors.append(msg)
                     progress.failed(video.name, bad.status, bad.error)
-                progress.rows([r.to_row() for r in rows])
+                progress.rows(row_dicts)
                 progress.advance(video.name, len(rows))
         # merge: every rank's own rows go to rank 0, which also reads the logs it can see
         mine = read_logs([own_log])

@@ -58,8 +58,9 @@ class Event:
         return out
 
     def to_json(self) -> str:
-        """One JSON line (no newline). Floats of numpy or torch are written as floats."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, default=float)
+        """One JSON line (no newline), ASCII (any console encoding carries it); numpy or torch
+        scalars are written as floats."""
+        return json.dumps(self.to_dict(), default=float)
 
 
 @dataclass

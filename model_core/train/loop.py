@@ -12,8 +12,9 @@ until the next logging step (``log_every``, an epoch's end, a save), where the p
 are read in one transfer, as nanoGPT does: a read per step would make the host wait for the
 GPU every step. The finiteness check is made there too, so a diverged loss stops the run at
 the next logging step, naming the step it first appeared at. Progress goes to callbacks as
-plain dicts (``{"event": "start" | "cache" | "step" | "epoch" | "log" | "done", ...}``), which the CLI
-prints as JSON lines for the GUI; only rank 0 emits and writes.
+the job protocol's events (:mod:`model_core.jobs.events`: ``Start``, ``Progress`` of the
+feature cache, ``Step``, ``Epoch``, ``Log``, ``Done``), which the CLI's sinks print for a person
+or as JSON lines for the GUI; only rank 0 emits and writes.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import torch
 from torch import nn
 
 from model_core.errors import InputError
+from model_core.jobs.events import Done, Epoch, Event, Log, Progress, Start, Step
 from model_core.device import amp_dtype, autocast, resolve_device
 from model_core.model import ModelConfig, build_model, head_loss, pick_negatives
 from model_core.model.checkpoint import load_checkpoint, save_checkpoint
@@ -39,7 +41,7 @@ from model_core.train.schedule import default_warmup, lr_at
 from model_core.train.state import rng_state, seed_everything, set_rng_state, step_generator
 from model_core.train.validate import validate
 
-Callback = Callable[[dict], None]
+Callback = Callable[[Event], None]
 PARTS = ("loss", "l_avc", "l_cls", "avc_acc", "cls_acc")
 
 
@@ -84,14 +86,13 @@ class Trainer:
         self.callbacks = list(callbacks)
 
     # -- events -----------------------------------------------------------------------
-    def emit(self, event: str, **fields: Any) -> None:
+    def emit(self, event: Event) -> None:
         if self.info.is_main:
-            msg = {"event": event, **fields}
             for cb in self.callbacks:
-                cb(msg)
+                cb(event)
 
     def log(self, text: str, level: str = "info") -> None:
-        self.emit("log", level=level, text=text)
+        self.emit(Log(text=text, level=level))
 
     # -- setup ------------------------------------------------------------------------
     def _prepare_data(self) -> None:
@@ -106,10 +107,10 @@ class Trainer:
         used = sorted({i for s in ("train", "val") for i in data.split_videos(s)})
         mine = used[self.info.rank::self.info.world_size]
         cache = FeatureCache(o.cache_dir, ModelConfig(num_classes=1, **o.model).image_size)
-        self.emit("cache", done=0, total=len(mine), folder=str(cache.folder))
+        self.emit(Progress(stage="cache", done=0, total=len(mine), folder=str(cache.folder)))
         keys, failures = build_entries(
             cache, [data.videos[i].path for i in mine], workers=o.workers,
-            progress=lambda d, t, name: self.emit("cache", done=d, total=t, video=name))
+            progress=lambda d, t, name: self.emit(Progress(stage="cache", done=d, total=t, video=name)))
         gathered = D.all_gather_objects(self.info, (dict(zip(mine, keys)), failures))
         key_of: dict[int, str | None] = {}
         for part, fails in gathered:
@@ -365,8 +366,8 @@ class Trainer:
         self._maybe_keep_best(epoch + 1, val)
         self.sums = {}
         self._save_last()
-        self.emit("epoch", epoch=epoch + 1, epochs=o.epochs, step=self.step, train=train, val=val,
-                  seconds=round(self.seconds(), 3))
+        self.emit(Epoch(epoch=epoch + 1, epochs=o.epochs, step=self.step, train=train, val=val,
+                        seconds=round(self.seconds(), 3)))
 
     def _maybe_keep_best(self, epoch: int, val: dict[str, float]) -> None:
         """Under ``select_best``, write OUT.best.pt when this epoch's metric is the best."""
@@ -423,11 +424,11 @@ class Trainer:
         self._build_model()
         self._schedule()
         self._try_resume()
-        self.emit("start", head=o.head, epochs=o.epochs, steps_per_epoch=self.steps_per_epoch,
-                  total_steps=self.total_steps, step=self.step, batch_size=self.batch,
-                  train_segments=len(self.train_items), val_segments=len(self.val_items),
-                  classes=list(self.data.classes), device=str(info.device),
-                  world_size=info.world_size, resumed_from=self.resumed_from, out=o.out)
+        self.emit(Start(head=o.head, epochs=o.epochs, steps_per_epoch=self.steps_per_epoch,
+                        total_steps=self.total_steps, step=self.step, batch_size=self.batch,
+                        train_segments=len(self.train_items), val_segments=len(self.val_items),
+                        classes=list(self.data.classes), device=str(info.device),
+                        world_size=info.world_size, resumed_from=self.resumed_from, out=str(o.out)))
         self.model.train()
         tick, tick_samples = time.perf_counter(), 0
         while self.step < self.total_steps:
@@ -443,8 +444,8 @@ class Trainer:
                 if self.step % o.log_every == 0 or b + 1 == self.steps_per_epoch:
                     parts = self._flush()
                     now = time.perf_counter()
-                    self.emit("step", epoch=epoch + 1, step=self.step, total_steps=self.total_steps,
-                              samples_per_s=round(tick_samples / max(now - tick, 1e-9), 2), **parts)
+                    self.emit(Step(epoch=epoch + 1, step=self.step, total_steps=self.total_steps,
+                                   samples_per_s=round(tick_samples / max(now - tick, 1e-9), 2), **parts))
                     tick, tick_samples = now, 0
                 if o.stop_after_steps is not None and self.step >= o.stop_after_steps:
                     self._flush()
@@ -456,6 +457,6 @@ class Trainer:
         summary = self.summary()
         if info.is_main:
             self._write_final(summary)
-        self.emit("done", out=str(o.out), steps=self.step, epochs=o.epochs, samples=self.samples,
-                  seconds=summary["seconds"], train=summary["train"], val=summary["val"])
+        self.emit(Done(out=str(o.out), steps=self.step, epochs=o.epochs, samples=self.samples,
+                       seconds=summary["seconds"], train=summary["train"], val=summary["val"]))
         return summary
