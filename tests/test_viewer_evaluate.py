@@ -144,7 +144,8 @@ def test_a_crashing_child_shows_its_last_lines_and_keeps_the_rows(make_viewer, t
     job = v.win.evaluation.job
     job.process.command = [sys.executable, str(fake)]
     req = EvalRequest(str(tmp_path), ("h.pt",), str(tmp_path / "r.json"), device="cpu")
-    assert req.args()[:5] == ["eval", str(tmp_path), "--out", str(tmp_path / "r.json"), "--jsonl"]
+    assert req.args()[:8] == ["eval", str(tmp_path), "--checkpoint", "h.pt", "--out", str(tmp_path / "r.json"),
+                              "--jsonl", "--device"]
     with v.qtbot.waitSignal(job.finished, timeout=30000) as blocker:
         commands.evaluate(v.win, req)
     outcome, report, message = blocker.args

@@ -51,8 +51,8 @@ def test_train_request_command_line(tmp_path):
     r = TrainRequest(str(tmp_path), ("avc", "dnm"), 3, str(tmp_path / "runs"), batch_size=8, device="cpu",
                      config="tiny", resume=True)
     assert r.args("dnm") == ["train", str(tmp_path), "--head", "dnm", "--epochs", "3", "--out",
-                             str(tmp_path / "runs" / "dnm.pt"), "--device", "cpu", "--batch-size", "8",
-                             "--config", "tiny", "--jsonl", "--resume"]
+                             str(tmp_path / "runs" / "dnm.pt"), "--device", "cpu", "--resume", "--batch-size", "8",
+                             "--jsonl", "--config", "tiny"]
 
 
 @pytest.fixture(scope="module")

@@ -35,18 +35,15 @@ class EvalRequest:
     extra: tuple[str, ...] = field(default_factory=tuple)   # more CLI options, verbatim
 
     def args(self) -> list[str]:
-        """The ``avsol`` command line (without the program)."""
-        a = ["eval", self.data, "--out", self.out, "--jsonl", "--threshold", self.threshold,
-             "--device", self.device, "--batch-size", str(self.batch_size)]
-        for c in self.checkpoints:
-            a += ["--checkpoint", c]
-        if self.annotations:
-            a += ["--annotations", self.annotations]
-        if self.csv:
-            a += ["--csv", self.csv]
-        if self.resume:
-            a.append("--resume")
-        return a + list(self.extra)
+        """The ``avsol eval`` command line (without the program), written from the command's
+        declared options so that every option sent exists."""
+        from model_core.options.eval import EvalCommand
+        from model_core.options.spec import to_argv
+
+        return to_argv(EvalCommand(data=self.data, checkpoint=list(self.checkpoints), out=self.out,
+                                   annotations=self.annotations or None, threshold=self.threshold,
+                                   device=self.device, batch_size=self.batch_size, resume=self.resume,
+                                   csv=self.csv or None, jsonl=True)) + list(self.extra)
 
 
 class EvalJob(QObject):

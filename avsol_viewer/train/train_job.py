@@ -36,11 +36,14 @@ class TrainRequest:
         return str(Path(self.out_dir) / f"{head}.pt")
 
     def args(self, head: str) -> list[str]:
-        a = ["train", self.data, "--head", head, "--epochs", str(self.epochs), "--out", self.checkpoint(head),
-             "--device", self.device, "--batch-size", str(self.batch_size), "--config", self.config, "--jsonl"]
-        if self.resume:
-            a.append("--resume")
-        return a + list(self.extra)
+        """The ``avsol train`` command line of ``head`` (without the program), written from
+        the command's declared options so that every option sent exists."""
+        from model_core.options.spec import to_argv
+        from model_core.options.train import TrainCommand
+
+        return to_argv(TrainCommand(data=self.data, head=head, epochs=self.epochs, out=self.checkpoint(head),
+                                    device=self.device, batch_size=self.batch_size, config=self.config,
+                                    resume=self.resume, jsonl=True)) + list(self.extra)
 
 
 class TrainJob(QObject):

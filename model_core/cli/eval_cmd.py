@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 
-from model_core.metrics.threshold import parse_rule
-from model_core.options.types import integer
+from model_core.options.eval import EvalCommand
+from model_core.options.spec import add_options
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -31,52 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "decoding each video once for all heads, and write a report (SPEC 9) with every "
             "metric of SPEC 5 per head, per class and per size, items worst first."),
     )
-    parser.add_argument("data", metavar="DATA", help="folder with videos + avsol-e.json or Annotations.txt")
-    parser.add_argument("--checkpoint", action="append", required=True, metavar="CKPT",
-                        help="checkpoint to evaluate, ours or a published model's (EZ-VSL, FNAC, SLAVC, "
-                             "LVS, SSL-align, SSL-TIE, RCGrad, a plugin's); repeat for several heads")
-    parser.add_argument("--model-family", default=None, metavar="NAME",
-                        help="force this family for the checkpoints instead of detecting it")
-    parser.add_argument("--out", required=True, metavar="REPORT.json", help="report to write")
-    parser.add_argument("--csv", default=None, metavar="F", help="also write the item table as CSV")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the results already in REPORT.items*.jsonl and do only the rest")
-    parser.add_argument("--jsonl", action="store_true", help="JSON-line events on stdout")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
-    parser.add_argument("--batch-size", type=integer(1, 4096), default=16,
-                        help="frames per forward pass (default 16)")
-    parser.add_argument("--threads", type=integer(1, 1024), default=None,
-                        help="torch CPU threads (default: torch's)")
-    parser.add_argument("--protocol", default=None, choices=("ezvsl", "fnac", "slavc", "lvs", "ssl-align",
-                                                             "ssl-tie", "rcgrad"),
-                        help="evaluate as that paper did: the annotated frame, the model's own audio "
-                             "window centred on it, the paper's threshold rule (recorded in the report; "
-                             "what cannot be matched without the paper's data is listed there)")
-    parser.add_argument("--threshold", type=parse_rule, default=None, metavar="RULE",
-                        help="binary prediction of cIoU: median (default: LVS, EZ-VSL, FNAC), "
-                             "fixed:T (the absolute [0,1] map > T), top-gt (the |GT| highest pixels), "
-                             "adaptive (SSL-align's cIoU_adap), slavc (SLAVC's (S+1/tau)/(2/tau) > 0.5), "
-                             "sweep (cIoU at fixed 0.05..0.95, reported); a bare number T thresholds "
-                             "the min-max map")
-    parser.add_argument("--annotations", default=None, metavar="PATH",
-                        help="AVSOL-E file or AVE folder to use instead of the one in DATA")
-    parser.add_argument("--videos", default=None, metavar="DIR", help="folder of the videos")
-    parser.add_argument("--split", choices=("train", "val", "test"), default=None,
-                        help="AVE only: evaluate this split (default: every annotated video)")
-    parser.add_argument("--limit", type=integer(1), default=None, metavar="N", help="first N videos only")
-    parser.add_argument("--audio-stream", type=integer(0, 1023), default=None, metavar="N",
-                        help="which audio stream the maps hear (0 = the first; default: the first "
-                             "that is not silent); named in the report")
-    parser.add_argument("--negatives", action="store_true",
-                        help="audio dependence (SPEC 5): also read every event item with silence, "
-                             "noise and an off-screen sound in place of its own audio")
-    parser.add_argument("--noise-level", choices=("rms", "unit"), default=None,
-                        help="--negatives noise: rms (default: the RMS of the item's own 1 s window) "
-                             "or unit (unit variance, as Juanola et al.)")
-    parser.add_argument("--offscreen-draws", type=integer(1, 100), default=None, metavar="K",
-                        help="--negatives: off-screen segments drawn per item (default 1)")
-    parser.add_argument("--negatives-seed", type=integer(0, 2**31 - 1), default=None, metavar="S",
-                        help="--negatives: seed of the off-screen draws and the noise (default 0; recorded)")
+    add_options(parser, EvalCommand)   # every option, declared once in model_core.options.eval
     parser.set_defaults(func=run)
     return parser
 
@@ -88,16 +43,15 @@ def run(args: argparse.Namespace) -> int:
 
     from model_core.errors import InputError
     from model_core.evaluation.runner import EvalOptions, run_eval
+    from model_core.options.spec import check, from_args, project
 
+    cmd = from_args(EvalCommand, args)
+    check(cmd)
     negatives = None
-    given = [o for o, v in (("--noise-level", args.noise_level), ("--offscreen-draws", args.offscreen_draws),
-                            ("--negatives-seed", args.negatives_seed)) if v is not None]
-    if given and not args.negatives:
-        raise InputError(None, f"{given[0]} applies only with --negatives")
-    if args.negatives:
+    if cmd.negatives:
         from model_core.evaluation.negatives import NegativeOptions
 
-        negatives = NegativeOptions(args.noise_level or "rms", args.offscreen_draws or 1, args.negatives_seed or 0)
+        negatives = NegativeOptions(cmd.noise_level or "rms", cmd.offscreen_draws or 1, cmd.negatives_seed or 0)
     from model_core.evaluation.store import log_path
     from model_core.input_protection import data_inputs
     from model_core.outputs.checks import claim_outputs
@@ -117,12 +71,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(None, f"--protocol {args.protocol} scores with --threshold {rule}, "
                                    f"not {threshold}: leave --threshold out")
         threshold = rule
-    options = EvalOptions(device=args.device, batch_size=args.batch_size, threshold=threshold or "median",
-                          resume=args.resume, jsonl=args.jsonl, limit=args.limit,
-                          annotations=args.annotations, videos_dir=args.videos, split=args.split,
-                          csv=paths.get("--csv"), threads=args.threads, negatives=negatives,
-                          audio_stream=args.audio_stream, model_family=args.model_family,
-                          protocol=args.protocol)
+    options = project(EvalOptions, cmd, threshold=threshold or "median", videos_dir=cmd.videos,
+                      csv=paths.get("--csv"), negatives=negatives)
     stop = threading.Event()
     previous = {}
 
