@@ -25,20 +25,25 @@ OTHER = [(150, 60, 150), (30, 150, 200), (100, 100, 100), (0, 120, 255), (180, 1
 
 
 def read_history(path: Path) -> list[dict]:
-    """Epoch entries ``{"epoch", "train", "val"}`` of a checkpoint or a JSON-lines log."""
+    """Epoch entries ``{"epoch", "train", "val"}`` of a checkpoint or a JSON-lines log (read
+    as the job protocol's events; human lines mixed into the log are skipped)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     if path.suffix == ".pt":
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from model_core.model.checkpoint import load_checkpoint
 
         return list(load_checkpoint(path).summary.get("history", []))
+    from model_core.jobs.events import Epoch, EventError, parse
+
     out = []
-    for line in path.read_text().splitlines():
-        try:
-            msg = json.loads(line)
-        except ValueError:
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.lstrip().startswith("{"):
             continue
-        if isinstance(msg, dict) and msg.get("event") == "epoch":
-            out.append({"epoch": msg["epoch"], "train": msg.get("train", {}), "val": msg.get("val", {})})
+        try:
+            event = parse(line, f"{path}:{n}")
+        except EventError as exc:
+            raise SystemExit(f"plot_val_curves: {exc}") from None
+        if isinstance(event, Epoch):
+            out.append({"epoch": event.epoch, "train": event.train, "val": event.val})
     return out
 
 

@@ -5,6 +5,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "plot_val_curves.py"
 
@@ -33,3 +35,12 @@ def test_curves_from_jsonl(tmp_path):
     assert img.shape == (560, 900, 3)
     red = (img[..., 2] > 200) & (img[..., 0] < 80) & (img[..., 1] < 80)   # dnm's colour (BGR 40, 40, 220)
     assert red.sum() > 100
+
+
+def test_a_log_of_a_newer_protocol_is_one_line_naming_it(tmp_path):
+    log = tmp_path / "run.jsonl"
+    log.write_text('{"event": "epoch", "v": 1, "epoch": 1, "val": {"pointing": 0.5}}\n'
+                   '{"event": "epoch", "v": 9, "epoch": 2}\n')
+    with pytest.raises(SystemExit) as err:
+        _module().read_history(log)
+    assert str(err.value).startswith(f"plot_val_curves: {log}:2: ") and "version 9" in str(err.value)
