@@ -241,6 +241,101 @@ def test_kill_9_mid_burst_then_recovery(set_path):
     assert find_recovery(set_path) is None
 
 
+CHILD_WRITER = textwrap.dedent("""
+    import sys
+    from model_core.annotate.autosave import AutosaveWriter
+    from model_core.annotate.commands import AddBox
+    from model_core.annotate.document import AnnotationDocument
+    doc = AnnotationDocument.load(sys.argv[1])
+    writer = AutosaveWriter()
+    for i in range(100000):
+        AddBox(doc, "bell.mp4", 1, (0.01 * (i % 50), 0.1, 0.01 * (i % 50) + 0.3, 0.5), who="kim").do()
+        writer.submit_document(doc)       # the viewer's way: snapshot here, written on the writer's thread
+        if i % 7 == 0:
+            writer.flush()
+            print(i + 1, flush=True)
+""")
+
+
+def test_kill_9_while_the_writer_thread_writes_then_recovery(set_path):
+    """The autosave written off the editing thread, killed at a random point of its writes:
+    what is left is a whole snapshot (the reader reads it) holding a prefix of the burst."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    os.utime(set_path, ns=(1_000_000_000, 1_000_000_000))
+    child = subprocess.Popen([sys.executable, "-c", CHILD_WRITER, str(set_path)], stdout=subprocess.PIPE,
+                             text=True, env=env)
+    try:
+        for line in child.stdout:
+            if int(line) >= 30:
+                break
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert load_avsol_e(set_path) == avsol_e_from_dict(ORIGINAL)      # the output was never touched
+    doc = recover(set_path)
+    n = len(doc.segment("bell.mp4", 1).boxes)
+    assert n >= 30                                                    # at least what was flushed
+    xs = [b.x1 for b in doc.segment("bell.mp4", 1).boxes]
+    assert xs == pytest.approx([0.01 * (i % 50) for i in range(n)])   # the first n edits, in order
+
+
+def test_autosave_writer_latest_wins_off_the_calling_thread(set_path, monkeypatch):
+    """A write held on the writer's thread: submit returns at once; two snapshots submitted
+    meanwhile are one write, of the second; cancel drops a waiting one; flush waits."""
+    import threading
+
+    from model_core.annotate import autosave as asv
+
+    gate, started, written = threading.Event(), threading.Event(), []
+    real = asv.write_autosave_payload
+
+    def slow(path, payload):
+        started.set()
+        assert gate.wait(10)
+        written.append(len(payload["videos"][0]["segments"][1].get("sounding", [])))
+        return real(path, payload)
+
+    monkeypatch.setattr(asv, "write_autosave_payload", slow)
+    doc = AnnotationDocument.load(set_path)
+    writer = asv.AutosaveWriter()
+    AddBox(doc, "bell.mp4", 1, (0.1, 0.1, 0.4, 0.4), who="eve").do()
+    writer.submit_document(doc)                                       # 1 box: taken by the thread, held
+    assert started.wait(10) and not writer.idle
+    for k in (2, 3):                                                  # edits go on meanwhile
+        AddBox(doc, "bell.mp4", 1, (0.1 * k, 0.1, 0.5, 0.4), who="eve").do()
+        writer.submit_document(doc)
+    assert not writer.flush(timeout=0.05)                             # still held
+    gate.set()
+    assert writer.flush(timeout=10) and writer.idle
+    assert written == [1, 3] and writer.writes == 2                   # the 2-box snapshot never written
+    assert len(recover(set_path).segment("bell.mp4", 1).boxes) == 3
+    # cancel: the snapshot waiting behind a write under way is dropped
+    gate.clear()
+    started.clear()
+    writer.submit_document(doc)
+    assert started.wait(10)
+    writer.submit_document(doc)
+    done = threading.Thread(target=lambda: (writer.cancel(), written.append("cancelled")))
+    done.start()
+    gate.set()
+    done.join(10)
+    assert written[-2:] == [3, "cancelled"] and writer.flush(timeout=10) and writer.writes == 3
+
+
+def test_autosave_writer_reports_a_failed_write(tmp_path):
+    from model_core.annotate.autosave import AutosaveWriter
+
+    errors = []
+    writer = AutosaveWriter(on_error=errors.append)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    writer.submit(blocker / "sub" / ".set.json.autosave.json", {"format": "avsol-e"})   # a file as folder
+    assert writer.flush(timeout=10)
+    assert len(errors) == 1 and isinstance(errors[0], OSError) and writer.error is errors[0]
+
+
 def test_new_videos_progress_and_next_unannotated():
     doc = AnnotationDocument()
     doc.add_video("a.mp4", 3)

@@ -155,7 +155,7 @@ def test_recovery_offered_after_an_autosave_is_left(make_viewer, index_clip, tmp
     out = tmp_path / "set.json"
     mode = start(v, index_clip, out)
     mode.add_box(0.1, 0.1, 0.4, 0.4)
-    mode.flush_autosave()             # what the debounce timer writes after an edit burst
+    mode.flush_autosave(wait=True)    # what the debounce timer writes after an edit burst
     assert autosave_path(out).exists() and not out.exists()
     mode.doc.release()                # as a killed viewer: the lock goes with the process
     mode.doc = None
@@ -165,6 +165,45 @@ def test_recovery_offered_after_an_autosave_is_left(make_viewer, index_clip, tmp
     assert asked == ["Recover annotations?"]
     assert mode.index == 0 and close(boxes(mode)[0], (0.1, 0.1, 0.4, 0.4))
     assert mode.doc.modified        # recovered, not yet saved
+
+
+def test_autosave_is_written_off_the_gui_thread(make_viewer, index_clip, tmp_path, monkeypatch):
+    """The write held on the writer's thread: the GUI thread's flush returns at once and
+    edits go on; the snapshots taken meanwhile are one write, of the latest; closing the
+    window waits for it, and the autosave left is a valid set with every edit."""
+    import threading
+
+    from model_core.annotate import autosave as asv
+
+    gate, started, writes = threading.Event(), threading.Event(), []
+    real = asv.write_autosave_payload
+
+    def held(path, payload):
+        started.set()
+        assert gate.wait(20)
+        writes.append((threading.current_thread(), len(payload["videos"][0]["segments"][0]["sounding"])))
+        return real(path, payload)
+
+    monkeypatch.setattr(asv, "write_autosave_payload", held)
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    mode = start(v, index_clip, out)
+    # starting added the video to the set and showed segment 0: that snapshot (no box yet) is
+    # the one being written, held
+    assert started.wait(20) and not autosave_path(out).exists()
+    mode.add_box(0.1, 0.1, 0.4, 0.4)           # editing goes on during the write
+    mode.flush_autosave()                      # the debounce timer's call: returns at once
+    mode.add_box(0.5, 0.5, 0.7, 0.7)
+    mode.flush_autosave()
+    mode.add_box(0.2, 0.6, 0.3, 0.9)
+    mode.flush_autosave()
+    assert len(mode.current().boxes) == 3
+    gate.set()
+    v.win.close()                              # flushes: waits for the writes
+    assert [n for _, n in writes] == [0, 3]    # latest wins: the 1- and 2-box snapshots never written
+    assert all(t is not threading.main_thread() for t, _ in writes)
+    load_avsol_e(autosave_path(out))           # a valid AVSOL-E file
+    assert len(asv.recover(out).segment(index_clip.name, 0).boxes) == 3
 
 
 def test_malformed_file_is_one_line_and_untouched(make_viewer, index_clip, tmp_path):

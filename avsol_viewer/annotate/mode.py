@@ -1,61 +1,46 @@
-"""Annotate mode in the main window (issue 30): Annotate › Start, the keys, undo, autosave.
+"""Annotate mode in the main window: the session of one set (start, segments, edits, save).
 
 The window gets an "Annotate" menu (:func:`install_annotate_actions`, like every feature's
-``install_*``). Starting swaps the heads' canvas for :class:`~avsol_viewer.annotate.canvas.AnnotateCanvas`
-and opens the Annotate dock (label, sounding, view, the folder's videos with progress).
+``install_*``; the menu and its keys are :mod:`~avsol_viewer.annotate.keys`'). Starting
+swaps the heads' canvas for :class:`~avsol_viewer.annotate.canvas.AnnotateCanvas` and opens
+the Annotate dock (:mod:`~avsol_viewer.annotate.side_panel`: label, sounding, view, the
+folder's videos with progress). Proposals from a head are :mod:`~avsol_viewer.annotate.head_prefill`'s,
+importing VGG-SS / Flickr boxes :mod:`~avsol_viewer.annotate.import_boxes`'.
 
 Nothing is lost: every edit is one :class:`QUndoCommand` wrapping the document's command
-(Ctrl+Z / Ctrl+Shift+Z); a burst of edits is autosaved once it settles (``AUTOSAVE_MS``)
-through the document's atomic autosave; on start an autosave left behind (a crash, a kill)
-is offered back through the project's one yes/no question (:func:`avsol_viewer.asks.ask_yes_no`);
-saving takes the output lock, so a second viewer writing the same file is refused with one
-message naming the first one's pid. Ask / do split as elsewhere: ``ask_*`` shows a dialog,
-the plain method does the work (tests call it).
+(Ctrl+Z / Ctrl+Shift+Z). A burst of edits is autosaved once it settles (``AUTOSAVE_MS``):
+the GUI thread takes the snapshot (cheap), :class:`~model_core.annotate.autosave.AutosaveWriter`
+encodes and writes it atomically on its own thread, latest snapshot wins, and closing waits
+for it. On start an autosave left behind (a crash, a kill) is offered back through the
+project's one yes/no question (:func:`avsol_viewer.asks.ask_yes_no`); saving takes the
+output lock, so a second viewer writing the same file is refused with one message naming
+the first one's pid. Ask / do split as elsewhere: ``ask_*`` shows a dialog, the plain
+method does the work (tests call it).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QDockWidget
 
 from avsol_viewer import asks
+from avsol_viewer.annotate import keys as annotate_keys
 from avsol_viewer.annotate.canvas import AnnotateCanvas
+from avsol_viewer.annotate.head_prefill import HeadPrefill
+from avsol_viewer.annotate.keys import KEYS, RECENT, RECENT_KEYS_ROW  # noqa: F401 - the table's home is keys
+from avsol_viewer.annotate.side_panel import AnnotatePanel, folder_videos, next_unfinished
 from model_core.annotate import autosave as asv
 from model_core.annotate import commands as ac
 from model_core.annotate import document as ad
 from model_core.annotate.agreement import consensus, segment_agreement
 from model_core.data_layout import AVSOL_E_FILE
 from model_core.errors import InputError
-from model_core.media_extensions import VIDEO
 
-#: quiet time after the last edit before the autosave is written (one write per burst)
+#: quiet time after the last edit before the autosave is taken (one write per burst)
 AUTOSAVE_MS = 1500
-#: how many recent classes the number keys reach
-RECENT = 9
-
-#: (action name, menu text, key, what it does) - the Keys dialog and docs/annotate.md list these
-KEYS = [
-    ("next_segment", "Next segment", "D", "go to the next 1 s segment"),
-    ("prev_segment", "Previous segment", "A", "go to the previous 1 s segment"),
-    ("next_unannotated", "Next unannotated segment", "Shift+D", "the next segment with no box and no mark"),
-    ("cycle_box", "Cycle boxes", "Tab", "select the next box of the segment"),
-    ("label", "Label…", "T", "type or pick the selected box's class (set's class list)"),
-    ("toggle_sounding", "Toggle sounding / silent", "S", "the selected box makes the sound or not"),
-    ("delete", "Delete box", "Delete", "remove the selected box"),
-    ("copy_forward", "Copy previous segment's boxes", "R", "the previous segment's boxes, to nudge"),
-    ("no_object", "No sounding object visible", "O", "mark it for this annotator (the file's no_sounding)"),
-    ("play_segment", "Play segment", "Shift+Space", "play the segment's 1 s of sound"),
-    ("undo", "Undo", "Ctrl+Z", "undo the last edit"),
-    ("redo", "Redo", "Ctrl+Shift+Z", "redo it"),
-    ("save", "Save annotations", "Ctrl+S", "write the AVSOL-E file (validated, atomic)"),
-    ("keys", "Keys…", "Shift+F1", "this list"),
-]
-#: 1-9: the recent classes (most recent first), listed in the Keys dialog as one row
-RECENT_KEYS_ROW = ("1 … 9", "give the selected box the n-th most recent class")
 
 
 class _Edit(QUndoCommand):
@@ -78,11 +63,15 @@ class _Edit(QUndoCommand):
 class AnnotateMode(QObject):
     """Annotate mode of ``window`` (see the module docstring)."""
 
+    #: an autosave write failed (emitted on the writer's thread, shown on the GUI thread)
+    autosave_failed = Signal(str)
+
     def __init__(self, window):
         super().__init__(window)
         self.window = window
         self.c = window.controller
         self.doc: ad.AnnotationDocument | None = None
+        self.path: Path | None = None
         self.annotator: str | None = None
         self.video: str | None = None
         self.index = 0
@@ -93,14 +82,20 @@ class AnnotateMode(QObject):
         self.recent: list[str] = []
         self.stack = QUndoStack(self)
         self.canvas: AnnotateCanvas | None = None
+        self.panel: AnnotatePanel | None = None
         self.dock: QDockWidget | None = None
+        self.keys_dialog = None
         self._stop_at: float | None = None
+        self.autosaver = asv.AutosaveWriter(on_error=lambda exc: self.autosave_failed.emit(str(exc)))
+        self.autosave_failed.connect(
+            lambda text: self.window.statusBar().showMessage(f"autosave failed: {text}", 8000))
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.flush_autosave)
         self.stack.indexChanged.connect(lambda _i: self._autosave.start())
-        self.actions: dict[str, QAction] = {}
+        self.prefiller = HeadPrefill(self)
+        self.actions = annotate_keys.install_menu(window, self)
         self.c.frame_shown.connect(self._on_frame)
         self.c.session_changed.connect(self._on_session)
         self.c.player.time_changed.connect(self._on_time)
@@ -109,12 +104,33 @@ class AnnotateMode(QObject):
     def active(self) -> bool:
         return self.doc is not None
 
+    # the dock's widgets, by the names the mode has always offered
+    @property
+    def class_box(self):
+        return self.panel.class_box
+
+    @property
+    def view_box(self):
+        return self.panel.view_box
+
+    @property
+    def video_list(self):
+        return self.panel.video_list
+
+    @property
+    def segment_label(self):
+        return self.panel.segment_label
+
     # -- start / stop -------------------------------------------------------------------
-    def start(self, annotations: str | os.PathLike | None = None, annotator: str | None = None) -> bool:
+    def start(self, annotations: str | os.PathLike | None = None, annotator: str | None = None,
+              prefill: str | None = None, document: ad.AnnotationDocument | None = None) -> bool:
         """Annotate the open video into ``annotations`` (default: the folder's avsol-e.json).
 
-        A malformed existing file is one message naming it and its first problem, and
-        nothing is written; a file another process writes is refused the same way.
+        ``prefill``: a head whose map proposes boxes on each segment reached
+        (:class:`~avsol_viewer.annotate.head_prefill.HeadPrefill`). ``document``: a set made
+        here (an import) instead of the file's. A malformed existing file is one message
+        naming it and its first problem, and nothing is written; a file another process
+        writes is refused the same way.
         """
         s = self.c.session
         if s is None:
@@ -124,27 +140,20 @@ class AnnotateMode(QObject):
         if self.doc is not None:
             self.stop()
         try:
-            doc = ad.AnnotationDocument.load(path) if path.exists() else ad.AnnotationDocument(path=path)
+            if document is not None:
+                doc = document
+            else:
+                doc = ad.AnnotationDocument.load(path) if path.exists() else ad.AnnotationDocument(path=path)
             doc.claim(path)   # held while annotating: a second viewer is refused at once
         except InputError as exc:
             self.window._error("Cannot annotate", _one_line(exc))
             return False
-        if asv.find_recovery(path) is not None:
-            if asks.ask_yes_no(self.window, "Recover annotations?",
-                               f"Unsaved annotations of {path.name} were left by a viewer that stopped "
-                               f"({asv.autosave_path(path).name}). Recover them?", default=True):
-                try:
-                    recovered = asv.recover(path)
-                except InputError as exc:
-                    self.window._error("Cannot recover", _one_line(exc))
-                else:
-                    recovered._lock, doc._lock = doc._lock, None   # the lock goes with the set
-                    doc = recovered
-            else:
-                asv.discard_autosave(path)
+        if document is None and asv.find_recovery(path) is not None:
+            doc = self._offer_recovery(doc, path)
         self.doc = doc
         self.path = path
         self.annotator = annotator or os.environ.get("USER") or "annotator 1"
+        self.prefiller.set_head(prefill)
         self.stack.clear()
         self._build_widgets()
         self._show_canvas(True)
@@ -152,11 +161,27 @@ class AnnotateMode(QObject):
         self._on_session(s)
         return True
 
+    def _offer_recovery(self, doc: ad.AnnotationDocument, path: Path) -> ad.AnnotationDocument:
+        """The autosave of ``path`` if the user takes it (declined: it is deleted)."""
+        if not asks.ask_yes_no(self.window, "Recover annotations?",
+                               f"Unsaved annotations of {path.name} were left by a viewer that stopped "
+                               f"({asv.autosave_path(path).name}). Recover them?", default=True):
+            asv.discard_autosave(path)
+            return doc
+        try:
+            recovered = asv.recover(path)
+        except InputError as exc:
+            self.window._error("Cannot recover", _one_line(exc))
+            return doc
+        recovered._lock, doc._lock = doc._lock, None   # the lock goes with the set
+        return recovered
+
     def stop(self) -> None:
-        """Leave annotate mode (the autosave is written first; the heads come back)."""
+        """Leave annotate mode: the last edits' autosave is written (waited for), the lock
+        given back, the heads come back."""
         if self.doc is None:
             return
-        self.flush_autosave()
+        self.flush_autosave(wait=True)
         self.doc.release()
         self.doc = None
         self._show_canvas(False)
@@ -174,67 +199,21 @@ class AnnotateMode(QObject):
 
     def _enable(self, on: bool) -> None:
         for name, act in self.actions.items():
-            if name not in ("start",):
+            if name not in ("start", "import"):
                 act.setEnabled(on)
-        for k in range(RECENT):
-            self.actions.get(f"recent{k + 1}", QAction()).setEnabled(on)
 
-    # -- widgets ------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        if self.canvas is not None:
-            self._fill_classes()
-            return
-        self.canvas = AnnotateCanvas()
-        self.canvas.box_drawn.connect(self.add_box)
-        self.canvas.box_changed.connect(self.move_box)
-        self.canvas.box_clicked.connect(self.select)
-        panel = QWidget()
-        lay = QVBoxLayout(panel)
-        self.segment_label = QLabel()
-        self.segment_label.setWordWrap(True)
-        lay.addWidget(self.segment_label)
-        self.class_box = QComboBox()
-        self.class_box.setEditable(True)
-        self.class_box.setToolTip("the selected box's class (type a new one, or pick); T")
-        # picked or typed + Return; the keys then go back to the canvas (a line edit keeps Ctrl+Z)
-        self.class_box.textActivated.connect(self._label_from_box)
-        self.class_box.lineEdit().returnPressed.connect(lambda: self._label_from_box(self.class_box.currentText()))
-        lay.addWidget(QLabel("Label"))
-        lay.addWidget(self.class_box)
-        self.view_box = QComboBox()
-        self.view_box.addItem("One annotator (mine)", "one")
-        self.view_box.addItem("All annotators", "all")
-        self.view_box.addItem("Consensus (read-only)", "consensus")
-        self.view_box.activated.connect(lambda i: self.set_view(self.view_box.itemData(i)))
-        lay.addWidget(QLabel("Show"))
-        lay.addWidget(self.view_box)
-        row = QHBoxLayout()
-        for text, slot in (("Copy previous", self.copy_forward), ("No object", self.toggle_no_object),
-                           ("Save", self.save)):
-            b = QPushButton(text)
-            b.clicked.connect(slot)
-            row.addWidget(b)
-        lay.addLayout(row)
-        prefill = QPushButton("Prefill from head")
-        prefill.setToolTip("boxes from the first loaded head's thresholded map of the segment frame")
-        prefill.clicked.connect(self.prefill)
-        lay.addWidget(prefill)
-        lay.addWidget(QLabel("Videos of the folder (segments done / all)"))
-        self.video_list = QListWidget()
-        self.video_list.itemActivated.connect(lambda item: self.open_video(item.data(Qt.ItemDataRole.UserRole)))
-        lay.addWidget(self.video_list, 1)
-        nxt = QPushButton("Next unfinished video")
-        nxt.clicked.connect(self.next_unfinished_video)
-        lay.addWidget(nxt)
-        self.dock = QDockWidget("Annotate", self.window)
-        self.dock.setObjectName("annotate_dock")
-        self.dock.setWidget(panel)
-        self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self._fill_classes()
-
-    def _fill_classes(self) -> None:
-        self.class_box.clear()
-        self.class_box.addItems(self.doc.labels())
+        if self.canvas is None:
+            self.canvas = AnnotateCanvas()
+            self.canvas.box_drawn.connect(self.add_box)
+            self.canvas.box_changed.connect(self.move_box)
+            self.canvas.box_clicked.connect(self.select)
+            self.panel = AnnotatePanel(self)
+            self.dock = QDockWidget("Annotate", self.window)
+            self.dock.setObjectName("annotate_dock")
+            self.dock.setWidget(self.panel)
+            self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.panel.fill_classes(self.doc.labels())
 
     # -- where we are -------------------------------------------------------------------
     def _on_session(self, session) -> None:
@@ -270,6 +249,7 @@ class AnnotateMode(QObject):
         if self.c.image is not None and self.c.shown_index == want:
             self.canvas.set_frame(self.c.image)
         self.refresh()
+        self.prefiller.auto()
 
     def go_to_time(self, t: float) -> None:
         """The segment holding time ``t`` (an evaluation item's time)."""
@@ -285,7 +265,7 @@ class AnnotateMode(QObject):
     def next_unannotated(self) -> None:
         segs = self.segments()
         for k in list(range(self.index + 1, len(segs))) + list(range(0, self.index)):
-            if not self._done(segs[k]):
+            if not self.done(segs[k]):
                 self.go_to(k)
                 return
         self.window.statusBar().showMessage("every segment of this video is annotated", 5000)
@@ -304,7 +284,7 @@ class AnnotateMode(QObject):
             self.go_to(self.index)
 
     # -- drawing ------------------------------------------------------------------------
-    def _done(self, seg) -> bool:
+    def done(self, seg) -> bool:
         """Done for this annotator: a box of theirs (or an unnamed one) or their "no sounding
         object" mark (in the all-annotators and consensus views, anyone's)."""
         if self.view in ("all", "consensus"):
@@ -334,7 +314,7 @@ class AnnotateMode(QObject):
         if self.doc is None or self.video is None or self.canvas is None:
             return
         seg = self.current()
-        done, total = sum(self._done(x) for x in self.segments()), len(self.segments())
+        done, total = sum(self.done(x) for x in self.segments()), len(self.segments())
         mark = " · no sounding object" if self.no_object() else ""
         self.canvas.set_title(f"{self.video} · segment {self.index} (0–{total - 1}) "
                               f"[{seg.start:g}, {seg.end:g}) s · frame at {seg.frame_time:g} s{mark}")
@@ -346,7 +326,7 @@ class AnnotateMode(QObject):
         box = self.selected_box()
         if box is not None:
             self.class_box.setEditText(box.label or "")
-        self._update_video_item()
+        self.panel.update_video(self.doc, self.video)
 
     def _agreement_text(self, seg) -> str:
         """This annotator against each other one on this segment (``avsol agreement``'s figures)."""
@@ -381,7 +361,7 @@ class AnnotateMode(QObject):
         self.refresh()
 
     # -- edits --------------------------------------------------------------------------
-    def _read_only(self) -> bool:
+    def refuse_read_only(self) -> bool:
         """True (and a status message saying why) in the consensus view: its boxes are an
         average of several annotators' and belong to none of them, so nothing edits them."""
         if self.view != "consensus":
@@ -391,9 +371,9 @@ class AnnotateMode(QObject):
         self.refresh()   # a refused drag leaves nothing drawn
         return True
 
-    def _run(self, cls, *args, **kwargs) -> None:
+    def run_edit(self, cls, *args, **kwargs) -> None:
         """Push one document command for the current segment, by this annotator."""
-        if self._read_only():
+        if self.refuse_read_only():
             return
         try:
             cmd = cls(self.doc, self.video, self.index, *args, who=self.annotator, **kwargs)
@@ -409,20 +389,21 @@ class AnnotateMode(QObject):
             self.selected = -1
         self.refresh()
 
-    def _label_for_new(self) -> str | None:
+    def label_for_new(self) -> str | None:
+        """The label a new box takes: the most recent class."""
         return self.recent[0] if self.recent else None
 
     def add_box(self, x1: float, y1: float, x2: float, y2: float) -> None:
-        if self._read_only():
+        if self.refuse_read_only():
             return
-        self._run(ac.AddBox, (x1, y1, x2, y2), label=self._label_for_new())
+        self.run_edit(ac.AddBox, (x1, y1, x2, y2), label=self.label_for_new())
         boxes = self.current().boxes
         if boxes:
             self.select(boxes[-1].id)
 
     def move_box(self, key: int, x1: float, y1: float, x2: float, y2: float) -> None:
         self.selected = key
-        self._run(ac.MoveBox, key, (x1, y1, x2, y2))
+        self.run_edit(ac.MoveBox, key, (x1, y1, x2, y2))
 
     def _need_selected(self) -> ad.EditBox | None:
         box = self.selected_box()
@@ -430,7 +411,8 @@ class AnnotateMode(QObject):
             self.window.statusBar().showMessage("no box selected (Tab, or click one)", 5000)
         return box
 
-    def _label_from_box(self, text: str) -> None:
+    def label_from_box(self, text: str) -> None:
+        """The dock's class box was picked or typed: label the selected box, keys back to the canvas."""
         self.set_label(text)
         self.canvas.setFocus()
 
@@ -441,7 +423,7 @@ class AnnotateMode(QObject):
         self.recent = [label] + [x for x in self.recent if x != label][:RECENT - 1]
         box = self._need_selected()
         if box is not None and box.label != label:
-            self._run(ac.Relabel, box.id, label)
+            self.run_edit(ac.Relabel, box.id, label)
         if self.class_box.findText(label) < 0:
             self.class_box.addItem(label)
 
@@ -460,23 +442,23 @@ class AnnotateMode(QObject):
     def toggle_sounding(self) -> None:
         box = self._need_selected()
         if box is not None:
-            self._run(ac.ToggleSounding, box.id)
+            self.run_edit(ac.ToggleSounding, box.id)
 
     def delete_box(self) -> None:
         box = self._need_selected()
         if box is not None:
             self.selected = -1
-            self._run(ac.DeleteBox, box.id)
+            self.run_edit(ac.DeleteBox, box.id)
 
     def copy_forward(self) -> None:
         """This annotator's boxes of the previous segment, copied here to nudge."""
         if self.index > 0:
-            self._run(ac.CopyPrevious)
+            self.run_edit(ac.CopyPrevious)
 
     def toggle_no_object(self) -> None:
         """Mark / unmark "no sounding object visible" (marking drops this annotator's
         sounding boxes here, which would contradict it; undo brings them back)."""
-        self._run(ac.MarkNoSounding, on=not self.no_object())
+        self.run_edit(ac.MarkNoSounding, on=not self.no_object())
 
     def play_segment(self) -> None:
         seg = self.current()
@@ -485,55 +467,36 @@ class AnnotateMode(QObject):
         self.c.player.play()
 
     def prefill(self) -> None:
-        """Boxes from the first loaded head's map of the segment frame, for the annotator to
-        accept or fix: the map as the overlay shows it (normalised by its kind, absolute
-        scale) goes to the document's ``prefill_boxes``; boxes come back in fractions of the
-        map, placed on the map's region of the frame (a centre-cropping head's crop). One
-        message when no head is loaded; a map not computed yet is asked for."""
-        if self._read_only():
-            return
-        maps = self.c.maps
-        models = list(getattr(maps, "models", []) or [])
-        if not models:
-            self.window._error("Prefill", "Load a model first (File › Add model…)")
-            return
-        s = self.c.session
-        index = s.timeline.index_at(self.current().frame_time)
-        key = models[0].key
-        entry, _ = maps.entry(key, index)
-        if entry is None:
-            maps.want(index, priority=(index,))
-            self.window.statusBar().showMessage("the head's map of this frame is being computed; try again", 5000)
-            return
-        try:
-            from model_core.annotate.prefill import prefill_boxes
-        except ImportError:
-            self.window._error("Prefill", "prefill needs model_core.annotate.prefill (not in this build)")
-            return
-        dm = maps.traits(key).prepare(entry.map, "absolute", s.width, s.height)
-        try:
-            found = list(prefill_boxes(dm.values))
-        except (TypeError, ValueError) as exc:
-            self.window._error("Prefill", f"cannot prefill from {models[0].name}: {exc}")
-            return
-        rx0, ry0, rx1, ry1 = dm.region
-        for b in found:
-            x1, y1, x2, y2 = b.coords if hasattr(b, "coords") else tuple(b[:4])
-            self._run(ac.AddBox, (rx0 + x1 * (rx1 - rx0), ry0 + y1 * (ry1 - ry0),
-                                  rx0 + x2 * (rx1 - rx0), ry0 + y2 * (ry1 - ry0)), label=self._label_for_new())
-        if not found:
-            self.window.statusBar().showMessage("the head's map has no region above its threshold here", 5000)
+        """Boxes from a head's map of the segment frame (:class:`HeadPrefill`)."""
+        self.prefiller.now()
+
+    def ask_import(self) -> None:
+        from avsol_viewer.annotate.import_boxes import ask_import
+
+        ask_import(self)
+
+    def import_set(self, source: str, src, out=None, annotator: str | None = None) -> bool:
+        """Start a set from VGG-SS / Flickr annotations (:mod:`~avsol_viewer.annotate.import_boxes`)."""
+        from avsol_viewer.annotate.import_boxes import import_set
+
+        return import_set(self, source, src, out, annotator)
 
     # -- saving -------------------------------------------------------------------------
-    def flush_autosave(self) -> None:
+    def flush_autosave(self, wait: bool = False) -> None:
+        """Snapshot the set for the autosave now, if it changed (the writer's thread writes it);
+        ``wait``: until it is on disk (closing)."""
         self._autosave.stop()
         if self.doc is not None and self.doc.modified:
             try:
-                asv.write_autosave(self.doc, self.path)
-            except OSError as exc:
+                self.autosaver.submit_document(self.doc, self.path)
+            except (OSError, ValueError) as exc:
                 self.window.statusBar().showMessage(f"autosave failed: {exc}", 8000)
+        if wait:
+            self.autosaver.flush()
 
     def save(self) -> bool:
+        self._autosave.stop()
+        self.autosaver.cancel()   # a snapshot landing after the save would be a stale autosave
         try:
             self.doc.save(self.path)
         except (InputError, ValueError) as exc:
@@ -546,64 +509,24 @@ class AnnotateMode(QObject):
 
     # -- the folder's videos ------------------------------------------------------------
     def _folder_videos(self) -> list[Path]:
-        if self.c.session is None:
-            return []
-        folder = self.c.session.path.parent
-        return sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO and p.is_file())
-
-    def _progress_text(self, name: str) -> tuple[str, bool]:
-        v = self.doc.video(name)
-        done, total = v.progress if v is not None else (0, 0)
-        if total == 0:
-            return f"{name} — not started", False
-        return f"{name} — {done}/{total}", done >= total
+        return [] if self.c.session is None else folder_videos(self.c.session.path.parent)
 
     def _fill_videos(self) -> None:
-        self.video_list.clear()
-        for p in self._folder_videos():
-            text, _ = self._progress_text(p.name)
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, str(p))
-            self.video_list.addItem(item)
-            if p.name == self.video:
-                self.video_list.setCurrentItem(item)
-
-    def _update_video_item(self) -> None:
-        for k in range(self.video_list.count()):
-            item = self.video_list.item(k)
-            name = Path(item.data(Qt.ItemDataRole.UserRole)).name
-            if name == self.video:
-                item.setText(self._progress_text(name)[0])
+        self.panel.fill_videos(self.doc, self._folder_videos(), self.video)
 
     def open_video(self, path: str) -> None:
         self.flush_autosave()
         self.window.open_path(path)
 
     def next_unfinished_video(self) -> None:
-        videos = self._folder_videos()
-        names = [p.name for p in videos]
-        start = names.index(self.video) + 1 if self.video in names else 0
-        for p in videos[start:] + videos[:start]:
-            if p.name != self.video and not self._progress_text(p.name)[1]:
-                self.open_video(str(p))
-                return
-        self.window.statusBar().showMessage("every video of the folder is annotated", 5000)
+        p = next_unfinished(self.doc, self._folder_videos(), self.video)
+        if p is None:
+            self.window.statusBar().showMessage("every video of the folder is annotated", 5000)
+        else:
+            self.open_video(str(p))
 
-    # -- keys ---------------------------------------------------------------------------
     def show_keys(self) -> None:
-        dlg = QDialog(self.window)
-        dlg.setWindowTitle("Annotate keys")
-        rows = [(text, key) for _, text, key, _ in KEYS] + [(RECENT_KEYS_ROW[1], RECENT_KEYS_ROW[0])]
-        table = QTableWidget(len(rows), 2, dlg)
-        table.setHorizontalHeaderLabels(["Key", "Does"])
-        for r, (text, key) in enumerate(rows):
-            table.setItem(r, 0, QTableWidgetItem(key))
-            table.setItem(r, 1, QTableWidgetItem(text))
-        table.resizeColumnsToContents()
-        QVBoxLayout(dlg).addWidget(table)
-        self.keys_dialog = dlg
-        dlg.resize(520, 520)
-        dlg.show()
+        self.keys_dialog = annotate_keys.keys_dialog(self.window)
 
 
 def _one_line(exc: Exception) -> str:
@@ -611,34 +534,9 @@ def _one_line(exc: Exception) -> str:
 
 
 def install_annotate_actions(window) -> AnnotateMode:
-    """The Annotate menu: Start / Stop, every key of :data:`KEYS` (enabled while annotating)."""
+    """The Annotate menu (:func:`avsol_viewer.annotate.keys.install_menu`) and its mode."""
     mode = AnnotateMode(window)
     window.annotate = mode
     window.close_hooks.append(mode.stop)   # the last edits autosaved, the set's lock given back
-    menu = window.menuBar().addMenu("&Annotate")
-    from avsol_viewer.playback.transport import make_action
-
-    start = make_action(window, "&Start annotating", None, lambda: mode.start())
-    stop = make_action(window, "St&op annotating", None, mode.stop)
-    menu.addAction(start)
-    menu.addAction(stop)
-    menu.addSeparator()
-    mode.actions["start"] = start
-    mode.actions["stop"] = stop
-    slots = {
-        "next_segment": lambda: mode.step(1), "prev_segment": lambda: mode.step(-1),
-        "next_unannotated": mode.next_unannotated, "cycle_box": mode.cycle_box, "label": mode.ask_label,
-        "toggle_sounding": mode.toggle_sounding, "delete": mode.delete_box, "copy_forward": mode.copy_forward,
-        "no_object": mode.toggle_no_object, "play_segment": mode.play_segment, "undo": mode.stack.undo,
-        "redo": mode.stack.redo, "save": mode.save, "keys": mode.show_keys,
-    }
-    for name, text, key, tip in KEYS:
-        act = make_action(window, text, key, slots[name], tip=tip)
-        mode.actions[name] = act
-        menu.addAction(act)
-    for k in range(1, RECENT + 1):
-        act = make_action(window, f"Recent class {k}", str(k), lambda k=k: mode.recent_label(k))
-        mode.actions[f"recent{k}"] = act
-        window.addAction(act)
     mode._enable(False)
     return mode

@@ -1,0 +1,82 @@
+"""Annotate mode's keys: the table of shortcuts, the Annotate menu built from it, the Keys dialog.
+
+One table (:data:`KEYS`) makes the menu's actions, the Keys dialog and the keys section of
+docs/annotate.md (a test keeps the doc in step), so a shortcut is named in one place. The
+menu is wired to an :class:`~avsol_viewer.annotate.mode.AnnotateMode` passed in; this module
+does not import the mode, which builds its menu through it.
+"""
+from __future__ import annotations
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+#: how many recent classes the number keys reach
+RECENT = 9
+
+#: (action name, menu text, key, what it does) - the Keys dialog and docs/annotate.md list these
+KEYS = [
+    ("next_segment", "Next segment", "D", "go to the next 1 s segment"),
+    ("prev_segment", "Previous segment", "A", "go to the previous 1 s segment"),
+    ("next_unannotated", "Next unannotated segment", "Shift+D", "the next segment with no box and no mark"),
+    ("cycle_box", "Cycle boxes", "Tab", "select the next box of the segment"),
+    ("label", "Label…", "T", "type or pick the selected box's class (set's class list)"),
+    ("toggle_sounding", "Toggle sounding / silent", "S", "the selected box makes the sound or not"),
+    ("delete", "Delete box", "Delete", "remove the selected box"),
+    ("copy_forward", "Copy previous segment's boxes", "R", "the previous segment's boxes, to nudge"),
+    ("no_object", "No sounding object visible", "O", "mark it for this annotator (the file's no_sounding)"),
+    ("play_segment", "Play segment", "Shift+Space", "play the segment's 1 s of sound"),
+    ("undo", "Undo", "Ctrl+Z", "undo the last edit"),
+    ("redo", "Redo", "Ctrl+Shift+Z", "redo it"),
+    ("save", "Save annotations", "Ctrl+S", "write the AVSOL-E file (validated, atomic)"),
+    ("keys", "Keys…", "Shift+F1", "this list"),
+]
+#: 1-9: the recent classes (most recent first), listed in the Keys dialog as one row
+RECENT_KEYS_ROW = ("1 … 9", "give the selected box the n-th most recent class")
+
+
+def keys_dialog(parent) -> QDialog:
+    """A dialog listing :data:`KEYS` (key, what it does), shown, not modal."""
+    dlg = QDialog(parent)
+    dlg.setWindowTitle("Annotate keys")
+    rows = [(text, key) for _, text, key, _ in KEYS] + [(RECENT_KEYS_ROW[1], RECENT_KEYS_ROW[0])]
+    table = QTableWidget(len(rows), 2, dlg)
+    table.setHorizontalHeaderLabels(["Key", "Does"])
+    for r, (text, key) in enumerate(rows):
+        table.setItem(r, 0, QTableWidgetItem(key))
+        table.setItem(r, 1, QTableWidgetItem(text))
+    table.resizeColumnsToContents()
+    QVBoxLayout(dlg).addWidget(table)
+    dlg.resize(520, 520)
+    dlg.show()
+    return dlg
+
+
+def install_menu(window, mode) -> dict[str, QAction]:
+    """The Annotate menu of ``window`` wired to ``mode``: Start / Stop, Import…, then every
+    key of :data:`KEYS` and the recent-class keys 1-9 (window actions, not in the menu).
+    Returns the actions by name (``start``, ``stop``, ``import``, the KEYS names, ``recentN``)."""
+    from avsol_viewer.playback.transport import make_action
+
+    menu = window.menuBar().addMenu("&Annotate")
+    actions: dict[str, QAction] = {}
+    for name, text, slot, tip in (
+            ("start", "&Start annotating", lambda: mode.start(), None),
+            ("stop", "St&op annotating", mode.stop, None),
+            ("import", "&Import VGG-SS / Flickr boxes…", mode.ask_import,
+             "start a set from VGG-SS or Flickr-SoundNet annotations (avsol import's importers), then annotate it")):
+        actions[name] = make_action(window, text, None, slot, tip=tip)
+        menu.addAction(actions[name])
+    menu.addSeparator()
+    slots = {
+        "next_segment": lambda: mode.step(1), "prev_segment": lambda: mode.step(-1),
+        "next_unannotated": mode.next_unannotated, "cycle_box": mode.cycle_box, "label": mode.ask_label,
+        "toggle_sounding": mode.toggle_sounding, "delete": mode.delete_box, "copy_forward": mode.copy_forward,
+        "no_object": mode.toggle_no_object, "play_segment": mode.play_segment, "undo": mode.stack.undo,
+        "redo": mode.stack.redo, "save": mode.save, "keys": mode.show_keys,
+    }
+    for name, text, key, tip in KEYS:
+        actions[name] = make_action(window, text, key, slots[name], tip=tip)
+        menu.addAction(actions[name])
+    for k in range(1, RECENT + 1):
+        actions[f"recent{k}"] = make_action(window, f"Recent class {k}", str(k), lambda k=k: mode.recent_label(k))
+    return actions
