@@ -17,7 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model_core.options.types import finite, integer
+from model_core.options.infer import InferCommand
+from model_core.options.spec import add_options
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -30,29 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "of every frame of VIDEO, or of F frames per second, and write them as a maps "
             "file (SPEC 9)."),
     )
-    parser.add_argument("video", metavar="VIDEO", help="video file (mp4, mkv, webm, mov, avi, ...)")
-    parser.add_argument("--checkpoint", required=True, metavar="CKPT",
-                        help="model checkpoint: ours (.pt) or a published model's (.pth, .pth.tar)")
-    parser.add_argument("--model-family", default=None, metavar="NAME",
-                        help="force the checkpoint's family (avsol models list) instead of detecting it")
-    parser.add_argument("--out", required=True, metavar="MAPS.npz", help="maps file to write")
-    parser.add_argument("--fps", type=finite(0, 1000, lo_open=True), default=None, metavar="F",
-                        help="frames per second to analyse (default: every frame)")
-    parser.add_argument("--audio-window", default="segment", choices=("segment", "frame"),
-                        help="audio paired with each frame: 'segment' (default, as the viewer, "
-                             "eval and training: the 1 s window centred on the frame's 1 s "
-                             "segment, one audio pass per second) or 'frame' (a 1 s window "
-                             "centred on every frame: smoother over time, one audio pass per frame)")
-    parser.add_argument("--audio-stream", type=integer(0, 1023), default=None, metavar="N",
-                        help="which audio stream the maps hear (0 = the first; default: the first "
-                             "that is not silent); named in the output and the maps file")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
-                        help="where the model runs (default auto: CUDA if available, else CPU)")
-    parser.add_argument("--batch-size", type=integer(1, 4096), default=16, metavar="B",
-                        help="frames per forward pass (default 16)")
-    parser.add_argument("--threads", type=integer(1, 1024), default=None, metavar="N",
-                        help="CPU threads for torch (default: torch's own choice)")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_options(parser, InferCommand)   # every option, declared once in model_core.options.infer
     parser.set_defaults(func=run)
     return parser
 

@@ -8,15 +8,9 @@ Writes a seeded synthetic AVE-like set: ``OUT/videos/*.mp4``, ``OUT/avsol-e.json
 from __future__ import annotations
 
 import argparse
-import re
 
-
-def _size(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"expected N or WxH (pixels), got {text!r}")
-    w = int(m.group(1))
-    return w, int(m.group(2)) if m.group(2) else w
+from model_core.options.spec import add_options
+from model_core.options.synth import SynthCommand
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -28,31 +22,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "which sounds (its class's sound) during event segments, with silent objects of "
             "other classes and background segments (silence, noise or an off-screen class)."),
     )
-    parser.add_argument("out", metavar="OUT", help="folder to write the set into")
-    parser.add_argument("--videos", type=int, required=True, help="number of videos")
-    parser.add_argument("--seed", type=int, required=True, help="random seed (same seed, same set)")
-    parser.add_argument("--classes", type=int, default=8, help="number of classes K, 1..28 (default 8)")
-    parser.add_argument("--size", type=_size, default=(224, 224), metavar="N|WxH",
-                        help="frame size in pixels, square N or WxH, even (default 224)")
-    parser.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
-    parser.add_argument("--duration", type=int, default=10,
-                        help="video length in whole seconds = number of 1 s segments (default 10)")
-    parser.add_argument("--motion", type=float, default=0.3,
-                        help="object drift, 0 (still) .. 1 (default 0.3)")
-    parser.add_argument("--noise", type=float, default=0.1,
-                        help="pixel and audio noise, 0 .. 1 (default 0.1)")
-    parser.add_argument("--silent-max", type=int, default=3,
-                        help="most silent objects per video, 0..3 (default 3)")
-    parser.add_argument("--background-prob", type=float, default=0.25,
-                        help="chance that a segment is background (default 0.25)")
-    parser.add_argument("--sizes", default="benchmark", metavar="MIX",
-                        help="object size mix: 'benchmark' (default; sounding objects sized like "
-                             "VGG-SS/Flickr boxes, ~58 %% of them over a quarter of the frame) or 'small' "
-                             "(the mix of earlier sets, ~19 %% over a quarter)")
-    parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace the synthetic set already in OUT (its stale videos are removed); "
-                             "a non-empty folder that is not a set of avsol synth is never written into")
+    add_options(parser, SynthCommand)   # every option, declared once in model_core.options.synth
     parser.set_defaults(func=run)
     return parser
 
@@ -110,16 +80,11 @@ def interrupted_hint(args) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from model_core.errors import InputError
+    from model_core.options.spec import from_args
     from model_core.synth.generate import generate
-    from model_core.synth.plan import SynthConfig
 
-    config = SynthConfig(videos=args.videos, seed=args.seed, classes=args.classes,
-                         width=args.size[0], height=args.size[1], fps=args.fps,
-                         duration=args.duration, motion=args.motion, noise=args.noise,
-                         silent_max=args.silent_max, background_prob=args.background_prob, sizes=args.sizes)
+    config = from_args(SynthCommand, args).config()
     problems = config.problems()
-    if args.workers < 1:
-        problems.append(f"--workers must be >= 1, got {args.workers}")
     if problems:
         raise InputError(None, "; ".join(problems))
     from model_core.jobs.events import Progress

@@ -1,0 +1,216 @@
+"""Options declared once (model_core.options): the parser, the checks and the viewer's
+command lines all come from the declaration, so they cannot disagree."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+
+import pytest
+
+from model_core.cli import build_parser, main
+from model_core.options.eval import EvalCommand
+from model_core.options.infer import InferCommand
+from model_core.options.spec import declared, default_of, flag_of, from_args, problems, to_argv
+from model_core.options.synth import SynthCommand
+from model_core.options.train import TrainCommand
+from model_core.train.options import TrainOptions
+
+COMMANDS = [TrainCommand, EvalCommand, InferCommand, SynthCommand]
+# options read by a parser of their own: one valid value each, not the default
+PARSED = {"layers": [2, 1, 1, 3], "size": (64, 48), "threshold": "top-gt"}
+
+
+def subparser(name: str) -> argparse.ArgumentParser:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+def sample(f: dataclasses.Field, o) -> object:
+    """A valid value of an option that is not its default."""
+    default = default_of(f)
+    if f.name in PARSED:
+        return PARSED[f.name]
+    if o.choices is not None:
+        return next(c for c in o.choices if c != default)
+    if o.kind is bool:
+        return not default
+    if o.repeat:
+        return [f"/tmp/{f.name}_a", f"/tmp/{f.name}_b"]
+    if o.kind is int:
+        lo = int(o.lo) + (1 if o.lo_open else 0) if o.lo is not None else 0
+        value = lo + 2
+        return value if o.hi is None or value <= o.hi else int(o.hi)
+    if o.kind is float:
+        lo = o.lo if o.lo is not None else 0.0
+        hi = o.hi if o.hi is not None else lo + 2.0
+        return lo + (hi - lo) * 0.375 if lo + (hi - lo) * 0.375 != default else lo + (hi - lo) * 0.625
+    return f"/tmp/{f.name} value"
+
+
+def full(cls):
+    """The declaration with every option set to a valid value other than its default."""
+    return cls(**{f.name: sample(f, o) for f, o in declared(cls)})
+
+
+def required_only(cls):
+    return cls(**{f.name: sample(f, o) for f, o in declared(cls) if o.required})
+
+
+@pytest.mark.parametrize("cls", COMMANDS, ids=lambda c: c.COMMAND)
+def test_every_option_round_trips_through_the_parser(cls):
+    # what the viewer would send for a full option set is accepted and parses back unchanged
+    for obj in (full(cls), required_only(cls)):
+        assert problems(obj) == [], problems(obj)
+        argv = to_argv(obj)
+        assert argv[0] == cls.COMMAND
+        args = build_parser().parse_args(argv)
+        assert from_args(cls, args) == obj
+
+
+@pytest.mark.parametrize("cls", COMMANDS, ids=lambda c: c.COMMAND)
+def test_parser_defaults_are_the_declared_defaults(cls):
+    obj = required_only(cls)
+    args = build_parser().parse_args(to_argv(obj))
+    for f, o in declared(cls):
+        if not o.required:
+            expected = [] if o.repeat else default_of(f)
+            assert getattr(args, f.name) == expected, f.name
+    # a to_argv of defaults writes only the command, the positionals and the required options
+    expected = 1 + sum(1 if o.positional else 2 * (len(getattr(obj, f.name)) if o.repeat else 1)
+                       for f, o in declared(cls) if o.required)
+    assert len(to_argv(obj)) == expected
+
+
+@pytest.mark.parametrize("cls", COMMANDS, ids=lambda c: c.COMMAND)
+def test_help_lists_each_option_once(cls):
+    text = subparser(cls.COMMAND).format_help()
+    entries = re.split(r"\n(?=  \S)", text[text.index("\n\n"):])   # one per listed argument, usage left out
+    for f, o in declared(cls):
+        flag = flag_of(f, o)
+        mine = [e for e in entries if re.match(rf"  {re.escape(flag)}(?=[\s,]|$)", e)]
+        assert len(mine) == (0 if o.hidden else 1), (flag, len(mine))
+        if not (o.hidden or o.positional or o.required or o.negate or o.repeat or o.kind is bool) \
+                and default_of(f) is not None and "default" not in o.help:
+            assert "(default" in " ".join(mine[0].split()), flag     # the declared default is shown
+
+
+def test_help_shows_the_declared_default_value():
+    entry = " ".join(subparser("train").format_help().split())
+    assert "--batch-size BATCH_SIZE per process (default 32)" in entry
+    assert "--lr LR peak learning rate of AdamW (default 0.002)" in entry
+
+
+@pytest.mark.parametrize("argv, flag, words", [
+    (["--lr", "0"], "--lr", "must be > 0, got 0"),
+    (["--batch-size", "0"], "--batch-size", "must be >= 1, got 0"),
+    (["--seed", "-1"], "--seed", "must be >= 0"),
+    (["--crop-scale", "nan"], "--crop-scale", "finite"),
+    (["--layers", "1,2"], "--layers", "expected 4 integers"),
+    (["--head", "xyz"], "--head", "invalid choice"),
+    (["--select-best", "auc"], "--select-best", "invalid choice"),
+])
+def test_a_bad_train_value_is_one_line_naming_the_option(tmp_path, capsys, argv, flag, words):
+    base = ["train", str(tmp_path), "--head", "dnm", "--epochs", "1", "--out", str(tmp_path / "x.pt")]
+    if argv[0] == "--head":
+        base = base[:2] + base[4:]
+    assert main(base + argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and flag in err and words in err, err
+    assert not (tmp_path / "x.pt").exists()
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["eval", "D", "--checkpoint", "c.pt", "--out", "r.json", "--batch-size", "0"], "--batch-size"),
+    (["eval", "D", "--checkpoint", "c.pt", "--out", "r.json", "--threshold", "fixed:2"], "--threshold"),
+    (["infer", "v.mp4", "--checkpoint", "c.pt", "--out", "m.npz", "--fps", "0"], "--fps"),
+    (["synth", "OUT", "--videos", "2", "--seed", "1", "--workers", "0"], "--workers"),
+    (["synth", "OUT", "--videos", "2", "--seed", "1", "--size", "big"], "--size"),
+])
+def test_a_bad_value_of_another_command_is_one_line_naming_the_option(capsys, argv, flag):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and flag in err, err
+
+
+def test_checks_in_code_name_each_bad_option_once():
+    opts = TrainOptions(data="d", head="dnm", epochs=0, out="x.pt", lr=float("nan"), crop_scale=2.0,
+                        select_best="auc", batch_size=1)
+    found = problems(opts)
+    assert found == ["--epochs must be an integer >= 1 and <= 1000000, got 0",
+                     "--lr must be a finite number > 0 and <= 10, got nan",
+                     "--crop-scale must be a finite number >= 0.1 and <= 1, got 2.0",
+                     "--select-best must be one of loss, avc_acc, cls_acc, ciou@0.5, mean_ciou, pointing, "
+                     "got 'auc'"]
+    assert opts.problems() == found + ["--batch-size must be >= 2 for the AVC loss (negatives come from the batch)"]
+    assert problems(TrainOptions(data="d", head="dnm", epochs=True, out="x.pt"))[0].startswith("--epochs")
+    assert problems(EvalCommand(data="d", checkpoint=[], out="r.json")) == ["--checkpoint is required"]
+    assert problems(EvalCommand(data="d", checkpoint=["c.pt"], out="r.json", threshold="fixed:7"))[0] \
+        .startswith("--threshold: ")
+    assert EvalCommand(data="d", checkpoint=["c"], out="r", offscreen_draws=2).problems() == \
+        ["--offscreen-draws applies only with --negatives"]
+
+
+def test_eval_negatives_options_without_negatives_is_refused_before_work(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["eval", str(tmp_path), "--checkpoint", "c.pt", "--out", str(out), "--noise-level", "unit"]) == 2
+    assert capsys.readouterr().err.strip() == "avsol eval: error: --noise-level applies only with --negatives"
+    assert not out.exists()
+
+
+def test_the_viewers_command_lines_are_generated_and_parse(tmp_path):
+    from avsol_viewer.evaluate.eval_job import EvalRequest
+    from avsol_viewer.train.train_job import TrainRequest
+
+    t = TrainRequest(str(tmp_path), ("avc", "dnm"), 3, str(tmp_path / "runs"), batch_size=8, device="cpu",
+                     config="tiny", resume=True)
+    got = from_args(TrainCommand, build_parser().parse_args(t.args("dnm")))
+    assert got == TrainCommand(data=str(tmp_path), head="dnm", epochs=3, out=str(tmp_path / "runs" / "dnm.pt"),
+                               device="cpu", batch_size=8, config="tiny", resume=True, jsonl=True)
+    e = EvalRequest(str(tmp_path), ("a.pt", "b.pt"), str(tmp_path / "r.json"), annotations="ann.json",
+                    threshold="fixed:0.4", device="cpu", batch_size=4, resume=True, csv="t.csv")
+    got = from_args(EvalCommand, build_parser().parse_args(e.args()))
+    assert got == EvalCommand(data=str(tmp_path), checkpoint=["a.pt", "b.pt"], out=str(tmp_path / "r.json"),
+                              annotations="ann.json", threshold="fixed:0.4", device="cpu", batch_size=4,
+                              resume=True, csv="t.csv", jsonl=True)
+    # the viewer's default rule is sent, as before: eval's own default depends on --protocol
+    assert EvalRequest("d", ("a.pt",), "r.json").args()[-2:] == ["--threshold", "median"]
+
+
+def test_declared_vocabularies_equal_the_code_that_runs_them():
+    from model_core.evaluation.protocols import PROTOCOLS
+    from model_core.model import HEADS
+    from model_core.options.eval import PROTOCOLS as DECLARED
+    from model_core.synth.plan import SIZE_MIXES, SynthConfig
+    from model_core.train.options import HEADS as TRAIN_HEADS
+
+    assert tuple(TRAIN_HEADS) == tuple(HEADS)
+    assert set(DECLARED) == set(PROTOCOLS)
+    cmd = required_only(SynthCommand)
+    config = cmd.config()
+    for f in dataclasses.fields(SynthConfig):
+        if f.name not in ("width", "height"):
+            assert getattr(config, f.name) == getattr(cmd, f.name)
+    assert (config.width, config.height) == cmd.size == (SynthConfig.width, SynthConfig.height)
+    for f in dataclasses.fields(SynthConfig):
+        if f.name in {g.name for g in dataclasses.fields(SynthCommand)} and f.name not in ("videos", "seed"):
+            assert f.default == default_of(next(g for g in dataclasses.fields(SynthCommand) if g.name == f.name))
+    assert cmd.sizes in SIZE_MIXES
+
+
+def test_a_command_hands_its_options_on_without_naming_them_again():
+    from model_core.evaluation.runner import EvalOptions
+
+    cmd = full(TrainCommand)
+    opts = cmd.run_options(model={"width": 8})
+    assert type(opts) is TrainOptions and opts.model == {"width": 8}
+    assert all(getattr(opts, f.name) == getattr(cmd, f.name) for f in dataclasses.fields(TrainOptions)
+               if f.name != "model")
+    from model_core.options.spec import project
+
+    full_eval = full(EvalCommand)
+    e = project(EvalOptions, full_eval, videos_dir="v", negatives=None)
+    assert (e.videos_dir, e.negatives) == ("v", None)
+    shared = [f.name for f in dataclasses.fields(EvalOptions) if hasattr(full_eval, f.name)
+              and f.name not in ("videos_dir", "negatives")]
+    assert len(shared) >= 10 and all(getattr(e, n) == getattr(full_eval, n) for n in shared)
