@@ -6,7 +6,10 @@ follow the model's split forward pass, so callers can share work:
 
 - :meth:`Localizer.embed_audio` runs the audio trunk once per distinct audio window;
 - :meth:`Localizer.predict` runs the visual trunk on a batch of frames and pairs each frame
-  with one of those embeddings (``audio_index``), so frames of one window share it;
+  with one of those embeddings (``audio_index``), so frames of one window share it; the
+  visual trunk, the cost of every map, runs through the chosen inference backend
+  (:mod:`model_core.inference.backends`: torch, or a compiled CPU runtime that takes over
+  once it is built in the background);
 - :meth:`Localizer.localize_video` runs the streaming video pipeline
   (:mod:`model_core.inference.pipeline`).
 
@@ -22,6 +25,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from model_core.inference.backends.capability import precision_name, resolve_precision
+from model_core.inference.backends.routed import RoutedStep
 from model_core.inference.device import amp_dtype, autocast, resolve_device, set_threads
 from model_core.inference.preprocess import frames_to_tensor, windows_to_log_mel
 from model_core.model.trunks import fold_batch_norm
@@ -51,7 +56,13 @@ class Localizer:
     channels_last : NHWC memory for the visual trunk. None = the measured default
         (on, on CUDA and on the CPU: see ``benchmarks/bench_inference.py``).
     amp : autocast on CUDA (bfloat16, or float16 where bf16 is unsupported). None = on
-        for CUDA; ignored on the CPU (float32, as trained).
+        for CUDA; ignored on the CPU.
+    backend : what runs the visual trunk on the CPU, one of
+        :data:`~model_core.inference.backends.BACKENDS` (default torch eager; ``auto``
+        picks the fastest whose maps equal torch's on this machine).
+    precision : ``"fp32"`` (default, as trained) or ``"bf16"`` on the CPU, where the CPU
+        has bf16 instructions (else one warning line and fp32); on CUDA ``"bf16"`` asks
+        for bf16 autocast.
 
     Raises
     ------
@@ -63,7 +74,7 @@ class Localizer:
 
     def __init__(self, checkpoint, device: str | torch.device = "auto", batch_size: int = 16,
                  threads: int | None = None, channels_last: bool | None = None,
-                 amp: bool | None = None):
+                 amp: bool | None = None, backend: str = "torch", precision: str = "fp32"):
         from model_core.model.checkpoint import Checkpoint, load_checkpoint
 
         if batch_size < 1:
@@ -78,8 +89,16 @@ class Localizer:
         self.channels_last = True if channels_last is None else bool(channels_last)
         if self.channels_last:
             self.model.visual_trunk.to(memory_format=torch.channels_last)
-        self.amp_dtype = amp_dtype(self.device) if amp in (None, True) else None
         self._name = self.checkpoint.name
+        self.amp_dtype = amp_dtype(self.device) if amp in (None, True) else None
+        if self.device.type == "cpu":
+            self.precision = resolve_precision(precision, self.device, self._name)
+        else:
+            if resolve_precision(precision, self.device, self._name) == "bf16":
+                self.amp_dtype = torch.bfloat16
+            self.precision = precision_name(self.amp_dtype)
+        self.backend = backend
+        self._visual = RoutedStep(self.model, "visual", backend, self.precision, self.device, self._name)
 
     # -- what it is ---------------------------------------------------------------------
     @property
@@ -110,6 +129,11 @@ class Localizer:
     @property
     def embed_dim(self) -> int:
         return int(self.checkpoint.config.embed_dim)
+
+    @property
+    def backend_used(self) -> str:
+        """The backends that have computed maps so far, e.g. ``"torch+openvino"``."""
+        return self._visual.used()
 
     # -- the model protocol (model_core.models.protocol.MapModel) --------------------------
     family = "dnm"           # our own heads, beside the field's published families
@@ -193,7 +217,7 @@ class Localizer:
             if not self.channels_last:
                 x = x.contiguous()
             with autocast(self.device, self.amp_dtype):
-                V = self.model.visual(x).float()
+                V = self._visual(x).float()
             for k, emb in enumerate(embs):
                 a = emb[torch.as_tensor(idx[i:i + self.batch_size], device=emb.device)].to(self.device)
                 parts[k].append(self._read(V, a.float()))
@@ -212,7 +236,7 @@ class Localizer:
         if not self.channels_last:
             x = x.contiguous()  # the NHWC view from preprocess, made plain NCHW
         with autocast(self.device, self.amp_dtype):
-            V = self.model.visual(x)
+            V = self._visual(x)
         # the read-out is cheap: do it in float32 whatever the trunk ran in
         out = self.model.read(V.float(), a.float())
         maps = out.localization.float().cpu().numpy()

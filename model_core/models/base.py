@@ -6,7 +6,8 @@ A family's network (an ``nn.Module`` built by :meth:`Family.build_net`) has thre
 as our DNM: ``audio(spec) -> emb`` (one row per audio window), ``visual(img) -> V`` (the
 visual trunk, once per frame) and ``read(V, emb) -> maps`` (the cheap audio-visual
 read-out, repeated per audio); :class:`FamilyModel` adds the family's preprocessing around
-them, batching, the device and ``torch.inference_mode``.
+them, batching, the device, ``torch.inference_mode`` and the inference backend that runs
+the visual step (:mod:`model_core.inference.backends`).
 
 Checking a file against a family is by key names and shapes (:meth:`Family.key_diff`,
 :meth:`Family.check_shapes`) against a skeleton with the repository's exact module names,
@@ -119,14 +120,17 @@ class Family:
         return FamilyModel
 
     def build(self, state: dict[str, torch.Tensor], device="auto", name: str | None = None,
-              batch_size: int = 16, threads: int | None = None, path=None):
-        """The :class:`MapModel` of this family with these weights."""
+              batch_size: int = 16, threads: int | None = None, path=None, backend: str = "torch",
+              precision: str = "fp32"):
+        """The :class:`MapModel` of this family with these weights (``backend`` and
+        ``precision`` as :class:`~model_core.inference.localizer.Localizer`'s)."""
         try:
             net = self.build_net(state)
         except (RuntimeError, ValueError, KeyError) as exc:
             raise CheckpointError(path, f"weights do not fit {self.title}: {str(exc).splitlines()[0][:300]}") from None
         return self.model_class()(self, net, device=device, name=name or self.key,
-                                  batch_size=batch_size, threads=threads)
+                                  batch_size=batch_size, threads=threads, backend=backend,
+                                  precision=precision)
 
     def describe_inputs(self) -> str:
         """One line: what the model is fed."""
@@ -207,7 +211,10 @@ class FamilyModel:
     """
 
     def __init__(self, family: Family, net: nn.Module, device="auto", name: str = "",
-                 batch_size: int = 16, threads: int | None = None):
+                 batch_size: int = 16, threads: int | None = None, backend: str = "torch",
+                 precision: str = "fp32"):
+        from model_core.inference.backends.capability import resolve_precision
+        from model_core.inference.backends.routed import RoutedStep
         from model_core.inference.device import resolve_device, set_threads
         from model_core.model.trunks import fold_batch_norm
 
@@ -236,10 +243,20 @@ class FamilyModel:
         self.audio_window_s = float(family.window_s)
         self.sample_rate = SAMPLE_RATE
         self.fingerprint: str | None = None   # the file's sha256, set by whoever loaded it
+        # the visual step (the cost of every map) through the inference backend; the audio
+        # step and the read-out stay torch's
+        self.backend = backend
+        self.precision = resolve_precision(precision, self.device, self.name)
+        self._visual = RoutedStep(self.net, "visual", backend, self.precision, self.device, self.name)
         self.log_mel_input = False            # each family's own front end, in embed_audio
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, family={self.family!r}, device={str(self.device)!r})"
+
+    @property
+    def backend_used(self) -> str:
+        """The backends that have computed maps so far, e.g. ``"torch+openvino"``."""
+        return self._visual.used()
 
     def crop(self, width: int, height: int) -> tuple[float, float, float, float]:
         return frontends.crop_box(int(width), int(height), self.family_spec.geometry)
@@ -292,7 +309,7 @@ class FamilyModel:
         idxs = [self._index(n, e.shape[0], audio_index) for e in embs]
         parts: list[list[np.ndarray]] = [[] for _ in embs]
         for i in range(0, n, self.batch_size):
-            V = self.net.visual(self._inputs(frames[i:i + self.batch_size]))
+            V = self._visual(self._inputs(frames[i:i + self.batch_size]))
             for k, emb in enumerate(embs):
                 rows = torch.as_tensor(idxs[k][i:i + self.batch_size], device=emb.device)
                 parts[k].append(self.net.read(V, emb[rows].to(self.device)).float().cpu().numpy())

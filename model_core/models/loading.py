@@ -256,10 +256,12 @@ def is_ours(obj) -> bool:
 
 
 def load_model(path: str | os.PathLike, device="auto", family: str | None = None, batch_size: int = 16,
-               threads: int | None = None, name: str | None = None):
+               threads: int | None = None, name: str | None = None, backend: str = "torch",
+               precision: str = "fp32"):
     """The :class:`~model_core.models.protocol.MapModel` of a checkpoint file: our
     :class:`~model_core.inference.localizer.Localizer` for an AVSOL Studio checkpoint, a
-    family's model for a published one (detected, or ``family``)."""
+    family's model for a published one (detected, or ``family``). ``backend`` and
+    ``precision`` choose what runs its visual step (:mod:`model_core.inference.backends`)."""
     from pathlib import Path
 
     path = os.fspath(path)
@@ -269,7 +271,8 @@ def load_model(path: str | os.PathLike, device="auto", family: str | None = None
             raise CheckpointError(path, f"is an AVSOL Studio checkpoint (family dnm), not {family!r}")
         from model_core.inference.localizer import Localizer
 
-        model = Localizer(path, device=device, batch_size=batch_size, threads=threads)
+        model = Localizer(path, device=device, batch_size=batch_size, threads=threads, backend=backend,
+                          precision=precision)
         if name:
             model.name = name
         return model
@@ -280,7 +283,7 @@ def load_model(path: str | os.PathLike, device="auto", family: str | None = None
     fam = match.family
     fam.check_shapes(contents.state, path)
     return fam.build(contents.state, device=device, name=name or Path(path).stem.split(".")[0],
-                     batch_size=batch_size, threads=threads, path=path)
+                     batch_size=batch_size, threads=threads, path=path, backend=backend, precision=precision)
 
 
 def _parameter_count(state: dict) -> int:

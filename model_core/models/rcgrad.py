@@ -63,7 +63,7 @@ class RCGradModel(FamilyModel):
             # the gradient is taken with respect to layer4's activations, so the trunk
             # itself runs on the inference-mode path; only the read-out records a graph
             with torch.inference_mode():
-                V = self.net.visual(self._inputs(frames[i:i + self.batch_size]))
+                V = self._visual(self._inputs(frames[i:i + self.batch_size]))
             with torch.inference_mode(False), torch.enable_grad():
                 for k, emb in enumerate(embs):
                     A = V.clone().requires_grad_(True)       # clone: a normal tensor, not an inference one

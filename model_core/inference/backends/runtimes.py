@@ -1,0 +1,183 @@
+"""The runtimes: how one model step (a module method, one tensor in, one tensor out) is
+exported, compiled and run by each backend on the CPU.
+
+One ONNX export (``torch.onnx.export``, batch dimension dynamic) is the input of both
+compiled runtimes: ONNX Runtime runs it as it is, OpenVINO compiles it and its compiled
+blob is cached too (importing it skips the graph compilation). Everything built is kept in
+the cache folder (:mod:`~model_core.inference.backends.cache`), so a second start of the
+same weights reads files and compiles nothing. :data:`COUNTS` counts exports, compilations
+and cache loads (tests and benchmarks read it to tell a cache hit from a rebuild).
+"""
+from __future__ import annotations
+
+import collections
+import copy
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from model_core.atomic import atomic_path, write_bytes
+from model_core.inference.backends import cache
+
+#: Events by name: "export", "compile:openvino", "load:openvino", "load:onnxruntime".
+COUNTS: collections.Counter = collections.Counter()
+#: Runtimes that can compile a step (torch, the reference, runs it as it is).
+COMPILED = ("openvino", "onnxruntime")
+
+
+class BackendUnavailable(RuntimeError):
+    """A runtime that is not installed or cannot run this step here (one line)."""
+
+
+class _Step(nn.Module):
+    """A model's step method as a module's forward, so exporters can trace it."""
+
+    def __init__(self, net: nn.Module, method: str):
+        super().__init__()
+        self.net = net
+        self.method = method
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self.net, self.method)(x)
+
+
+def runtime_version(backend: str) -> str:
+    """The installed runtime's version; :class:`BackendUnavailable` when it is missing."""
+    try:
+        if backend == "openvino":
+            import openvino
+
+            return str(openvino.__version__)
+        if backend == "onnxruntime":
+            import onnxruntime
+
+            return str(onnxruntime.__version__)
+    except Exception as exc:  # noqa: BLE001 - a broken install is as missing as an absent one
+        raise BackendUnavailable(f"{backend} cannot be imported ({type(exc).__name__}: {exc})") from None
+    if backend == "torch":
+        return str(torch.__version__)
+    raise BackendUnavailable(f"unknown backend {backend!r}")
+
+
+class StepSource:
+    """One step of one model, and the names of its cache entries."""
+
+    def __init__(self, net: nn.Module, method: str, example: torch.Tensor):
+        self.net = net
+        self.method = method
+        self.example = example
+        self.weights = cache.weights_digest(net)
+        self.shape = tuple(example.shape[1:])
+        self.dtype = str(example.dtype)
+
+    def entry(self, *parts) -> Path:
+        return cache.compiled_dir() / cache.digest(self.weights, self.method, self.shape, self.dtype, *parts)
+
+    def onnx(self) -> Path:
+        """The step's ONNX file, exported once per weights and input shape."""
+        path = self.entry("onnx", torch.__version__).with_suffix(".onnx")
+        if path.is_file():
+            return path
+        try:
+            import onnx  # noqa: F401 - torch's exporter writes through it
+        except Exception as exc:  # noqa: BLE001
+            raise BackendUnavailable(f"onnx cannot be imported ({type(exc).__name__}: {exc})") from None
+        # a copy: tracing must not touch the module that keeps serving maps meanwhile
+        step = _Step(copy.deepcopy(self.net), self.method).eval()
+        example = self.example.contiguous()
+        with atomic_path(path, suffix=".onnx") as tmp, torch.no_grad():
+            torch.onnx.export(step, (example,), str(tmp), input_names=["x"], output_names=["y"],
+                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
+        COUNTS["export"] += 1
+        return path
+
+
+def _numpy(x: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(x.detach().to("cpu").numpy())
+
+
+class OpenVINORunner:
+    """A compiled OpenVINO model; one infer request per calling thread."""
+
+    name = "openvino"
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+        self._local = threading.local()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        req = getattr(self._local, "request", None)
+        if req is None:
+            req = self._local.request = self.compiled.create_infer_request()
+        req.infer({0: _numpy(x)})
+        # the request reuses its output buffer: copy before the next call overwrites it
+        return torch.from_numpy(np.array(req.get_output_tensor(0).data, dtype=np.float32))
+
+
+class OnnxRuntimeRunner:
+    name = "onnxruntime"
+
+    def __init__(self, session):
+        self.session = session
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.session.run(None, {"x": _numpy(x)})[0]
+        return torch.from_numpy(np.asarray(out, dtype=np.float32))
+
+
+def build_openvino(source: StepSource, precision: str, threads: int) -> OpenVINORunner:
+    """OpenVINO's compiled step (its blob read from the cache, or compiled and cached).
+    The precision is always set: OpenVINO runs bf16 by default where the CPU has it, and
+    fp32 must mean fp32."""
+    version = runtime_version("openvino")
+    import openvino as ov
+
+    core = ov.Core()
+    blob = source.entry("openvino", version, precision).with_suffix(".blob")
+    run_config = {"INFERENCE_NUM_THREADS": int(threads)}
+    if blob.is_file():
+        try:
+            compiled = core.import_model(blob.read_bytes(), "CPU", run_config)
+            COUNTS["load:openvino"] += 1
+            return OpenVINORunner(compiled)
+        except Exception:  # noqa: BLE001 - an unreadable entry is rebuilt below
+            pass
+    config = {**run_config, "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+              "PERFORMANCE_HINT": "LATENCY"}
+    compiled = core.compile_model(core.read_model(str(source.onnx())), "CPU", config)
+    COUNTS["compile:openvino"] += 1
+    write_bytes(blob, compiled.export_model().getvalue())
+    return OpenVINORunner(compiled)
+
+
+def build_onnxruntime(source: StepSource, precision: str, threads: int) -> OnnxRuntimeRunner:
+    """ONNX Runtime's session on the cached ONNX file. Its CPU provider has no bf16
+    convolutions, so bf16 is refused (the caller falls back)."""
+    runtime_version("onnxruntime")
+    if precision != "fp32":
+        raise BackendUnavailable("onnxruntime has no bf16 convolutions on the CPU")
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(threads)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(source.onnx()), options, providers=["CPUExecutionProvider"])
+    COUNTS["load:onnxruntime"] += 1
+    return OnnxRuntimeRunner(session)
+
+
+BUILDERS: dict[str, Callable] = {"openvino": build_openvino, "onnxruntime": build_onnxruntime}
+
+
+def build(backend: str, source: StepSource, precision: str, threads: int):
+    """The runner of ``backend`` for ``source``; :class:`BackendUnavailable` or the
+    runtime's own exception when it cannot be built."""
+    builder = BUILDERS.get(backend)
+    if builder is None:
+        raise BackendUnavailable(f"unknown backend {backend!r}")
+    return builder(source, precision, threads)
