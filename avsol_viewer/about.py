@@ -20,7 +20,7 @@ def version() -> str:
 
 def docs_path() -> Path | None:
     """The viewer's guide next to the code or the bundle (None when neither ships it)."""
-    from avsol_viewer.app import REPO, resources_dir
+    from avsol_viewer.constants import REPO, resources_dir
 
     for p in (REPO / "docs" / "viewer.md", resources_dir().parent / "docs" / "viewer.md", REPO / "README.md"):
         if p.is_file():

@@ -29,13 +29,8 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEMO_HEADS = ("avc", "cls", "dnm")
-STARTUP_PROBE_ENV = "AVSOL_VIEWER_STARTUP_PROBE"
-
-
-#: Screenshot formats, by the file's extension (anything else is refused before any work).
-SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg")
+from avsol_viewer.constants import (INTERRUPTED, SCREENSHOT_SUFFIXES, STARTUP_PROBE_ENV, SWITCH_INTERVAL_S,
+                                    default_checkpoints, headless_platform, resources_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,31 +87,6 @@ def claim_screenshot(out: str, file: str | None, checkpoints: list[str]) -> str:
     return str(paths["--screenshot"])
 
 
-def resources_dir() -> Path:
-    """``$AVSOL_RESOURCES``, the frozen app's data folder, or the repository's ``resources``.
-
-    Always found from the code's own location (a PyInstaller bundle sets ``sys.frozen`` and
-    ``sys._MEIPASS``, its ``_internal`` folder; a clone installed with ``pip install -e``
-    runs from the clone), never from the working directory.
-    """
-    env = os.environ.get("AVSOL_RESOURCES")
-    if env:
-        return Path(env)
-    if getattr(sys, "frozen", False):
-        base = getattr(sys, "_MEIPASS", None) or os.path.dirname(sys.executable)
-        return Path(base) / "resources"
-    return REPO / "resources"
-
-
-def default_checkpoints() -> list[Path]:
-    folder = resources_dir() / "models"
-    return [p for p in (folder / f"{h}.pt" for h in DEMO_HEADS) if p.is_file()]
-
-
-def headless_platform() -> bool:
-    return os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal")
-
-
 def _quiet_offscreen(mode, context, message) -> None:
     """Drop the offscreen plugin's notes about window hints (noise on every run); pass the rest."""
     if "propagateSizeHints" in message:
@@ -146,15 +116,8 @@ def _install_startup_probe(app, win) -> None:
                 app.quit()
             return False
 
-    win._startup_probe = _FirstPaint(win)
-    win.centralWidget().installEventFilter(win._startup_probe)
-
-
-#: GIL switch interval (s) while the viewer runs. With the default 5 ms, the GUI thread
-#: waits up to 5 ms for the GIL each time it gets it back from the map worker (dozens of
-#: times a frame); at 0.2 ms, playback on a busy 2-core machine while maps are computed
-#: showed 204-217 of 250 frames instead of 117-153 (demo clip, three heads).
-SWITCH_INTERVAL_S = 2e-4
+    # parented to the window, so it lives as long as the window does (no attribute needed)
+    win.centralWidget().installEventFilter(_FirstPaint(win))
 
 
 def open_initial(win, file: str | None, at: float, checkpoints: list[str], live=None,
@@ -186,11 +149,7 @@ def _after_first_paint(win, func) -> None:
                 QTimer.singleShot(0, func)
             return False
 
-    win._after_paint = _Once(win)
-    win.centralWidget().installEventFilter(win._after_paint)
-
-
-INTERRUPTED = "avsol-viewer: interrupted; no screenshot written; rerun the same command"
+    win.centralWidget().installEventFilter(_Once(win))   # parented to the window: it lives as long
 
 
 def _exit_interrupted(signum, frame) -> None:

@@ -46,34 +46,30 @@ def confirm_overwrite(parent, paths, what: str = "file") -> bool:
     return ask_yes_no(parent, f"Replace {what}?", text)
 
 
-def running_children(window) -> list[str]:
-    """What would be stopped by quitting: the training and evaluation child processes."""
+def running_children(ctx) -> list[str]:
+    """What would be stopped by quitting: the training and evaluation child processes
+    (``ctx``: the window's :class:`~avsol_viewer.context.WindowContext`)."""
     found = []
-    training = getattr(window, "training", None)
-    if training is not None and training.job.running():
-        found.append("Training")
-    evaluation = getattr(window, "evaluation", None)
-    if evaluation is not None and evaluation.job.running():
-        found.append("Evaluation")
+    for name, title in (("training", "Training"), ("evaluation", "Evaluation")):
+        feature = ctx.feature(name)
+        if feature is not None and feature.job.running():
+            found.append(title)
     return found
 
 
-def confirm_quit(window) -> bool:
+def confirm_quit(ctx) -> bool:
     """Before the window closes: True to go on (nothing running, or the user agrees to stop
     it; both children stop resumable: Resume continues from their last save)."""
-    found = running_children(window)
+    found = running_children(ctx)
     if not found:
         return True
     what = " and ".join(found)
     verb = "is" if len(found) == 1 else "are"
-    return ask_yes_no(window, "Quit AVSOL Studio?",
+    return ask_yes_no(ctx.widget, "Quit AVSOL Studio?",
                       f"{what} {verb} running: stop {'it' if len(found) == 1 else 'them'} "
                       f"(resumable) and quit?", default=True)
 
 
-def install_quit_confirmation(window) -> None:
+def install_quit_confirmation(ctx) -> None:
     """Ask :func:`confirm_quit` before the window closes (once, whoever installs it first)."""
-    hooks = getattr(window, "confirm_close", None)
-    if hooks is not None and not getattr(window, "_quit_confirmation", False):
-        window._quit_confirmation = True
-        hooks.append(lambda: confirm_quit(window))
+    ctx.ask_before_close("quit", lambda: confirm_quit(ctx))

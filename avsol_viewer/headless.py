@@ -92,7 +92,7 @@ def render_screenshot(app, win, file: str | None, checkpoints: list[str], at: fl
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if interrupted:
-        from avsol_viewer.app import INTERRUPTED
+        from avsol_viewer.constants import INTERRUPTED
 
         print(INTERRUPTED, file=sys.stderr)
         return 130

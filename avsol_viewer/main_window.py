@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(docks[:1], [330], Qt.Orientation.Horizontal)
 
         self.presenter = Presenter(c, self.heads, self.spectrogram, self.segment, self.transport,
-                                   self.display.options, parent=self)
+                                   self.display.options, parent=self, context=self.context)
         self.display.changed.connect(self.set_options)
         self.display.audio_kind_chosen.connect(self._on_audio_kind)
         self.display.unload_requested.connect(c.maps.unload)  # Display › Show heads › ×
@@ -316,20 +316,22 @@ class MainWindow(QMainWindow):
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(a["shortcuts"])
         help_menu.addAction("About AVSOL Studio", self._about)
+        # each feature gets the window's context, not the window (avsol_viewer.context)
+        ctx = self.context
         from avsol_viewer.export.export_dialog import install_export_action  # File › Export overlay video…
-        install_export_action(self)
+        install_export_action(ctx)
         from avsol_viewer.evaluate.commands import install_evaluate_actions  # Tools › Evaluate folder…, File › Open report…
-        install_evaluate_actions(self)
+        install_evaluate_actions(ctx)
         from avsol_viewer.evaluate.inspection import install_inspection  # View › Inspect item large
-        install_inspection(self)
+        install_inspection(ctx)
         from avsol_viewer.train.commands import install_train_action  # Tools › Train model…
-        install_train_action(self)
+        install_train_action(ctx)
         from avsol_viewer.live.live_mode import install_live_actions  # Live › Start / Stop / devices
-        install_live_actions(self)
+        install_live_actions(ctx)
         from avsol_viewer.maps.sound_check import install_sound_check  # View › Follows the sound?
-        install_sound_check(self)
+        install_sound_check(ctx)
         from avsol_viewer.annotate.mode import install_annotate_actions  # Annotate › Start, keys
-        install_annotate_actions(self)
+        ctx.register("annotate", install_annotate_actions(self))  # moves to ctx with annotate's own rework
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:
@@ -343,7 +345,7 @@ class MainWindow(QMainWindow):
         if p.suffix.lower() == ".json" and _is_report(p):  # an eval report: the Evaluation panel
             from avsol_viewer.evaluate.commands import open_report
 
-            return open_report(self, p)
+            return open_report(self.context, p)
         if p.suffix.lower() in ANNOTATION_SUFFIXES and self.controller.session is not None:
             return self.load_annotations(p)
         try:

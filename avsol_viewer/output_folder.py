@@ -36,7 +36,7 @@ def _key(kind: str) -> str:
 
 def install_folders() -> list[Path]:
     """The folders the app is installed in, where outputs never go by default."""
-    from avsol_viewer.app import resources_dir
+    from avsol_viewer.constants import resources_dir
 
     found = [resources_dir(), Path(__file__).resolve().parent]
     if getattr(sys, "frozen", False):

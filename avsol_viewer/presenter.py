@@ -2,6 +2,11 @@
 time read-outs and the segment's scores. No state of its own beyond display options and
 small memos; the controller is the single source of what is shown.
 
+One presenter draws both kinds of maps: a file's (the controller's cached maps of the frame
+shown) and, while live mode runs, the live loop's latest (:meth:`Presenter.show_live` hands
+it the live state; :meth:`Presenter.refresh` then draws those with the same heads panel,
+look-up table, titles and options, and file frames are not shown).
+
 Head titles come from :mod:`avsol_viewer.maps.head_style` (one colour and one title per
 head, the same in every panel). The frame number has one source: while playing, the
 transport is updated with the frame that is drawn (never a playhead a frame ahead of the
@@ -46,7 +51,7 @@ class Presenter(QObject):
     """Wires controller signals to the views (see module docstring)."""
 
     def __init__(self, controller, heads, spectrogram, segment_panel, transport, options: DisplayOptions,
-                 parent=None):
+                 parent=None, context=None):
         super().__init__(parent)
         self.c = controller
         self.heads, self.spectrogram, self.segment_panel, self.transport = heads, spectrogram, segment_panel, transport
@@ -61,9 +66,9 @@ class Presenter(QObject):
         self.shown: list = []
         self.readout = MapReadout(heads, lambda: self.shown, parent=self)
         #: the canvas while no file is open: open, demo, recent files
-        self.welcome = WelcomeOverlay(heads)
-        #: live mode draws instead (``LiveMode.draw``) while set; file frames are not shown
-        self.override = None
+        self.welcome = WelcomeOverlay(heads, context)
+        #: the live state while live mode runs (:meth:`show_live`): its maps are drawn, not the file's
+        self.live = None
         c = controller
         c.session_changed.connect(self._on_session)
         c.frame_shown.connect(self._on_frame)
@@ -82,6 +87,21 @@ class Presenter(QObject):
         self.options = o
         self._lut = overlay_lut(o.colormap, o.opacity)
         self._segment_key = None
+        self.refresh()
+
+    @property
+    def lut(self):
+        """The overlay's look-up table for the current colormap and opacity."""
+        return self._lut
+
+    def show_live(self, live) -> None:
+        """Draw ``live``'s maps from now on (None: the open file's again). ``live`` has
+        ``last`` (the latest :class:`~model_core.inference.live_loop` result or None),
+        ``problems`` (kind -> message), ``shown`` (maps drawn so far) and ``camera_label()``."""
+        self.live = live
+        self._segment_key = None     # the boxes are drawn again for the file's segment
+        if live is None and self.c.image is not None:
+            self.heads.show_frame(self.c.image)
         self.refresh()
 
     def visible_models(self) -> list:
@@ -117,7 +137,7 @@ class Presenter(QObject):
         self.refresh()
 
     def _on_frame(self, index: int, img) -> None:
-        if self.override is not None:
+        if self.live is not None:
             return
         self.heads.show_frame(img)
         s = self.c.session
@@ -128,7 +148,7 @@ class Presenter(QObject):
     def _on_time(self, t: float) -> None:
         # the clock ticks at ~60 Hz; a playhead and a read-out at 30 Hz look the same and
         # halve the repaints of the spectrogram while playing
-        if self.override is not None:
+        if self.live is not None:
             return
         now = time.monotonic()
         playing = self.c.player.playing
@@ -152,11 +172,11 @@ class Presenter(QObject):
 
     def refresh(self) -> None:
         """Redraw overlays, titles, boxes and scores for the frame on screen."""
-        if self.override is not None:
-            self.shown = []  # live mode draws its own maps: no readout of stale ones
+        if self.live is not None:
+            self.shown = []  # no readout of a live map: it is gone by the time it is read
             self.readout.update_text()
             self.welcome.set_shown(False)
-            self.override()
+            self._draw_live(self.live)
             return
         c, o = self.c, self.options
         self.shown = []
@@ -194,6 +214,35 @@ class Presenter(QObject):
         self.readout.update_text()
         self._refresh_segment()
 
+    def _draw_live(self, live) -> None:
+        """The live loop's latest maps, drawn as a file's (same heads, titles and options)."""
+        o = self.options
+        r = live.last
+        if r is None:
+            why = live.problems.get("camera") or f"waiting for {live.camera_label()}…"
+            self.heads.show_maps([HeadContent(f"<span style='color:#bbb'>Live — {escape(why)}</span>")],
+                                 self._lut, o.threshold, o.contour, o.peak)
+            return
+        self.heads.show_frame(r.frame.image)
+        h, w = r.frame.image.shape[:2]
+        contents = []
+        models = self.visible_models()
+        for m in models:
+            e = r.entries.get(m.key)
+            # a published model's native map: normalised by its kind, placed on its crop
+            dm = self.c.maps.traits(m.key).prepare(e.map, o.scale, w, h) if e is not None else None
+            contents.append(HeadContent(self._title(m, e, 0, waiting="starting…", live=True), dm))
+        if not contents:
+            msg = "loading models…" if self.c.maps.loading else "no model loaded (File › Add model…)"
+            contents = [HeadContent(f"<span style='color:#bbb'>Live — {msg}</span>")]
+        elif o.layout == "side_by_side":
+            contents.insert(0, HeadContent(f"<b style='color:#eee'>Live</b>&nbsp;<span style='color:#ccc'>"
+                                           f"{escape(live.camera_label())} · frame {r.frame.index}</span>"))
+        self.heads.show_maps(contents, self._lut, o.threshold, o.contour, o.peak)
+        self._title_tooltips(models, len(contents) - len(models))
+        if live.shown == 0:  # the first picture: fit it (the panel changed size and count)
+            self.heads.reset_zoom()
+
     def _title_tooltips(self, models, first: int) -> None:
         """Each head's title says where its checkpoint is, and a bundled head that it was
         trained on synthetic shapes (its maps on real footage are no verdict)."""
@@ -210,13 +259,15 @@ class Presenter(QObject):
             if title.toolTip() != tip:
                 title.setToolTip(tip)
 
-    def _title(self, m, entry, age: int, no_sound: str = "") -> str:
+    def _title(self, m, entry, age: int, no_sound: str = "", waiting: str = "computing…", live: bool = False) -> str:
+        """A head's title: its name and colour, then what its map is (p(av), age, silence),
+        or why there is none (``waiting`` while it is coming; a file's map worker's failure)."""
         head = head_title_html(m.name, m.head)
-        if entry is None and self.c.maps.failure:
+        if entry is None and self.c.maps.failure and not live:
             return (head + "&nbsp;&nbsp;<span style='color:#e76f51'>no map: "
                     f"{escape(short_reason(self.c.maps.failure))}</span>")
         if entry is None:
-            return head + "&nbsp;&nbsp;<span style='color:#888'>computing…</span>"
+            return head + f"&nbsp;&nbsp;<span style='color:#888'>{waiting}</span>"
         p_avc = p_avc_text(entry.p_avc)  # only where the family has one
         extra = f"&nbsp;&nbsp;<span style='color:#eee'>{p_avc}</span>" if p_avc else ""
         if age:

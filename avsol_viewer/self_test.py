@@ -8,7 +8,7 @@ per head of one frame (the same headless wait and render as ``--screenshot``,
 differs from the plain frame beside it (the overlays were drawn). One line per check,
 ``ok ...`` or ``FAILED ...``; exit 0 when all pass, 1 otherwise.
 
-Resources are found next to the code (:func:`avsol_viewer.app.resources_dir`: a frozen
+Resources are found next to the code (:func:`avsol_viewer.constants.resources_dir`: a frozen
 app's ``sys._MEIPASS``, else the clone's ``resources``), never in the working directory.
 """
 from __future__ import annotations
@@ -84,7 +84,7 @@ def run(app, win, timeout_s: float = 180.0, out=sys.stdout) -> int:
     """The whole self-test in a shown (offscreen) window; returns the exit status."""
     from PySide6.QtGui import QImage
 
-    from avsol_viewer.app import DEMO_HEADS, resources_dir
+    from avsol_viewer.constants import DEMO_HEADS, resources_dir
     from avsol_viewer.headless import render_screenshot
     from avsol_viewer.panels.display_panel import DisplayOptions
 

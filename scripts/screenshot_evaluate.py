@@ -41,10 +41,10 @@ def main() -> int:
     win = MainWindow(ViewerSettings(work / "settings.ini"))
     win.resize(1400, 950)
     win.show()
-    commands.open_report(win, report)
+    commands.open_report(win.context, report)
     panel = win.evaluation.panel
     panel.filters["size"].setCurrentText("medium")
-    commands.step_failure(win, 1)
+    commands.step_failure(win.context, 1)
     t0 = time.monotonic()
     while time.monotonic() - t0 < 60 and (len(win.controller.maps.models) < 3
                                           or not win.controller.maps.ready_at(win.controller.shown_index)):

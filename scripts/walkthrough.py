@@ -213,7 +213,7 @@ class Walk:
         job.finished.connect(lambda *args: done.append(args))
         req = EvalRequest(str(data), tuple(str(h) for h in HEADS), str(self.tmp / "run" / "report.json"),
                           device="cpu", extra=("--threads", "1"))
-        commands.evaluate(win, req)
+        commands.evaluate(win.context, req)
         win.evaluation.dock.close()
         win.open_path(DEMO)
         for h in HEADS:

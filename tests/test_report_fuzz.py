@@ -123,13 +123,13 @@ def test_open_report_in_the_window_twice(make_viewer, tmp_path):
     path = tmp_path / "R.json"
     path.write_text(json.dumps(rep))
     for _ in range(2):
-        assert commands.open_report(v.win, path)
+        assert commands.open_report(v.win.context, path)
         panel = v.win.evaluation.panel
         assert panel.model.rows[0]["status"] == "invalid" and "items[0].ciou: not a number" in panel.status.text()
         _drive(panel)
     broken = tmp_path / "B.json"
     broken.write_text('{"format": "avsol-report", "version": 99, "heads": {}, "items": []}')
-    assert not commands.open_report(v.win, broken)
+    assert not commands.open_report(v.win.context, broken)
     assert "version 99" in v.errors[-1][1] and len(v.errors[-1][1].splitlines()) == 1
 
 

@@ -310,7 +310,7 @@ def test_edit_ground_truth_from_the_results_panel(make_viewer, index_clip, tmp_p
     write_report(report, build_report(items, ["a"], {"command": "metrics", "annotations": str(ann),
                                                      "threshold": "median"}))
     v = make_viewer()
-    assert commands.open_report(v.win, report)
+    assert commands.open_report(v.win.context, report)
     panel = v.win.evaluation.panel
     r = next(i for i in range(panel.proxy.rowCount()) if panel.proxy.row_at(i)["time"] == 1.5)
     panel.table.selectRow(r)
@@ -365,9 +365,11 @@ def test_command_line_flags_need_each_other(capsys):
     from avsol_viewer.app import main
 
     assert main(["--annotator", "bob"]) == 2
+    assert main(["--prefill", "dnm"]) == 2
     assert main(["--annotate"]) == 2
     err = capsys.readouterr().err
-    assert "--annotations and --annotator need --annotate" in err and "--annotate needs a video FILE" in err
+    assert err.count("--annotations, --annotator and --prefill need --annotate") == 2
+    assert "--annotate needs a video FILE" in err
 
 
 def test_docs_list_every_key(repo_root):
@@ -427,3 +429,124 @@ def test_play_segment_keys_dialog_and_close(make_viewer, index_clip, tmp_path):
     assert lock_path(out).exists()
     v.win.close()                                                   # unsaved: autosaved, lock released
     assert autosave_path(out).exists() and not lock_path(out).exists() and not out.exists()
+
+
+def test_prefill_head_proposes_on_each_segment_reached(make_viewer, index_clip, tmp_path):
+    """--prefill avc: the avc head's map (0.95 in the bottom-left quadrant, 0.05 elsewhere;
+    the first head, dnm, is hot top-right) gives the box [0, .5, .5, 1] on every segment the
+    annotator reaches with none of theirs, once: a deleted proposal is not made again."""
+    from viewer_support import FakeFactory, FakeLocalizer
+
+    v = make_viewer(FakeFactory(dnm=FakeLocalizer("dnm", quadrant="tr"),
+                                avc=FakeLocalizer("avc", head="avc", quadrant="bl")))
+    assert v.win.open_path(index_clip)
+    v.wait_frame(0)
+    v.win.load_checkpoint("/models/dnm.pt")
+    v.win.load_checkpoint("/models/avc.pt")
+    mode = v.win.annotate
+    assert mode.start(tmp_path / "set.json", "alice", prefill="avc"), v.errors
+    v.qtbot.waitUntil(lambda: boxes(mode) == [(0.0, 0.5, 0.5, 1.0)], timeout=30000)
+    assert mode.current().boxes[0].annotator == "alice" and mode.stack.count() == 1   # one undoable edit
+    mode.select(mode.current().boxes[0].id)
+    mode.delete_box()                            # rejected by the annotator
+    key(v, Qt.Key.Key_D)
+    v.qtbot.waitUntil(lambda: boxes(mode) == [(0.0, 0.5, 0.5, 1.0)], timeout=30000)
+    key(v, Qt.Key.Key_A)
+    v.qtbot.wait(200)
+    assert mode.index == 0 and boxes(mode) == []   # not proposed twice
+    assert v.errors == []
+
+
+def test_prefill_head_not_loaded_is_one_message(make_viewer, index_clip, tmp_path):
+    from viewer_support import FakeFactory, FakeLocalizer
+
+    v = make_viewer(FakeFactory(dnm=FakeLocalizer("dnm", quadrant="tr")))
+    assert v.win.open_path(index_clip)
+    mode = v.win.annotate
+    assert mode.start(tmp_path / "set.json", "alice", prefill="cls")
+    v.win.load_checkpoint("/models/dnm.pt")
+    v.qtbot.waitUntil(lambda: bool(v.errors), timeout=30000)
+    v.wait_maps(12)
+    ((title, message),) = v.errors
+    assert title == "Prefill" and message == "--prefill cls: no loaded head has that name (loaded: dnm)"
+    assert boxes(mode) == []
+
+
+def _flickr(folder, stem, boxes_px):
+    body = "".join(f"<bbox><n>{i}</n><a>{b[0]}</a><b>{b[1]}</b><c>{b[2]}</c><d>{b[3]}</d></bbox>"
+                   for i, b in enumerate(boxes_px))
+    (folder / f"{stem}.xml").write_text(f"<annotation><object>{body}</object></annotation>")
+
+
+def test_import_flickr_boxes_then_continue(make_viewer, index_clip, tmp_path):
+    """Annotate › Import…: Flickr's two votes on 1001 ([0,0,128,256] and [0,0,128,128] of
+    256 px) become annotators 1 and 2 of the clip named 1001.mp4 in the folder; the open
+    video (not in the import) gives way to it; alice adds her box; the saved set keeps the
+    votes and adds hers, and nothing is written before the save but the autosave."""
+    import shutil
+
+    videos, xml = tmp_path / "videos", tmp_path / "xml"
+    videos.mkdir()
+    xml.mkdir()
+    shutil.copy(index_clip, videos / "1001.mp4")
+    shutil.copy(index_clip, videos / "other.mp4")
+    _flickr(xml, "1001", [(0, 0, 128, 256), (0, 0, 128, 128)])
+    v = make_viewer()
+    assert v.win.open_path(videos / "other.mp4")
+    mode = v.win.annotate
+    out = videos / "flickr-set.json"
+    assert mode.import_set("flickr", xml, out, "alice"), v.errors
+    assert v.c.session.path.name == "1001.mp4" and mode.video == "1001.mp4" and mode.index == 0
+    mode.set_view("all")
+    assert sorted(boxes(mode)) == [(0.0, 0.0, 0.5, 0.5), (0.0, 0.0, 0.5, 1.0)]
+    assert "entries read: 1" in v.win.statusBar().currentMessage()
+    assert not out.exists()
+    mode.set_view("one")
+    mode.add_box(0.6, 0.6, 0.9, 0.9)
+    assert mode.save()
+    seg = load_avsol_e(out).videos[0].segments[0]
+    raw = json.loads(out.read_text())["videos"][0]["segments"][0]
+    assert raw["annotator_names"] == ["annotator 1", "annotator 2", "alice"]
+    assert [[b.coords for b in group] for group in seg.annotators] == [
+        [(0.0, 0.0, 0.5, 1.0)], [(0.0, 0.0, 0.5, 0.5)], [(0.6, 0.6, 0.9, 0.9)]]
+    assert [p.name for p in (videos).iterdir() if p.suffix == ".json"] == ["flickr-set.json"]
+
+
+def test_import_vggss_boxes_then_continue(make_viewer, tmp_path):
+    """VGG-SS: the entry abc_10's box on a 10 s clip, segment [4.5, 5.5], frame at 5 s;
+    a wrong box is corrected (moved), and the save records the correction."""
+    from media_helpers import make_clip
+
+    make_clip(tmp_path / "abc_10.mp4", n_frames=60, fps=6.0, size=(64, 48))
+    src = tmp_path / "vggss.json"
+    src.write_text(json.dumps([{"file": "abc_10", "class": "dog barking", "bbox": [[0.1, 0.2, 0.5, 0.6]]},
+                               {"file": "zzz_20", "class": "dog barking", "bbox": [[-3e16, 0, 0, 0]]}]))
+    v = make_viewer()
+    assert v.win.open_path(tmp_path / "abc_10.mp4")
+    mode = v.win.annotate
+    out = tmp_path / "vggss-set.json"
+    assert mode.import_set("vggss", src, out, "alice"), v.errors
+    seg = mode.current()
+    assert (seg.start, seg.end, seg.frame_time) == (4.5, 5.5, 5.0) and boxes(mode) == [(0.1, 0.2, 0.5, 0.6)]
+    assert abs(v.c.player.time - 5.0) < 0.2
+    assert "dropped: 1" in v.win.statusBar().currentMessage()
+    mode.move_box(seg.boxes[0].id, 0.2, 0.2, 0.6, 0.6)
+    assert mode.save()
+    saved = json.loads(out.read_text())
+    assert saved["classes"] == ["dog barking"] and [v_["video"] for v_ in saved["videos"]] == ["abc_10.mp4"]
+    (entry,) = saved["history"]
+    assert entry["old"]["box"] == [0.1, 0.2, 0.5, 0.6] and entry["new"]["box"] == [0.2, 0.2, 0.6, 0.6]
+
+
+def test_import_refuses_an_existing_set_and_bad_input(make_viewer, index_clip, tmp_path):
+    v = make_viewer()
+    assert v.win.open_path(index_clip)
+    mode = v.win.annotate
+    out = tmp_path / "set.json"
+    out.write_text("{}")
+    assert not mode.import_set("flickr", tmp_path, out)
+    assert not mode.import_set("vggss", tmp_path / "missing.json", tmp_path / "new.json")
+    assert [t for t, _ in v.errors] == ["Cannot import", "Cannot import"]
+    assert "exists" in v.errors[0][1] and "missing.json" in v.errors[1][1]
+    assert all("\n" not in m for _, m in v.errors)
+    assert out.read_text() == "{}" and not (tmp_path / "new.json").exists() and not mode.active

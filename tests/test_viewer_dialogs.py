@@ -53,7 +53,7 @@ def _ave_folder(path: Path) -> Path:
 
 # -- the one rule ---------------------------------------------------------------------------
 def test_default_output_dir_order_and_never_the_install_folder(settings, tmp_path, user_dir):
-    from avsol_viewer.app import resources_dir
+    from avsol_viewer.constants import resources_dir
     from avsol_viewer.output_folder import default_output_dir, in_install_folder, remember_output
 
     data = _ave_folder(tmp_path / "sets" / "ave")
@@ -159,7 +159,7 @@ def test_eval_dialog_remembers_and_asks_before_replacing_a_report(qtbot, setting
 
 # -- Train -----------------------------------------------------------------------------------
 def test_train_on_the_demo_writes_to_the_user_folder(qtbot, settings, user_dir):
-    from avsol_viewer.app import resources_dir
+    from avsol_viewer.constants import resources_dir
     from avsol_viewer.train.train_dialog import TrainDialog
 
     t = TrainDialog(str(resources_dir() / "demo"), settings=settings)
@@ -237,7 +237,7 @@ def test_export_and_record_default_to_the_user_folder(make_viewer, index_clip, t
 
     v = make_viewer()
     assert v.win.open_path(index_clip)
-    dlg = ExportDialog(v.win)
+    dlg = ExportDialog(v.win.context)
     assert dlg.values()["out_path"] == str(user_dir / "index-overlay.mp4")   # not beside the footage
     dlg.close()
     asked = []
@@ -266,7 +266,7 @@ def test_export_dialog_asks_before_replacing(make_viewer, index_clip, tmp_path, 
     assert v.win.open_path(index_clip)
     target = tmp_path / "out.mp4"
     target.write_bytes(b"old")
-    dlg = ExportDialog(v.win)
+    dlg = ExportDialog(v.win.context)
     dlg.path.setText(str(target))
     dlg._accept()
     assert answers and "out.mp4" in answers[0][1] and dlg.result() != dlg.DialogCode.Accepted
@@ -280,7 +280,7 @@ def test_the_menus_on_the_demo_propose_user_folders(make_viewer, user_dir, monke
     """The issue's walk: the demo is open (its folder is the last folder), Tools › Evaluate
     and Tools › Train propose the demo, and their outputs go to the user folder, never
     under ``resources/demo``."""
-    from avsol_viewer.app import resources_dir
+    from avsol_viewer.constants import resources_dir
     from avsol_viewer.evaluate import commands as eval_commands
     from avsol_viewer.evaluate.eval_dialog import EvalDialog
     from avsol_viewer.train import commands as train_commands
@@ -292,8 +292,8 @@ def test_the_menus_on_the_demo_propose_user_folders(make_viewer, user_dir, monke
     shown = []
     for cls in (EvalDialog, TrainDialog):
         monkeypatch.setattr(cls, "exec", lambda self: shown.append(self) or 0)   # the user cancels
-    eval_commands.ask_evaluate(v.win)
-    train_commands.ask_train(v.win)
+    eval_commands.ask_evaluate(v.win.context)
+    train_commands.ask_train(v.win.context)
     ev, tr = shown
     assert ev.request().data == str(demo) and ev.request().out == str(user_dir / "demo-report.json")
     assert tr.request().data == str(demo) and tr.request().out_dir == str(user_dir / "demo-runs")
@@ -306,7 +306,7 @@ def test_screenshot_and_contact_sheet_default_to_the_user_folder(make_viewer, us
     folder (here the install's demo), not the working directory."""
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-    from avsol_viewer.app import resources_dir
+    from avsol_viewer.constants import resources_dir
     from avsol_viewer.evaluate import commands
 
     v = make_viewer()
@@ -315,5 +315,5 @@ def test_screenshot_and_contact_sheet_default_to_the_user_folder(make_viewer, us
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, default, *f: asked.append(default) or ("", ""))
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (3, True))
     v.win.ask_save_screenshot()
-    commands.ask_contact_sheet(v.win)
+    commands.ask_contact_sheet(v.win.context)
     assert asked == [str(user_dir / "avsol.png"), str(user_dir / "worst.png")]

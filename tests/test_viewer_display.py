@@ -407,7 +407,7 @@ def test_rescored_report_says_saved_after_its_export(make_viewer, tmp_path):
     path = tmp_path / "report.json"
     write_report(path, _sheet_report(tmp_path))
     v = make_viewer(FakeFactory())
-    assert commands.open_report(v.win, path)
+    assert commands.open_report(v.win.context, path)
     panel = v.win.evaluation.panel
     k = next(i for i in range(panel.proxy.rowCount()) if panel.proxy.row_at(i)["time"] == 2.5)
     panel.table.selectRow(k)
@@ -420,9 +420,9 @@ def test_rescored_report_says_saved_after_its_export(make_viewer, tmp_path):
     assert row["time"] == 2.5 and panel.detail.text() != "stale line"
     assert f"cIoU {row['ciou']:.3f}" in panel.detail.text()
     assert row["ciou"] != before
-    assert commands.export_report(v.win, tmp_path / "out.csv", "csv")
+    assert commands.export_report(v.win.context, tmp_path / "out.csv", "csv")
     assert "not saved" in panel.status.text()              # a CSV is not the report
-    assert commands.export_report(v.win, tmp_path / "out.json")
+    assert commands.export_report(v.win.context, tmp_path / "out.json")
     assert "not saved" not in panel.status.text() and "saved to" in panel.status.text()
     assert "out.json" in panel.status.text()
 

@@ -53,8 +53,8 @@ def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tm
     v = make_viewer(FakeFactory())
     win = v.win
     assert "evaluate" in win.actions_by_name and "open_report" in win.actions_by_name
-    assert not commands.open_report(win, tmp_path / "nope.json") and "nope.json" in v.errors[-1][1]
-    assert commands.open_report(win, saved_report)
+    assert not commands.open_report(win.context, tmp_path / "nope.json") and "nope.json" in v.errors[-1][1]
+    assert commands.open_report(win.context, saved_report)
     panel = win.evaluation.panel
     assert panel.model.rowCount() == 6 and panel.proxy.rowCount() == 6
     report = json.loads(saved_report.read_text())
@@ -76,7 +76,7 @@ def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tm
     # next failure: skips the successes, opens the video at the item's frame
     panel.filters["size"].setCurrentText("huge")          # only the scored rows (the missing has a size too)
     panel.failures_only.setChecked(False)
-    row = commands.step_failure(win, 1)
+    row = commands.step_failure(win.context, 1)
     assert row["head"] == "b" and row["failure"] == "miss"
     v.qtbot.waitUntil(lambda: v.c.session is not None, timeout=15000)
     assert v.c.session.path.name == "clip.mp4" and v.c.session.annotations is not None
@@ -84,7 +84,7 @@ def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tm
     assert panel._preview_image is not None and panel._preview_image.shape[1] > 2 * panel._preview_image.shape[0]
     assert not panel.preview.pixmap().isNull()
     v.wait_frame(int(row["time"] * 25 + 1e-6))
-    nxt = commands.step_failure(win, 1)
+    nxt = commands.step_failure(win.context, 1)
     assert nxt["head"] == "b" and nxt["time"] != row["time"]
     v.wait_frame(int(nxt["time"] * 25 + 1e-6))
     # the error row: missing video, named
@@ -98,17 +98,17 @@ def test_open_report_filter_inspect_rescore_export(make_viewer, saved_report, tm
     panel.rescore("top-gt", wait=True)
     assert panel.report["meta"]["threshold"] == "top-gt" and panel.chosen_rule() == "top-gt"
     # Export proposes a name that says the rule, never the original report's (issue 25, 5)
-    assert commands.export_name(win, "json") == str(saved_report.with_name("report.top-gt.json"))
-    assert commands.export_name(win, "csv") == str(saved_report.with_name("report.top-gt.csv"))
+    assert commands.export_name(win.context, "json") == str(saved_report.with_name("report.top-gt.json"))
+    assert commands.export_name(win.context, "csv") == str(saved_report.with_name("report.top-gt.csv"))
     a = panel.report["heads"]["a"]
     assert a["ciou@0.5"] == 1.0 and a["mean_ciou"] != json.loads(saved_report.read_text())["heads"]["a"]["mean_ciou"]
     # exports
-    assert commands.export_report(win, tmp_path / "out.json")
+    assert commands.export_report(win.context, tmp_path / "out.json")
     assert json.loads((tmp_path / "out.json").read_text())["meta"]["threshold"] == "top-gt"
-    assert commands.export_report(win, tmp_path / "out.csv", "csv")
+    assert commands.export_report(win.context, tmp_path / "out.csv", "csv")
     lines = (tmp_path / "out.csv").read_text().splitlines()
     assert len(lines) == 7 and lines[0].startswith("video,time,head") and "map" not in lines[0].split(",")
-    assert commands.contact_sheet(win, tmp_path / "worst.png", 3) == 3
+    assert commands.contact_sheet(win.context, tmp_path / "worst.png", 3) == 3
     import cv2
 
     sheet = cv2.imread(str(tmp_path / "worst.png"))
@@ -147,7 +147,7 @@ def test_a_crashing_child_shows_its_last_lines_and_keeps_the_rows(make_viewer, t
     assert req.args()[:8] == ["eval", str(tmp_path), "--checkpoint", "h.pt", "--out", str(tmp_path / "r.json"),
                               "--jsonl", "--device"]
     with v.qtbot.waitSignal(job.finished, timeout=30000) as blocker:
-        commands.evaluate(v.win, req)
+        commands.evaluate(v.win.context, req)
     outcome, report, message = blocker.args
     panel = v.win.evaluation.panel
     assert outcome == "crashed" and report is None and "out of memory" in message
@@ -159,25 +159,16 @@ def test_a_crashing_child_shows_its_last_lines_and_keeps_the_rows(make_viewer, t
 
 # -- the real thing (slow): avsol eval in a child process ------------------------------------
 @pytest.fixture(scope="module")
-def tiny_eval_set(tmp_path_factory):
-    """5 synthetic videos of 2 s at 64 px (one made undecodable) and a tiny checkpoint."""
-    import torch
-
-    from model_core.cli import main
+def tiny_eval_set(tmp_path_factory, synth_set):
+    """5 synthetic videos of 2 s at 64 px (one made undecodable) and a tiny checkpoint (the
+    shipped tiny preset, its input too)."""
     from model_core.formats import load_avsol_e
-    from model_core.model.checkpoint import save_checkpoint
-    from model_core.model.config import ModelConfig
-    from model_core.model.dnm import build_model
-    from model_core.train.options import PRESETS
+    from tiny_models import save_tiny
 
     root = tmp_path_factory.mktemp("gui_eval")
-    assert main(["synth", str(root / "data"), "--videos", "5", "--seed", "3", "--duration", "2",
-                 "--size", "64", "--classes", "3", "--fps", "10"]) == 0
-    classes = list(load_avsol_e(root / "data" / "avsol-e.json").classes)
-    cfg = ModelConfig(num_classes=len(classes), **{k: (tuple(v) if isinstance(v, list) else v)
-                                                    for k, v in PRESETS["tiny"].items()})
-    torch.manual_seed(0)
-    save_checkpoint(root / "dnm.pt", build_model(cfg), cfg, classes, "dnm")
+    synth_set(seed=3, videos=5, classes=3, duration=2, copy_to=root / "data")
+    classes = load_avsol_e(root / "data" / "avsol-e.json").classes
+    save_tiny(root / "dnm.pt", classes, image_size=64, map_size=4)
     (root / "data" / "videos" / "synth_00001.mp4").write_bytes(b"\x00" * 2000)
     return root
 
@@ -197,7 +188,7 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):
     # cancel once the first video is done: the child finishes the video it is on and stops
     job.progress.connect(lambda done, total, eta: job.cancel() if done >= 1 and not job.process.cancel_requested else None)
     with v.qtbot.waitSignal(job.finished, timeout=180000) as blocker:
-        commands.evaluate(v.win, req)
+        commands.evaluate(v.win.context, req)
     assert blocker.args[0] == "cancelled", blocker.args
     kept = panel.model.rowCount()
     assert 2 <= kept < 10 and panel.resume_button.isEnabled()
@@ -207,7 +198,7 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):
     job.progress.connect(panel._on_progress)
     # the cancelled report, reopened from its file, can be resumed too
     job.request = None
-    assert commands.open_report(v.win, out) and panel.resume_button.isEnabled()
+    assert commands.open_report(v.win.context, out) and panel.resume_button.isEnabled()
     assert job.request.resume and job.request.checkpoints == (str(root / "dnm.pt"),)
     with v.qtbot.waitSignal(job.finished, timeout=180000) as blocker:
         panel.resume()

@@ -51,7 +51,7 @@ def _patch(img, x, y, r=3):
 def _run(v, out, **options):
     from avsol_viewer.export.export_video import export_overlay
 
-    worker = export_overlay(v.win, out, **options)
+    worker = export_overlay(v.win.context, out, **options)
     with v.qtbot.waitSignal(worker.done, timeout=60000) as blocker:
         pass
     worker.wait(10000)
@@ -130,7 +130,7 @@ def test_cancel_leaves_the_target_untouched_and_no_thread(make_viewer, index_cli
     older.picture(np.zeros((16, 16, 3), np.uint8))
     older.close(True)
     old_bytes = out.read_bytes()
-    worker = start_with_progress(v.win, out)
+    worker = start_with_progress(v.win.context, out)
     seen = []
     worker.progress.connect(lambda done, total: seen.append(done))
     v.qtbot.waitUntil(lambda: bool(seen) and seen[-1] >= 3, timeout=30000)
@@ -154,7 +154,7 @@ def test_closing_the_window_cancels_a_running_export(make_viewer, index_clip, tm
         return np.eye(8, dtype=np.float32)
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm", map_fn=slow))
-    worker = export_overlay(v.win, tmp_path / "x.mp4")
+    worker = export_overlay(v.win.context, tmp_path / "x.mp4")
     v.qtbot.waitUntil(lambda: worker.isRunning(), timeout=5000)
     v.win.close()
     assert not running_exports()
@@ -214,7 +214,7 @@ def test_menu_action_and_nothing_to_export(make_viewer):
     assert action.shortcut().toString() == SHORTCUT
     file_menu = v.win.menuBar().actions()[0].menu()
     assert action in file_menu.actions()
-    assert ask_export(v.win) is None
+    assert ask_export(v.win.context) is None
     assert v.errors and v.errors[-1][0] == "Nothing to export"
 
 
@@ -226,7 +226,7 @@ def test_menu_command_asks_then_exports(make_viewer, index_clip, tmp_path, monke
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm"))
     v.win.settings.set_value("outputs/export", str(tmp_path))     # the last export went there
     monkeypatch.setattr(ExportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)  # "Export" pressed
-    worker = ask_export(v.win)
+    worker = ask_export(v.win.context)
     with v.qtbot.waitSignal(worker.done, timeout=60000):
         pass
     worker.wait(10000)
@@ -238,7 +238,7 @@ def test_export_dialog_values(make_viewer, index_clip):
     from avsol_viewer.export.export_dialog import ExportDialog
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm"))
-    dlg = ExportDialog(v.win)
+    dlg = ExportDialog(v.win.context)
     values = dlg.values()
     assert values["end"] is None and values["start"] == 0.0 and values["sound"] == "own"
     assert values["out_path"].endswith("index-overlay.mp4")

@@ -63,7 +63,7 @@ def test_live_maps_arrive_hud_is_sane_and_stop_returns_to_the_file(viewer, index
     assert live.bar.columns > 50                # the scrolling spectrogram is drawn
     live.stop()
     assert not live_threads()
-    assert v.win.presenter.override is None and v.win.transport.isVisible() and not live.bar.isVisible()
+    assert v.win.presenter.live is None and v.win.transport.isVisible() and not live.bar.isVisible()
     assert v.c.shown_index == 0 and read_frame_index(v.win.heads._image) == 0   # the file, where it was
     v.win.set_options(replace(v.win.display.options, layout="side_by_side"))
     assert len(v.win.heads.views) == 3
@@ -94,7 +94,7 @@ def test_devices_are_remembered(viewer, other_clip, settings):
 
     assert settings.value("live/camera", "0") == str(other_clip)
     assert settings.value("live/microphone", "") == str(other_clip)
-    assert LiveMode(viewer.win).camera == str(other_clip)
+    assert LiveMode(viewer.win.context).camera == str(other_clip)
 
 
 def test_closing_the_window_while_live_stops_every_thread(make_viewer, other_clip):

@@ -303,7 +303,7 @@ def test_export_draws_a_centre_cropping_models_map_on_its_crop(make_viewer, inde
     v.win.set_options(replace(v.win.display.options, layout="single", colormap="inferno", opacity=0.6,
                               contour=False, peak=False, boxes=False, scale="absolute"))
     out = tmp_path / "overlay.mp4"
-    worker = export_overlay(v.win, out, labels=False, end=0.2)
+    worker = export_overlay(v.win.context, out, labels=False, end=0.2)
     with v.qtbot.waitSignal(worker.done, timeout=60000):
         pass
     worker.wait(10000)

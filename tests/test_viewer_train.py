@@ -85,7 +85,7 @@ def test_train_cancel_resume_curves_and_load(make_viewer, tiny_train_set, tmp_pa
 
     job.event.connect(cancel_once)
     with v.qtbot.waitSignal(job.finished, timeout=240000) as blocker:
-        commands.train(v.win, req)
+        commands.train(v.win.context, req)
     assert blocker.args[0] == "cancelled", blocker.args
     assert (tmp_path / "runs" / "avc.last.pt").exists() and not (tmp_path / "runs" / "avc.pt").exists()
     assert panel.resume_button.isEnabled() and not panel.load_button.isEnabled()

@@ -2,8 +2,10 @@
 File › Open report…, inspecting an item, next / previous failure, exports.
 
 ``ask_*`` functions show a dialog and call the matching plain function, which needs no
-dialog (tests call those). Everything attaches to the window as ``window.evaluation``
-(an :class:`Evaluation`), with the results panel in a dock.
+dialog (tests call those). Every function takes the window's
+:class:`~avsol_viewer.context.WindowContext` (``ctx``), never the window; the state is the
+feature ``"evaluation"`` (an :class:`Evaluation`, also ``window.evaluation``), with the
+results panel in a tab of the bottom area.
 """
 from __future__ import annotations
 
@@ -23,31 +25,35 @@ class Evaluation:
     """The window's evaluation state: the results panel, its dock, the job, the report's
     sources (video paths, segments)."""
 
-    def __init__(self, window):
-        self.window = window
+    def __init__(self, ctx):
+        self.ctx = ctx
         self.panel = ResultsPanel()
-        self.dock = window.add_bottom_tab("Evaluation", self.panel, "evaluation_dock")
-        self.job = EvalJob(window)
+        self.dock = ctx.add_dock("Evaluation", self.panel, "evaluation_dock", group="bottom")
+        self.job = EvalJob(ctx.widget)
         self.panel.attach(self.job)
-        self.panel.item_activated.connect(lambda row: inspect_item(window, row))
-        self.panel.edit_requested.connect(lambda row: edit_ground_truth(window, row))
-        self.panel.export_buttons["json"].clicked.connect(lambda: ask_export(window, "json"))
-        self.panel.export_buttons["csv"].clicked.connect(lambda: ask_export(window, "csv"))
-        self.panel.export_buttons["sheet"].clicked.connect(lambda: ask_contact_sheet(window))
+        self.panel.item_activated.connect(lambda row: inspect_item(ctx, row))
+        self.panel.edit_requested.connect(lambda row: edit_ground_truth(ctx, row))
+        self.panel.export_buttons["json"].clicked.connect(lambda: ask_export(ctx, "json"))
+        self.panel.export_buttons["csv"].clicked.connect(lambda: ask_export(ctx, "csv"))
+        self.panel.export_buttons["sheet"].clicked.connect(lambda: ask_contact_sheet(ctx))
         self._source: ReportSource | None = None
         self._source_of: object = None
         self.last_opened: tuple[str, float, str] | None = None   # (video path, time, head) of the last inspection
         self.requested: set[str] = set()      # checkpoints asked for by an inspection
         self.pending_head: str | None = None  # the head to show once its checkpoint has loaded
-        window.controller.maps.models_changed.connect(self._on_models)
+        ctx.controller.maps.models_changed.connect(self._on_models)
 
     def _on_models(self, _models) -> None:
         if self.pending_head is not None:
-            _show_head(self.window, self.pending_head)
+            _show_head(self.ctx, self.pending_head)
         if self.requested:
             # views added while a video is open keep an empty range until the next fit
             # (maps/heads_panel); fit them so the heads loaded for an item show it
-            self.window.heads.reset_zoom()
+            self.ctx.heads.reset_zoom()
+
+    def forget_source(self) -> None:
+        """A new report or request: its sources are read again when next asked for."""
+        self._source = None
 
     def source(self) -> ReportSource | None:
         """The video paths and segments of the report shown (or of the running request),
@@ -76,77 +82,59 @@ def _annotations_of(r: EvalRequest) -> str | None:
         return r.annotations
 
 
-def install_evaluate_actions(window) -> None:
+def install_evaluate_actions(ctx) -> Evaluation:
     """Tools › Evaluate folder…, File › Open report…, View › Next / Previous failure."""
-    from avsol_viewer.playback.transport import make_action
-
     from avsol_viewer.asks import install_quit_confirmation
 
-    window.evaluation = Evaluation(window)
-    install_quit_confirmation(window)         # "Evaluation is running: stop it (resumable) and quit?"
-    window.close_hooks.append(window.evaluation.panel.shutdown)
-    a = window.actions_by_name
-    a["evaluate"] = make_action(window, "&Evaluate folder…", "Ctrl+Shift+E", lambda: ask_evaluate(window))
-    a["open_report"] = make_action(window, "Open &report…", "Ctrl+Shift+O", lambda: ask_open_report(window))
-    a["next_failure"] = make_action(window, "Next failure", NEXT_FAILURE, lambda: step_failure(window, 1))
-    a["previous_failure"] = make_action(window, "Previous failure", PREVIOUS_FAILURE, lambda: step_failure(window, -1))
-    menus = {m.title().replace("&", ""): m for m in (act.menu() for act in window.menuBar().actions()) if m}
-    file_menu = menus["File"]
-    recent = window.recent_menu.menuAction()
-    actions = file_menu.actions()
-    after = actions.index(recent) + 1 if recent in actions else len(actions)
-    if after < len(actions):
-        file_menu.insertAction(actions[after], a["open_report"])
-    else:
-        file_menu.addAction(a["open_report"])
-    tools = tools_menu(window)
-    tools.addAction(a["evaluate"])
-    view = menus["View"]
-    view.addSeparator()
-    view.addAction(a["next_failure"])
-    view.addAction(a["previous_failure"])
-    view.addAction(window.evaluation.dock.toggleViewAction())
+    ev = ctx.register("evaluation", Evaluation(ctx))
+    install_quit_confirmation(ctx)            # "Evaluation is running: stop it (resumable) and quit?"
+    ctx.on_close(ev.panel.shutdown)
+    ctx.add_action("open_report", "Open &report…", "Ctrl+Shift+O", lambda: ask_open_report(ctx),
+                   menu="File", after="Open recent")
+    ctx.add_action("evaluate", "&Evaluate folder…", "Ctrl+Shift+E", lambda: ask_evaluate(ctx), menu=tools_menu(ctx))
+    ctx.add_action("next_failure", "Next failure", NEXT_FAILURE, lambda: step_failure(ctx, 1), menu="View",
+                   separator=True)
+    ctx.add_action("previous_failure", "Previous failure", PREVIOUS_FAILURE, lambda: step_failure(ctx, -1),
+                   menu="View")
+    ctx.menu("View").addAction(ev.dock.toggleViewAction())
+    return ev
 
 
-def tools_menu(window):
-    """The Tools menu (made before Help the first time it is asked for)."""
-    menu = getattr(window, "_tools_menu", None)
-    if menu is None:
-        bar = window.menuBar()
-        help_action = next((act for act in bar.actions() if act.text().replace("&", "") == "Help"), None)
-        from PySide6.QtWidgets import QMenu
+def tools_menu(ctx) -> str:
+    """The Tools menu's path (the menu is made before Help the first time it is asked for)."""
+    ctx.menu("&Tools", before="Help")
+    return "Tools"
 
-        menu = QMenu("&Tools", window)
-        bar.insertMenu(help_action, menu) if help_action is not None else bar.addMenu(menu)
-        window._tools_menu = menu
-    return menu
+
+def _evaluation(ctx) -> Evaluation:
+    return ctx.feature("evaluation")
 
 
 # -- evaluate -------------------------------------------------------------------------------
-def ask_evaluate(window) -> None:
+def ask_evaluate(ctx) -> None:
     from avsol_viewer.evaluate.eval_dialog import EvalDialog
 
-    if window.evaluation.job.running():
-        window._error("An evaluation is running", "Cancel it first (Evaluation panel).")
+    if _evaluation(ctx).job.running():
+        ctx.error("An evaluation is running", "Cancel it first (Evaluation panel).")
         return
-    ckpts = [m.path for m in window.controller.maps.models]
-    dlg = EvalDialog(window.settings.last_folder() or "", ckpts, window, settings=window.settings)
+    ckpts = [m.path for m in ctx.controller.maps.models]
+    dlg = EvalDialog(ctx.settings.last_folder() or "", ckpts, ctx.widget, settings=ctx.settings)
     if dlg.exec():
-        evaluate(window, dlg.request())
+        evaluate(ctx, dlg.request())
 
 
-def evaluate(window, request: EvalRequest) -> EvalJob:
+def evaluate(ctx, request: EvalRequest) -> EvalJob:
     """Run ``avsol eval`` for ``request`` in a child process; the panel fills as it runs."""
-    ev = window.evaluation
+    ev = _evaluation(ctx)
     ev.dock.show()
     ev.dock.raise_()
-    ev._source = None
+    ev.forget_source()
     ev.panel.started(request)
     ev.job.start(request)
     return ev.job
 
 
-def open_report(window, path: str | os.PathLike) -> bool:
+def open_report(ctx, path: str | os.PathLike) -> bool:
     """Show a saved report in the panel; False (and a message naming the file) if it is not one."""
     from model_core.errors import InputError
     from model_core.metrics.rescore import read_report
@@ -154,10 +142,10 @@ def open_report(window, path: str | os.PathLike) -> bool:
     try:
         report = read_report(path)
     except InputError as exc:
-        window._error(f"Cannot open {Path(path).name}", str(exc))
+        ctx.error(f"Cannot open {Path(path).name}", str(exc))
         return False
-    ev = window.evaluation
-    ev._source = None
+    ev = _evaluation(ctx)
+    ev.forget_source()
     ev.panel.show_report(report, os.fspath(path))
     resumable = None if ev.job.running() else request_of(report, path)
     if resumable is not None:
@@ -183,84 +171,84 @@ def request_of(report: dict, path: str | os.PathLike) -> EvalRequest | None:
                        batch_size=int(meta.get("batch_size") or 16), resume=True)
 
 
-def ask_open_report(window) -> None:
-    path, _ = QFileDialog.getOpenFileName(window, "Open report", window.settings.last_folder(),
+def ask_open_report(ctx) -> None:
+    path, _ = QFileDialog.getOpenFileName(ctx.widget, "Open report", ctx.settings.last_folder(),
                                           "Reports (*.json);;All files (*)")
     if path:
-        open_report(window, path)
+        open_report(ctx, path)
 
 
 # -- inspect --------------------------------------------------------------------------------
-def inspect_item(window, row: dict) -> bool:
+def inspect_item(ctx, row: dict) -> bool:
     """Open the row's video at its item time with its annotations and that head's map
     (loading the head's checkpoint when the report names it); False if it cannot be."""
-    ev = window.evaluation
-    window.statusBar().showMessage(describe(row), 15000)
+    ev = _evaluation(ctx)
+    ctx.status(describe(row), 15000)
     src = ev.source()
     if src is None or src.problem:
-        window._error("Cannot open the item", src.problem if src else "no report")
+        ctx.error("Cannot open the item", src.problem if src else "no report")
         return False
-    _preview(window, row, src)
+    _preview(ctx, row, src)
     path = src.video_path(row.get("video"))
     if path is None:
-        window._error("Cannot open the item", f"{row.get('video')}: the video file is not in the folder")
+        ctx.error("Cannot open the item", f"{row.get('video')}: the video file is not in the folder")
         return False
-    c = window.controller
+    c = ctx.controller
     if c.session is None or Path(c.session.path).resolve() != Path(path).resolve():
-        if not window.open_path(path):
+        if not ctx.open_path(path):
             return False
     if c.session is not None and c.session.annotations is None and getattr(src, "annotations", None):
-        window.load_annotations(src.annotations)
-    _show_head(window, row.get("head"))
+        ctx.load_annotations(src.annotations)
+    _show_head(ctx, row.get("head"))
     c.player.pause()
     c.player.seek(float(row.get("time") or 0.0))
     ev.last_opened = (str(path), float(row.get("time") or 0.0), row.get("head"))
     if row.get("negatives"):                # avsol eval --negatives: the item's figures
         from avsol_viewer.maps.sound_check import report_negatives_text
 
-        window.segment.show_negatives(report_negatives_text(row))
+        ctx.segment.show_negatives(report_negatives_text(row))
     return True
 
 
-def edit_ground_truth(window, row: dict) -> bool:
+def edit_ground_truth(ctx, row: dict) -> bool:
     """"Edit ground truth": open the item (as :func:`inspect_item`), then annotate mode on the
     report's annotations file at the item's segment; False (one message) if it cannot be."""
-    if not inspect_item(window, row):
+    if not inspect_item(ctx, row):
         return False
-    src = window.evaluation.source()
-    if not window.annotate.start(src.annotations):
+    src = _evaluation(ctx).source()
+    if not ctx.feature("annotate").start(src.annotations):
         return False
-    window.annotate.go_to_time(float(row.get("time") or 0.0))
+    ctx.feature("annotate").go_to_time(float(row.get("time") or 0.0))
     return True
 
 
-def _preview(window, row: dict, src: ReportSource) -> None:
+def _preview(ctx, row: dict, src: ReportSource) -> None:
     """Every head on the item, under the report's threshold rule, beside the table."""
     from avsol_viewer.evaluate.contact_sheet import item_heads
 
-    panel = window.evaluation.panel
+    panel = _evaluation(ctx).panel
     try:
         panel.show_preview(item_heads(panel.preview_report(), row, src))
     except (ValueError, OSError):
         panel.show_preview(None)
 
 
-def _show_head(window, head: str | None) -> None:
+def _show_head(ctx, head: str | None) -> None:
     """Load the report's checkpoints not loaded yet (side by side shows every head on the
     same item) and make ``head`` the one shown in the one-head layout."""
     if head is None:
         return
     from dataclasses import replace
 
-    maps = window.controller.maps
+    maps = ctx.controller.maps
     loaded = {str(Path(m.path).resolve()) for m in maps.models}
-    wanted = checkpoint_paths(window.evaluation.panel.report or _request_report(window))
-    ev = window.evaluation
+    wanted = checkpoint_paths(_evaluation(ctx).panel.report or _request_report(ctx))
+    ev = _evaluation(ctx)
     for name, path in wanted.items():
         key = str(Path(path).resolve())
         if key not in loaded and key not in ev.requested and os.path.exists(path):
             ev.requested.add(key)
-            window.load_checkpoint(path)       # shown when it has loaded
+            ctx.load_checkpoint(path)       # shown when it has loaded
     target = wanted.get(head)
     match = next((m for m in maps.models if (target and Path(m.path).resolve() == Path(target).resolve())
                   or (not target and m.name == head)), None)
@@ -268,29 +256,29 @@ def _show_head(window, head: str | None) -> None:
         ev.pending_head = head
         return
     ev.pending_head = None
-    o = window.display.options
+    o = ctx.options
     if o.head != match.key:
-        window.set_options(replace(o, head=match.key))
+        ctx.set_options(replace(o, head=match.key))
 
 
-def _request_report(window) -> dict:
+def _request_report(ctx) -> dict:
     """The checkpoints of the running request, as a report's meta would name them."""
     from model_core.evaluation.runner import head_names
 
-    r = window.evaluation.job.request
+    r = _evaluation(ctx).job.request
     if r is None:
         return {}
     return {"meta": {"checkpoints": [{"name": n, "path": os.path.abspath(p)}
                                      for n, p in zip(head_names(r.checkpoints), r.checkpoints)]}}
 
 
-def step_failure(window, step: int) -> dict | None:
+def step_failure(ctx, step: int) -> dict | None:
     """Next (1) / previous (-1) failure of the rows shown, opened in the player."""
-    return window.evaluation.panel.step_failure(step)
+    return _evaluation(ctx).panel.step_failure(step)
 
 
 # -- export ---------------------------------------------------------------------------------
-def export_report(window, path: str | os.PathLike, kind: str = "json") -> bool:
+def export_report(ctx, path: str | os.PathLike, kind: str = "json") -> bool:
     """The report shown as JSON (as ``avsol eval`` writes it) or its items as CSV."""
     from model_core.atomic import write_text
     from model_core.metrics.report import items_csv, write_report
@@ -299,18 +287,18 @@ def export_report(window, path: str | os.PathLike, kind: str = "json") -> bool:
     from model_core.input_protection import meta_inputs, report_inputs
     from model_core.outputs.checks import check_writable_output
 
-    report = window.evaluation.panel.report
+    report = _evaluation(ctx).panel.report
     if report is None:
-        window._error("Nothing to export", "No report is shown yet.")
+        ctx.error("Nothing to export", "No report is shown yet.")
         return False
     try:  # never over the report shown, what it points at, or any data file (one rule)
-        panel = window.evaluation.panel
+        panel = _evaluation(ctx).panel
         path = check_writable_output(path, "csv" if kind == "csv" else "report",
                                      [*report_inputs(getattr(panel, "report_path", None)),
                                       *report_inputs(getattr(panel, "source_path", None)),
                                       *meta_inputs(report.get("meta"))], label="the export")
     except InputError as exc:
-        window._error("Cannot export", str(exc))
+        ctx.error("Cannot export", str(exc))
         return False
     try:
         if kind == "csv":
@@ -318,15 +306,15 @@ def export_report(window, path: str | os.PathLike, kind: str = "json") -> bool:
         else:
             write_report(path, report)
     except OSError as exc:
-        window._error("Cannot export", f"{path}: {exc.strerror or exc}")
+        ctx.error("Cannot export", f"{path}: {exc.strerror or exc}")
         return False
     if kind != "csv":
         panel.mark_saved(path)  # the rescored report is saved now: its status says so
-    window.statusBar().showMessage(f"exported {path}", 6000)
+    ctx.status(f"exported {path}", 6000)
     return True
 
 
-def export_name(window, kind: str) -> str:
+def export_name(ctx, kind: str) -> str:
     """The path Export JSON / CSV proposes: beside the report shown, named after it, and
     after a rescore named for the new rule too (``report.fixed-0.5.json``), so the
     original report is not proposed for overwriting; a report with no file yet goes to
@@ -334,14 +322,14 @@ def export_name(window, kind: str) -> str:
     from model_core.metrics.threshold import canonical
     from avsol_viewer.output_folder import default_output_dir
 
-    panel = window.evaluation.panel
+    panel = _evaluation(ctx).panel
     suffix = ".csv" if kind == "csv" else ".json"
     meta = (panel.report or {}).get("meta", {}) or {}
     source = panel.report_path or panel.source_path
     if source:
         base = Path(source)
     else:
-        base = default_output_dir(window.settings, "report", meta.get("data")) / "avsol-report.json"
+        base = default_output_dir(ctx.settings, "report", meta.get("data")) / "avsol-report.json"
     if panel.report_path is None and meta.get("rescored_from") is not None:
         stem = base.stem
         try:
@@ -355,47 +343,47 @@ def export_name(window, kind: str) -> str:
     return str(base.with_suffix(suffix))
 
 
-def ask_export(window, kind: str) -> None:
+def ask_export(ctx, kind: str) -> None:
     from avsol_viewer.output_folder import ensure_folder, remember_output
 
-    default = export_name(window, kind)
+    default = export_name(ctx, kind)
     ensure_folder(Path(default).parent)
-    path, _ = QFileDialog.getSaveFileName(window, f"Export {kind.upper()}", default,
+    path, _ = QFileDialog.getSaveFileName(ctx.widget, f"Export {kind.upper()}", default,
                                           "CSV (*.csv)" if kind == "csv" else "JSON (*.json)")
     if path:
-        if export_report(window, path, kind):
-            remember_output(window.settings, "report", path)
+        if export_report(ctx, path, kind):
+            remember_output(ctx.settings, "report", path)
 
 
-def contact_sheet(window, path: str | os.PathLike, n: int = 16) -> int:
+def contact_sheet(ctx, path: str | os.PathLike, n: int = 16) -> int:
     """The contact sheet PNG of the ``n`` worst items; the number of tiles (0 on error)."""
     from avsol_viewer.evaluate.contact_sheet import save_contact_sheet
     from model_core.errors import InputError
 
-    ev = window.evaluation
+    ev = _evaluation(ctx)
     if ev.panel.report is None:
-        window._error("Nothing to export", "No report is shown yet.")
+        ctx.error("Nothing to export", "No report is shown yet.")
         return 0
     try:
         n = save_contact_sheet(ev.panel.report, path, n, source=ev.source())
     except InputError as exc:                      # a path no image may replace
-        window._error("Cannot write the contact sheet", str(exc))
+        ctx.error("Cannot write the contact sheet", str(exc))
         return 0
     except (ValueError, OSError) as exc:
-        window._error("Cannot write the contact sheet", f"{path}: {exc}")
+        ctx.error("Cannot write the contact sheet", f"{path}: {exc}")
         return 0
-    window.statusBar().showMessage(f"contact sheet of {n} items: {path}", 6000)
+    ctx.status(f"contact sheet of {n} items: {path}", 6000)
     return n
 
 
-def ask_contact_sheet(window) -> None:
-    n, ok = QInputDialog.getInt(window, "Contact sheet", "Worst items:", 16, 1, 200)
+def ask_contact_sheet(ctx) -> None:
+    n, ok = QInputDialog.getInt(ctx.widget, "Contact sheet", "Worst items:", 16, 1, 200)
     if not ok:
         return
     from avsol_viewer.output_folder import ensure_folder, remember_output
 
-    default = Path(export_name(window, "json")).with_name("worst.png")   # beside the report, or the default folder
+    default = Path(export_name(ctx, "json")).with_name("worst.png")   # beside the report, or the default folder
     ensure_folder(default.parent)
-    path, _ = QFileDialog.getSaveFileName(window, "Contact sheet", str(default), "PNG (*.png)")
-    if path and contact_sheet(window, path, n):
-        remember_output(window.settings, "report", path)
+    path, _ = QFileDialog.getSaveFileName(ctx.widget, "Contact sheet", str(default), "PNG (*.png)")
+    if path and contact_sheet(ctx, path, n):
+        remember_output(ctx.settings, "report", path)

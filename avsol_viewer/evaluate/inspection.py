@@ -101,26 +101,20 @@ class _StripWatcher(QObject):
         return False
 
 
-def install_inspection(window) -> InspectionWindow:
+def install_inspection(ctx) -> InspectionWindow:
     """View › Inspect item large (Ctrl+I), the strip's double-click, and the canvas given
-    back when a row is opened while the bottom area is maximised. ``window.inspection``."""
-    from avsol_viewer.playback.transport import make_action
-
-    panel = window.evaluation.panel
-    ins = InspectionWindow(window, panel)
+    back when a row is opened while the bottom area is maximised. The feature ``"inspection"``."""
+    panel = ctx.feature("evaluation").panel
+    ins = InspectionWindow(ctx.widget, panel)
     watcher = _StripWatcher(ins)
     panel.preview.installEventFilter(watcher)
     panel.preview.setToolTip(panel.preview.toolTip() + f" — double-click ({SHORTCUT}): show large")
 
     def _show_item_in_canvas(_row) -> None:
-        if window.bottom_maximised():
-            window.set_bottom_maximised(False)
+        if ctx.bottom_maximised():
+            ctx.set_bottom_maximised(False)
 
     panel.item_activated.connect(_show_item_in_canvas)
-    a = window.actions_by_name
-    a["inspect_large"] = make_action(window, "&Inspect item large", SHORTCUT, ins.show_large,
-                                     tip="every head on the selected evaluation item, in a window of its own")
-    view = next(act.menu() for act in window.menuBar().actions() if act.text().replace("&", "") == "View")
-    view.addAction(a["inspect_large"])
-    window.inspection = ins
-    return ins
+    ctx.add_action("inspect_large", "&Inspect item large", SHORTCUT, ins.show_large, menu="View",
+                   tip="every head on the selected evaluation item, in a window of its own")
+    return ctx.register("inspection", ins)

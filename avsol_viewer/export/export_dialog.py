@@ -5,7 +5,8 @@ Here: the menu action, a dialog for the target file, time range, views and sound
 non-modal progress dialog whose Cancel stops the export (the target file is then left as
 it was). The user can go on playing and seeking while an export runs; closing the window
 cancels it and waits for its thread. ``export_video`` is imported when the command is
-used, not at start-up.
+used, not at start-up. Every function takes the window's
+:class:`~avsol_viewer.context.WindowContext` (``ctx``), not the window.
 """
 from __future__ import annotations
 
@@ -29,12 +30,12 @@ def running_exports() -> list:
     return [t for t in running_threads() if t.objectName() == "avsol-export"]
 
 
-def default_target(window) -> str:
+def default_target(ctx) -> str:
     """``<video>-overlay.mp4`` in the default output folder (the last export's folder, else
     the user's): never beside the video, whose folder may be the install's demo or real
     footage (:func:`~avsol_viewer.output_folder.default_output_dir`)."""
-    s = window.controller.session
-    folder = default_output_dir(window.settings, "export")
+    s = ctx.controller.session
+    folder = default_output_dir(ctx.settings, "export")
     return str(folder / (f"{s.path.stem}-overlay.mp4" if s else "overlay.mp4"))
 
 
@@ -42,14 +43,14 @@ class ExportDialog(QDialog):
     """Target file, time range, views, sound, width; :meth:`values` gives export_overlay's
     keyword arguments."""
 
-    def __init__(self, window, parent=None):
-        super().__init__(parent or window)
-        self._window = window
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent or ctx.widget)
+        self._ctx = ctx
         self.setWindowTitle("Export overlay video")
-        c = window.controller
+        c = ctx.controller
         s = c.session
         duration = s.timeline.duration if s else 0.0
-        self.path = QLineEdit(default_target(window))
+        self.path = QLineEdit(default_target(ctx))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
@@ -74,8 +75,8 @@ class ExportDialog(QDialog):
         trow.addWidget(self.end)
         self.range.currentIndexChanged.connect(self._on_range)
         self.views = QComboBox()
-        o = window.display.options
-        shown = window.presenter.visible_models()
+        o = ctx.options
+        shown = ctx.presenter.visible_models()
         one = shown[0] if o.layout == "single" and shown else None
         self.views.addItem(f"One head ({one.head.upper()} {one.name})" if one else "One head (as chosen in Display)",
                            "single")
@@ -130,7 +131,7 @@ class ExportDialog(QDialog):
             return
         problem = ensure_folder(Path(path).parent)
         if problem:
-            self._window.report_error("Cannot export", problem)
+            self._ctx.error("Cannot export", problem)
             self.path.setFocus()
             return
         if not confirm_overwrite(self, [path], "video"):
@@ -145,13 +146,13 @@ class ExportDialog(QDialog):
                     labels=self.labels.isChecked())
 
 
-def start_with_progress(window, out_path: str | os.PathLike, **options):
+def start_with_progress(ctx, out_path: str | os.PathLike, **options):
     """``export_overlay`` with a progress dialog (Cancel) and the outcome in the window;
     returns the running :class:`~avsol_viewer.export.export_video.ExportWorker`."""
     from avsol_viewer.export.export_video import export_overlay
 
-    worker = export_overlay(window, out_path, **options)
-    dlg = QProgressDialog("Exporting overlay video…", "Cancel", 0, 0, window)
+    worker = export_overlay(ctx, out_path, **options)
+    dlg = QProgressDialog("Exporting overlay video…", "Cancel", 0, 0, ctx.widget)
     dlg.setWindowTitle("Export overlay video")
     dlg.setWindowModality(Qt.WindowModality.NonModal)
     dlg.setMinimumDuration(0)
@@ -159,7 +160,6 @@ def start_with_progress(window, out_path: str | os.PathLike, **options):
     dlg.setAutoReset(False)
     worker.progress_dialog = dlg
     name = Path(out_path).name
-    sb = window.statusBar()
 
     def on_progress(done: int, total: int) -> None:
         dlg.setMaximum(total)
@@ -168,21 +168,21 @@ def start_with_progress(window, out_path: str | os.PathLike, **options):
 
     def on_cancel() -> None:
         worker.request_stop()
-        sb.showMessage("cancelling the export…", 4000)
+        ctx.status("cancelling the export…", 4000)
 
     def on_done(result) -> None:
-        sb.showMessage(f"exported {result.frames} frames ({result.duration:.1f} s"
+        ctx.status(f"exported {result.frames} frames ({result.duration:.1f} s"
                        f"{'' if result.has_audio else ', no sound track'}) to {result.path}", 10000)
 
     def on_failed(message: str) -> None:
-        sb.showMessage(f"export failed: {message}", 15000)
-        window.report_error("Export failed", message)
+        ctx.error("Export failed", message)
+        ctx.status(f"export failed: {message}", 15000)
 
     worker.progress.connect(on_progress)
     dlg.canceled.connect(on_cancel)
     worker.done.connect(on_done)
     worker.failed.connect(on_failed)
-    worker.cancelled.connect(lambda: sb.showMessage(f"export cancelled; {name} not written", 8000))
+    worker.cancelled.connect(lambda: ctx.status(f"export cancelled; {name} not written", 8000))
 
     def on_finished() -> None:
         dlg.canceled.disconnect(on_cancel)  # closing a QProgressDialog emits canceled
@@ -194,20 +194,20 @@ def start_with_progress(window, out_path: str | os.PathLike, **options):
     return worker
 
 
-def ask_export(window):
+def ask_export(ctx):
     """The menu command: check, ask, start."""
-    if window.controller.session is None:
-        window.report_error("Nothing to export", "Open a video first (File › Open video…).")
+    if ctx.controller.session is None:
+        ctx.error("Nothing to export", "Open a video first (File › Open video…).")
         return None
     if running_exports():
-        window.report_error("Export running", "An export is already running; wait for it or cancel it.")
+        ctx.error("Export running", "An export is already running; wait for it or cancel it.")
         return None
-    dlg = ExportDialog(window)
+    dlg = ExportDialog(ctx)
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return None
     values = dlg.values()
-    remember_output(window.settings, "export", values["out_path"])
-    return start_with_progress(window, **values)
+    remember_output(ctx.settings, "export", values["out_path"])
+    return start_with_progress(ctx, **values)
 
 
 class _CancelOnClose(QObject):
@@ -221,19 +221,8 @@ class _CancelOnClose(QObject):
         return False
 
 
-def install_export_action(window) -> None:
+def install_export_action(ctx) -> None:
     """Add File › Export overlay video… (``Ctrl+E``) after the screenshot commands."""
-    from avsol_viewer.playback.transport import make_action
-
-    action = make_action(window, "Export overlay &video…", SHORTCUT, lambda: ask_export(window))
-    window.actions_by_name["export_video"] = action
-    file_menu = window.menuBar().actions()[0].menu()
-    actions = file_menu.actions()
-    copy = window.actions_by_name.get("copy")
-    after = actions.index(copy) + 1 if copy in actions else len(actions)
-    if after < len(actions):
-        file_menu.insertAction(actions[after], action)
-    else:
-        file_menu.addAction(action)
-    window._export_close_guard = _CancelOnClose(window)
-    window.installEventFilter(window._export_close_guard)
+    ctx.add_action("export_video", "Export overlay &video…", SHORTCUT, lambda: ask_export(ctx), menu="File",
+                   after="copy")
+    ctx.install_event_filter(_CancelOnClose(ctx.widget))

@@ -352,18 +352,19 @@ def failure_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def job_for_window(window, out_path: str | os.PathLike, start: float = 0.0, end: float | None = None,
+def job_for_window(ctx, out_path: str | os.PathLike, start: float = 0.0, end: float | None = None,
                    sound: str = "own", layout: str | None = None, max_width: int = 1920,
                    labels: bool = True) -> ExportJob:
-    """An :class:`ExportJob` of what ``window`` shows now (its heads, layout, colours, audio)."""
+    """An :class:`ExportJob` of what the window shows now (its heads, layout, colours, audio);
+    ``ctx`` is its :class:`~avsol_viewer.context.WindowContext`."""
     from avsol_viewer.maps.colormaps import overlay_lut
 
-    c = window.controller
+    c = ctx.controller
     s = c.session
     if s is None:
         raise ExportError("no video is open")
-    o = window.display.options
-    models = tuple(window.presenter.visible_models())
+    o = ctx.options
+    models = tuple(ctx.presenter.visible_models())
     return ExportJob(video_path=str(s.path), video_key=s.key, out_path=os.fspath(out_path),
                      models=models, traits=tuple(c.maps.traits(m.key) for m in models), layout=layout or o.layout,
                      lut=overlay_lut(o.colormap, o.opacity), options=RenderOptions.like(o, labels),
@@ -372,12 +373,12 @@ def job_for_window(window, out_path: str | os.PathLike, start: float = 0.0, end:
                      max_width=int(max_width))
 
 
-def export_overlay(window, out_path: str | os.PathLike, **options) -> ExportWorker:
-    """Start exporting what ``window`` shows to ``out_path`` (no dialogs; see job_for_window
+def export_overlay(ctx, out_path: str | os.PathLike, **options) -> ExportWorker:
+    """Start exporting what the window shows to ``out_path`` (no dialogs; see job_for_window
     for ``options``). The caller connects to the worker's signals; it is already running."""
-    job = job_for_window(window, out_path, **options)
-    maps = window.controller.maps
+    job = job_for_window(ctx, out_path, **options)
+    maps = ctx.controller.maps
     worker = ExportWorker(job, maps.cache, maps.worker.localizer_factory, maps.worker.loaded_localizers(),
-                          parent=window)
+                          parent=ctx.widget)
     worker.start()
     return worker

@@ -10,13 +10,11 @@ import time
 from html import escape
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from avsol_viewer.plotting import pg
 from avsol_viewer.maps.colormaps import spectrogram_lut
-
-pg.setConfigOptions(imageAxisOrder="row-major")
 
 #: dB shown from black to white (log_mel: a 0.5-amplitude tone peaks near +35 dB)
 LEVELS = (-60.0, 40.0)

@@ -3,9 +3,10 @@
 A live camera is a frame source and a microphone an audio source of the one map engine
 (``model_core.inference.live_sources``); the loop that pairs them is
 ``model_core.inference.live_loop``, run through :class:`~avsol_viewer.live.live_session.LiveSession`.
-This module only schedules and shows: while live, the presenter's drawing is handed to
-:meth:`LiveMode.draw` (the same heads panel, so the same view controls: one head or side
-by side, colormap, opacity, contour, peak), the file's transport and spectrogram give way
+This module only schedules: while live, the window's one presenter draws the live maps
+(:meth:`~avsol_viewer.presenter.Presenter.show_live`: the same heads panel, titles and view
+controls as a file's: one head or side by side, colormap, opacity, contour, peak), the
+file's transport and spectrogram give way
 to the :class:`~avsol_viewer.live.live_bar.LiveBar` (HUD, device problems, scrolling
 spectrogram), and Stop gives the window back to the file that was open, where it was.
 
@@ -22,12 +23,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from avsol_viewer.core.map_display import p_avc_text
 from avsol_viewer.live.live_bar import LiveBar
 from avsol_viewer.live.live_session import LiveSession
-from avsol_viewer.maps.head_style import head_title_html
-from avsol_viewer.maps.heads_panel import HeadContent
-from avsol_viewer.playback.transport import make_action
 from model_core.inference.live_sources import LiveSpec
 from model_core.media_extensions import AUDIO, VIDEO, dialog_filter
 
@@ -35,17 +32,18 @@ HUD_MS = 250
 
 
 class LiveMode(QObject):
-    """See the module docstring. ``win.live`` once installed."""
+    """See the module docstring. The feature ``"live"`` (``window.live``) once installed;
+    ``ctx`` is the window's :class:`~avsol_viewer.context.WindowContext`."""
 
     started = Signal()
     stopped = Signal()
     maps_shown = Signal()
     problem = Signal(str, object)     # kind, message or None
 
-    def __init__(self, win):
-        super().__init__(win)
-        self.win, self.c = win, win.controller
-        s = win.settings
+    def __init__(self, ctx):
+        super().__init__(ctx.widget)
+        self.ctx, self.c = ctx, ctx.controller
+        s = ctx.settings
         self.camera = str(s.value("live/camera", "0"))
         mic = str(s.value("live/microphone", ""))
         self.microphone: str | None = mic or None
@@ -55,7 +53,7 @@ class LiveMode(QObject):
         self.problems: dict[str, str] = {}
         self.bar = LiveBar()
         self.bar.hide()
-        split = win.heads.parentWidget()
+        split = ctx.heads.parentWidget()
         split.addWidget(self.bar)
         split.setStretchFactor(split.indexOf(self.bar), 1)
         self.hud_timer = QTimer(self)
@@ -66,7 +64,7 @@ class LiveMode(QObject):
         from avsol_viewer.live.recorded_maps import install
 
         install(self.c)
-        win.close_hooks.append(self.stop)
+        ctx.on_close(self.stop)
 
     @property
     def active(self) -> bool:
@@ -79,21 +77,20 @@ class LiveMode(QObject):
             self.camera = str(camera)
         if microphone is not None:
             self.microphone = str(microphone) or None
-        self.win.settings.set_value("live/camera", self.camera)
-        self.win.settings.set_value("live/microphone", self.microphone or "")
+        self.ctx.settings.set_value("live/camera", self.camera)
+        self.ctx.settings.set_value("live/microphone", self.microphone or "")
         if self.session is not None:
             self._stop_session()
         else:
             self.c.player.pause()
-            self.win.transport.hide()
-            self.win.spectrogram.hide()
+            self.ctx.transport.hide()
+            self.ctx.spectrogram.hide()
             self.bar.show()
-            split = self.win.heads.parentWidget()
+            split = self.ctx.heads.parentWidget()
             self._sizes = split.sizes()
             total = sum(self._sizes) or 800
             split.setSizes([int(total * 0.78), 0, int(total * 0.22)])
-            self.win.heads.show_boxes(None, False)
-            self.win.presenter.override = self.draw
+            self.ctx.heads.show_boxes(None, False)
         loaded = self.c.maps.worker.loaded_localizers()
         locs = {m.key: loaded[m.key] for m in self.c.maps.models if m.key in loaded}
         self.last, self.shown, self.problems = None, 0, {}
@@ -105,9 +102,9 @@ class LiveMode(QObject):
         self.session.spectrogram.connect(self._on_spectrogram)
         self.session.start()
         self.hud_timer.start()
-        self.win.statusBar().showMessage(f"live: {self.session.spec.label}", 6000)
+        self.ctx.status(f"live: {self.session.spec.label}", 6000)
         self._sync_actions()
-        self.draw()
+        self.ctx.presenter.show_live(self)
         self.started.emit()
 
     def stop(self) -> None:
@@ -116,16 +113,12 @@ class LiveMode(QObject):
             return
         self._stop_session()
         self.hud_timer.stop()
-        self.win.presenter.override = None
         self.bar.hide()
-        self.win.transport.show()
-        self.win.spectrogram.show()
+        self.ctx.transport.show()
+        self.ctx.spectrogram.show()
         if getattr(self, "_sizes", None):
-            self.win.heads.parentWidget().setSizes(self._sizes)
-        if self.c.image is not None:
-            self.win.heads.show_frame(self.c.image)
-        self.win.presenter._segment_key = None
-        self.win.presenter.refresh()
+            self.ctx.heads.parentWidget().setSizes(self._sizes)
+        self.ctx.presenter.show_live(None)    # the open file, where it was
         self._sync_actions()
         self.stopped.emit()
 
@@ -146,10 +139,10 @@ class LiveMode(QObject):
             # the current source, whichever it is when the loop replaces a failed microphone
             self.recorder = LiveRecorder(path, heads, fps, lambda: loop.audio, files)
         except InputError as exc:
-            self.win._error("Cannot record", str(exc))
+            self.ctx.error("Cannot record", str(exc))
             return False
         loop.recorder = self.recorder
-        self.win.statusBar().showMessage(f"recording to {path}…")
+        self.ctx.status(f"recording to {path}…")
         self._sync_actions()
         return True
 
@@ -162,10 +155,10 @@ class LiveMode(QObject):
             self.session.loop.recorder = None
         files = rec.close()
         if rec.error:
-            self.win._error("Recording failed", rec.error)
+            self.ctx.error("Recording failed", rec.error)
         elif files:
             n_maps = sum(1 for f in files if f.name.endswith(".maps.npz"))
-            self.win.statusBar().showMessage(f"recorded {files[0]} ({rec.frames} frames, {rec.summary()}) and "
+            self.ctx.status(f"recorded {files[0]} ({rec.frames} frames, {rec.summary()}) and "
                                              f"{n_maps} maps file(s) beside it", 15000)
         self._sync_actions()
         return files
@@ -179,12 +172,12 @@ class LiveMode(QObject):
         from avsol_viewer.output_folder import default_output_dir, ensure_folder, remember_output
 
         # the last recording's folder, else the user's (never the install's demo folder)
-        folder = default_output_dir(self.win.settings, "record")
+        folder = default_output_dir(self.ctx.settings, "record")
         ensure_folder(folder)
-        path, _ = QFileDialog.getSaveFileName(self.win, "Record live session", str(
+        path, _ = QFileDialog.getSaveFileName(self.ctx.widget, "Record live session", str(
             folder / time.strftime("live-%Y%m%d-%H%M%S.mp4")), "MP4 video (*.mp4)")
         if path and self.record(path):
-            remember_output(self.win.settings, "record", path)
+            remember_output(self.ctx.settings, "record", path)
         self._sync_actions()
 
     def _stop_session(self) -> None:
@@ -206,7 +199,7 @@ class LiveMode(QObject):
         if r is None:
             return
         self.last = r
-        self.draw()
+        self.ctx.presenter.refresh()
         self.session.stats.record_overlay(r.frame.captured, time.monotonic())
         self.shown += 1
         self.maps_shown.emit()
@@ -223,10 +216,10 @@ class LiveMode(QObject):
             self.problems.pop(kind, None)
         else:
             self.problems[kind] = message
-            self.win.statusBar().showMessage(message, 15000)
+            self.ctx.status(message, 15000)
         self.bar.set_problems(self.problems)
         if self.last is None:
-            self.draw()
+            self.ctx.presenter.refresh()
         self.problem.emit(kind, message)
 
     def seconds_live(self) -> float:
@@ -238,41 +231,7 @@ class LiveMode(QObject):
         r = self.last
         return r is not None and all(m.key in r.entries for m in self.c.maps.models)
 
-    # -- drawing ------------------------------------------------------------------------
-    def draw(self) -> None:
-        p, o, heads = self.win.presenter, self.win.presenter.options, self.win.heads
-        r = self.last
-        if r is None:
-            why = self.problems.get("camera") or f"waiting for {self.camera_label()}…"
-            heads.show_maps([HeadContent(f"<span style='color:#bbb'>Live — {escape(why)}</span>")],
-                            p._lut, o.threshold, o.contour, o.peak)
-            return
-        heads.show_frame(r.frame.image)
-        contents = []
-        for m in p.visible_models():
-            e = r.entries.get(m.key)
-            # a published model's native map: normalised by its kind, placed on its crop
-            h, w = r.frame.image.shape[:2]
-            dm = self.c.maps.traits(m.key).prepare(e.map, o.scale, w, h) if e is not None else None
-            title = head_title_html(m.name, m.head)  # the viewer's title and colour (head_style)
-            if e is None:
-                title += "&nbsp;&nbsp;<span style='color:#888'>starting…</span>"
-            else:
-                p_avc = p_avc_text(e.p_avc)  # only where the family has one
-                title += f"&nbsp;&nbsp;<span style='color:#eee'>{p_avc}</span>" if p_avc else ""
-                if e.silent_audio:
-                    title += "&nbsp;<span style='color:#e76f51'>on silence</span>"
-            contents.append(HeadContent(title, dm))
-        if not contents:
-            msg = "loading models…" if self.c.maps.loading else "no model loaded (File › Add model…)"
-            contents = [HeadContent(f"<span style='color:#bbb'>Live — {msg}</span>")]
-        elif o.layout == "side_by_side":
-            contents.insert(0, HeadContent(f"<b style='color:#eee'>Live</b>&nbsp;<span style='color:#ccc'>"
-                                           f"{escape(self.camera_label())} · frame {r.frame.index}</span>"))
-        heads.show_maps(contents, p._lut, o.threshold, o.contour, o.peak)
-        if self.shown == 0:  # the first picture: fit it (the panel changed size and count)
-            heads.reset_zoom()
-
+    # -- what the presenter draws (Presenter.show_live) -----------------------------------
     def camera_label(self) -> str:
         return f"camera {self.camera}" if self.camera.strip().isdigit() else Path(self.camera).name
 
@@ -300,28 +259,22 @@ class LiveMode(QObject):
         self.bar.set_hud(self.hud_text())
 
     def _sync_actions(self) -> None:
-        a = self.win.actions_by_name
-        a["live_start"].setEnabled(True)
-        a["live_stop"].setEnabled(self.active)
-        a["live_record"].setChecked(self.recorder is not None)
+        self.ctx.action("live_start").setEnabled(True)
+        self.ctx.action("live_stop").setEnabled(self.active)
+        self.ctx.action("live_record").setChecked(self.recorder is not None)
         self.bar.set_recording(self.recorder is not None)
 
 
 # -- menu ---------------------------------------------------------------------------------
-def install_live_actions(win) -> LiveMode:
+def install_live_actions(ctx) -> LiveMode:
     """Live menu: Start, Stop, Camera ▸, Microphone ▸ (the devices found, or a file)."""
-    live = win.live = LiveMode(win)
-    a = win.actions_by_name
-    a["live_start"] = make_action(win, "&Start live", "F5", lambda: live.start())
-    a["live_stop"] = make_action(win, "S&top live", "Shift+F5", live.stop)
-    a["live_record"] = make_action(win, "&Record…", "Ctrl+R", lambda *_: live.ask_record())
-    a["live_record"].setCheckable(True)
-    menu = win.menuBar().addMenu("&Live")
-    menu.addAction(a["live_start"])
-    menu.addAction(a["live_stop"])
-    menu.addAction(a["live_record"])
-    cams = menu.addMenu("&Camera")
-    mics = menu.addMenu("&Microphone")
+    live = ctx.register("live", LiveMode(ctx))
+    ctx.add_action("live_start", "&Start live", "F5", lambda: live.start(), menu="&Live")
+    ctx.add_action("live_stop", "S&top live", "Shift+F5", live.stop, menu="&Live")
+    record = ctx.add_action("live_record", "&Record…", "Ctrl+R", lambda *_: live.ask_record(), menu="&Live")
+    record.setCheckable(True)
+    cams = ctx.menu("&Live › &Camera")
+    mics = ctx.menu("&Live › &Microphone")
     cams.aboutToShow.connect(lambda: _fill_cameras(live, cams))
     mics.aboutToShow.connect(lambda: _fill_microphones(live, mics))
     live._sync_actions()
@@ -334,10 +287,10 @@ def _choose(live: LiveMode, camera=None, microphone=None) -> None:
         return
     if camera is not None:
         live.camera = str(camera)
-        live.win.settings.set_value("live/camera", live.camera)
+        live.ctx.settings.set_value("live/camera", live.camera)
     if microphone is not None:
         live.microphone = str(microphone) or None
-        live.win.settings.set_value("live/microphone", live.microphone or "")
+        live.ctx.settings.set_value("live/microphone", live.microphone or "")
 
 
 def _fill_cameras(live: LiveMode, menu) -> None:
@@ -359,7 +312,7 @@ def _fill_cameras(live: LiveMode, menu) -> None:
     menu.addSeparator()
 
     def pick_file():
-        path, _ = QFileDialog.getOpenFileName(live.win, "Video played as a camera", live.win.settings.last_folder(),
+        path, _ = QFileDialog.getOpenFileName(live.ctx.widget, "Video played as a camera", live.ctx.settings.last_folder(),
                                               dialog_filter("Videos", VIDEO))
         if path:
             _choose(live, camera=path)
@@ -384,7 +337,7 @@ def _fill_microphones(live: LiveMode, menu) -> None:
     menu.addSeparator()
 
     def pick_file():
-        path, _ = QFileDialog.getOpenFileName(live.win, "Sound played as a microphone", live.win.settings.last_folder(),
+        path, _ = QFileDialog.getOpenFileName(live.ctx.widget, "Sound played as a microphone", live.ctx.settings.last_folder(),
                                               dialog_filter("Media", AUDIO + VIDEO))
         if path:
             _choose(live, microphone=path)

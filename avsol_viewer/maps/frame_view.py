@@ -11,14 +11,12 @@ from __future__ import annotations
 from avsol_viewer import qt_compat  # noqa: F401 - before any Qt drawing (see qt_compat)
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 
+from avsol_viewer.plotting import pg
 from avsol_viewer.core.map_display import DisplayMap
-
-pg.setConfigOptions(imageAxisOrder="row-major")
 
 SOUNDING = QColor(60, 230, 90)
 SILENT = QColor(140, 200, 255)

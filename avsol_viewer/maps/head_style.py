@@ -94,7 +94,7 @@ def is_bundled(path: str | None) -> bool:
     synthetic set: see :data:`BUNDLED_NOTE`). Memoised: titles ask on every frame."""
     if not path:
         return False
-    from avsol_viewer.app import resources_dir
+    from avsol_viewer.constants import resources_dir
 
     try:
         return Path(path).resolve().parent == (resources_dir() / "models").resolve()

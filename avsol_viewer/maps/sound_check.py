@@ -241,12 +241,12 @@ class SoundCheckDock:
     """Wires the view, the requests and the segment panel into a window (a dock, hidden
     until View › Follows the sound? is chosen)."""
 
-    def __init__(self, window):
-        self.window = window
-        c = window.controller
-        self.check = SoundCheck(c.maps, parent=window)
+    def __init__(self, ctx):
+        self.ctx = ctx
+        c = ctx.controller
+        self.check = SoundCheck(c.maps, parent=ctx.widget)
         self.view = SoundCheckView()
-        self.dock = window.add_bottom_tab("Follows the sound?", self.view, "sound_check_dock")
+        self.dock = ctx.add_dock("Follows the sound?", self.view, "sound_check_dock", group="bottom")
         self.view.compare_requested.connect(self.compare)
         self.check.done.connect(self._on_done)
         c.maps.audio_maps_ready.connect(self._on_progress)
@@ -255,11 +255,11 @@ class SoundCheckDock:
     def _heads(self) -> list[tuple[str, str]]:
         from avsol_viewer.maps.head_style import head_label
 
-        return [(m.key, head_label(m.name, m.head)) for m in self.window.controller.maps.models]
+        return [(m.key, head_label(m.name, m.head)) for m in self.ctx.controller.maps.models]
 
     def compare(self) -> None:
         """Compare at the current segment's annotated frame (the item), else the shown frame."""
-        c = self.window.controller
+        c = self.ctx.controller
         self.dock.show()
         self.dock.raise_()
         if c.session is None or not c.maps.models:
@@ -291,13 +291,13 @@ class SoundCheckDock:
             self._render()
 
     def _on_done(self) -> None:
-        c = self.window.controller
+        c = self.ctx.controller
         self._render()
         t = c.session.timeline.time_at(self.check.index) if c.session else 0.0
         self.view.show_status(f"Frame {self.check.index} ({t:.2f} s): raw maps on the 0–1 scale; p(av) "
                               "under each (the cls head's p(av) is uncalibrated: compare it across columns)")
         figures = self.check.figures(getattr(self, "_segment", None))
-        self.window.segment.show_negatives(negatives_text(figures, self._heads()))
+        self.ctx.segment.show_negatives(negatives_text(figures, self._heads()))
         if c.session is not None and c.shown_index >= 0:   # back to the playhead's maps
             c.maps.want(c.shown_index)
 
@@ -305,20 +305,14 @@ class SoundCheckDock:
         self.check.audios = []
         self.view.show_entries([], [], {})
         self.view.show_status("Choose “Compare at this frame”.")
-        self.window.segment.show_negatives("")
+        self.ctx.segment.show_negatives("")
 
 
-def install_sound_check(window) -> SoundCheckDock:
-    """Add View › Follows the sound? (``Ctrl+Shift+F``) and its dock to the main window."""
-    from avsol_viewer.playback.transport import make_action
-
-    dock = SoundCheckDock(window)
-    action = make_action(window, "&Follows the sound?", SHORTCUT, dock.compare)
-    window.actions_by_name["sound_check"] = action
-    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
-    view_menu.addAction(action)
-    window.sound_check = dock
-    return dock
+def install_sound_check(ctx) -> SoundCheckDock:
+    """Add View › Follows the sound? (``Ctrl+Shift+F``) and its dock; the feature ``"sound_check"``."""
+    dock = SoundCheckDock(ctx)
+    ctx.add_action("sound_check", "&Follows the sound?", SHORTCUT, dock.compare, menu="View")
+    return ctx.register("sound_check", dock)
 
 
 def report_negatives_text(row: dict) -> str:

@@ -16,14 +16,12 @@ from __future__ import annotations
 from avsol_viewer import qt_compat  # noqa: F401 - before any Qt drawing (see qt_compat)
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from avsol_viewer.plotting import pg
 from avsol_viewer.maps.colormaps import spectrogram_lut
-
-pg.setConfigOptions(imageAxisOrder="row-major")
 BANDS = 64
 #: Height (in band units) of the segment strip above the bands.
 STRIP = 4.0

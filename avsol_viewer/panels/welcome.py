@@ -3,8 +3,9 @@
 "Open video…", "Open demo" (the bundled clip with its annotations, and the bundled heads
 when none is loaded) and the recent files, over the heads panel, like the start page of
 napari or SLEAP. It is a child widget of the canvas, centred on it, and acts through the
-window's own commands (``actions_by_name["open"]``, ``open_path``, ``load_checkpoint``),
-so it adds no second way of opening anything. The presenter shows it exactly while no file
+window's own commands, asked of its :class:`~avsol_viewer.context.WindowContext` (the
+``"open"`` action, ``open_path``, ``load_checkpoint``), so it adds no second way of opening
+anything. The presenter shows it exactly while no file
 is open (and not in live mode).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ RECENT_SHOWN = 5
 
 def demo_clip() -> Path | None:
     """The bundled demo video, if this installation has it."""
-    from avsol_viewer.app import resources_dir
+    from avsol_viewer.constants import resources_dir
 
     p = resources_dir() / "demo" / "demo.mp4"
     return p if p.is_file() else None
@@ -29,8 +30,10 @@ def demo_clip() -> Path | None:
 class WelcomeOverlay(QFrame):
     """See the module docstring; :meth:`refresh` re-reads the recent files."""
 
-    def __init__(self, canvas):
+    def __init__(self, canvas, ctx=None):
         super().__init__(canvas)
+        #: the window's context (None: a canvas on its own, whose buttons do nothing)
+        self.ctx = ctx
         self.setObjectName("welcome")
         self.setStyleSheet("#welcome { background: rgba(40, 42, 46, 235); border: 1px solid #555; "
                            "border-radius: 8px; } QLabel { color: #ddd; } "
@@ -62,33 +65,32 @@ class WelcomeOverlay(QFrame):
         self.hide()
 
     # -- acting through the window ------------------------------------------------------
-    def _window(self):
-        return self.canvas.window()
-
     def _open(self) -> None:
-        action = getattr(self._window(), "actions_by_name", {}).get("open")
+        action = self.ctx.action("open") if self.ctx is not None else None
         if action is not None:
             action.trigger()
 
     def open_demo(self) -> bool:
         """Open the demo clip, loading the bundled heads first when no model is loaded."""
-        from avsol_viewer.app import default_checkpoints
+        from avsol_viewer.constants import default_checkpoints
 
-        win = self._window()
+        ctx = self.ctx
         clip = demo_clip()
-        if clip is None:
-            win._error("No demo", "This installation has no resources/demo/demo.mp4.")
+        if ctx is None:
             return False
-        c = win.controller
+        if clip is None:
+            ctx.error("No demo", "This installation has no resources/demo/demo.mp4.")
+            return False
+        c = ctx.controller
         if not c.maps.models and not c.maps.loading:
             for p in default_checkpoints():
-                win.load_checkpoint(p)
-        return win.open_path(clip)
+                ctx.load_checkpoint(p)
+        return ctx.open_path(clip)
 
     # -- showing ------------------------------------------------------------------------
     def refresh(self) -> None:
         """Re-read the recent files (they change as files are opened) and re-centre."""
-        settings = getattr(self._window(), "settings", None)
+        settings = self.ctx.settings if self.ctx is not None else None
         files = [f for f in (settings.recent_files() if settings is not None else []) if Path(f).exists()]
         for b in self.recent_buttons:
             self.recent_box.removeWidget(b)
@@ -99,7 +101,7 @@ class WelcomeOverlay(QFrame):
             b.setFlat(True)
             b.setToolTip(f)
             b.setCursor(Qt.CursorShape.PointingHandCursor)
-            b.clicked.connect(lambda _=False, f=f: self._window().open_path(f))
+            b.clicked.connect(lambda _=False, f=f: self.ctx.open_path(f))
             self.recent_box.addWidget(b)
             self.recent_buttons.append(b)
         self.recent_title.setVisible(bool(files))
