@@ -292,7 +292,7 @@ def meta_inputs(meta) -> list[Path]:
 
 # -- why an input cannot be read ------------------------------------------------------------
 
-def why_missing(path: str | os.PathLike, default: str = "not found") -> str:
+def why_missing(path: str | os.PathLike[str], default: str = "not found") -> str:
     """Why a path that does not resolve is missing: a symlink loop or a broken symlink is
     named as such (not "file not found": the name is there), anything else is ``default``."""
     try:

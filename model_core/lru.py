@@ -70,9 +70,10 @@ class LRU(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         """Store ``value`` as the most recently used, then drop the oldest past the budget."""
-        old = self._data.pop(key, _MISSING)
-        if old is not _MISSING and self._sizeof is not None:
-            self.nbytes -= self._sizeof(old)
+        if key in self._data:
+            old = self._data.pop(key)
+            if self._sizeof is not None:
+                self.nbytes -= self._sizeof(old)
         self._data[key] = value
         if self._sizeof is not None:
             self.nbytes += self._sizeof(value)
@@ -88,9 +89,9 @@ class LRU(Generic[K, V]):
                 or (self.max_bytes is not None and self.nbytes > self.max_bytes))
 
     def pop(self, key: K, default=None):
-        value = self._data.pop(key, _MISSING)
-        if value is _MISSING:
+        if key not in self._data:
             return default
+        value = self._data.pop(key)
         if self._sizeof is not None:
             self.nbytes -= self._sizeof(value)
         return value
@@ -98,6 +99,3 @@ class LRU(Generic[K, V]):
     def clear(self) -> None:
         self._data.clear()
         self.nbytes = 0
-
-
-_MISSING = object()

@@ -220,7 +220,7 @@ def parse_annotation_lines(text: str, path: str | os.PathLike) -> tuple[list[Ave
                 bad.append(f"times {s_text}..{e_text} are outside the {DURATION} s video")
             elif start > end:
                 bad.append(f"start {s_text} > end {e_text}")
-        if bad:
+        if bad or start is None or end is None:      # a None time is named in bad
             problems.append(f"{where}: {'; '.join(bad)}")
             continue
         if start == end:

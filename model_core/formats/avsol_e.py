@@ -103,8 +103,8 @@ class _Checker:
             got = f"{len(coords)} items" if isinstance(coords, list) else _type_name(coords)
             self.add(where, f"expected 4 numbers [x1, y1, x2, y2], got {got}")
             return None
-        values = [as_number(c) for c in coords]
-        if any(v is None for v in values):
+        values = [v for v in (as_number(c) for c in coords) if v is not None]
+        if len(values) != 4:
             self.add(where, "expected 4 finite numbers [x1, y1, x2, y2]")
             return None
         ok = True
@@ -200,7 +200,9 @@ class _Checker:
             isinstance(raw.get("annotators"), list) and any(raw["annotators"]))
         if event is False and has_sounding:
             self.add(where, "event is false (background segment) but sounding boxes are given")
-        if len(self.problems) > n0:
+        # a field left None or not a bool added a problem above
+        if (len(self.problems) > n0 or start is None or end is None or frame_time is None
+                or not isinstance(event, bool)):
             return None
         return Segment(start, end, frame_time, event, sounding, silent, annotators)
 
@@ -244,7 +246,7 @@ class _Checker:
                              f"{seg.frame_time:g} repeats segments[{seen[seg.frame_time]}]")
                 seen.setdefault(seg.frame_time, k)
                 segments.append(seg)
-        if len(self.problems) > n0:
+        if len(self.problems) > n0 or not isinstance(name, str) or not isinstance(category, str):
             return None
         return VideoAnnotation(name, category, tuple(segments))
 
@@ -310,6 +312,7 @@ def avsol_e_from_dict(d: Any, path: str | os.PathLike | None = None) -> AvsolE:
                 videos.append(video)
     if c.problems:
         raise AnnotationError(path, c.problems)
+    assert classes is not None          # a missing or bad class list added a problem
     return AvsolE(tuple(classes), tuple(videos))
 
 

@@ -50,8 +50,8 @@ def read_bbox(elem: ET.Element) -> tuple[Box | None, str | None]:
     children = list(elem)
     if len(children) < 5:
         return None, f"{len(children)} children, expected 1 + 4"
-    values = [_parse_int(c.text) for c in children[1:5]]
-    if any(v is None for v in values):
+    values = [v for v in (_parse_int(c.text) for c in children[1:5]) if v is not None]
+    if len(values) != 4:
         return None, "coordinates are not integers"
     # Clamp absurd integers first: a float division of a huge int would overflow.
     clipped = [clip_unit(max(-SCALE, min(2 * SCALE, v)) / SCALE, tolerance=0.0) for v in values]
@@ -145,6 +145,7 @@ def import_flickr(xml_dir: str | os.PathLike, videos_dir: str | os.PathLike | No
         if folder is not None:
             found = find_media(folder, stem, VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
             if found is None:
+                assert report.missing_videos is not None     # a list whenever a folder is given
                 report.missing_videos.append(name)
             else:
                 name = found

@@ -36,8 +36,8 @@ def clean_box(raw: Any) -> tuple[Box | None, str | None]:
     """
     if not isinstance(raw, (list, tuple)) or len(raw) != 4:
         return None, "not 4 numbers"
-    values = [as_number(v) for v in raw]
-    if any(v is None for v in values):
+    values = [v for v in (as_number(x) for x in raw) if v is not None]
+    if len(values) != 4:
         return None, "not 4 finite numbers"
     clipped = [clip_unit(v) for v in values]
     x1, y1, x2, y2 = (c for c, _ in clipped)
@@ -124,6 +124,7 @@ def import_vggss(path: str | os.PathLike, videos_dir: str | os.PathLike | None =
         if folder is not None:
             found = find_media(folder, file, VIDEO_EXTENSIONS)
             if found is None:
+                assert report.missing_videos is not None     # a list whenever a folder is given
                 report.missing_videos.append(name)
             else:
                 name = found

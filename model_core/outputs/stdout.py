@@ -68,5 +68,5 @@ class SafeStdout:
 def install_safe_stdout() -> SafeStdout:
     """Replace ``sys.stdout`` with a :class:`SafeStdout` (idempotent); return it."""
     if not isinstance(sys.stdout, SafeStdout):
-        sys.stdout = SafeStdout(sys.stdout)  # type: ignore[assignment]  # a TextIO by duck typing
-    return sys.stdout  # type: ignore[return-value]  # the SafeStdout installed above
+        sys.stdout = SafeStdout(sys.stdout)
+    return sys.stdout

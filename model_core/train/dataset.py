@@ -128,9 +128,9 @@ def load_training_data(root: str | os.PathLike) -> TrainingData:
     missing = set(ave.missing_videos)
     videos = []
     for vid in ave.videos:
-        if vid in missing:
-            continue
         path = ave.video_path(vid)
+        if vid in missing or path is None:
+            continue
         videos.append(VideoEntry(vid, ave.video_file(vid), path, ave.split_of(vid),
                                  index[ave.category(vid)], tuple(ave.event_segments(vid))))
     data = TrainingData(root, tuple(classes), tuple(videos), tuple(ave.missing_videos),
