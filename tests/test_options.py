@@ -11,12 +11,14 @@ import pytest
 from model_core.cli import build_parser, main
 from model_core.options.eval import EvalCommand
 from model_core.options.infer import InferCommand
+from model_core.options.reports import AgreementCommand, CompareCommand, ImportCommand, MetricsCommand
 from model_core.options.spec import declared, default_of, flag_of, from_args, problems, to_argv
 from model_core.options.synth import SynthCommand
 from model_core.options.train import TrainCommand
 from model_core.train.options import TrainOptions
 
-COMMANDS = [TrainCommand, EvalCommand, InferCommand, SynthCommand]
+COMMANDS = [TrainCommand, EvalCommand, InferCommand, SynthCommand, MetricsCommand, CompareCommand, ImportCommand,
+            AgreementCommand]
 # options read by a parser of their own: one valid value each, not the default
 PARSED = {"layers": [2, 1, 1, 3], "size": (64, 48), "threshold": "top-gt"}
 
@@ -35,7 +37,7 @@ def sample(f: dataclasses.Field, o) -> object:
         return next(c for c in o.choices if c != default)
     if o.kind is bool:
         return not default
-    if o.repeat:
+    if o.repeat or o.nargs is not None:
         return [f"/tmp/{f.name}_a", f"/tmp/{f.name}_b"]
     if o.kind is int:
         lo = int(o.lo) + (1 if o.lo_open else 0) if o.lo is not None else 0
@@ -48,13 +50,24 @@ def sample(f: dataclasses.Field, o) -> object:
     return f"/tmp/{f.name} value"
 
 
+def first_of_each_one_of(cls) -> set[str]:
+    seen: dict[str, str] = {}
+    for f, o in declared(cls):
+        if o.one_of is not None:
+            seen.setdefault(o.one_of, f.name)
+    return set(seen.values())
+
+
 def full(cls):
-    """The declaration with every option set to a valid value other than its default."""
-    return cls(**{f.name: sample(f, o) for f, o in declared(cls)})
+    """The declaration with every option set to a valid value other than its default (of
+    options only one of which may be given, the first)."""
+    return cls(**{f.name: sample(f, o) for f, o in declared(cls)
+                  if o.one_of is None or f.name in first_of_each_one_of(cls)})
 
 
 def required_only(cls):
-    return cls(**{f.name: sample(f, o) for f, o in declared(cls) if o.required})
+    return cls(**{f.name: sample(f, o) for f, o in declared(cls)
+                  if o.required or f.name in first_of_each_one_of(cls)})
 
 
 @pytest.mark.parametrize("cls", COMMANDS, ids=lambda c: c.COMMAND)
@@ -73,12 +86,17 @@ def test_parser_defaults_are_the_declared_defaults(cls):
     obj = required_only(cls)
     args = build_parser().parse_args(to_argv(obj))
     for f, o in declared(cls):
-        if not o.required:
+        if not o.required and f.name not in first_of_each_one_of(cls):
             expected = [] if o.repeat else default_of(f)
             assert getattr(args, f.name) == expected, f.name
     # a to_argv of defaults writes only the command, the positionals and the required options
-    expected = 1 + sum(1 if o.positional else 2 * (len(getattr(obj, f.name)) if o.repeat else 1)
-                       for f, o in declared(cls) if o.required)
+    def tokens(f, o):
+        value = getattr(obj, f.name)
+        if o.positional:
+            return len(value) if o.nargs is not None else 1
+        return 2 * len(value) if o.repeat else (1 + len(value) if o.nargs is not None else 2)
+
+    expected = 1 + sum(tokens(f, o) for f, o in declared(cls) if o.required or f.name in first_of_each_one_of(cls))
     assert len(to_argv(obj)) == expected
 
 
@@ -90,7 +108,7 @@ def test_help_lists_each_option_once(cls):
         flag = flag_of(f, o)
         mine = [e for e in entries if re.match(rf"  {re.escape(flag)}(?=[\s,]|$)", e)]
         assert len(mine) == (0 if o.hidden else 1), (flag, len(mine))
-        if not (o.hidden or o.positional or o.required or o.negate or o.repeat or o.kind is bool) \
+        if not (o.hidden or o.positional or o.required or o.negate or o.repeat or o.kind is bool or o.nargs) \
                 and default_of(f) is not None and "default" not in o.help:
             assert "(default" in " ".join(mine[0].split()), flag     # the declared default is shown
 
@@ -126,6 +144,11 @@ def test_a_bad_train_value_is_one_line_naming_the_option(tmp_path, capsys, argv,
     (["infer", "v.mp4", "--checkpoint", "c.pt", "--out", "m.npz", "--fps", "0"], "--fps"),
     (["synth", "OUT", "--videos", "2", "--seed", "1", "--workers", "0"], "--workers"),
     (["synth", "OUT", "--videos", "2", "--seed", "1", "--size", "big"], "--size"),
+    (["metrics", "--maps", "m.npz", "--report", "r.json", "--out", "o.json"], "--report"),
+    (["metrics", "--out", "o.json"], "--maps"),
+    (["compare", "a.json", "--out", "c.json", "--resamples", "5"], "--resamples"),
+    (["import", "kaggle", "src", "--out", "a.json"], "kaggle"),
+    (["agreement", "set.json", "--annotators", "a"], "--annotators"),
 ])
 def test_a_bad_value_of_another_command_is_one_line_naming_the_option(capsys, argv, flag):
     assert main(argv) == 2
@@ -149,6 +172,12 @@ def test_checks_in_code_name_each_bad_option_once():
         .startswith("--threshold: ")
     assert EvalCommand(data="d", checkpoint=["c"], out="r", offscreen_draws=2).problems() == \
         ["--offscreen-draws applies only with --negatives"]
+    assert problems(MetricsCommand(out="o.json")) == ["exactly one of --maps, --report is required"]
+    assert problems(MetricsCommand(out="o.json", maps="m", report="r")) == \
+        ["exactly one of --maps, --report is required"]
+    assert problems(CompareCommand(reports=[], out="c.json")) == ["REPORT is required"]
+    assert problems(ImportCommand(source="kaggle", src="s", out="o")) == \
+        ["{vggss,flickr} must be one of vggss, flickr, got 'kaggle'"]
 
 
 def test_eval_negatives_options_without_negatives_is_refused_before_work(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""``avsol agreement SET.json [--annotators A B] [--out F.json]`` (issue 30 item 3).
+"""``avsol agreement SET.json [--annotators A B] [--out F.json]``.
 
 Inter-annotator agreement of two annotators of an AVSOL-E set: per segment, per class and
 overall, the box IoU after matching, the share of segments where they agree on
@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import argparse
 
+from model_core.options.reports import AgreementCommand
+from model_core.options.spec import add_options
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -24,10 +27,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "'no sounding object visible', and Cohen's kappa of the segment labels; per segment, "
             "per class and overall."),
     )
-    parser.add_argument("annotations", metavar="SET.json", help="AVSOL-E v1 file")
-    parser.add_argument("--annotators", nargs=2, metavar=("A", "B"), default=None,
-                        help="the two annotators to compare (default: the first two in the set)")
-    parser.add_argument("--out", default=None, metavar="F.json", help="also write the figures as JSON")
+    add_options(parser, AgreementCommand)   # every option, declared once in model_core.options.reports
     parser.set_defaults(func=run)
     return parser
 

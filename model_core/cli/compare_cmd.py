@@ -19,8 +19,8 @@ import argparse
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from model_core.metrics.compare import DEFAULT_RESAMPLES, DEFAULT_SEED
-    from model_core.options.types import integer
+    from model_core.options.reports import CompareCommand
+    from model_core.options.spec import add_options
 
     parser = subparsers.add_parser(
         "compare",
@@ -32,15 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "the report's meta) count as seeds: mean and standard deviation over seeds, and "
             "the seed-averaged difference per pair of heads."),
     )
-    parser.add_argument("reports", nargs="+", metavar="REPORT", help="report JSON (avsol eval / metrics)")
-    parser.add_argument("--out", required=True, metavar="COMPARE.json", help="file to write")
-    parser.add_argument("--resamples", type=integer(100, 1_000_000), default=DEFAULT_RESAMPLES,
-                        help=f"bootstrap resamples (default {DEFAULT_RESAMPLES})")
-    parser.add_argument("--seed", type=integer(0, 2**32 - 1), default=DEFAULT_SEED,
-                        help=f"bootstrap seed (default {DEFAULT_SEED})")
-    parser.add_argument("--allow-incomplete", action="store_true",
-                        help="compare reports of cancelled / interrupted evaluations (meta.complete "
-                             "false) on the items they have")
+    add_options(parser, CompareCommand)   # every option, declared once in model_core.options.reports
     parser.set_defaults(func=run)
     return parser
 

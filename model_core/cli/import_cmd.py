@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-SOURCES = ("vggss", "flickr")
+from model_core.options.reports import ImportCommand
+from model_core.options.spec import add_options
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -22,11 +23,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "SRC is the folder of <stem>.xml files (each becomes <stem>.jpg, or the file found "
             "in --videos, segment [0, 1] s, frame at 0.5 s, one annotator per box)."),
     )
-    parser.add_argument("source", choices=SOURCES, help="benchmark the annotations come from")
-    parser.add_argument("src", metavar="SRC", help="vggss.json, or the folder of Flickr XML files")
-    parser.add_argument("--out", required=True, metavar="AVSOL_E_JSON", help="AVSOL-E file to write")
-    parser.add_argument("--videos", metavar="DIR", default=None,
-                        help="folder of the media: names items as found there and counts the missing")
+    add_options(parser, ImportCommand)   # every option, declared once in model_core.options.reports
     parser.set_defaults(func=run)
     return parser
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import argparse
 
-from model_core.metrics.threshold import parse_rule
+from model_core.options.reports import MetricsCommand
+from model_core.options.spec import add_options
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -34,24 +35,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "silent-object confusion, background false alarms (needs p_avc), failure labels, "
             "per class and per size. Writes REPORT.json (and the item table as CSV)."),
     )
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--maps", metavar="MAPS.npz", help="maps file (SPEC 9)")
-    src.add_argument("--report", metavar="REPORT.json",
-                     help="rescore this report's items (their maps) under --threshold instead")
-    parser.add_argument("--annotations", default=None, metavar="AVSOL_E_JSON",
-                        help="AVSOL-E v1 annotation file (with --report: default, the report's)")
-    parser.add_argument("--out", required=True, metavar="REPORT.json", help="report to write")
-    parser.add_argument("--csv", default=None, metavar="F", help="also write the item table as CSV")
-    parser.add_argument("--allow-changed-annotations", action="store_true",
-                        help="with --report: rescore even if the annotations changed since the report "
-                             "was scored (their sha256 differs); the change is recorded in the new "
-                             "report's meta and notes")
-    parser.add_argument("--head", default=None, metavar="NAME",
-                        help="name of the maps in the report (default: the file's head, else its stem)")
-    parser.add_argument("--threshold", type=parse_rule, default="median", metavar="RULE",
-                        help="binary prediction of cIoU: median (default, the field's protocol), "
-                             "fixed:T (raw sigmoid map > T), top-gt (the |GT| highest pixels); "
-                             "a bare number T thresholds the normalised map")
+    add_options(parser, MetricsCommand)   # every option, declared once in model_core.options.reports
     parser.set_defaults(func=run)
     return parser
 

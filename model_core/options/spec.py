@@ -47,8 +47,10 @@ class Opt:
     choices: tuple | None = None
     parse: Callable[[str], Any] | None = None    # text -> value; raises argparse.ArgumentTypeError
     text: Callable[[Any], str] | None = None     # value -> text that ``parse`` reads back
-    metavar: str | None = None
+    metavar: str | tuple[str, ...] | None = None
     group: str | None = None
+    nargs: int | str | None = None    # several values after one flag (or positional): a list
+    one_of: str | None = None         # exactly one of the options with this name is given
     repeat: bool = False              # given once per value (a list)
     negate: bool = False              # a bool that is True unless --no-NAME is given
     hidden: bool = False              # accepted but not listed by --help (test hooks)
@@ -64,14 +66,14 @@ def option(default: Any = MISSING, *, help: str, kind: type | None = None, defau
     """
     if kind is None:
         sample = default if default is not MISSING else None
-        kind = type(sample) if type(sample) in KINDS else (list if kw.get("repeat") else str)
+        kind = type(sample) if type(sample) in KINDS else str
     meta = {"option": Opt(help=help, kind=kind, **kw)}
     if default_factory is not MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
-def positional(*, help: str, metavar: str, **kw: Any) -> Any:
+def positional(*, help: str, metavar: str | None = None, **kw: Any) -> Any:
     """A required dataclass field that is a positional argument (a path, mostly)."""
     return dataclasses.field(metadata={"option": Opt(help=help, positional=True, required=True,
                                                      metavar=metavar, **kw)})
@@ -86,7 +88,7 @@ def flag_of(f: dataclasses.Field, o: Opt) -> str:
     """The option as typed: ``--batch-size`` for ``batch_size``, ``--no-flip`` for a negated
     ``flip``, the metavar of a positional."""
     if o.positional:
-        return o.metavar or f.name.upper()
+        return "{" + ",".join(o.choices) + "}" if o.choices else (o.metavar or f.name.upper())
     if o.flag:
         return o.flag
     name = f.name.replace("_", "-")
@@ -132,16 +134,26 @@ def _help(f: dataclasses.Field, o: Opt) -> str:
 
 
 def add_options(parser: argparse.ArgumentParser, cls: type) -> argparse.ArgumentParser:
-    """Add the declared options of ``cls`` to ``parser`` (groups made on first use)."""
+    """Add the declared options of ``cls`` to ``parser`` (groups made on first use; the
+    options of one ``one_of`` name form a required mutually exclusive group)."""
     groups: dict[str, Any] = {}
     for f, o in declared(cls):
-        target = parser if o.group is None else groups.get(o.group)
-        if target is None:
-            target = groups[o.group] = parser.add_argument_group(o.group)
+        if o.one_of is not None:
+            target = groups.get("one_of " + o.one_of)
+            if target is None:
+                target = groups["one_of " + o.one_of] = parser.add_mutually_exclusive_group(required=True)
+        else:
+            target = parser if o.group is None else groups.get(o.group)
+            if target is None:
+                target = groups[o.group] = parser.add_argument_group(o.group)
         kw: dict[str, Any] = {"help": _help(f, o)}
+        if o.nargs is not None:
+            kw["nargs"] = o.nargs
         if o.positional:
-            kw["metavar"] = o.metavar
-            target.add_argument(f.name, **kw)
+            kw.update(metavar=o.metavar, type=_argtype(o))
+            if o.choices is not None:
+                kw.update(choices=o.choices, metavar=None)
+            target.add_argument(f.name, **{k: v for k, v in kw.items() if v is not None})
             continue
         if o.kind is bool:
             kw.update(dest=f.name, action="store_false" if o.negate else "store_true")
@@ -217,11 +229,11 @@ def problems(obj: Any) -> list[str]:
     for f, o in declared(obj):
         value = getattr(obj, f.name)
         name = flag_of(f, o)
-        if value is None or (o.repeat and not value):
+        if value is None or ((o.repeat or o.nargs is not None) and not value):
             if o.required:
                 out.append(f"{name} is required")
             continue
-        for v in (value if o.repeat else [value]):
+        for v in (value if o.repeat or o.nargs is not None else [value]):
             if o.choices is not None and v not in o.choices:
                 out.append(f"{name} must be one of {', '.join(map(str, o.choices))}, got {v!r}")
             elif o.kind in (int, float) and o.parse is None and not _in_range(o, v):
@@ -233,6 +245,13 @@ def problems(obj: Any) -> list[str]:
                     o.parse(text_of(o, v))
                 except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
                     out.append(f"{name}: {exc}")
+    alternatives: dict[str, list[tuple[str, bool]]] = {}
+    for f, o in declared(obj):
+        if o.one_of is not None:
+            alternatives.setdefault(o.one_of, []).append((flag_of(f, o), getattr(obj, f.name) is not None))
+    for names in alternatives.values():
+        if sum(given for _, given in names) != 1:
+            out.append(f"exactly one of {', '.join(n for n, _ in names)} is required")
     return out
 
 
@@ -254,7 +273,7 @@ def to_argv(obj: Any, command: str | None = None) -> list[str]:
     for f, o in declared(obj):
         value = getattr(obj, f.name)
         if o.positional:
-            head.append(text_of(o, value))
+            head += [text_of(o, v) for v in value] if o.nargs is not None else [text_of(o, value)]
             continue
         if not o.required and value == default_of(f):
             continue
@@ -265,6 +284,8 @@ def to_argv(obj: Any, command: str | None = None) -> list[str]:
         elif o.repeat:
             for v in value:
                 rest += [flag, text_of(o, v)]
+        elif o.nargs is not None and value is not None:
+            rest += [flag, *(text_of(o, v) for v in value)]
         elif value is not None:
             rest += [flag, text_of(o, value)]
     return head + rest
