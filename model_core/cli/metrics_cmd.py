@@ -114,7 +114,7 @@ def _rescore(args: argparse.Namespace) -> int:
                              {"--report": report_inputs(args.report), "--annotations": beside(args.annotations)},
                              lock="--out")
     old = read_report(args.report, strict=True)       # a hand-edited row: one located line, exit 2
-    # an explicit --annotations (a corrected set, issue 30) means the change is intended
+    # an explicit --annotations (a corrected set) means the change is intended
     report = rescore_report(old, args.threshold, args.annotations,
                             allow_changed_annotations=getattr(args, "allow_changed_annotations", False)
                             or args.annotations is not None)
