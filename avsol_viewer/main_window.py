@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         from avsol_viewer.maps.sound_check import install_sound_check  # View › Follows the sound?
         install_sound_check(ctx)
         from avsol_viewer.annotate.mode import install_annotate_actions  # Annotate › Start, keys
-        ctx.register("annotate", install_annotate_actions(self))  # moves to ctx with annotate's own rework
+        install_annotate_actions(ctx)
 
     # -- open ---------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:
@@ -578,10 +578,6 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About AVSOL Studio", about_html())
 
     # -- errors and closing ---------------------------------------------------------------
-    def _error(self, title: str, text: str) -> None:
-        # the features' old way in; they move to ``context.error`` (removed once none uses it)
-        self.context.error(title, text)
-
     def _message_box(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
 

@@ -72,7 +72,7 @@ class HeadPrefill:
         try:
             found = list(prefill_boxes(dm.values))
         except (TypeError, ValueError) as exc:
-            self.mode.window._error("Prefill", f"cannot prefill from {model.name}: {exc}")
+            self.mode.ctx.error("Prefill", f"cannot prefill from {model.name}: {exc}")
             return 0
         rx0, ry0, rx1, ry1 = dm.region      # the map's part of the frame (a centre crop)
         for x1, y1, x2, y2 in found:
@@ -90,14 +90,14 @@ class HeadPrefill:
         model = self.model()
         if model is None:
             what = f"no loaded head is {self.head!r}" if self.head else "Load a model first (File › Add model…)"
-            mode.window._error("Prefill", what)
+            mode.ctx.error("Prefill", what)
             return
         entry = self._entry(model)
         if entry is None:
-            mode.window.statusBar().showMessage("the head's map of this frame is being computed; try again", 5000)
+            mode.ctx.status("the head's map of this frame is being computed; try again", 5000)
             return
         if not self._add(model, entry):
-            mode.window.statusBar().showMessage("the head's map has no region above its threshold here", 5000)
+            mode.ctx.status("the head's map has no region above its threshold here", 5000)
 
     def auto(self) -> None:
         """With a HEAD set: proposals on the segment shown if it has none of this annotator's
@@ -117,7 +117,7 @@ class HeadPrefill:
             if maps.models and not maps.loading and not self._warned:
                 self._warned = True
                 names = ", ".join(m.name for m in maps.models)
-                mode.window._error("Prefill", f"--prefill {self.head}: no loaded head has that name "
+                mode.ctx.error("Prefill", f"--prefill {self.head}: no loaded head has that name "
                                               f"(loaded: {names})")
             return
         entry = self._entry(model)

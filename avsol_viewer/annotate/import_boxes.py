@@ -30,25 +30,25 @@ def import_set(mode, source: str, src: str | Path, out: str | Path | None = None
     from model_core.annotate.document import from_import
     from model_core.formats import import_flickr, import_vggss
 
-    window = mode.window
+    ctx = mode.ctx
     s = mode.c.session
     if s is None:
-        window._error("Import", "Open a video of the folder to annotate first (File › Open video…)")
+        ctx.error("Import", "Open a video of the folder to annotate first (File › Open video…)")
         return False
     if source not in SOURCES:
-        window._error("Import", f"unknown source {source!r}: expected vggss or flickr")
+        ctx.error("Import", f"unknown source {source!r}: expected vggss or flickr")
         return False
     folder = s.path.parent
     out = Path(out) if out else folder / DEFAULT_NAME
     if out.exists():
-        window._error("Cannot import", f"{out}: exists; an import never replaces an annotation set "
+        ctx.error("Cannot import", f"{out}: exists; an import never replaces an annotation set "
                                        f"(choose another name, or open it with Annotate › Start)")
         return False
     importer = import_vggss if source == "vggss" else import_flickr
     try:
         obj, report = importer(src, videos_dir=folder)
     except InputError as exc:
-        window._error("Cannot import", " ".join(str(exc).split()))
+        ctx.error("Cannot import", " ".join(str(exc).split()))
         return False
     mode.stop()                         # a set being annotated is autosaved and let go first
     doc = from_import(obj)
@@ -56,33 +56,33 @@ def import_set(mode, source: str, src: str | Path, out: str | Path | None = None
     doc.revision += 1                   # unsaved: the autosave and Save write it
     if doc.video(s.path.name) is None:  # continue the imported videos, not the open one
         first = next((folder / v.video for v in doc.videos if (folder / v.video).is_file()), None)
-        if first is not None and not window.open_path(str(first)):
+        if first is not None and not ctx.open_path(str(first)):
             return False
     if not mode.start(out, annotator, document=doc):
         return False
-    window.statusBar().showMessage(f"imported {Path(src).name}: {report.summary()}", 10000)
+    ctx.status(f"imported {Path(src).name}: {report.summary()}", 10000)
     return True
 
 
 def ask_import(mode) -> None:
     """Ask the source kind, the file or folder, and the set to write; then :func:`import_set`."""
-    window = mode.window
+    ctx = mode.ctx
     if mode.c.session is None:
-        window._error("Import", "Open a video of the folder to annotate first (File › Open video…)")
+        ctx.error("Import", "Open a video of the folder to annotate first (File › Open video…)")
         return
     folder = str(mode.c.session.path.parent)
     labels = list(SOURCES.values())
-    label, ok = QInputDialog.getItem(window, "Import boxes", "Annotations of:", labels, 0, False)
+    label, ok = QInputDialog.getItem(ctx.widget, "Import boxes", "Annotations of:", labels, 0, False)
     if not ok:
         return
     source = list(SOURCES)[labels.index(label)]
     if source == "vggss":
-        src, _ = QFileDialog.getOpenFileName(window, "VGG-SS annotations", folder, "JSON (*.json)")
+        src, _ = QFileDialog.getOpenFileName(ctx.widget, "VGG-SS annotations", folder, "JSON (*.json)")
     else:
-        src = QFileDialog.getExistingDirectory(window, "Flickr-SoundNet annotations (folder of .xml)", folder)
+        src = QFileDialog.getExistingDirectory(ctx.widget, "Flickr-SoundNet annotations (folder of .xml)", folder)
     if not src:
         return
-    out, _ = QFileDialog.getSaveFileName(window, "New AVSOL-E set", str(Path(folder) / DEFAULT_NAME),
+    out, _ = QFileDialog.getSaveFileName(ctx.widget, "New AVSOL-E set", str(Path(folder) / DEFAULT_NAME),
                                          "AVSOL-E (*.json)")
     if out:
         import_set(mode, source, src, out)

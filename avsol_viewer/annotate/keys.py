@@ -51,20 +51,21 @@ def keys_dialog(parent) -> QDialog:
     return dlg
 
 
-def install_menu(window, mode) -> dict[str, QAction]:
-    """The Annotate menu of ``window`` wired to ``mode``: Start / Stop, Import…, then every
-    key of :data:`KEYS` and the recent-class keys 1-9 (window actions, not in the menu).
+def install_menu(ctx, mode) -> dict[str, QAction]:
+    """The Annotate menu (asked of the window's context ``ctx``) wired to ``mode``: Start /
+    Stop, Import…, then every key of :data:`KEYS` and the recent-class keys 1-9 (window
+    actions, not in the menu).
     Returns the actions by name (``start``, ``stop``, ``import``, the KEYS names, ``recentN``)."""
     from avsol_viewer.playback.transport import make_action
 
-    menu = window.menuBar().addMenu("&Annotate")
+    menu = ctx.menu("&Annotate")
     actions: dict[str, QAction] = {}
     for name, text, slot, tip in (
             ("start", "&Start annotating", lambda: mode.start(), None),
             ("stop", "St&op annotating", mode.stop, None),
             ("import", "&Import VGG-SS / Flickr boxes…", mode.ask_import,
              "start a set from VGG-SS or Flickr-SoundNet annotations (avsol import's importers), then annotate it")):
-        actions[name] = make_action(window, text, None, slot, tip=tip)
+        actions[name] = make_action(ctx.widget, text, None, slot, tip=tip)
         menu.addAction(actions[name])
     menu.addSeparator()
     slots = {
@@ -75,8 +76,8 @@ def install_menu(window, mode) -> dict[str, QAction]:
         "redo": mode.stack.redo, "save": mode.save, "keys": mode.show_keys,
     }
     for name, text, key, tip in KEYS:
-        actions[name] = make_action(window, text, key, slots[name], tip=tip)
+        actions[name] = make_action(ctx.widget, text, key, slots[name], tip=tip)
         menu.addAction(actions[name])
     for k in range(1, RECENT + 1):
-        actions[f"recent{k}"] = make_action(window, f"Recent class {k}", str(k), lambda k=k: mode.recent_label(k))
+        actions[f"recent{k}"] = make_action(ctx.widget, f"Recent class {k}", str(k), lambda k=k: mode.recent_label(k))
     return actions

@@ -61,15 +61,16 @@ class _Edit(QUndoCommand):
 
 
 class AnnotateMode(QObject):
-    """Annotate mode of ``window`` (see the module docstring)."""
+    """Annotate mode of the window whose :class:`~avsol_viewer.context.WindowContext` is
+    ``ctx`` (see the module docstring)."""
 
     #: an autosave write failed (emitted on the writer's thread, shown on the GUI thread)
     autosave_failed = Signal(str)
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.c = window.controller
+    def __init__(self, ctx):
+        super().__init__(ctx.widget)
+        self.ctx = ctx
+        self.c = ctx.controller
         self.doc: ad.AnnotationDocument | None = None
         self.path: Path | None = None
         self.annotator: str | None = None
@@ -88,14 +89,14 @@ class AnnotateMode(QObject):
         self._stop_at: float | None = None
         self.autosaver = asv.AutosaveWriter(on_error=lambda exc: self.autosave_failed.emit(str(exc)))
         self.autosave_failed.connect(
-            lambda text: self.window.statusBar().showMessage(f"autosave failed: {text}", 8000))
+            lambda text: self.ctx.status(f"autosave failed: {text}", 8000))
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.flush_autosave)
         self.stack.indexChanged.connect(lambda _i: self._autosave.start())
         self.prefiller = HeadPrefill(self)
-        self.actions = annotate_keys.install_menu(window, self)
+        self.actions = annotate_keys.install_menu(ctx, self)
         self.c.frame_shown.connect(self._on_frame)
         self.c.session_changed.connect(self._on_session)
         self.c.player.time_changed.connect(self._on_time)
@@ -134,7 +135,7 @@ class AnnotateMode(QObject):
         """
         s = self.c.session
         if s is None:
-            self.window._error("Annotate", "Open a video first (File › Open video…)")
+            self.ctx.error("Annotate", "Open a video first (File › Open video…)")
             return False
         path = Path(annotations) if annotations else s.path.parent / AVSOL_E_FILE
         if self.doc is not None:
@@ -146,7 +147,7 @@ class AnnotateMode(QObject):
                 doc = ad.AnnotationDocument.load(path) if path.exists() else ad.AnnotationDocument(path=path)
             doc.claim(path)   # held while annotating: a second viewer is refused at once
         except InputError as exc:
-            self.window._error("Cannot annotate", _one_line(exc))
+            self.ctx.error("Cannot annotate", _one_line(exc))
             return False
         if document is None and asv.find_recovery(path) is not None:
             doc = self._offer_recovery(doc, path)
@@ -163,7 +164,7 @@ class AnnotateMode(QObject):
 
     def _offer_recovery(self, doc: ad.AnnotationDocument, path: Path) -> ad.AnnotationDocument:
         """The autosave of ``path`` if the user takes it (declined: it is deleted)."""
-        if not asks.ask_yes_no(self.window, "Recover annotations?",
+        if not asks.ask_yes_no(self.ctx.widget, "Recover annotations?",
                                f"Unsaved annotations of {path.name} were left by a viewer that stopped "
                                f"({asv.autosave_path(path).name}). Recover them?", default=True):
             asv.discard_autosave(path)
@@ -171,7 +172,7 @@ class AnnotateMode(QObject):
         try:
             recovered = asv.recover(path)
         except InputError as exc:
-            self.window._error("Cannot recover", _one_line(exc))
+            self.ctx.error("Cannot recover", _one_line(exc))
             return doc
         recovered._lock, doc._lock = doc._lock, None   # the lock goes with the set
         return recovered
@@ -186,10 +187,10 @@ class AnnotateMode(QObject):
         self.doc = None
         self._show_canvas(False)
         self._enable(False)
-        self.window.spectrogram.set_highlight(None)
+        self.ctx.spectrogram.set_highlight(None)
 
     def _show_canvas(self, on: bool) -> None:
-        heads = self.window.heads
+        heads = self.ctx.heads
         split = heads.parentWidget()
         if on and self.canvas.parentWidget() is not split:
             split.insertWidget(split.indexOf(heads), self.canvas)
@@ -209,10 +210,7 @@ class AnnotateMode(QObject):
             self.canvas.box_changed.connect(self.move_box)
             self.canvas.box_clicked.connect(self.select)
             self.panel = AnnotatePanel(self)
-            self.dock = QDockWidget("Annotate", self.window)
-            self.dock.setObjectName("annotate_dock")
-            self.dock.setWidget(self.panel)
-            self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            self.dock = self.ctx.add_dock("Annotate", self.panel, "annotate_dock", area="right")
         self.panel.fill_classes(self.doc.labels())
 
     # -- where we are -------------------------------------------------------------------
@@ -244,7 +242,7 @@ class AnnotateMode(QObject):
         seg = self.current()
         self.c.player.pause()
         self.c.player.seek(seg.frame_time)
-        self.window.spectrogram.set_highlight((seg.start, seg.end))
+        self.ctx.spectrogram.set_highlight((seg.start, seg.end))
         want = self.c.session.timeline.index_at(seg.frame_time)
         if self.c.image is not None and self.c.shown_index == want:
             self.canvas.set_frame(self.c.image)
@@ -268,7 +266,7 @@ class AnnotateMode(QObject):
             if not self.done(segs[k]):
                 self.go_to(k)
                 return
-        self.window.statusBar().showMessage("every segment of this video is annotated", 5000)
+        self.ctx.status("every segment of this video is annotated", 5000)
 
     def _on_frame(self, index: int, img) -> None:
         if self.doc is None or self.video is None or self.c.session is None:
@@ -366,7 +364,7 @@ class AnnotateMode(QObject):
         average of several annotators' and belong to none of them, so nothing edits them."""
         if self.view != "consensus":
             return False
-        self.window.statusBar().showMessage("the consensus view is read-only: show your boxes or all "
+        self.ctx.status("the consensus view is read-only: show your boxes or all "
                                             "annotators' to edit", 5000)
         self.refresh()   # a refused drag leaves nothing drawn
         return True
@@ -378,7 +376,7 @@ class AnnotateMode(QObject):
         try:
             cmd = cls(self.doc, self.video, self.index, *args, who=self.annotator, **kwargs)
         except ValueError as exc:   # a box that collapses inside the frame
-            self.window.statusBar().showMessage(str(exc), 5000)
+            self.ctx.status(str(exc), 5000)
             return
         self.stack.push(_Edit(self, cmd))
 
@@ -408,7 +406,7 @@ class AnnotateMode(QObject):
     def _need_selected(self) -> ad.EditBox | None:
         box = self.selected_box()
         if box is None:
-            self.window.statusBar().showMessage("no box selected (Tab, or click one)", 5000)
+            self.ctx.status("no box selected (Tab, or click one)", 5000)
         return box
 
     def label_from_box(self, text: str) -> None:
@@ -430,7 +428,7 @@ class AnnotateMode(QObject):
     def ask_label(self) -> None:
         from PySide6.QtWidgets import QInputDialog
 
-        label, ok = QInputDialog.getItem(self.window, "Label", "Class of the selected box:",
+        label, ok = QInputDialog.getItem(self.ctx.widget, "Label", "Class of the selected box:",
                                          self.doc.labels() or [""], 0, True)
         if ok:
             self.set_label(label)
@@ -490,7 +488,7 @@ class AnnotateMode(QObject):
             try:
                 self.autosaver.submit_document(self.doc, self.path)
             except (OSError, ValueError) as exc:
-                self.window.statusBar().showMessage(f"autosave failed: {exc}", 8000)
+                self.ctx.status(f"autosave failed: {exc}", 8000)
         if wait:
             self.autosaver.flush()
 
@@ -500,10 +498,10 @@ class AnnotateMode(QObject):
         try:
             self.doc.save(self.path)
         except (InputError, ValueError) as exc:
-            self.window._error("Cannot save annotations", _one_line(exc))
+            self.ctx.error("Cannot save annotations", _one_line(exc))
             return False
         self.stack.setClean()
-        self.window.statusBar().showMessage(f"saved {self.path}", 5000)
+        self.ctx.status(f"saved {self.path}", 5000)
         self._fill_videos()
         return True
 
@@ -516,27 +514,27 @@ class AnnotateMode(QObject):
 
     def open_video(self, path: str) -> None:
         self.flush_autosave()
-        self.window.open_path(path)
+        self.ctx.open_path(path)
 
     def next_unfinished_video(self) -> None:
         p = next_unfinished(self.doc, self._folder_videos(), self.video)
         if p is None:
-            self.window.statusBar().showMessage("every video of the folder is annotated", 5000)
+            self.ctx.status("every video of the folder is annotated", 5000)
         else:
             self.open_video(str(p))
 
     def show_keys(self) -> None:
-        self.keys_dialog = annotate_keys.keys_dialog(self.window)
+        self.keys_dialog = annotate_keys.keys_dialog(self.ctx.widget)
 
 
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def install_annotate_actions(window) -> AnnotateMode:
-    """The Annotate menu (:func:`avsol_viewer.annotate.keys.install_menu`) and its mode."""
-    mode = AnnotateMode(window)
-    window.annotate = mode
-    window.close_hooks.append(mode.stop)   # the last edits autosaved, the set's lock given back
+def install_annotate_actions(ctx) -> AnnotateMode:
+    """The Annotate menu (:func:`avsol_viewer.annotate.keys.install_menu`) and its mode,
+    the feature ``"annotate"``."""
+    mode = ctx.register("annotate", AnnotateMode(ctx))
+    ctx.on_close(mode.stop)   # the last edits autosaved, the set's lock given back
     mode._enable(False)
     return mode
