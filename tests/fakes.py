@@ -40,6 +40,7 @@ class FakeModel:
 
     family, map_kind, tau, audio_window_s, sample_rate = "dnm", "sigmoid", None, 1.0, 16000
     log_mel_input = False
+    precision, backend_used = "fp32", "torch"   # no network: nothing to compile
 
     def __init__(self, name: str = "a", head: str = "dnm", classes=("a", "b"), map_size: int = 224,
                  map_fn=None):

@@ -4,6 +4,7 @@ weights compiles nothing; a missing or failing runtime is one line and torch ser
 bf16 is refused where the CPU lacks it; auto measures once and keeps its decision."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 
@@ -16,6 +17,22 @@ from model_core.models.loading import load_model
 from model_core.models.protocol import normalise
 
 COMPILED = ("openvino", "onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """``tiny_checkpoint(seed=0, **config)``: the tests' tiny head (tests/tiny_models.py)."""
+    from tiny_models import save_tiny
+
+    made = {}
+
+    def make(seed: int = 0, **config):
+        key = (seed, tuple(sorted(config.items())))
+        if key not in made:
+            made[key] = save_tiny(tmp_path_factory.mktemp("ckpt") / "head.pt", seed=seed, **config)
+        return made[key]
+
+    return make
 
 
 @pytest.fixture(autouse=True)
@@ -244,3 +261,31 @@ def test_unknown_backend_and_precision_are_refused(tiny_checkpoint):
         Localizer(ckpt, device="cpu", backend="tensorrt")
     with pytest.raises(ValueError, match="unknown precision"):
         Localizer(ckpt, device="cpu", precision="fp8")
+
+
+def test_the_report_records_backend_and_precision(tiny_checkpoint, synth_set, tmp_path):
+    from model_core.evaluation.runner import EvalOptions, run_eval
+    from model_core.metrics.report_schema import read_report
+
+    data = synth_set(seed=5, videos=1, classes=2, copy_to=tmp_path / "data")
+    ckpt = tiny_checkpoint(image_size=64, map_size=8)
+    out = tmp_path / "report.json"
+    run_eval(data, [ckpt], out, EvalOptions(device="cpu", batch_size=4, backend="onnxruntime"),
+             err=io.StringIO())
+    doc, bad = read_report(out)
+    (entry,) = doc["meta"]["checkpoints"]
+    assert not bad
+    assert entry["precision"] == "fp32"
+    assert entry["backend"] in ("torch", "torch+onnxruntime")   # the runtime may be ready in time
+    # a report written before these fields existed still reads
+    for e in doc["meta"]["checkpoints"]:
+        del e["backend"], e["precision"]
+    out.write_text(json.dumps(doc))
+    assert read_report(out)[1] == {}
+    # and a wrong type is named
+    doc["meta"]["checkpoints"][0]["backend"] = 3
+    out.write_text(json.dumps(doc))
+    from model_core.errors import InputError
+
+    with pytest.raises(InputError, match="backend"):
+        read_report(out)

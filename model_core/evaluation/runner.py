@@ -56,6 +56,8 @@ class EvalOptions:
     audio_stream: int | None = None   # --audio-stream: which audio stream (None: first not silent)
     model_family: str | None = None   # --model-family: force this family for every checkpoint
     protocol: str | None = None       # --protocol: a paper's evaluation settings (evaluation.protocols)
+    backend: str = "torch"            # --backend: what runs the visual trunks (inference.backends)
+    precision: str = "fp32"           # --precision: fp32 or bf16 (where the CPU has it)
 
     def own_audio(self):
         """What the maps hear: the videos' own audio, stream ``audio_stream`` if given."""
@@ -114,7 +116,8 @@ def open_localizers(checkpoints: Sequence[str | os.PathLike], options: EvalOptio
     locs = []
     for path, name in zip(checkpoints, head_names(checkpoints)):
         loc = load_model(path, device=_device(options.device, dist), family=options.model_family,
-                         batch_size=options.batch_size, threads=options.threads)
+                         batch_size=options.batch_size, threads=options.threads, backend=options.backend,
+                         precision=options.precision)
         loc.name = name
         loc.fingerprint = file_digest(path)
         locs.append(loc)
@@ -505,7 +508,8 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
             checkpoints=[{"name": loc.name, "path": os.path.abspath(os.fspath(p)) if p else None,
                           "head": loc.head, "sha256": loc.fingerprint,
                           "classes": len(loc.classes), "family": loc.family, "map_kind": loc.map_kind,
-                          "tau": loc.tau, "audio_window_s": loc.audio_window_s}
+                          "tau": loc.tau, "audio_window_s": loc.audio_window_s,
+                          "backend": loc.backend_used, "precision": loc.precision}
                          for loc, p in zip(locs, list(checkpoints) + [None] * len(locs))],
             device=str(locs[0].device) if locs else options.device,
             batch_size=options.batch_size, world_size=dist.world, threshold=options.threshold,

@@ -104,7 +104,9 @@ def _checkpoint_fields() -> tuple:
     n = {"nullable": True}
     return (("name", "string", True, {}), ("path", "string", False, n), ("head", "string", False, n),
             # a string, not pinned to 64 hex digits: loaders (and tests' fakes) name their own fingerprint
-            ("sha256", "string", False, n), ("classes", "integer", False, {**n, "min": 0}))
+            ("sha256", "string", False, n), ("classes", "integer", False, {**n, "min": 0}),
+            # what computed the maps (model_core.inference.backends); absent from older reports
+            ("backend", "string", False, n), ("precision", "string", False, n))
 
 
 def _meta_fields() -> tuple:

@@ -58,6 +58,11 @@ class MapModel(Protocol):
         at its defaults (our heads): the model then also has ``embed_log_mel(mel)``, and
         the engine computes one log-mel per window for every such model. False: the model's
         own front end runs inside :meth:`embed_audio`.
+    precision : what the model computes in, ``"fp32"`` or ``"bf16"`` (``"fp16"`` under a
+        GPU's autocast); a report records it.
+    backend_used : the inference backends that have computed its maps so far
+        (:mod:`model_core.inference.backends`), ``+``-joined in order of first use, e.g.
+        ``"torch+openvino"`` when torch served while the runtime compiled; a report records it.
     """
 
     name: str
@@ -72,6 +77,8 @@ class MapModel(Protocol):
     device: Any
     fingerprint: str | None
     log_mel_input: bool
+    precision: str
+    backend_used: str
 
     def crop(self, width: int, height: int) -> tuple[float, float, float, float]:
         """The region ``(x0, y0, x1, y1)`` of a ``width`` x ``height`` frame (pixels) the
