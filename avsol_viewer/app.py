@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--annotate: the AVSOL-E set to edit or create (default: avsol-e.json beside FILE)")
     p.add_argument("--annotator", metavar="NAME", default=None,
                    help="--annotate: the name recorded on your boxes (default: $USER)")
+    p.add_argument("--prefill", metavar="HEAD", default=None,
+                   help="--annotate: propose boxes from HEAD's thresholded map on each segment you reach, to "
+                        "accept or fix (HEAD: a loaded head's name, its kind avc/cls/dnm, or a checkpoint file)")
     p.add_argument("--self-test", action="store_true",
                    help="check this installation offscreen (bundled demo clip and heads, one "
                         "inference per head, one screenshot), one line per check; exit 0 or 1")
@@ -243,8 +246,11 @@ def _main(args: argparse.Namespace) -> int:
         # the wait for S seconds of live mode ends at --timeout: it used to cap --at silently
         return _fail(f"--at {args.at:g} (seconds of live mode before the screenshot) must be below "
                      f"--timeout {args.timeout:g}; raise --timeout or lower --at")
-    if (args.annotations is not None or args.annotator is not None) and not args.annotate:
-        return _fail("--annotations and --annotator need --annotate")
+    if (args.annotations is not None or args.annotator is not None or args.prefill is not None) \
+            and not args.annotate:
+        return _fail("--annotations, --annotator and --prefill need --annotate")
+    if args.prefill is not None and os.path.isfile(args.prefill) and args.prefill not in checkpoints:
+        checkpoints.append(args.prefill)   # a checkpoint named by --prefill is loaded as a head
     if args.annotate and (not args.file or args.live or args.screenshot):
         return _fail("--annotate needs a video FILE (and no --live or --screenshot)")
     live = (args.camera, args.microphone) if args.live else None
@@ -295,7 +301,7 @@ def _main(args: argparse.Namespace) -> int:
     def first() -> None:
         open_initial(win, args.file, args.at, checkpoints, live, args.model_family)
         if args.annotate and win.controller.session is not None:
-            win.annotate.start(args.annotations, args.annotator)
+            win.annotate.start(args.annotations, args.annotator, prefill=args.prefill)
 
     _after_first_paint(win, first)
     code = app.exec()
