@@ -43,6 +43,8 @@ def _line(s: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from model_core.annotate.agreement import agreement
     from model_core.annotate.document import AnnotationDocument
     from model_core.atomic import write_json
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from model_core.input_protection import beside
     from model_core.outputs.checks import claim_outputs
 
-    paths = {}
+    paths: dict[str, Path] = {}
     if args.out is not None:
         paths, _ = claim_outputs({"--out": (args.out, "json")}, {"SET.json": beside(args.annotations)},
                                  lock="--out")

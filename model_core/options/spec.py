@@ -88,7 +88,9 @@ def flag_of(f: dataclasses.Field, o: Opt) -> str:
     """The option as typed: ``--batch-size`` for ``batch_size``, ``--no-flip`` for a negated
     ``flip``, the metavar of a positional."""
     if o.positional:
-        return "{" + ",".join(o.choices) + "}" if o.choices else (o.metavar or f.name.upper())
+        if o.choices:
+            return "{" + ",".join(map(str, o.choices)) + "}"
+        return o.metavar if isinstance(o.metavar, str) else f.name.upper()
     if o.flag:
         return o.flag
     name = f.name.replace("_", "-")
@@ -107,7 +109,7 @@ def _argtype(o: Opt) -> Callable[[str], Any] | None:
     if o.parse is not None:
         return o.parse
     if o.kind is int:
-        return integer(o.lo, o.hi)
+        return integer(None if o.lo is None else int(o.lo), None if o.hi is None else int(o.hi))
     if o.kind is float:
         return finite(o.lo, o.hi, lo_open=o.lo_open, hi_open=o.hi_open)
     return None
@@ -142,8 +144,10 @@ def add_options(parser: argparse.ArgumentParser, cls: type) -> argparse.Argument
             target = groups.get("one_of " + o.one_of)
             if target is None:
                 target = groups["one_of " + o.one_of] = parser.add_mutually_exclusive_group(required=True)
+        elif o.group is None:
+            target = parser
         else:
-            target = parser if o.group is None else groups.get(o.group)
+            target = groups.get(o.group)
             if target is None:
                 target = groups[o.group] = parser.add_argument_group(o.group)
         kw: dict[str, Any] = {"help": _help(f, o)}

@@ -59,11 +59,12 @@ def model_settings(preset: str, overrides: dict[str, Any] | None = None) -> dict
         base.pop("num_classes", None)
     else:
         raise InputError(None, f"unknown --config {preset!r}: use one of {sorted(PRESETS)} or a JSON file")
-    for k, v in (overrides or {}).items():
+    given = overrides or {}
+    for k, v in given.items():
         if v is not None:
             base[k] = v
-    if "width" in (overrides or {}) and overrides["width"] is not None and "audio_width" not in (overrides or {}):
-        base["audio_width"] = overrides["width"]
+    if given.get("width") is not None and "audio_width" not in given:
+        base["audio_width"] = given["width"]
     check_model_settings(base)
     return complete_model_settings(base)
 
