@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "detected from the keys; see `avsol models list`)")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="render the window, save it (PNG, or JPEG for .jpg/.jpeg), and exit")
+    from model_core.inference.backends import BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS
+
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                   help=f"what computes the maps on the CPU (default {DEFAULT_BACKEND}: the fastest runtime "
+                        "whose maps equal torch's here, compiled in the background while torch serves)")
+    p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+                   help=f"{DEFAULT_PRECISION} (default) or bf16 (faster, where the CPU has bf16 instructions)")
     p.add_argument("--at", type=finite(0), default=0.0, metavar="SECONDS", help="time for --screenshot (with --live: seconds of live mode before it)")
     p.add_argument("--timeout", type=finite(0, 86400, lo_open=True), default=180.0, metavar="SECONDS",
                    help="--screenshot: longest wait for the maps (then render without them)")
@@ -284,7 +291,13 @@ def _main(args: argparse.Namespace) -> int:
     from avsol_viewer.settings import ViewerSettings
 
     headless = bool(args.screenshot)
-    controller = ViewerController(clock_factory=wall_clock if headless else None)
+    import functools
+
+    from model_core.inference.engine import default_localizer
+
+    controller = ViewerController(
+        localizer_factory=functools.partial(default_localizer, backend=args.backend, precision=args.precision),
+        clock_factory=wall_clock if headless else None)
     win = MainWindow(ViewerSettings(read_only=headless), controller)
     if headless:
         from avsol_viewer.headless import render_screenshot

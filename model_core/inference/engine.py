@@ -95,15 +95,18 @@ def model_key(path: str | os.PathLike) -> str:
         return str(p)
 
 
-def default_localizer(path: str, family: str | None = None):
+def default_localizer(path: str, family: str | None = None, backend: str = "torch",
+                      precision: str = "fp32"):
     """The model of any supported checkpoint (:func:`model_core.models.loading.load_model`:
     ours becomes a ``Localizer``, a published family's file its family's model; ``family``
     forces one) on device "auto", with all cores but one on the CPU (torch's threads are
-    per process: the GUI thread keeps a core to draw on while maps are computed)."""
+    per process: the GUI thread keeps a core to draw on while maps are computed), its
+    visual trunk run by ``backend`` at ``precision`` (:mod:`model_core.inference.backends`;
+    the viewer passes its ``--backend`` / ``--precision``)."""
     from model_core.models.loading import load_model
 
     return load_model(path, device="auto", family=family, batch_size=8,
-                      threads=max(1, (os.cpu_count() or 2) - 1))
+                      threads=max(1, (os.cpu_count() or 2) - 1), backend=backend, precision=precision)
 
 
 def decode_size(locs: Sequence) -> tuple[int, int] | None:
