@@ -72,7 +72,7 @@ def _decode(container, stream, origin: float, t_from: float | None, t_to: float 
     layout = "mono" if channels == 1 else "stereo"
     margin = _MARGIN_S
     for _attempt in range(4):
-        if _from_beginning(stream, origin, t_from, margin):
+        if t_from is None or _from_beginning(stream, origin, t_from, margin):
             seek_to = None  # the caller passes a freshly opened container: no seek at all
             if _attempt:  # ... unless a seek already moved it (retry after a late landing)
                 container.seek(stream.start_time or 0, stream=stream, backward=True)
@@ -108,6 +108,7 @@ def _decode(container, stream, origin: float, t_from: float | None, t_to: float 
             continue
         break
     samples = chunks.array()
+    assert t0 is not None              # a window in which no frame was decoded returned above
     t0 = _start_time(offsets, t0)
     first = int(round(t0 * sample_rate))
     if end_time > 0:
@@ -158,7 +159,7 @@ class _Samples:
 def _mono(frame) -> np.ndarray:
     """The mean of the planes of a planar float32 frame (no copy of a single plane)."""
     planes = [np.frombuffer(p, np.float32, count=frame.samples) for p in frame.planes]
-    return planes[0] if len(planes) == 1 else np.mean(planes, axis=0, dtype=np.float32)
+    return planes[0] if len(planes) == 1 else np.stack(planes).mean(axis=0, dtype=np.float32)
 
 
 def _start_time(offsets: list[float], fallback: float) -> float:
@@ -308,7 +309,7 @@ def choose_audio_stream(path: str | os.PathLike, stream: int | None = None,
         return AudioChoice(None, 0)
     if count == 1:
         return AudioChoice(0, 1)
-    silent = []
+    silent: list[int] = []
     for i in range(count):
         if not _stream_is_silent(path, i):
             return AudioChoice(i, count, tuple(silent))
@@ -349,7 +350,7 @@ def read_audio(path: str | os.PathLike, start: float | None = None, end: float |
             return _silence_or_raise(probe(path), start, end, sample_rate, missing)
         if choice.index:
             info = describe(container, path, scan_tail=False, audio_stream=choice.index)
-        audio = _audio_stream(container, choice.index)
+        audio = _audio_stream(container, choice.index or 0)   # the file has audio: an index
         audio.thread_type = "AUTO"
         first, samples = _decode(container, audio, info.start_time, start, end, sample_rate, info.path,
                                  info.audio_duration)

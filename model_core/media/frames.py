@@ -46,6 +46,16 @@ log = logging.getLogger(__name__)
 
 #: A target at most this many frames ahead is reached by decoding forward, not seeking.
 SEEK_AHEAD_FRAMES = 48
+#: Decoder threads of a dense read, at most. FFmpeg's frame threading holds a picture and
+#: a codec context per thread, and both backends default to one thread per core (up to 16):
+#: memory would grow with the machine. Four decode 720p H.264 several times faster than
+#: real time; fewer cores, one per core.
+DECODE_THREADS = 4
+
+
+def decode_threads() -> int:
+    """Threads a dense read decodes with: one per core, at most :data:`DECODE_THREADS`."""
+    return max(1, min(DECODE_THREADS, os.cpu_count() or 1))
 
 
 def resize_frame(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -92,7 +102,7 @@ class _CvSource:
         self._cv2 = cv2
         self.fps = fps
         # CAP_FFMPEG: never let OpenCV read a name with '%' as an image sequence
-        self.cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+        self.cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, decode_threads()])
         if not self.cap.isOpened():
             raise _EndOfStream("OpenCV cannot open the file")
         # the stored picture: VideoReader applies the one rotation rule (module docstring)
@@ -138,6 +148,7 @@ class _AvSource:
             self.stream.codec_context.thread_count = 1
         else:
             self.stream.thread_type = "AUTO"
+            self.stream.codec_context.thread_count = decode_threads()
         self.tb = self.stream.time_base
         self.start = origin if origin is not None else (self.stream.start_time or 0)
         self.fps = fps
@@ -259,7 +270,7 @@ class VideoReader:
         auto = ["pyav"] if self._times is not None else ["pyav", "opencv"] if self.sparse else ["opencv", "pyav"]
         order = {"auto": auto,
                  "opencv": ["opencv"], "pyav": ["pyav"]}[backend]
-        self._src = None
+        self._src: _CvSource | _AvSource | None = None
         self.rotation = 0  # frames are read as stored until the rotation is known
         #: the count the container announces; ``frame_count`` drops below it when decoding
         #: finds the file truncated
@@ -280,20 +291,21 @@ class VideoReader:
         # the one rotation rule: PyAV's reading of the display matrix (a PyAV decoder has
         # it from frame 0 already; for OpenCV, PyAV decodes the first frame once more, only
         # when OpenCV saw a turning matrix: that decode costs as much as the rest of opening)
-        rot = getattr(self._src, "rotation", None)
+        src = self._source
+        rot = src.rotation if isinstance(src, _AvSource) else None
         if rot is None:
-            rot = display_rotation(self.path) if self._src.rotated() else 0
+            rot = display_rotation(self.path) if isinstance(src, _CvSource) and src.rotated() else 0
         self.rotation = rot
         self.info = with_rotation(self.info, self.rotation)
         first = rotate(first, self.rotation)
-        self._kept = None  # may hold frame 0 as stored
+        self._kept: tuple[int, tuple | None, np.ndarray] | None = None  # may hold frame 0 as stored
         self.height, self.width = first.shape[:2]
 
     # -- public API -------------------------------------------------------------------
     @property
     def backend(self) -> str:
         """``"opencv"`` or ``"pyav"``: which decoder serves this file."""
-        return self._src.name
+        return self._source.name
 
     @property
     def duration(self) -> float:
@@ -381,15 +393,25 @@ class VideoReader:
         self._close_src()
         self._src = (_CvSource(self.path, self.fps) if name == "opencv"
                      else _AvSource(self.path, self.fps, self._times, self._origin, self.sparse))
-        self._cur = self._prev = None  # index of the frame the source holds, and the one before
-        self._kept: tuple[int, tuple | None, np.ndarray] | None = None
+        # index of the frame the source holds, and the one before
+        self._cur: int | None = None
+        self._prev: int | None = None
+        self._kept = None
         self._gappy = False
         self._exact = False  # a sparse reader going back over a gap: decode every frame
 
     def _close_src(self) -> None:
-        if getattr(self, "_src", None) is not None:
-            self._src.close()
+        src = getattr(self, "_src", None)
+        if src is not None:
+            src.close()
             self._src = None
+
+    @property
+    def _source(self) -> _CvSource | _AvSource:
+        """The open decoder; reading a closed reader is named as such."""
+        if self._src is None:
+            raise MediaError(self.path, "the video reader is closed")
+        return self._src
 
     def _end_at(self, index: int) -> None:
         """Record that no frame at or after ``index`` can be decoded."""
@@ -404,23 +426,24 @@ class VideoReader:
         """Decode the next frame; its index by timestamp, or ``expected`` if pts stalls."""
         prev = self._cur
         try:
-            landed = self._src.grab()
+            landed = self._source.grab()
         except _EndOfStream:
             self._end_at(expected)
             raise
         # a timestamp ahead means a missing frame; one behind means no usable pts: count
-        self._cur, self._prev = max(landed, expected), prev
-        return self._cur
+        cur = max(landed, expected)
+        self._cur, self._prev = cur, prev
+        return cur
 
     def _seek(self, index: int) -> int:
         """Seek so that the source holds the last frame at or before ``index`` (or the first)."""
         back = 0
         while True:
             target = max(0, index - back)
-            self._src.seek(target)
+            self._source.seek(target)
             self._cur = self._prev = None
             try:
-                cur = self._src.grab()
+                cur = self._source.grab()
             except _EndOfStream:
                 if target == 0:
                     self._end_at(0)
@@ -439,28 +462,34 @@ class VideoReader:
         (``_AvSource.skip_below``); should ``index`` itself be absent (a gap), the frame
         shown there may be one it skipped, so it goes back and decodes them all.
         """
-        skipping = (self.sparse and not self._exact and hasattr(self._src, "skip_below")
-                    and index - self._cur > 1)
-        if skipping:
-            self._src.skip_below = index
+        src, cur = self._source, self._cur
+        if cur is None:                 # nothing decoded yet: a seek places the source
+            return self._seek(index)
+        # the PyAV source that may skip frames on the way, or None
+        skipping = (src if isinstance(src, _AvSource) and self.sparse and not self._exact
+                    and index - cur > 1 else None)
+        if skipping is not None:
+            skipping.skip_below = index
         try:
-            while self._cur < index:
-                prev = self._cur
-                if self._grab_from(prev + 1) > index:
-                    if not skipping:
+            while cur < index:
+                prev = cur
+                cur = self._grab_from(prev + 1)
+                if cur > index:
+                    if skipping is None:
                         return prev  # no frame at index: the previous one is still shown
-                    self._src.skip_below = skipping = None
+                    skipping.skip_below = None
+                    skipping = None
                     self._exact = True
                     try:
                         return self._seek(index)
                     finally:
                         self._exact = False
-                if skipping:
+                if skipping is not None:
                     self._prev = None  # frames between may be undecoded, not absent
         finally:
-            if skipping:
-                self._src.skip_below = None
-        return self._cur
+            if skipping is not None:
+                skipping.skip_below = None
+        return cur
 
     def _locate(self, index: int) -> int:
         """Index of the frame shown at ``index``, moving the source as little as possible."""
@@ -489,7 +518,7 @@ class VideoReader:
                 raise _EndOfStream()
         # resized as stored (a quarter turn swaps the sides), then turned as shown
         stored = key[::-1] if key is not None and self.rotation in (90, 270) else key
-        img = rotate(self._src.retrieve(stored), self.rotation)
+        img = rotate(self._source.retrieve(stored), self.rotation)
         if self._gappy:
             self._kept = (shown, key, img.copy())
         return img

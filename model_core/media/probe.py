@@ -257,7 +257,7 @@ def describe(container, path: str | os.PathLike, scan_tail: bool = True, audio_s
         raise MediaError(p, f"no audio stream {audio_stream} (the file has {len(auds)}: "
                             f"0..{len(auds) - 1})")
     audio = auds[audio_stream] if auds else None
-    streams = dict(audio_streams=len(auds), audio_stream=audio_stream if auds else None)
+    n_audio, chosen = len(auds), (audio_stream if auds else None)
     a_dur = 0.0
     a_start = 0.0
     if audio is not None:
@@ -269,7 +269,8 @@ def describe(container, path: str | os.PathLike, scan_tail: bool = True, audio_s
             has_video=False, has_audio=True, audio_rate=_sample_rate(audio),
             audio_channels=_channels(audio), video_codec=None, audio_codec=_codec_name(audio),
             constant_frame_rate=True, audio_duration=a_dur, start_time=a_start,
-            frame_count_exact=False, container=container.format.name, **streams)
+            frame_count_exact=False, container=container.format.name, audio_streams=n_audio,
+            audio_stream=chosen)
     video = vids[0]
     fps = _rate(video)
     cfr = _is_cfr(video)
@@ -302,7 +303,8 @@ def describe(container, path: str | os.PathLike, scan_tail: bool = True, audio_s
         audio_channels=_channels(audio) if audio is not None else 0,
         video_codec=_codec_name(video), audio_codec=_codec_name(audio) if audio is not None else None,
         constant_frame_rate=cfr, audio_duration=a_dur, start_time=v_start,
-        frame_count_exact=exact, container=container.format.name, **streams)
+        frame_count_exact=exact, container=container.format.name, audio_streams=n_audio,
+        audio_stream=chosen)
 
 
 def _channels(stream) -> int:

@@ -112,11 +112,13 @@ class Mp4Writer:
     def _encode_audio(self, piece: np.ndarray) -> None:
         import av
 
+        stream = self.audio_stream
+        assert stream is not None       # write_audio returns early for a writer without sound
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(piece)[None, :], format="fltp", layout="mono")
-        frame.sample_rate = self.audio_stream.rate
+        frame.sample_rate = stream.rate
         frame.pts = self._apts
         self._apts += len(piece)
-        for packet in self.audio_stream.encode(frame):
+        for packet in stream.encode(frame):
             self.container.mux(packet)
 
     def close(self, complete: bool = True) -> None:
