@@ -243,3 +243,22 @@ def test_a_command_hands_its_options_on_without_naming_them_again():
     shared = [f.name for f in dataclasses.fields(EvalOptions) if hasattr(full_eval, f.name)
               and f.name not in ("videos_dir", "negatives")]
     assert len(shared) >= 10 and all(getattr(e, n) == getattr(full_eval, n) for n in shared)
+    assert {"backend", "precision"} <= set(shared) and (e.backend, e.precision) == ("auto", "bf16")
+
+
+def test_infer_hands_backend_and_precision_to_the_loader(index_clip, tmp_path, monkeypatch, capsys):
+    import model_core.models.loading as loading
+    from model_core.errors import InputError
+
+    seen = {}
+
+    def fake_load_model(path, **kw):
+        seen.update(kw)
+        raise InputError(path, "stop here")
+
+    monkeypatch.setattr(loading, "load_model", fake_load_model)
+    assert main(["infer", str(index_clip), "--checkpoint", str(tmp_path / "c.pt"), "--out", str(tmp_path / "m.npz"),
+                 "--backend", "openvino", "--precision", "bf16"]) == 2
+    assert "stop here" in capsys.readouterr().err
+    assert (seen["backend"], seen["precision"]) == ("openvino", "bf16")
+    assert (subparser("infer").get_default("backend"), subparser("eval").get_default("precision")) == ("torch", "fp32")

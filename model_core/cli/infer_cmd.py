@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     from model_core.maps_file import save_maps
 
     loc = load_model(args.checkpoint, device=args.device, family=args.model_family,
-                     batch_size=args.batch_size, threads=args.threads)
+                     batch_size=args.batch_size, threads=args.threads, backend=args.backend,
+                     precision=args.precision)
     from model_core.jobs.events import Progress
     from model_core.jobs.sinks import HumanSink
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from model_core.metrics.threshold import parse_rule
+from model_core.inference.backends import BACKENDS, DEFAULT_PRECISION, PRECISIONS
 from model_core.options.spec import option, positional, problems
 
 #: The papers whose evaluation ``--protocol`` reproduces (model_core.evaluation.protocols).
@@ -33,6 +34,12 @@ class EvalCommand:
     device: str = option("auto", help="auto (default), cpu, cuda, cuda:N")
     batch_size: int = option(16, lo=1, hi=4096, help="frames per forward pass")
     threads: int | None = option(None, kind=int, lo=1, hi=1024, help="torch CPU threads (default: torch's)")
+    backend: str = option("torch", choices=BACKENDS,
+                          help="what runs the visual trunk on the CPU: torch (eager, the reference), openvino or "
+                               "onnxruntime (compiled), or auto (the fastest whose maps equal torch's to 1e-5 on "
+                               "this machine, measured once)")
+    precision: str = option(DEFAULT_PRECISION, choices=PRECISIONS,
+                            help="fp32, or bf16 where the CPU has native bf16 (elsewhere fp32, said in one line)")
     protocol: str | None = option(None, choices=PROTOCOLS,
                                   help="evaluate as that paper did: the annotated frame, the model's own "
                                        "audio window centred on it, the paper's threshold rule (recorded in "
