@@ -1,5 +1,7 @@
 """``avsol train DATA --head {avc,cls,dnm} --epochs E --out CKPT [--device auto|cpu|cuda]
-[--resume] [--jsonl]`` (SPEC 9), plus the options of :class:`~model_core.train.options.TrainOptions`.
+[--resume] [--jsonl]`` (SPEC 9), plus the options of a run (declared once, with help, default and
+range: :class:`~model_core.options.train.TrainCommand`, which extends
+:class:`~model_core.train.options.TrainOptions` with the model choice and ``--jsonl``).
 
 The run's events (:mod:`model_core.jobs.events`: ``start``, the feature cache's
 ``progress``, ``step``, ``epoch``, ``log``, ``done``) go to stdout: with ``--jsonl`` as JSON
