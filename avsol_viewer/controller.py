@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from avsol_viewer.core.annotation_finder import VideoSegments
-from avsol_viewer.core.clock import AudioClock, WallClock
+from avsol_viewer.playback.clock import AudioClock, WallClock
 from avsol_viewer.core.session import Session, open_session
 from avsol_viewer.maps.map_service import MapService
 from avsol_viewer.playback.audio_loader import AudioLoader, TrackAudio

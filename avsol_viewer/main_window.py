@@ -31,7 +31,7 @@ from avsol_viewer.export.screenshot import copy_to_clipboard, grab, save_png
 from avsol_viewer.maps.heads_panel import HeadsPanel
 from avsol_viewer.panels.display_panel import DisplayOptions, DisplayPanel
 from avsol_viewer.panels.segment_panel import SegmentPanel
-from avsol_viewer.panels.spectrogram_view import SpectrogramView
+from avsol_viewer.playback.spectrogram_view import SpectrogramView
 from avsol_viewer.playback.transport import Transport, make_action
 from avsol_viewer.presenter import Presenter
 from avsol_viewer.settings import DEFAULTS, ViewerSettings

@@ -88,7 +88,7 @@ def settings(tmp_path):
 def make_viewer(qtbot, settings):
     """Factory: ``make_viewer(factory=None)`` -> ``viewer_support.Viewer``; closed at teardown."""
     from avsol_viewer.controller import ViewerController
-    from avsol_viewer.core.clock import ManualClock
+    from avsol_viewer.playback.clock import ManualClock
     from avsol_viewer.main_window import MainWindow
     from viewer_support import FakeFactory, FakeLocalizer, Viewer
 

@@ -149,8 +149,8 @@ def test_audio_output_plays_a_streamed_track(clips):
 
 
 def test_the_view_draws_exact_columns_once_zoomed_in(clips, qtbot, monkeypatch):
-    from avsol_viewer.panels import spectrogram_view
-    from avsol_viewer.panels.spectrogram_view import SpectrogramView
+    from avsol_viewer.playback import spectrogram_view
+    from avsol_viewer.playback.spectrogram_view import SpectrogramView
     from avsol_viewer.playback.audio_loader import load_track, to_display
 
     ref = _reference(clips["noise"])

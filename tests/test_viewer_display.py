@@ -247,7 +247,7 @@ def test_title_and_transport_show_the_same_frame_while_playing(make_viewer, inde
 
 
 def test_spectrogram_hz_labels_never_overlap():
-    from avsol_viewer.panels.spectrogram_view import hz_ticks
+    from avsol_viewer.playback.spectrogram_view import hz_ticks
     from model_core.features import mel_frequencies
 
     freqs = mel_frequencies()  # 64 mel bands up to ~7.7 kHz

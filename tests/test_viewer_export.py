@@ -251,14 +251,14 @@ def test_export_dialog_values(make_viewer, index_clip):
 
 # -- drawing rules, computed by hand ----------------------------------------------------
 def test_lut_indices_follow_pyqtgraph():
-    from avsol_viewer.core.export_render import lut_indices
+    from avsol_viewer.export.export_render import lut_indices
 
     v = np.array([0.0, 1 / 256 - 1e-4, 1 / 256, 0.5, 0.999, 1.0, 1.5, -0.2, np.nan], np.float32)
     assert lut_indices(v).tolist() == [0, 0, 1, 128, 255, 255, 255, 0, 0]
 
 
 def test_blend_overlay_by_hand():
-    from avsol_viewer.core.export_render import blend_overlay
+    from avsol_viewer.export.export_render import blend_overlay
 
     frame = np.zeros((4, 6, 3), np.uint8)
     frame[...] = (100, 50, 0)
@@ -274,7 +274,7 @@ def test_blend_overlay_by_hand():
 def test_tile_draws_contour_peak_and_boxes():
     from types import SimpleNamespace
 
-    from avsol_viewer.core.export_render import (CONTOUR_RGB, PEAK_RGB, SILENT_RGB, SOUNDING_RGB, RenderOptions,
+    from avsol_viewer.export.export_render import (CONTOUR_RGB, PEAK_RGB, SILENT_RGB, SOUNDING_RGB, RenderOptions,
                                             render_tile)
     from avsol_viewer.core.map_display import DisplayMap
 
@@ -295,7 +295,7 @@ def test_tile_draws_contour_peak_and_boxes():
 
 
 def test_layout_grid_and_even_sizes():
-    from avsol_viewer.core.export_render import Layout
+    from avsol_viewer.export.export_render import Layout
 
     g = Layout.for_views(4, 1280, 720, 1920)
     assert (g.cols, g.rows, g.tile, g.size) == (2, 2, (960, 540), (1920, 1080))

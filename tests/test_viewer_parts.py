@@ -16,7 +16,7 @@ class FakeTimer:
 
 
 def test_wall_clock_follows_rate_and_pauses():
-    from avsol_viewer.core.clock import WallClock
+    from avsol_viewer.playback.clock import WallClock
 
     timer = FakeTimer()
     c = WallClock(timer)

@@ -72,7 +72,7 @@ def test_p_avc_is_shown_only_where_the_family_has_one():
 
 
 def test_export_tile_blends_only_the_crop():
-    from avsol_viewer.core.export_render import RenderOptions, render_tile
+    from avsol_viewer.export.export_render import RenderOptions, render_tile
     from avsol_viewer.core.map_display import prepare
 
     frame = np.zeros((40, 80, 3), np.uint8)

@@ -2,7 +2,7 @@
 head's map, its thresholded region under the report's rule, the GT boxes and the numbers.
 
 Drawn with numpy and OpenCV by the export's own drawing rules
-(``avsol_viewer.core.export_render``), from the map each item row carries (no model
+(``avsol_viewer.export.export_render``), from the map each item row carries (no model
 runs) and the frame decoded from the video the report names. The region outlined is the
 binary prediction P the report's cIoU was computed from (``model_core.metrics.threshold``).
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from avsol_viewer.core.export_render import BACKGROUND, blend_overlay, draw_boxes, draw_contour, draw_label, draw_peak
+from avsol_viewer.export.export_render import BACKGROUND, blend_overlay, draw_boxes, draw_contour, draw_label, draw_peak
 from avsol_viewer.evaluate.report_source import ReportSource
 
 TILE = 256          # tile height in pixels

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import Signal
 
-from avsol_viewer.core.export_media import SoundFeed
-from avsol_viewer.core.export_render import Layout, RenderOptions, compose_grid, render_tile
+from avsol_viewer.export.export_media import SoundFeed
+from avsol_viewer.export.export_render import Layout, RenderOptions, compose_grid, render_tile
 from avsol_viewer.workers import TrackedThread
 from model_core.inference.audio_sources import AudioSpec
 from model_core.inference.audio_window import AUDIO_HOP

@@ -1,2 +1,2 @@
-"""Side and bottom panels: display options, the annotated segment's scores, the
-spectrogram, and the shortcuts dialog."""
+"""Side panels and dialogs of the window: display options, the annotated segment's scores,
+the canvas's welcome, and the shortcuts dialog."""

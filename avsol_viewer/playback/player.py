@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from avsol_viewer.core.clock import Clock, WallClock
+from avsol_viewer.playback.clock import Clock, WallClock
 
 SPEEDS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 TICK_MS = 16
