@@ -250,7 +250,7 @@ def _main(args: argparse.Namespace) -> int:
     if (args.camera is not None or args.microphone is not None) and not args.live:
         return _fail("--camera and --microphone need --live")
     if args.live and args.screenshot and args.at >= args.timeout:
-        # the wait for S seconds of live mode ends at --timeout: it used to cap --at silently
+        # the wait for S seconds of live mode ends at --timeout, which would cap --at silently
         return _fail(f"--at {args.at:g} (seconds of live mode before the screenshot) must be below "
                      f"--timeout {args.timeout:g}; raise --timeout or lower --at")
     if (args.annotations is not None or args.annotator is not None or args.prefill is not None) \

@@ -6,7 +6,11 @@ State and workers live in :class:`~avsol_viewer.controller.ViewerController`, re
 Errors from bad files go to :attr:`MainWindow.report_error` (a message box; tests replace
 it), and leave the window as it was.
 
-Layout (issue 25): the canvas (heads, spectrogram, transport) is the central widget and
+Features (evaluate, train, export, live, annotate, the sound check, inspection) are
+installed with the window's :class:`~avsol_viewer.context.WindowContext` and ask it, not
+the window, for what they need (errors, status, docks, actions at a menu path, settings).
+
+Layout: the canvas (heads, spectrogram, transport) is the central widget and
 always keeps the larger share; Display and Segment are docks on the right; Evaluation,
 Training and Follows the sound? are tabs of ONE bottom area (:meth:`MainWindow.add_bottom_tab`)
 that can be given the whole window (:meth:`MainWindow.set_bottom_maximised`, Ctrl+Shift+M) or
@@ -41,7 +45,7 @@ from model_core.media_extensions import AUDIO, VIDEO, dialog_filter
 VIDEO_FILTER = dialog_filter("Videos", VIDEO)
 ANNOTATION_SUFFIXES = (".json", ".txt")
 #: Version of the saved dock layout: a state saved by an older layout (one that could collapse
-#: the canvas, issue 25) is not restored.
+#: the canvas) is not restored.
 STATE_VERSION = 2
 #: Share of the window's height a bottom tab gets when it opens (the canvas keeps the rest:
 #: with the bottom area open the heads sit in one row, whose cells the window's width limits,

@@ -1,11 +1,12 @@
 """One colour and one title per head, everywhere: viewer titles, live titles, the success
 curves of an evaluation and the training curves.
 
-Before this module, three places picked head colours on their own (DNM was green in the
-viewer, red-orange in the success curves and teal in the training curves), and the titles
-named the checkpoint only sometimes. Now a head's colour is a function of its kind (avc,
-cls, dnm) and of its checkpoint's name only, never of the order in which a panel happened
-to meet it, so the same checkpoint has the same colour in every view:
+The one definition: the viewer's titles (file and live maps alike, drawn by the one
+presenter), the success curves, the training curves and the export read their colours and
+titles here (features reach it through the window context's ``styles``). A head's colour is
+a function of its kind (avc, cls, dnm) and of its checkpoint's name only, never of the
+order in which a panel happened to meet it, so the same checkpoint has the same colour in
+every view:
 
 - a checkpoint named after its kind (the bundled ``dnm.pt``) gets the kind's colour;
 - another checkpoint of that kind (``dnm_seed1.pt``) gets one of the kind's shades, picked
