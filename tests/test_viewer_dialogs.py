@@ -169,7 +169,8 @@ def test_train_on_the_demo_writes_to_the_user_folder(qtbot, settings, user_dir):
     assert r.out_dir == str(user_dir / "demo-runs")
     assert r.args("dnm")[r.args("dnm").index("--out") + 1] == str(user_dir / "demo-runs" / "dnm.pt")
     # the training cache would go into DATA/.avsol-cache: inside the install, so beside the checkpoints
-    assert list(r.extra) == ["--cache", str(user_dir / "demo-runs" / ".avsol-cache")]
+    assert r.cache == str(user_dir / "demo-runs" / ".avsol-cache") and r.extra == ()
+    assert r.args("dnm")[r.args("dnm").index("--cache") + 1] == r.cache
 
 
 def test_train_dialog_follows_remembers_and_asks_before_replacing(qtbot, settings, tmp_path, answers):
@@ -179,7 +180,7 @@ def test_train_dialog_follows_remembers_and_asks_before_replacing(qtbot, setting
     b = _ave_folder(tmp_path / "sets" / "b")
     t = TrainDialog(str(a), settings=settings)
     qtbot.addWidget(t)
-    assert t.request().out_dir == str(tmp_path / "sets" / "a-runs") and t.request().extra == ()
+    assert t.request().out_dir == str(tmp_path / "sets" / "a-runs") and t.request().cache is None
     t.folder.setText(str(b))
     assert t.request().out_dir == str(tmp_path / "sets" / "b-runs")
     t.heads["avc"].setChecked(True)

@@ -174,11 +174,11 @@ class TrainDialog(QDialog):
         return TrainRequest(data=os.path.abspath(folder), heads=tuple(h for h, b in self.heads.items() if b.isChecked()),
                             epochs=self.epochs.value(), out_dir=os.path.abspath(self.runs.text()),
                             batch_size=self.batch.value(), device=self.device.currentText(),
-                            config=self.config.currentText(), extra=self._cache_option(folder))
+                            config=self.config.currentText(), cache=self._cache_folder(folder))
 
-    def _cache_option(self, folder: str) -> tuple[str, ...]:
+    def _cache_folder(self, folder: str) -> str | None:
         """``avsol train`` caches decoded samples in ``DATA/.avsol-cache`` by default; a
         dataset inside the install folder (the bundled demo) caches beside the checkpoints."""
         if folder and in_install_folder(folder):
-            return ("--cache", str(Path(os.path.abspath(self.runs.text())) / ".avsol-cache"))
-        return ()
+            return str(Path(os.path.abspath(self.runs.text())) / ".avsol-cache")
+        return None

@@ -30,7 +30,8 @@ class TrainRequest:
     device: str = "auto"
     config: str = "demo"
     resume: bool = False
-    extra: tuple[str, ...] = field(default_factory=tuple)   # more CLI options, verbatim
+    cache: str | None = None                                # --cache (default DATA/.avsol-cache)
+    extra: tuple[str, ...] = field(default_factory=tuple)   # more CLI options, verbatim (tests)
 
     def checkpoint(self, head: str) -> str:
         return str(Path(self.out_dir) / f"{head}.pt")
@@ -43,7 +44,7 @@ class TrainRequest:
 
         return to_argv(TrainCommand(data=self.data, head=head, epochs=self.epochs, out=self.checkpoint(head),
                                     device=self.device, batch_size=self.batch_size, config=self.config,
-                                    resume=self.resume, jsonl=True)) + list(self.extra)
+                                    resume=self.resume, cache=self.cache, jsonl=True)) + list(self.extra)
 
 
 class TrainJob(QObject):
