@@ -121,3 +121,30 @@ def test_the_private_read_check_can_fail():
               "    self._mine\n    return presenter._lut\n")
     found = _private_reads(source, "probe.py")
     assert [f.split(": ")[1] for f in found] == ["window._error", "win._tools_menu", "presenter._lut"]
+
+
+# -- the shell's leaf modules -----------------------------------------------------------------
+def _imported(rel: str) -> set[str]:
+    """Every module ``avsol_viewer/<rel>`` imports, at the top or inside a function."""
+    names = set()
+    for node in ast.walk(ast.parse((PACKAGE / rel).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module or "")
+    return names
+
+
+def test_constants_are_a_leaf_and_the_entry_modules_import_no_circle():
+    assert not {n for n in _imported("constants.py") if n.split(".")[0] in ("avsol_viewer", "PySide6", "pyqtgraph")}
+    for rel in ("headless.py", "self_test.py"):
+        assert "avsol_viewer.app" not in _imported(rel), rel      # app imports them, not the other way
+
+
+def test_pyqtgraph_is_configured_once():
+    calls = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "setConfigOptions":
+                calls.append(str(path.relative_to(PACKAGE)))
+    assert calls == ["plotting.py"]
