@@ -181,6 +181,9 @@ def join(device=None, timeout: datetime.timedelta | None = None) -> Dist:
         torch.cuda.set_device(local)
         device = torch.device("cuda", local)
     if not dist.is_initialized():
-        kw = {"timeout": timeout} if timeout is not None else {}
-        dist.init_process_group("nccl" if cuda else "gloo", **kw)
+        backend = "nccl" if cuda else "gloo"
+        if timeout is not None:
+            dist.init_process_group(backend, timeout=timeout)
+        else:
+            dist.init_process_group(backend)
     return Dist(rank, world, local, device, True)

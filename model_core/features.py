@@ -174,6 +174,7 @@ def window_for_time(audio, sr: int, t: float, seconds: float = WINDOW_SECONDS):
     first, n = sample_span(t - seconds / 2.0, t + seconds / 2.0, sr)
     total = audio.shape[-1]
     lo, hi = max(first, 0), min(first + n, total)
+    out: np.ndarray | torch.Tensor
     if isinstance(audio, np.ndarray):
         out = np.zeros(audio.shape[:-1] + (n,), dtype=np.float32)
     else:

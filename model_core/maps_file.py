@@ -181,12 +181,12 @@ def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], 
     maps = np.asarray(maps)
     if maps.dtype.kind == "f":
         maps = np.ascontiguousarray(maps, dtype=np.float32)
-    videos = np.asarray([str(v) for v in videos], dtype=str) if len(videos) else np.zeros(0, dtype="<U1")
+    names = np.asarray([str(v) for v in videos], dtype=str) if len(videos) else np.zeros(0, dtype="<U1")
     times = np.asarray(times)
-    problems = _check(maps, videos, times)
+    problems = _check(maps, names, times)
     if problems:
         raise ValueError("; ".join(problems))
-    arrays: dict[str, np.ndarray] = {"maps": maps, "videos": videos, "times": times.astype(np.float64)}
+    arrays: dict[str, np.ndarray] = {"maps": maps, "videos": names, "times": times.astype(np.float64)}
     if head is not None:
         arrays["head"] = np.asarray(str(head))
     if map_kind is not None:
@@ -211,7 +211,7 @@ def save_maps(path: str | os.PathLike, maps: np.ndarray, videos: Sequence[str], 
 
     def write(tmp) -> None:
         with open(tmp, "wb") as fh:  # a file object: savez would otherwise append '.npz'
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # the stub matches **arrays to allow_pickle
 
     write_with(path, write, suffix=".npz")
 
@@ -235,7 +235,8 @@ def read_headers(path: str | os.PathLike) -> dict[str, MemberHeader]:
                     elif version == (2, 0):
                         shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
                     else:  # (3, 0): a utf-8 header, same fields
-                        shape, _, dtype = np.lib.format._read_array_header(fh, version)
+                        # numpy's only reader of a 3.0 header is private
+                        shape, _, dtype = np.lib.format._read_array_header(fh, version)  # type: ignore[attr-defined]
                 out[name] = MemberHeader(tuple(int(d) for d in shape), np.dtype(dtype), int(info.compress_size))
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, TypeError, SyntaxError) as exc:
         raise InputError(path, f"not a readable .npz maps file ({type(exc).__name__}: "

@@ -22,7 +22,7 @@ class MapKey(NamedTuple):
     video: str   # the media's identity (the viewer's VideoKey: path + size + mtime)
     model: str   # model key (checkpoint path + mtime)
     audio: str   # AudioSpec.key
-    index: int   # frame index
+    index: int   # type: ignore[assignment]  # frame index (shadows tuple.index, never called on a key)
 
 
 @dataclass(frozen=True)

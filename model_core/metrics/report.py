@@ -96,7 +96,7 @@ def silent_summary(items: Sequence[ItemResult]) -> dict[str, Any]:
     silent vs the sounding boxes (paired: the same items)."""
     sil = [i for i in items if i.status == SCORED and i.peak_silent is not None]
     return {"n_items": len(sil),
-            "confusion_rate": _mean(float(i.peak_silent) for i in sil),
+            "confusion_rate": _mean(1.0 if i.peak_silent else 0.0 for i in sil),
             "mean_map_silent": _mean(i.map_silent for i in sil),
             "mean_map_sounding": _mean(i.map_sounding for i in sil)}
 
@@ -104,7 +104,7 @@ def silent_summary(items: Sequence[ItemResult]) -> dict[str, Any]:
 def classification_summary(items: Sequence[ItemResult]) -> dict[str, Any]:
     """Event classification accuracy (argmax class vs the video's class) of event items."""
     cls = [i for i in items if i.status == SCORED and i.class_correct is not None]
-    return {"n_items": len(cls), "accuracy": _mean(float(i.class_correct) for i in cls)}
+    return {"n_items": len(cls), "accuracy": _mean(1.0 if i.class_correct else 0.0 for i in cls)}
 
 
 def head_summary(items: Sequence[ItemResult]) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def report_eval_set(report: dict[str, Any], annotations: str | os.PathLike | Non
     if not os.path.exists(ann):
         raise InputError(ann, "the report's annotations are not there any more (needed to rescore)")
     source = annotations_source(ann)
-    data = meta.get("data") if annotations is None and meta.get("data") and os.path.isdir(meta["data"]) \
+    data = meta["data"] if annotations is None and meta.get("data") and os.path.isdir(meta["data"]) \
         else source
     return load_eval_set(data, source if os.path.exists(source) else None)
 

@@ -48,6 +48,10 @@ class DNMOutput:
 
 
 class DNM(nn.Module):
+    # buffers (register_buffer): tensors, where nn.Module's attribute lookup says Tensor or Module
+    pixel_mean: torch.Tensor
+    pixel_std: torch.Tensor
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config

@@ -37,10 +37,11 @@ class BasicBlock(nn.Module):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
+        # batch norms are Modules, not BatchNorm2d: fold_batch_norm makes them identities
+        self.bn1: nn.Module = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2: nn.Module = nn.BatchNorm2d(planes)
         self.downsample = downsample
         self.stride = stride
 
@@ -59,7 +60,7 @@ class ResNetTrunk(nn.Module):
         super().__init__()
         self.inplanes = width
         self.conv1 = nn.Conv2d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
+        self.bn1: nn.Module = nn.BatchNorm2d(width)     # an identity after fold_batch_norm
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(width, layers[0], stride=1)
@@ -93,19 +94,27 @@ class ResNetTrunk(nn.Module):
         checkpoint). The same function up to float rounding (``tests/test_model.py``), and
         faster, as batch norm's separate pass over every activation goes (evaluation and
         offline analysis with it: ``benchmarks/README.md``)."""
-        from torch.nn.utils.fusion import fuse_conv_bn_eval
-
         if self.training:
             raise RuntimeError("fold_batch_norm needs a trunk in eval mode")
         with torch.no_grad():
-            self.conv1, self.bn1 = fuse_conv_bn_eval(self.conv1, self.bn1), nn.Identity()
+            self.conv1, self.bn1 = _folded(self.conv1, self.bn1)
             for block in self.modules():
                 if isinstance(block, BasicBlock):
-                    block.conv1, block.bn1 = fuse_conv_bn_eval(block.conv1, block.bn1), nn.Identity()
-                    block.conv2, block.bn2 = fuse_conv_bn_eval(block.conv2, block.bn2), nn.Identity()
-                    if block.downsample is not None:
-                        conv, bn = block.downsample
-                        block.downsample = nn.Sequential(fuse_conv_bn_eval(conv, bn))
+                    block.conv1, block.bn1 = _folded(block.conv1, block.bn1)
+                    block.conv2, block.bn2 = _folded(block.conv2, block.bn2)
+                    ds = block.downsample
+                    if isinstance(ds, nn.Sequential) and len(ds) == 2 and isinstance(ds[0], nn.Conv2d):
+                        block.downsample = nn.Sequential(_folded(ds[0], ds[1])[0])
+
+
+def _folded(conv: nn.Conv2d, bn: nn.Module) -> tuple[nn.Conv2d, nn.Module]:
+    """``conv`` with the batch norm ``bn`` after it folded in, and an identity in its place;
+    the pair as it is when ``bn`` was folded already."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if isinstance(bn, nn.BatchNorm2d):
+        return fuse_conv_bn_eval(conv, bn), nn.Identity()
+    return conv, bn
 
 
 def fold_batch_norm(model: nn.Module) -> nn.Module:

@@ -40,7 +40,8 @@ def video_entry(plan: VideoPlan, extents: Sequence[tuple[int, int, int, int]],
     for s, kind in enumerate(plan.kinds):
         t = s + 0.5
         event = kind == "event"
-        sounding, silent = [], []
+        sounding: list[dict] = []
+        silent: list[dict] = []
         for j, (obj, ext) in enumerate(zip(plan.objects, extents)):
             item = {"box": box_at(obj, ext, t, width, height),
                     "label": class_names[obj.class_index]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -18,6 +19,15 @@ from model_core.synth.scene import ObjectPlan
 
 # Random streams per video.
 STREAM_PLAN, STREAM_BACKGROUND, STREAM_PIXEL_NOISE, STREAM_AUDIO = range(4)
+
+
+class SizeMix(TypedDict):
+    """Size buckets (area shares of the frame) and each kind of object's odds over them."""
+
+    buckets: tuple[tuple[float, float], ...]
+    sounding: tuple[float, ...]
+    silent: tuple[float, ...]
+
 
 # Share of the frame covered by an object's square, by size bucket (SPEC 5 buckets:
 # small < 5 %, medium < 20 %, large < 50 %, huge >= 50 %), and how often each bucket is
@@ -31,7 +41,7 @@ _SILENT_SIZE_P = (0.30, 0.55, 0.15)
 #: can (large 0.25-0.45 and huge 0.50-0.64), and the metric separates heads.
 #: ``small``: the mix of sets made before it (objects rarely over a quarter of the frame),
 #: reproduced exactly (same buckets, same draws).
-SIZE_MIXES = {
+SIZE_MIXES: dict[str, SizeMix] = {
     "benchmark": {"buckets": ((0.012, 0.045), (0.06, 0.18), (0.25, 0.45), (0.50, 0.64)),
                   "sounding": (0.10, 0.30, 0.35, 0.25), "silent": (0.35, 0.55, 0.10, 0.0)},
     "small": {"buckets": _SIZE_BUCKETS, "sounding": _SOUNDING_SIZE_P, "silent": _SILENT_SIZE_P},

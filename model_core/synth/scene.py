@@ -134,7 +134,7 @@ def make_background(rng: np.random.Generator, width: int, height: int) -> np.nda
     import cv2
 
     def muted() -> np.ndarray:
-        hsv = np.uint8([[[rng.integers(0, 180), rng.integers(20, 110), rng.integers(50, 170)]]])
+        hsv = np.array([[[rng.integers(0, 180), rng.integers(20, 110), rng.integers(50, 170)]]], np.uint8)
         return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
 
     a, b = muted(), muted()
