@@ -6,7 +6,8 @@ out-of-memory kill of the child cannot take the window down, and Cancel is a sig
 same interpreter and the same ``model_core`` as the viewer's; in a frozen bundle, the
 bundle's ``avsol`` program), reads stdout as it comes
 (``readyReadStandardOutput``; no polling loop) and emits one :attr:`CliProcess.event` per
-JSON line; stderr is kept as its last lines, shown when the child fails.
+line, parsed into the job protocol's typed event (:func:`model_core.jobs.events.parse`);
+stderr is kept as its last lines, shown when the child fails.
 
 Cancel sends SIGTERM, which ``avsol eval`` and ``avsol train`` handle like Ctrl-C
 (finish the batch, keep what is done, exit 130); if the child has not ended after
@@ -15,7 +16,6 @@ Cancel sends SIGTERM, which ``avsol eval`` and ``avsol train`` handle like Ctrl-
 from __future__ import annotations
 
 import collections
-import json
 import os
 import sys
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 import model_core
+from model_core.jobs.events import EventError, parse
 
 #: Exit status of a cancelled command (SIGINT / SIGTERM handled), SPEC 9.
 CANCELLED = 130
@@ -44,13 +45,14 @@ class CliProcess(QObject):
 
     Signals
     -------
-    event(dict) : a JSON line of stdout.
-    text(str) : a stdout line that is not JSON (kept for the log).
+    event(object) : a :class:`~model_core.jobs.events.Event` read from stdout.
+    text(str) : a stdout line that is not an event (kept for the log); a JSON line that is
+        not an event of a known kind and version also adds its one-line reason to the tail.
     finished(int, str, list) : exit code (-1 if it crashed or could not start), the
         outcome (``done``, ``cancelled``, ``failed``, ``crashed``) and stderr's last lines.
     """
 
-    event = Signal(dict)
+    event = Signal(object)
     text = Signal(str)
     finished = Signal(int, str, list)
 
@@ -116,14 +118,15 @@ class CliProcess(QObject):
         line = raw.decode("utf-8", "replace").strip()
         if not line:
             return
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            msg = None
-        if isinstance(msg, dict) and "event" in msg:
-            self.event.emit(msg)
-        else:
-            self.text.emit(line)
+        if line.startswith("{"):
+            try:
+                event = parse(line, "avsol")
+            except EventError as exc:
+                self.stderr_tail.append(str(exc))
+            else:
+                self.event.emit(event)
+                return
+        self.text.emit(line)
 
     def _on_stderr(self) -> None:
         self._err += bytes(self.proc.readAllStandardError())

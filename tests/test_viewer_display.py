@@ -178,9 +178,11 @@ def test_one_colour_and_title_per_head_in_viewer_success_and_training_curves(mak
     # the training curves
     curves = CurveWidget()
     qtbot.addWidget(curves)
-    curves.add_event("dnm", {"event": "step", "step": 1, "loss": 0.004})
-    curves.add_event("dnm", {"event": "epoch", "epoch": 1, "step": 1,
-                             "val": {"loss": 0.003, "avc_acc": 0.5, "cls_acc": 0.4, "ciou@0.5": 0.3}})
+    from model_core.jobs.events import Epoch, Step
+
+    curves.add_event("dnm", Step(step=1, loss=0.004))
+    curves.add_event("dnm", Epoch(epoch=1, step=1, val={"loss": 0.003, "avc_acc": 0.5, "cls_acc": 0.4,
+                                                       "ciou@0.5": 0.3}))
     items = curves._items
     assert {it.opts["pen"].color().name() for it in items.values()} == {head_colour("dnm")}
     drawn = [(it.opts["pen"].style(), it.opts["symbol"]) for it in items.values()]

@@ -129,7 +129,7 @@ FAKE_CLI = textwrap.dedent("""
 
 
 def test_eta_text():
-    from avsol_viewer.evaluate.results_panel import eta_text
+    from avsol_viewer.jobs.panel import eta_text
 
     assert (eta_text(None), eta_text(75.4), eta_text(3 * 3600 + 65)) == ("ETA …", "ETA 1:15", "ETA 3:01:05")
 
@@ -194,8 +194,7 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):
     assert 2 <= kept < 10 and panel.resume_button.isEnabled()
     cancelled = json.loads(out.read_text())
     assert cancelled["meta"]["complete"] is False and len(cancelled["items"]) == kept   # what was done is kept
-    job.progress.disconnect()
-    job.progress.connect(panel._on_progress)
+    job.progress.disconnect()                 # the cancel above (the panel follows job.progressed)
     # the cancelled report, reopened from its file, can be resumed too
     job.request = None
     assert commands.open_report(v.win.context, out) and panel.resume_button.isEnabled()

@@ -1,5 +1,5 @@
-"""Tools › Train model…, offscreen and without dialogs: the curve widget fed with JSON
-lines, and (slow) a real ``avsol train`` child: cancelled, resumed from its last save,
+"""Tools › Train model…, offscreen and without dialogs: the curve widget fed with the job
+protocol's events, and (slow) a real ``avsol train`` child: cancelled, resumed from its last save,
 curves drawn, and the checkpoint loaded into the viewer with one click."""
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ pytestmark = pytest.mark.gui
 
 def test_curves_follow_steps_epochs_and_a_resume(qtbot):
     from avsol_viewer.train.train_panel import CurveWidget
+    from model_core.jobs.events import Epoch, Step
 
     w = CurveWidget()
     qtbot.addWidget(w)
     for step, loss in ((1, 2.0), (2, 1.5), (3, 1.2)):
-        w.add_event("dnm", {"event": "step", "step": step, "loss": loss, "epoch": 1})
-    w.add_event("dnm", {"event": "epoch", "epoch": 1, "train": {"loss": 1.5},
-                        "val": {"loss": 1.4, "avc_acc": 0.5, "cls_acc": 0.25}})
+        w.add_event("dnm", Step(step=step, loss=loss, epoch=1))
+    w.add_event("dnm", Epoch(epoch=1, train={"loss": 1.5}, val={"loss": 1.4, "avc_acc": 0.5, "cls_acc": 0.25}))
     assert w.steps["dnm"] == ([1, 2, 3], [2.0, 1.5, 1.2])
     assert w.val[("dnm", "avc_acc")] == ([1], [0.5]) and ("dnm", "ciou@0.5") not in w.val
     assert ("dnm", "loss") not in w.val          # an epoch event without its step: no val-loss point
     # a resumed run restarts from its last save at step 2: the later points are replaced
-    w.add_event("dnm", {"event": "step", "step": 2, "loss": 1.4, "epoch": 1})
+    w.add_event("dnm", Step(step=2, loss=1.4, epoch=1))
     assert w.steps["dnm"] == ([1, 2], [2.0, 1.4])
     x, y = w._items[("loss", "dnm")].getData()
     assert list(x) == [1, 2] and list(y) == [2.0, 1.4]
@@ -31,6 +31,7 @@ def test_curves_follow_steps_epochs_and_a_resume(qtbot):
 def test_curve_plots_are_built_when_first_needed(qtbot):
     """Not with the window (start-up), but when shown or drawn on; clearing before is fine."""
     from avsol_viewer.train.train_panel import CurveWidget
+    from model_core.jobs.events import Step
 
     w = CurveWidget()
     qtbot.addWidget(w)
@@ -41,7 +42,7 @@ def test_curve_plots_are_built_when_first_needed(qtbot):
     assert w.built() and w.loss_plot.parent() is not None
     hidden = CurveWidget()
     qtbot.addWidget(hidden)
-    hidden.add_event("avc", {"event": "step", "step": 1, "loss": 1.0})
+    hidden.add_event("avc", Step(step=1, loss=1.0))
     assert hidden.built() and len(hidden.loss_plot.getPlotItem().listDataItems()) == 1
 
 
@@ -70,6 +71,7 @@ def test_train_cancel_resume_curves_and_load(make_viewer, tiny_train_set, tmp_pa
     from model_core.inference.engine import default_localizer
     from avsol_viewer.train import commands
     from avsol_viewer.train.train_job import TrainRequest
+    from model_core.jobs.events import Step
 
     v = make_viewer(default_localizer)
     req = TrainRequest(str(tiny_train_set), ("avc",), 2, str(tmp_path / "runs"), batch_size=4, device="cpu",
@@ -79,8 +81,8 @@ def test_train_cancel_resume_curves_and_load(make_viewer, tiny_train_set, tmp_pa
     panel = v.win.training.panel
     stop_at = {"step": 2}
 
-    def cancel_once(head, msg):
-        if msg.get("event") == "step" and msg["step"] >= stop_at["step"] and not job.process.cancel_requested:
+    def cancel_once(event):
+        if isinstance(event, Step) and event.step >= stop_at["step"] and not job.process.cancel_requested:
             job.cancel()
 
     job.event.connect(cancel_once)

@@ -4,8 +4,10 @@ into rows, progress and an outcome.
 :class:`EvalRequest` is what the dialog asks (and what tests pass straight to
 :meth:`EvalJob.start`). The child writes the report itself - also when cancelled, with
 what it did - and keeps its items log, so :meth:`EvalJob.resume` (``--resume``) redoes
-nothing already done. Rows stream in as ``item`` events; when the child ends, the
-report on disk (if any) is read and becomes the authoritative set of rows.
+nothing already done. Rows stream in as ``item`` events (:mod:`model_core.jobs.events`);
+when the child ends, the report on disk (if any) is read and becomes the authoritative set
+of rows. The child process, Cancel and the panel's signals are the viewer's one job base
+(:class:`~avsol_viewer.jobs.job.CliJob`).
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
-from avsol_viewer.cli_process import CliProcess
+from avsol_viewer.jobs.job import CliJob
+from model_core.jobs.events import Error, Event, Item, Progress
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,14 @@ class EvalRequest:
                                    csv=self.csv or None, jsonl=True)) + list(self.extra)
 
 
-class EvalJob(QObject):
+class EvalJob(CliJob):
     """Runs one :class:`EvalRequest` (and its resumptions).
 
-    Signals
+    Signals (besides :class:`~avsol_viewer.jobs.job.Job`'s)
     -------
     progress(int, int, object) : videos done, videos total, ETA in seconds (None unknown).
     rows_added(list) : item rows received (``item`` events).
-    error_row(dict) : a video that could not be evaluated (``error`` event).
+    error_row(object) : a video that could not be evaluated (an ``Error`` event).
     finished(str, object, str) : outcome (``done``, ``cancelled``, ``failed``, ``crashed``),
         the report dict read from disk (None if there is none) and a message (the child's
         last stderr lines when it failed).
@@ -61,33 +64,35 @@ class EvalJob(QObject):
 
     progress = Signal(int, int, object)
     rows_added = Signal(list)
-    error_row = Signal(dict)
+    error_row = Signal(object)
     finished = Signal(str, object, str)
+
+    cancelling_text = "cancelling: the current video finishes, what is done is kept…"
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.request: EvalRequest | None = None
         self.rows: list[dict[str, Any]] = []
-        self.errors: list[dict[str, Any]] = []
+        self.errors: list[Error] = []
         self.done = self.total = 0
         self.eta: float | None = None
-        self.outcome: str | None = None
         self.report: dict | None = None
-        self.message = ""
         self._stamp: tuple | None = None
-        self.process = CliProcess(self)
-        self.process.event.connect(self._on_event)
-        self.process.finished.connect(self._on_finished)
 
     def start(self, request: EvalRequest) -> None:
         """Start the child; rows received before are kept only when ``request.resume``."""
         if not request.resume:
             self.rows, self.errors = [], []
         self.request = request
-        self.outcome, self.report, self.message, self.eta = None, None, "", None
+        self.report, self.eta = None, None
         Path(request.out).parent.mkdir(parents=True, exist_ok=True)
         self._stamp = _stamp(request.out)
-        self.process.start(request.args())
+        self.start_process(request.args())
+
+    def can_resume(self) -> bool:
+        """A run that stopped before its report was complete (cancelled, failed, crashed)."""
+        complete = bool(self.report and self.report.get("meta", {}).get("complete"))
+        return self.request is not None and not complete
 
     def resume(self) -> None:
         """Continue the last request with ``--resume``."""
@@ -95,32 +100,23 @@ class EvalJob(QObject):
             return
         self.start(replace(self.request, resume=True))
 
-    def cancel(self) -> None:
-        self.process.cancel()
-
-    def running(self) -> bool:
-        return self.process.running()
-
-    def _on_event(self, msg: dict) -> None:
-        kind = msg.get("event")
-        if kind == "progress":
-            self.done, self.total = int(msg.get("done", 0)), int(msg.get("total", 0))
-            self.eta = msg.get("eta_s")
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Progress) and event.stage is None:
+            self.done, self.total, self.eta = event.done, event.total, event.eta_s
             self.progress.emit(self.done, self.total, self.eta)
-        elif kind == "item":
-            row = {k: v for k, v in msg.items() if k != "event"}
-            self.rows.append(row)
-            self.rows_added.emit([row])
-        elif kind == "error":
-            self.errors.append(msg)
-            self.error_row.emit(msg)
+            self.progressed.emit(self.done, self.total, self.eta, f"{self.done}/{self.total} videos")
+        elif isinstance(event, Item):
+            self.rows.append(event.row)
+            self.rows_added.emit([event.row])
+        elif isinstance(event, Error):
+            self.errors.append(event)
+            self.error_row.emit(event)
 
-    def _on_finished(self, code: int, outcome: str, tail: list) -> None:
+    def on_exit(self, outcome: str, message: str) -> None:
         from model_core.errors import InputError
         from model_core.metrics.rescore import read_report
 
-        self.outcome = outcome
-        self.message = "\n".join(tail[-12:]) if outcome in ("failed", "crashed") else ""
+        super().on_exit(outcome, message)
         out = self.request.out if self.request else None
         # a report the child did not (re)write is an older run's: never shown as this one's
         if out and outcome != "crashed" and _stamp(out) not in (None, self._stamp):

@@ -3,7 +3,8 @@ rescoring and export.
 
 One panel shows a running evaluation (rows fill in as the child reports them, the
 summary is recomputed at most a few times a second) and a saved report (File > Open
-report) alike. Clicking a row emits :attr:`ResultsPanel.item_activated`; the window
+report) alike. The status, bar with ETA, Cancel and Resume are the viewer's one job panel
+(:class:`~avsol_viewer.jobs.panel.JobPanel`). Clicking a row emits :attr:`ResultsPanel.item_activated`; the window
 opens that video at that item (``commands.inspect_item``). Next / previous failure walk
 the rows in the order and filter shown. The threshold rule is a choice here: "Rescore"
 scores the same maps again under it, in a worker thread, without any model.
@@ -14,22 +15,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout,
-                               QWidget)
+                               QLineEdit, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from avsol_viewer.evaluate.items_table import ANY, GT_CHANGED, ItemsFilter, ItemsModel, failure_of, gt_changed
 from avsol_viewer.evaluate.summary_view import SummaryView, summaries_from_rows
+from avsol_viewer.jobs.panel import JobPanel
 from avsol_viewer.workers import TrackedThread
 from model_core.metrics.threshold import canonical
 
 RULE_NAMES = ("median", "fixed", "top-gt")
-
-
-def eta_text(seconds) -> str:
-    if seconds is None:
-        return "ETA …"
-    s = int(round(seconds))
-    return f"ETA {s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"ETA {s // 60}:{s % 60:02d}"
 
 
 class RescoreThread(TrackedThread):
@@ -74,24 +68,11 @@ class ResultsPanel(QWidget):
         self._known: dict[str, set] = {key: set() for key in ("head", "failure", "class", "size")}
         self._pending_choice: dict = {}       # filter box -> choice to restore after a refill
 
-        self.status = QLabel("No evaluation yet: Tools › Evaluate folder…, or File › Open report…")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.bar = QProgressBar()
-        self.bar.setVisible(False)
-        self.eta = QLabel("")
-        self.cancel_button = QPushButton("Cancel")
-        self.resume_button = QPushButton("Resume")
-        for b in (self.cancel_button, self.resume_button):
-            b.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.resume_button.clicked.connect(self.resume)
-        top = QHBoxLayout()
-        top.addWidget(self.status, 1)
-        top.addWidget(self.bar)
-        top.addWidget(self.eta)
-        top.addWidget(self.cancel_button)
-        top.addWidget(self.resume_button)
+        self.job_view = JobPanel("No evaluation yet: Tools › Evaluate folder…, or File › Open report…")
+        self.job_view.resume_requested.connect(self.resume)
+        v = self.job_view
+        self.status, self.bar, self.eta = v.status, v.bar, v.eta
+        self.cancel_button, self.resume_button = v.cancel_button, v.resume_button
 
         self.summary = SummaryView()
 
@@ -194,7 +175,7 @@ class ResultsPanel(QWidget):
         ll.addWidget(items_split, 1)
         ll.addWidget(self.detail)
         # side by side: in the bottom area's height the items get every row of it (stacked
-        # above them the summary left ~3 rows at 1366 x 768, issue 25 finding 7)
+        # above them, the summary would leave them ~3 rows at 1366 x 768)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.summary)
         split.addWidget(lower)
@@ -203,7 +184,7 @@ class ResultsPanel(QWidget):
         split.setSizes([250, 750])  # weights: the items three times the summary's share
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addLayout(top)
+        lay.addWidget(self.job_view)
         lay.addWidget(split, 1)
         lay.addLayout(bottom)
 
@@ -212,7 +193,7 @@ class ResultsPanel(QWidget):
         """Show ``job`` (an EvalJob) as it runs: call before ``job.start``."""
         if self.job is not job:
             self.job = job
-            job.progress.connect(self._on_progress)
+            self.job_view.attach(job)
             job.rows_added.connect(self._on_rows)
             job.finished.connect(self._on_finished)
         self.report, self.report_path = None, job.request.out if job.request else None
@@ -226,23 +207,12 @@ class ResultsPanel(QWidget):
             self._fill_filters()
         self.heads = head_names(request.checkpoints)
         self.report, self.report_path = None, request.out
-        self.bar.setVisible(True)
-        self.bar.setRange(0, 0)
-        self.eta.setText("starting…")
-        self.status.setText(f"evaluating {request.data} ({', '.join(self.heads)}"
-                            f"{', resumed' if request.resume else ''}; threshold {request.threshold})")
-        self.status.setStyleSheet("")
-        self.cancel_button.setEnabled(True)
-        self.resume_button.setEnabled(False)
+        self.job_view.begin(f"evaluating {request.data} ({', '.join(self.heads)}"
+                            f"{', resumed' if request.resume else ''}; threshold {request.threshold})",
+                            eta="starting…")
         self._set_rule(request.threshold)
         self._enable_report_actions(False)
         self._refresh_summary()
-
-    def _on_progress(self, done: int, total: int, eta) -> None:
-        self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(done)
-        self.bar.setFormat(f"{done}/{total} videos")
-        self.eta.setText(eta_text(eta) if done < total else "")
 
     def _on_rows(self, rows: list) -> None:
         self.model.append(rows)
@@ -252,28 +222,21 @@ class ResultsPanel(QWidget):
             self._dirty.start(min(3000, 300 + len(self.model.rows) // 10))
 
     def _on_finished(self, outcome: str, report, message: str) -> None:
-        self.cancel_button.setEnabled(False)
-        self.bar.setVisible(False)
-        self.eta.setText("")
         if report is not None:
             self.show_report(report, self.job.request.out if self.job and self.job.request else None)
         else:
             self._refresh_summary()
-        complete = bool(report and report.get("meta", {}).get("complete"))
-        self.resume_button.setEnabled(not complete and self.job is not None)
         n = len(self.model.rows)
         if outcome == "done":
-            self.status.setText(f"done: {n} rows → {self.report_path}")
+            self.job_view.set_status(f"done: {n} rows → {self.report_path}")
         elif outcome == "cancelled":
-            self.status.setText(f"cancelled: {n} rows kept (the videos done); Resume continues")
+            self.job_view.set_status(f"cancelled: {n} rows kept (the videos done); Resume continues")
         else:
-            self.status.setText(f"the evaluation {outcome} ({n} rows kept; Resume retries):\n{message}")
-            self.status.setStyleSheet("color: #e76f51;")
+            self.job_view.set_status(f"the evaluation {outcome} ({n} rows kept; Resume retries):\n{message}",
+                                     failed=True)
 
     def cancel(self) -> None:
-        if self.job is not None and self.job.running():
-            self.status.setText("cancelling: the current video finishes, what is done is kept…")
-            self.job.cancel()
+        self.job_view.cancel()
 
     def resume(self) -> None:
         if self.job is not None and not self.job.running() and self.job.request is not None:
@@ -286,8 +249,8 @@ class ResultsPanel(QWidget):
     def show_report(self, report: dict, path: str | None = None) -> bool:
         """Show a finished (or cancelled) run's report, or one opened from a file.
 
-        Validated first, swapped in after (issue 25: a bad value used to leave the panel
-        half-loaded under the previous report's title): a broken header changes nothing
+        Validated first, swapped in after (so a bad value never leaves the panel half-loaded
+        under the previous report's title): a broken header changes nothing
         but the status line (False); rows that break the schema are shown at the top with
         status ``invalid`` and their problem, and left out of the summary, the curves,
         rescoring and the exports (``report_schema.usable_report``)."""
@@ -299,8 +262,7 @@ class ResultsPanel(QWidget):
             shown = usable_report(report, bad)
             marked = [sanitized_row(report["items"][i], problem) for i, problem in bad.items()]
         except InputError as exc:
-            self.status.setText(f"cannot show the report: {exc}")
-            self.status.setStyleSheet("color: #e76f51;")
+            self.job_view.set_status(f"cannot show the report: {exc}", failed=True)
             return False
         self.report, self.report_path = shown, path
         if path:
@@ -315,12 +277,11 @@ class ResultsPanel(QWidget):
         self._set_rule(meta.get("threshold"))
         self._enable_report_actions(True)
         notes = shown.get("notes") or []
-        n_changed = sum(gt_changed(r) for r in self.model.rows)   # issue 30: corrected ground truth
-        self.status.setText(f"{path or 'report'}: {len(self.model.rows)} rows, threshold "
-                            f"{canonical(meta.get('threshold'))}"
-                            + (f", {n_changed} with ground truth changed" if n_changed else "")
-                            + (f"\n{notes[0]}" if notes else ""))
-        self.status.setStyleSheet("color: #e76f51;" if bad else "")
+        n_changed = sum(gt_changed(r) for r in self.model.rows)   # corrected ground truth
+        self.job_view.set_status(f"{path or 'report'}: {len(self.model.rows)} rows, threshold "
+                                 f"{canonical(meta.get('threshold'))}"
+                                 + (f", {n_changed} with ground truth changed" if n_changed else "")
+                                 + (f"\n{notes[0]}" if notes else ""), failed=bool(bad))
         return True
 
     def _enable_report_actions(self, on: bool) -> None:
@@ -456,8 +417,7 @@ class ResultsPanel(QWidget):
         self._rescore = None
         self.rescore_button.setEnabled(True)
         if t.error:
-            self.status.setText(f"cannot rescore: {t.error}")
-            self.status.setStyleSheet("color: #e76f51;")
+            self.job_view.set_status(f"cannot rescore: {t.error}", failed=True)
             return
         cur = self.current_row()
         item = self.proxy.row_at(cur) if cur >= 0 else None

@@ -1,8 +1,10 @@
 """A training run, live: loss per step and validation metrics per epoch (pyqtgraph),
 progress, Cancel, Resume, and one click to load the checkpoints into the viewer.
 
-The curves are fed by the child's JSON lines (``step``: the loss terms; ``epoch``: the
-train means and the ``val`` dict); nothing here computes a metric. Each head gets its
+The curves are fed by the child's events (:mod:`model_core.jobs.events`: ``Step``, the loss
+terms; ``Epoch``, the train means and the ``val`` dict); nothing here computes a metric. The
+status, bar, Cancel and Resume are the viewer's one job panel
+(:class:`~avsol_viewer.jobs.panel.JobPanel`). Each head gets its
 colour and title from :mod:`avsol_viewer.maps.head_style`, the same as in the viewer and
 the success curves (a run writes ``OUT/<head>.pt``, so its checkpoint is named after its
 head); the loss plot's x axis is the optimiser step, the validation plot's the epoch. Each
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from avsol_viewer.jobs.panel import JobPanel
 from avsol_viewer.maps.head_style import head_colour, head_label
+from model_core.jobs.events import Epoch, Event, Step
 
 #: Validation metrics in [0, 1] drawn per epoch (when the run reports them), with their
 #: line styles and symbols; the validation loss goes on the loss plot, at the epoch's last
@@ -94,38 +98,37 @@ class CurveWidget(QWidget):
     def _colour(head: str) -> str:
         return head_colour(head, head)
 
-    def add_event(self, head: str, msg: dict) -> None:
-        """One JSON line of ``avsol train --jsonl``."""
-        kind = msg.get("event")
-        if kind == "step" and "loss" in msg:
+    def add_event(self, head: str, event: Event) -> None:
+        """One event of ``avsol train --jsonl``."""
+        if isinstance(event, Step) and event.loss is not None:
             xs, ys = self.steps.setdefault(head, ([], []))
-            if xs and msg["step"] <= xs[-1]:        # a resumed run restarts from its last save
-                keep = sum(1 for s in xs if s < msg["step"])
+            if xs and event.step <= xs[-1]:        # a resumed run restarts from its last save
+                keep = sum(1 for s in xs if s < event.step)
                 del xs[keep:], ys[keep:]
-            xs.append(msg["step"])
-            ys.append(float(msg["loss"]))
+            xs.append(event.step)
+            ys.append(float(event.loss))
             self._draw(("loss", head), self.loss_plot, xs, ys, f"{head_label(head, head)} train",
                        pg.mkPen(self._colour(head), width=2))
-        elif kind == "epoch":
-            v = (msg.get("val") or {}).get("loss")
-            if isinstance(v, (int, float)) and "step" in msg:
+        elif isinstance(event, Epoch):
+            v = event.val.get("loss")
+            if isinstance(v, (int, float)) and event.step is not None:
                 xs, ys = self.val.setdefault((head, "loss"), ([], []))
-                if xs and msg["step"] <= xs[-1]:
-                    keep = sum(1 for s in xs if s < msg["step"])
+                if xs and event.step <= xs[-1]:
+                    keep = sum(1 for s in xs if s < event.step)
                     del xs[keep:], ys[keep:]
-                xs.append(msg["step"])
+                xs.append(event.step)
                 ys.append(float(v))
                 self._draw(("val", head, "loss"), self.loss_plot, xs, ys, f"{head_label(head, head)} val",
                            pg.mkPen(self._colour(head), width=2, style=Qt.PenStyle.DashLine), symbol="o")
             for name, style, symbol in VAL_METRICS:
-                v = (msg.get("val") or {}).get(name)
+                v = event.val.get(name)
                 if not isinstance(v, (int, float)):
                     continue
                 xs, ys = self.val.setdefault((head, name), ([], []))
-                if xs and msg["epoch"] <= xs[-1]:
-                    keep = sum(1 for e in xs if e < msg["epoch"])
+                if xs and event.epoch <= xs[-1]:
+                    keep = sum(1 for e in xs if e < event.epoch)
                     del xs[keep:], ys[keep:]
-                xs.append(msg["epoch"])
+                xs.append(event.epoch)
                 ys.append(float(v))
                 self._draw(("val", head, name), self.val_plot, xs, ys, f"{head_label(head, head)} {name}",
                            pg.mkPen(self._colour(head), width=2, style=style), symbol=symbol)
@@ -140,8 +143,8 @@ class CurveWidget(QWidget):
 
 
 class TrainPanel(QWidget):
-    """Progress, curves and the run's buttons; ``load_requested(list)`` asks the window to
-    load the checkpoints written."""
+    """The job panel (status, bar, Cancel, Resume, and "Load into viewer") above the curves;
+    ``load_requested(list)`` asks the window to load the checkpoints written."""
 
     load_requested = Signal(list)
 
@@ -149,94 +152,48 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         self.job = None
         self.checkpoints: list[str] = []
-        self.status = QLabel("No training yet: Tools › Train model…")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.bar = QProgressBar()
-        self.bar.setVisible(False)
-        self.cancel_button, self.resume_button = QPushButton("Cancel"), QPushButton("Resume")
+        self.job_view = JobPanel("No training yet: Tools › Train model…", stacked=True)
         self.load_button = QPushButton("Load into viewer")
-        for b in (self.cancel_button, self.resume_button, self.load_button):
-            b.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.resume_button.clicked.connect(self.resume)
+        self.load_button.setEnabled(False)
         self.load_button.clicked.connect(lambda: self.load_requested.emit(list(self.checkpoints)))
+        self.job_view.add_button(self.load_button)
+        self.job_view.resume_requested.connect(self.resume)
+        v = self.job_view
+        self.status, self.bar, self.cancel_button, self.resume_button = v.status, v.bar, v.cancel_button, v.resume_button
         self.curves = CurveWidget()
-        # the status on its own line, the bar with the whole width left of the buttons: the
-        # bar's text ("dnm: step 1234/5000, loss 0.0123") is never clipped
-        top = QHBoxLayout()
-        top.addWidget(self.bar, 1)
-        top.addStretch(0)
-        for b in (self.cancel_button, self.resume_button, self.load_button):
-            top.addWidget(b)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.status)
-        lay.addLayout(top)
+        lay.addWidget(self.job_view)
         lay.addWidget(self.curves, 1)
 
     def attach(self, job) -> None:
         if self.job is job:
             return
         self.job = job
-        job.head_started.connect(self._on_head)
-        job.event.connect(self._on_event)
+        self.job_view.attach(job)
+        job.head_event.connect(self.curves.add_event)
         job.finished.connect(self._on_finished)
 
     def started(self, request) -> None:
         if not request.resume:
             self.curves.clear()
         self.checkpoints = []
-        self.bar.setVisible(True)
-        self.bar.setRange(0, 0)
-        self.cancel_button.setEnabled(True)
-        self.resume_button.setEnabled(False)
         self.load_button.setEnabled(False)
-        self.status.setStyleSheet("")
-
-    def _on_head(self, head: str) -> None:
-        self.status.setText(f"training {head}: starting (reading the data set, building the feature cache)…")
-
-    def _on_event(self, head: str, msg: dict) -> None:
-        self.curves.add_event(head, msg)
-        kind = msg.get("event")
-        if kind == "start":
-            self.bar.setRange(0, max(1, int(msg.get("total_steps", 1))))
-            self.bar.setValue(int(msg.get("step", 0)))
-            resumed = f", resumed from {msg['resumed_from']}" if msg.get("resumed_from") else ""
-            self.status.setText(f"training {head}: {msg.get('train_segments')} segments, {msg.get('epochs')} "
-                                f"epochs on {msg.get('device')}{resumed}")
-        elif kind == "step":
-            self.bar.setValue(int(msg.get("step", 0)))
-            text = f"{head_label(head, head)}: step %v/%m, loss {msg.get('loss', 0):.4f}"
-            self.bar.setFormat(text)
-            wide = self.bar.fontMetrics().horizontalAdvance(text.replace("%v", "000000").replace("%m", "000000"))
-            if self.bar.minimumWidth() < wide + 24:
-                self.bar.setMinimumWidth(wide + 24)
-        elif kind == "cache":
-            self.status.setText(f"training {head}: feature cache {msg.get('done')}/{msg.get('total')} videos")
-        elif kind == "log":
-            self.status.setText(f"{head}: {msg.get('text')}")
+        self.job_view.begin(self.status.text())
 
     def _on_finished(self, outcome: str, checkpoints: list, message: str) -> None:
         self.checkpoints = list(checkpoints)
-        self.bar.setVisible(False)
-        self.cancel_button.setEnabled(False)
         self.load_button.setEnabled(bool(checkpoints))
-        self.resume_button.setEnabled(outcome != "done")
         names = ", ".join(checkpoints) or "none"
         if outcome == "done":
-            self.status.setText(f"done: {names}")
+            self.job_view.set_status(f"done: {names}")
         elif outcome == "cancelled":
-            self.status.setText(f"cancelled; Resume continues from the last save (written: {names})")
+            self.job_view.set_status(f"cancelled; Resume continues from the last save (written: {names})")
         else:
-            self.status.setText(f"training {outcome} (written: {names}):\n{message}")
-            self.status.setStyleSheet("color: #e76f51;")
+            self.job_view.set_status(f"training {outcome} (written: {names}):\n{message}", failed=True)
 
     def cancel(self) -> None:
-        if self.job is not None and self.job.running():
-            self.status.setText("cancelling: the run stops and keeps its last save…")
-            self.job.cancel()
+        self.job_view.cancel()
 
     def resume(self) -> None:
         if self.job is not None and not self.job.running() and self.job.request is not None:
