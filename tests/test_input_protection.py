@@ -360,14 +360,18 @@ class _Panel:
         self.source_path = str(w["R.json"])
 
 
-class _Window:
-    """What ``export_report`` uses of the main window: the panel shown, and its error box."""
+class _Context:
+    """What ``export_report`` asks of the window's context: the evaluation feature (the
+    panel shown) and the error line."""
 
     def __init__(self, w):
         self.evaluation = type("E", (), {"panel": _Panel(w)})()
         self.errors: list[str] = []
 
-    def _error(self, title, text):
+    def feature(self, name):
+        return {"evaluation": self.evaluation}.get(name)
+
+    def error(self, title, text):
         self.errors.append(text)
 
 
@@ -375,7 +379,7 @@ def _export_report(kind):
     def run(w, out):
         from avsol_viewer.evaluate.commands import export_report
 
-        win = _Window(w)
+        win = _Context(w)
         assert export_report(win, out, kind) is False
         assert len(win.errors) == 1 and "\n" not in win.errors[0]
         raise InputError(out, win.errors[0])
