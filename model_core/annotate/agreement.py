@@ -28,7 +28,7 @@ segment has a handful of boxes.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from typing import Any, Sequence
 
 from model_core.annotate.document import AnnotationDocument, EditBox, EditSegment
 
@@ -187,7 +187,8 @@ def agreement(doc: AnnotationDocument, annotators: Sequence[str | None] | None =
                              f"{', '.join('(unnamed)' if p is None else repr(p) for p in present) or 'none'})")
     if a == b:
         raise ValueError("give two different annotators")
-    segments, by_class = [], {}
+    segments: list[dict[str, Any]] = []
+    by_class: dict[str, list[dict[str, Any]]] = {}
     not_compared = 0
     for v in doc.videos:
         for k, seg in enumerate(v.segments):

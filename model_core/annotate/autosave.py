@@ -119,8 +119,10 @@ class AutosaveWriter:
                 if not self._cond.wait_for(lambda: self._pending is not None, timeout=30.0):
                     self._thread = None     # idle: the thread ends, the next submit starts one
                     return
-                path, payload = self._pending
-                self._pending = None
+                pending, self._pending = self._pending, None
+                if pending is None:         # wait_for returned with one set: never
+                    continue
+                path, payload = pending
                 self._busy = True
             try:
                 write_autosave_payload(path, payload)

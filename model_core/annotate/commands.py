@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from types import EllipsisType
 from typing import Iterable
 
 from model_core.annotate.document import (AnnotationDocument, EditBox, EditSegment, _ids, check_coords,
@@ -50,6 +51,7 @@ class Command:
             self.doc.record_change(self.video, self.index, self._before["boxes"], was_done, self._ids,
                                    self.who, self.when)
         else:
+            assert self.when is not None        # set by the first do
             self.doc.record_change(self.video, self.index, seg.boxes, seg.done, self._ids, self.who, self.when)
             seg.restore(self._after)
         self.doc.revision += 1
@@ -149,7 +151,7 @@ class CopyPrevious(Command):
 
     text = "copy previous segment"
 
-    def __init__(self, doc, video, index, who=None, source: str | None | type(...) = ...):
+    def __init__(self, doc, video, index, who=None, source: str | None | EllipsisType = ...):
         super().__init__(doc, video, index, who)
         self.source = who if source is ... else source
 

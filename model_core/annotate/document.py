@@ -10,7 +10,7 @@ shared between threads; annotating needs the opposite, so this module keeps a mu
 * saving builds the JSON, checks it with the same reader BEFORE writing, and writes it
   atomically (``model_core.atomic``); the output is only ever a valid AVSOL-E v1 file;
 * a second writer of the same output is refused with the first one's pid through the
-  project's one writer lock (``model_core.outputs.OutputLock``, see :meth:`claim`).
+  project's one writer lock (``model_core.outputs.lock.OutputLock``, see :meth:`claim`).
 
 Every edit is a small command object (:class:`AddBox`, :class:`MoveBox`, :class:`Relabel`,
 :class:`ToggleSounding`, :class:`DeleteBox`, :class:`CopyPrevious`, :class:`MarkNoSounding`)
@@ -43,13 +43,16 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from model_core.atomic import write_text
 from model_core.errors import AnnotationError
 from model_core.formats._common import read_json
 from model_core.formats.annotations import AvsolE, Box, Segment, VideoAnnotation
 from model_core.formats.avsol_e import FORMAT, VERSION, avsol_e_from_dict
+
+if TYPE_CHECKING:   # imported where a lock is taken
+    from model_core.outputs.lock import OutputLock
 
 #: Category given to a video added without one (the reader wants it in ``classes``).
 UNLABELLED = "unlabelled"
@@ -220,7 +223,7 @@ class AnnotationDocument:
         self.revision = 0
         self.saved_revision = 0
         self.pending_history: list[dict] = []   # carried over by a recovered autosave
-        self._lock = None
+        self._lock: OutputLock | None = None
         self._by_name: dict[str, EditVideo] = {}
         self._seg_cache: dict[int, tuple[EditSegment, int, dict]] = {}
         self.mark_baseline()
