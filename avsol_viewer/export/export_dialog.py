@@ -2,8 +2,8 @@
 
 The work is :func:`avsol_viewer.export.export_video.export_overlay` (no dialogs; tests call it).
 Here: the menu action, a dialog for the target file, time range, views and sound, and a
-non-modal progress dialog whose Cancel stops the export (the target file is then left as
-it was). The user can go on playing and seeking while an export runs; closing the window
+non-modal window with the viewer's one job panel (:mod:`avsol_viewer.jobs`), whose Cancel
+stops the export (the target file is then left as it was). The user can go on playing and seeking while an export runs; closing the window
 cancels it and waits for its thread. ``export_video`` is imported when the command is
 used, not at start-up. Every function takes the window's
 :class:`~avsol_viewer.context.WindowContext` (``ctx``), not the window.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLineEdit, QProgressDialog, QPushButton, QSpinBox,
+                               QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from avsol_viewer.asks import confirm_overwrite
@@ -147,45 +147,53 @@ class ExportDialog(QDialog):
 
 
 def start_with_progress(ctx, out_path: str | os.PathLike, **options):
-    """``export_overlay`` with a progress dialog (Cancel) and the outcome in the window;
-    returns the running :class:`~avsol_viewer.export.export_video.ExportWorker`."""
+    """``export_overlay`` with its progress in the viewer's one job panel
+    (:class:`~avsol_viewer.jobs.panel.JobPanel`: bar, time left, Cancel) in a non-modal
+    window, and the outcome in the window; returns the running
+    :class:`~avsol_viewer.export.export_video.ExportWorker`."""
     from avsol_viewer.export.export_video import export_overlay
+    from avsol_viewer.jobs.job import ThreadJob
+    from avsol_viewer.jobs.panel import JobPanel
 
     worker = export_overlay(ctx, out_path, **options)
-    dlg = QProgressDialog("Exporting overlay video…", "Cancel", 0, 0, ctx.widget)
+    name = Path(out_path).name
+    job = ThreadJob(worker, "frame %v of %m", parent=worker)
+    job.cancelling_text = "cancelling the export…"
+    dlg = QDialog(ctx.widget)
     dlg.setWindowTitle("Export overlay video")
     dlg.setWindowModality(Qt.WindowModality.NonModal)
-    dlg.setMinimumDuration(0)
-    dlg.setAutoClose(False)
-    dlg.setAutoReset(False)
-    worker.progress_dialog = dlg
-    name = Path(out_path).name
-
-    def on_progress(done: int, total: int) -> None:
-        dlg.setMaximum(total)
-        dlg.setValue(done)
-        dlg.setLabelText(f"Exporting {name}: frame {done} of {total}")
+    dlg.setMinimumWidth(420)
+    panel = JobPanel(resumable=False, stacked=True)
+    panel.attach(job)
+    panel.begin(f"Exporting {name}…")
+    QVBoxLayout(dlg).addWidget(panel)
+    dlg.rejected.connect(panel.cancel)       # Esc or the window's close button: Cancel
+    worker.progress_dialog, worker.progress_job = dlg, job
 
     def on_cancel() -> None:
-        worker.request_stop()
         ctx.status("cancelling the export…", 4000)
 
     def on_done(result) -> None:
+        job.end("done")
         ctx.status(f"exported {result.frames} frames ({result.duration:.1f} s"
-                       f"{'' if result.has_audio else ', no sound track'}) to {result.path}", 10000)
+                   f"{'' if result.has_audio else ', no sound track'}) to {result.path}", 10000)
 
     def on_failed(message: str) -> None:
+        job.end("failed", message)
         ctx.error("Export failed", message)
         ctx.status(f"export failed: {message}", 15000)
 
-    worker.progress.connect(on_progress)
-    dlg.canceled.connect(on_cancel)
+    def on_cancelled() -> None:
+        job.end("cancelled")
+        ctx.status(f"export cancelled; {name} not written", 8000)
+
+    panel.cancel_button.clicked.connect(on_cancel)
     worker.done.connect(on_done)
     worker.failed.connect(on_failed)
-    worker.cancelled.connect(lambda: ctx.status(f"export cancelled; {name} not written", 8000))
+    worker.cancelled.connect(on_cancelled)
 
     def on_finished() -> None:
-        dlg.canceled.disconnect(on_cancel)  # closing a QProgressDialog emits canceled
+        dlg.rejected.disconnect(panel.cancel)
         dlg.close()
         dlg.deleteLater()
 
