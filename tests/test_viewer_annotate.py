@@ -550,3 +550,49 @@ def test_import_refuses_an_existing_set_and_bad_input(make_viewer, index_clip, t
     assert "exists" in v.errors[0][1] and "missing.json" in v.errors[1][1]
     assert all("\n" not in m for _, m in v.errors)
     assert out.read_text() == "{}" and not (tmp_path / "new.json").exists() and not mode.active
+
+
+def test_keys_nudge_and_resize_the_selected_box(make_viewer, index_clip, tmp_path):
+    """Alt+arrows move the selected box by 1 % of the frame (stopping at its edge, size
+    kept); Alt+Shift+arrows move its right / bottom edge; each press is one undo step."""
+    import pytest
+
+    v = make_viewer()
+    mode = start(v, index_clip, tmp_path / "set.json")
+    mode.add_box(0.2, 0.3, 0.5, 0.6)                     # selected once drawn
+    alt, shift = Qt.KeyboardModifier.AltModifier, Qt.KeyboardModifier.ShiftModifier
+    key(v, Qt.Key.Key_Right, alt)
+    key(v, Qt.Key.Key_Down, alt)
+    key(v, Qt.Key.Key_Down, alt)
+    assert mode.current().boxes[0].coords == pytest.approx((0.21, 0.32, 0.51, 0.62))
+    key(v, Qt.Key.Key_Right, alt | shift)                # wider
+    key(v, Qt.Key.Key_Up, alt | shift)                   # shorter
+    assert mode.current().boxes[0].coords == pytest.approx((0.21, 0.32, 0.52, 0.61))
+    assert v.c.player.time == pytest.approx(0.5, abs=0.05)   # the plain arrows' frame steps did not run
+    for _ in range(5):
+        key(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert mode.current().boxes[0].coords == pytest.approx((0.2, 0.3, 0.5, 0.6))
+    mode.move_box(mode.current().boxes[0].id, 0.0, 0.0, 0.3, 0.3)
+    key(v, Qt.Key.Key_Left, alt)                         # at the frame's edge: nothing moves
+    key(v, Qt.Key.Key_Up, alt)
+    assert mode.current().boxes[0].coords == (0.0, 0.0, 0.3, 0.3)
+    mode.move_box(mode.current().boxes[0].id, 0.0, 0.0, 0.005, 0.3)
+    edits = mode.stack.count()
+    key(v, Qt.Key.Key_Left, alt | shift)                 # would vanish: refused, one message
+    assert mode.stack.count() == edits and "cannot get smaller" in v.win.statusBar().currentMessage()
+
+
+def test_the_dock_shows_the_agreement_on_the_segment(make_viewer, index_clip, tmp_path):
+    """alice [.1,.1,.4,.4] and bob [.1,.1,.5,.4] on segment 0: IoU .09 / .12 = 0.75, both
+    sounding, neither marked "no object", both unlabelled: the dock's line for bob's view."""
+    v = make_viewer()
+    out = tmp_path / "set.json"
+    mode = start(v, index_clip, out, "alice")
+    mode.add_box(0.1, 0.1, 0.4, 0.4)
+    assert mode.save()
+    mode.stop()
+    assert mode.start(out, "bob")
+    assert "vs alice" not in mode.segment_label.text()
+    mode.add_box(0.1, 0.1, 0.5, 0.4)
+    assert ("vs alice: box IoU 0.75, sounding/silent agree yes, no-object agree yes, labels"
+            in mode.segment_label.text()), mode.segment_label.text()

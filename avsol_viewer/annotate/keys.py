@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayo
 
 #: how many recent classes the number keys reach
 RECENT = 9
+#: how far a nudge key moves a box or one of its edges, as a share of the frame
+NUDGE = 0.01
 
 #: (action name, menu text, key, what it does) - the Keys dialog and docs/annotate.md list these
 KEYS = [
@@ -23,6 +25,14 @@ KEYS = [
     ("toggle_sounding", "Toggle sounding / silent", "S", "the selected box makes the sound or not"),
     ("delete", "Delete box", "Delete", "remove the selected box"),
     ("copy_forward", "Copy previous segment's boxes", "R", "the previous segment's boxes, to nudge"),
+    ("nudge_left", "Nudge box left", "Alt+Left", "move the selected box 1 % of the frame left"),
+    ("nudge_right", "Nudge box right", "Alt+Right", "move the selected box 1 % of the frame right"),
+    ("nudge_up", "Nudge box up", "Alt+Up", "move the selected box 1 % of the frame up"),
+    ("nudge_down", "Nudge box down", "Alt+Down", "move the selected box 1 % of the frame down"),
+    ("widen", "Widen box", "Alt+Shift+Right", "move the selected box's right edge 1 % right"),
+    ("narrow", "Narrow box", "Alt+Shift+Left", "move the selected box's right edge 1 % left"),
+    ("taller", "Make box taller", "Alt+Shift+Down", "move the selected box's bottom edge 1 % down"),
+    ("shorter", "Make box shorter", "Alt+Shift+Up", "move the selected box's bottom edge 1 % up"),
     ("no_object", "No sounding object visible", "O", "mark it for this annotator (the file's no_sounding)"),
     ("play_segment", "Play segment", "Shift+Space", "play the segment's 1 s of sound"),
     ("undo", "Undo", "Ctrl+Z", "undo the last edit"),
@@ -74,6 +84,10 @@ def install_menu(ctx, mode) -> dict[str, QAction]:
         "toggle_sounding": mode.toggle_sounding, "delete": mode.delete_box, "copy_forward": mode.copy_forward,
         "no_object": mode.toggle_no_object, "play_segment": mode.play_segment, "undo": mode.stack.undo,
         "redo": mode.stack.redo, "save": mode.save, "keys": mode.show_keys,
+        "nudge_left": lambda: mode.nudge(-NUDGE, 0), "nudge_right": lambda: mode.nudge(NUDGE, 0),
+        "nudge_up": lambda: mode.nudge(0, -NUDGE), "nudge_down": lambda: mode.nudge(0, NUDGE),
+        "widen": lambda: mode.resize_by(NUDGE, 0), "narrow": lambda: mode.resize_by(-NUDGE, 0),
+        "taller": lambda: mode.resize_by(0, NUDGE), "shorter": lambda: mode.resize_by(0, -NUDGE),
     }
     for name, text, key, tip in KEYS:
         actions[name] = make_action(ctx.widget, text, key, slots[name], tip=tip)

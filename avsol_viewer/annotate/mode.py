@@ -403,6 +403,29 @@ class AnnotateMode(QObject):
         self.selected = key
         self.run_edit(ac.MoveBox, key, (x1, y1, x2, y2))
 
+    def nudge(self, dx: float, dy: float) -> None:
+        """Move the selected box by (``dx``, ``dy``) of the frame, keeping its size: at the
+        frame's edge it stops there (one undo step per key press)."""
+        box = self._need_selected()
+        if box is None:
+            return
+        dx = min(max(dx, -box.x1), 1.0 - box.x2)
+        dy = min(max(dy, -box.y1), 1.0 - box.y2)
+        if dx or dy:
+            self.move_box(box.id, *(round(v, 6) for v in (box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy)))
+
+    def resize_by(self, dw: float, dh: float) -> None:
+        """Move the selected box's right edge by ``dw`` and its bottom edge by ``dh`` of the
+        frame (clipped to it; a box that would vanish is refused with a status message)."""
+        box = self._need_selected()
+        if box is None:
+            return
+        x2, y2 = round(min(1.0, box.x2 + dw), 6), round(min(1.0, box.y2 + dh), 6)
+        if x2 <= box.x1 or y2 <= box.y1:
+            self.ctx.status("the box cannot get smaller (delete it instead)", 5000)
+            return
+        self.move_box(box.id, box.x1, box.y1, x2, y2)
+
     def _need_selected(self) -> ad.EditBox | None:
         box = self.selected_box()
         if box is None:
