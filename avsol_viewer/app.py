@@ -190,6 +190,9 @@ _SCREENSHOT_OUT: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:
+    from model_core import allocator
+
+    allocator.bound_heap()  # first: the arena cap holds only if set before any thread starts
     from model_core.outputs.lock import release_all
 
     try:

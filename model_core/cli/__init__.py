@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 
-from model_core import __version__
+from model_core import __version__, allocator
 from model_core.errors import InputError
 from model_core.options.types import OneLineParser
 from model_core.outputs.lock import release_all
@@ -88,6 +88,7 @@ def _interrupted_line(args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    allocator.bound_heap()  # first: the arena cap holds only if set before any thread starts
     try:
         parser = build_parser()
     except BrokenCommandError as exc:

@@ -45,8 +45,12 @@ from model_core.inference.engine import (EMBEDDING_CACHE, EmbeddingCache, decode
                                          embed_windows, lower_thread_priority, predict_frames, predict_frames_audios)
 from model_core.media import frames as media_frames
 
-#: batches decoded ahead of the model (memory: this many batches of uint8 frames)
+#: batches decoded ahead of the model, at most
 QUEUE_BATCHES = 3
+#: ... and at most this many bytes of frames waiting in the queue (at least one batch): a
+#: batch of 16 frames at the heads' 112 px is 0.6 MB, but 16 frames at a published model's
+#: native 1080p are 100 MB, and the decoder runs ahead while the model warms up
+QUEUE_BYTES = 64 * 1024 * 1024
 #: how the decode thread is demoted (see ``engine.lower_thread_priority``): "idle", a nice increment, or 0.
 #: Measured (benchmarks/bench_inference.py): no gain from nice 10 or SCHED_IDLE on 2 cores,
 #: and a demoted decoder starves when other processes load the machine, so: 0.
@@ -116,6 +120,15 @@ def _plan(reader, times, fps):
     order = np.argsort(times, kind="stable")
     idx = np.array([reader.index_at_time(float(t)) for t in times[order]], dtype=np.int64)
     return times[order], idx, order
+
+
+def queue_depth(batch: int, frame_shape: tuple[int, ...]) -> int:
+    """Batches of ``batch`` uint8 frames of ``frame_shape`` the decode queue may hold:
+    :data:`QUEUE_BATCHES`, fewer when they would pass :data:`QUEUE_BYTES`, never under 1.
+    With the batch being filled and the one the model works on, the frames in flight are
+    at most this plus two batches, whatever the film's length."""
+    batch_bytes = max(1, int(batch) * int(np.prod(frame_shape)))
+    return max(1, min(QUEUE_BATCHES, QUEUE_BYTES // batch_bytes))
 
 
 class _Decoder:
@@ -243,6 +256,9 @@ class Decoding:
             self.reader = media_frames.VideoReader(self.path, sparse=_sparse(times, fps))
             self.plan = _plan(self.reader, times, fps)
             self.total = self.reader.frame_count if self.plan is None else len(self.plan[0])
+            shape = ((self.size[1], self.size[0], 3) if self.size is not None
+                     else (self.reader.height, self.reader.width, 3))
+            self.queue.maxsize = queue_depth(self.batch, shape)  # nothing was put yet
             self.source = _audio_source(audio, self.path)
             self.silent = bool(self.source.silent)
             self.decoder = _Decoder(self.reader, self.plan, self.size, self.batch, self.source, self.hop,
