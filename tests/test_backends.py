@@ -289,3 +289,23 @@ def test_the_report_records_backend_and_precision(tiny_checkpoint, synth_set, tm
 
     with pytest.raises(InputError, match="backend"):
         read_report(out)
+
+
+def test_the_cache_keeps_its_size_by_dropping_the_least_recently_used(cache):
+    import os
+
+    from model_core.inference.backends import cache as compiled
+
+    folder = compiled.compiled_dir()
+    folder.mkdir(parents=True)
+    paths = []
+    for i, name in enumerate(("old.onnx", "middle.blob", "new.onnx", "newest.blob")):
+        p = folder / name
+        p.write_bytes(b"x" * 100)
+        os.utime(p, (1000 + i, 1000 + i))
+        paths.append(p)
+    (folder / "decisions.json").write_text("{}")
+    compiled.touch(paths[0])                     # used just now: the most recent
+    gone = compiled.prune(limit_bytes=250, keep=(paths[1],))
+    assert gone == [paths[2], paths[3]]          # oldest first, the kept one skipped
+    assert paths[0].exists() and paths[1].exists() and (folder / "decisions.json").exists()

@@ -228,8 +228,8 @@ class FamilyModel:
         self.batch_size = int(batch_size)
         # batch norm folded into the convolutions (the same function up to float rounding)
         self.net = fold_batch_norm(net.eval()).to(self.device)
-        # NHWC convolutions: torchvision's resnet18 on 2 CPU cores ran 3.0 instead of 2.2
-        # frames/s at 224 (a loaded machine; the Localizer measured the same direction)
+        # NHWC convolutions: faster for the torch backend on the CPU, as for the Localizer
+        # (benchmarks/bench_inference.py, figures in benchmarks/README.md)
         self.net.to(memory_format=torch.channels_last)
         for p in self.net.parameters():
             p.requires_grad_(False)

@@ -89,6 +89,47 @@ def machine() -> str:
     return f"{name}|{os.cpu_count()}|{platform.system()}|{platform.machine()}"
 
 
+#: The most the compiled entries may take on disk; the least recently used go first
+#: (a full-size ResNet-18 step is ~45 MB as ONNX and as much again as OpenVINO's blob).
+LIMIT_BYTES = 2 * 1024 ** 3
+
+
+def touch(path: Path) -> None:
+    """Mark an entry as just used (its modification time orders :func:`prune`)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune(limit_bytes: int = LIMIT_BYTES, keep: tuple = ()) -> list[Path]:
+    """Delete the least recently used entries until the folder holds at most
+    ``limit_bytes`` (``keep``: paths never deleted, the entries being built); returns
+    what was deleted. A file another process deletes first is skipped."""
+    entries = []
+    for p in compiled_dir().glob("*"):
+        if p.suffix in (".onnx", ".blob") and p.is_file():
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            entries.append((st.st_mtime, st.st_size, p))
+    total = sum(size for _, size, _ in entries)
+    gone = []
+    for _, size, p in sorted(entries, key=lambda e: e[0]):
+        if total <= limit_bytes:
+            break
+        if p in keep:
+            continue
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        total -= size
+        gone.append(p)
+    return gone
+
+
 def _decisions_path() -> Path:
     return compiled_dir() / "decisions.json"
 

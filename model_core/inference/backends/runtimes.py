@@ -81,6 +81,7 @@ class StepSource:
         """The step's ONNX file, exported once per weights and input shape."""
         path = self.entry("onnx", torch.__version__).with_suffix(".onnx")
         if path.is_file():
+            cache.touch(path)
             return path
         try:
             import onnx  # noqa: F401 - torch's exporter writes through it
@@ -93,6 +94,7 @@ class StepSource:
             torch.onnx.export(step, (example,), str(tmp), input_names=["x"], output_names=["y"],
                               dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
         COUNTS["export"] += 1
+        cache.prune(keep=(path,))
         return path
 
 
@@ -143,6 +145,7 @@ def build_openvino(source: StepSource, precision: str, threads: int) -> OpenVINO
         try:
             compiled = core.import_model(blob.read_bytes(), "CPU", run_config)
             COUNTS["load:openvino"] += 1
+            cache.touch(blob)
             return OpenVINORunner(compiled)
         except Exception:  # noqa: BLE001 - an unreadable entry is rebuilt below
             pass
@@ -151,6 +154,7 @@ def build_openvino(source: StepSource, precision: str, threads: int) -> OpenVINO
     compiled = core.compile_model(core.read_model(str(source.onnx())), "CPU", config)
     COUNTS["compile:openvino"] += 1
     write_bytes(blob, compiled.export_model().getvalue())
+    cache.prune(keep=(blob,))
     return OpenVINORunner(compiled)
 
 
