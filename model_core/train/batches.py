@@ -28,6 +28,12 @@ class SegmentStore:
     def __init__(self, entries: Sequence[CachedVideo | None]):
         self.entries = list(entries)
 
+    def _entry(self, video: int) -> CachedVideo:
+        entry = self.entries[video]
+        if entry is None:
+            raise ValueError(f"video {video} was not decoded: filter the items first")
+        return entry
+
     def usable(self, item: SegmentItem) -> bool:
         """Whether ``item`` has a decoded frame in the cache."""
         e = self.entries[item.video] if item.video < len(self.entries) else None
@@ -52,11 +58,11 @@ class SegmentStore:
         ``audio_items``, when given, supply the log-mels (item b's frame with the audio of
         ``audio_items[b]``); labels stay those of ``items``.
         """
-        frames = np.stack([self.entries[it.video].frames[it.segment] for it in items])
+        frames = np.stack([self._entry(it.video).frames[it.segment] for it in items])
         if flip is not None:
             sel = flip.numpy().astype(bool)
             frames[sel] = frames[sel][:, :, ::-1]
-        mels = np.stack([self.entries[it.video].mels[it.segment] for it in (audio_items or items)])
+        mels = np.stack([self._entry(it.video).mels[it.segment] for it in (audio_items or items)])
         labels = torch.tensor([it.label for it in items], dtype=torch.long)
         return (torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2),
                 torch.from_numpy(np.ascontiguousarray(mels, dtype=np.float32)), labels)

@@ -76,6 +76,11 @@ class Trainer:
     """One training run. ``Trainer(options, callbacks).run()`` returns the summary dict
     saved in the checkpoint (``stopped`` True when ``stop_after_steps`` cut it short)."""
 
+    # the run's state, set by _run (and by _try_resume when resuming)
+    resumed_from: int | None
+    best: dict[str, Any] | None
+    _pending: list[tuple[int, dict[str, torch.Tensor], float]]   # steps not read yet: (step, parts, lr)
+
     def __init__(self, options: TrainOptions, callbacks: Iterable[Callback] = ()):
         problems = options.problems()
         if problems:
@@ -117,10 +122,10 @@ class Trainer:
             key_of.update(part)
             for name, why in fails.items():
                 self.log(f"{name}: cannot decode ({why}); left out", "warning")
-        self.store = SegmentStore([cache.open(key_of[i]) if key_of.get(i) else None
+        self.store = SegmentStore([cache.open(key) if (key := key_of.get(i)) else None
                                    for i in range(len(data.videos))])
         mute = [data.videos[i].file for i in used
-                if key_of.get(i) and not self.store.entries[i].has_audio]
+                if (entry := self.store.entries[i]) is not None and not entry.has_audio]
         if mute:
             self.log(f"{len(mute)} video(s) without a sound track, trained on silence (SPEC 4): "
                      f"{', '.join(mute[:10])}{' ...' if len(mute) > 10 else ''}", "warning")
@@ -167,7 +172,7 @@ class Trainer:
             [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
             lr=o.lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        step_module = _StepModule(model, o.head, o.lam)
+        step_module: nn.Module = _StepModule(model, o.head, o.lam)
         if info.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -182,8 +187,10 @@ class Trainer:
         from torch.utils.data.distributed import DistributedSampler
 
         o, info = self.opts, self.info
-        self.sampler = DistributedSampler(range(len(self.train_items)), num_replicas=info.world_size,
-                                          rank=info.rank, shuffle=True, seed=o.seed, drop_last=True)
+        # the sampler needs only the length of what it samples: the item indices
+        self.sampler: DistributedSampler[int] = DistributedSampler(
+            range(len(self.train_items)), num_replicas=info.world_size,  # type: ignore[arg-type]
+            rank=info.rank, shuffle=True, seed=o.seed, drop_last=True)
         per_rank = len(self.sampler)
         self.batch = min(o.batch_size, per_rank)
         if self.batch < o.batch_size:
@@ -318,7 +325,9 @@ class Trainer:
         """Scale the gradients so that their global L2 norm is at most ``--grad-clip``;
         the norm before clipping, as a device tensor (no sync: clip_grad_norm_ only checks
         finiteness when asked to)."""
-        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.opts.grad_clip).detach()
+        max_norm = self.opts.grad_clip
+        assert max_norm is not None           # called only with --grad-clip
+        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm).detach()
 
     def _flush(self) -> dict[str, float]:
         """Read the steps taken since the last read, add them to the epoch's running sums
@@ -418,8 +427,8 @@ class Trainer:
         o, info = self.opts, self.info
         self._t0, self._seconds_before = time.perf_counter(), 0.0
         self.step, self.samples, self.history, self.sums, self.resumed_from = 0, 0, [], {}, None
-        self._pending: list[tuple[int, dict[str, torch.Tensor], float]] = []   # (step, parts, lr)
-        self.best: dict[str, Any] | None = None
+        self._pending = []
+        self.best = None
         self._prepare_data()
         self._build_model()
         self._schedule()
@@ -442,10 +451,10 @@ class Trainer:
                 self.samples += self.batch * info.world_size
                 tick_samples += self.batch * info.world_size
                 if self.step % o.log_every == 0 or b + 1 == self.steps_per_epoch:
-                    parts = self._flush()
+                    last = self._flush()
                     now = time.perf_counter()
                     self.emit(Step(epoch=epoch + 1, step=self.step, total_steps=self.total_steps,
-                                   samples_per_s=round(tick_samples / max(now - tick, 1e-9), 2), **parts))
+                                   samples_per_s=round(tick_samples / max(now - tick, 1e-9), 2), **last))
                     tick, tick_samples = now, 0
                 if o.stop_after_steps is not None and self.step >= o.stop_after_steps:
                     self._flush()

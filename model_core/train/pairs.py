@@ -17,7 +17,7 @@ Everything random is drawn from the step's generator, so resuming stays exact.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
 
@@ -66,7 +66,7 @@ def pick_absent_negatives(visible: torch.Tensor, audio_labels: torch.Tensor,
 
 
 def swap_silent(items: Sequence[SegmentItem], visible: Sequence[tuple[int, tuple[int, ...]]],
-                by_class: dict[int, Sequence[SegmentItem]], p: float,
+                by_class: Mapping[int, Sequence[SegmentItem]], p: float,
                 generator: torch.Generator | None = None) -> tuple[list[SegmentItem], list[int]]:
     """The audio item and label of each item: with probability ``p``, for an item with a
     visible silent object, a random train item of one of those silent classes (its audio;

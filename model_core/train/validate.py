@@ -94,9 +94,9 @@ def validate(model, store: SegmentStore, items: Sequence[SegmentItem], head: str
             sums.setdefault(k, 0.0)  # same keys on every rank for the reduction
     sums = all_reduce_sums(info, sums)
     model.train(was_training)
-    n = max(sums["n"], 1.0)
-    out = {"loss": sums["loss"] / n, "avc_acc": sums["avc_right"] / max(sums["avc_n"], 1.0),
-           "cls_acc": sums["cls_right"] / n, "n": int(sums["n"])}
+    total = max(sums["n"], 1.0)
+    out = {"loss": sums["loss"] / total, "avc_acc": sums["avc_right"] / max(sums["avc_n"], 1.0),
+           "cls_acc": sums["cls_right"] / total, "n": int(sums["n"])}
     if sums.get("loc_n", 0) > 0:
         m = sums["loc_n"]
         out.update({"ciou@0.5": sums["loc_success"] / m, "mean_ciou": sums["loc_ciou"] / m,
