@@ -373,7 +373,7 @@ def test_command_line_flags_need_each_other(capsys):
 
 
 def test_docs_list_every_key(repo_root):
-    from avsol_viewer.annotate.mode import KEYS
+    from avsol_viewer.annotate.keys import KEYS
 
     text = (repo_root / "docs" / "annotate.md").read_text()
     for _, name, key_, _ in KEYS:
@@ -550,6 +550,12 @@ def test_import_refuses_an_existing_set_and_bad_input(make_viewer, index_clip, t
     assert "exists" in v.errors[0][1] and "missing.json" in v.errors[1][1]
     assert all("\n" not in m for _, m in v.errors)
     assert out.read_text() == "{}" and not (tmp_path / "new.json").exists() and not mode.active
+    v.errors.clear()
+    left = tmp_path / "left.json"                        # an import there was autosaved, never saved
+    autosave_path(left).write_text("{}")
+    assert not mode.import_set("flickr", tmp_path, left)
+    ((_, message),) = v.errors
+    assert "unsaved annotations" in message and autosave_path(left).read_text() == "{}"
 
 
 def test_keys_nudge_and_resize_the_selected_box(make_viewer, index_clip, tmp_path):

@@ -27,6 +27,7 @@ def import_set(mode, source: str, src: str | Path, out: str | Path | None = None
     :data:`DEFAULT_NAME` beside the open video) and annotate it: the open video if it is in
     the set, else the first imported video found in its folder. False, with one
     message naming the file and the problem, when anything is wrong (nothing is written)."""
+    from model_core.annotate.autosave import autosave_path, find_recovery
     from model_core.annotate.document import from_import
     from model_core.formats import import_flickr, import_vggss
 
@@ -43,6 +44,10 @@ def import_set(mode, source: str, src: str | Path, out: str | Path | None = None
     if out.exists():
         ctx.error("Cannot import", f"{out}: exists; an import never replaces an annotation set "
                                        f"(choose another name, or open it with Annotate › Start)")
+        return False
+    if find_recovery(out) is not None:   # a set imported there before and never saved: not lost silently
+        ctx.error("Cannot import", f"{out}: unsaved annotations of it are waiting ({autosave_path(out).name}); "
+                                   f"open it with Annotate › Start to recover them, or choose another name")
         return False
     importer = import_vggss if source == "vggss" else import_flickr
     try:
