@@ -5,9 +5,9 @@ one more box added before each of ``ROUNDS`` autosaves. Three figures, each the 
 the maximum over the rounds, all on the calling thread (the GUI thread in the viewer), with
 the viewer's GIL switch interval (``avsol_viewer.constants.SWITCH_INTERVAL_S``):
 
-- ``inline_ms``: snapshot, encoding and atomic write (fsync included) done there, one
-  ``json.dumps`` over the whole set, as annotate mode did before its writer thread;
-- ``submit_ms``: what annotate mode does now: the snapshot there
+- ``inline_ms``: snapshot, encoding and atomic write (fsync included) all done there, one
+  ``json.dumps`` over the whole set: what the writer thread takes off the GUI thread;
+- ``submit_ms``: what annotate mode does: the snapshot there
   (``autosave_payload``), handed to :class:`~model_core.annotate.autosave.AutosaveWriter`;
 - ``stall_ms``: the longest the calling thread, polling every 0.5 ms, waited to run again
   while the writer's thread encoded and wrote (the interpreter lock is shared: this is what

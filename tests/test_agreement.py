@@ -1,4 +1,4 @@
-"""Inter-annotator agreement (issue 30 item 3) against figures computed by hand."""
+"""Inter-annotator agreement against figures computed by hand."""
 from __future__ import annotations
 
 import json

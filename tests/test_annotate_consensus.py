@@ -1,4 +1,4 @@
-"""The consensus of several annotators on a segment (issue 30 item 3), against boxes
+"""The consensus of several annotators on a segment, against boxes
 computed by hand."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The editable annotation set (issue 30 items 2, 4, 5; model_core.annotate.document)."""
+"""The editable annotation set (model_core.annotate.document): its save, history, autosave, writer thread, prefill."""
 from __future__ import annotations
 
 import json
@@ -383,7 +383,7 @@ def test_reader_checks_the_annotation_fields():
         avsol_e_from_dict(d)
 
 
-# --- a correction followed by a rescore (issue 30 item 4) ----------------------------------
+# --- a correction followed by a rescore --------------------------------------------------
 @pytest.fixture
 def scored_report(tmp_path):
     """A metrics report over a small set: three scored items of a.mp4 (maps rise to the right)."""
@@ -444,7 +444,7 @@ def test_correction_then_rescore_marks_the_changed_items(scored_report, tmp_path
     assert any(n.startswith("ground truth changed: 1 item row(s)") for n in again["notes"])
 
 
-# --- prefill from a model's map (issue 30 item 5) ------------------------------------------
+# --- prefill from a model's map ----------------------------------------------------------
 def test_prefill_boxes_by_hand():
     import numpy as np
 

@@ -1,4 +1,4 @@
-"""Annotate mode (issue 30): the mouse and the keys on the real widgets, then the saved file.
+"""Annotate mode: the mouse and the keys on the real widgets, then the saved file.
 
 The clip is ``index_clip`` (2 s, 128 x 96, the frame index drawn in the pixels): two 1 s
 segments whose annotated frames are 12 (0.5 s) and 37 (1.5 s). Boxes go in and come out as

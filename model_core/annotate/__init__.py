@@ -1,4 +1,4 @@
-"""Making and correcting AVSOL-E v1 sets (issue 30), the Qt-free half.
+"""Making and correcting AVSOL-E v1 sets, the Qt-free half.
 
 ``document``: an editable annotation set, the checked atomic save with its writer lock,
 autosave and recovery, and the history of corrections; ``commands``: its undoable edits.

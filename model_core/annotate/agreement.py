@@ -1,4 +1,4 @@
-"""Inter-annotator agreement on an AVSOL-E set (issue 30 item 3, ``avsol agreement``).
+"""Inter-annotator agreement on an AVSOL-E set (``avsol agreement``, and the viewer's dock).
 
 Two annotators A and B are compared on every segment where both said something (a box or
 a "no sounding object visible" mark); segments only one of them annotated are counted as

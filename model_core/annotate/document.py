@@ -1,4 +1,4 @@
-"""An editable AVSOL-E v1 annotation set: videos -> 1 s segments -> boxes (issue 30).
+"""An editable AVSOL-E v1 annotation set: videos -> 1 s segments -> boxes.
 
 The reader's data classes (``model_core.formats.annotations``) are frozen so they can be
 shared between threads; annotating needs the opposite, so this module keeps a mutable copy
@@ -502,8 +502,9 @@ def dumps_set(d: dict) -> str:
     """The set's JSON with one video (and one history entry) per line.
 
     Readable and diff-friendly like an indented file, but each line comes from json's C
-    encoder: an indented dump of a 4 000-video set goes through the pure-Python encoder
-    and took several seconds of a save.
+    encoder: an indented dump goes through the pure-Python encoder, seconds on a set of
+    thousands of videos. One call per video also lets other threads run between them
+    (the autosave's writer thread encodes with it while the GUI thread draws).
     """
     items = []
     for key, value in d.items():

@@ -1,4 +1,4 @@
-"""Boxes proposed from a model's map, for the annotator to accept or fix (issue 30 item 5).
+"""Boxes proposed from a model's map, for the annotator to accept or fix (``--prefill HEAD``).
 
 A map (any head's, on its absolute [0, 1] scale) is thresholded and split into connected
 regions (8-connectivity, OpenCV's ``connectedComponentsWithStats``); each region's bounding
