@@ -17,12 +17,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from avsol_viewer.asks import confirm_overwrite
 from avsol_viewer.evaluate.eval_job import EvalRequest
+from avsol_viewer.jobs.dialog import field_row, run_buttons
 from avsol_viewer.output_folder import FollowingField, default_output_dir, ensure_folder, remember_output
 
 DEFAULT_REPORT = "avsol-report.json"
@@ -48,15 +48,6 @@ def describe_folder(folder: str, annotations: str | None = None) -> str:
     found = sum(v.path is not None for v in s.videos)
     return (f"{s.mode} annotations {s.annotations.name}: {len(s.videos)} videos ({found} found), "
             f"{s.n_items} items, {len(s.classes)} classes")
-
-
-def _row(*widgets) -> QWidget:
-    w = QWidget()
-    lay = QHBoxLayout(w)
-    lay.setContentsMargins(0, 0, 0, 0)
-    for x in widgets:
-        lay.addWidget(x, 1 if isinstance(x, QLineEdit) else 0)
-    return w
 
 
 class EvalDialog(QDialog):
@@ -96,23 +87,19 @@ class EvalDialog(QDialog):
         out_browse = QPushButton("…")
         out_browse.clicked.connect(self._browse_out)
         form = QFormLayout()
-        form.addRow("Folder", _row(self.folder, browse))
-        form.addRow("Annotations", _row(self.annotations, pick_ann))
+        form.addRow("Folder", field_row(self.folder, browse))
+        form.addRow("Annotations", field_row(self.annotations, pick_ann))
         form.addRow("", self.found)
         ck = QVBoxLayout()
         ck.addWidget(self.ckpts)
-        ck.addWidget(_row(add, remove))
+        ck.addWidget(field_row(add, remove))
         box = QWidget()
         box.setLayout(ck)
         form.addRow("Checkpoints", box)
-        form.addRow("Threshold rule", _row(self.rule, self.level))
-        form.addRow("Report", _row(self.out, out_browse))
-        form.addRow("Device / batch", _row(self.device, self.batch))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("Evaluate")
+        form.addRow("Threshold rule", field_row(self.rule, self.level))
+        form.addRow("Report", field_row(self.out, out_browse))
+        form.addRow("Device / batch", field_row(self.device, self.batch))
+        buttons, self.ok = run_buttons(self, "Evaluate")
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(buttons)

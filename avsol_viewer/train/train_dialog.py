@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QLabel, QLineEdit,
+                               QPushButton, QSpinBox, QVBoxLayout)
 
 from avsol_viewer.asks import confirm_overwrite
+from avsol_viewer.jobs.dialog import field_row, run_buttons
 from avsol_viewer.output_folder import FollowingField, default_output_dir, in_install_folder, remember_output
 from avsol_viewer.train.train_job import HEADS, TrainRequest
 
@@ -67,19 +68,11 @@ class TrainDialog(QDialog):
         self.out = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
-        row = QWidget()
-        rl = QHBoxLayout(row)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.folder, 1)
-        rl.addWidget(browse)
-        heads = QWidget()
-        hl = QHBoxLayout(heads)
-        hl.setContentsMargins(0, 0, 0, 0)
+        heads = field_row(*self.heads.values())
         for b in self.heads.values():
-            hl.addWidget(b)
             b.toggled.connect(self._update)
         form = QFormLayout()
-        form.addRow("Dataset", row)
+        form.addRow("Dataset", field_row(self.folder, browse))
         form.addRow("", self.found)
         form.addRow("Heads", heads)
         form.addRow("Epochs", self.epochs)
@@ -88,17 +81,8 @@ class TrainDialog(QDialog):
         form.addRow("Model preset", self.config)
         out_browse = QPushButton("…")
         out_browse.clicked.connect(self._browse_out)
-        out_row = QWidget()
-        ol = QHBoxLayout(out_row)
-        ol.setContentsMargins(0, 0, 0, 0)
-        ol.addWidget(self.out, 1)
-        ol.addWidget(out_browse)
-        form.addRow("Checkpoints to", out_row)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("Train")
+        form.addRow("Checkpoints to", field_row(self.out, out_browse))
+        buttons, self.ok = run_buttons(self, "Train")
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(buttons)

@@ -1,0 +1,26 @@
+"""What the dialogs that start a job (Tools › Evaluate folder…, Tools › Train model…) build
+alike: a field with its buttons on one row, and the Ok button named after the job."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialogButtonBox, QHBoxLayout, QLineEdit, QPushButton, QWidget
+
+
+def field_row(*widgets) -> QWidget:
+    """``widgets`` side by side without margins; a line edit takes the width left."""
+    w = QWidget()
+    lay = QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for x in widgets:
+        lay.addWidget(x, 1 if isinstance(x, QLineEdit) else 0)
+    return w
+
+
+def run_buttons(dialog, ok_text: str) -> tuple[QDialogButtonBox, QPushButton]:
+    """Ok (named ``ok_text``: "Evaluate", "Train") and Cancel, wired to ``dialog``'s accept
+    and reject; returns the box and its Ok button (enabled only when the choices are usable)."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setText(ok_text)
+    return buttons, ok
