@@ -21,12 +21,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from model_core.errors import DeviceError, InputError
 from model_core.inference.frame_sources import FrameProvider
+
+if TYPE_CHECKING:   # imported when a file camera opens
+    from model_core.media.frames import VideoReader
 
 
 @dataclass
@@ -86,8 +89,8 @@ class LiveFrames(FrameProvider):
                 raise self.error
             return self._latest
 
-    @property
-    def frame_count(self) -> int:  # FrameProvider: the frames captured so far
+    @property   # read-only here (FrameProvider's is a plain attribute): it grows with the capture
+    def frame_count(self) -> int:  # type: ignore[override]  # FrameProvider: the frames captured so far
         return self.captured
 
     def time_at(self, index: int) -> float:
@@ -196,7 +199,7 @@ class CameraFrames(LiveFrames):
         super().__init__(f"camera {index}", clock)
         self.index = int(index)
         self.fps = 30.0
-        self._cap = None
+        self._cap: Any = None      # a cv2.VideoCapture once open (OpenCV is read untyped)
         self._fails = 0
 
     def _open(self) -> None:
@@ -242,7 +245,7 @@ class FileCameraFrames(LiveFrames):
         super().__init__(f"file {Path(path).name}", clock)
         self.path = os.fspath(path)
         self.fps = 25.0
-        self._reader = None
+        self._reader: VideoReader | None = None
         self._next = 0          # index in the file
         self._shown = 0         # frames due since the start (across loops)
         self._start = 0.0
@@ -253,13 +256,15 @@ class FileCameraFrames(LiveFrames):
         if not Path(self.path).is_file():
             raise DeviceError(self.path, "no such file for --camera")
         try:
-            self._reader = VideoReader(self.path)
+            reader = self._reader = VideoReader(self.path)
         except InputError as exc:
             raise DeviceError(self.path, f"cannot be used as a camera ({exc.problem})") from None
-        self.fps = float(self._reader.fps)
+        self.fps = float(reader.fps)
         self._start = self.clock()
 
     def _grab(self) -> np.ndarray | None:
+        reader = self._reader
+        assert reader is not None             # the capture thread opens before it grabs
         due_at = self._start + self._shown / self.fps
         wait = due_at - self.clock()
         if wait > 0:   # not due yet: wait, then ask the clock again
@@ -270,10 +275,10 @@ class FileCameraFrames(LiveFrames):
             if behind > 0:
                 self.dropped += behind
                 self._shown += behind
-                self._next = (self._next + behind) % self._reader.frame_count
-        n = self._reader.frame_count
+                self._next = (self._next + behind) % reader.frame_count
+        n = reader.frame_count
         try:
-            img = self._reader.read_at_index(self._next % n)
+            img = reader.read_at_index(self._next % n)
         except InputError as exc:
             raise DeviceError(self.path, f"stopped delivering frames ({exc.problem})") from None
         self._next = (self._next + 1) % n

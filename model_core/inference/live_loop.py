@@ -227,14 +227,15 @@ class LiveLoop:
                     self.audio = audio
                     self.microphone_name = audio.name
                     self._problem("microphone", None)
+            audio = self.audio
+            assert audio is not None          # the first pass opens one: a microphone or silence
             try:
-                self.audio.check()
+                audio.check()
             except DeviceError as exc:
                 self._problem("microphone", f"{exc} — maps computed on silence")
                 self._close_audio()
-                self.audio = SilentLive(clock=self.clock)
+                audio = self.audio = SilentLive(clock=self.clock)
                 retry_at = self.clock() + self.retry_s
-            audio = self.audio
             akey = audio.key
             first = audio.last(1.0)[0]
             rows = {}
@@ -257,6 +258,8 @@ class LiveLoop:
     def _spectrogram(self, audio: LiveAudio) -> None:
         from model_core.features import log_mel
 
+        if self.on_spectrogram is None:
+            return
         first, x = audio.last(self.spectrogram_seconds)
         mel = log_mel(x)
         self.on_spectrogram(np.asarray(mel).reshape(mel.shape[-2], mel.shape[-1]), first + len(x))
@@ -315,7 +318,9 @@ class LiveLoop:
         from model_core.media.frames import resize_frame
 
         with self._lock:
-            akey, first, rows, silent = self._embedding
+            embedding = self._embedding
+        assert embedding is not None          # the engine predicts once the first one is ready
+        akey, first, rows, silent = embedding
         cache = EmbeddingCache(max_items=len(rows) + 1)
         entries = {}
         size = decode_size(list(self.localizers.values()))

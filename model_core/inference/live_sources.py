@@ -210,6 +210,8 @@ class MicrophoneAudio(LiveAudio):
     def start(self) -> "MicrophoneAudio":
         try:
             self._last_write = self.clock() + START_GRACE_S
+            if self._stream is None:
+                raise RuntimeError("closed")
             self._stream.start()
         except Exception as exc:  # noqa: BLE001
             raise DeviceError(None, f"{self.name}: cannot start ({_first_line(exc)})") from None
