@@ -246,6 +246,18 @@ def test_a_command_hands_its_options_on_without_naming_them_again():
     assert {"backend", "precision"} <= set(shared) and (e.backend, e.precision) == ("auto", "bf16")
 
 
+def test_the_eval_runners_defaults_are_the_declared_ones():
+    # EvalOptions is what the runner takes from code; a default of its own would make a run
+    # from code differ from the same run from the command line
+    from model_core.evaluation.runner import EvalOptions
+
+    declared_defaults = {f.name: default_of(f) for f, _ in declared(EvalCommand)}
+    shared = [f for f in dataclasses.fields(EvalOptions) if f.name in declared_defaults and f.name != "negatives"]
+    assert len(shared) >= 10
+    for f in shared:
+        assert default_of(f) == declared_defaults[f.name], f.name
+
+
 def test_infer_hands_backend_and_precision_to_the_loader(index_clip, tmp_path, monkeypatch, capsys):
     import model_core.models.loading as loading
     from model_core.errors import InputError
