@@ -23,10 +23,10 @@ import argparse
 import dataclasses
 import math
 from dataclasses import MISSING, dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from model_core.errors import InputError
-from model_core.options.types import OneLineParser, finite, integer
+from model_core.options.types import finite, integer
 
 KINDS = (str, int, float, bool)
 
@@ -294,9 +294,3 @@ def to_argv(obj: Any, command: str | None = None) -> list[str]:
             rest += [flag, text_of(o, value)]
     return head + rest
 
-
-def parse_into(cls: type, argv: Iterable[str], prog: str = "avsol") -> Any:
-    """``cls`` from a command line of its options alone (tests, and a check of
-    :func:`to_argv`'s output); argparse's errors exit as argparse does."""
-    parser = add_options(OneLineParser(prog=prog), cls)
-    return from_args(cls, parser.parse_args(list(argv)))
