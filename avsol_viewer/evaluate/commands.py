@@ -17,20 +17,18 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from avsol_viewer.evaluate.eval_job import EvalJob, EvalRequest
 from avsol_viewer.evaluate.report_source import ReportSource, checkpoint_paths
 from avsol_viewer.evaluate.results_panel import ResultsPanel, describe
+from avsol_viewer.jobs.feature import JobFeature
 
 NEXT_FAILURE, PREVIOUS_FAILURE = "F", "Shift+F"
 
 
-class Evaluation:
+class Evaluation(JobFeature):
     """The window's evaluation state: the results panel, its dock, the job, the report's
     sources (video paths, segments)."""
 
     def __init__(self, ctx):
+        super().__init__(ctx, "Evaluation", "evaluation_dock", ResultsPanel(), EvalJob(ctx.widget))
         self.ctx = ctx
-        self.panel = ResultsPanel()
-        self.dock = ctx.add_dock("Evaluation", self.panel, "evaluation_dock", group="bottom")
-        self.job = EvalJob(ctx.widget)
-        self.panel.attach(self.job)
         self.panel.item_activated.connect(lambda row: inspect_item(ctx, row))
         self.panel.edit_requested.connect(lambda row: edit_ground_truth(ctx, row))
         self.panel.export_buttons["json"].clicked.connect(lambda: ask_export(ctx, "json"))
@@ -126,12 +124,8 @@ def ask_evaluate(ctx) -> None:
 def evaluate(ctx, request: EvalRequest) -> EvalJob:
     """Run ``avsol eval`` for ``request`` in a child process; the panel fills as it runs."""
     ev = _evaluation(ctx)
-    ev.dock.show()
-    ev.dock.raise_()
     ev.forget_source()
-    ev.panel.started(request)
-    ev.job.start(request)
-    return ev.job
+    return ev.run(request)
 
 
 def open_report(ctx, path: str | os.PathLike) -> bool:
@@ -151,8 +145,7 @@ def open_report(ctx, path: str | os.PathLike) -> bool:
     if resumable is not None:
         ev.job.request = resumable       # Resume finishes an incomplete run from its items log
     ev.panel.resume_button.setEnabled(resumable is not None)
-    ev.dock.show()
-    ev.dock.raise_()
+    ev.show()
     return True
 
 

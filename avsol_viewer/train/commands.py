@@ -4,18 +4,16 @@ checkpoints into the viewer next to the others. Each takes the window's
 :class:`~avsol_viewer.context.WindowContext`; the state is the feature ``"training"``."""
 from __future__ import annotations
 
+from avsol_viewer.jobs.feature import JobFeature
 from avsol_viewer.train.train_job import TrainJob, TrainRequest
 from avsol_viewer.train.train_panel import TrainPanel
 
 
-class Training:
+class Training(JobFeature):
     """The window's training state: the panel in its dock and the job."""
 
     def __init__(self, ctx):
-        self.panel = TrainPanel()
-        self.dock = ctx.add_dock("Training", self.panel, "training_dock", group="bottom")
-        self.job = TrainJob(ctx.widget)
-        self.panel.attach(self.job)
+        super().__init__(ctx, "Training", "training_dock", TrainPanel(), TrainJob(ctx.widget))
         self.panel.load_requested.connect(lambda paths: load_trained(ctx, paths))
 
 
@@ -45,12 +43,7 @@ def ask_train(ctx) -> None:
 
 def train(ctx, request: TrainRequest) -> TrainJob:
     """Run ``avsol train`` for each head of ``request`` in a child process, curves live."""
-    t = ctx.feature("training")
-    t.dock.show()
-    t.dock.raise_()
-    t.panel.started(request)
-    t.job.start(request)
-    return t.job
+    return ctx.feature("training").run(request)
 
 
 def load_trained(ctx, paths) -> None:
