@@ -114,3 +114,57 @@ def make_viewer(qtbot, settings):
             if isinstance(fake, FakeLocalizer) and fake.gate is not None:
                 fake.gate.set()
         v.win.close()
+
+
+@pytest.fixture(scope="session")
+def synth_set(tmp_path_factory):
+    """Factory: ``synth_set(seed=1, videos=8, classes=3, duration=3, size=64, fps=10,
+    copy_to=None)`` -> a folder made by ``avsol synth`` (the shipped command) with those
+    options (``fps=None``: synth's default). Each distinct set is built once per run.
+
+    The folder is shared by every test that asks for the same set: READ IT ONLY. A test
+    that writes into the set, or beside it (a cache, logs), gives ``copy_to`` and gets its
+    own copy there.
+    """
+    import shutil
+
+    made: dict[tuple, Path] = {}
+
+    def make(seed: int = 1, videos: int = 8, classes: int = 3, duration: float = 3, size: int = 64,
+             fps: float | None = 10, copy_to: Path | None = None) -> Path:
+        key = (seed, videos, classes, duration, size, fps)
+        if key not in made:
+            from model_core.cli import main
+
+            out = tmp_path_factory.mktemp("synth") / "set"
+            args = ["synth", str(out), "--seed", str(seed), "--videos", str(videos), "--classes", str(classes),
+                    "--duration", f"{duration:g}", "--size", str(size)]
+            if fps is not None:
+                args += ["--fps", f"{fps:g}"]
+            assert main(args) == 0, f"avsol {' '.join(args)} failed"
+            made[key] = out
+        if copy_to is None:
+            return made[key]
+        return Path(shutil.copytree(made[key], copy_to))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def make_tiny_checkpoint(tmp_path_factory):
+    """Factory: ``make_tiny_checkpoint(classes=("a", "b"), head="dnm", seed=0, name=None, **config)``
+    -> the path of a checkpoint of the tests' tiny model (``tests/tiny_models.py``;
+    ``config``: ModelConfig fields over it), named ``NAME.pt`` (the model's name; default
+    the head), built once per distinct call. Shared: READ IT ONLY (copy it to change it)."""
+    from tiny_models import save_tiny
+
+    made: dict[tuple, Path] = {}
+
+    def make(classes=("a", "b"), head: str = "dnm", seed: int = 0, name: str | None = None, **config) -> Path:
+        key = (tuple(classes), head, seed, name, tuple(sorted(config.items())))
+        if key not in made:
+            folder = tmp_path_factory.mktemp("checkpoint")
+            made[key] = save_tiny(folder / f"{name or head}.pt", tuple(classes), head, seed, **config)
+        return made[key]
+
+    return make

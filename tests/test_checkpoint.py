@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from model_core.errors import CheckpointError
-from model_core.model import ModelConfig, build_model
+from model_core.model import build_model
 from model_core.model.checkpoint import load_checkpoint, save_checkpoint
+from tiny_models import tiny_config
 
-CFG = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
+CFG = tiny_config(2)
 
 
 @pytest.fixture()

@@ -127,7 +127,7 @@ def _rank_of(pid: int) -> int | None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the rank's process in /proc")
-def test_torchrun_eval_whose_rank_is_killed_leaves_a_partial_report(tmp_path):
+def test_torchrun_eval_whose_rank_is_killed_leaves_a_partial_report(tmp_path, synth_set, make_tiny_checkpoint):
     """Real torchrun, 2 CPU processes: rank 1 is killed (-9) after its first video; the
     report of what was done is written, the run says so in one line, no gloo traceback."""
     import json
@@ -137,25 +137,14 @@ def test_torchrun_eval_whose_rank_is_killed_leaves_a_partial_report(tmp_path):
     import sys
     import time
 
-    import torch
-
-    from model_core.cli import main
     from model_core.formats import load_avsol_e
-    from model_core.model.checkpoint import save_checkpoint
-    from model_core.model.config import ModelConfig
-    from model_core.model.dnm import build_model
 
-    data = tmp_path / "data"
-    assert main(["synth", str(data), "--videos", "8", "--seed", "5", "--duration", "3", "--size", "64",
-                 "--classes", "3"]) == 0
-    cfg = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16, image_size=224)
-    torch.manual_seed(0)
-    save_checkpoint(tmp_path / "dnm.pt", build_model(cfg), cfg, list(load_avsol_e(data / "avsol-e.json").classes),
-                    "dnm")
+    data = synth_set(seed=5, videos=8, classes=3, fps=None)
+    ckpt = make_tiny_checkpoint(load_avsol_e(data / "avsol-e.json").classes)
     out = tmp_path / "r.json"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "--log-dir", str(tmp_path / "logs"), "--redirects", "2", "-m", "model_core", "eval", str(data),
-           "--out", str(out), "--batch-size", "4", "--checkpoint", str(tmp_path / "dnm.pt")]
+           "--out", str(out), "--batch-size", "4", "--checkpoint", str(ckpt)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
     log1 = tmp_path / "r.items.rank1.jsonl"

@@ -19,27 +19,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """3 synthetic videos of 3 s at 64 px and two tiny checkpoints (avc, dnm)."""
-    import torch
-
+def tiny(tmp_path_factory, synth_set, make_tiny_checkpoint):
+    """3 synthetic videos of 3 s at 64 px (copied: the reports go beside them) and two tiny
+    checkpoints (avc, dnm)."""
     from model_core.formats import load_avsol_e
-    from model_core.model.checkpoint import save_checkpoint
-    from model_core.model.config import ModelConfig
-    from model_core.model.dnm import build_model
 
     root = tmp_path_factory.mktemp("eval_real")
-    assert main(["synth", str(root / "data"), "--videos", "3", "--seed", "5", "--duration", "3",
-                 "--size", "64", "--classes", "3"]) == 0
-    classes = list(load_avsol_e(root / "data" / "avsol-e.json").classes)
-    cfg = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16,
-                      image_size=224)
-    ckpts = []
-    for seed, head in enumerate(("avc", "dnm")):
-        torch.manual_seed(seed)
-        save_checkpoint(root / f"{head}.pt", build_model(cfg), cfg, classes, head)
-        ckpts.append(str(root / f"{head}.pt"))
-    return root, ckpts
+    synth_set(seed=5, videos=3, classes=3, fps=None, copy_to=root / "data")
+    classes = load_avsol_e(root / "data" / "avsol-e.json").classes
+    return root, [str(make_tiny_checkpoint(classes, head, seed)) for seed, head in enumerate(("avc", "dnm"))]
 
 
 @pytest.fixture(scope="module")

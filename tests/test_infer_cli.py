@@ -3,22 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from media_helpers import make_audio_only, make_clip
 from model_core.cli import main
 from model_core.maps_file import load_maps
-from model_core.model import ModelConfig, build_model
-from model_core.model.checkpoint import save_checkpoint
-
-CFG = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16, map_size=14)
-
+from tiny_models import save_tiny
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("infer")
-    torch.manual_seed(0)
-    save_checkpoint(d / "model.pt", build_model(CFG), CFG, ["x", "y"], "avc")
+    save_tiny(d / "model.pt", ("x", "y"), "avc", map_size=14)
     make_clip(d / "clip.mp4", n_frames=25, fps=25.0)
     make_clip(d / "mute.mp4", n_frames=10, fps=25.0, with_audio=False)
     make_audio_only(d / "sound.wav", seconds=1.0)

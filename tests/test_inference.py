@@ -8,10 +8,11 @@ import torch
 from model_core.errors import CheckpointError, InputError
 from model_core.inference import Localizer, Prediction, resolve_device
 from model_core.inference.preprocess import frames_to_tensor, resize_batch
-from model_core.model import ModelConfig, build_model
+from model_core.model import build_model
 from model_core.model.checkpoint import load_checkpoint, save_checkpoint
+from tiny_models import tiny_config
 
-CFG = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
+CFG = tiny_config(3)
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from media_helpers import make_audio_only, make_clip
 from model_core.errors import MediaError
 from model_core.inference import Localizer, localize_many, window_centre
 from model_core.media import frames as media_frames
 from model_core.media.audio import AudioReader
-from model_core.model import ModelConfig, build_model
-from model_core.model.checkpoint import save_checkpoint
+from tiny_models import save_tiny
 
-CFG = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16,
-                  image_size=64, map_size=4)  # the trainer's "tiny" preset: fast
+TINY_INPUT = dict(image_size=64, map_size=4)   # the trainer's "tiny" preset's input: fast
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +19,7 @@ def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("pipe")
     paths = {}
     for seed, head in ((0, "dnm"), (1, "avc"), (2, "cls")):
-        torch.manual_seed(seed)
-        paths[head] = d / f"{head}.pt"
-        save_checkpoint(paths[head], build_model(CFG), CFG, ["a", "b", "c"], head)
+        paths[head] = save_tiny(d / f"{head}.pt", ("a", "b", "c"), head, seed, **TINY_INPUT)
     rng = np.random.default_rng(0)
     sound = (rng.standard_normal(32000) * 0.2).astype(np.float32)  # 2 s of noise: windows differ
     paths["clip"] = make_clip(d / "clip.mp4", n_frames=50, fps=25.0, audio=sound)

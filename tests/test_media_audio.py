@@ -228,17 +228,8 @@ def test_one_stream_costs_no_probe(audio_dir, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    import torch
-
-    from model_core.model import ModelConfig, build_model
-    from model_core.model.checkpoint import save_checkpoint
-
-    cfg = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "dnm.pt"
-    save_checkpoint(path, build_model(cfg), cfg, ["a", "b"], "dnm")
-    return path
+def tiny_checkpoint(make_tiny_checkpoint):
+    return make_tiny_checkpoint()
 
 
 def test_infer_names_the_stream_its_maps_hear(two_tracks, tiny_checkpoint, tmp_path, capsys):

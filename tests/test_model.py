@@ -6,9 +6,10 @@ import math
 import pytest
 import torch
 
+import tiny_models
 from model_core.model import ModelConfig, build_model, head_loss, pick_negatives
 
-TINY = dict(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
+TINY = dict(num_classes=3, **tiny_models.TINY)
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +195,7 @@ def test_folding_batch_norm_keeps_the_function(tmp_path):
     from model_core.model.trunks import fold_batch_norm
 
     torch.manual_seed(3)
-    cfg = ModelConfig(num_classes=5, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16, image_size=64,
-                      map_size=4)
+    cfg = tiny_models.tiny_config(5, image_size=64, map_size=4)
     model = build_model(cfg).eval()
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):

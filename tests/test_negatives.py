@@ -246,22 +246,15 @@ def test_resume_keeps_the_negative_passes_and_refuses_other_settings(tmp_path):
 
 
 # -- the real pipeline: one visual pass, the same maps as separate runs ----------------
-def test_pipeline_negatives_equal_separate_runs(tmp_path):
-    import torch
-
+def test_pipeline_negatives_equal_separate_runs(tmp_path, make_tiny_checkpoint):
     from media_helpers import make_clip
     from model_core.inference import Localizer, localize_many
     from model_core.inference.audio_sources import AudioSpec, SilenceAudio, WindowNoiseAudio
-    from model_core.model import ModelConfig, build_model
-    from model_core.model.checkpoint import save_checkpoint
 
-    cfg = ModelConfig(num_classes=3, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16,
-                      image_size=64, map_size=4)
-    torch.manual_seed(0)
-    save_checkpoint(tmp_path / "m.pt", build_model(cfg), cfg, CLASSES, "dnm")
+    ckpt = make_tiny_checkpoint(CLASSES, name="m", image_size=64, map_size=4)
     sound = (np.random.default_rng(0).standard_normal(32000) * 0.2).astype(np.float32)
     clip = make_clip(tmp_path / "clip.mp4", n_frames=50, fps=25.0, audio=sound)
-    loc = Localizer(tmp_path / "m.pt", device="cpu", batch_size=4)
+    loc = Localizer(ckpt, device="cpu", batch_size=4)
     times = [0.5, 1.5, 0.2]
     calls = []
     real_visual = loc.model.visual
@@ -315,24 +308,16 @@ def test_cli_options_need_negatives(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_cli_negatives_end_to_end(tmp_path, capsys):
-    import torch
-
+def test_cli_negatives_end_to_end(tmp_path, capsys, synth_set, make_tiny_checkpoint):
     from model_core.cli import main
     from model_core.formats import load_avsol_e
-    from model_core.model import ModelConfig, build_model
-    from model_core.model.checkpoint import save_checkpoint
 
-    assert main(["synth", str(tmp_path / "data"), "--videos", "6", "--seed", "5", "--duration", "3",
-                 "--size", "64", "--classes", "6"]) == 0
-    classes = list(load_avsol_e(tmp_path / "data" / "avsol-e.json").classes)
-    cfg = ModelConfig(num_classes=6, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16,
-                      image_size=64, map_size=4)
-    torch.manual_seed(0)
-    save_checkpoint(tmp_path / "cls.pt", build_model(cfg), cfg, classes, "cls")
+    data = synth_set(seed=5, videos=6, classes=6, fps=None)
+    classes = load_avsol_e(data / "avsol-e.json").classes
+    ckpt = make_tiny_checkpoint(classes, "cls", image_size=64, map_size=4)
     capsys.readouterr()
     out = tmp_path / "r.json"
-    args = ["eval", str(tmp_path / "data"), "--checkpoint", str(tmp_path / "cls.pt"), "--out", str(out),
+    args = ["eval", str(data), "--checkpoint", str(ckpt), "--out", str(out),
             "--negatives", "--csv", str(tmp_path / "r.csv")]
     assert main(args) == 0
     printed = capsys.readouterr().out
@@ -347,10 +332,9 @@ def test_cli_negatives_end_to_end(tmp_path, capsys):
     assert main(args + ["--resume"]) == 0
     assert json.loads(out.read_text())["heads"]["cls"]["negatives"] == neg
     # a set whose frames show every class has no off-screen sound: one clear line, exit 2
-    assert main(["synth", str(tmp_path / "all"), "--videos", "3", "--seed", "5", "--duration", "3",
-                 "--size", "64", "--classes", "3"]) == 0
+    every_class = synth_set(seed=5, videos=3, classes=3, fps=None)
     capsys.readouterr()
-    assert main(["eval", str(tmp_path / "all"), "--checkpoint", str(tmp_path / "cls.pt"), "--negatives",
+    assert main(["eval", str(every_class), "--checkpoint", str(ckpt), "--negatives",
                  "--out", str(tmp_path / "all.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "off-screen negative needs one" in err[0]

@@ -30,23 +30,16 @@ EXPECTED = {"ezvsl": (7, "cosine_tau"), "fnac": (7, "cosine_tau"), "slavc": (7, 
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, synth_set, make_tiny_checkpoint):
     """A synthetic set of 2 videos (3 s, 64 px), one of our tiny heads and every family's file."""
     from model_core.formats import load_avsol_e
-    from model_core.model.checkpoint import save_checkpoint
-    from model_core.model.config import ModelConfig
-    from model_core.model.dnm import build_model
 
     root = tmp_path_factory.mktemp("published_cli")
-    assert main(["synth", str(root / "data"), "--videos", "2", "--seed", "7", "--duration", "3",
-                 "--size", "64", "--classes", "2"]) == 0
-    classes = list(load_avsol_e(root / "data" / "avsol-e.json").classes)
-    cfg = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16, image_size=224)
-    torch.manual_seed(0)
-    save_checkpoint(root / "ours.pt", build_model(cfg), cfg, classes, "dnm")
+    data = synth_set(seed=7, videos=2, classes=2, fps=None, copy_to=root / "data")
+    ours = make_tiny_checkpoint(load_avsol_e(data / "avsol-e.json").classes, name="ours")
     ckpts = {f: make_repo_checkpoint(f, root / f"{f}_vggss.pth.tar", seed=100 + i) for i, f in enumerate(FAMILIES)}
     videos = sorted((root / "data" / "videos").glob("*.mp4")) or sorted((root / "data").rglob("*.mp4"))
-    return {"root": root, "ours": root / "ours.pt", "ckpts": ckpts, "video": videos[0]}
+    return {"root": root, "ours": ours, "ckpts": ckpts, "video": videos[0]}
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -99,22 +92,15 @@ def test_eval_scores_a_published_model_beside_ours_and_names_it(world, family, t
     capsys.readouterr()
 
 
-def test_eval_negatives_and_compare_with_a_published_model(world, tmp_path, capsys):
+def test_eval_negatives_and_compare_with_a_published_model(world, tmp_path, capsys, synth_set,
+                                                           make_tiny_checkpoint):
     from model_core.formats import load_avsol_e
-    from model_core.model.checkpoint import save_checkpoint
-    from model_core.model.config import ModelConfig
-    from model_core.model.dnm import build_model
 
     # classes enough that every event has an off-screen segment of another class
-    data = tmp_path / "data"
-    assert main(["synth", str(data), "--videos", "6", "--seed", "5", "--duration", "3", "--size", "64",
-                 "--classes", "6"]) == 0
-    classes = list(load_avsol_e(data / "avsol-e.json").classes)
-    cfg = ModelConfig(num_classes=6, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16, image_size=224)
-    torch.manual_seed(0)
-    save_checkpoint(tmp_path / "ours.pt", build_model(cfg), cfg, classes, "dnm")
+    data = synth_set(seed=5, videos=6, classes=6, fps=None)
+    ours = make_tiny_checkpoint(load_avsol_e(data / "avsol-e.json").classes, name="ours")
     out = tmp_path / "neg.json"
-    assert main(["eval", str(data), "--checkpoint", str(tmp_path / "ours.pt"),
+    assert main(["eval", str(data), "--checkpoint", str(ours),
                  "--checkpoint", str(world["ckpts"]["ezvsl"]), "--out", str(out), "--device", "cpu",
                  "--negatives", "--threshold", "slavc"]) == 0
     rep = json.loads(out.read_text())

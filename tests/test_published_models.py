@@ -346,20 +346,15 @@ def test_numpy_scalars_are_allowed_and_nothing_else(tmp_path):
         loading.read_file(tmp_path / "array.pth")
 
 
-def test_our_checkpoint_loads_as_a_localizer_that_satisfies_the_protocol(tmp_path):
-    from model_core.model import ModelConfig, build_model
-    from model_core.model.checkpoint import save_checkpoint
-
-    cfg = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
-    torch.manual_seed(0)
-    save_checkpoint(tmp_path / "dnm.pt", build_model(cfg), cfg, ["a", "b"], "dnm")
-    model = loading.load_model(tmp_path / "dnm.pt", device="cpu")
+def test_our_checkpoint_loads_as_a_localizer_that_satisfies_the_protocol(make_tiny_checkpoint):
+    ours = make_tiny_checkpoint()
+    model = loading.load_model(ours, device="cpu")
     assert isinstance(model, MapModel)
     assert (model.family, model.map_kind, model.audio_window_s, model.sample_rate) == ("dnm", "sigmoid", 1.0, 16000)
     assert model.crop(640, 360) == (0.0, 0.0, 640.0, 360.0)
     with pytest.raises(CheckpointError, match="not 'lvs'"):
-        loading.load_model(tmp_path / "dnm.pt", device="cpu", family="lvs")
-    assert loading.inspect(tmp_path / "dnm.pt")["family"] == "dnm"
+        loading.load_model(ours, device="cpu", family="lvs")
+    assert loading.inspect(ours)["family"] == "dnm"
 
 
 # -- plugins ----------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import subprocess
 
 import numpy as np
 import pytest
-import torch
 
 from media_helpers import make_frame, read_frame_index
 from model_core.media.frames import VideoReader
@@ -106,13 +105,10 @@ def test_rotation_written_by_ffmpeg_matches_ffmpegs_own_autorotation(clips, tmp_
 def model_files(tmp_path_factory):
     """A tiny dnm checkpoint and a rotated ``clip.mp4`` with noise for sound, laid out as
     ``test_same_map``'s helpers expect; ``plain/clip.mp4`` holds the stored pictures unturned."""
-    from model_core.model import build_model
-    from model_core.model.checkpoint import save_checkpoint
-    from test_same_map import CFG
+    from tiny_models import save_tiny
 
     d = tmp_path_factory.mktemp("rotation_maps")
-    torch.manual_seed(0)
-    save_checkpoint(d / "dnm.pt", build_model(CFG), CFG, ["a", "b"], "dnm")
+    save_tiny(d / "dnm.pt")
     noise = (np.random.default_rng(1).standard_normal(32000) * 0.3).astype(np.float32)
     make_rotated_clip(d / "clip.mp4", 90, audio=noise)
     (d / "plain").mkdir()

@@ -13,16 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from model_core.cli import main
-
-SYNTH = ["--videos", "8", "--classes", "3", "--duration", "3", "--size", "64", "--fps", "10"]
-
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("train_ddp") / "set"
-    assert main(["synth", str(out), "--seed", "1", *SYNTH]) == 0
-    return out
+def tiny(synth_set, tmp_path_factory) -> Path:
+    """The session's synthetic set, copied: the ranks' logs and the cache go beside it."""
+    return synth_set(copy_to=tmp_path_factory.mktemp("train_ddp") / "set")
 
 
 def descendants(pid: int) -> list[int]:

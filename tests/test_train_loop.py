@@ -18,14 +18,11 @@ from model_core.model.checkpoint import load_checkpoint
 from model_core.train.loop import Trainer
 from model_core.train.options import PRESETS, TrainOptions
 
-SYNTH = ["--videos", "8", "--classes", "3", "--duration", "3", "--size", "64", "--fps", "10"]
-
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("train_loop") / "set"
-    assert main(["synth", str(out), "--seed", "1", *SYNTH]) == 0
-    return out
+def tiny(synth_set, tmp_path_factory) -> Path:
+    """The session's synthetic set, copied: the feature cache goes beside it."""
+    return synth_set(copy_to=tmp_path_factory.mktemp("train_loop") / "set")
 
 
 def options(tiny: Path, out: Path, **kw) -> TrainOptions:

@@ -51,14 +51,10 @@ def test_swap_silent_pairs_a_frame_with_its_silent_objects_sound():
     assert 160 < n < 240
 
 
-SYNTH = ["--videos", "8", "--classes", "3", "--duration", "3", "--size", "64", "--fps", "10"]
-
-
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("train_pairs") / "set"
-    assert main(["synth", str(out), "--seed", "1", *SYNTH]) == 0
-    return out
+def tiny(synth_set, tmp_path_factory) -> Path:
+    """The session's synthetic set, copied: the feature cache goes beside it."""
+    return synth_set(copy_to=tmp_path_factory.mktemp("train_pairs") / "set")
 
 
 def test_visible_classes_come_from_the_silent_boxes(tiny):

@@ -18,14 +18,11 @@ from model_core.train.options import model_settings
 from model_core.train.schedule import default_warmup, lr_at
 from model_core.train.state import is_plain, rng_state, set_rng_state, step_generator
 
-SYNTH = ["--videos", "6", "--classes", "3", "--duration", "3", "--size", "64", "--fps", "10"]
-
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("train_units") / "set"
-    assert main(["synth", str(out), "--seed", "5", *SYNTH]) == 0
-    return out
+def tiny(synth_set, tmp_path_factory) -> Path:
+    """Seed 5's 6 videos (the picks below are its videos), copied: the cache goes beside it."""
+    return synth_set(seed=5, videos=6, copy_to=tmp_path_factory.mktemp("train_units") / "set")
 
 
 def test_schedule_by_hand():

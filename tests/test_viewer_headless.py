@@ -20,17 +20,8 @@ def _run(args, tmp_path, timeout=240):
 
 
 @pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    import torch
-
-    from model_core.model import ModelConfig, build_model
-    from model_core.model.checkpoint import save_checkpoint
-
-    torch.manual_seed(0)
-    cfg = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
-    path = tmp_path_factory.mktemp("ckpt") / "dnm.pt"
-    save_checkpoint(path, build_model(cfg), cfg, ["a", "b"], "dnm")
-    return path
+def tiny_checkpoint(make_tiny_checkpoint):
+    return make_tiny_checkpoint()
 
 
 def test_screenshot_with_a_real_checkpoint(tmp_path, index_clip, tiny_checkpoint):

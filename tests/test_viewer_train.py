@@ -57,13 +57,9 @@ def test_train_request_command_line(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_train_set(tmp_path_factory):
-    from model_core.cli import main
-
-    out = tmp_path_factory.mktemp("gui_train") / "set"
-    assert main(["synth", str(out), "--seed", "1", "--videos", "8", "--classes", "3", "--duration", "3",
-                 "--size", "64", "--fps", "10"]) == 0
-    return out
+def tiny_train_set(synth_set, tmp_path_factory):
+    """The session's synthetic set, copied: the cache goes beside it."""
+    return synth_set(copy_to=tmp_path_factory.mktemp("gui_train") / "set")
 
 
 @pytest.mark.slow
