@@ -1,19 +1,17 @@
 """Same answer everywhere (SPEC 2): one frame's map through ``avsol infer``, the viewer's
 map worker, the export and ``avsol eval`` is the same map, with the video's own audio and
-with another file's audio swapped in. All four run the one engine of
-``model_core.inference``; before it, the viewer used a window per frame and ``avsol
-infer`` a 1 s hop, and this test failed."""
+with every other sound a map can hear: silence, noise (the viewer's noise is eval's
+negative noise, at the RMS of each own window), another file, an off-screen window, and
+samples; and live mode's map of a frame is the engine's map of that picture with the
+samples the microphone gave. All of them run the one engine of ``model_core.inference``."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from media_helpers import make_clip
-from model_core.model import ModelConfig, build_model
-from model_core.model.checkpoint import save_checkpoint
+from tiny_models import save_tiny
 
-CFG = ModelConfig(num_classes=2, width=8, audio_width=8, layers=(1, 1, 1, 1), embed_dim=16)
 FPS = 25.0
 INDEX = 30          # t = 1.2 s: not a segment centre, so the window rule matters
 ATOL = 1e-5
@@ -22,11 +20,11 @@ ATOL = 1e-5
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("same_map")
-    torch.manual_seed(0)
-    save_checkpoint(d / "dnm.pt", build_model(CFG), CFG, ["a", "b"], "dnm")
+    save_tiny(d / "dnm.pt")
     rng = np.random.default_rng(1)
+    # noise growing louder: a window's RMS is not the clip's (the noise rule shows)
     make_clip(d / "clip.mp4", n_frames=50, fps=FPS, size=(96, 64),
-              audio=(rng.standard_normal(32000) * 0.3).astype(np.float32))
+              audio=(rng.standard_normal(32000) * np.linspace(0.02, 0.6, 32000)).astype(np.float32))
     make_clip(d / "other.mp4", n_frames=50, fps=FPS, size=(96, 64), tone_hz=1500.0)
     return d
 
@@ -126,12 +124,106 @@ def test_own_audio_same_map_everywhere(files, tmp_path, qtbot):
     assert not np.allclose(exact, ref, atol=ATOL)
 
 
-def test_swapped_audio_same_map_everywhere(files, tmp_path, qtbot):
+def _spec(files, kind):
     from model_core.inference.audio_sources import AudioSpec
 
-    swapped = AudioSpec("file", str(files / "other.mp4"))
-    ref = _engine_map(files, swapped)
+    if kind in ("file", "offscreen"):
+        return AudioSpec(kind, str(files / "other.mp4"), at=0.8)
+    return AudioSpec(kind)
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise", "file", "offscreen"])
+def test_every_audio_kind_same_map_in_the_engine_the_viewer_and_the_export(files, tmp_path, qtbot, kind):
+    spec = _spec(files, kind)
+    ref = _engine_map(files, spec)
     assert not np.allclose(ref, _engine_map(files, None), atol=ATOL)  # the sound changes the map
-    for name, m in (("viewer", _viewer_map(files, qtbot, swapped)),
-                    ("export", _export_map(files, tmp_path, swapped))):
-        np.testing.assert_allclose(m, ref, atol=ATOL, err_msg=name)
+    for name, m in (("viewer", _viewer_map(files, qtbot, spec)), ("export", _export_map(files, tmp_path, spec))):
+        np.testing.assert_allclose(m, ref, atol=ATOL, err_msg=f"{kind}: {name}")
+
+
+def test_the_viewers_noise_is_evals_noise(files, qtbot):
+    """The viewer's ``noise`` and ``avsol eval --negatives``' noise (built by eval's own
+    ``negative_sources``, heard beside the own audio) give one map; noise at the clip's RMS
+    would give another."""
+    from model_core.evaluation.dataset import EvalVideo
+    from model_core.evaluation.negatives import NegativeOptions, negative_sources
+    from model_core.formats.annotations import Segment
+    from model_core.inference import Localizer, localize_many
+    from model_core.inference.audio_sources import AudioSpec, NoiseAudio
+
+    video = EvalVideo("clip.mp4", files / "clip.mp4", "a", (Segment(1.0, 2.0, INDEX / FPS, True),))
+    sources, _ = negative_sources(video, None, NegativeOptions(offscreen_draws=0))
+    loc = Localizer(files / "dnm.pt", device="cpu")
+    evals = localize_many([loc], video.path, [INDEX / FPS], negatives={"noise": sources["noise"]})[loc.name]
+    evals_noise = evals.negatives["noise"]["maps"][0]
+    np.testing.assert_allclose(_viewer_map(files, qtbot, AudioSpec("noise")), evals_noise, atol=ATOL)
+    np.testing.assert_allclose(_engine_map(files, AudioSpec("noise")), evals_noise, atol=ATOL)
+    from model_core.media.audio import read_audio
+
+    track = read_audio(files / "clip.mp4")
+    clip_rms = float(np.sqrt(np.mean(np.square(track, dtype=np.float64))))
+    assert not np.allclose(_engine_map(files, NoiseAudio(clip_rms)), evals_noise, atol=ATOL)
+
+
+def test_live_mode_map_is_the_engines_map_of_the_same_picture_and_samples(files):
+    """Live mode on the file (camera and microphone, each on a clock the test moves): the
+    map of frame INDEX heard with the last second the microphone played is the engine's map
+    of that frame with those samples placed where the frame's window reads them."""
+    from fakes import FakeClock
+    from model_core.inference import Localizer, localize_many
+    from model_core.inference.audio_window import SAMPLE_RATE, window_centre, window_key
+    from model_core.inference.live_loop import LiveLoop
+    from model_core.inference.live_sources import FileCameraFrames, FileMicrophone
+
+    clip = files / "clip.mp4"
+    cam_clock, mic_clock = FakeClock(), FakeClock()
+    mics, got = [], []
+
+    def open_audio():
+        mics.append(FileMicrophone(clip, clock=mic_clock).start())
+        return mics[-1]
+
+    loop = LiveLoop({"dnm": Localizer(files / "dnm.pt", device="cpu")},
+                    open_frames=lambda: FileCameraFrames(clip, clock=cam_clock).start(),
+                    open_audio=open_audio, on_maps=got.append).start()
+    try:
+        assert wait_for(lambda: got)                          # frame 0, mapped
+        heard = 1.7                                           # seconds the microphone has played
+        mic_clock.set(heard)
+        assert wait_for(lambda: mics and mics[-1].ring.total == int(heard * SAMPLE_RATE))
+        refreshes = loop.stats.audio_refreshes
+        assert wait_for(lambda: loop.stats.audio_refreshes >= refreshes + 2)   # one began after it
+        cam_clock.set(INDEX / FPS)
+        assert wait_for(lambda: read_frame(got[-1]) == INDEX)
+        live = got[-1]
+    finally:
+        assert loop.stop()
+    first = live.audio_first
+    assert first == int(heard * SAMPLE_RATE) - SAMPLE_RATE
+    samples = mics[-1].track[first:first + SAMPLE_RATE]       # the track has not looped yet
+    # the same samples where the file pipeline reads frame INDEX's window
+    at = window_key(window_centre(INDEX / FPS))
+    audio = np.zeros(at + SAMPLE_RATE, np.float32)
+    audio[at:] = samples
+    loc = Localizer(files / "dnm.pt", device="cpu")
+    ref = localize_many([loc], clip, [INDEX / FPS], audio=audio)[loc.name].maps[0]
+    np.testing.assert_allclose(live.entries["dnm"].map, ref, atol=ATOL)
+    assert not np.allclose(ref, _engine_map(files, None), atol=ATOL)   # not the file's own window
+
+
+def read_frame(result) -> int:
+    from media_helpers import read_frame_index
+
+    return read_frame_index(result.frame.image)
+
+
+def wait_for(pred, timeout=30.0) -> bool:
+    """Poll ``pred`` (the live threads run on their own); no timing is asserted."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return pred()

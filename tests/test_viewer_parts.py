@@ -122,8 +122,10 @@ def test_audio_sources(tmp_path):
     np.testing.assert_array_equal(own.window(0.7), read_audio(clip, 0.2, 1.2))  # the CLI's samples
     quiet = make_clip(tmp_path / "q.mp4", n_frames=25, fps=25.0, size=(64, 48), with_audio=False)
     assert AudioSpec("own").open(quiet).silent
-    noisy = AudioSpec("noise").open(clip)
-    assert noisy.rms == pytest.approx(0.5 / np.sqrt(2), rel=0.05)
+    noisy = AudioSpec("noise").open(clip)       # at the RMS of the own window (eval's noise):
+    n = noisy.window(0.7)                       # 0.2..1.2 s, of which 0.8 s is the 1 s tone's
+    assert np.sqrt(np.mean(n ** 2)) == pytest.approx(0.5 / np.sqrt(2) * np.sqrt(0.8), rel=0.05)
+    np.testing.assert_array_equal(n, noisy.window(0.7))
     assert AudioSpec("silence").open(clip).silent
     with pytest.raises(ValueError):
         AudioSpec("file")

@@ -10,9 +10,8 @@ segment's figures). The off-screen sound is drawn as the evaluation draws it
 file; without one (AVE, no annotations, no absent class) the column takes the other file
 the user chose under Audio for maps (the same seconds of it), and with neither it stays,
 saying why it is empty and how to fill it: the CLI's off-screen negative is never silently
-missing from the comparison. The viewer's noise
-is the existing ``noise`` audio (white noise at the clip's RMS; the evaluation's is at each
-window's RMS).
+missing from the comparison. The noise is the ``noise`` audio, white noise at the RMS of
+each own window: the evaluation's noise (``tests/test_same_map.py`` holds them equal).
 """
 from __future__ import annotations
 

@@ -6,8 +6,10 @@ its map follows the sound or only the picture (the audio-dependence check of SPE
 engine therefore takes its audio from a pluggable :class:`AudioSource` (one method: the
 1 s window centred on a time), described by an immutable :class:`AudioSpec` that the
 engine opens in the thread that reads it. ``avsol eval --negatives`` uses the same kinds
-(silence, noise at the clip's RMS, another clip's track); a live microphone's ring buffer
-will be one more source (an :class:`ArrayAudio` over the buffer is the model).
+(silence, noise at the RMS of the own window, another clip's track): the viewer's noise
+and eval's are one source, :class:`WindowNoiseAudio`, so the viewer shows the map eval
+scores; a live microphone's ring buffer is one more source
+(:class:`model_core.inference.live_sources.LiveAudio`).
 
 Which window a frame uses is :mod:`model_core.inference.audio_window`'s rule; the windows
 are read with ``model_core.media.audio.AudioReader`` (zero outside the track), so they are
@@ -26,7 +28,7 @@ from model_core.inference.audio_window import SAMPLE_RATE, WINDOW_SECONDS, windo
 #: RMS of the noise when the clip itself is silent (a quiet but clearly audible hiss).
 NOISE_FLOOR_RMS = 0.05
 KINDS = ("own", "silence", "noise", "file", "offscreen")
-LABELS = {"own": "Own audio", "silence": "Silence", "noise": "White noise (clip RMS)",
+LABELS = {"own": "Own audio", "silence": "Silence", "noise": "White noise (window RMS)",
           "file": "Other file", "offscreen": "Off-screen sound"}
 
 
@@ -146,38 +148,39 @@ class FileAudio(AudioSource):
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
         return self.reader.window(centre, seconds)
 
-    def rms(self, max_seconds: float = 60.0) -> float:
-        """RMS of (the first ``max_seconds`` of) the track."""
-        if not self.reader.has_audio:
-            return 0.0
-        x = self.reader.read(0.0, min(self.reader.duration, max_seconds))
-        return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
-
     def close(self) -> None:
         self.reader.close()
 
 
 class WindowNoiseAudio(AudioSource):
-    """White noise for the negative-audio test (SPEC 5): at the RMS of the own track's
-    window at the same centre (``level="rms"``), or of unit variance (``level="unit"``,
-    Juanola et al.'s setting, so numbers compare). Same samples for the same window."""
+    """White noise for the negative-audio test (SPEC 5) and the viewer's noise: at the RMS
+    of the own track's window heard by the same frame (``level="rms"``: the same window,
+    placed as the model places it), or of unit variance (``level="unit"``, Juanola et al.'s
+    setting, so numbers compare). Same samples for the same window centre and seed.
+    ``stream``: the own track's audio stream (None: the first that is not silent)."""
 
     label = "noise"
 
-    def __init__(self, video_path: str | os.PathLike, level: str = "rms", seed: int = 0):
+    def __init__(self, video_path: str | os.PathLike, level: str = "rms", seed: int = 0,
+                 stream: int | None = None):
         if level not in ("rms", "unit"):
             raise ValueError(f"noise level must be rms or unit, got {level!r}")
-        self.level, self.seed = level, int(seed)
-        self.key = f"noise-{level}:{self.seed}"
+        self.level, self.seed, self.stream = level, int(seed), stream
+        self.key = f"noise-{level}:{self.seed}" + (f":{stream}" if stream is not None else "")
         self._path = video_path
         self._own: FileAudio | None = None   # opened when first read (in the reading thread)
 
     def window(self, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
+        return self.read_window(centre, seconds)
+
+    def read_window(self, centre: float, seconds: float = WINDOW_SECONDS, placed: bool = False) -> np.ndarray:
+        """The noise for the frame window centred on ``centre``, at the RMS of the own
+        track's window that frame hears (``placed`` as :meth:`AudioSource.read_window`)."""
         own = None
         if self.level == "rms":
             if self._own is None:
-                self._own = FileAudio(self._path, "own", "own audio")
-            own = self._own.window(centre, seconds)
+                self._own = FileAudio(self._path, "own", "own audio", self.stream)
+            own = self._own.read_window(centre, seconds, placed)
         return self.from_own(own, centre, seconds)
 
     def from_own(self, own: np.ndarray | None, centre: float, seconds: float = WINDOW_SECONDS) -> np.ndarray:
@@ -252,7 +255,7 @@ class AudioSpec:
     """What the maps should hear, described on the GUI side and opened by the map worker.
 
     ``kind`` is ``own`` (the video's track), ``silence``, ``noise`` (white noise at the
-    clip's RMS, SPEC 5's negative) or ``file`` (another file's track, same times; silence
+    RMS of each own window: :class:`WindowNoiseAudio`, eval's negative) or ``file`` (another file's track, same times; silence
     past its end) or ``offscreen`` (the 1 s window of another file centred on ``at``, for
     every frame: the off-screen negative of SPEC 5).
     """
@@ -298,14 +301,9 @@ class AudioSpec:
             return FileAudio(self.path, self.key, self.label)
         if self.kind == "offscreen":
             return _FixedWindowAudio(self.path, self.at, self.key, self.label)
-        own = FileAudio(video_path, self.key if self.kind == "own" else "own", "own audio", self.stream)
-        if self.kind == "own":
-            return own
-        try:
-            rms = own.rms()
-        finally:
-            own.close()
-        return NoiseAudio(rms if rms > 1e-6 else NOISE_FLOOR_RMS)
+        if self.kind == "noise":   # eval's noise (its default level and seed): one rule
+            return WindowNoiseAudio(video_path, "rms", 0, self.stream)
+        return FileAudio(video_path, self.key, "own audio", self.stream)
 
 
 class _FixedWindowAudio(FileAudio):

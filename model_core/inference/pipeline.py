@@ -322,7 +322,7 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         waveform (its sample 0 at the video's time 0), an
         :class:`~model_core.inference.audio_sources.AudioSource` or an
         :class:`~model_core.inference.audio_sources.AudioSpec` (silence, noise at the
-        clip's RMS, another file: the viewer's choices and the negative audios of SPEC 5).
+        own window's RMS, another file: the viewer's choices and the negative audios of SPEC 5).
     progress : called as ``progress(done, total)`` after each batch (calling thread).
     cancel : polled between batches; when it returns True the run stops and the results
         so far are returned with ``cancelled=True``.
