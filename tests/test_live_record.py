@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from fakes import FakeClock
 from media_helpers import make_clip
 from model_core.inference.audio_window import SAMPLE_RATE
 from model_core.inference.live_record import LiveRecorder, sidecar_path
@@ -171,17 +172,25 @@ def test_sound_track_puts_counted_silence_where_sound_is_missing():
 
 
 def test_recording_without_a_microphone_says_the_sound_is_silence(tmp_path):
-    rec = LiveRecorder(tmp_path / "rec.mp4", {}, 25.0, audio=SilentLive())
-    stop = threading.Event()
-    feeder = threading.Thread(target=_frames, args=(rec, stop), daemon=True)
-    feeder.start()
-    time.sleep(0.6)
-    stop.set()
-    feeder.join(5)
+    """On a clock the test moves: 0.6 s after the first frame, frames 0..15 (due at k / 25 s)
+    are written, and their 16 x 640 samples of sound are silence, counted as missing."""
+    clock = FakeClock()
+    rec = LiveRecorder(tmp_path / "rec.mp4", {}, 25.0, audio=SilentLive(clock=clock), clock=clock)
+    rec.add(SimpleNamespace(frame=SimpleNamespace(image=np.zeros((48, 64, 3), np.uint8), index=0), entries={}))
+    end = time.monotonic() + 30
+
+    def wait_frames(n):                     # the recorder's thread catches up (no timing asserted)
+        while rec.frames < n and time.monotonic() < end:
+            time.sleep(0.01)
+
+    wait_frames(1)                          # frame 0 starts the recording's clock
+    clock.set(0.6)
+    wait_frames(16)
     files = rec.close()
     side = json.loads(sidecar_path(files[0]).read_text())
+    assert rec.frames == side["frames"] == 16
     assert side["audio"]["source"] == "no microphone"
-    assert side["audio"]["missing_samples"] >= 0.4 * SAMPLE_RATE
+    assert side["audio"]["missing_samples"] == 16 * SAMPLE_RATE // 25
     assert "no microphone" in rec.summary()
 
 

@@ -29,6 +29,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -147,9 +148,13 @@ class LiveRecorder:
         silence, and back: the recording follows), or None for no sound track.
     inputs : ``{label: paths}`` the session reads (a camera or microphone file), which the
         recording must not overwrite.
+    clock : seconds, monotonic (``time.monotonic``): frame ``k`` is written ``k / fps``
+        after frame 0, which is written when the first result arrives (a test moves a clock
+        by hand).
     """
 
-    def __init__(self, path: str | os.PathLike, heads: dict, fps: float, audio=None, inputs: dict | None = None):
+    def __init__(self, path: str | os.PathLike, heads: dict, fps: float, audio=None, inputs: dict | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         from model_core.errors import InputError
         from model_core.outputs.checks import check_output
         from model_core.outputs.lock import OutputLock
@@ -163,6 +168,7 @@ class LiveRecorder:
         check_output(sidecar_path(self.path), "recording sidecar", inputs)
         self.lock = OutputLock(self.path, "recording").acquire()
         self.fps = float(fps) if fps and fps > 0 else 25.0
+        self.clock = clock
         self._source = audio if callable(audio) else (lambda a=audio: a)
         self.has_sound = audio is not None
         self.frames = 0
@@ -285,13 +291,14 @@ class LiveRecorder:
         if self.has_sound:
             self.track = SoundTrack(writer.sound, rate)
             self._follow_source()         # the sound starts with the first picture
-        start = time.monotonic()
+        start = self.clock()
         try:
             while not self._stop.is_set():
                 due = start + self.frames / self.fps
-                wait = due - time.monotonic()
-                if wait > 0 and self._stop.wait(wait):
-                    break
+                wait = due - self.clock()
+                if wait > 0:    # not due yet: wait, then ask the clock again
+                    self._stop.wait(wait)
+                    continue
                 with self._cond:
                     r = self._latest
                 img = r.frame.image[:size[1], :size[0]]
