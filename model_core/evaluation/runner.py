@@ -280,16 +280,15 @@ class _DecodeAhead:
     - ``"models"``: before this video goes through the models, ``depth`` videos at once
       (one per free core, :func:`_ahead_depth`: a sparse reader decodes on one thread, so
       the cores work on several videos rather than on the frames of one). On an
-      accelerator the cores are idle while the device computes (not measured: no GPU was
-      lent). On the CPU
-      the decoding takes the trunks' cores instead: measured on 2 cores
-      (``benchmarks/bench_eval.py``, ``decode_ahead_vs_default_1head``): 0.985-1.06 of the
-      time of the CPU default, the convolutions slowed by what the wait had saved.
+      accelerator the cores are idle while the device computes. On the CPU the decoding
+      takes the trunks' cores instead, and the convolutions slow by what the wait saved
+      (``benchmarks/bench_eval.py``, ``decode_ahead_vs_default_1head``; figures in
+      ``benchmarks/README.md``).
     - ``"scoring"`` (the CPU default): once this video's maps are made, so the decoder
       (one thread: ``VideoReader(sparse=True)``) runs beside the scoring, the items log and
-      the progress line (one thread too), and the trunks never share their cores. Measured
-      (``serial_vs_default_1head``, 2 cores): 0-2 % faster than never decoding ahead at
-      224 x 224, 2-8 % at 640 x 360.
+      the progress line (one thread too), and the trunks never share their cores: a little
+      faster than never decoding ahead (``serial_vs_default_1head``, figures in
+      ``benchmarks/README.md``).
     - ``None``: never (``--negatives``: their sources are made per video; an injected
       ``localize``).
     """
