@@ -9,7 +9,8 @@ map IoU and map change (``model_core.metrics.negatives``).
 
 DATA holds the videos and AVSOL-E (``avsol-e.json``) or AVE (``Annotations.txt``)
 annotations. Progress goes to stderr (a bar on a terminal, plain lines otherwise); with
-``--jsonl`` JSON lines go to stdout (``progress``, ``item``, ``error``, ``done`` events).
+``--jsonl`` the job protocol's events go to stdout as JSON lines (``progress``, ``item``,
+``error``, ``log``, ``done``: :mod:`model_core.jobs.events`).
 Results are appended per video to ``REPORT.items.jsonl``: after a kill or SIGTERM,
 ``--resume`` redoes nothing already done. Under ``torchrun`` the videos are sharded across
 the ranks and rank 0 writes the report. Exit 0 done, 2 bad input, 130 cancelled.
