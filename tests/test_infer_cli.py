@@ -33,6 +33,7 @@ def test_writes_a_valid_maps_file(files, tmp_path, capsys):
     assert mf.extra["p_avc"].shape == (25,) and mf.extra["class_probs"].shape == (25, 2)
 
 
+@pytest.mark.slow
 def test_audio_window_per_frame_matches_the_engine(files, tmp_path):
     """``--audio-window frame`` gives what localize_many gives with a window per frame, and
     differs from the default 1 s segment windows on frames away from a segment's centre."""

@@ -79,6 +79,7 @@ def test_predict_matches_the_model_directly(loc):
     np.testing.assert_allclose(pred.p_avc, out.p_avc.numpy(), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_batch_equals_item_by_item(loc):
     frames, emb = _frames(6), loc.embed_audio(_windows(6))
     whole = loc.predict(frames, emb)  # split in batches of 4 and 2

@@ -99,6 +99,7 @@ def test_audio_only_and_missing_files_refused(locs, files, tmp_path):
         locs[0].localize_video(tmp_path / "none.mp4")
 
 
+@pytest.mark.slow
 def test_localize_many_decodes_once_and_equals_separate_runs(locs, files, monkeypatch):
     opened, yielded, random_reads = [], [], [0]
     real = media_frames.VideoReader

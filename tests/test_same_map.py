@@ -108,6 +108,7 @@ def _export_map(files, tmp_path, audio):
     return cache.get(MapKey("clip", info.key, audio.key, INDEX)).map
 
 
+@pytest.mark.slow
 def test_own_audio_same_map_everywhere(files, tmp_path, qtbot):
     from model_core.inference.audio_sources import AudioSpec
 

@@ -157,6 +157,7 @@ def _sounding_shares(config, n):
                      for i in range(n)])
 
 
+@pytest.mark.slow
 def test_default_size_mix_is_the_documented_benchmark_mix():
     """README / --help: sounding objects small 10 %, medium 30 %, large (25-45 %) 35 %, huge
     (50-64 %) 25 % of the time, so ~58 % cover over a quarter of the frame (an item can
@@ -176,6 +177,7 @@ def test_default_size_mix_is_the_documented_benchmark_mix():
         assert shares.max() <= 0.66
 
 
+@pytest.mark.slow
 def test_small_size_mix_reproduces_earlier_sets():
     """``--sizes small`` draws exactly the plans of sets made before the benchmark mix
     (digest of 50 plans recorded with the code of that time)."""
@@ -307,6 +309,7 @@ def test_audio_matches_the_labels(small):
     assert quiet >= 1  # the fixture's seed has a silent background segment
 
 
+@pytest.mark.slow
 def test_same_seed_same_output_any_workers(small, tmp_path):
     again = synth(tmp_path / "b", "--workers", "2", *SMALL_MIX)
     other = synth(tmp_path / "c", *SMALL_MIX, seed=4)
@@ -339,6 +342,7 @@ def test_bad_options_exit_2(tmp_path, capsys, args, word):
     assert not (tmp_path / "x" / "avsol-e.json").exists()
 
 
+@pytest.mark.slow
 def test_defaults_one_video_probe(tmp_path, capsys):
     out = tmp_path / "d"
     assert main(["synth", str(out), "--videos", "1", "--seed", "0"]) == 0
@@ -359,6 +363,7 @@ def test_defaults_one_video_probe(tmp_path, capsys):
         assert float(s["duration"]) == pytest.approx(10.0, abs=0.05)
 
 
+@pytest.mark.slow
 def test_default_size_is_deterministic(tmp_path, monkeypatch):
     """Same seed, same pictures: the frames handed to the encoder are identical, and the
     decoded videos match.

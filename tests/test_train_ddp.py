@@ -64,6 +64,7 @@ def torchrun(tiny: Path, out: Path, *extra: str) -> list[dict]:
     return [json.loads(text) for text in out.splitlines() if text.startswith("{")]
 
 
+@pytest.mark.slow
 def test_two_processes_resume_exactly(tiny, tmp_path):
     straight = torchrun(tiny, tmp_path / "a.pt")
     starts = [m for m in straight if m["event"] == "start"]

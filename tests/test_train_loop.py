@@ -50,6 +50,7 @@ def assert_same_weights(a: dict, b: dict) -> None:
         assert torch.equal(a[k], b[k]), k
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_step", [3, 5])  # mid-epoch 1 (last save: step 2); mid-epoch 2 (epoch end)
 def test_resume_after_kill_reaches_the_same_weights(tiny, tmp_path, kill_step):
     straight = Trainer(options(tiny, tmp_path / "a.pt", keep_last=True)).run()
@@ -108,6 +109,7 @@ def test_cli_jsonl_stream(tiny, tmp_path, capsys):
     assert command.startswith("avsol train ") and "--head avc" in command and "--jsonl" in command, command
 
 
+@pytest.mark.slow
 def test_cli_resume_with_nothing_to_resume_and_mismatch(tiny, tmp_path, capsys):
     out = tmp_path / "r.pt"
     common = ["train", str(tiny), "--head", "dnm", "--out", str(out), "--device", "cpu", "--config", "tiny",
@@ -132,6 +134,7 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
                  "--map-size", "5"]) == 2
 
 
+@pytest.mark.slow
 def test_select_best_writes_the_chosen_epoch(tiny, tmp_path):
     summary = Trainer(options(tiny, tmp_path / "s.pt", epochs=3, select_best="loss", keep_last=True)).run()
     losses = [h["val"]["loss"] for h in summary["history"]]
@@ -161,6 +164,7 @@ def test_jsonl_into_head_1_still_writes_the_checkpoint(tiny, tmp_path, monkeypat
     assert load_checkpoint(out).summary["finished"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_sigint_keep_the_resumable_checkpoint_and_say_how_to_resume(tiny, tmp_path, monkeypatch,
                                                                                 capsys, sig):
@@ -186,6 +190,7 @@ def test_sigterm_and_sigint_keep_the_resumable_checkpoint_and_say_how_to_resume(
     assert "resuming from" in capsys.readouterr().out and out.exists()
 
 
+@pytest.mark.slow
 def test_a_training_video_without_sound_is_named(tiny, tmp_path):
     import shutil
 
@@ -234,6 +239,7 @@ def test_a_diverging_training_is_one_line_not_a_traceback(tiny, tmp_path, monkey
     assert all(torch.isfinite(v).all() for v in ck.state_dict.values() if v.is_floating_point())
 
 
+@pytest.mark.slow
 def test_step_results_are_read_from_the_device_only_at_logging_steps(tiny, tmp_path, monkeypatch):
     """No per-step .item()/float()/bool() of a step's result inside the step; one
     read_scalars call per logging step (nanoGPT's habit: a read per step makes the host wait
@@ -289,6 +295,7 @@ def test_step_results_are_read_from_the_device_only_at_logging_steps(tiny, tmp_p
     assert summary["steps"] == 2 * spe
 
 
+@pytest.mark.slow
 def test_grad_clip_is_a_setting_of_the_run(tiny, tmp_path):
     from model_core.errors import InputError
 

@@ -68,6 +68,7 @@ def test_visible_classes_come_from_the_silent_boxes(tiny):
     assert any(silent for _, silent in vis)
 
 
+@pytest.mark.slow
 def test_resume_with_both_levers_reaches_the_same_weights(tiny, tmp_path):
     def opts(out, **kw):
         return TrainOptions(data=str(tiny), head="dnm", epochs=2, out=str(out), device="cpu", batch_size=4,

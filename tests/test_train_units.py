@@ -209,6 +209,7 @@ def test_train_cli_names_an_impossible_set_in_one_line_before_any_work(tiny, tmp
     assert not (tmp_path / "cache").exists() and not (tmp_path / "m.pt").exists()   # nothing decoded
 
 
+@pytest.mark.slow
 def test_train_cli_warns_of_a_set_without_validation(tiny, tmp_path, capsys):
     noval = _copy_set(tiny, tmp_path / "noval", val=False)
     rc = main(["train", str(noval), "--head", "cls", "--epochs", "1", "--out", str(tmp_path / "m.pt"),

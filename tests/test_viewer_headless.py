@@ -24,6 +24,7 @@ def tiny_checkpoint(make_tiny_checkpoint):
     return make_tiny_checkpoint()
 
 
+@pytest.mark.slow
 def test_screenshot_with_a_real_checkpoint(tmp_path, index_clip, tiny_checkpoint):
     from PySide6.QtGui import QImage
 
