@@ -1,4 +1,4 @@
-"""A torchrun evaluation whose rank dies (issue 26 item 6): the collective that finds it
+"""A torchrun evaluation whose rank dies: the collective that finds it
 out raises ``RankLost`` (one line, never gloo's traceback) and the surviving rank writes the
 partial report from the items logs it can read, as a SIGTERM'd single run does."""
 from __future__ import annotations

@@ -8,9 +8,8 @@ open) with the sound captured meanwhile, through the project's one encoder
 The sound is **every block the microphone delivered**, taken from a tap on the live ring
 buffer (:class:`AudioTap`), never read back from the ring at the video's pace: the ring
 only holds what was captured so far, and reading ahead of a capture thread that is a few
-ms late (any load) read zeros in place of samples that arrived just after (issue 25: an
-8 s recording had 23 % digital silence in 109 gaps, while no sample was lost by the
-device). What cannot be kept is counted, never hidden: a stretch the recorder could not
+ms late (any load) read zeros in place of samples that arrived just after, while the
+device lost none. What cannot be kept is counted, never hidden: a stretch the recorder could not
 drain in time (:data:`MAX_QUEUED_S`), the time without a microphone, a change of
 microphone. Those stretches are written as silence, so picture and sound stay in step,
 and listed in the recording's sidecar (:func:`sidecar_path`) and

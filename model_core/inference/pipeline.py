@@ -19,7 +19,7 @@ viewer's worker and the export run too), then shared by the frames that use it
 (:func:`model_core.inference.engine.predict_frames`). So a frame gets the same map here,
 in the viewer and in the export.
 
-Models of several families (issue 27). Models are grouped by the window they hear
+Models of several families. Models are grouped by the window they hear
 (:func:`~model_core.inference.audio_window.window_group`: its length, and whether it is
 placed inside the file); the decoder reads each distinct window once per group and the
 models of a group share it. Frames are decoded at the square input size only when every
