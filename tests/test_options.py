@@ -81,6 +81,15 @@ def test_every_option_round_trips_through_the_parser(cls):
         assert from_args(cls, args) == obj
 
 
+def test_values_that_look_like_options_round_trip():
+    cmd = TrainCommand(data="/d", head="dnm", epochs=1, out="-x.pt", config="-demo.json", cache="-c")
+    argv = to_argv(cmd)
+    assert "--out=-x.pt" in argv and "--cache=-c" in argv
+    assert from_args(TrainCommand, build_parser().parse_args(argv)) == cmd
+    e = EvalCommand(data="/d", checkpoint=["-a.pt", "b.pt"], out="r.json", threshold="median")
+    assert from_args(EvalCommand, build_parser().parse_args(to_argv(e))) == e
+
+
 @pytest.mark.parametrize("cls", COMMANDS, ids=lambda c: c.COMMAND)
 def test_parser_defaults_are_the_declared_defaults(cls):
     obj = required_only(cls)

@@ -287,10 +287,16 @@ def to_argv(obj: Any, command: str | None = None) -> list[str]:
                 rest.append(flag)
         elif o.repeat:
             for v in value:
-                rest += [flag, text_of(o, v)]
+                rest += _pair(flag, text_of(o, v))
         elif o.nargs is not None and value is not None:
             rest += [flag, *(text_of(o, v) for v in value)]
         elif value is not None:
-            rest += [flag, text_of(o, value)]
+            rest += _pair(flag, text_of(o, value))
     return head + rest
+
+
+def _pair(flag: str, text: str) -> list[str]:
+    """``--flag TEXT``, or ``--flag=TEXT`` when TEXT starts with a dash (argparse would take
+    ``-1`` or ``-name`` for an option)."""
+    return [f"{flag}={text}"] if text.startswith("-") else [flag, text]
 
