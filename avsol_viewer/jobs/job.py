@@ -2,9 +2,10 @@
 
 :class:`Job` is what the one job panel (:mod:`.panel`) shows, whatever runs underneath:
 
-- :class:`CliJob`: an ``avsol`` command in a child process (:class:`~avsol_viewer.cli_process.CliProcess`,
-  QProcess), reporting the job protocol's events (:mod:`model_core.jobs.events`). Evaluate and
-  Train subclass it and read the events as typed records, never dicts by string key.
+- :class:`CliJob`: an ``avsol`` command in a child process
+  (:class:`~avsol_viewer.jobs.cli_process.CliProcess`, QProcess), reporting the job
+  protocol's events (:mod:`model_core.jobs.events`). Evaluate and Train subclass it and
+  read the events as typed records, never dicts by string key.
 - :class:`ThreadJob`: a worker thread with a ``progress(done, total)`` signal (the overlay
   export), so its progress is shown by the same panel.
 
@@ -17,7 +18,7 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
-from avsol_viewer.cli_process import CliProcess
+from avsol_viewer.jobs.cli_process import CliProcess
 from model_core.jobs.events import Event
 
 
