@@ -6,13 +6,19 @@ for model m at frame i" from the cache: the frame's own map, or while playing th
 earlier one within a fraction of a second (marked stale), so the overlay follows the
 picture when the model is slower than the video.
 
-Any model is a head (issue 27): ours or a published family's, loaded by pointing at its
+While playing, every frame's map is asked for when the engine keeps up; when it does not,
+only every k-th frame's (:class:`PlayingStride`, from the worker's measured pace), and the
+overlay shows the nearest earlier map: the frames displayed come first, the maps per frame
+second.
+
+Any model is a head: ours or a published family's, loaded by pointing at its
 file. What the display needs to know about a loaded model beyond ``ModelInfo`` (its
 family, the scale of its native maps, the part of the frame it sees) is read once from
 the model itself (the ``MapModel`` protocol) into a :class:`HeadTraits`.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Callable
@@ -31,11 +37,49 @@ AHEAD_PAUSED_S = 4.0
 AHEAD_PLAYING_S = 2.0
 #: While playing, a map up to this old may stand in for the frame's own (seconds).
 STALE_S = 0.5
-#: While playing, maps per second of video computed per head (every k-th frame, k =
-#: fps / this): the overlay shows the nearest earlier map, and inference leaves the cores
-#: to the display (measured: every frame's maps took the display's time; see
-#: benchmarks/README.md). Paused, every frame's map is computed.
-PLAYING_MAPS_PER_S = 10.0
+#: While playing, the share of the wall clock the map worker may spend on the maps of the
+#: frames played (its measured seconds per map x models x frames per second / stride): the
+#: rest is the display's. Every frame's maps costing more than the display can spare
+#: dropped displayed frames (benchmarks/README.md, viewer playback), so the stride grows
+#: until the maps fit in this share.
+PLAYING_BUSY_SHARE = 0.8
+#: A smaller stride is taken again only when it fits in this fraction of the share, so a
+#: pace that hovers at the boundary does not switch the stride every frame.
+STRIDE_DOWN_MARGIN = 0.8
+
+
+class PlayingStride:
+    """The playing stride k (maps of every k-th frame) from the engine's pace.
+
+    At stride 1 the maps of one second of video cost ``seconds_per_frame x fps`` seconds of
+    the worker's wall clock; the stride is the smallest k for which ``that / k`` fits in
+    ``share``. It grows at once when the maps stop fitting (displayed frames are the hard
+    target) and shrinks only when the smaller stride fits in ``share x margin``. It never
+    exceeds ``limit`` (beyond it the nearest earlier map is too old to stand in). Before
+    anything was measured it is 1. Pure arithmetic: no Qt, no clock.
+    """
+
+    def __init__(self, share: float = PLAYING_BUSY_SHARE, margin: float = STRIDE_DOWN_MARGIN):
+        self.share, self.margin = float(share), float(margin)
+        self.k = 1
+
+    def update(self, fps: float, seconds_per_frame: float | None, limit: int) -> int:
+        """The stride for playing at ``fps`` when one frame's maps (every model) take
+        ``seconds_per_frame`` (None: not measured yet), at most ``limit``."""
+        limit = max(1, int(limit))
+        if seconds_per_frame is None:
+            self.k = min(self.k, limit)
+            return self.k
+        busy = max(0.0, float(seconds_per_frame)) * float(fps)   # worker seconds per second at k = 1
+        need = max(1, math.ceil(busy / self.share - 1e-9))
+        k = self.k
+        if need > k:
+            k = need
+        else:
+            while k > 1 and busy / (k - 1) <= self.share * self.margin:
+                k -= 1
+        self.k = min(k, limit)
+        return self.k
 
 
 def _full_frame(width: int, height: int) -> tuple[float, float, float, float]:
@@ -99,10 +143,14 @@ class MapService(QObject):
     idle = Signal()                    # the latest request is fully served
     audio_maps_ready = Signal(str, object)  # audio key, frame indices: maps of the current video, any audio
 
-    def __init__(self, localizer_factory=None, cache: MapCache | None = None, parent=None):
+    def __init__(self, localizer_factory=None, cache: MapCache | None = None, parent=None,
+                 clock: Callable[[], float] | None = None):
         super().__init__(parent)
         self.cache = cache or MapCache()
-        self.worker = MapWorker(self.cache, localizer_factory)
+        self.worker = (MapWorker(self.cache, localizer_factory) if clock is None
+                       else MapWorker(self.cache, localizer_factory, clock=clock))
+        #: the stride of the latest request while playing (1: every frame's map)
+        self.stride_policy = PlayingStride()
         self.models: list[ModelInfo] = []
         self.audio = AudioSpec()
         #: the engine's audio-window rule (model_core.inference.audio_window): 1 s cells, as
@@ -179,13 +227,21 @@ class MapService(QObject):
         if self._video is None or self._frames is None:
             return
         ahead = int(round((AHEAD_PLAYING_S if playing else AHEAD_PAUSED_S) * self._fps))
-        stride = max(1, int(round(self._fps / PLAYING_MAPS_PER_S))) if playing else 1
+        stride = self.playing_stride() if playing else 1
         self._generation += 1
         req = MapRequest(self._generation, self._video, self._frames, int(index), tuple(priority),
                          ahead, self.audio, self.audio_hop, stride)
         self._last = req
         self.start()
         self.worker.submit(req)
+
+    def playing_stride(self) -> int:
+        """Maps of every k-th frame while playing: :class:`PlayingStride` on the worker's
+        pace (seconds per map x the models loaded), at most the frames a stale map may
+        stand in for (:data:`STALE_S`)."""
+        per_map = self.worker.pace.seconds_per_map
+        per_frame = None if per_map is None else per_map * max(1, len(self.models))
+        return self.stride_policy.update(self._fps, per_frame, int(round(STALE_S * self._fps)))
 
     def want_audio(self, index: int, spec: AudioSpec) -> None:
         """Maps of frame ``index`` heard with ``spec`` (not the shown audio): the "Follows the

@@ -13,12 +13,18 @@ about maps (models, sources, the audio-window rule, the embedding and map caches
 ``model_core.inference.engine``, shared with ``avsol infer``/``eval`` and the export. The
 engine and its localizers (and, on a GPU, the CUDA context) are created, used and
 released in this thread; torch is imported here, after the window is up.
+
+The worker also times its steps (:class:`MapPace`: seconds per map, on an injectable
+clock), so the service can ask for every frame's map while playing when the engine keeps
+up, and for fewer when it does not (``MapService``'s playing stride).
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
+import time
+from typing import Callable
 
 from PySide6.QtCore import Signal
 
@@ -31,14 +37,44 @@ log = logging.getLogger(__name__)
 #: How the inference thread is demoted (``lower_thread_priority``: a nice increment, "idle"
 #: or 0; torch's CPU worker threads are started by this thread and inherit it). Measured
 #: with bench_viewer's playback (benchmarks/README.md): nice +10 and SCHED_IDLE displayed
-#: no more frames than 0 on the shared 2-core machine (the worker holds the GIL for its
-#: Python steps, and a demoted holder makes the GUI thread wait longer), so: 0. What keeps
-#: playback fluid is computing fewer maps while playing (``MapService``'s stride).
+#: no more frames than 0 (the worker holds the GIL for its Python steps, and a demoted
+#: holder makes the GUI thread wait longer), so: 0. What keeps playback fluid is computing
+#: only as many maps as the engine can while playing (``MapService``'s playing stride).
 #: ``AVSOL_MAP_WORKER_NICE`` overrides it for such A/B runs.
 PRIORITY: int | str = os.environ.get("AVSOL_MAP_WORKER_NICE", "0")
 PRIORITY = PRIORITY if PRIORITY == "idle" else int(PRIORITY)
 
-__all__ = ["MapRequest", "MapWorker", "ModelInfo", "default_localizer", "model_key"]
+__all__ = ["MapPace", "MapRequest", "MapWorker", "ModelInfo", "default_localizer", "model_key"]
+
+#: Weight of the newest step in :class:`MapPace`'s moving average: a few batches follow a
+#: change (a compiled backend taking over from torch, the display competing for the cores)
+#: while one slow batch (a page fault, another process) moves the figure by a quarter.
+PACE_WEIGHT = 0.25
+
+
+class MapPace:
+    """The engine's recent cost, in wall seconds per map (one model, one frame), as the
+    worker measured its steps: what the playing stride is chosen from. Written by the
+    worker thread, read by the GUI thread (one float: no lock needed).
+
+    Wall time, not CPU time, on purpose: it includes decoding, the audio windows and the
+    time the worker waits for a core the display holds, which is what decides whether the
+    maps arrive before the playhead.
+    """
+
+    def __init__(self, weight: float = PACE_WEIGHT):
+        self.weight = float(weight)
+        self.seconds_per_map: float | None = None   # None until a step was measured
+        self.steps = 0
+
+    def record(self, maps: int, seconds: float) -> None:
+        """A step computed ``maps`` maps in ``seconds``."""
+        if maps <= 0:
+            return
+        x = max(0.0, float(seconds)) / maps
+        old = self.seconds_per_map
+        self.seconds_per_map = x if old is None else old + self.weight * (x - old)
+        self.steps += 1
 
 
 class MapWorker(TrackedThread):
@@ -52,9 +88,13 @@ class MapWorker(TrackedThread):
     problem = Signal(str)                   # a frame/audio source failed (message)
     idle = Signal(int)                      # this generation needs nothing more
 
-    def __init__(self, cache: MapCache, localizer_factory=None, batch: int = 4, parent=None):
+    def __init__(self, cache: MapCache, localizer_factory=None, batch: int = 4, parent=None,
+                 clock: Callable[[], float] = time.perf_counter):
         super().__init__("avsol-map-worker", parent)
         self.cache = cache
+        #: what :attr:`pace` times the steps with (tests give a clock their fakes move)
+        self.clock = clock
+        self.pace = MapPace()
         self.engine = MapEngine(cache, localizer_factory, batch)   # used in the worker thread only
         self._cond = threading.Condition()
         self._request: MapRequest | None = None
@@ -157,10 +197,14 @@ class MapWorker(TrackedThread):
         self.models_changed.emit(list(self.engine.infos))
 
     def _step(self, req: MapRequest) -> bool:
-        """Compute one batch for ``req``; True when nothing is left to do."""
+        """Compute one batch for ``req``; True when nothing is left to do. The step's wall
+        time goes into :attr:`pace`, counted as every loaded model's map of each frame done
+        (the usual step: a new frame lacks every model's map)."""
+        t0 = self.clock()
         done = self.engine.step(req, stop=lambda: self._stop)
         if done is None:
             return True
+        self.pace.record(len(done) * max(1, len(self.engine.models)), self.clock() - t0)
         self.maps_ready.emit(req.video, req.audio.key, done)
         return False
 
