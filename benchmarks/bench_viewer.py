@@ -10,7 +10,11 @@ as on a machine without a GPU), with the wall clock (no audio device here):
   and the spectrogram with its playhead, played for ~20 s from 5 s in. Counted: frames
   due (the source frames whose time the clock passed), distinct frames displayed, and
   ``displayed_fraction`` = displayed / due (target >= 0.98; the rest were dropped, never
-  queued). ``playback_no_heads`` plays the same without heads first: the ceiling of the
+  queued); ``maps_per_frame`` = maps computed per head while playing / frames displayed
+  (the goal: 1, a map for every frame; fewer when the playing stride had to grow because
+  the engine could not keep up) and ``backend`` (what computed them: the viewer's default
+  ``--backend`` / ``--precision``, or ``AVSOL_BENCH_BACKEND`` / ``AVSOL_BENCH_PRECISION``).
+  ``playback_no_heads`` plays the same without heads first: the ceiling of the
   display path on the machine at that moment. The heads are the demo checkpoints ``resources/models/{avc,cls,dnm}.pt`` when
   present, else a fake map source (maps cost nothing: the display path alone); when the
   three untrained full-size checkpoints of ``bench_eval`` exist in ``benchmarks/out/``,
@@ -143,6 +147,7 @@ class _FakeHead:
     # the rest of the model protocol (model_core.models.protocol.MapModel): a DNM-like head
     family, map_kind, tau, audio_window_s, sample_rate = "dnm", "sigmoid", None, 1.0, 16000
     fingerprint, log_mel_input = None, False
+    backend_used, precision = "none (fake)", "fp32"
 
     def __init__(self, name: str):
         self.name = self.head = name
@@ -184,7 +189,16 @@ def _child_window(file: str, checkpoints: list[str]):
 
     fake = checkpoints == ["fake"]
     checkpoints = [] if checkpoints == ["none"] else checkpoints
-    factory = (lambda p: _FakeHead(Path(p).stem)) if fake else None
+    import functools
+
+    from model_core.inference.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+    from model_core.inference.engine import default_localizer
+
+    # the models as avsol-viewer loads them (its --backend / --precision defaults), unless
+    # AVSOL_BENCH_BACKEND / AVSOL_BENCH_PRECISION name others (A/B runs)
+    real = functools.partial(default_localizer, backend=os.environ.get("AVSOL_BENCH_BACKEND", DEFAULT_BACKEND),
+                             precision=os.environ.get("AVSOL_BENCH_PRECISION", DEFAULT_PRECISION))
+    factory = (lambda p: _FakeHead(Path(p).stem)) if fake else real
     c = ViewerController(localizer_factory=factory, clock_factory=wall_clock)
     settings = ViewerSettings(Path(tempfile.mkdtemp()) / "settings.ini")
     win = MainWindow(settings, c)
@@ -252,9 +266,11 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     _pump(0.5)
     shown: list[int] = []
     ages: list[int] = []  # per frame shown: the oldest of the heads' drawn maps, in frames (-1: none)
+    strides: list[int] = []  # per frame shown: the playing stride of the request before it
 
     def on_shown(i, img):
         shown.append(i)
+        strides.append(c.maps.stride_policy.k)
         got = [c.maps.entry(m.key, i, playing=True) for m in c.maps.models]
         ages.append(max((-1 if e is None else age) for e, age in got) if got else 0)
     c.frame_shown.connect(on_shown)
@@ -274,10 +290,11 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     displayed = len({i for i in shown if i0 < i <= i1})
     fps = c.session.timeline.fps
     maps = {m.name: c.maps.count(m.key) - counts0[m.key] for m in c.maps.models}
-    from avsol_viewer.maps.map_service import PLAYING_MAPS_PER_S
-
-    stride = max(1, int(round(fps / PLAYING_MAPS_PER_S)))
-    in_time = [0 <= a < stride for a in ages]
+    in_time = [0 <= a < k for a, k in zip(ages, strides)]
+    locs = c.maps.worker.loaded_localizers()
+    backends = {m.name: f"{locs[m.key].backend_used} {locs[m.key].precision}" for m in c.maps.models
+                if m.key in locs}
+    pace = c.maps.worker.pace.seconds_per_map
     win.close()
     return {"source_fps": round(fps, 3), "played_s": round(wall, 2), "frames_due": due,
             "frames_displayed": displayed, "displayed_fraction": round(displayed / max(due, 1), 4),
@@ -286,10 +303,15 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
             "maps_computed_per_s": {k: round(v / wall, 2) for k, v in maps.items()},
             "process_cpu_per_wall_s": round(cpu / wall, 2), "paints": _paint_figures(paints),
             "ready_before_play": bool(ready and maps_ready), "vm_hwm_mb": round(_rss("VmHWM") / 2**20, 1),
-            # maps ahead of the playhead: while playing, maps are computed every `stride`-th
-            # frame; a frame is "in time" when each head's drawn map is its own grid map (age
-            # < stride), i.e. that map was ready before the playhead reached the frame
-            "map_stride_frames": stride,
+            # maps per displayed frame (the goal: 1, a map for every frame shown), per head:
+            # maps added to the cache while playing / distinct frames displayed
+            "maps_per_frame": {k: round(v / max(displayed, 1), 3) for k, v in maps.items()},
+            "backend": backends, "seconds_per_map_end": None if pace is None else round(pace, 4),
+            # while playing, maps are asked for every `stride`-th frame (1 while the engine
+            # keeps up, MapService's PlayingStride); a frame is "in time" when each head's
+            # drawn map is its own grid map (age < the stride then), i.e. that map was ready
+            # before the playhead reached the frame
+            "map_stride_frames": {str(k): strides.count(k) for k in sorted(set(strides))},
             "maps_in_time_fraction": round(sum(in_time) / max(len(in_time), 1), 4) if c.maps.models else None,
             "map_age_frames_max": max(ages, default=0) if c.maps.models else None}
 
