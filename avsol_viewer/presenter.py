@@ -89,11 +89,6 @@ class Presenter(QObject):
         self._segment_key = None
         self.refresh()
 
-    @property
-    def lut(self):
-        """The overlay's look-up table for the current colormap and opacity."""
-        return self._lut
-
     def show_live(self, live) -> None:
         """Draw ``live``'s maps from now on (None: the open file's again). ``live`` has
         ``last`` (the latest :class:`~model_core.inference.live_loop` result or None),
