@@ -200,7 +200,7 @@ class LiveMode(QObject):
             return
         self.last = r
         self.ctx.presenter.refresh()
-        self.session.stats.record_overlay(r.frame.captured, time.monotonic())
+        self.session.stats.record_overlay(r.frame.captured)     # now, on the loop's clock
         self.shown += 1
         self.maps_shown.emit()
 
