@@ -10,6 +10,7 @@ whatever the sharding across ranks or a ``--resume``; each item row records its 
 """
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass
 from typing import Sequence
@@ -86,7 +87,7 @@ class OffscreenPicker:
     pass their own).
     """
 
-    def __init__(self, videos: Sequence, seed: int = 0, source: str | None = None,
+    def __init__(self, videos: Sequence, seed: int = 0, source: str | os.PathLike | None = None,
                  has_sound=has_sound_track, is_silent=window_is_silent):
         self.seed = int(seed)
         self.source = source
@@ -161,7 +162,8 @@ def negative_sources(video, picker: OffscreenPicker, options: NegativeOptions,
     records: dict[str, list[dict]] = {}
     for d in range(options.offscreen_draws):
         name = "offscreen" if d == 0 else f"offscreen#{d + 1}"
-        picks, rec = {}, []
+        picks = {}
+        rec: list[dict[str, str | None]] = []
         for s in video.segments:
             if not s.event:
                 rec.append({"source": None})

@@ -149,9 +149,12 @@ def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = N
             segs, videos=names, head=loc.name, status=MISSING, error="video file not found",
             categories=cats)]
     if localize is None:
-        from model_core.inference import localize_many as localize
+        from model_core.inference import localize_many
+
+        localize = localize_many
     try:
-        kw, records = {}, {}
+        kw: dict[str, Any] = {}
+        records: dict[str, list[dict]] = {}
         if negatives is not None:
             from model_core.evaluation.negatives import negative_sources
 
@@ -302,7 +305,8 @@ class _DecodeAhead:
         self.depth = max(1, int(depth)) if mode == "models" else 1
         self.pending: dict = {}   # video name -> Decoding, in the order started
         self.audio = None         # EvalOptions.own_audio(): --audio-stream
-        self.audio_hop = "cell"   # the engine's default 1 s cells, or --protocol's (None: per frame)
+        # the engine's default 1 s cells, or --protocol's hop (None: per frame)
+        self.audio_hop: str | float | None = "cell"
 
     def start(self, following: Sequence, when: str) -> None:
         """Start the decoding of the videos ``following`` (the next ``depth`` after the
@@ -529,9 +533,11 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
                               options.audio_stream)
         if options.negatives:
             meta["negatives"] = options.negatives.record()
+            assert negatives is not None            # made above whenever options.negatives
             meta["negatives"]["videos_without_sound"] = negatives[1].without_sound
-            if negatives[1].report_note():
-                notes.append(negatives[1].report_note())
+            note = negatives[1].report_note()
+            if note:
+                notes.append(note)
             if any(loc.head == "cls" for loc in locs):
                 notes.append("negatives: the cls head never trains the bias b of Z = w S + b (softmax "
                              "ignores it), so its p_avc is uncalibrated: compare its negatives by "

@@ -39,7 +39,7 @@ import numpy as np
 
 from model_core.inference.audio_sources import AudioSource, AudioSpec
 from model_core.inference.audio_window import AUDIO_HOP, group_audio_key, window_centre, window_group
-from model_core.inference.frame_sources import FrameSpec
+from model_core.inference.frame_sources import FrameProvider, FrameSpec
 from model_core.inference.map_cache import MapCache, MapEntry, MapKey
 from model_core.lru import LRU
 
@@ -247,7 +247,7 @@ class MapEngine:
         self.models: dict[str, object] = {}      # model key -> localizer, in load order
         self.infos: list[ModelInfo] = []
         self.embeddings = EmbeddingCache()
-        self._frames = None
+        self._frames: FrameProvider | None = None
         self._frames_spec: FrameSpec | None = None
         self._audio: AudioSource | None = None
         self._audio_id: tuple | None = None

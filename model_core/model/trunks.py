@@ -15,8 +15,12 @@ checkpoint loads unchanged.
 """
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 from torch import nn
+
+_M = TypeVar("_M", bound=nn.Module)
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -117,7 +121,7 @@ def _folded(conv: nn.Conv2d, bn: nn.Module) -> tuple[nn.Conv2d, nn.Module]:
     return conv, bn
 
 
-def fold_batch_norm(model: nn.Module) -> nn.Module:
+def fold_batch_norm(model: _M) -> _M:
     """:meth:`ResNetTrunk.fold_batch_norm` on every trunk of ``model`` (in eval mode);
     returns the model. Used by :class:`~model_core.inference.localizer.Localizer`."""
     for m in list(model.modules()):

@@ -16,7 +16,7 @@ built on the ``meta`` device (no memory, no weights).
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -25,6 +25,8 @@ from torch import nn
 from model_core.errors import CheckpointError
 from model_core.models import frontends
 from model_core.models.protocol import MAP_KINDS, SAMPLE_RATE, map_hw
+
+_M = TypeVar("_M", bound=nn.Module)
 
 
 class Family:
@@ -176,7 +178,7 @@ def resnet18_layout(prefix: str = "", in_channels: int = 3, lvs_stems: bool = Fa
     return out
 
 
-def load_exact(module: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
+def load_exact(module: _M, state: dict[str, torch.Tensor]) -> _M:
     """``module.load_state_dict(state)`` with every key required and none extra, and the
     missing ``num_batches_tracked`` counters (old files) allowed; returns ``module``."""
     own = module.state_dict()
@@ -274,7 +276,8 @@ class FamilyModel:
         outs = []
         for i in range(0, w.shape[0], self.batch_size):
             spec = self.family_spec.frontend(w[i:i + self.batch_size].to(self.device))
-            outs.append(self.net.audio(spec).float())
+            # nn.Module types a subclass's attributes as Tensor | Module: audio is a method here
+            outs.append(self.net.audio(spec).float())  # type: ignore[operator]
         if not outs:
             return torch.zeros((0, 0), device=self.device)
         return torch.cat(outs)
@@ -312,7 +315,8 @@ class FamilyModel:
             V = self._visual(self._inputs(frames[i:i + self.batch_size]))
             for k, emb in enumerate(embs):
                 rows = torch.as_tensor(idxs[k][i:i + self.batch_size], device=emb.device)
-                parts[k].append(self.net.read(V, emb[rows].to(self.device)).float().cpu().numpy())
+                parts[k].append(self.net.read(  # type: ignore[operator]  # a method (as audio above)
+                    V, emb[rows].to(self.device)).float().cpu().numpy())
         return [self._prediction(p) for p in parts]
 
     def warmup(self, batch: int | None = None) -> None:

@@ -118,7 +118,7 @@ def _numpy_safe_globals() -> list:
     try:
         from numpy._core.multiarray import scalar
     except ImportError:  # numpy 1
-        from numpy.core.multiarray import scalar
+        from numpy.core.multiarray import scalar  # type: ignore[no-redef]  # the same function, numpy 1's path
     allowed: list = [np.dtype, (scalar, "numpy.core.multiarray.scalar"),
                      (scalar, "numpy._core.multiarray.scalar")]
     dtypes = getattr(np, "dtypes", None)
