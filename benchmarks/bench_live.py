@@ -13,16 +13,23 @@ Each configuration runs ``ROUNDS`` rounds of (ceiling measurement, live burst of
 ``SECONDS / ROUNDS`` s after a 1 s warm-up), interleaved so that both halves of each
 ratio see the same load of the shared machine; per round and pooled figures are reported.
 
-- ``refresh_hz`` against ``min(camera fps, batch-1 trunk ceiling)``, where the ceiling
-  is 1 / (sum over the loaded heads of the bare visual trunk's time at batch 1,
-  ``torch.inference_mode``, channels_last, random input): every head's map is refreshed
-  per frame, so a frame costs one trunk pass per head. Target ratio >= 0.85.
-- capture-to-overlay latency median and p95 against trunk time (the same sum) + one
+- ``refresh_hz`` against ``min(camera fps, the backend's batch-1 ceiling)``, where the
+  ceiling is 1 / (sum over the loaded heads of the bare trunk + head time at batch 1: the
+  model's visual trunk run by the backend the live loop uses, then its read-out, on a
+  random frame already at the model's input size, ``torch.inference_mode``): every head's
+  map is refreshed per frame, so a frame costs one such pass per head. Target ratio >= 0.85.
+- capture-to-overlay latency median and p95 against that time (the same sum) + one
   camera frame interval + 10 ms.
 
+The models are loaded as the viewer loads them for live mode: through its ``--backend`` /
+``--precision`` (defaults, or ``AVSOL_BENCH_BACKEND`` / ``AVSOL_BENCH_PRECISION``), the
+backend's compiled trunk built (``auto``: measured and chosen) before the first round, so
+the ceiling and the loop run the same runtime; ``backend`` says which one computed them.
+
 Three configurations: every demo head (what the viewer shows side by side), the DNM demo
-head alone, and one full-size untrained DNM (ResNet-18 trunks at 224 px, 7 x 7 map; the
-``full_7x7`` preset of ``bench_inference``), where the trunk, not the camera, is the limit.
+head alone, and one full-size untrained DNM (ResNet-18 trunks at 224 px, 7 x 7 map, random
+weights; the ``full_7x7`` preset of ``bench_inference``), where the trunk, not the camera,
+is the limit.
 """
 from __future__ import annotations
 
@@ -43,8 +50,8 @@ THREADS = 2
 
 
 def _trunk_ms(loc, reps: int = 20) -> float:
-    """Median ms of one bare visual-trunk pass at batch 1 (the SPEC 8 ceiling's unit),
-    measured in a fresh thread, as the live loop's visual thread runs it.
+    """Median ms of one bare trunk + head pass at batch 1 through the model's backend (the
+    ceiling's unit), measured in a fresh thread, as the live loop's visual thread runs it.
 
     Why a thread: torch's CPU thread count is per OS thread (OpenMP). The main thread runs
     ``torch.set_num_threads`` threads; a new thread gets torch's default for it. On this
@@ -60,22 +67,42 @@ def _trunk_ms(loc, reps: int = 20) -> float:
 
 
 def _trunk_ms_here(loc, reps: int) -> float:
+    """The pass the live loop makes per head, less its frame resize and bookkeeping: the
+    frame as the input tensor ``predict`` makes (uint8, channels_last: the dtype and shape
+    the backend compiled), the visual trunk through the backend, the read-out
+    (``Localizer._forward``: what ``predict`` runs per batch)."""
     import torch
 
-    model = loc.model
-    trunk = model.visual_trunk.to(memory_format=torch.channels_last)
+    from model_core.inference.preprocess import frames_to_tensor
+
     s = loc.image_size
-    x = torch.rand(1, 3, s, s).contiguous(memory_format=torch.channels_last)
+    rng = np.random.default_rng(0)
+    x = frames_to_tensor(rng.integers(0, 256, (1, s, s, 3), dtype=np.uint8), s, loc.device)
+    a = loc.embed_audio(np.zeros((1, 16000), np.float32))
     times = []
     with torch.inference_mode():
         for _ in range(3):
-            trunk(x)
+            loc._forward(x, a)
         for _ in range(reps):
             t0 = time.perf_counter()
-            trunk(x)
+            loc._forward(x, a)
             times.append(time.perf_counter() - t0)
     _TORCH_THREADS.append(torch.get_num_threads())
     return float(np.median(times) * 1000.0)
+
+
+def _load(checkpoint, threads: int):
+    """A head as live mode gets it (the viewer's backend option), its backend built."""
+    from model_core.inference.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+    from model_core.inference.localizer import Localizer
+
+    loc = Localizer(checkpoint, device="cpu", batch_size=1, threads=threads,
+                    backend=os.environ.get("AVSOL_BENCH_BACKEND", DEFAULT_BACKEND),
+                    precision=os.environ.get("AVSOL_BENCH_PRECISION", DEFAULT_PRECISION))
+    loc.warmup(1)              # the first batch-1 call starts the backend's build
+    loc._visual.wait()         # built (auto: measured and chosen) before anything is timed
+    loc.warmup(1)
+    return loc
 
 
 _TORCH_THREADS: list = []
@@ -126,6 +153,7 @@ def _one(locs: dict, clip: Path, seconds: float) -> dict:
     med = float(np.median(lat_ms)) if len(lat_ms) else float("nan")
     p95 = float(np.percentile(lat_ms, 95)) if len(lat_ms) else float("nan")
     return {"heads": [getattr(loc, "head", "?") for loc in locs.values()], "camera_fps": FPS,
+            "backend": {k: f"{loc.backend_used} {loc.precision}" for k, loc in locs.items()},
             "trunk_ms_batch1_sum_median": round(trunk, 2),
             "refresh_ratio_median": float(np.median([r["refresh_ratio"] for r in rounds])),
             "refresh_ratio_min": min(r["refresh_ratio"] for r in rounds),
@@ -138,25 +166,25 @@ def run(seconds: float = SECONDS, threads: int = THREADS) -> dict:
     import torch
 
     from benchmarks.bench_decode import make_test_video
-    from model_core.inference.localizer import Localizer
 
     torch.set_num_threads(threads)
     load_before = os.getloadavg()
+    only = os.environ.get("AVSOL_BENCH_LIVE_ONLY", "")   # e.g. full_7x7_dnm: that configuration alone
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_test_video(Path(tmp) / "live30.mp4", seconds=10, fps=FPS, size=(640, 480), audio_rate=48000)
-        models = ROOT / "resources" / "models"
-        locs = {h: Localizer(models / f"{h}.pt", device="cpu", batch_size=1, threads=threads)
-                for h in ("avc", "cls", "dnm")}
-        for loc in locs.values():
-            loc.warmup(1)
-        out = {"threads": torch.get_num_threads(), "seconds": seconds,
-               "all_heads": _one(locs, clip, seconds),
-               "dnm_only": _one({"dnm": locs["dnm"]}, clip, seconds)}
-        from benchmarks.bench_inference import CONFIGS, _checkpoint
+        out: dict = {"threads": torch.get_num_threads(), "seconds": seconds}
+        if only in ("", "all_heads", "dnm_only"):
+            models = ROOT / "resources" / "models"
+            locs = {h: _load(models / f"{h}.pt", threads) for h in ("avc", "cls", "dnm")}
+            if only in ("", "all_heads"):
+                out["all_heads"] = _one(locs, clip, seconds)
+            if only in ("", "dnm_only"):
+                out["dnm_only"] = _one({"dnm": locs["dnm"]}, clip, seconds)
+        if only in ("", "full_7x7_dnm"):
+            from benchmarks.bench_inference import CONFIGS, _checkpoint
 
-        full = Localizer(_checkpoint("full_7x7", CONFIGS["full_7x7"]), device="cpu", batch_size=1, threads=threads)
-        full.warmup(1)
-        out["full_7x7_dnm"] = _one({"full": full}, clip, seconds)
+            full = _load(_checkpoint("full_7x7", CONFIGS["full_7x7"]), threads)
+            out["full_7x7_dnm"] = _one({"full": full}, clip, seconds)
     out["torch_threads_in_the_loop_threads"] = sorted(set(_TORCH_THREADS))
     out["load_average"] = [round(x, 2) for x in load_before] + [round(x, 2) for x in os.getloadavg()]
     return out
