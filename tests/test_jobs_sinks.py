@@ -70,3 +70,16 @@ def test_quiet_writes_nothing():
     for event in TRAINING + [Progress(done=2, total=2), Error(video="x", status="failed", error="e")]:
         sink(event)
     assert out.getvalue() == ""
+
+
+def test_a_total_that_grows_keeps_one_bar():
+    """infer's frame count is an estimate: reaching it is not the end of the bar."""
+    out = io.StringIO()
+    sink = HumanSink("infer", "frames", stream=out, total=0, every=0)
+    bar = sink.bar
+    sink(Progress(done=4, total=4))
+    sink(Progress(done=8, total=8))
+    assert sink.bar is bar and bar.total == 8 and bar.done == 8
+    sink.close()
+    assert sink.bar is None
+    assert [line.split(",")[0] for line in out.getvalue().splitlines()] == ["infer: 4/4 frames", "infer: 8/8 frames"]

@@ -61,6 +61,8 @@ class Progress:
         eta = self.eta()
         self.emit(ProgressEvent(done=self.done, total=self.total, items=self.items, video=video,
                                 elapsed_s=round(elapsed, 2), eta_s=None if eta is None else round(eta, 1)))
+        if self.done >= self.total:
+            self.human.close()            # the last video: the bar's line ends here
 
     def rows(self, rows: list[dict]) -> None:
         """A video's rows as ``item`` events (for the viewer's table; the human sink shows none)."""

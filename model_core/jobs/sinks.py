@@ -145,7 +145,9 @@ class HumanSink:
     run's ``step`` events drive a bar on a terminal and are one line each otherwise (every
     ``--log-every`` steps, as the run chose). ``start``, ``epoch``, ``log``, ``error`` and ``done``
     are lines of their own; a feature-cache ``progress`` is a line every 25 videos.
-    ``total`` opens the bar at once (before the first event); ``quiet`` writes nothing.
+    ``total`` opens the bar at once (before the first event); ``quiet`` writes nothing. The
+    bar ends with ``done`` or :meth:`close`, not when ``done`` reaches ``total``: a total may
+    be an estimate that grows (infer's frame count).
     """
 
     def __init__(self, label: str, unit: str, *, stream: TextIO | None = None, quiet: bool = False,
@@ -208,8 +210,6 @@ class HumanSink:
                 self.write(f"{self.label}: resuming, {event.resumed} of {event.total} {self.unit} already done")
             return
         bar.update_to(event.done, event.total, "" if event.items is None else f"{event.items} items")
-        if event.done >= event.total:
-            self.close()
 
     def close(self) -> None:
         if self.bar is not None:
