@@ -53,6 +53,7 @@ class WindowContext:
         #: the features installed so far, by name (``"evaluation"``, ``"live"``, ...)
         self.features: dict[str, object] = {}
         self._close_asks: set[str] = set()
+        self._groups: dict[str, QDockWidget] = {}   # a tab group's first dock
 
     # -- messages ---------------------------------------------------------------------------
     def error(self, title: str, text: str) -> None:
@@ -70,10 +71,11 @@ class WindowContext:
     # -- docks and actions ------------------------------------------------------------------
     def add_dock(self, title: str, widget: QWidget, name: str, area: str = "bottom",
                  group: str | None = None) -> QDockWidget:
-        """A dock holding ``widget`` (in a scroll area). ``area`` is one of :data:`AREAS`;
-        ``group="bottom"`` makes it a tab of the one bottom area (Evaluation, Training,
-        Follows the sound?: hidden until shown, closable, part of Maximise bottom panel).
-        Other docks are shown at once, movable and floatable."""
+        """A dock holding ``widget``, in ``area`` (one of :data:`AREAS`), shown at once.
+        Docks of one ``group`` share their place as tabs. ``group="bottom"`` is the window's
+        one bottom area (Evaluation, Training, Follows the sound?): its docks scroll their
+        panel, are hidden until shown, closable, and given the window by Maximise bottom
+        panel."""
         from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QDockWidget
 
@@ -88,6 +90,10 @@ class WindowContext:
         where = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
                  "top": Qt.DockWidgetArea.TopDockWidgetArea, "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}[area]
         w.addDockWidget(where, dock)
+        if group is not None:
+            first = self._groups.setdefault(group, dock)
+            if first is not dock:
+                w.tabifyDockWidget(first, dock)
         return dock
 
     def menu(self, path: str, before: str | None = None) -> QMenu:

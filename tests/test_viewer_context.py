@@ -67,6 +67,9 @@ def test_a_dock_lands_in_its_area_and_tab_group(make_viewer):
     side = ctx.add_dock("Side", QLabel("y"), "side_dock", area="right")
     assert v.win.dockWidgetArea(side) == Qt.DockWidgetArea.RightDockWidgetArea
     assert side not in v.win.bottom_docks
+    a = ctx.add_dock("Tab A", QLabel("a"), "tab_a_dock", area="left", group="side")
+    b = ctx.add_dock("Tab B", QLabel("b"), "tab_b_dock", area="left", group="side")
+    v.qtbot.waitUntil(lambda: v.win.tabifiedDockWidgets(a) == [b], timeout=5000)   # laid out at the next pass
     with pytest.raises(ValueError):
         ctx.add_dock("Bad", QLabel("z"), "bad_dock", area="middle")
 
