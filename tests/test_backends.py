@@ -57,6 +57,13 @@ def served(model, frames, emb):
     return model.predict(frames, emb)
 
 
+def embedded(model, audio):
+    """Audio embeddings once the audio step's background build is done."""
+    model.embed_audio(audio)
+    assert model._audio.wait(120), "the backend's build did not finish"
+    return model.embed_audio(audio)
+
+
 def test_names_are_the_cli_vocabulary():
     assert BACKENDS == ("auto", "torch", "openvino", "onnxruntime")
     assert PRECISIONS == ("fp32", "bf16")
@@ -73,6 +80,9 @@ def test_dnm_head_maps_equal_torch(backend, tiny_checkpoint):
     got = served(model, frames, emb)
     assert model.backend_used == f"torch+{backend}"   # torch while it compiled, then the runtime
     assert model._visual.active == backend
+    # the audio trunk too
+    np.testing.assert_allclose(embedded(model, audio), emb, rtol=0, atol=1e-5)
+    assert model._audio.active == backend
     np.testing.assert_allclose(got.maps, want.maps, rtol=0, atol=1e-5)
     np.testing.assert_allclose(got.p_avc, want.p_avc, rtol=0, atol=1e-5)
     np.testing.assert_allclose(got.class_probs, want.class_probs, rtol=0, atol=1e-5)
@@ -96,6 +106,8 @@ def test_published_family_maps_equal_torch(tmp_path):
         got = served(model, frames, emb).maps
         assert model._visual.active == backend
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(embedded(model, audio), emb, rtol=0, atol=1e-5)
+        assert model._audio.active == backend
         np.testing.assert_allclose(normalise(got, model.map_kind, model.tau),
                                    normalise(want, ref.map_kind, ref.tau), rtol=0, atol=1e-5)
 
@@ -107,22 +119,22 @@ def test_second_load_compiles_nothing(tiny_checkpoint, tmp_path, cache):
     frames, audio = frames_and_audio()
     before = runtimes.COUNTS.copy()
     first = Localizer(ckpt, device="cpu", backend="openvino")
-    served(first, frames, first.embed_audio(audio))
-    assert runtimes.COUNTS["export"] - before["export"] == 1
-    assert runtimes.COUNTS["compile:openvino"] - before["compile:openvino"] == 1
+    served(first, frames, embedded(first, audio))
+    assert runtimes.COUNTS["export"] - before["export"] == 2                 # visual and audio trunks
+    assert runtimes.COUNTS["compile:openvino"] - before["compile:openvino"] == 2
     # the same weights under another name and folder: keyed by content, not by path
     copy = shutil.copy(ckpt, tmp_path / "renamed.pt")
     before = runtimes.COUNTS.copy()
     second = Localizer(copy, device="cpu", backend="openvino")
-    served(second, frames, second.embed_audio(audio))
-    assert second._visual.active == "openvino"
+    served(second, frames, embedded(second, audio))
+    assert second._visual.active == second._audio.active == "openvino"
     assert runtimes.COUNTS["export"] == before["export"]
     assert runtimes.COUNTS["compile:openvino"] == before["compile:openvino"]
-    assert runtimes.COUNTS["load:openvino"] - before["load:openvino"] == 1
+    assert runtimes.COUNTS["load:openvino"] - before["load:openvino"] == 2
     # other weights are another entry
     third = Localizer(tiny_checkpoint(image_size=64, map_size=8, seed=3), device="cpu", backend="openvino")
-    served(third, frames, third.embed_audio(audio))
-    assert runtimes.COUNTS["compile:openvino"] - before["compile:openvino"] == 1
+    served(third, frames, embedded(third, audio))
+    assert runtimes.COUNTS["compile:openvino"] - before["compile:openvino"] == 2
     assert not list(cache.rglob("*.tmp")), "a temporary file left in the cache"
 
 

@@ -7,9 +7,9 @@ follow the model's split forward pass, so callers can share work:
 - :meth:`Localizer.embed_audio` runs the audio trunk once per distinct audio window;
 - :meth:`Localizer.predict` runs the visual trunk on a batch of frames and pairs each frame
   with one of those embeddings (``audio_index``), so frames of one window share it; the
-  visual trunk, the cost of every map, runs through the chosen inference backend
-  (:mod:`model_core.inference.backends`: torch, or a compiled CPU runtime that takes over
-  once it is built in the background);
+  visual trunk, the cost of every map, and the audio trunk run through the chosen inference
+  backend (:mod:`model_core.inference.backends`: torch, or a compiled CPU runtime that
+  takes over once it is built in the background);
 - :meth:`Localizer.localize_video` runs the streaming video pipeline
   (:mod:`model_core.inference.pipeline`).
 
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from model_core.inference.backends.capability import precision_name, resolve_precision
-from model_core.inference.backends.routed import RoutedStep
+from model_core.inference.backends.routed import RoutedStep, used
 from model_core.inference.device import amp_dtype, autocast, resolve_device, set_threads
 from model_core.inference.preprocess import frames_to_tensor, windows_to_log_mel
 from model_core.model.trunks import fold_batch_norm
@@ -57,7 +57,7 @@ class Localizer:
         (on, on CUDA and on the CPU: see ``benchmarks/bench_inference.py``).
     amp : autocast on CUDA (bfloat16, or float16 where bf16 is unsupported). None = on
         for CUDA; ignored on the CPU.
-    backend : what runs the visual trunk on the CPU, one of
+    backend : what runs the trunks on the CPU, one of
         :data:`~model_core.inference.backends.BACKENDS` (default torch eager; ``auto``
         picks the fastest whose maps equal torch's on this machine).
     precision : ``"fp32"`` (default, as trained) or ``"bf16"`` on the CPU, where the CPU
@@ -99,6 +99,7 @@ class Localizer:
             self.precision = precision_name(self.amp_dtype)
         self.backend = backend
         self._visual = RoutedStep(self.model, "visual", backend, self.precision, self.device, self._name)
+        self._audio = RoutedStep(self.model, "audio", backend, self.precision, self.device, self._name)
 
     # -- what it is ---------------------------------------------------------------------
     @property
@@ -133,7 +134,7 @@ class Localizer:
     @property
     def backend_used(self) -> str:
         """The backends that have computed maps so far, e.g. ``"torch+openvino"``."""
-        return self._visual.used()
+        return used(self._visual, self._audio)
 
     # -- the model protocol (model_core.models.protocol.MapModel) --------------------------
     family = "dnm"           # our own heads, beside the field's published families
@@ -165,7 +166,7 @@ class Localizer:
         for i in range(0, mel.shape[0], self.batch_size):
             x = mel[i:i + self.batch_size].to(self.device, non_blocking=True)
             with autocast(self.device, self.amp_dtype):
-                a = self.model.audio(x)
+                a = self._audio(x)
             outs.append(a.float())
         if not outs:
             return torch.zeros((0, self.embed_dim), device=self.device)

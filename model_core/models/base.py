@@ -7,7 +7,7 @@ as our DNM: ``audio(spec) -> emb`` (one row per audio window), ``visual(img) -> 
 visual trunk, once per frame) and ``read(V, emb) -> maps`` (the cheap audio-visual
 read-out, repeated per audio); :class:`FamilyModel` adds the family's preprocessing around
 them, batching, the device, ``torch.inference_mode`` and the inference backend that runs
-the visual step (:mod:`model_core.inference.backends`).
+the visual and audio steps (:mod:`model_core.inference.backends`).
 
 Checking a file against a family is by key names and shapes (:meth:`Family.key_diff`,
 :meth:`Family.check_shapes`) against a skeleton with the repository's exact module names,
@@ -245,11 +245,12 @@ class FamilyModel:
         self.audio_window_s = float(family.window_s)
         self.sample_rate = SAMPLE_RATE
         self.fingerprint: str | None = None   # the file's sha256, set by whoever loaded it
-        # the visual step (the cost of every map) through the inference backend; the audio
-        # step and the read-out stay torch's
+        # the visual and audio steps (the trunks) through the inference backend; the
+        # family's front end and the read-out stay torch's
         self.backend = backend
         self.precision = resolve_precision(precision, self.device, self.name)
         self._visual = RoutedStep(self.net, "visual", backend, self.precision, self.device, self.name)
+        self._audio = RoutedStep(self.net, "audio", backend, self.precision, self.device, self.name)
         self.log_mel_input = False            # each family's own front end, in embed_audio
 
     def __repr__(self) -> str:
@@ -258,7 +259,9 @@ class FamilyModel:
     @property
     def backend_used(self) -> str:
         """The backends that have computed maps so far, e.g. ``"torch+openvino"``."""
-        return self._visual.used()
+        from model_core.inference.backends.routed import used
+
+        return used(self._visual, self._audio)
 
     def crop(self, width: int, height: int) -> tuple[float, float, float, float]:
         return frontends.crop_box(int(width), int(height), self.family_spec.geometry)
@@ -277,7 +280,7 @@ class FamilyModel:
         for i in range(0, w.shape[0], self.batch_size):
             spec = self.family_spec.frontend(w[i:i + self.batch_size].to(self.device))
             # nn.Module types a subclass's attributes as Tensor | Module: audio is a method here
-            outs.append(self.net.audio(spec).float())  # type: ignore[operator]
+            outs.append(self._audio(spec).float())
         if not outs:
             return torch.zeros((0, 0), device=self.device)
         return torch.cat(outs)

@@ -1,8 +1,9 @@
 """A model step routed through a backend: torch serves at once, the compiled runtime takes
 over when it is ready.
 
-:class:`RoutedStep` wraps one step method of a model (the visual trunk: the cost of every
-map). Its first call starts a background thread that builds the requested backend's
+:class:`RoutedStep` wraps one step method of a model: the visual trunk (the cost of every
+map) and the audio trunk (one call per window; the compiled runtimes gain on it as on the
+visual trunk, ``benchmarks/README.md``). Its first call starts a background thread that builds the requested backend's
 runner for that input's shape (from the cache when it holds one); until the runner is
 ready, and for inputs of another shape, the torch method answers, so start-up and the
 first maps never wait for a compiler. ``auto`` measures once per machine and architecture
@@ -107,7 +108,7 @@ class RoutedStep:
 
     def used(self) -> str:
         """The backends that have answered so far, ``+``-joined (``"torch"`` before any call)."""
-        return "+".join(self.served) or self.active
+        return used(self)
 
     def run_torch(self, x: torch.Tensor) -> torch.Tensor:
         """The torch step at this step's precision (bf16: CPU autocast), float32 out."""
@@ -189,6 +190,13 @@ class RoutedStep:
         cache.record_decision(key, self.decision)
         name = self.decision["backend"]
         return name, candidates.get(name)
+
+
+def used(*steps: RoutedStep) -> str:
+    """The backends that have answered any of ``steps``, ``+``-joined by first use
+    (``"torch"`` before any call): what computed a model's maps."""
+    names = dict.fromkeys(name for step in steps for name in step.served)
+    return "+".join(names) or "torch"
 
 
 def measure(run_torch, torch_fp32, candidates: dict, example: torch.Tensor, precision: str) -> dict:

@@ -11,6 +11,7 @@ and cache loads (tests and benchmarks read it to tell a cache hit from a rebuild
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import threading
 from pathlib import Path
@@ -27,6 +28,9 @@ from model_core.inference.backends import cache
 COUNTS: collections.Counter = collections.Counter()
 #: Runtimes that can compile a step (torch, the reference, runs it as it is).
 COMPILED = ("openvino", "onnxruntime")
+#: torch's ONNX exporter keeps global state: two exports at once (a model's visual and
+#: audio steps build in parallel) corrupt each other's graphs, so one at a time.
+_export_lock = threading.Lock()
 
 
 class BackendUnavailable(RuntimeError):
@@ -79,6 +83,10 @@ class StepSource:
 
     def onnx(self) -> Path:
         """The step's ONNX file, exported once per weights and input shape."""
+        with _export_lock:
+            return self._onnx()
+
+    def _onnx(self) -> Path:
         path = self.entry("onnx", torch.__version__).with_suffix(".onnx")
         if path.is_file():
             cache.touch(path)
@@ -96,6 +104,16 @@ class StepSource:
         COUNTS["export"] += 1
         cache.prune(keep=(path,))
         return path
+
+
+@contextlib.contextmanager
+def _dropped_if_unreadable(path: Path):
+    """A cache entry a runtime cannot read is deleted (rebuilt next time, never read again)."""
+    try:
+        yield
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
@@ -151,7 +169,9 @@ def build_openvino(source: StepSource, precision: str, threads: int) -> OpenVINO
             pass
     config = {**run_config, "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
               "PERFORMANCE_HINT": "LATENCY"}
-    compiled = core.compile_model(core.read_model(str(source.onnx())), "CPU", config)
+    onnx = source.onnx()
+    with _dropped_if_unreadable(onnx):
+        compiled = core.compile_model(core.read_model(str(onnx)), "CPU", config)
     COUNTS["compile:openvino"] += 1
     write_bytes(blob, compiled.export_model().getvalue())
     cache.prune(keep=(blob,))
@@ -170,7 +190,9 @@ def build_onnxruntime(source: StepSource, precision: str, threads: int) -> OnnxR
     options.intra_op_num_threads = int(threads)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(source.onnx()), options, providers=["CPUExecutionProvider"])
+    onnx = source.onnx()
+    with _dropped_if_unreadable(onnx):
+        session = ort.InferenceSession(str(onnx), options, providers=["CPUExecutionProvider"])
     COUNTS["load:onnxruntime"] += 1
     return OnnxRuntimeRunner(session)
 
