@@ -157,6 +157,7 @@ def test_live_screenshot_without_camera_exits_2(tmp_path):
     assert "no such file for --camera" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_record_then_open_shows_the_recorded_maps_without_recomputing(viewer, other_clip, tmp_path):
     from model_core.inference.live_record import maps_path, sidecar_path
     from model_core.maps_file import load_maps
@@ -167,7 +168,7 @@ def test_record_then_open_shows_the_recorded_maps_without_recomputing(viewer, ot
     v.qtbot.waitUntil(lambda: live.shown >= 2, timeout=20000)
     rec = tmp_path / "rec.mp4"
     assert live.record(rec)
-    v.qtbot.wait(2500)
+    v.qtbot.waitUntil(lambda: live.recorder.frames >= 15, timeout=20000)   # 1.5 s of a 10 fps camera
     assert "recording: sound complete" in live.hud_text()      # the HUD tells what the file lacks
     files = live.stop_record()
     live.stop()
