@@ -62,6 +62,7 @@ def _service(qtbot, clip, clock, **fakes):
     (0.01, 1, 1),    # 25 fps x 0.01 s = 0.25 s per s: every frame's map while playing
     (0.02, 2, 2),    # 2 models: 0.04 s a frame, busy 1.0: 1.0 / 2 = 0.5 fits, 1.0 does not
     (0.1, 1, 4),     # busy 2.5: 2.5 / 4 = 0.625 fits, 2.5 / 3 = 0.83 does not
+    (10.0, 1, 50),   # busy 250 would need 313: MAX_STRIDE_S (2 s) x 25 fps
 ])
 def test_playing_asks_for_every_frame_when_the_engine_keeps_up_else_every_kth(
         qtbot, index_clip, cost, models, stride):
@@ -97,5 +98,29 @@ def test_a_slow_engine_computes_the_grid_and_the_overlay_falls_back_to_the_neare
         entry, age = service.entry(key, 11, playing=True)
         assert entry is not None and age == 3    # frame 8's map stands in for frame 11
         assert np.asarray(entry.map).shape == (8, 8)
+    finally:
+        service.stop()
+
+
+def test_past_the_stale_window_the_nearest_earlier_grid_map_still_stands_in(qtbot, index_clip):
+    """At 25 fps a map may stand in for 12 frames (STALE_S); at 0.5 s a map the stride is
+    16 (busy 12.5 s per s: 12.5 / 16 = 0.78 fits 0.8, 12.5 / 15 does not), and frame 31
+    draws frame 16's map, 15 frames old."""
+    from model_core.inference.frame_sources import FrameSpec
+
+    clock = FakeClock()
+    head = _slow("m0", clock, 0.5)
+    service = _service(qtbot, index_clip, clock, m0=head)
+    try:
+        service.set_video(str(index_clip) + "#3", FrameSpec(str(index_clip)), fps=25.0)
+        head.frames_seen.clear()
+        with qtbot.waitSignal(service.idle, timeout=30000):
+            service.want(20, playing=True)
+        assert service._last.stride == 16
+        assert sorted(set(head.frames_seen)) == [16, 32, 48]
+        key = service.models[0].key
+        entry, age = service.entry(key, 31, playing=True)
+        assert entry is not None and age == 15
+        assert service.entry(key, 31) == (None, 0)       # paused: the frame's own map only
     finally:
         service.stop()

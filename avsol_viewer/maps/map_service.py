@@ -35,8 +35,12 @@ from model_core.inference.map_cache import MapCache, MapEntry, MapKey
 #: Seconds of frames filled ahead of the playhead (paused / playing).
 AHEAD_PAUSED_S = 4.0
 AHEAD_PLAYING_S = 2.0
-#: While playing, a map up to this old may stand in for the frame's own (seconds).
+#: While playing, a map up to this old may stand in for the frame's own (seconds), or up
+#: to the playing stride when that is longer (the nearest earlier grid map).
 STALE_S = 0.5
+#: The longest playing stride (seconds of video): past it an overlay would say little about
+#: the picture under it, so the maps are asked for at least this often.
+MAX_STRIDE_S = 2.0
 #: While playing, the share of the wall clock the map worker may spend on the maps of the
 #: frames played (its measured seconds per map x models x frames per second / stride): the
 #: rest is the display's. Every frame's maps costing more than the display can spare
@@ -55,8 +59,8 @@ class PlayingStride:
     the worker's wall clock; the stride is the smallest k for which ``that / k`` fits in
     ``share``. It grows at once when the maps stop fitting (displayed frames are the hard
     target) and shrinks only when the smaller stride fits in ``share x margin``. It never
-    exceeds ``limit`` (beyond it the nearest earlier map is too old to stand in). Before
-    anything was measured it is 1. Pure arithmetic: no Qt, no clock.
+    exceeds ``limit``. Before anything was measured it is 1. Pure arithmetic: no Qt, no
+    clock.
     """
 
     def __init__(self, share: float = PLAYING_BUSY_SHARE, margin: float = STRIDE_DOWN_MARGIN):
@@ -237,11 +241,10 @@ class MapService(QObject):
 
     def playing_stride(self) -> int:
         """Maps of every k-th frame while playing: :class:`PlayingStride` on the worker's
-        pace (seconds per map x the models loaded), at most the frames a stale map may
-        stand in for (:data:`STALE_S`)."""
+        pace (seconds per map x the models loaded), at most :data:`MAX_STRIDE_S`."""
         per_map = self.worker.pace.seconds_per_map
         per_frame = None if per_map is None else per_map * max(1, len(self.models))
-        return self.stride_policy.update(self._fps, per_frame, int(round(STALE_S * self._fps)))
+        return self.stride_policy.update(self._fps, per_frame, int(round(MAX_STRIDE_S * self._fps)))
 
     def want_audio(self, index: int, spec: AudioSpec) -> None:
         """Maps of frame ``index`` heard with ``spec`` (not the shown audio): the "Follows the
@@ -261,10 +264,11 @@ class MapService(QObject):
 
     # -- outputs ------------------------------------------------------------------------
     def entry(self, model: str, index: int, playing: bool = False) -> tuple[MapEntry | None, int]:
-        """(map to draw for ``model`` at ``index``, how many frames old it is)."""
+        """(map to draw for ``model`` at ``index``, how many frames old it is). While
+        playing, the nearest earlier map within :data:`STALE_S` or the playing stride."""
         if self._video is None:
             return None, 0
-        back = int(round(STALE_S * self._fps)) if playing else 0
+        back = max(int(round(STALE_S * self._fps)), self.stride_policy.k - 1) if playing else 0
         hit = self.cache.nearest_before(self._video, model, self.audio.key, index, back)
         if hit is None:
             return None, 0
