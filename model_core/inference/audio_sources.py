@@ -283,11 +283,18 @@ class AudioSpec:
         return f"file:{self.path}" if self.kind == "file" else self.kind
 
     @property
+    def _file(self) -> str:
+        """The other file of a ``file`` or ``offscreen`` spec (``__post_init__`` requires it)."""
+        if not self.path:
+            raise ValueError(f"audio kind {self.kind!r} needs a path")
+        return self.path
+
+    @property
     def label(self) -> str:
         if self.kind == "offscreen":
-            return f"off-screen: {Path(self.path).name} at {self.at:.1f} s"
+            return f"off-screen: {Path(self._file).name} at {self.at:.1f} s"
         if self.kind == "file":
-            return f"audio of {Path(self.path).name}"
+            return f"audio of {Path(self._file).name}"
         return LABELS[self.kind].lower()
 
     def open(self, video_path: str | os.PathLike) -> AudioSource:
@@ -298,7 +305,7 @@ class AudioSpec:
         if self.kind == "silence":
             return SilenceAudio()
         if self.kind == "file":
-            return FileAudio(self.path, self.key, self.label)
+            return FileAudio(self._file, self.key, self.label)
         if self.kind == "offscreen":
             return _FixedWindowAudio(self.path, self.at, self.key, self.label)
         if self.kind == "noise":   # eval's noise (its default level and seed): one rule

@@ -28,7 +28,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -182,7 +182,8 @@ class LiveRecorder:
         self._p: dict[str, list] = {k: [] for k in self.heads}
         self._tmp = self.path.with_name(f".{self.path.name}.part.mp4")
         self._followed = False            # a source was looked for (the sound has started)
-        self._src = None                  # the source tapped now, its tap, where its stream starts
+        # the source tapped now (a live audio source, read duck-typed), its tap, where its stream starts
+        self._src: Any = None
         self._tap: AudioTap | None = None
         self._origin = 0
         self._overruns0 = 0
@@ -218,8 +219,15 @@ class LiveRecorder:
             text += f"; {self.overruns} device overrun(s)"
         return text
 
+    @property
+    def _sound_track(self) -> SoundTrack:
+        """The sound being written: the recorder thread's sound steps run only when there is one."""
+        if self.track is None:
+            raise RuntimeError("this recording has no sound track")
+        return self.track
+
     def _video_samples(self) -> int:
-        return int(round(self.frames / self.fps * self.track.rate))
+        return int(round(self.frames / self.fps * self._sound_track.rate))
 
     def _detach(self) -> None:
         src, tap = self._src, self._tap
@@ -236,7 +244,7 @@ class LiveRecorder:
             return
         self._detach()
         if self._followed:
-            self.track.silence(self._video_samples() - self.track.written, "microphone changed")
+            self._sound_track.silence(self._video_samples() - self._sound_track.written, "microphone changed")
         self._followed = True
         self._src = src
         if src is None:
@@ -244,14 +252,15 @@ class LiveRecorder:
         self.sources.append(str(getattr(src, "name", "")))
         if not getattr(src, "silent", False) and hasattr(src, "ring"):
             self._tap = AudioTap(src.rate)
-            self._origin = self.track.written
+            self._origin = self._sound_track.written
             self._overruns0 = int(getattr(src, "overruns", 0))
             src.ring.add_tap(self._tap)
 
     def _drain(self) -> None:
-        tap, track = self._tap, self.track
+        tap = self._tap
         if tap is None:
             return
+        track = self._sound_track
         for pos, block in tap.take():
             at = self._origin + int(round(pos * track.rate / tap.rate))
             if tap.rate != track.rate and abs(at - track.written) <= 2:
@@ -264,7 +273,7 @@ class LiveRecorder:
         if self._tap is not None:
             self._drain()
         else:
-            self.track.silence(self._video_samples() - self.track.written, "no microphone")
+            self._sound_track.silence(self._video_samples() - self._sound_track.written, "no microphone")
 
     # -- the recorder thread --------------------------------------------------------------
     def _run(self) -> None:
@@ -332,11 +341,11 @@ class LiveRecorder:
         end = time.monotonic() + TAIL_WAIT_S
         while True:
             self._sound()
-            if self.track.written >= self._video_samples() or time.monotonic() >= end or self._tap is None:
+            if self._sound_track.written >= self._video_samples() or time.monotonic() >= end or self._tap is None:
                 break
             time.sleep(0.01)
         self._detach()
-        self.track.silence(self._video_samples() - self.track.written, "not captured before the end")
+        self._sound_track.silence(self._video_samples() - self._sound_track.written, "not captured before the end")
 
     def sidecar(self) -> dict:
         """What the sidecar file says: the picture, the sound, and every gap in it."""

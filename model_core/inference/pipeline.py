@@ -96,7 +96,7 @@ class _Batch:
     times: np.ndarray       # (B,) requested times
     indices: np.ndarray     # (B,) frame indices
     order: np.ndarray       # (B,) position of each item in the caller's ``times``
-    frames: np.ndarray      # (B, S, S, 3) uint8 (or a list at native size)
+    frames: np.ndarray | list[np.ndarray]   # (B, S, S, 3) uint8, or a list at native size
     keys: dict              # window group -> (B,) audio window keys (audio_window.window_key)
     centres: np.ndarray     # (B,) audio window centres
     windows: dict           # window group -> {key: samples}, for keys not sent before
@@ -170,7 +170,8 @@ class _Decoder:
     def _flush(self, items) -> bool:
         t, i, pos, imgs = zip(*items)
         centres = np.array([window_centre(x, self.hop) for x in t])
-        keys, windows = {}, {}
+        keys: dict[tuple, np.ndarray] = {}
+        windows: dict[tuple, dict[int, np.ndarray]] = {}
         neg: dict = {name: {} for name in self.negatives}
         for g in self.groups:
             seconds, placed = g
@@ -238,7 +239,9 @@ class Decoding:
         self.hop = check_hop(audio_hop)
         self.negatives = dict(negatives or {})
         self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
-        self.reader = self.source = self.plan = None
+        self.reader: media_frames.VideoReader | None = None
+        self.source: AudioSource | None = None
+        self.plan = None        # (times, frame indices, order) to decode; None: every frame
         self.total = 0
         self.silent = False
         self._opened = threading.Event()
@@ -361,8 +364,9 @@ def localize_many(localizers: Sequence, path: str | os.PathLike,
         decoding.opened()
         plan, total, silent, q = decoding.plan, decoding.total, decoding.silent, decoding.queue
         source, negatives = decoding.source, decoding.negatives
-        parts = {loc.name: [] for loc in locs}
-        neg_parts = {loc.name: {n: [] for n in negatives} for loc in locs}
+        assert source is not None        # opened() raised the decoding's error otherwise
+        parts: dict[str, list] = {loc.name: [] for loc in locs}
+        neg_parts: dict[str, dict[str, list]] = {loc.name: {n: [] for n in negatives} for loc in locs}
         meta = []
         cancelled = False
         done = 0
@@ -455,6 +459,7 @@ def _run_group(g, locs, b: _Batch, embeddings: EmbeddingCache, audio_key: str, p
         for loc in locs:
             parts[loc.name].append(predict_frames(loc, loc.name, embeddings, akey, b.frames, keys))
         return
+    assert neg_parts is not None                 # given with the negatives
     idents = [[(akey, k) for k in keys]]
     window_of: dict = {(akey, k): w for k, w in windows.items()}
     for n, src in negatives.items():
