@@ -116,3 +116,46 @@ def test_rate_counts_only_this_runs_pace():
     assert rate.eta(50, 100) == pytest.approx(20.0 / 10 * 50)
     rate.reset()
     assert rate.eta(0, 10) is None
+
+
+FAKE_TRAIN = textwrap.dedent("""
+    import sys
+    from model_core.jobs.events import Done, Epoch, Progress, Start, Step
+    out = sys.argv[sys.argv.index("--out") + 1]
+    for e in (Progress(stage="cache", done=3, total=3),
+              Start(head="dnm", epochs=1, steps_per_epoch=4, total_steps=4, train_segments=8, val_segments=2,
+                    device="cpu", out=out),
+              Step(epoch=1, step=2, total_steps=4, loss=0.5, lr=1e-3, samples_per_s=10.0),
+              Step(epoch=1, step=4, total_steps=4, loss=0.25, lr=1e-3, samples_per_s=10.0),
+              Epoch(epoch=1, epochs=1, step=4, train={"loss": 0.3}, val={"loss": 0.2, "avc_acc": 0.75}),
+              Done(out=out, steps=4, epochs=1, seconds=1.0)):
+        print(e.to_json(), flush=True)
+""")
+
+
+def test_train_job_and_panel_follow_a_fake_training(qtbot, tmp_path):
+    """The Train feature's job and panel on the protocol alone: curves, bar, status and the
+    checkpoint offered for loading, without training anything."""
+    from avsol_viewer.train.train_job import TrainJob, TrainRequest
+    from avsol_viewer.train.train_panel import TrainPanel
+
+    fake = tmp_path / "fake_train.py"
+    fake.write_text(FAKE_TRAIN)
+    job = TrainJob()
+    job.process.command = [sys.executable, str(fake)]
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    panel.attach(job)
+    request = TrainRequest(str(tmp_path), ("dnm",), 1, str(tmp_path / "runs"), device="cpu", config="tiny")
+    statuses = []
+    job.status_changed.connect(statuses.append)
+    panel.started(request)
+    with qtbot.waitSignal(job.finished, timeout=30000) as blocker:
+        job.start(request)
+    assert blocker.args == ["done", [str(tmp_path / "runs" / "dnm.pt")], ""]
+    assert statuses == ["training dnm: starting (reading the data set, building the feature cache)…",
+                        "training dnm: feature cache 3/3 videos", "training dnm: 8 segments, 1 epochs on cpu"]
+    assert panel.status.text() == f"done: {tmp_path / 'runs' / 'dnm.pt'}"
+    assert panel.curves.steps["dnm"] == ([2, 4], [0.5, 0.25]) and panel.curves.val[("dnm", "avc_acc")] == ([1], [0.75])
+    assert (panel.bar.value(), panel.bar.maximum()) == (4, 4) and "step %v/%m, loss 0.2500" in panel.bar.format()
+    assert panel.load_button.isEnabled() and not panel.resume_button.isEnabled()
