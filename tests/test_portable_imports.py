@@ -1,5 +1,5 @@
 """Every module of model_core and avsol_viewer imports where fcntl, termios and resource do
-not exist (Windows; issue 28 item 3).
+not exist (Windows).
 
 The packaging plans macOS and Windows builds: a POSIX-only module imported at the top of a
 module the CLI or the viewer loads at start-up stops either from starting there. A child

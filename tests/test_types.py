@@ -1,6 +1,6 @@
 """model_core type-checks clean under mypy ([tool.mypy] in pyproject.toml), so CI catches a
 call with the wrong argument, a None used as a value or a misspelt attribute before a user
-does (issue 28 item 5).
+does.
 
 mypy runs in a child process from the repository root, as a developer runs it (`mypy`); its
 incremental cache (``.mypy_cache``, ignored by git) makes a rerun take seconds.

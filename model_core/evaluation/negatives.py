@@ -80,7 +80,7 @@ class OffscreenPicker:
     classes are all absent from the item's frame (SPEC 5's off-screen negative).
 
     A video without a sound track is never a candidate (its "sound" would be silence,
-    a second silence negative under the off-screen name: issue 26); :attr:`without_sound`
+    a second silence negative under the off-screen name); :attr:`without_sound`
     names those videos for the report. A drawn window that is digital silence is passed
     over for the next draw of the same generator, so the picks stay a function of the
     seed, the item and the draw. ``has_sound`` / ``is_silent`` are the checks (tests
