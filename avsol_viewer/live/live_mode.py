@@ -136,8 +136,9 @@ class LiveMode(QObject):
         try:
             files = {"camera": [self.camera if not self.camera.strip().isdigit() else None],
                      "microphone": [self.microphone if self.microphone and Path(self.microphone).is_file() else None]}
-            # the current source, whichever it is when the loop replaces a failed microphone
-            self.recorder = LiveRecorder(path, heads, fps, lambda: loop.audio, files)
+            # the current source, whichever it is when the loop replaces a failed microphone;
+            # frames paced on the loop's clock, the one the captures are timed by
+            self.recorder = LiveRecorder(path, heads, fps, lambda: loop.audio, files, clock=loop.clock)
         except InputError as exc:
             self.ctx.error("Cannot record", str(exc))
             return False
