@@ -16,6 +16,11 @@ SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on 
   same squashed square: ``engine.decode_size``), then hands a :class:`LiveMaps` to
   ``on_maps`` (the viewer posts it to the GUI thread).
 
+The models are the caller's, already loaded: in the viewer, the map worker's, built through
+its ``--backend`` / ``--precision`` (:mod:`model_core.inference.backends`), so each visual
+trunk runs on that backend at batch 1 here (torch until the compiled trunk is ready) and
+live mode has no backend option of its own.
+
 The sources come from :class:`~model_core.inference.live_sources.LiveSpec` and are opened
 in these threads. A device that fails (none found, PortAudio missing, unplugged) is
 reported through ``on_problem(kind, message)`` and retried every ``retry_s``; while the
