@@ -4,7 +4,7 @@ Keys: ``maps`` float32 N x h x w, ``videos`` N strings (file names as in the ann
 ``times`` N float64 seconds (frame times), optional ``head`` (a 0-d string array), and any
 number of extra arrays (``p_avc`` N float32 from ``avsol infer``, ...).
 
-The map's scale (issue 27): models of the field return maps on different scales, and a
+The map's scale: models of the field return maps on different scales, and a
 maps file keeps each model's NATIVE map with optional ``map_kind`` (a 0-d string, one of
 ``model_core.map_scale.MAP_KINDS``; absent means ``sigmoid``, what every file
 before had), ``tau`` (0-d float, a ``cosine_tau`` map's temperature), ``family`` (0-d

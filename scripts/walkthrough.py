@@ -1,4 +1,4 @@
-"""A scripted walkthrough of the viewer in a REAL window, judged from its pixels (issue 25).
+"""A scripted walkthrough of the viewer in a REAL window, judged from its pixels.
 
 Offscreen tests render at fixed sizes and never meet a window manager, so they missed the
 bug a person sees first: opening a dock collapsed the video view. This script does what a

@@ -6,7 +6,7 @@ cIoU, hit and failure label; a row that is not scored shows its status (``failed
 ``missing``) in the failure column and its error as the tooltip. :class:`ItemsFilter`
 sorts numerically (a hidden sort key per cell) and filters by head, failure label, class,
 size and free text. A row that ``model_core.metrics.rescore`` marked ``gt_changed: true``
-(its ground truth was corrected after the report was scored, issue 30) shows "(GT changed)"
+(its ground truth was corrected after the report was scored) shows "(GT changed)"
 after its failure label, says so in the tooltip, and the failure filter offers
 :data:`GT_CHANGED` to show only those rows: a corrected item's new number is not the
 model's doing, and a reader comparing runs must see which ones moved for that reason.

@@ -1,4 +1,4 @@
-"""``avsol eval --protocol NAME``: evaluate as a published paper did (issue 27 item 4).
+"""``avsol eval --protocol NAME``: evaluate as a published paper did.
 
 A protocol fixes what AVSOL Studio can fix of a paper's evaluation: which frame is scored,
 which audio it hears and the threshold rule of its cIoU. It is recorded in the report's

@@ -17,7 +17,7 @@ A window is identified by its first sample (:func:`window_key`): embeddings are 
 under that key. Samples outside the track read as zeros. Importing this module is cheap
 (no torch).
 
-Models of other lengths (issue 27). Every model hears its OWN window length
+Models of other lengths. Every model hears its OWN window length
 (``MapModel.audio_window_s``: 1 s for our heads, 3 s for EZ-VSL, 10 s for LVS...) centred
 on the same centre as above. A published model's window is *placed*
 (:func:`model_core.models.protocol.place_window`): shifted inside the file where it would

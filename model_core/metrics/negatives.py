@@ -106,7 +106,7 @@ def negatives_summary(items: Sequence) -> dict[str, dict[str, Any]]:
 
     Items of a video without a sound track are left out: their own audio is silence, so
     comparing it with silence, noise or another sound says nothing of audio dependence
-    (issue 26; the report names those videos)."""
+    (the report names those videos)."""
     from model_core.metrics.items import SCORED
 
     rows = [i for i in items if i.status == SCORED and i.event and i.negatives and not i.silent_audio]

@@ -13,7 +13,7 @@ Rules, named as ``--threshold`` spells them and as reports record them (``meta.t
 - ``norm:T``: pixels of the normalised map strictly above ``T`` - what a bare number
   (``--threshold 0.3``) has always meant; kept so older commands and reports still read.
 
-The published repositories' conventions (issue 27), as they score their own maps:
+The published repositories' conventions, as they score their own maps:
 
 - ``median`` is already LVS's, EZ-VSL's and FNAC's rule: ``np.sort(pred.flatten())[h*w // 2]``
   of the min-max map, pixels strictly above it (EZ-VSL's ``cal_CIOU`` keeps ``>=``, which
@@ -80,8 +80,8 @@ def _level(text: str) -> str:
         raise ValueError(f"expected a number after the rule, got {text!r}") from None
     if not math.isfinite(t) or not 0 <= t < 1:
         raise ValueError(f"the threshold must be a finite number in [0, 1), got {text}")
-    # the shortest text that reads back as t: %g alone rounded 0.99999999 to "1", a rule
-    # that was accepted, then refused when read back (issue 26)
+    # the shortest text that reads back as t: %g alone rounds 0.99999999 to "1", a rule
+    # that would be accepted, then refused when read back
     short = f"{t:g}"
     return short if float(short) == t else repr(t)
 
