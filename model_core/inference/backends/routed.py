@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import statistics
 import threading
 import time
@@ -226,7 +227,10 @@ def measure(run_torch, torch_fp32, candidates: dict, example: torch.Tensor, prec
     best = min(ms, key=ms.__getitem__)
     return {"backend": best, "ms_per_item": {k: round(v, 3) for k, v in ms.items()},
             "relative_difference": {k: float(f"{v:.3g}") for k, v in diffs.items()},
-            "precision": precision, "batch": n, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "precision": precision, "batch": n, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            # a busy machine can tip a close race: the load says how far to trust it (delete
+            # decisions.json in the cache folder to measure again)
+            "load_avg_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
 
 
 @atexit.register
