@@ -33,7 +33,7 @@ from PySide6.QtCore import Signal
 
 from model_core.lru import LRU
 
-from avsol_viewer.workers import TrackedThread
+from avsol_viewer.workers import MailboxThread, TrackedThread
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ class StreamedSamples:
         self._thread.join(5)
 
 
-class ColumnsWorker(TrackedThread):
+class ColumnsWorker(MailboxThread[tuple[int, int]]):
     """A track's exact columns computed in a thread of their own (one-slot mailbox, newest
     request wins): emits ``ready(j0, j1, display)`` with uint8 columns on the fixed levels."""
 
@@ -321,28 +321,13 @@ class ColumnsWorker(TrackedThread):
     def __init__(self, track: TrackAudio, parent=None):
         super().__init__("avsol-spectrogram-columns", parent)
         self.track = track
-        self._cond = threading.Condition()
-        self._mailbox: tuple[int, int] | None = None
-        self._stop = False
 
     def request(self, j0: int, j1: int) -> None:
-        with self._cond:
-            self._mailbox = (int(j0), int(j1))
-            self._cond.notify()
-
-    def request_stop(self) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify()
+        self.post((int(j0), int(j1)))
 
     def run(self) -> None:
-        while True:
-            with self._cond:
-                while self._mailbox is None and not self._stop:
-                    self._cond.wait()
-                if self._stop:
-                    return
-                (j0, j1), self._mailbox = self._mailbox, None
+        while (span := self.take()) is not None:
+            j0, j1 = span
             try:
                 cols = to_display(self.track.columns(j0, j1))
             except Exception:  # noqa: BLE001 - a damaged file: the overview stays

@@ -16,14 +16,16 @@ from PySide6.QtCore import Signal
 
 from model_core.lru import LRU
 
-from avsol_viewer.workers import TrackedThread
+from avsol_viewer.workers import MailboxThread
 
 #: Frames decoded ahead of the last request while playing.
 PREFETCH = 3
 
 
-class FrameSource(TrackedThread):
+class FrameSource(MailboxThread[tuple[int, bool, bool]]):
     """Decodes frames of one open ``VideoReader`` (which it owns from now on).
+
+    Requests are ``(index, prefetch, announce)`` in the thread's one-slot mailbox.
 
     Signals
     -------
@@ -40,10 +42,7 @@ class FrameSource(TrackedThread):
         self.frame_count = reader.frame_count
         self.max_bytes = int(max_bytes)
         self._cache: LRU[int, np.ndarray] = LRU(max_bytes=self.max_bytes, sizeof=lambda img: img.nbytes)
-        self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
-        self._mailbox: tuple[int, bool, bool] | None = None  # (index, prefetch, announce)
-        self._stop = False
+        self._lock = threading.Lock()   # the cache: read by the GUI, filled by the decoder
 
     # -- GUI thread ---------------------------------------------------------------------
     def cached(self, index: int) -> np.ndarray | None:
@@ -56,23 +55,17 @@ class FrameSource(TrackedThread):
         ``prefetch``: decode a few frames after it too (playback).
         """
         index = int(min(max(index, 0), max(self.frame_count - 1, 0)))
-        with self._cond:
+        with self._lock:
             img = self._cache.get(index)
-            if img is not None:
-                if prefetch and any(i not in self._cache for i in range(index + 1, index + 1 + PREFETCH)):
-                    self._mailbox = (index, True, False)  # keep decoding ahead
-                    self._cond.notify()
-                return img
-            # announce: the caller got None, so frame_ready must follow even if the frame
-            # lands in the cache (a prefetch) before the decoder reads this request
-            self._mailbox = (index, prefetch, True)
-            self._cond.notify()
+            ahead = prefetch and any(i not in self._cache for i in range(index + 1, index + 1 + PREFETCH))
+        if img is not None:
+            if ahead:
+                self.post((index, True, False))  # keep decoding ahead
+            return img
+        # announce: the caller got None, so frame_ready must follow even if the frame
+        # lands in the cache (a prefetch) before the decoder reads this request
+        self.post((index, prefetch, True))
         return None
-
-    def request_stop(self) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify()
 
     # -- decoder thread -----------------------------------------------------------------
     def _put(self, index: int, img: np.ndarray) -> None:
@@ -91,14 +84,9 @@ class FrameSource(TrackedThread):
 
     def run(self) -> None:
         try:
-            while True:
-                with self._cond:
-                    while self._mailbox is None and not self._stop:
-                        self._cond.wait()
-                    if self._stop:
-                        return
-                    index, prefetch, announce = self._mailbox
-                    self._mailbox = None
+            while (item := self.take()) is not None:
+                index, prefetch, announce = item
+                with self._lock:
                     img = self._cache.peek(index)
                 if img is None:
                     img = self._decode(index)
@@ -109,9 +97,9 @@ class FrameSource(TrackedThread):
                 if not prefetch:
                     continue
                 for ahead in range(index + 1, min(index + 1 + PREFETCH, self.frame_count)):
+                    if self.superseded():
+                        break
                     with self._lock:
-                        if self._mailbox is not None or self._stop:
-                            break
                         have = ahead in self._cache
                     if not have and self._decode(ahead) is None:
                         break
