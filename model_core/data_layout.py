@@ -32,9 +32,10 @@ ANNOTATION_FILES = (AVSOL_E_FILE, AVE_ANNOTATIONS)
 SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.txt"}
 #: What ``avsol synth`` planned (how each video was made).
 PLAN_FILE = "synth-plan.json"
-#: Sub-folders looked in, in order, for a data folder's videos (else the folder itself);
-#: ``avsol synth`` writes into the first.
+#: Sub-folders looked in, in order, for a data folder's videos (else the folder itself).
 VIDEO_SUBDIRS = ("videos", "AVE")
+#: Where ``avsol synth`` writes a set's videos (the first place looked in).
+SYNTH_VIDEOS = VIDEO_SUBDIRS[0]
 
 
 def annotation_files(*folders: str | os.PathLike) -> list[Path]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from model_core.data_layout import SYNTH_VIDEOS
 from model_core.options.spec import add_options
 from model_core.options.synth import SynthCommand
 
@@ -60,14 +61,14 @@ def _claim(args: argparse.Namespace):
         if not args.force:
             raise InputError(out, "already holds a synthetic set (perhaps an unfinished one): "
                                   "add --force to replace it")
-    remove_stale_temps([], [out, out / "videos"])
+    remove_stale_temps([], [out, out / SYNTH_VIDEOS])
     (out / MARKER).write_text("written by avsol synth\n")
     return out
 
 
 def _remove_stale_videos(out, names) -> None:
     """After a --force rerun: the videos of the old set that the new one does not list."""
-    folder = out / "videos"
+    folder = out / SYNTH_VIDEOS
     for p in folder.iterdir() if folder.is_dir() else ():
         if p.is_file() and p.name not in names:
             p.unlink()

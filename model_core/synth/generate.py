@@ -132,7 +132,7 @@ def generate(out_dir: str | os.PathLike, config: SynthConfig, workers: int = 1,
         raise ValueError("; ".join(problems))
     t0 = time.perf_counter()
     out = Path(out_dir)
-    videos_dir = out / "videos"
+    videos_dir = out / layout.SYNTH_VIDEOS
     videos_dir.mkdir(parents=True, exist_ok=True)
     indices = range(config.videos)
     results: list[tuple[dict, dict]] = []
