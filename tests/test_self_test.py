@@ -1,6 +1,7 @@
 """``avsol-viewer --self-test`` (SPEC 9) on the installed package, started from another
 working directory whose path has spaces (resources are found next to the code, never in
-the cwd); a missing resource and a screenshot without overlays are FAILED lines, exit 1."""
+the cwd); a missing resource and a screenshot without overlays are FAILED lines, exit 1.
+Its per-backend maps are tested in ``test_self_test_backends.py``."""
 from __future__ import annotations
 
 import os
@@ -21,7 +22,8 @@ def _self_test(cwd: Path, **env) -> subprocess.CompletedProcess:
     cwd.mkdir(parents=True, exist_ok=True)
     full = {k: v for k, v in os.environ.items()
             if k not in ("QT_QPA_PLATFORM", "AVSOL_RESOURCES")}  # --self-test goes offscreen by itself
-    full.update(PYTHONPATH=str(PACKAGE_ROOT), AVSOL_VIEWER_SETTINGS=str(cwd / "settings.ini"), **env)
+    full.update(PYTHONPATH=str(PACKAGE_ROOT), AVSOL_VIEWER_SETTINGS=str(cwd / "settings.ini"),
+                AVSOL_CACHE=str(cwd / "cache"), **env)  # compiled backends: never the user's cache
     return subprocess.run([sys.executable, "-m", "avsol_viewer.app", "--self-test"], cwd=cwd,
                           capture_output=True, text=True, env=full, timeout=300)
 
@@ -35,6 +37,12 @@ def test_self_test_passes_from_another_directory_with_spaces(tmp_path):
     for head in ("avc", "cls", "dnm"):
         assert any(ln.startswith(f"ok inference {head}:") for ln in lines), res.stdout
     assert any(ln.startswith("ok screenshot:") and "overlays in 3 head views" in ln for ln in lines)
+    # one map per backend: torch's, then each installed compiled runtime's equal to it (a clone
+    # expects none, so one it lacks is a 'skipped' line)
+    assert any(ln.startswith("ok backend torch: 14x14 map of the frame at 1.00 s by dnm.pt") for ln in lines)
+    for name in ("openvino", "onnxruntime"):
+        assert [ln for ln in lines if ln.startswith((f"ok backend {name}: map equals torch's",
+                                                     f"skipped backend {name}:"))], res.stdout
     assert lines[-1] == "self-test: all checks passed"
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "a folder with spaces" / "settings.ini").exists()  # touches no settings
