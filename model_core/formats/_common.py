@@ -136,3 +136,33 @@ class ImportReport:
         if self.missing_videos is not None:
             text += f", videos missing from folder: {len(self.missing_videos)}"
         return text
+
+    def media_name(self, folder: Path | None, stem: str, listed: str, extensions: tuple[str, ...]) -> str:
+        """The video name an entry is written with: the first ``stem + ext`` of
+        ``extensions`` present in ``folder``, else ``listed`` (recorded as missing when a
+        folder was given, so the user learns which videos to fetch)."""
+        if folder is None:
+            return listed
+        found = find_media(folder, stem, extensions)
+        if found is not None:
+            return found
+        assert self.missing_videos is not None     # a list whenever a folder is given
+        self.missing_videos.append(listed)
+        return listed
+
+    def note_repairs(self, where: str, notes: list[str]) -> None:
+        """Count an entry written with changes and say what changed, in one line."""
+        if notes:
+            self.repaired += 1
+            self.lines.append(f"{where}: repaired: " + "; ".join(notes))
+
+    def finish(self, written: int, source: str | os.PathLike, folder: Path | None, nothing: str) -> None:
+        """Set the final counts; with nothing written, raise an AnnotationError naming
+        ``source`` (``nothing`` first, then the first reasons); else list the missing
+        videos after the entries' lines."""
+        self.written = written
+        self.dropped = self.read - written
+        if not written:
+            raise AnnotationError(source, [nothing] + self.lines[:19])
+        if self.missing_videos:
+            self.lines.extend(f"missing from {folder}: {n}" for n in self.missing_videos)

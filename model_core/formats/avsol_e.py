@@ -68,6 +68,18 @@ class _Checker:
             if key not in allowed:
                 self.add(where, f"unknown field {key!r}")
 
+    def typed(self, where: str, d: dict, key: str, kind: type | tuple[type, ...], expected: str) -> Any:
+        """``d[key]`` when it is there and of ``kind``; else None, with the problem added
+        (the missing field, or ``expected <expected>, got <its type>``)."""
+        if key not in d:
+            self.add(where, f"missing field '{key}'")
+            return None
+        value = d[key]
+        if not isinstance(value, kind):
+            self.add(f"{where}.{key}" if where else key, f"expected {expected}, got {_type_name(value)}")
+            return None
+        return value
+
     def number(self, where: str, d: dict, key: str, required: bool = True) -> float | None:
         if key not in d:
             if required:
@@ -174,11 +186,7 @@ class _Checker:
         start = self.number(where, raw, "start")
         end = self.number(where, raw, "end")
         frame_time = self.number(where, raw, "frame_time", required=False)
-        event = raw.get("event")
-        if "event" not in raw:
-            self.add(where, "missing field 'event'")
-        elif not isinstance(event, bool):
-            self.add(f"{where}.event", f"expected true or false, got {_type_name(event)}")
+        event = self.typed(where, raw, "event", bool, "true or false")
         if start is not None and end is not None:
             if start < 0:
                 self.add(f"{where}.start", f"negative time {start:g}")
@@ -222,20 +230,12 @@ class _Checker:
         if isinstance(name, str):
             where = f"{where} {name!r}"
         self.unknown_keys(where, raw, _VIDEO_KEYS)
-        category = raw.get("category")
-        if "category" not in raw:
-            self.add(where, "missing field 'category'")
-        elif not isinstance(category, str):
-            self.add(f"{where}.category", f"expected a string, got {_type_name(category)}")
-        elif classes is not None and category not in classes:
+        category = self.typed(where, raw, "category", str, "a string")
+        if category is not None and classes is not None and category not in classes:
             self.add(f"{where}.category", f"{category!r} is not in 'classes'")
-        segments_raw = raw.get("segments")
+        segments_raw = self.typed(where, raw, "segments", list, "a list")
         segments: list[Segment] = []
-        if "segments" not in raw:
-            self.add(where, "missing field 'segments'")
-        elif not isinstance(segments_raw, list):
-            self.add(f"{where}.segments", f"expected a list, got {_type_name(segments_raw)}")
-        else:
+        if segments_raw is not None:
             seen: dict[float, int] = {}
             for k, s in enumerate(segments_raw):
                 seg = self.segment(f"{where} segments[{k}]", s)
@@ -277,13 +277,9 @@ def avsol_e_from_dict(d: Any, path: str | os.PathLike | None = None) -> AvsolE:
         c.add("", "missing field 'version'")
     elif isinstance(version, bool) or version != VERSION:
         c.add("version", f"unsupported version {version!r}; this program reads version {VERSION}")
-    classes_raw = d.get("classes")
+    classes_raw = c.typed("", d, "classes", list, "a list of strings")
     classes: list[str] | None = None
-    if "classes" not in d:
-        c.add("", "missing field 'classes'")
-    elif not isinstance(classes_raw, list):
-        c.add("classes", f"expected a list of strings, got {_type_name(classes_raw)}")
-    else:
+    if classes_raw is not None:
         classes = []
         for i, name in enumerate(classes_raw):
             if not isinstance(name, str) or not name.strip():
@@ -292,13 +288,9 @@ def avsol_e_from_dict(d: Any, path: str | os.PathLike | None = None) -> AvsolE:
                 c.add(f"classes[{i}]", f"duplicate class {name!r}")
             else:
                 classes.append(name)
-    videos_raw = d.get("videos")
+    videos_raw = c.typed("", d, "videos", list, "a list")
     videos: list[VideoAnnotation] = []
-    if "videos" not in d:
-        c.add("", "missing field 'videos'")
-    elif not isinstance(videos_raw, list):
-        c.add("videos", f"expected a list, got {_type_name(videos_raw)}")
-    else:
+    if videos_raw is not None:
         first: dict[str, int] = {}
         class_set = None if classes is None else set(classes)
         for i, v in enumerate(videos_raw):

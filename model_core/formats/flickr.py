@@ -22,7 +22,7 @@ from pathlib import Path
 
 from model_core.errors import AnnotationError
 from model_core.formats._common import (
-    IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ImportReport, check_folder, clip_unit, find_media,
+    IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ImportReport, check_folder, clip_unit,
 )
 from model_core.formats.annotations import AvsolE, Box, Segment, VideoAnnotation
 
@@ -141,25 +141,11 @@ def import_flickr(xml_dir: str | os.PathLike, videos_dir: str | os.PathLike | No
             report.lines.append(f"{where}: dropped: same name as {stems[stem]!r}")
             continue
         stems[stem] = path.name
-        name = f"{stem}.jpg"
-        if folder is not None:
-            found = find_media(folder, stem, VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
-            if found is None:
-                assert report.missing_videos is not None     # a list whenever a folder is given
-                report.missing_videos.append(name)
-            else:
-                name = found
-        if notes:
-            report.repaired += 1
-            report.lines.append(f"{where}: repaired: " + "; ".join(notes))
+        name = report.media_name(folder, stem, f"{stem}.jpg", VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
+        report.note_repairs(where, notes)
         category = _category(root) or UNKNOWN_CLASS
         classes.add(category)
         segment = Segment(SEGMENT[0], SEGMENT[1], FRAME_TIME, True, (), (), tuple(votes))
         videos.append(VideoAnnotation(name, category, (segment,)))
-    report.written = len(videos)
-    report.dropped = report.read - report.written
-    if not videos:
-        raise AnnotationError(xml_dir, [f"no usable annotation among {report.read} XML files"] + report.lines[:19])
-    if report.missing_videos:
-        report.lines.extend(f"missing from {folder}: {n}" for n in report.missing_videos)
+    report.finish(len(videos), xml_dir, folder, f"no usable annotation among {report.read} XML files")
     return AvsolE(tuple(sorted(classes)), tuple(videos)), report

@@ -19,7 +19,7 @@ from typing import Any
 
 from model_core.errors import AnnotationError
 from model_core.formats._common import (
-    VIDEO_EXTENSIONS, ImportReport, as_number, check_folder, clip_unit, find_media, read_json,
+    VIDEO_EXTENSIONS, ImportReport, as_number, check_folder, clip_unit, read_json,
 )
 from model_core.formats.annotations import AvsolE, Box, Segment, VideoAnnotation
 
@@ -120,25 +120,10 @@ def import_vggss(path: str | os.PathLike, videos_dir: str | os.PathLike | None =
             report.lines.append(f"{where}: dropped: no usable box ({why})")
             continue
         seen[file] = i
-        name = f"{file}.mp4"
-        if folder is not None:
-            found = find_media(folder, file, VIDEO_EXTENSIONS)
-            if found is None:
-                assert report.missing_videos is not None     # a list whenever a folder is given
-                report.missing_videos.append(name)
-            else:
-                name = found
-        if notes:
-            report.repaired += 1
-            report.lines.append(f"{where}: repaired: " + "; ".join(notes))
+        name = report.media_name(folder, file, f"{file}.mp4", VIDEO_EXTENSIONS)
+        report.note_repairs(where, notes)
         segment = Segment(SEGMENT[0], SEGMENT[1], FRAME_TIME, True, tuple(boxes))
         videos.append(VideoAnnotation(name, category, (segment,)))
-    report.written = len(videos)
-    report.dropped = report.read - report.written
-    if not videos:
-        raise AnnotationError(path, [f"no usable entry among {report.read}"] + report.lines[:19])
-    if report.missing_videos:
-        folder_name = str(folder)
-        report.lines.extend(f"missing from {folder_name}: {n}" for n in report.missing_videos)
+    report.finish(len(videos), path, folder, f"no usable entry among {report.read}")
     classes = tuple(sorted({v.category for v in videos}))
     return AvsolE(classes, tuple(videos)), report
