@@ -69,7 +69,6 @@ class RoutedStep:
             raise ValueError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
         self.net = net
         self.method = method
-        self.torch_fn: Callable[[torch.Tensor], torch.Tensor] = getattr(net, method)
         self.requested = backend
         self.precision = precision
         self.device = torch.device(device)
@@ -87,6 +86,12 @@ class RoutedStep:
             self._warn(f"backend {backend} runs on the CPU only; torch runs it on {self.device}")
         if backend == "torch" or self.device.type != "cpu":
             self._done.set()
+
+    @property
+    def torch_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The model's own step, looked up at each call (a wrapper set on the model later,
+        a test's counter or a profiler's, is what torch runs)."""
+        return getattr(self.net, self.method)
 
     # -- serving -------------------------------------------------------------------------
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
