@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -251,6 +252,11 @@ class MapEngine:
         self._frames_spec: FrameSpec | None = None
         self._audio: AudioSource | None = None
         self._audio_id: tuple | None = None
+        #: seconds spent reading (decoding) frames so far, on :attr:`clock`: the part of a
+        #: step that a playing stride does not save (the frames between two grid frames are
+        #: decoded too), which the viewer's map worker tells apart from the models' part
+        self.clock: Callable[[], float] = time.perf_counter
+        self.read_seconds = 0.0
 
     # -- models -------------------------------------------------------------------------
     def load(self, path: str | os.PathLike, family: str | None = None) -> ModelInfo | None:
@@ -354,7 +360,9 @@ class MapEngine:
         if not indices or not self.models:
             return
         size = decode_size(list(self.models.values()))
+        t0 = self.clock()
         imgs = frames.read(indices, size[0] if size else None)
+        self.read_seconds += self.clock() - t0
         times = [frames.time_at(i) for i in indices]
         centres = [window_centre(t, hop) for t in times]
         base_akey = f"{video}|{audio_spec.key}"
