@@ -223,7 +223,7 @@ def claim_outputs(outputs: Mapping[str, str | os.PathLike | tuple | None],
     ``outputs[lock]`` (main rank only), then :func:`remove_stale_temps`.
 
     Returns the paths to write and the lock (None on other ranks); it is released by
-    :func:`release_all` or its own ``release``.
+    :func:`~model_core.outputs.lock.release_all` or its own ``release``.
     """
     paths = check_outputs(outputs, inputs)
     held = None
