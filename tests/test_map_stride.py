@@ -25,6 +25,18 @@ def test_stride_is_the_smallest_that_fits_the_share_and_shrinks_with_a_margin():
     assert p.update(30, None, 15) == 15         # no new measure: unchanged
 
 
+def test_reading_is_paid_at_every_stride_so_only_the_models_part_is_divided():
+    # 30 fps; reading 0.01 s a frame = 0.3 s per s whatever the stride; models 0.05 s a frame
+    # = 1.5 s per s at k = 1: 0.3 + 1.5 / k <= 0.8 needs k = 3 (0.3 + 0.5), not 2 (1.05)
+    p = PlayingStride(share=0.8, margin=0.8)
+    assert p.update(30, 0.05, 60, read_seconds_per_frame=0.01) == 3
+    # the models get faster (0.02: 0.6 per s): 0.3 + 0.6 / 2 = 0.6 fits 0.64 (down to 2),
+    # 0.3 + 0.6 = 0.9 does not
+    assert p.update(30, 0.02, 60, read_seconds_per_frame=0.01) == 2
+    # reading alone takes the share (0.03 a frame = 0.9 per s): no stride helps, the limit
+    assert p.update(30, 0.02, 60, read_seconds_per_frame=0.03) == 60
+
+
 def test_pace_is_a_moving_average_of_seconds_per_map():
     pace = MapPace(weight=0.25)
     pace.record(0, 1.0)                         # nothing computed: no measure
@@ -33,6 +45,10 @@ def test_pace_is_a_moving_average_of_seconds_per_map():
     assert pace.seconds_per_map == pytest.approx(0.1)
     pace.record(2, 0.6)                         # 0.3 per map: 0.1 + 0.25 x 0.2
     assert pace.seconds_per_map == pytest.approx(0.15)
+    assert pace.read_seconds_per_frame == 0.0
+    pace.record(4, 0.6, frames=8, read_seconds=0.4)  # 0.15 per map, 0.05 read per frame covered
+    assert pace.seconds_per_map == pytest.approx(0.15)
+    assert pace.read_seconds_per_frame == pytest.approx(0.0125)   # 0 + 0.25 x 0.05
 
 
 def _slow(name: str, clock: FakeClock, seconds: float) -> FakeLocalizer:

@@ -55,32 +55,37 @@ STRIDE_DOWN_MARGIN = 0.8
 class PlayingStride:
     """The playing stride k (maps of every k-th frame) from the engine's pace.
 
-    At stride 1 the maps of one second of video cost ``seconds_per_frame x fps`` seconds of
-    the worker's wall clock; the stride is the smallest k for which ``that / k`` fits in
-    ``share``. It grows at once when the maps stop fitting (displayed frames are the hard
-    target) and shrinks only when the smaller stride fits in ``share x margin``. It never
-    exceeds ``limit``. Before anything was measured it is 1. Pure arithmetic: no Qt, no
-    clock.
+    Playing at stride k, one second of video costs the worker ``fps x (read + model / k)``
+    seconds of its wall clock: every frame is decoded (``read`` per frame), one in k gets
+    the models' maps (``model`` per frame, every model). The stride is the smallest k for
+    which that fits in ``share``. It grows at once when the maps stop fitting (displayed
+    frames are the hard target) and shrinks only when the smaller stride fits in ``share x
+    margin``. It never exceeds ``limit`` (nor does any stride help when decoding alone
+    does not fit). Before anything was measured it is 1. Pure arithmetic: no Qt, no clock.
     """
 
     def __init__(self, share: float = PLAYING_BUSY_SHARE, margin: float = STRIDE_DOWN_MARGIN):
         self.share, self.margin = float(share), float(margin)
         self.k = 1
 
-    def update(self, fps: float, seconds_per_frame: float | None, limit: int) -> int:
+    def update(self, fps: float, seconds_per_frame: float | None, limit: int,
+               read_seconds_per_frame: float = 0.0) -> int:
         """The stride for playing at ``fps`` when one frame's maps (every model) take
-        ``seconds_per_frame`` (None: not measured yet), at most ``limit``."""
+        ``seconds_per_frame`` (None: not measured yet) and reading one frame
+        ``read_seconds_per_frame``, at most ``limit``."""
         limit = max(1, int(limit))
         if seconds_per_frame is None:
             self.k = min(self.k, limit)
             return self.k
-        busy = max(0.0, float(seconds_per_frame)) * float(fps)   # worker seconds per second at k = 1
-        need = max(1, math.ceil(busy / self.share - 1e-9))
+        model = max(0.0, float(seconds_per_frame)) * float(fps)        # seconds per second at k = 1
+        read = max(0.0, float(read_seconds_per_frame)) * float(fps)    # the same at any k
+        room = self.share - read
+        need = limit if room <= 0 else max(1, math.ceil(model / room - 1e-9))
         k = self.k
         if need > k:
             k = need
         else:
-            while k > 1 and busy / (k - 1) <= self.share * self.margin:
+            while k > 1 and read + model / (k - 1) <= self.share * self.margin:
                 k -= 1
         self.k = min(k, limit)
         return self.k
@@ -241,10 +246,13 @@ class MapService(QObject):
 
     def playing_stride(self) -> int:
         """Maps of every k-th frame while playing: :class:`PlayingStride` on the worker's
-        pace (seconds per map x the models loaded), at most :data:`MAX_STRIDE_S`."""
-        per_map = self.worker.pace.seconds_per_map
+        pace (seconds per map x the models loaded, reading per frame), at most
+        :data:`MAX_STRIDE_S`."""
+        pace = self.worker.pace
+        per_map = pace.seconds_per_map
         per_frame = None if per_map is None else per_map * max(1, len(self.models))
-        return self.stride_policy.update(self._fps, per_frame, int(round(MAX_STRIDE_S * self._fps)))
+        return self.stride_policy.update(self._fps, per_frame, int(round(MAX_STRIDE_S * self._fps)),
+                                         pace.read_seconds_per_frame)
 
     def want_audio(self, index: int, spec: AudioSpec) -> None:
         """Maps of frame ``index`` heard with ``spec`` (not the shown audio): the "Follows the

@@ -53,27 +53,37 @@ PACE_WEIGHT = 0.25
 
 
 class MapPace:
-    """The engine's recent cost, in wall seconds per map (one model, one frame), as the
-    worker measured its steps: what the playing stride is chosen from. Written by the
-    worker thread, read by the GUI thread (one float: no lock needed).
+    """The engine's recent cost as the worker measured its steps, in two parts (moving
+    averages): ``seconds_per_map``, the models' wall seconds per map (one model, one frame:
+    audio windows, trunks, read-out), which a playing stride divides, and
+    ``read_seconds_per_frame``, the decoding per frame of video the step covered (the
+    frames between two grid frames are decoded too), which it does not. What the playing
+    stride is chosen from. Written by the worker thread, read by the GUI thread (floats:
+    no lock needed).
 
-    Wall time, not CPU time, on purpose: it includes decoding, the audio windows and the
-    time the worker waits for a core the display holds, which is what decides whether the
-    maps arrive before the playhead.
+    Wall time, not CPU time, on purpose: it includes the time the worker waits for a core
+    the display holds, which is what decides whether the maps arrive before the playhead.
     """
 
     def __init__(self, weight: float = PACE_WEIGHT):
         self.weight = float(weight)
         self.seconds_per_map: float | None = None   # None until a step was measured
+        self.read_seconds_per_frame = 0.0
         self.steps = 0
 
-    def record(self, maps: int, seconds: float) -> None:
-        """A step computed ``maps`` maps in ``seconds``."""
+    def _mean(self, old: float | None, x: float) -> float:
+        return x if old is None else old + self.weight * (x - old)
+
+    def record(self, maps: int, seconds: float, frames: int = 0, read_seconds: float = 0.0) -> None:
+        """A step computed ``maps`` maps in ``seconds`` (reading excluded), and read the
+        ``frames`` frames of video it covered in ``read_seconds``."""
         if maps <= 0:
             return
-        x = max(0.0, float(seconds)) / maps
-        old = self.seconds_per_map
-        self.seconds_per_map = x if old is None else old + self.weight * (x - old)
+        first = self.seconds_per_map is None
+        self.seconds_per_map = self._mean(self.seconds_per_map, max(0.0, float(seconds)) / maps)
+        if frames > 0:
+            x = max(0.0, float(read_seconds)) / frames
+            self.read_seconds_per_frame = self._mean(None if first else self.read_seconds_per_frame, x)
         self.steps += 1
 
 
@@ -96,6 +106,7 @@ class MapWorker(TrackedThread):
         self.clock = clock
         self.pace = MapPace()
         self.engine = MapEngine(cache, localizer_factory, batch)   # used in the worker thread only
+        self.engine.clock = clock
         self._cond = threading.Condition()
         self._request: MapRequest | None = None
         self._served = -1
@@ -198,13 +209,16 @@ class MapWorker(TrackedThread):
 
     def _step(self, req: MapRequest) -> bool:
         """Compute one batch for ``req``; True when nothing is left to do. The step's wall
-        time goes into :attr:`pace`, counted as every loaded model's map of each frame done
-        (the usual step: a new frame lacks every model's map)."""
-        t0 = self.clock()
+        time goes into :attr:`pace`: its reading per frame of video covered (``stride``
+        frames per grid frame), the rest counted as every loaded model's map of each frame
+        done (the usual step: a new frame lacks every model's map)."""
+        t0, read0 = self.clock(), self.engine.read_seconds
         done = self.engine.step(req, stop=lambda: self._stop)
         if done is None:
             return True
-        self.pace.record(len(done) * max(1, len(self.engine.models)), self.clock() - t0)
+        read = self.engine.read_seconds - read0
+        self.pace.record(len(done) * max(1, len(self.engine.models)), self.clock() - t0 - read,
+                         len(done) * max(1, int(req.stride)), read)
         self.maps_ready.emit(req.video, req.audio.key, done)
         return False
 
