@@ -17,6 +17,9 @@ from model_core.models.loading import load_model
 from model_core.models.protocol import normalise
 
 COMPILED = ("openvino", "onnxruntime")
+# torch's TorchScript-based ONNX exporter (the one that needs no onnxscript) says it is deprecated
+pytestmark = pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript:DeprecationWarning",
+                                        "ignore:The feature will be removed:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
