@@ -324,3 +324,22 @@ def test_the_cache_keeps_its_size_by_dropping_the_least_recently_used(cache):
     gone = compiled.prune(limit_bytes=250, keep=(paths[1],))
     assert gone == [paths[2], paths[3]]          # oldest first, the kept one skipped
     assert paths[0].exists() and paths[1].exists() and (folder / "decisions.json").exists()
+
+
+def test_on_a_gpu_the_trunks_stay_torch(caplog):
+    """The compiled runtimes are CPU runtimes: a named one on a GPU is one line; auto is silent."""
+    import torch
+
+    from model_core.inference.backends.routed import RoutedStep
+
+    net = torch.nn.Module()
+    net.visual = lambda x: x * 2.0
+    with caplog.at_level(logging.WARNING, logger="avsol.backends"):
+        named = RoutedStep(net, "visual", "openvino", device="cuda", who="m")
+        auto = RoutedStep(net, "visual", "auto", device="cuda", who="m")
+    lines = [r.getMessage() for r in caplog.records if r.name == "avsol.backends"]
+    assert lines == ["m: backend openvino runs on the CPU only; torch runs it on cuda"]
+    x = torch.ones(2, 3)
+    for step in (named, auto):
+        assert torch.equal(step(x), x * 2.0)
+        assert step._thread is None and step.wait(0) and step.used() == "torch"
