@@ -295,6 +295,7 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     backends = {m.name: f"{locs[m.key].backend_used} {locs[m.key].precision}" for m in c.maps.models
                 if m.key in locs}
     pace = c.maps.worker.pace.seconds_per_map
+    read_pace = c.maps.worker.pace.read_seconds_per_frame
     win.close()
     return {"source_fps": round(fps, 3), "played_s": round(wall, 2), "frames_due": due,
             "frames_displayed": displayed, "displayed_fraction": round(displayed / max(due, 1), 4),
@@ -307,6 +308,7 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
             # maps added to the cache while playing / distinct frames displayed
             "maps_per_frame": {k: round(v / max(displayed, 1), 3) for k, v in maps.items()},
             "backend": backends, "seconds_per_map_end": None if pace is None else round(pace, 4),
+            "read_seconds_per_frame_end": round(read_pace, 4),
             # while playing, maps are asked for every `stride`-th frame (1 while the engine
             # keeps up, MapService's PlayingStride); a frame is "in time" when each head's
             # drawn map is its own grid map (age < the stride then), i.e. that map was ready
