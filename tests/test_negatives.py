@@ -14,7 +14,7 @@ import pytest
 from model_core.errors import InputError
 from model_core.evaluation import EvalOptions, run_eval
 from model_core.evaluation.distributed import Dist
-from model_core.evaluation.negatives import NegativeOptions, OffscreenPicker, frame_classes
+from model_core.evaluation.negatives import OffscreenPicker, frame_classes
 from model_core.formats import AvsolE, Box, Segment, VideoAnnotation, save_avsol_e
 from model_core.inference import VideoMaps
 
@@ -195,8 +195,8 @@ def make_set(root: Path) -> Path:
     return root
 
 
-def _run(root, fake, neg=NegativeOptions(offscreen_draws=2), **opts):
-    return run_eval(root, [], root / "r.json", EvalOptions(negatives=neg, csv=str(root / "r.csv"), **opts),
+def _run(root, fake, neg={"offscreen_draws": 2}, **opts):
+    return run_eval(root, [], root / "r.json", EvalOptions(negatives=True, **neg, csv=str(root / "r.csv"), **opts),
                     localizers=[FakeModel("a", classes=CLASSES), FakeModel("c", "cls", classes=CLASSES)], localize=fake, dist=Dist(),
                     err=io.StringIO(), stdout=io.StringIO())
 
@@ -242,7 +242,7 @@ def test_resume_keeps_the_negative_passes_and_refuses_other_settings(tmp_path):
     assert fake.negatives_seen == []                     # nothing redone
     assert again.report["heads"]["a"]["negatives"] == first.report["heads"]["a"]["negatives"]
     with pytest.raises(InputError, match="other checkpoints, annotations or settings"):
-        _run(root, FakeLocalize(deaf=False), neg=NegativeOptions(noise_level="unit"), resume=True)
+        _run(root, FakeLocalize(deaf=False), neg={"noise_level": "unit"}, resume=True)
 
 
 # -- the real pipeline: one visual pass, the same maps as separate runs ----------------

@@ -212,18 +212,18 @@ def test_the_viewers_command_lines_are_generated_and_parse(tmp_path):
                               annotations="ann.json", threshold="fixed:0.4", device="cpu", batch_size=4,
                               resume=True, csv="t.csv", jsonl=True)
     # the viewer's default rule is sent, as before: eval's own default depends on --protocol
-    assert EvalRequest("d", ("a.pt",), "r.json").args()[-2:] == ["--threshold", "median"]
+    args = EvalRequest("d", ("a.pt",), "r.json").args()
+    assert args[args.index("--threshold") + 1] == "median"
 
 
 def test_declared_vocabularies_equal_the_code_that_runs_them():
     from model_core.evaluation.protocols import PROTOCOLS
     from model_core.model import HEADS
-    from model_core.options.eval import PROTOCOLS as DECLARED
     from model_core.synth.plan import SIZE_MIXES, SynthConfig
     from model_core.train.options import HEADS as TRAIN_HEADS
 
     assert tuple(TRAIN_HEADS) == tuple(HEADS)
-    assert set(DECLARED) == set(PROTOCOLS)
+    assert set(next(o for f, o in declared(EvalCommand) if f.name == "protocol").choices) == set(PROTOCOLS)
     cmd = required_only(SynthCommand)
     config = cmd.config()
     for f in dataclasses.fields(SynthConfig):
@@ -247,24 +247,33 @@ def test_a_command_hands_its_options_on_without_naming_them_again():
     from model_core.options.spec import project
 
     full_eval = full(EvalCommand)
-    e = project(EvalOptions, full_eval, videos_dir="v", negatives=None)
-    assert (e.videos_dir, e.negatives) == ("v", None)
-    shared = [f.name for f in dataclasses.fields(EvalOptions) if hasattr(full_eval, f.name)
-              and f.name not in ("videos_dir", "negatives")]
-    assert len(shared) >= 10 and all(getattr(e, n) == getattr(full_eval, n) for n in shared)
-    assert {"backend", "precision"} <= set(shared) and (e.backend, e.precision) == ("auto", "bf16")
+    e = project(EvalOptions, full_eval, csv="c.csv")
+    assert type(e) is EvalOptions and e.csv == "c.csv"
+    shared = [f.name for f in dataclasses.fields(EvalOptions) if f.name != "csv"]
+    assert len(shared) >= 18 and all(getattr(e, n) == getattr(full_eval, n) for n in shared)
+    assert {"backend", "precision", "videos", "negatives"} <= set(shared) and (e.backend, e.precision) == ("auto", "bf16")
 
 
-def test_the_eval_runners_defaults_are_the_declared_ones():
-    # EvalOptions is what the runner takes from code; a default of its own would make a run
-    # from code differ from the same run from the command line
+def test_the_eval_runner_takes_the_declaration_itself():
+    # the runner's settings ARE the command's options (EvalCommand adds the inputs and the
+    # report): the same defaults and checks from code as from the command line
+    from model_core.evaluation.negatives import NegativeOptions
     from model_core.evaluation.runner import EvalOptions
 
-    declared_defaults = {f.name: default_of(f) for f, _ in declared(EvalCommand)}
-    shared = [f for f in dataclasses.fields(EvalOptions) if f.name in declared_defaults and f.name != "negatives"]
-    assert len(shared) >= 10
-    for f in shared:
-        assert default_of(f) == declared_defaults[f.name], f.name
+    assert issubclass(EvalCommand, EvalOptions)
+    runs = {f.name for f, _ in declared(EvalOptions)}
+    assert {f.name for f, _ in declared(EvalCommand)} - runs == {"data", "checkpoint", "out"}
+    assert {f.name for f in dataclasses.fields(EvalOptions)} == runs          # nothing undeclared
+    assert EvalOptions().problems() == []
+    assert EvalOptions(batch_size=0, threshold="fixed:2", offscreen_draws=3).problems() == [
+        "--batch-size must be an integer >= 1 and <= 4096, got 0",
+        "--threshold: the threshold must be a finite number in [0, 1), got 2",
+        "--offscreen-draws applies only with --negatives"]
+    # --negatives' settings: what is not given takes NegativeOptions' own default
+    assert EvalOptions().negative_options() is None
+    assert EvalOptions(negatives=True).negative_options() == NegativeOptions()
+    assert EvalOptions(negatives=True, noise_level="unit", offscreen_draws=2, negatives_seed=7).negative_options() \
+        == NegativeOptions("unit", 2, 7)
 
 
 def test_infer_hands_backend_and_precision_to_the_loader(index_clip, tmp_path, monkeypatch, capsys):

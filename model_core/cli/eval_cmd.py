@@ -48,11 +48,6 @@ def run(args: argparse.Namespace) -> int:
 
     cmd = from_args(EvalCommand, args)
     check(cmd)
-    negatives = None
-    if cmd.negatives:
-        from model_core.evaluation.negatives import NegativeOptions
-
-        negatives = NegativeOptions(cmd.noise_level or "rms", cmd.offscreen_draws or 1, cmd.negatives_seed or 0)
     from model_core.evaluation.store import log_path
     from model_core.input_protection import data_inputs
     from model_core.outputs.checks import claim_outputs
@@ -72,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(None, f"--protocol {args.protocol} scores with --threshold {rule}, "
                                    f"not {threshold}: leave --threshold out")
         threshold = rule
-    options = project(EvalOptions, cmd, threshold=threshold or "median", videos_dir=cmd.videos,
-                      csv=paths.get("--csv"), negatives=negatives)
+    options = project(EvalOptions, cmd, threshold=threshold or "median", csv=paths.get("--csv"))
     stop = threading.Event()
     previous = {}
 
@@ -104,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
               f"pixel AP {f(h['pixel_ap'])}  background FA {f(h['background']['false_alarm_rate'])}  "
               f"accuracy {f(h['classification']['accuracy'])}  items {h['n_items']} scored, "
               f"{h['n_missing']} missing, {h['n_failed']} failed", file=out)
-    if negatives is not None:
+    if options.negatives:
         from model_core.metrics.negatives import summary_lines
 
         heads_of = {c["name"]: c.get("head") for c in result.report["meta"].get("checkpoints", [])}

@@ -27,6 +27,7 @@ from model_core.errors import InputError
 from model_core.evaluation.dataset import EvalSet, EvalVideo, load_eval_set
 from model_core.distributed import RankLost
 from model_core.evaluation.distributed import Dist, from_env
+from model_core.evaluation.options import EvalOptions
 from model_core.evaluation.progress import Progress
 from model_core.jobs.events import Done
 from model_core.evaluation.store import ItemsLog, all_logs, file_digest, log_path, read_logs
@@ -35,37 +36,6 @@ from model_core.metrics.items import FAILED, MISSING, ItemResult, score_items, u
 
 #: Audio embeddings kept for a whole ``--negatives`` run (D = 128 float32: 65536 rows ~32 MB).
 RUN_EMBEDDINGS = 65536
-
-
-@dataclass
-class EvalOptions:
-    """Settings of an evaluation run (the CLI's options)."""
-
-    device: str = "auto"
-    batch_size: int = 16
-    threshold: float | None = None
-    resume: bool = False
-    jsonl: bool = False
-    limit: int | None = None          # first N videos only
-    annotations: str | None = None    # annotations to use instead of those found in DATA
-    videos_dir: str | None = None
-    split: str | None = None          # AVE split
-    csv: str | None = None
-    threads: int | None = None
-    negatives: Any = None             # evaluation.negatives.NegativeOptions: --negatives
-    audio_stream: int | None = None   # --audio-stream: which audio stream (None: first not silent)
-    model_family: str | None = None   # --model-family: force this family for every checkpoint
-    protocol: str | None = None       # --protocol: a paper's evaluation settings (evaluation.protocols)
-    backend: str = "torch"            # --backend: what runs the visual trunks (inference.backends)
-    precision: str = "fp32"           # --precision: fp32 or bf16 (where the CPU has it)
-
-    def own_audio(self):
-        """What the maps hear: the videos' own audio, stream ``audio_stream`` if given."""
-        if self.audio_stream is None:
-            return None
-        from model_core.inference.audio_sources import AudioSpec
-
-        return AudioSpec("own", stream=self.audio_stream)
 
 
 @dataclass
@@ -124,7 +94,7 @@ def open_localizers(checkpoints: Sequence[str | os.PathLike], options: EvalOptio
     return locs
 
 
-def evaluate_video(locs: Sequence, video: EvalVideo, threshold: float | None = None,
+def evaluate_video(locs: Sequence, video: EvalVideo, threshold: str | float | None = None,
                    cancel: Callable[[], bool] | None = None,
                    localize: Callable | None = None, negatives=None,
                    decoding=None, maps_done: Callable[[], None] | None = None,
@@ -304,7 +274,7 @@ class _DecodeAhead:
         #: (sparse reading): parallel across videos, not across the frames of one
         self.depth = max(1, int(depth)) if mode == "models" else 1
         self.pending: dict = {}   # video name -> Decoding, in the order started
-        self.audio = None         # EvalOptions.own_audio(): --audio-stream
+        self.audio: Any = None    # EvalOptions.own_audio(): --audio-stream
         # the engine's default 1 s cells, or --protocol's hop (None: per frame)
         self.audio_hop: str | float | None = "cell"
 
@@ -362,7 +332,7 @@ def _fingerprint(evalset: EvalSet, locs: Sequence, options: EvalOptions) -> dict
     return {"checkpoints": [[loc.name, loc.fingerprint] for loc in locs],
             "annotations": [str(evalset.annotations.resolve()), file_digest(evalset.annotations)],
             "mode": evalset.mode, "split": options.split, "threshold": options.threshold,
-            **({"negatives": options.negatives.record()} if options.negatives else {}),
+            **({"negatives": neg.record()} if (neg := options.negative_options()) else {}),
             **({"audio_stream": options.audio_stream} if options.audio_stream is not None else {}),
             **({"protocol": options.protocol} if options.protocol is not None else {})}
 
@@ -392,18 +362,19 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
     own_dist = dist is None
     dist = from_env() if dist is None else dist
     try:
-        evalset = load_eval_set(data, options.annotations, options.videos_dir, options.split)
+        evalset = load_eval_set(data, options.annotations, options.videos, options.split)
         locs = list(localizers) if localizers is not None else open_localizers(checkpoints, options, dist)
         videos = list(evalset.videos[:options.limit] if options.limit else evalset.videos)
         negatives = None
-        if options.negatives:
+        negative_options = options.negative_options()
+        if negative_options:
             from model_core.evaluation.negatives import OffscreenPicker
 
-            picker = OffscreenPicker(evalset.videos, options.negatives.seed, evalset.annotations)
+            picker = OffscreenPicker(evalset.videos, negative_options.seed, evalset.annotations)
             picker.check(videos)          # a clear error before any work
             from model_core.inference.engine import EmbeddingCache
 
-            negatives = (options.negatives, picker, EmbeddingCache(RUN_EMBEDDINGS))
+            negatives = (negative_options, picker, EmbeddingCache(RUN_EMBEDDINGS))
         shard = dist.shard(videos)
         header = {"kind": "header", "fingerprint": _fingerprint(evalset, locs, options)}
         out = Path(out)
@@ -531,9 +502,9 @@ def run_eval(data: str | os.PathLike, checkpoints: Sequence[str | os.PathLike], 
         meta["audio_stream"] = "first not silent" if options.audio_stream is None else options.audio_stream
         notes += stream_notes([v.path for v in videos if v.name in merged and v.path is not None],
                               options.audio_stream)
-        if options.negatives:
-            meta["negatives"] = options.negatives.record()
-            assert negatives is not None            # made above whenever options.negatives
+        if negative_options:
+            meta["negatives"] = negative_options.record()
+            assert negatives is not None            # made above whenever negative_options
             meta["negatives"]["videos_without_sound"] = negatives[1].without_sound
             note = negatives[1].report_note()
             if note:

@@ -1,21 +1,18 @@
 """``avsol eval``'s options, declared once (:mod:`model_core.options.spec`): the parser,
 the checks before work and the viewer's Evaluate command line are generated from
-:class:`EvalCommand`."""
+:class:`EvalCommand`, which is the run's settings (:class:`~model_core.evaluation.options.EvalOptions`,
+what the runner takes) plus the inputs and the report."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from model_core.metrics.threshold import parse_rule
-from model_core.inference.backends import BACKENDS, DEFAULT_PRECISION, PRECISIONS
-from model_core.options.spec import option, positional, problems
-
-#: The papers whose evaluation ``--protocol`` reproduces (model_core.evaluation.protocols).
-PROTOCOLS = ("ezvsl", "fnac", "slavc", "lvs", "ssl-align", "ssl-tie", "rcgrad")
+from model_core.evaluation.options import EvalOptions
+from model_core.options.spec import option, positional
 
 
 @dataclass(kw_only=True)
-class EvalCommand:
+class EvalCommand(EvalOptions):
     """Every option of ``avsol eval``."""
 
     COMMAND: ClassVar[str] = "eval"
@@ -25,57 +22,4 @@ class EvalCommand:
                                    help="checkpoint to evaluate, ours or a published model's (EZ-VSL, FNAC, "
                                         "SLAVC, LVS, SSL-align, SSL-TIE, RCGrad, a plugin's); repeat for "
                                         "several heads")
-    model_family: str | None = option(None, metavar="NAME",
-                                      help="force this family for the checkpoints instead of detecting it")
     out: str = option(required=True, metavar="REPORT.json", help="report to write")
-    csv: str | None = option(None, metavar="F", help="also write the item table as CSV")
-    resume: bool = option(False, help="keep the results already in REPORT.items*.jsonl and do only the rest")
-    jsonl: bool = option(False, help="JSON-line events on stdout")
-    device: str = option("auto", help="auto (default), cpu, cuda, cuda:N")
-    batch_size: int = option(16, lo=1, hi=4096, help="frames per forward pass")
-    threads: int | None = option(None, kind=int, lo=1, hi=1024, help="torch CPU threads (default: torch's)")
-    backend: str = option("torch", choices=BACKENDS,
-                          help="what runs the visual trunk on the CPU: torch (eager, the reference), openvino or "
-                               "onnxruntime (compiled), or auto (the fastest whose maps equal torch's to 1e-5 on "
-                               "this machine, measured once)")
-    precision: str = option(DEFAULT_PRECISION, choices=PRECISIONS,
-                            help="fp32, or bf16 where the CPU has native bf16 (elsewhere fp32, said in one line)")
-    protocol: str | None = option(None, choices=PROTOCOLS,
-                                  help="evaluate as that paper did: the annotated frame, the model's own "
-                                       "audio window centred on it, the paper's threshold rule (recorded in "
-                                       "the report; what cannot be matched without the paper's data is "
-                                       "listed there)")
-    threshold: str | None = option(None, parse=parse_rule, metavar="RULE",
-                                   help="binary prediction of cIoU: median (default: LVS, EZ-VSL, FNAC), "
-                                        "fixed:T (the absolute [0,1] map > T), top-gt (the |GT| highest "
-                                        "pixels), adaptive (SSL-align's cIoU_adap), slavc (SLAVC's "
-                                        "(S+1/tau)/(2/tau) > 0.5), sweep (cIoU at fixed 0.05..0.95, "
-                                        "reported); a bare number T thresholds the min-max map")
-    annotations: str | None = option(None, metavar="PATH",
-                                     help="AVSOL-E file or AVE folder to use instead of the one in DATA")
-    videos: str | None = option(None, metavar="DIR", help="folder of the videos")
-    split: str | None = option(None, choices=("train", "val", "test"),
-                               help="AVE only: evaluate this split (default: every annotated video)")
-    limit: int | None = option(None, kind=int, lo=1, metavar="N", help="first N videos only")
-    audio_stream: int | None = option(None, kind=int, lo=0, hi=1023, metavar="N",
-                                      help="which audio stream the maps hear (0 = the first; default: the "
-                                           "first that is not silent); named in the report")
-    negatives: bool = option(False, help="audio dependence (SPEC 5): also read every event item with "
-                                         "silence, noise and an off-screen sound in place of its own audio")
-    noise_level: str | None = option(None, choices=("rms", "unit"),
-                                     help="--negatives noise: rms (default: the RMS of the item's own 1 s "
-                                          "window) or unit (unit variance, as Juanola et al.)")
-    offscreen_draws: int | None = option(None, kind=int, lo=1, hi=100, metavar="K",
-                                         help="--negatives: off-screen segments drawn per item (default 1)")
-    negatives_seed: int | None = option(None, kind=int, lo=0, hi=2**31 - 1, metavar="S",
-                                        help="--negatives: seed of the off-screen draws and the noise "
-                                             "(default 0; recorded)")
-
-    def problems(self) -> list[str]:
-        """The declared checks, and the options that apply only with ``--negatives``."""
-        out = problems(self)
-        given = [o for o, v in (("--noise-level", self.noise_level), ("--offscreen-draws", self.offscreen_draws),
-                                ("--negatives-seed", self.negatives_seed)) if v is not None]
-        if given and not self.negatives:
-            out.append(f"{given[0]} applies only with --negatives")
-        return out

@@ -137,9 +137,11 @@ def _help(f: dataclasses.Field, o: Opt) -> str:
 
 def add_options(parser: argparse.ArgumentParser, cls: type) -> argparse.ArgumentParser:
     """Add the declared options of ``cls`` to ``parser`` (groups made on first use; the
-    options of one ``one_of`` name form a required mutually exclusive group)."""
+    options of one ``one_of`` name form a required mutually exclusive group). The positionals
+    and required options come first, as a reader of ``--help`` looks for them first, also
+    when a declaration extends another (the inputs added to a run's settings)."""
     groups: dict[str, Any] = {}
-    for f, o in declared(cls):
+    for f, o in sorted(declared(cls), key=lambda fo: not (fo[1].positional or fo[1].required)):
         if o.one_of is not None:
             target = groups.get("one_of " + o.one_of)
             if target is None:
