@@ -226,14 +226,33 @@ def test_declared_vocabularies_equal_the_code_that_runs_them():
     assert set(next(o for f, o in declared(EvalCommand) if f.name == "protocol").choices) == set(PROTOCOLS)
     cmd = required_only(SynthCommand)
     config = cmd.config()
-    for f in dataclasses.fields(SynthConfig):
-        if f.name not in ("width", "height"):
-            assert getattr(config, f.name) == getattr(cmd, f.name)
-    assert (config.width, config.height) == cmd.size == (SynthConfig.width, SynthConfig.height)
-    for f in dataclasses.fields(SynthConfig):
-        if f.name in {g.name for g in dataclasses.fields(SynthCommand)} and f.name not in ("videos", "seed"):
-            assert f.default == default_of(next(g for g in dataclasses.fields(SynthCommand) if g.name == f.name))
+    assert type(config) is SynthConfig and issubclass(SynthCommand, SynthConfig)
+    assert all(getattr(config, f.name) == getattr(cmd, f.name) for f in dataclasses.fields(SynthConfig))
+    assert (config.width, config.height) == cmd.size == (224, 224)
+    assert set(next(o for f, o in declared(SynthConfig) if f.name == "sizes").choices) == set(SIZE_MIXES)
     assert cmd.sizes in SIZE_MIXES
+
+
+def test_synth_settings_from_code_are_checked_by_their_declaration():
+    # the generator called from code refuses what the command line refuses, with the same names
+    from model_core.synth.plan import SynthConfig
+
+    assert SynthConfig(videos=1, seed=0).problems() == []
+    bad = SynthConfig(videos=0, seed=-1, classes=29, size=(63, 64), fps=0.5, motion=2.0, silent_max=4, sizes="tiny")
+    assert bad.problems() == [
+        "--videos must be an integer >= 1, got 0",
+        "--seed must be an integer >= 0, got -1",
+        "--classes must be an integer >= 1 and <= 28, got 29",
+        "--size: must be even (H.264 4:2:0), got 63x64",
+        "--fps must be a finite number >= 1 and <= 120, got 0.5",
+        "--motion must be a finite number >= 0 and <= 1, got 2.0",
+        "--silent-max must be an integer >= 0 and <= 3, got 4",
+        "--sizes must be one of benchmark, small, got 'tiny'"]
+    assert SynthConfig(videos=1, seed=0, size=(8, 8)).problems() == \
+        ["--size: must be between 16 and 4096 pixels, got 8x8"]
+    # the plan file records the size as width and height, as before
+    assert list(SynthConfig(videos=2, seed=3, size=(64, 48)).to_dict().items())[:5] == \
+        [("videos", 2), ("seed", 3), ("classes", 8), ("width", 64), ("height", 48)]
 
 
 def test_a_command_hands_its_options_on_without_naming_them_again():

@@ -8,12 +8,15 @@ the plans.
 """
 from __future__ import annotations
 
+import argparse
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import TypedDict
 
 import numpy as np
 
+from model_core.options.spec import option, problems
 from model_core.synth.classes import MAX_CLASSES
 from model_core.synth.scene import ObjectPlan
 
@@ -51,52 +54,73 @@ _MIN_SIDE_PX = 8
 _MARGIN_PX = 2
 
 
-@dataclass(frozen=True)
-class SynthConfig:
-    """Everything that determines a synthetic set (the ``avsol synth`` options)."""
+def size_problem(width: int, height: int) -> str | None:
+    """Why a frame size cannot be written (None: it can)."""
+    if not (16 <= width <= 4096 and 16 <= height <= 4096):
+        return f"must be between 16 and 4096 pixels, got {width}x{height}"
+    if width % 2 or height % 2:
+        return f"must be even (H.264 4:2:0), got {width}x{height}"
+    return None
 
-    videos: int
-    seed: int = 0
-    classes: int = 8
-    width: int = 224
-    height: int = 224
-    fps: float = 25.0
-    duration: int = 10
-    motion: float = 0.3
-    noise: float = 0.1
-    silent_max: int = 3
-    background_prob: float = 0.25
-    sizes: str = DEFAULT_SIZES
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``--size``: ``N`` (square) or ``WxH`` pixels, a size :func:`size_problem` accepts."""
+    m = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected N or WxH (pixels), got {text!r}")
+    w = int(m.group(1))
+    size = (w, int(m.group(2)) if m.group(2) else w)
+    problem = size_problem(*size)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return size
+
+
+def size_text(value: tuple[int, int]) -> str:
+    return f"{value[0]}x{value[1]}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SynthConfig:
+    """Everything that determines a synthetic set: the ``avsol synth`` options that shape
+    the set, declared once (help, default, range: :mod:`model_core.options.spec`), so the
+    generator called from code refuses exactly what the command line refuses."""
+
+    videos: int = option(kind=int, required=True, lo=1, help="number of videos")
+    seed: int = option(kind=int, required=True, lo=0, help="random seed (same seed, same set)")
+    classes: int = option(8, lo=1, hi=MAX_CLASSES, help=f"number of classes K, 1..{MAX_CLASSES}")
+    size: tuple[int, int] = option((224, 224), kind=tuple, parse=parse_size, text=size_text, metavar="N|WxH",
+                                   help="frame size in pixels, square N or WxH, even, 16..4096")
+    fps: float = option(25.0, lo=1.0, hi=120.0, help="frame rate, 1..120")
+    duration: int = option(10, lo=1, hi=600, help="video length in whole seconds = number of 1 s segments")
+    motion: float = option(0.3, lo=0.0, hi=1.0, help="object drift, 0 (still) .. 1")
+    noise: float = option(0.1, lo=0.0, hi=1.0, help="pixel and audio noise, 0 .. 1")
+    silent_max: int = option(3, lo=0, hi=3, help="most silent objects per video, 0..3")
+    background_prob: float = option(0.25, lo=0.0, hi=1.0, help="chance that a segment is background")
+    sizes: str = option(DEFAULT_SIZES, choices=tuple(SIZE_MIXES), metavar="MIX",
+                        help="object size mix: 'benchmark' (default; sounding objects sized like VGG-SS/Flickr "
+                             "boxes, ~58 % of them over a quarter of the frame) or 'small' (the mix of earlier "
+                             "sets, ~19 % over a quarter)")
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
 
     def problems(self) -> list[str]:
-        """Every invalid field, as messages naming the option (empty when valid)."""
-        out = []
-        if self.videos < 1:
-            out.append(f"--videos must be >= 1, got {self.videos}")
-        if not 1 <= self.classes <= MAX_CLASSES:
-            out.append(f"--classes must be in 1..{MAX_CLASSES}, got {self.classes}")
-        if not (16 <= self.width <= 4096 and 16 <= self.height <= 4096):
-            out.append(f"--size must be between 16 and 4096 pixels, got {self.width}x{self.height}")
-        if self.width % 2 or self.height % 2:
-            out.append(f"--size must be even (H.264 4:2:0), got {self.width}x{self.height}")
-        if not (1.0 <= self.fps <= 120.0):
-            out.append(f"--fps must be in 1..120, got {self.fps}")
-        if not 1 <= self.duration <= 600:
-            out.append(f"--duration must be 1..600 whole seconds, got {self.duration}")
-        for name in ("motion", "noise", "background_prob"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                out.append(f"--{name.replace('_', '-')} must be in [0, 1], got {value}")
-        if not 0 <= self.silent_max <= 3:
-            out.append(f"--silent-max must be in 0..3, got {self.silent_max}")
-        if self.sizes not in SIZE_MIXES:
-            out.append(f"--sizes must be one of {', '.join(SIZE_MIXES)}, got {self.sizes!r}")
-        if self.seed < 0:
-            out.append(f"--seed must be >= 0, got {self.seed}")
-        return out
+        """Every invalid field, as messages naming the option (empty when valid): the
+        declared ranges."""
+        return problems(self)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings as the set's plan file records them (width and height apart)."""
+        d = asdict(self)
+        width, height = d.pop("size")
+        return {"videos": d.pop("videos"), "seed": d.pop("seed"), "classes": d.pop("classes"),
+                "width": width, "height": height, **d}
 
 
 @dataclass(frozen=True)
