@@ -7,13 +7,20 @@ left running fails the test that left it, whichever module it is in.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# compiled models (model_core.inference.backends) built by a test run go to a folder of the
+# run's own, never the user's cache; the children the tests start inherit it
+_RUN_CACHE = None if "AVSOL_CACHE" in os.environ else tempfile.mkdtemp(prefix="avsol-test-cache-")
+if _RUN_CACHE is not None:
+    os.environ["AVSOL_CACHE"] = _RUN_CACHE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -168,3 +175,8 @@ def make_tiny_checkpoint(tmp_path_factory):
         return made[key]
 
     return make
+
+
+def pytest_unconfigure(config):
+    if _RUN_CACHE is not None:
+        shutil.rmtree(_RUN_CACHE, ignore_errors=True)
