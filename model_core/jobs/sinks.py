@@ -244,7 +244,8 @@ def log_line(e: Log) -> str:
 
 
 def done_line(e: Done) -> str | None:
-    """Training's last line; eval's summary is the command's own (it reads the report)."""
-    if e.out is None:
+    """Training's last line; the summaries of eval (it reads the report), synth and infer
+    (a done without steps) are the command's own."""
+    if e.out is None or e.steps is None:
         return None
     return f"wrote {e.out} ({e.steps} steps, {e.seconds or 0:.1f} s)"
