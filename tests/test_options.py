@@ -311,3 +311,36 @@ def test_infer_hands_backend_and_precision_to_the_loader(index_clip, tmp_path, m
     assert "stop here" in capsys.readouterr().err
     assert (seen["backend"], seen["precision"]) == ("openvino", "bf16")
     assert (subparser("infer").get_default("backend"), subparser("eval").get_default("precision")) == ("torch", "fp32")
+
+
+def _events(stdout: str) -> list:
+    from model_core.jobs.events import parse
+
+    return [parse(line, "stdout") for line in stdout.splitlines()]
+
+
+def test_synth_jsonl_emits_the_job_protocol_ending_in_done(tmp_path, capsys):
+    from model_core.jobs.events import Done, Progress
+
+    out = tmp_path / "set"
+    assert main(["synth", str(out), "--videos", "2", "--seed", "0", "--duration", "1", "--size", "32",
+                 "--classes", "2", "--jsonl"]) == 0
+    captured = capsys.readouterr()
+    events = _events(captured.out)                  # every stdout line is an event
+    assert [(e.done, e.total) for e in events if isinstance(e, Progress)][-1] == (2, 2)
+    assert isinstance(events[-1], Done) and events[-1].out == str(out)
+    assert "wrote 2 videos" in captured.err          # the summary moves to stderr
+
+
+def test_infer_jsonl_emits_the_job_protocol_ending_in_done(index_clip, make_tiny_checkpoint, tmp_path, capsys):
+    from model_core.jobs.events import Done, Progress
+
+    maps = tmp_path / "m.npz"
+    assert main(["infer", str(index_clip), "--checkpoint", str(make_tiny_checkpoint()), "--out", str(maps),
+                 "--fps", "5", "--device", "cpu", "--jsonl"]) == 0
+    captured = capsys.readouterr()
+    events = _events(captured.out)
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert progress and progress[-1].done == 10      # 2 s at 5 frames/s
+    assert isinstance(events[-1], Done) and events[-1].out == str(maps) and maps.is_file()
+    assert "wrote 10 maps" in captured.err

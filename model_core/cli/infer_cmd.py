@@ -70,11 +70,13 @@ def run(args: argparse.Namespace) -> int:
     loc = load_model(args.checkpoint, device=args.device, family=args.model_family,
                      batch_size=args.batch_size, threads=args.threads, backend=args.backend,
                      precision=args.precision)
-    from model_core.jobs.events import Progress
-    from model_core.jobs.sinks import HumanSink
+    from contextlib import nullcontext
+
+    from model_core.jobs.events import Done, Progress
+    from model_core.jobs.sinks import HumanSink, JsonlSink
 
     started = time.perf_counter()
-    with HumanSink("infer", "frames", quiet=args.quiet, total=0) as sink:
+    with nullcontext(JsonlSink()) if args.jsonl else HumanSink("infer", "frames", quiet=args.quiet, total=0) as sink:
         own = None if args.audio_stream is None else AudioSpec("own", stream=args.audio_stream)
         vm = localize_many([loc], args.video, fps=args.fps, progress=lambda d, t: sink(Progress(done=d, total=t)),
                            audio=own,
@@ -98,8 +100,10 @@ def run(args: argparse.Namespace) -> int:
                   map_kind=loc.map_kind, tau=loc.tau, family=loc.family, crop=crop_fractions(loc, args.video))
     except OSError as exc:
         raise InputError(args.out, f"cannot write: {exc.strerror or exc}") from None
+    sink(Done(out=str(args.out), seconds=elapsed))    # the maps file is whole: the job is done
     rate = len(vm) / elapsed if elapsed > 0 else float("inf")
     h, w = map_hw(loc.map_size)
     print(f"wrote {len(vm)} maps ({h}x{w} {loc.map_kind}, {loc.family} head {loc.head}) of {name} to "
-          f"{args.out} in {elapsed:.1f} s ({rate:.1f} frames/s on {loc.device})")
+          f"{args.out} in {elapsed:.1f} s ({rate:.1f} frames/s on {loc.device})",
+          file=sys.stderr if args.jsonl else sys.stdout)
     return 0

@@ -88,20 +88,24 @@ def run(args: argparse.Namespace) -> int:
     problems = config.problems()
     if problems:
         raise InputError(None, "; ".join(problems))
-    from model_core.jobs.events import Progress
-    from model_core.jobs.sinks import HumanSink
+    import sys
+    from contextlib import nullcontext
+
+    from model_core.jobs.events import Done, Progress
+    from model_core.jobs.sinks import HumanSink, JsonlSink
 
     out = _claim(args)
     try:
-        with HumanSink("synth", "videos", total=config.videos) as sink:
+        with nullcontext(JsonlSink()) if args.jsonl else HumanSink("synth", "videos", total=config.videos) as sink:
             result = generate(out, config, workers=args.workers,
                               progress=lambda d, t: sink(Progress(done=d, total=t)))
     except OSError as exc:
         raise InputError(exc.filename or args.out, f"cannot write: {exc.strerror or exc}") from None
     _remove_stale_videos(out, {v["video"] for v in result.document["videos"]})
+    sink(Done(out=str(args.out), seconds=result.elapsed_s))    # the set is whole: the job is done
     n_bg = sum(not s["event"] for v in result.document["videos"] for s in v["segments"])
     n_seg = config.videos * config.duration
     print(f"wrote {config.videos} videos ({result.media_seconds:g} s of media, {config.classes} "
           f"classes, {n_bg}/{n_seg} background segments) to {args.out} in "
-          f"{result.elapsed_s:.1f} s")
+          f"{result.elapsed_s:.1f} s", file=sys.stderr if args.jsonl else sys.stdout)
     return 0

@@ -43,3 +43,5 @@ class InferCommand:
     precision: str = option(DEFAULT_PRECISION, choices=PRECISIONS,
                             help="fp32, or bf16 where the CPU has native bf16 (elsewhere fp32, said in one line)")
     quiet: bool = option(False, help="no progress on stderr")
+    jsonl: bool = option(False, help="progress as JSON lines on stdout (the job protocol's events); the "
+                                     "summary goes to stderr")

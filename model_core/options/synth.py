@@ -19,6 +19,7 @@ class SynthCommand(SynthConfig):
 
     out: str = positional(metavar="OUT", help="folder to write the set into")
     workers: int = option(1, lo=1, help="parallel processes")
+    jsonl: bool = option(False, help="progress as JSON lines on stdout (the job protocol's events)")
     force: bool = option(False, help="replace the synthetic set already in OUT (its stale videos are removed); "
                                      "a non-empty folder that is not a set of avsol synth is never written into")
 
