@@ -11,6 +11,7 @@ import pytest
 from model_core.cli import build_parser, main
 from model_core.options.eval import EvalCommand
 from model_core.options.infer import InferCommand
+from model_core.options.models import ModelsInspectCommand, ModelsListCommand
 from model_core.options.reports import AgreementCommand, CompareCommand, ImportCommand, MetricsCommand
 from model_core.options.spec import declared, default_of, flag_of, from_args, problems, to_argv
 from model_core.options.synth import SynthCommand
@@ -18,14 +19,18 @@ from model_core.options.train import TrainCommand
 from model_core.train.options import TrainOptions
 
 COMMANDS = [TrainCommand, EvalCommand, InferCommand, SynthCommand, MetricsCommand, CompareCommand, ImportCommand,
-            AgreementCommand]
+            AgreementCommand, ModelsListCommand, ModelsInspectCommand]
 # options read by a parser of their own: one valid value each, not the default
 PARSED = {"layers": [2, 1, 1, 3], "size": (64, 48), "threshold": "top-gt"}
 
 
 def subparser(name: str) -> argparse.ArgumentParser:
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices[name]
+    """The parser of a command, or of a nested action (``models inspect``)."""
+    parser = build_parser()
+    for word in name.split():
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    return parser
 
 
 def sample(f: dataclasses.Field, o) -> object:
@@ -76,7 +81,7 @@ def test_every_option_round_trips_through_the_parser(cls):
     for obj in (full(cls), required_only(cls)):
         assert problems(obj) == [], problems(obj)
         argv = to_argv(obj)
-        assert argv[0] == cls.COMMAND
+        assert argv[:len(cls.COMMAND.split())] == cls.COMMAND.split()
         args = build_parser().parse_args(argv)
         assert from_args(cls, args) == obj
 
@@ -105,7 +110,7 @@ def test_parser_defaults_are_the_declared_defaults(cls):
             return len(value) if o.nargs is not None else 1
         return 2 * len(value) if o.repeat else (1 + len(value) if o.nargs is not None else 2)
 
-    expected = 1 + sum(tokens(f, o) for f, o in declared(cls) if o.required or f.name in first_of_each_one_of(cls))
+    expected = len(cls.COMMAND.split()) + sum(tokens(f, o) for f, o in declared(cls) if o.required or f.name in first_of_each_one_of(cls))
     assert len(to_argv(obj)) == expected
 
 

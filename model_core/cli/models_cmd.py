@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import argparse
 
+from model_core.options.models import ModelsInspectCommand, ModelsListCommand
+from model_core.options.spec import add_options
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -26,13 +29,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     actions.required = True
     lst = actions.add_parser("list", help="the supported model families, plugins included",
                              description="List the model families a checkpoint may belong to.")
+    add_options(lst, ModelsListCommand)      # each action's options, declared once in model_core.options.models
     lst.set_defaults(func=run_list)
     ins = actions.add_parser("inspect", help="what a checkpoint file is and what it expects",
                              description="Detect a checkpoint's family and describe it (nothing in "
                                          "the file is executed: weights_only loading).")
-    ins.add_argument("file", metavar="FILE", help="checkpoint (.pt, .pth, .pth.tar)")
-    ins.add_argument("--model-family", default=None, metavar="NAME",
-                     help="force a family instead of detecting it (see 'avsol models list')")
+    add_options(ins, ModelsInspectCommand)
     ins.set_defaults(func=run_inspect)
     parser.set_defaults(func=run_list)
     return parser
@@ -54,8 +56,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_inspect(args: argparse.Namespace) -> int:
     from model_core.models.loading import inspect
+    from model_core.options.spec import from_args
 
-    info = inspect(args.file, args.model_family)
+    cmd = from_args(ModelsInspectCommand, args)
+    info = inspect(cmd.file, cmd.model_family)
     print(f"file:        {info['file']}")
     same = f" (same keys as {info['same_layout_as']}: choose with --model-family)" if info["same_layout_as"] else ""
     print(f"family:      {info['family']} ({info['title']}){same}")

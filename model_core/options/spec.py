@@ -270,11 +270,11 @@ def check(obj: Any) -> None:
 
 
 def to_argv(obj: Any, command: str | None = None) -> list[str]:
-    """The command line (without the program) that parses back into ``obj``: the command
-    (``command``, else the declaration's ``COMMAND``), the positionals, then every option
+    """The command line (without the program) that parses back into ``obj``: the command's
+    words (``command``, else the declaration's ``COMMAND``), the positionals, then every option
     whose value is not its default, in declaration order."""
     command = command if command is not None else getattr(obj, "COMMAND", None)
-    head = [command] if command else []
+    head = command.split() if command else []       # a nested action: "models inspect"
     rest: list[str] = []
     for f, o in declared(obj):
         value = getattr(obj, f.name)
