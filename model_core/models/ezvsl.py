@@ -22,18 +22,29 @@ from model_core.models import frontends
 from model_core.models.base import Family, load_exact, resnet18_layout
 
 
-class _EZVSLNet(nn.Module):
-    def __init__(self, dim: int = 512, tau: float = 0.03):
+class EZVSLTrunks(nn.Module):
+    """EZ-VSL's two ResNet-18 trunks, which SLAVC keeps under the same names: ``imgnet``
+    (RGB) and ``audnet`` (one-channel spectrogram, its feature map max-pooled to a vector);
+    each family adds its projections and read-out."""
+
+    def __init__(self, tau: float):
         super().__init__()
         self.tau = tau
         self.imgnet = ResNetTrunk(3)
-        self.img_proj = nn.Conv2d(512, dim, kernel_size=1)
         self.audnet = ResNetTrunk(1)
+
+    def audio_vector(self, spec: torch.Tensor) -> torch.Tensor:
+        return self.audnet(spec).amax(dim=(2, 3))       # AdaptiveMaxPool2d(1), flattened
+
+
+class _EZVSLNet(EZVSLTrunks):
+    def __init__(self, dim: int = 512, tau: float = 0.03):
+        super().__init__(tau)
+        self.img_proj = nn.Conv2d(512, dim, kernel_size=1)
         self.aud_proj = nn.Linear(512, dim)
 
     def audio(self, spec: torch.Tensor) -> torch.Tensor:
-        a = self.audnet(spec).amax(dim=(2, 3))          # AdaptiveMaxPool2d(1), flattened
-        return F.normalize(self.aud_proj(a), dim=1)
+        return F.normalize(self.aud_proj(self.audio_vector(spec)), dim=1)
 
     def visual(self, img: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.img_proj(self.imgnet(img)), dim=1)
@@ -56,7 +67,7 @@ class EZVSLFamily(Family):
     audio_input = "scipy spectrogram (nperseg 512, noverlap 274), log(S + 1e-7) / 12"
     convention = "median of the min-max map (cIoU at the median threshold)"
     top_keys = ("model",)
-    same_layout_as = "fnac"
+    same_layout_as: str | None = "fnac"
 
     def key_layout(self):
         return {**resnet18_layout("imgnet."), "img_proj.weight": (512, 512, 1, 1), "img_proj.bias": (512,),

@@ -13,24 +13,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model_core.model.trunks import ResNetTrunk
-from model_core.models import frontends
-from model_core.models.base import Family, load_exact, resnet18_layout
+from model_core.models.base import load_exact, resnet18_layout
+from model_core.models.ezvsl import EZVSLFamily, EZVSLTrunks
 
 
-class _SLAVCNet(nn.Module):
+class _SLAVCNet(EZVSLTrunks):
     def __init__(self, dim: int = 512, tau: float = 0.03):
-        super().__init__()
-        self.tau = tau
-        self.imgnet = ResNetTrunk(3)
+        super().__init__(tau)
         self.img_proj1 = nn.Conv2d(512, dim, kernel_size=1)
         self.img_proj2 = nn.Conv2d(512, dim, kernel_size=1)
-        self.audnet = ResNetTrunk(1)
         self.aud_proj1 = nn.Linear(512, dim)
         self.aud_proj2 = nn.Linear(512, dim)
 
     def audio(self, spec):
-        a = self.audnet(spec).amax(dim=(2, 3))
+        a = self.audio_vector(spec)
         return torch.stack([F.normalize(self.aud_proj1(a), dim=1), F.normalize(self.aud_proj2(a), dim=1)], 1)
 
     def visual(self, img):
@@ -41,20 +37,16 @@ class _SLAVCNet(nn.Module):
         return torch.einsum("nkchw,nkc->nhw", V, a) / self.tau / 2.0
 
 
-class SLAVCFamily(Family):
+class SLAVCFamily(EZVSLFamily):
+    """EZ-VSL's inputs, trunks and file layout (window, frontend, geometry, top key), with
+    two projection pairs and its own convention."""
+
     key = "slavc"
     title = "SLAVC"
     repository = "https://github.com/stoneMo/SLAVC"
-    licence = "Apache-2.0"
     weights = "links in the repository's README (Google Drive)"
-    window_s = 3.0
-    map_kind = "cosine_tau"
-    tau = 0.03
-    map_size = 7
-    geometry = "squash"
-    audio_input = "scipy spectrogram (nperseg 512, noverlap 274), log(S + 1e-7) / 12"
     convention = "absolute normalisation (S + 1/tau) / (2/tau) at 0.5"
-    top_keys = ("model",)
+    same_layout_as = None
     ignored_prefixes = ("momentum_",)   # the momentum encoders: allowed, not used
 
     def key_layout(self):
@@ -67,11 +59,7 @@ class SLAVCFamily(Family):
     def _free_shape(self, key):
         return "_proj" in key
 
-    def frontend(self, windows):
-        return frontends.scipy_log_spectrogram(windows, 274)
-
     def build_net(self, state):
         dim = int(state["img_proj1.weight"].shape[0])
         return load_exact(_SLAVCNet(dim, self.tau), {k: v for k, v in state.items()
                                                      if not k.startswith("momentum_")})
-
