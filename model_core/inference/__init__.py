@@ -10,6 +10,10 @@ on a device), ``Prediction``, ``localize_many`` / ``Localizer.localize_video`` (
 streaming video pipeline of ``avsol infer`` and ``avsol eval``) and ``VideoMaps``,
 ``resolve_device`` and ``set_threads``. ``import model_core.inference`` itself imports
 no torch.
+
+``backends``: what runs the models' trunks (torch, OpenVINO, ONNX Runtime; fp32 or bf16).
+Its names (``BACKENDS``, ``PRECISIONS``) import nothing heavy, for the command lines and the
+viewer; its runtimes load torch and the runtime on first use.
 """
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ class InferCommand:
     threads: int | None = option(None, kind=int, lo=1, hi=1024, metavar="N",
                                  help="CPU threads for torch (default: torch's own choice)")
     backend: str = option("torch", choices=BACKENDS,
-                          help="what runs the visual trunk on the CPU: torch (eager, the reference), openvino or "
+                          help="what runs the model's trunks on the CPU: torch (eager, the reference), openvino or "
                                "onnxruntime (compiled), or auto (the fastest whose maps equal torch's to 1e-5 on "
                                "this machine, measured once)")
     precision: str = option(DEFAULT_PRECISION, choices=PRECISIONS,
