@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 
 from avsol_viewer.evaluate.items_table import ANY, GT_CHANGED, ItemsFilter, ItemsModel, failure_of, gt_changed
 from avsol_viewer.evaluate.summary_view import SummaryView, summaries_from_rows
-from avsol_viewer.jobs.panel import JobPanel
+from avsol_viewer.jobs.panel import JobOwner, JobPanel
 from avsol_viewer.workers import TrackedThread
 from model_core.metrics.threshold import canonical
 
@@ -45,7 +45,7 @@ class RescoreThread(TrackedThread):
             self.error = str(exc)
 
 
-class ResultsPanel(QWidget):
+class ResultsPanel(JobOwner, QWidget):
     """See the module docstring. ``report`` is the report shown (None while only streamed
     rows exist); ``job`` the :class:`~avsol_viewer.evaluate.eval_job.EvalJob` attached."""
 
@@ -234,16 +234,6 @@ class ResultsPanel(QWidget):
         else:
             self.job_view.set_status(f"the evaluation {outcome} ({n} rows kept; Resume retries):\n{message}",
                                      failed=True)
-
-    def cancel(self) -> None:
-        self.job_view.cancel()
-
-    def resume(self) -> None:
-        if self.job is not None and not self.job.running() and self.job.request is not None:
-            from dataclasses import replace
-
-            self.started(replace(self.job.request, resume=True))
-            self.job.resume()
 
     # -- a report -------------------------------------------------------------------------
     def show_report(self, report: dict, path: str | None = None) -> bool:

@@ -112,3 +112,28 @@ class JobPanel(QWidget):
         self.bar.setVisible(False)
         self.eta.setText("")
         self.resume_button.setEnabled(self.job is not None and self.job.can_resume())
+
+
+class JobOwner:
+    """What a feature's panel that shows one resumable job does alike (Evaluate, Train):
+    mixed into a widget with :attr:`job_view` (its :class:`JobPanel`), :attr:`job` (a
+    :class:`~avsol_viewer.jobs.job.Job` whose ``request`` dataclass has a ``resume`` field)
+    and ``started(request)``. Cancel goes through the job panel; Resume tells the panel a
+    resumed run starts, then continues the job."""
+
+    job_view: JobPanel
+    job = None
+
+    def started(self, request) -> None:  # pragma: no cover - each owner's own
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        self.job_view.cancel()
+
+    def resume(self) -> None:
+        job = self.job
+        if job is not None and not job.running() and job.request is not None:
+            from dataclasses import replace
+
+            self.started(replace(job.request, resume=True))
+            job.resume()

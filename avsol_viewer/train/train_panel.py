@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from avsol_viewer.jobs.panel import JobPanel
+from avsol_viewer.jobs.panel import JobOwner, JobPanel
 from avsol_viewer.maps.head_style import head_colour, head_label
 from model_core.jobs.events import Epoch, Event, Step
 
@@ -142,7 +142,7 @@ class CurveWidget(QWidget):
             item.setData(xs, ys)
 
 
-class TrainPanel(QWidget):
+class TrainPanel(JobOwner, QWidget):
     """The job panel (status, bar, Cancel, Resume, and "Load into viewer") above the curves;
     ``load_requested(list)`` asks the window to load the checkpoints written."""
 
@@ -191,16 +191,6 @@ class TrainPanel(QWidget):
             self.job_view.set_status(f"cancelled; Resume continues from the last save (written: {names})")
         else:
             self.job_view.set_status(f"training {outcome} (written: {names}):\n{message}", failed=True)
-
-    def cancel(self) -> None:
-        self.job_view.cancel()
-
-    def resume(self) -> None:
-        if self.job is not None and not self.job.running() and self.job.request is not None:
-            from dataclasses import replace
-
-            self.started(replace(self.job.request, resume=True))
-            self.job.resume()
 
     def shutdown(self) -> None:
         if self.job is not None and self.job.running():
