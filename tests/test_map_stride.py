@@ -33,8 +33,31 @@ def test_reading_is_paid_at_every_stride_so_only_the_models_part_is_divided():
     # the models get faster (0.02: 0.6 per s): 0.3 + 0.6 / 2 = 0.6 fits 0.64 (down to 2),
     # 0.3 + 0.6 = 0.9 does not
     assert p.update(30, 0.02, 60, read_seconds_per_frame=0.01) == 2
-    # reading alone takes the share (0.03 a frame = 0.9 per s): no stride helps, the limit
+    assert not p.starved
+    # reading alone takes the share (0.03 a frame = 0.9 per s): no stride helps, the limit,
+    # and playing goes without maps
     assert p.update(30, 0.02, 60, read_seconds_per_frame=0.03) == 60
+    assert p.starved
+    # the models alone, 30 s per s: down from 60 while 30 / (k - 1) <= 0.64, to 47
+    # (30 / 46 = 0.65); 30 / 47 = 0.64 fits the share. At 60 s per s, 60 / 60 = 1.0 does not
+    assert p.update(30, 1.0, 60) == 47 and not p.starved
+    assert p.update(30, 2.0, 60) == 60 and p.starved
+
+
+def test_a_starved_engine_computes_nothing_while_playing_and_resumes_when_paused(qtbot, index_clip):
+    clock = FakeClock()
+    service = _service(qtbot, index_clip, clock, m0=_slow("m0", clock, 0.01))
+    try:
+        pace = service.worker.pace
+        assert pace.steps >= 8 and service.playing_stride() == 1
+        pace.read_seconds_per_frame = 0.04       # 25 fps x 0.04 = 1.0 s per s: over the share
+        service.want(30, playing=True)
+        assert service.stride_policy.starved and service.starved
+        assert service.worker._request is None   # withdrawn: the worker waits
+        service.want(30)                         # paused: the frame's own map again
+        assert service.worker._request is service._last and service._last.stride == 1
+    finally:
+        service.stop()
 
 
 def test_pace_is_a_moving_average_of_seconds_per_map():

@@ -50,6 +50,9 @@ PLAYING_BUSY_SHARE = 0.8
 #: A smaller stride is taken again only when it fits in this fraction of the share, so a
 #: pace that hovers at the boundary does not switch the stride every frame.
 STRIDE_DOWN_MARGIN = 0.8
+#: Steps the worker must have timed before playback may go without maps (``starved``): the
+#: first steps of a file include opening the decoder and seeking.
+STARVED_AFTER_STEPS = 8
 
 
 class PlayingStride:
@@ -60,13 +63,17 @@ class PlayingStride:
     the models' maps (``model`` per frame, every model). The stride is the smallest k for
     which that fits in ``share``. It grows at once when the maps stop fitting (displayed
     frames are the hard target) and shrinks only when the smaller stride fits in ``share x
-    margin``. It never exceeds ``limit`` (nor does any stride help when decoding alone
-    does not fit). Before anything was measured it is 1. Pure arithmetic: no Qt, no clock.
+    margin``. It never exceeds ``limit``. When even ``limit`` does not fit (decoding alone
+    may not), ``starved`` is True: the service then asks for no maps while playing, since
+    the worker's decoding of every frame would take the display's time (measured:
+    benchmarks/README.md, viewer playback). Before anything was measured it is 1. Pure
+    arithmetic: no Qt, no clock.
     """
 
     def __init__(self, share: float = PLAYING_BUSY_SHARE, margin: float = STRIDE_DOWN_MARGIN):
         self.share, self.margin = float(share), float(margin)
         self.k = 1
+        self.starved = False
 
     def update(self, fps: float, seconds_per_frame: float | None, limit: int,
                read_seconds_per_frame: float = 0.0) -> int:
@@ -88,6 +95,7 @@ class PlayingStride:
             while k > 1 and read + model / (k - 1) <= self.share * self.margin:
                 k -= 1
         self.k = min(k, limit)
+        self.starved = read + model / self.k > self.share + 1e-9
         return self.k
 
 
@@ -242,7 +250,16 @@ class MapService(QObject):
                          ahead, self.audio, self.audio_hop, stride)
         self._last = req
         self.start()
+        if playing and self.starved:
+            self.worker.withdraw()     # no maps while playing; paused, the frame's own again
+            return
         self.worker.submit(req)
+
+    @property
+    def starved(self) -> bool:
+        """Playing gets no maps: even the longest stride would take more than the worker's
+        share (:class:`PlayingStride`), measured over enough steps."""
+        return self.stride_policy.starved and self.worker.pace.steps >= STARVED_AFTER_STEPS
 
     def playing_stride(self) -> int:
         """Maps of every k-th frame while playing: :class:`PlayingStride` on the worker's

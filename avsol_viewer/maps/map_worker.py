@@ -122,6 +122,12 @@ class MapWorker(TrackedThread):
             self._request = request
             self._cond.notify()
 
+    def withdraw(self) -> None:
+        """Nothing is wanted now: the pending request goes, and the worker waits (after the
+        batch it may be computing) for the next :meth:`submit`."""
+        with self._cond:
+            self._request = None
+
     def load_checkpoint(self, path: str | os.PathLike, family: str | None = None) -> None:
         """Queue a checkpoint to load (results: ``models_changed`` or ``model_failed``);
         ``family`` forces a published family (``--model-family``)."""
