@@ -14,11 +14,12 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from avsol_viewer.asks import confirm_overwrite
+from avsol_viewer.jobs.dialog import run_buttons
 from avsol_viewer.output_folder import default_output_dir, ensure_folder, remember_output
 from avsol_viewer.workers import running_threads
 
@@ -101,10 +102,7 @@ class ExportDialog(QDialog):
         form.addRow("Sound", self.sound)
         form.addRow("Widest picture", self.width)
         form.addRow("", self.labels)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
+        buttons, _ = run_buttons(self, "Export", accept=self._accept)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(buttons)

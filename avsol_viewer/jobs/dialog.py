@@ -1,5 +1,6 @@
-"""What the dialogs that start a job (Tools › Evaluate folder…, Tools › Train model…) build
-alike: a field with its buttons on one row, and the Ok button named after the job."""
+"""What the dialogs that start a job (Tools › Evaluate folder…, Tools › Train model…,
+File › Export overlay video…) build alike: a field with its buttons on one row, and the Ok
+button named after the job."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QDialogButtonBox, QHBoxLayout, QLineEdit, QPushButton, QWidget
@@ -15,11 +16,12 @@ def field_row(*widgets) -> QWidget:
     return w
 
 
-def run_buttons(dialog, ok_text: str) -> tuple[QDialogButtonBox, QPushButton]:
-    """Ok (named ``ok_text``: "Evaluate", "Train") and Cancel, wired to ``dialog``'s accept
-    and reject; returns the box and its Ok button (enabled only when the choices are usable)."""
+def run_buttons(dialog, ok_text: str, accept=None) -> tuple[QDialogButtonBox, QPushButton]:
+    """Ok (named ``ok_text``: "Evaluate", "Train", "Export") and Cancel, wired to ``accept``
+    (``dialog``'s accept unless the dialog checks more first) and ``dialog``'s reject;
+    returns the box and its Ok button (enabled only when the choices are usable)."""
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    buttons.accepted.connect(dialog.accept)
+    buttons.accepted.connect(accept or dialog.accept)
     buttons.rejected.connect(dialog.reject)
     ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
     ok.setText(ok_text)
