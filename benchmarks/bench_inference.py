@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))   # run as a file too
+from model_core.train.options import PRESETS  # noqa: E402 - after the path
 OUT = ROOT / "benchmarks" / "out"
 THREADS = 2
 FPS = 25
@@ -41,13 +43,8 @@ SECONDS = 10
 REPS = 3
 BATCHES = (1, 4, 8, 16)
 
-# the presets of model_core.train.options (copied so this file runs without the trainer)
-CONFIGS = {
-    "full_7x7": {},
-    "full_14x14": {"map_size": 14},
-    "demo": {"width": 16, "audio_width": 16, "layers": (1, 1, 1, 1), "image_size": 112,
-             "map_size": 7, "embed_dim": 64},
-}
+# the training presets (model_core.train.options imports no trainer and no torch)
+CONFIGS = {"full_7x7": PRESETS["full"], "full_14x14": PRESETS["full14"], "demo": PRESETS["demo"]}
 
 
 def _videos() -> dict[str, Path]:
