@@ -212,7 +212,7 @@ class Walk:
         done: list = []
         job.finished.connect(lambda *args: done.append(args))
         req = EvalRequest(str(data), tuple(str(h) for h in HEADS), str(self.tmp / "run" / "report.json"),
-                          device="cpu", extra=("--threads", "1"))
+                          device="cpu", threads=1)
         commands.evaluate(win.context, req)
         win.evaluation.dock.close()
         win.open_path(DEMO)

@@ -182,7 +182,7 @@ def test_evaluate_folder_cancel_resume_and_jump(make_viewer, tiny_eval_set):
     v = make_viewer(FakeFactory(dnm=FakeLocalizer("dnm")))
     out = root / "run" / "report.json"
     req = EvalRequest(str(root / "data"), (str(root / "dnm.pt"),), str(out), device="cpu", batch_size=4,
-                      extra=("--threads", "1"))
+                      threads=1)
     job = v.win.evaluation.job
     panel = v.win.evaluation.panel
     # cancel once the first video is done: the child finishes the video it is on and stops

@@ -71,8 +71,8 @@ def test_train_cancel_resume_curves_and_load(make_viewer, tiny_train_set, tmp_pa
 
     v = make_viewer(default_localizer)
     req = TrainRequest(str(tiny_train_set), ("avc",), 2, str(tmp_path / "runs"), batch_size=4, device="cpu",
-                       config="tiny", extra=("--log-every", "1", "--save-every", "1", "--threads", "1",
-                                             "--cache", str(tiny_train_set.parent / "cache")))
+                       config="tiny", log_every=1, save_every=1, threads=1,
+                       cache=str(tiny_train_set.parent / "cache"))
     job = v.win.training.job
     panel = v.win.training.panel
     stop_at = {"step": 2}

@@ -12,7 +12,7 @@ of rows. The child process, Cancel and the panel's signals are the viewer's one 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class EvalRequest:
     batch_size: int = 16
     resume: bool = False
     csv: str | None = None
-    extra: tuple[str, ...] = field(default_factory=tuple)   # more CLI options, verbatim
+    threads: int | None = None          # --threads (None: torch's choice)
 
     def args(self) -> list[str]:
         """The ``avsol eval`` command line (without the program), written from the command's
@@ -46,7 +46,7 @@ class EvalRequest:
         return to_argv(EvalCommand(data=self.data, checkpoint=list(self.checkpoints), out=self.out,
                                    annotations=self.annotations or None, threshold=self.threshold,
                                    device=self.device, batch_size=self.batch_size, resume=self.resume,
-                                   csv=self.csv or None, jsonl=True)) + list(self.extra)
+                                   csv=self.csv or None, threads=self.threads, jsonl=True))
 
 
 class EvalJob(CliJob):

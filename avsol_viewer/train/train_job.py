@@ -11,7 +11,7 @@ typed events (:mod:`model_core.jobs.events`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -36,7 +36,10 @@ class TrainRequest:
     config: str = "demo"
     resume: bool = False
     cache: str | None = None                                # --cache (default DATA/.avsol-cache)
-    extra: tuple[str, ...] = field(default_factory=tuple)   # more CLI options, verbatim (tests)
+    # None: the command's declared default (a test's or a slow machine's settings)
+    threads: int | None = None                              # --threads
+    log_every: int | None = None                            # --log-every
+    save_every: int | None = None                           # --save-every
 
     def checkpoint(self, head: str) -> str:
         return str(Path(self.out_dir) / f"{head}.pt")
@@ -47,9 +50,12 @@ class TrainRequest:
         from model_core.options.spec import to_argv
         from model_core.options.train import TrainCommand
 
+        given = {name: value for name, value in (("log_every", self.log_every), ("save_every", self.save_every))
+                 if value is not None}
         return to_argv(TrainCommand(data=self.data, head=head, epochs=self.epochs, out=self.checkpoint(head),
                                     device=self.device, batch_size=self.batch_size, config=self.config,
-                                    resume=self.resume, cache=self.cache, jsonl=True)) + list(self.extra)
+                                    resume=self.resume, cache=self.cache, threads=self.threads, jsonl=True,
+                                    **given))
 
 
 class TrainJob(CliJob):

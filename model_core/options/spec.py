@@ -84,6 +84,13 @@ def declared(cls_or_obj) -> list[tuple[dataclasses.Field, Opt]]:
     return [(f, f.metadata["option"]) for f in dataclasses.fields(cls_or_obj) if "option" in f.metadata]
 
 
+def listed(cls_or_obj) -> list[tuple[dataclasses.Field, Opt]]:
+    """:func:`declared` in the order ``--help`` lists them and :func:`to_argv` writes them:
+    the positionals and required options first (what a reader looks for first, also when a
+    declaration extends another), then the rest in declaration order."""
+    return sorted(declared(cls_or_obj), key=lambda fo: not (fo[1].positional or fo[1].required))
+
+
 def flag_of(f: dataclasses.Field, o: Opt) -> str:
     """The option as typed: ``--batch-size`` for ``batch_size``, ``--no-flip`` for a negated
     ``flip``, the metavar of a positional."""
@@ -137,11 +144,10 @@ def _help(f: dataclasses.Field, o: Opt) -> str:
 
 def add_options(parser: argparse.ArgumentParser, cls: type) -> argparse.ArgumentParser:
     """Add the declared options of ``cls`` to ``parser`` (groups made on first use; the
-    options of one ``one_of`` name form a required mutually exclusive group). The positionals
-    and required options come first, as a reader of ``--help`` looks for them first, also
-    when a declaration extends another (the inputs added to a run's settings)."""
+    options of one ``one_of`` name form a required mutually exclusive group), in
+    :func:`listed` order."""
     groups: dict[str, Any] = {}
-    for f, o in sorted(declared(cls), key=lambda fo: not (fo[1].positional or fo[1].required)):
+    for f, o in listed(cls):
         if o.one_of is not None:
             target = groups.get("one_of " + o.one_of)
             if target is None:
@@ -272,11 +278,11 @@ def check(obj: Any) -> None:
 def to_argv(obj: Any, command: str | None = None) -> list[str]:
     """The command line (without the program) that parses back into ``obj``: the command's
     words (``command``, else the declaration's ``COMMAND``), the positionals, then every option
-    whose value is not its default, in declaration order."""
+    whose value is not its default, in :func:`listed` order."""
     command = command if command is not None else getattr(obj, "COMMAND", None)
     head = command.split() if command else []       # a nested action: "models inspect"
     rest: list[str] = []
-    for f, o in declared(obj):
+    for f, o in listed(obj):
         value = getattr(obj, f.name)
         if o.positional:
             head += [text_of(o, v) for v in value] if o.nargs is not None else [text_of(o, value)]
