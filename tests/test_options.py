@@ -219,6 +219,18 @@ def test_the_viewers_command_lines_are_generated_and_parse(tmp_path):
     # the viewer's default rule is sent, as before: eval's own default depends on --protocol
     args = EvalRequest("d", ("a.pt",), "r.json").args()
     assert args[args.index("--threshold") + 1] == "median"
+    # a test's or a slow machine's settings are typed fields too, sent only when set: the
+    # viewer has no verbatim argv to pass an option the command does not declare
+    t = TrainRequest("d", ("avc",), 1, "runs", threads=1, log_every=2, save_every=3, cache="c")
+    got = from_args(TrainCommand, build_parser().parse_args(t.args("avc")))
+    assert (got.threads, got.log_every, got.save_every, got.cache) == (1, 2, 3, "c")
+    assert not {"--threads", "--log-every", "--save-every"} & set(TrainRequest("d", ("avc",), 1, "r").args("avc"))
+    e = EvalRequest("d", ("a.pt",), "r.json", threads=2)
+    assert from_args(EvalCommand, build_parser().parse_args(e.args())).threads == 2
+    assert "--threads" not in EvalRequest("d", ("a.pt",), "r.json").args()
+    for request in (TrainRequest, EvalRequest):
+        assert all(f.type not in ("tuple[str, ...]", "list[str]") or f.name in ("heads", "checkpoints")
+                   for f in dataclasses.fields(request)), request
 
 
 def test_declared_vocabularies_equal_the_code_that_runs_them():
@@ -349,3 +361,19 @@ def test_infer_jsonl_emits_the_job_protocol_ending_in_done(index_clip, make_tiny
     assert progress and progress[-1].done == 10      # 2 s at 5 frames/s
     assert isinstance(events[-1], Done) and events[-1].out == str(maps) and maps.is_file()
     assert "wrote 10 maps" in captured.err
+
+
+def test_the_layers_place_the_mechanism_at_the_bottom_and_each_declaration_under_the_cli():
+    # the import contract (tests/test_import_contracts.py runs it) must name every declaration
+    # module: one left out would be free to import anything
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["type"] == "layers")
+    lines = [{m.strip() for m in line.replace(":", "|").split("|")} for line in layers]
+    declarations = {f"model_core.options.{p.stem}" for p in (root / "model_core" / "options").glob("*.py")
+                    if p.stem not in ("__init__", "spec", "types")}
+    assert lines[0] == {"model_core.cli"} and lines[1] == declarations
+    assert {"model_core.jobs", "model_core.options.spec"} <= lines[-2] and lines[-1] == {"model_core.options.types"}
