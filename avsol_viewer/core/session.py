@@ -7,8 +7,6 @@ is then handed to the display's decoder thread, which owns it from there.
 """
 from __future__ import annotations
 
-import bisect
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from avsol_viewer.core.annotation_finder import VideoSegments, find_annotations
+from model_core.media.frames import frame_index_at
 
 
 @dataclass(frozen=True)
@@ -33,11 +32,7 @@ class Timeline:
         return self.times[index] if self.times is not None else index / self.fps
 
     def index_at(self, t: float) -> int:
-        if self.times is not None:
-            i = bisect.bisect_right(self.times, t + 1e-6) - 1
-        else:
-            i = int(math.floor(t * self.fps + 1e-6))
-        return min(max(i, 0), max(self.frame_count - 1, 0))
+        return frame_index_at(t, self.fps, self.times, max(self.frame_count, 1))
 
     @property
     def last_time(self) -> float:

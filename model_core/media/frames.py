@@ -212,6 +212,18 @@ class _AvSource:
         self.container.close()
 
 
+def frame_index_at(t: float, fps: float, times, count: int) -> int:
+    """Index of the frame shown at time ``t``: the last frame starting at or before it
+    (``times``: each frame's presentation time, for variable-rate files; else ``i / fps``),
+    with 1 µs of slack for times computed from an index, clamped to ``[0, count - 1]``.
+    The reader and the viewer's timeline both use it, so a time never maps to two frames."""
+    if times is not None:
+        i = bisect.bisect_right(times, t + 1e-6) - 1
+    else:
+        i = int(math.floor(t * fps + 1e-6))
+    return min(max(i, 0), count - 1)
+
+
 def _pts_table(path: str | os.PathLike) -> tuple[int | None, list[float]]:
     container = open_container(path)
     with container:
@@ -320,12 +332,8 @@ class VideoReader:
 
     def index_at_time(self, t: float) -> int:
         """Index of the frame shown at time ``t`` (clamped to the video)."""
-        if self._times is not None:
-            i = bisect.bisect_right(self._times, t + 1e-6) - 1
-        else:
-            i = int(math.floor(t * self.fps + 1e-6))
         # clamped to the announced count: past a truncation, reads raise, consistently
-        return min(max(i, 0), self.announced_frame_count - 1)
+        return frame_index_at(t, self.fps, self._times, self.announced_frame_count)
 
     def read_at_index(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
         """Frame ``index`` as H x W x 3 RGB uint8 (resized to ``size`` = (w, h) if given).
