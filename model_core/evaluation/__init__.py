@@ -1,6 +1,7 @@
 """Batch evaluation (``avsol eval``): checkpoints over a folder of annotated videos.
 
 - :mod:`.dataset`: DATA folder -> videos and their items (AVSOL-E or AVE);
+- :mod:`.options`: a run's settings (:class:`EvalOptions`), declared once for code and ``avsol eval``;
 - :mod:`.runner`: decode each video once for every head, score, log, report;
 - :mod:`.store`: the append-only items log behind ``--resume``;
 - :mod:`.distributed`: sharding across ``torchrun`` ranks, merge on rank 0;
