@@ -4,14 +4,13 @@ head in every panel, "no sound here" past the end of a sound track, and feedback
 not stale (maps count, model label, frame number)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
 
-from viewer_support import FakeFactory, FakeLocalizer
+from viewer_support import FakeFactory, FakeLocalizer, open_with, set_display
 
 W, H = 128, 96  # index_clip's frame size
 
@@ -119,24 +118,12 @@ def test_about_names_version_docs_and_the_synthetic_heads():
 
 
 # -- in the window ------------------------------------------------------------------------
-def _open_with(make_viewer, clip, **fakes):
-    v = make_viewer(FakeFactory(**fakes))
-    for name in fakes:
-        v.win.load_checkpoint(f"/models/{name}.pt")
-    assert v.win.open_path(clip)
-    return v
-
-
-def _set(v, **kw):
-    v.win.set_options(replace(v.win.display.options, **kw))
-
-
 def test_value_under_the_cursor_in_the_status_bar(make_viewer, index_clip):
-    v = _open_with(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
+    v = open_with(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
     v.wait_maps(0)
     v.wait_frame(0)
     assert v.win.display.options.scale == "absolute"  # a fresh settings file
-    _set(v, layout="single")
+    set_display(v, layout="single")
     v.win.heads.grab()  # laid out
     view = v.win.heads.views[0]
     scene = v.win.heads.scene()
@@ -144,7 +131,7 @@ def test_value_under_the_cursor_in_the_status_bar(make_viewer, index_clip):
     assert v.win.value_label.text() == "DNM · dnm at (32, 24): map value 0.950"
     scene.sigMouseMoved.emit(view.vb.mapViewToScene(QPointF(3 * W / 4 + 0.5, 3 * H / 4 + 0.5)))
     assert v.win.value_label.text() == "DNM · dnm at (96, 72): map value 0.050"
-    _set(v, scale="per_frame")  # the same point, now relative to the frame's range
+    set_display(v, scale="per_frame")  # the same point, now relative to the frame's range
     assert "map value 0.050 (colour 0.00 of this frame's range 0.050..0.950)" in v.win.value_label.text()
     scene.sigMouseMoved.emit(view.vb.mapViewToScene(QPointF(-50, -50)))  # off the frame
     assert v.win.value_label.text() == ""
@@ -157,7 +144,7 @@ def test_one_colour_and_title_per_head_in_viewer_success_and_training_curves(mak
     from avsol_viewer.maps.head_style import head_colour
     from avsol_viewer.train.train_panel import CurveWidget
 
-    v = _open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
+    v = open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
     v.wait_maps(0)
     v.win.presenter.refresh()
@@ -195,9 +182,9 @@ def test_titles_say_no_sound_past_the_end_of_the_sound_track(make_viewer, tmp_pa
     from media_helpers import make_clip
 
     clip = make_clip(tmp_path / "short_sound.mp4", n_frames=50, fps=25.0, size=(128, 96), audio_seconds=0.5)
-    v = _open_with(make_viewer, clip, dnm=FakeLocalizer("dnm"))
+    v = open_with(make_viewer, clip, dnm=FakeLocalizer("dnm"))
     v.qtbot.waitUntil(lambda: v.c.track is not None, timeout=20000)
-    _set(v, layout="side_by_side")
+    set_display(v, layout="side_by_side")
     v.c.player.seek_index(5)  # 0.2 s: the window 0..1 s holds the sound
     v.wait_frame(5)
     v.wait_maps(5)
@@ -235,7 +222,7 @@ def test_title_and_transport_show_the_same_frame_while_playing(make_viewer, inde
     v = make_viewer()
     assert v.win.open_path(index_clip)
     v.wait_frame(0)
-    _set(v, layout="side_by_side")
+    set_display(v, layout="side_by_side")
     p = v.c.player
     p.play()
     for k in range(1, 4):
@@ -352,9 +339,9 @@ def test_a_window_without_a_file_welcomes_with_open_demo_and_recent(make_viewer,
 
 
 def test_heads_can_be_hidden_side_by_side(make_viewer, index_clip):
-    v = _open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
+    v = open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
-    _set(v, layout="side_by_side")
+    set_display(v, layout="side_by_side")
     keys = {m.head: m.key for m in v.c.maps.models}
     checks = v.win.display.head_checks
     assert set(checks) == set(keys.values()) and all(cb.isChecked() for cb in checks.values())
@@ -365,10 +352,10 @@ def test_heads_can_be_hidden_side_by_side(make_viewer, index_clip):
     assert len(titles) == 2 and "DNM" in titles[1] and not any("AVC" in t for t in titles)
     checks[keys["dnm"]].setChecked(False)
     assert "every head is hidden" in v.win.heads.views[0].title.text
-    _set(v, layout="single", head=keys["avc"])  # one head: the one chosen, hidden or not
+    set_display(v, layout="single", head=keys["avc"])  # one head: the one chosen, hidden or not
     assert [m.head for m in v.win.presenter.visible_models()] == ["avc"]
     checks[keys["avc"]].setChecked(True)
-    _set(v, layout="side_by_side")
+    set_display(v, layout="side_by_side")
     assert [m.head for m in v.win.presenter.visible_models()] == ["avc"]
 
 
@@ -430,7 +417,7 @@ def test_rescored_report_says_saved_after_its_export(make_viewer, tmp_path):
 
 
 def test_a_head_can_be_unloaded_and_loaded_again(make_viewer, index_clip):
-    v = _open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
+    v = open_with(make_viewer, index_clip, avc=FakeLocalizer("avc", "avc"), dnm=FakeLocalizer("dnm", "dnm"))
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2, timeout=20000)
     keys = {m.head: m.key for m in v.c.maps.models}
     v.win.display.unload_buttons[keys["avc"]].click()

@@ -4,13 +4,12 @@ target untouched and no thread behind, and the drawing rules computed by hand.""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from media_helpers import read_frame_index
-from viewer_support import FakeFactory, FakeLocalizer
+from viewer_support import FakeFactory, FakeLocalizer, set_display
 
 W, H, FPS = 128, 96, 25.0  # index_clip: 50 frames, 2 s, 440 Hz tone at 16 kHz
 
@@ -22,10 +21,6 @@ def _viewer(make_viewer, clip, **fakes):
     assert v.win.open_path(clip)
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == len(fakes), timeout=20000)
     return v
-
-
-def _set(v, **kw):
-    v.win.set_options(replace(v.win.display.options, **kw))
 
 
 def _streams(path):
@@ -64,7 +59,7 @@ def test_export_has_video_and_audio_and_the_overlay_where_the_map_is_hot(make_vi
 
     v = _viewer(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
     # min-max per frame: the hot quadrant is drawn at 1 (the default absolute scale draws 0.95)
-    _set(v, layout="single", colormap="inferno", opacity=0.6, contour=False, peak=False, boxes=False,
+    set_display(v, layout="single", colormap="inferno", opacity=0.6, contour=False, peak=False, boxes=False,
          scale="per_frame")
     out = tmp_path / "out" / "overlay.mp4"
     result = _run(v, out, labels=False)
@@ -88,7 +83,7 @@ def test_side_by_side_time_range_and_cached_maps(make_viewer, index_clip, tmp_pa
     fakes = dict(avc=FakeLocalizer("avc", "avc", "tl"), cls=FakeLocalizer("cls", "cls", "tr"),
                  dnm=FakeLocalizer("dnm", "dnm", "bl"))
     v = _viewer(make_viewer, index_clip, **fakes)
-    _set(v, layout="side_by_side", opacity=1.0, contour=False, peak=False, boxes=False, scale="per_frame")
+    set_display(v, layout="side_by_side", opacity=1.0, contour=False, peak=False, boxes=False, scale="per_frame")
     v.qtbot.waitUntil(lambda: all(v.c.maps.count(m.key) == 50 for m in v.c.maps.models), timeout=30000)
     calls = {k: len(f.predicted) for k, f in fakes.items()}
     out = tmp_path / "sbs.mp4"

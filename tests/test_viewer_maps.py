@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from PySide6.QtCore import QPointF, QTimer
 
 from media_helpers import read_frame_index
 from model_core.errors import CheckpointError
-from viewer_support import FakeFactory, FakeLocalizer, quadrant_map
+from viewer_support import FakeFactory, FakeLocalizer, open_with, quadrant_map, set_display
 
 W, H = 128, 96  # the clip's frame size
 
@@ -29,36 +28,24 @@ def _pixel(v, view_index: int, x: float, y: float) -> np.ndarray:
     return np.array([c.red(), c.green(), c.blue()], float)
 
 
-def _set(v, **kw):
-    v.win.set_options(replace(v.win.display.options, **kw))
-
-
-def _open_with(make_viewer, clip, **fakes):
-    v = make_viewer(FakeFactory(**fakes))
-    for name in fakes:
-        v.win.load_checkpoint(f"/models/{name}.pt")
-    assert v.win.open_path(clip)
-    return v
-
-
 def test_overlay_is_drawn_where_the_map_is_hot(make_viewer, index_clip):
     from avsol_viewer.maps.colormaps import colour_of
 
-    v = _open_with(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
+    v = open_with(make_viewer, index_clip, dnm=FakeLocalizer("dnm", quadrant="tl"))
     v.wait_maps(0)
     v.wait_frame(0)
     # min-max per frame: the hot quadrant is drawn at 1, the cold one at 0 (transparent)
-    _set(v, layout="single", colormap="inferno", opacity=0.6, contour=False, peak=False, boxes=False,
+    set_display(v, layout="single", colormap="inferno", opacity=0.6, contour=False, peak=False, boxes=False,
          scale="per_frame")
     hot, cold = (W / 4, H / 4 + 4), (3 * W / 4, 3 * H / 4)
     with_map = [_pixel(v, 0, *p) for p in (hot, cold)]
-    _set(v, opacity=0.0)
+    set_display(v, opacity=0.0)
     plain = [_pixel(v, 0, *p) for p in (hot, cold)]
     expected_hot = 0.4 * plain[0] + 0.6 * np.array(colour_of("inferno", 1.0))
     assert np.abs(with_map[0] - expected_hot).max() < 12, (with_map[0], expected_hot)
     assert np.abs(with_map[1] - plain[1]).max() < 6  # cold: transparent
     # the peak marker sits on the metrics' peak (first maximum, top-left of the hot quadrant)
-    _set(v, opacity=0.6, peak=True)
+    set_display(v, opacity=0.6, peak=True)
     xs, ys = v.win.heads.views[0].peak.getData()
     assert xs[0] < W / 2 and ys[0] < H / 2
 
@@ -66,10 +53,10 @@ def test_overlay_is_drawn_where_the_map_is_hot(make_viewer, index_clip):
 def test_side_by_side_and_head_switching_use_the_cache(make_viewer, index_clip):
     fakes = dict(avc=FakeLocalizer("avc", "avc", "tl"), cls=FakeLocalizer("cls", "cls", "tr"),
                  dnm=FakeLocalizer("dnm", "dnm", "bl"))
-    v = _open_with(make_viewer, index_clip, **fakes)
+    v = open_with(make_viewer, index_clip, **fakes)
     v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 3 and all(v.c.maps.count(m.key) == 50
                                                                 for m in v.c.maps.models), timeout=20000)
-    _set(v, layout="side_by_side", contour=False, peak=False)
+    set_display(v, layout="side_by_side", contour=False, peak=False)
     assert len(v.win.heads.views) == 4  # the plain frame, then AVC, CLS, DNM
     titles = [view.title.text for view in v.win.heads.views]
     assert "Frame" in titles[0] and "AVC" in titles[1] and "CLS" in titles[2] and "DNM" in titles[3]
@@ -83,9 +70,9 @@ def test_side_by_side_and_head_switching_use_the_cache(make_viewer, index_clip):
     keys = {m.head: m.key for m in v.c.maps.models}
     centres = {"tl": (W / 4, H / 4 + 4), "tr": (3 * W / 4, H / 4 + 4), "bl": (W / 4, 3 * H / 4)}
     for head, quadrant in (("avc", "tl"), ("cls", "tr"), ("dnm", "bl")):
-        _set(v, layout="single", head=keys[head], opacity=0.0)
+        set_display(v, layout="single", head=keys[head], opacity=0.0)
         plain = _pixel(v, 0, *centres[quadrant])
-        _set(v, opacity=0.8)  # drawn at once, from the cache
+        set_display(v, opacity=0.8)  # drawn at once, from the cache
         assert np.abs(_pixel(v, 0, *centres[quadrant]) - plain).max() > 20, head
     for k in range(50):  # replay: every frame's map is already there
         v.c.player.seek_index(k)
@@ -98,7 +85,7 @@ def test_side_by_side_and_head_switching_use_the_cache(make_viewer, index_clip):
 def test_gui_stays_live_while_the_model_runs_and_latest_request_wins(make_viewer, index_clip):
     gate = threading.Event()
     fake = FakeLocalizer("dnm", gate=gate)
-    v = _open_with(make_viewer, index_clip, dnm=fake)
+    v = open_with(make_viewer, index_clip, dnm=fake)
     v.qtbot.waitUntil(fake.entered.is_set, timeout=20000)  # the worker is inside predict, blocked
     ticks = []
     QTimer.singleShot(0, lambda: ticks.append(1))
@@ -125,12 +112,12 @@ def test_audio_for_maps(make_viewer, index_clip, other_clip):
         return quadrant_map("tl" if emb[0] > 1e-3 else "br")
 
     fake = FakeLocalizer("dnm", map_fn=by_sound)
-    v = _open_with(make_viewer, index_clip, dnm=fake)
+    v = open_with(make_viewer, index_clip, dnm=fake)
     v.wait_maps(10)
     key = v.c.maps.models[0].key
     own, _ = v.c.maps.entry(key, 10)
     assert own.map[0, 0] > 0.5 and not own.silent_audio
-    _set(v, layout="side_by_side")  # the plain frame's title names what the maps hear
+    set_display(v, layout="side_by_side")  # the plain frame's title names what the maps hear
     for spec, hot_tl, silent in ((AudioSpec("silence"), False, True), (AudioSpec("noise"), True, False),
                                  (AudioSpec("file", str(other_clip)), True, False)):
         v.win.set_audio(spec)
@@ -156,7 +143,7 @@ def test_segment_scores_come_from_model_core_metrics(make_viewer, index_clip, tm
             {"start": 0.0, "end": 1.0, "frame_time": 0.5, "event": True, "sounding": [box]},
             {"start": 1.0, "end": 2.0, "frame_time": 1.5, "event": True, "sounding": [[0.5, 0.5, 1.0, 1.0]]}]}]}
     (tmp_path / "avsol-e.json").write_text(json.dumps(doc))
-    v = _open_with(make_viewer, video, dnm=FakeLocalizer("dnm", quadrant="tl"))
+    v = open_with(make_viewer, video, dnm=FakeLocalizer("dnm", quadrant="tl"))
     v.c.player.seek(0.2)
     v.wait_maps(12)  # the segment's annotated frame, 0.5 s
     v.qtbot.waitUntil(lambda: v.win.segment.table.rowCount() == 1

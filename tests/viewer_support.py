@@ -8,6 +8,7 @@ are built once per run and the guard covers every test.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 from fakes import FakeFactory, FakeLocalizer, quadrant_map  # noqa: F401 - the viewer tests' fakes
@@ -29,3 +30,17 @@ class Viewer(SimpleNamespace):
     def wait_maps(self, index: int, timeout: int = 30000) -> None:
         self.qtbot.waitUntil(lambda: bool(self.c.maps.models) and self.c.maps.ready_at(index),
                              timeout=timeout)
+
+
+def open_with(make_viewer, clip, **fakes):
+    """A window whose fake models ``fakes`` (name -> FakeLocalizer) are loaded, on ``clip``."""
+    v = make_viewer(FakeFactory(**fakes))
+    for name in fakes:
+        v.win.load_checkpoint(f"/models/{name}.pt")
+    assert v.win.open_path(clip)
+    return v
+
+
+def set_display(v, **kw):
+    """Change display options of ``v``'s window as the menus do (the fields ``kw``)."""
+    v.win.set_options(replace(v.win.display.options, **kw))
