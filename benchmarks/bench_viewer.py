@@ -270,7 +270,7 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
 
     def on_shown(i, img):
         shown.append(i)
-        strides.append(c.maps.stride_policy.k)
+        strides.append(0 if c.maps.starved else c.maps.stride_policy.k)
         got = [c.maps.entry(m.key, i, playing=True) for m in c.maps.models]
         ages.append(max((-1 if e is None else age) for e, age in got) if got else 0)
     c.frame_shown.connect(on_shown)
@@ -290,7 +290,7 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     displayed = len({i for i in shown if i0 < i <= i1})
     fps = c.session.timeline.fps
     maps = {m.name: c.maps.count(m.key) - counts0[m.key] for m in c.maps.models}
-    in_time = [0 <= a < k for a, k in zip(ages, strides)]
+    in_time = [0 <= a < k for a, k in zip(ages, strides) if k > 0]
     locs = c.maps.worker.loaded_localizers()
     backends = {m.name: f"{locs[m.key].backend_used} {locs[m.key].precision}" for m in c.maps.models
                 if m.key in locs}
@@ -310,11 +310,12 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
             "backend": backends, "seconds_per_map_end": None if pace is None else round(pace, 4),
             "read_seconds_per_frame_end": round(read_pace, 4),
             # while playing, maps are asked for every `stride`-th frame (1 while the engine
-            # keeps up, MapService's PlayingStride); a frame is "in time" when each head's
-            # drawn map is its own grid map (age < the stride then), i.e. that map was ready
-            # before the playhead reached the frame
+            # keeps up, MapService's PlayingStride; 0: no maps while playing, the engine too
+            # slow even at the longest stride); a frame is "in time" when each head's drawn
+            # map is its own grid map (age < the stride then), i.e. that map was ready before
+            # the playhead reached the frame (frames shown at stride 0 are not counted)
             "map_stride_frames": {str(k): strides.count(k) for k in sorted(set(strides))},
-            "maps_in_time_fraction": round(sum(in_time) / max(len(in_time), 1), 4) if c.maps.models else None,
+            "maps_in_time_fraction": round(sum(in_time) / len(in_time), 4) if c.maps.models and in_time else None,
             "map_age_frames_max": max(ages, default=0) if c.maps.models else None}
 
 
