@@ -362,7 +362,7 @@ def _eval_ratios(ours, theirs, our_trunk, tv, n_videos: int, batch: int) -> dict
 
 
 def bench_published(threads: int = THREADS, seconds: int = 2, batch: int = 8, eval_videos: int = 4) -> dict:
-    """Issue 27: a published ResNet-18 family (EZ-VSL: torchvision's resnet18 at 224,
+    """A published ResNet-18 family (EZ-VSL: torchvision's resnet18 at 224,
     squashed frames, 3 s audio windows) against its trunk ceiling (torchvision's resnet18
     without avgpool/fc, batch norm folded, channels_last, inference_mode), beside our full
     7 x 7 head against its own, in the same run and interleaved: the offline analysis
@@ -444,7 +444,7 @@ if __name__ == "__main__":
     parser.add_argument("--configs", default=None, help=f"comma-separated, of {', '.join(CONFIGS)}")
     parser.add_argument("--threads", type=int, default=THREADS, help=f"torch threads (default {THREADS})")
     parser.add_argument("--published", action="store_true",
-                        help="only a published ResNet-18 family vs its trunk ceiling, beside our head (issue 27)")
+                        help="only a published ResNet-18 family vs its trunk ceiling, beside our head")
     args = parser.parse_args()
     if args.published:
         print(json.dumps(bench_published(args.threads), indent=1))

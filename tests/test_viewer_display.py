@@ -1,4 +1,4 @@
-"""What the viewer's maps and labels say (issue 25, findings 6, 9, 10, 11): the absolute
+"""What the viewer's maps and labels say: the absolute
 scale by default, the colour bar, the value under the cursor, one colour and one title per
 head in every panel, "no sound here" past the end of a sound track, and feedback that is
 not stale (maps count, model label, frame number)."""
@@ -437,7 +437,7 @@ def test_pth_checkpoints_open_like_pt(make_viewer):
 
 
 def test_a_per_frame_scale_stored_unasked_becomes_absolute_a_chosen_one_stays(make_viewer, settings):
-    settings.set_value("display/scale", "per_frame")  # what versions before issue 25 stored by default
+    settings.set_value("display/scale", "per_frame")  # what older versions stored by default
     settings.sync()
     v = make_viewer()
     assert v.win.display.options.scale == "absolute" and v.win.presenter.options.scale == "absolute"

@@ -1,4 +1,4 @@
-"""The canvas's layout, offscreen and fast (issue 25 findings 1 and 4; the real-window
+"""The canvas's layout, offscreen and fast (the real-window
 version is tests/test_walkthrough.py): the grid's cells take the frame's aspect ratio,
 each view fits its own cell after any resize, zoom is shared only once the user zooms,
 the reduced frame is drawn again when the views grow, the three bottom panels are tabs of
@@ -28,6 +28,20 @@ def test_grid_geometry_by_hand():
     assert cw >= 0 and ch >= 0 and mx >= 0 and my >= 0
 
 
+def _shown_panel(qtbot, width: int, height: int, count: int | None = None):
+    """A heads panel of ``width`` x ``height`` on screen (``count`` views set before it shows)."""
+    from avsol_viewer.maps.heads_panel import HeadsPanel
+
+    panel = HeadsPanel()
+    qtbot.addWidget(panel)
+    if count is not None:
+        panel.set_count(count)
+    panel.resize(width, height)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
 def _settle(qtbot, panel, ms: int = 150):
     qtbot.wait(ms)  # the redraw timer (40 ms) and pyqtgraph's queued fits
     panel.grab()    # lay out and paint
@@ -43,13 +57,9 @@ def _fits_own_cell(view, frame_w, frame_h, cell_w, cell_h):
 
 
 def test_each_view_fits_its_own_cell_after_every_resize_and_zoom_is_shared_once_zoomed(qtbot):
-    from avsol_viewer.maps.heads_panel import HeadsPanel, grid_geometry
+    from avsol_viewer.maps.heads_panel import grid_geometry
 
-    panel = HeadsPanel()
-    qtbot.addWidget(panel)
-    panel.resize(975, 501)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = _shown_panel(qtbot, 975, 501)
     frame = np.full((96, 128, 3), 200, np.uint8)
     panel.show_frame(frame)
     panel.set_count(4)
@@ -81,14 +91,7 @@ def test_each_view_fits_its_own_cell_after_every_resize_and_zoom_is_shared_once_
 
 
 def test_the_frame_is_drawn_again_at_the_size_the_grown_views_need(qtbot):
-    from avsol_viewer.maps.heads_panel import HeadsPanel
-
-    panel = HeadsPanel()
-    qtbot.addWidget(panel)
-    panel.set_count(4)
-    panel.resize(300, 200)  # four tiny views: a 720p frame is drawn reduced
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = _shown_panel(qtbot, 300, 200, count=4)  # four tiny views: a 720p frame is drawn reduced
     frame = np.zeros((720, 1280, 3), np.uint8)
     frame[:, ::2] = 255
     panel.show_frame(frame)
@@ -161,13 +164,7 @@ def test_a_layout_saved_by_an_older_version_is_not_restored(qtbot, settings):
 
 
 def test_long_titles_do_not_widen_their_column(qtbot):
-    from avsol_viewer.maps.heads_panel import HeadsPanel
-
-    panel = HeadsPanel()
-    qtbot.addWidget(panel)
-    panel.resize(600, 300)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = _shown_panel(qtbot, 600, 300)
     panel.show_frame(np.zeros((96, 128, 3), np.uint8))
     from avsol_viewer.maps.heads_panel import HeadContent
 

@@ -18,8 +18,8 @@ each the loudest of the columns of its time bin, so a 10 s clip keeps every colu
   only copies.
 
 Colours are fixed dB levels (:data:`LEVELS_DB`), the same for every file: a silent track
-is drawn black, not stretched to the loudest colour as levels relative to the file's own
-maximum drew it.
+is drawn black, where levels relative to the file's own maximum would stretch it to the
+loudest colour.
 
 Measured with ``python -m benchmarks.bench_viewer_memory`` (see its docstring).
 """
