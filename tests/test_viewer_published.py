@@ -111,6 +111,23 @@ def _side_by_side(v):
     v.win.set_options(replace(v.win.display.options, layout="side_by_side", hidden=()))
 
 
+def _beside_our_head(make_viewer, ckpt, family=None):
+    """A window on the demo clip with our head and ``ckpt`` (its family forced when given)
+    loaded, frame 0's maps computed, shown side by side; returns it and (ours, theirs)."""
+    v = make_viewer(real_factory)
+    assert v.win.open_path(DEMO)
+    v.wait_frame(0)
+    v.win.load_checkpoint(DNM)
+    v.win.load_checkpoint(ckpt, family)
+    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2 and not v.c.maps.loading, timeout=120000)
+    assert not v.errors
+    v.wait_maps(0, timeout=180000)
+    _side_by_side(v)
+    v.win.presenter.refresh()
+    ours, theirs = v.c.maps.models
+    return v, ours, theirs
+
+
 def _overlay_rect(view):
     r = view.overlay.mapRectToParent(view.overlay.boundingRect())
     return (r.x(), r.y(), r.x() + r.width(), r.y() + r.height())
@@ -122,18 +139,8 @@ def test_each_family_plays_beside_our_head(family, ckpts, make_viewer):
     from avsol_viewer.maps.head_style import head_colour
     from model_core.models.protocol import map_hw, normalise
 
-    v = make_viewer(real_factory)
-    assert v.win.open_path(DEMO)
-    v.wait_frame(0)
-    v.win.load_checkpoint(DNM)
     # FNAC saves EZ-VSL's keys and container: detected as EZ-VSL, so FNAC is forced (--model-family)
-    v.win.load_checkpoint(ckpts[family], "fnac" if family == "fnac" else None)
-    v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2 and not v.c.maps.loading, timeout=120000)
-    assert not v.errors
-    v.wait_maps(0, timeout=180000)
-    _side_by_side(v)
-    v.win.presenter.refresh()
-    ours, theirs = v.c.maps.models
+    v, ours, theirs = _beside_our_head(make_viewer, ckpts[family], "fnac" if family == "fnac" else None)
     assert (ours.family, theirs.family) == ("dnm", family)
     views = v.win.heads.views
     assert len(views) == 3                                      # the frame, our head, theirs
@@ -422,17 +429,7 @@ def test_a_plugin_family_plays_in_the_viewer(make_viewer, tmp_path, monkeypatch,
                  "aud.weight": torch.randn(8, 257) * 0.05, "aud.bias": torch.zeros(8)}
         ckpt = tmp_path / "mine.pth"
         torch.save({"state_dict": state}, ckpt)
-        v = make_viewer(real_factory)
-        assert v.win.open_path(DEMO)
-        v.wait_frame(0)
-        v.win.load_checkpoint(DNM)
-        v.win.load_checkpoint(ckpt)
-        v.qtbot.waitUntil(lambda: len(v.c.maps.models) == 2 and not v.c.maps.loading, timeout=120000)
-        assert not v.errors
-        v.wait_maps(0, timeout=120000)
-        _side_by_side(v)
-        v.win.presenter.refresh()
-        ours, theirs = v.c.maps.models
+        v, ours, theirs = _beside_our_head(make_viewer, ckpt)
         assert theirs.family == "tinyviz"
         assert "TinyViz" in v.win.heads.views[2].title.text
         entry, _ = v.c.maps.entry(theirs.key, 0)
