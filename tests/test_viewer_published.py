@@ -1,4 +1,4 @@
-"""The viewer runs any model : the field's published
+"""The viewer runs any model: the field's published
 checkpoints (random weights, each repository's exact layout: tests/published_support.py)
 load beside our demo head on the demo clip, each shown with its family in its title, no
 made-up p(av), its native map normalised by its kind and, for a centre-cropping family, on
