@@ -202,8 +202,78 @@ class _Clock:
         return out
 
 
+def compiled_backends(requested: str | None = None) -> list[str]:
+    """The backends the benchmark runs ``avsol eval`` with beside torch: ``requested``
+    (``AVSOL_BENCH_BACKEND``: openvino, onnxruntime or auto) or every compiled runtime
+    installed here (the figure is then the fastest whose maps equal torch's)."""
+    from model_core.inference.backends import runtimes
+
+    requested = requested or os.environ.get("AVSOL_BENCH_BACKEND") or None
+    if requested:
+        return [requested]
+    out = []
+    for name in runtimes.COMPILED:
+        try:
+            runtimes.runtime_version(name)
+        except runtimes.BackendUnavailable:
+            continue
+        out.append(name)
+    return out
+
+
+def built_localizers(ckpts, backend: str) -> tuple[list, float, dict]:
+    """Localizers of ``ckpts`` running ``backend``, with the runtime built (compiled, or read
+    from the cache) and warmed up before anything is timed: the build is a one-off per
+    weights, not part of an evaluation. Returns (localizers, build seconds, the runtimes'
+    export/compile/load counts of the build)."""
+    from model_core.inference import Localizer
+    from model_core.inference.backends import runtimes
+
+    before = dict(runtimes.COUNTS)
+    t0 = time.perf_counter()
+    locs = [Localizer(p, device="cpu", batch_size=BATCH, backend=backend) for p in ckpts]
+    for loc in locs:
+        loc.warmup()                      # the first call starts the build in the background
+        loc._visual.wait()
+        loc._audio.wait()
+    build_s = time.perf_counter() - t0
+    for loc in locs:
+        loc.warmup()
+        loc.warmup(1)
+        loc.warmup(10)
+    counts = {k: v - before.get(k, 0) for k, v in runtimes.COUNTS.items() if v - before.get(k, 0)}
+    return locs, build_s, counts
+
+
+def report_difference(items: list, ref: list) -> tuple[float, float]:
+    """(max |map - ref map|, max |figure - ref figure| over the items' other numbers) of two
+    reports' items on the same items (rows matched by video, head and time)."""
+    import math
+
+    from model_core.metrics.items import decode_map
+
+    def key(r):
+        return (r["video"], r.get("head"), round(r["time"], 6))
+
+    theirs = {key(r): r for r in ref}
+    assert len(theirs) == len(items), "the two evaluations scored different items"
+    dmap = dfig = 0.0
+    for r in items:
+        o = theirs[key(r)]
+        for k, v in r.items():
+            w = o.get(k)
+            if k == "map" and isinstance(v, str) and isinstance(w, str):
+                dmap = max(dmap, float(abs(decode_map(v) - decode_map(w)).max()))
+            elif isinstance(v, float) and isinstance(w, float) and math.isfinite(v) and math.isfinite(w):
+                dfig = max(dfig, abs(v - w))
+            elif isinstance(v, list) and isinstance(w, list) and len(v) == len(w):
+                dfig = max([dfig] + [abs(a - b) for a, b in zip(v, w)
+                                     if isinstance(a, float) and isinstance(b, float)])
+    return dmap, dfig
+
+
 def run(quick: bool = False, n_videos: int | None = None, model: str | None = None,
-        size: str | None = None) -> dict:
+        size: str | None = None, backend: str | None = None, only_backends: bool | None = None) -> dict:
     """All figures, as a dict (the benchmarks harness prints it as JSON).
 
     The batched figures are :func:`~model_core.evaluation.runner.run_eval` itself, end to
@@ -230,6 +300,8 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
         quick = quick or os.environ.get("AVSOL_BENCH_QUICK", "") not in ("", "0")
         n_videos = int(env) if env else (QUICK_VIDEOS if quick else FULL_VIDEOS)
     model = model or os.environ.get("AVSOL_BENCH_EVAL_MODEL", "full_7x7")
+    if only_backends is None:
+        only_backends = os.environ.get("AVSOL_BENCH_EVAL_ONLY", "") == "backends"
     size = size or os.environ.get("AVSOL_BENCH_EVAL_SIZE") or None
     torch.set_num_threads(THREADS)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -251,11 +323,15 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     bn_live = locs[0].checkpoint.build("cpu")   # the network as trained: batch norm live
     reported: dict[str, list] = {}
 
-    def batched(k, ahead=None):  # ahead: run_eval's decode_ahead
-        res = run_eval(root, ckpts[:k], reports / f"bench_b{k}.json",
+    def batched(k, ahead=None, with_locs=None, tag=""):  # ahead: run_eval's decode_ahead
+        res = run_eval(root, ckpts[:k], reports / f"bench_b{k}{tag}.json",
                        EvalOptions(device="cpu", batch_size=BATCH, limit=limit),
-                       localizers=locs[:k], err=io.StringIO(), stdout=io.StringIO(), decode_ahead=ahead)
-        reported[f"b{k}"] = res.report["items"]
+                       localizers=(with_locs or locs)[:k], err=io.StringIO(), stdout=io.StringIO(),
+                       decode_ahead=ahead)
+        reported[f"b{k}{tag}"] = res.report["items"]
+
+    # each compiled backend's localizer for the first head, built before anything is timed
+    built = {name: built_localizers(ckpts[:1], name) for name in compiled_backends(backend)}
 
     def ceiling(n):
         x = torch.randn(n, 3, s, s).contiguous(memory_format=torch.channels_last)
@@ -273,6 +349,10 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     for v in videos:
         clock.time("model_ceiling_a", model_ceiling, len(v.segments))
     clock.time("b1", batched, 1)
+    for name, (blocs, _, _) in built.items():     # the same run with each compiled backend
+        clock.time(f"b1_{name}", batched, 1, None, blocs, f"_{name}")
+    if only_backends:
+        return _backend_figures(clock, videos, locs, built, reported, n_items, model, size, root, synth_s, t_all)
     clock.time("b1_ahead", batched, 1, "models")   # the next video decoded while the models run
     clock.time("b1_serial", batched, 1, False)     # never decoded ahead
     clock.time("b3", batched, 3)
@@ -321,6 +401,8 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     fig["batched_1head_serial_s"] = clock.wall["b1_serial"]
     fig["serial_vs_default_1head"] = clock.wall["b1_serial"] / clock.wall["b1"]
     fig["speedup_vs_field_1head"] = fig["field_1head_s"] / fig["batched_1head_s"]
+    fig.update(_backend_figures(clock, videos, locs, built, reported, n_items, model, size, root, synth_s,
+                                t_all, field_done=True))
     fig["speedup_vs_field_bn_live_1head"] = fig["field_bn_live_1head_s"] / fig["batched_1head_s"]
     fig["items_per_s_vs_model_ceiling"] = fig["model_ceiling_1head_s"] / fig["batched_1head_s"]
     fig["three_heads_vs_three_trunk_passes"] = fig["batched_3heads_s"] / (3 * fig["model_ceiling_1head_s"])
@@ -340,6 +422,51 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
     return fig
 
 
+def _backend_figures(clock, videos, locs, built, reported, n_items, model, size, root, synth_s, t_all,
+                     field_done=False) -> dict:
+    """``avsol eval`` with each compiled backend against the field's loop (torch eager,
+    batch 1: what the field's scripts run) and against torch's own report.
+
+    ``speedup_vs_field_1head_torch``: torch eager's evaluation; ``backends``: per backend,
+    its one-off build (``build_s``, with the runtimes' export/compile/cache-load counts),
+    ``batched_1head_s``, ``speedup_vs_field_1head``, ``max_map_diff_vs_torch`` and
+    ``max_report_diff_vs_torch`` (every other number of the items); ``backend``: the
+    fastest whose maps equal torch's to 1e-5 (torch if none), whose speedup is
+    ``speedup_vs_field_best``. With ``field_done`` False (``AVSOL_BENCH_EVAL_ONLY=backends``)
+    the field loop runs here and the other variants are skipped."""
+    import torch
+
+    if not field_done:
+        for v in videos:
+            clock.time("f0", field_items, locs[0], v)
+    field = clock.wall.get("load", 0.0) + clock.wall["f0"]
+    fig: dict = {}
+    if not field_done:
+        fig = {"videos": len(videos), "items": n_items, "model": model, "frame_size": size or "224x224",
+               "threads": torch.get_num_threads(), "batch": BATCH, "set": str(root.relative_to(ROOT)),
+               "synth_s": round(synth_s, 1), "field_1head_s": round(field, 3),
+               "batched_1head_s": round(clock.wall["b1"], 3)}
+    fig["speedup_vs_field_1head_torch"] = round(field / clock.wall["b1"], 3)
+    per: dict = {}
+    best, best_s = "torch", clock.wall["b1"]
+    for name, (blocs, build_s, counts) in built.items():
+        dmap, dfig = report_difference(reported[f"b1_{name}"], reported["b1"])
+        t = clock.wall[f"b1_{name}"]
+        per[name] = {"served_by": blocs[0].backend_used, "build_s": round(build_s, 2), "build_counts": counts,
+                     "batched_1head_s": round(t, 3), "speedup_vs_field_1head": round(field / t, 3),
+                     "vs_torch_eval": round(clock.wall["b1"] / t, 3),
+                     "max_map_diff_vs_torch": float(f"{dmap:.3g}"), "max_report_diff_vs_torch": float(f"{dfig:.3g}")}
+        if dmap <= 1e-5 and t < best_s:
+            best, best_s = name, t
+    fig["backends"] = per
+    fig["backend"] = best
+    fig["speedup_vs_field_best"] = round(field / best_s, 3)
+    fig["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    if not field_done:
+        fig["wall_s"] = round(time.perf_counter() - t_all, 1)
+    return fig
+
+
 if __name__ == "__main__":
     import argparse
 
@@ -349,6 +476,11 @@ if __name__ == "__main__":
     ap.add_argument("--videos", type=int, default=None, help="number of videos")
     ap.add_argument("--model", choices=sorted(MODELS), default=None, help="model preset (default full_7x7)")
     ap.add_argument("--size", default=None, help="frame size WxH of the set (default 224x224)")
+    ap.add_argument("--backend", choices=("openvino", "onnxruntime", "auto"), default=None,
+                    help="the compiled backend to compare with torch (default: every one installed)")
+    ap.add_argument("--only-backends", action="store_true",
+                    help="only the field loop and the evaluation with torch and each backend")
     a = ap.parse_args()
     print(json.dumps(run(quick=a.quick, n_videos=a.videos or (QUICK_VIDEOS if a.quick else None),
-                         model=a.model, size=a.size), indent=1))
+                         model=a.model, size=a.size, backend=a.backend,
+                         only_backends=a.only_backends or None), indent=1))
