@@ -28,7 +28,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,10 +72,24 @@ def infer_peak(video: Path, ckpt: Path) -> dict:
         out.unlink(missing_ok=True)
 
 
+# the viewer's walk in a child that first does what avsol-viewer's main does first
+_VIEWER_CHILD = """
+import json, os, sys
+try:
+    from model_core.allocator import bound_heap
+except ImportError:  # a tree from before it (the 'before' figures)
+    bound_heap = lambda: False
+bound_heap()
+from benchmarks.bench_viewer_memory import child
+print(json.dumps(child(sys.argv[1])), flush=True)
+os._exit(0)  # skip the interpreter's teardown of Qt objects (the figures are out)
+"""
+
+
 def viewer_peak(hour: Path) -> dict:
     from benchmarks.bench_viewer import _env
 
-    r = subprocess.run([sys.executable, "-m", "benchmarks.bench_viewer_memory", "child", str(hour)],
+    r = subprocess.run([sys.executable, "-c", _VIEWER_CHILD, str(hour)],
                        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=3600)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
     if r.returncode != 0 or not lines:

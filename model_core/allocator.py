@@ -1,11 +1,11 @@
 """The C allocator's limits, set once by each entry point before it starts a thread.
 
-Why: with glibc's malloc, the peak memory of one and the same run varied from run to run.
-Two of its defaults make the heap depend on thread timing rather than on what the program
-holds:
+Two defaults of glibc's malloc make the peak memory of one and the same command depend on
+thread timing rather than on what the program holds:
 
-- *Arenas.* A thread that finds its arena locked by another takes (or creates) another
-  one, up to 8 per core. Which threads share one is decided by timing, and freed memory
+- *Arenas.* Each thread that allocates gets an arena of its own, up to 8 per core, and
+  one that finds its arena locked moves to another: which threads share one is decided by
+  timing, and freed memory
   stays in the arena it came from (a frame decoded in the decode thread and dropped by
   the model's thread goes back to the decoder's arena), so free space is spread over more
   heaps the more arenas there are, and none of it returns to the system.
