@@ -29,6 +29,9 @@ def test_live_mode_runs_the_models_built_through_the_backend_option(make_viewer,
         assert (loc.backend, loc.precision) == ("onnxruntime", "fp32")
     finally:
         live.stop()
+    # the first maps started the backend's builds in the background: let them end here,
+    # not during the next test
+    assert loc._visual.wait(120) and loc._audio.wait(120)
     assert not [t.name for t in threading.enumerate() if t.name.startswith("avsol-live")]
 
 
