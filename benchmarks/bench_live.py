@@ -10,8 +10,9 @@ of the viewer are not in these figures).
 Measured in the same run, against SPEC 8's targets:
 
 Each configuration runs ``ROUNDS`` rounds of (ceiling measurement, live burst of
-``SECONDS / ROUNDS`` s after a 1 s warm-up), interleaved so that both halves of each
-ratio see the same load of the shared machine; per round and pooled figures are reported.
+``SECONDS / ROUNDS`` s after a 1 s warm-up, ceiling measurement), interleaved so that both
+halves of each ratio see the same load of the shared machine (the round's ceiling: the mean
+of the two); per round and pooled figures are reported.
 
 - ``refresh_hz`` against ``min(camera fps, the backend's batch-1 ceiling)``, where the
   ceiling is 1 / (sum over the loaded heads of the bare trunk + head time at batch 1: the
@@ -135,15 +136,20 @@ def _burst(locs: dict, clip: Path, seconds: float) -> dict:
 
 
 def _one(locs: dict, clip: Path, seconds: float) -> dict:
-    """``ROUNDS`` rounds of (ceiling, live burst), interleaved so both see the same load."""
+    """``ROUNDS`` rounds of (ceiling, live burst, ceiling), interleaved so both see the same
+    load: a round's ceiling is the mean of the passes timed just before and just after its
+    burst, so a load that changes during the burst moves both halves of the ratio alike."""
     rounds = []
     for _ in range(ROUNDS):
-        trunk = sum(_trunk_ms(loc) for loc in locs.values())
+        before = sum(_trunk_ms(loc, 10) for loc in locs.values())
         b = _burst(locs, clip, seconds / ROUNDS)
+        after = sum(_trunk_ms(loc, 10) for loc in locs.values())
+        trunk = (before + after) / 2
         ceiling = min(float(FPS), 1000.0 / trunk)
         med = float(np.median(b["lat"]) * 1000.0) if b["lat"] else float("nan")
         bound = trunk + 1000.0 / FPS + 10.0
-        rounds.append({"trunk_ms": round(trunk, 2), "ceiling_hz": round(ceiling, 2), "refresh_hz": round(b["hz"], 2),
+        rounds.append({"trunk_ms": round(trunk, 2), "trunk_ms_before_after": [round(before, 2), round(after, 2)],
+                       "ceiling_hz": round(ceiling, 2), "refresh_hz": round(b["hz"], 2),
                        "refresh_ratio": round(b["hz"] / ceiling, 3), "latency_ms_median": round(med, 1),
                        "latency_bound_ms": round(bound, 1), "maps": b["maps"], "counts": b["counts"],
                        "problems": b["problems"], "_lat": b["lat"]})
