@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 
 from media_helpers import make_clip, read_frame_index
 from fakes import FakeClock, FakeLocalizer
+from waiting import wait_for
 from model_core.errors import DeviceError
 from model_core.inference.live_loop import LiveLoop, LiveStats
 from model_core.inference.live_sources import (FileCameraFrames, FileMicrophone, LiveSpec, RingBuffer,
@@ -27,15 +27,6 @@ def live_clip(tmp_path_factory) -> Path:
 
 def live_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("avsol-live")]
-
-
-def wait_for(pred, timeout=20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
 
 
 def test_ring_buffer_keeps_the_last_samples_by_stream_position():

@@ -11,6 +11,7 @@ import pytest
 
 from media_helpers import make_clip
 from tiny_models import save_tiny
+from waiting import wait_for
 
 FPS = 25.0
 INDEX = 30          # t = 1.2 s: not a segment centre, so the window rule matters
@@ -218,13 +219,3 @@ def read_frame(result) -> int:
     return read_frame_index(result.frame.image)
 
 
-def wait_for(pred, timeout=30.0) -> bool:
-    """Poll ``pred`` (the live threads run on their own); no timing is asserted."""
-    import time
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()

@@ -9,12 +9,12 @@ the memory figures; here the mechanism is pinned on small files with small budge
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
 
 from media_helpers import make_clip, tone
+from waiting import wait_for
 
 SR = 16000
 
@@ -35,14 +35,6 @@ def _reference(path):
     from model_core.media.audio import read_audio
 
     return spectrogram_for_display(read_audio(path))[0]
-
-
-def _wait(cond, seconds=20.0):
-    """Poll until ``cond()`` (a thread's work, not a timing assertion)."""
-    end = time.monotonic() + seconds
-    while not cond():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.01)
 
 
 def test_overview_is_the_loudest_column_of_each_bin_and_tiles_are_exact(clips, monkeypatch):
@@ -102,7 +94,7 @@ def test_streamed_samples_are_the_tracks_samples(clips, monkeypatch):
         assert len(s) == len(whole) and s.dtype == np.int16
         for at in (0, 3 * SR + 100, SR // 2, 5 * SR + 7):
             s.want(at)
-            _wait(lambda: at // s.block in s._blocks)
+            assert wait_for(lambda: at // s.block in s._blocks)
             np.testing.assert_allclose(s[at:at + 300].astype(int), whole[at:at + 300].astype(int), atol=1)
             idx = np.arange(at, at + 40, 3)
             np.testing.assert_allclose(s[idx].astype(int), whole[idx].astype(int), atol=1)
@@ -136,7 +128,7 @@ def test_audio_output_plays_a_streamed_track(clips):
     out = AudioOutput(samples, SR, stream_factory=lambda **kw: streams.append(Stream(**kw)) or streams[-1])
     try:
         out.seek(2.0)
-        _wait(lambda: 2 * SR // samples.block in samples._blocks)
+        assert wait_for(lambda: 2 * SR // samples.block in samples._blocks)
         out.play()
         buf = np.zeros((512, 1), np.float32)
         streams[0].kw["callback"](buf, 512, None, None)

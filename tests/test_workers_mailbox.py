@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from avsol_viewer.workers import MailboxThread
+from waiting import wait_for
 
 
 class Recorder(MailboxThread[int]):
@@ -49,11 +50,7 @@ def test_a_busy_worker_takes_only_the_last_request_posted_meanwhile():
         for i in range(2, 6):
             box.post(i)
         box.gate.set()
-        deadline = threading.Event()
-        for _ in range(1000):  # wait (bounded) until the worker took request 5
-            if box.taken[-1:] == [5]:
-                break
-            deadline.wait(0.01)
+        assert wait_for(lambda: box.taken[-1:] == [5])
     finally:
         assert box.stop_and_wait(10000)
     assert box.taken == [1, 5]
