@@ -1,11 +1,8 @@
-"""The viewer's sound in bounded memory (issue 26 item 4): an overview of at most 4096
-columns, exact log-mel columns per visible window from cached tiles, playback streamed
-from the file by a feeder thread; fixed dB colour levels, so a silent track is dark.
-
-Before: the whole track's int16 samples, float32 log-mel and uint8 picture were held
-(3.26 GB for a 10-hour file), and the colours were scaled to the file's own loudest value
-(a silent track was drawn at full loudness). ``benchmarks/bench_viewer_memory.py`` has
-the memory figures; here the mechanism is pinned on small files with small budgets.
+"""The viewer's sound in bounded memory: an overview of at most 4096 columns, exact
+log-mel columns per visible window from cached tiles, playback streamed from the file by a
+feeder thread; fixed dB colour levels, so a silent track is dark, whatever the file's own
+loudest value. ``benchmarks/bench_viewer_memory.py`` has the memory figures; here the
+mechanism is pinned on small files with small budgets.
 """
 from __future__ import annotations
 
