@@ -2,7 +2,11 @@
 
 Run alone with ``python -m benchmarks.bench_eval [--quick] [--videos N]`` or through
 ``python -m benchmarks.run eval``; ``AVSOL_BENCH_EVAL_VIDEOS=N`` (or ``AVSOL_BENCH_QUICK=1``)
-sets the size there, ``AVSOL_BENCH_EVAL_SIZE=WxH`` the frames (640x360: issue 13's setting).
+sets the size there, ``AVSOL_BENCH_EVAL_SIZE=WxH`` the frames (640x360: the setting of the
+eval targets), ``AVSOL_BENCH_BACKEND=openvino|onnxruntime|auto`` (``--backend``) the compiled
+backend compared with torch (default: every one installed, the figure being the fastest
+whose maps equal torch's), ``AVSOL_BENCH_EVAL_ONLY=backends`` (``--only-backends``) only the
+field loop and the evaluation with torch and with each backend.
 Default: an AVSOL-E-sized set, 402 videos x 10 segments (4020 items) of 224 x 224, 25 fps,
 10 s videos, generated once by ``avsol synth`` into ``benchmarks/out/eval_synth_<N>/``
 (the first N videos of the 402 set when it exists), and three untrained full-size models
@@ -44,7 +48,14 @@ Everything runs in one process, in one run, with 2 torch threads:
   ``decode_ahead_vs_default_1head`` its time over the default's (the CPU's: decoded
   beside the scoring; above 1: slower); ``batched_1head_serial_s`` /
   ``serial_vs_default_1head``: never decoded ahead;
-- ``max_ciou_diff_batched_vs_naive``: the two ways score the same maps.
+- ``max_ciou_diff_batched_vs_naive``: the two ways score the same maps;
+- ``backends`` (:func:`_backend_figures`): ``run_eval`` with each compiled backend, its
+  runtime built and warmed up before timing (``build_s`` apart, with the cache's counts:
+  a second run reads what the first compiled), its ``speedup_vs_field_1head`` against the
+  same field loop (torch eager at batch 1: what the field's scripts run) and its largest
+  map and report difference from torch's report; ``backend`` / ``speedup_vs_field_best``:
+  the fastest of them whose maps equal torch's to 1e-5 (torch if none);
+  ``speedup_vs_field_1head`` stays torch eager's evaluation.
 Also the size actually run, the set's generation time (0 when reused) and the wall time.
 The variants run in blocks around ``run_eval`` (see :func:`run`).
 """
