@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
 
 from avsol_viewer.asks import confirm_overwrite
 from avsol_viewer.evaluate.eval_job import EvalRequest
-from avsol_viewer.jobs.dialog import field_row, run_buttons
+from avsol_viewer.jobs.dialog import browse_into, field_row, run_buttons
 from avsol_viewer.output_folder import FollowingField, default_output_dir, ensure_folder, remember_output
 
 DEFAULT_REPORT = "avsol-report.json"
@@ -159,17 +159,13 @@ class EvalDialog(QDialog):
         super().accept()
 
     def _browse_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Folder of videos", self.folder.text())
-        if d:
-            self.folder.setText(d)
-            self._update()
+        browse_into(self.folder, QFileDialog.getExistingDirectory(self, "Folder of videos", self.folder.text()),
+                    self._update)
 
     def _browse_annotations(self) -> None:
         p, _ = QFileDialog.getOpenFileName(self, "Annotations", self.folder.text(),
                                            "AVSOL-E or AVE (*.json Annotations.txt *.txt);;All files (*)")
-        if p:
-            self.annotations.setText(p)
-            self._update()
+        browse_into(self.annotations, p, self._update)
 
     def _add_checkpoints(self) -> None:
         # ours (.pt) and the field's published checkpoints (.pth, .pth.tar), as File › Add model…

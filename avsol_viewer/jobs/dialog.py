@@ -26,3 +26,12 @@ def run_buttons(dialog, ok_text: str, accept=None) -> tuple[QDialogButtonBox, QP
     ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
     ok.setText(ok_text)
     return buttons, ok
+
+
+def browse_into(edit: QLineEdit, chosen: str, then=None) -> None:
+    """Put the path the user chose in a file dialog (empty: cancelled, nothing changes) into
+    ``edit``, then call ``then`` (the dialog checks its choices again)."""
+    if chosen:
+        edit.setText(chosen)
+        if then is not None:
+            then()

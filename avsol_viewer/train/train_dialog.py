@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QForm
                                QPushButton, QSpinBox, QVBoxLayout)
 
 from avsol_viewer.asks import confirm_overwrite
-from avsol_viewer.jobs.dialog import field_row, run_buttons
+from avsol_viewer.jobs.dialog import browse_into, field_row, run_buttons
 from avsol_viewer.output_folder import FollowingField, default_output_dir, in_install_folder, remember_output
 from avsol_viewer.train.train_job import HEADS, TrainRequest
 
@@ -137,10 +137,8 @@ class TrainDialog(QDialog):
         super().accept()
 
     def _browse(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Dataset folder", self.folder.text())
-        if d:
-            self.folder.setText(d)
-            self._update()
+        browse_into(self.folder, QFileDialog.getExistingDirectory(self, "Dataset folder", self.folder.text()),
+                    self._update)
 
     def _browse_out(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Checkpoints folder", str(Path(self.runs.text()).parent))
