@@ -10,7 +10,9 @@ annotations name it), ``times``, ``head``, and the extra arrays ``p_avc`` (N) an
 instead of the 1 s segment's (model_core.inference.audio_window). A video without sound is analysed on silence, with a note on
 stderr. The audio is the first stream that is not silent, or ``--audio-stream N``; a file
 with several names the one heard (stderr, and the maps file's ``audio_stream``). Bad input
-(missing video, audio-only file, foreign checkpoint) exits 2 with one line.
+(missing video, audio-only file, foreign checkpoint) exits 2 with one line. Progress goes
+to stderr; with ``--jsonl`` the job protocol's events go to stdout as JSON lines
+(``progress`` in frames, ``done`` once the maps file is written) and the summary to stderr.
 """
 from __future__ import annotations
 

@@ -3,7 +3,9 @@
 Writes a seeded synthetic AVE-like set: ``OUT/videos/*.mp4``, ``OUT/avsol-e.json``,
 ``OUT/Annotations.txt``, ``OUT/trainSet.txt``, ``OUT/valSet.txt``, ``OUT/testSet.txt``
 (and ``OUT/synth-plan.json``, the hidden plan). Same arguments, same output, whatever
-``--workers``. Prints one summary line; bad options exit 2 with a one-line message.
+``--workers``. Prints one summary line; bad options exit 2 with a one-line message. With
+``--jsonl`` the job protocol's events go to stdout as JSON lines (``progress`` in videos,
+``done`` once the set is whole) and the summary to stderr.
 """
 from __future__ import annotations
 
