@@ -5,10 +5,9 @@ thread timing rather than on what the program holds:
 
 - *Arenas.* Each thread that allocates gets an arena of its own, up to 8 per core, and
   one that finds its arena locked moves to another: which threads share one is decided by
-  timing, and freed memory
-  stays in the arena it came from (a frame decoded in the decode thread and dropped by
-  the model's thread goes back to the decoder's arena), so free space is spread over more
-  heaps the more arenas there are, and none of it returns to the system.
+  timing, and freed memory stays in the arena it came from (a frame decoded in the decode
+  thread and dropped by the model's thread goes back to the decoder's arena), so free
+  space is spread over more heaps the more arenas there are.
 - *A sliding mmap threshold.* A block above the threshold (128 KB at start) is mmapped
   and given back on free; but each time such a block is freed, glibc raises the threshold
   to its size (up to 32 MB). After the first few batches freed, frames and batches come
