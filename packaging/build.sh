@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the one-folder desktop bundle (packaging/avsol.spec) and self-test what was built.
 #
-#   packaging/build.sh [--venv DIR] [--skip-self-test]
+#   packaging/build.sh [--venv DIR] [--skip-self-test | --self-test-only]
 #
 # AVSOL_BUNDLE=cpu|cuda   the variant (default cpu; see the spec's docstring).
 # --venv DIR   a build venv that already has pyinstaller, the stack and this project
@@ -14,13 +14,18 @@
 #         torchaudio (test-only references), triton and the CUDA wheels (nvidia-*, cuda-*).
 #   cuda: requirements.lock without torchvision and torchaudio (torch as locked, with CUDA).
 #
+# --self-test-only   no build: the checks below on the bundle already in dist/.
+# AVSOL_BUNDLE_RUNTIMES   the compiled inference runtimes taken (default openvino;
+#              empty: torch only; see the spec).
+#
 # Output: dist/avsol-studio/ (avsol-viewer, avsol, _internal/, avsol-studio.desktop, the
-# icon). A CPU bundle that holds a CUDA library, or any bundle with a symlink to nothing,
-# fails the build. Then the bundle's own
-# `avsol-viewer --self-test` runs three times: from the repo, from another working
-# directory, and with the bundle moved under a path with spaces; and `avsol --help` and
-# each command's --help run once. Prints the build time and the unpacked size. Exit 0
-# only if all of that passed. pip and PyInstaller run under `nice -n 19`.
+# icon). A CPU bundle that holds a CUDA library or is 1 GB (1000 MB) or more unpacked, or
+# any bundle with a symlink to nothing, fails the build. Then the bundle's own
+# `avsol-viewer --self-test` runs three times, with one new compiled-model cache (the
+# first run compiles each runtime's model, the others read it back): from the repo, from
+# another working directory, and with the bundle moved under a path with spaces; and
+# `avsol --help` and each command's --help run once. Prints the build time and the
+# unpacked size. Exit 0 only if all of that passed. pip and PyInstaller run under `nice -n 19`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -30,7 +35,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --venv) VENV=$2; shift 2 ;;
     --skip-self-test) SELF_TEST=0; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --self-test-only) SELF_TEST=only; shift ;;  # the checks below on the bundle already in dist/
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,6 +61,9 @@ make_venv() {  # make_venv DIR: a build venv for $AVSOL_BUNDLE (see the header)
   "${pip[@]}" --no-deps -e .
 }
 
+DIST=$REPO/dist
+BUNDLE=$DIST/avsol-studio
+if [ "$SELF_TEST" != only ]; then
 if [ -z "$VENV" ]; then
   VENV=$REPO/build/pyi-venv-$AVSOL_BUNDLE
   if [ ! -x "$VENV/bin/pyinstaller" ]; then
@@ -66,8 +75,6 @@ if [ -z "$VENV" ]; then
 fi
 [ -x "$VENV/bin/pyinstaller" ] || { echo "build.sh: $VENV/bin/pyinstaller not found (pip install pyinstaller there)" >&2; exit 2; }
 
-DIST=$REPO/dist
-BUNDLE=$DIST/avsol-studio
 start=$(date +%s)
 nice -n 19 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath "$DIST" --workpath "$REPO/build/pyinstaller" packaging/avsol.spec
@@ -81,12 +88,22 @@ if [ "$AVSOL_BUNDLE" = cpu ]; then  # the CPU bundle must carry no CUDA library 
 fi
 dangling=$(find "$BUNDLE" -xtype l | head -5)
 [ -z "$dangling" ] || { echo "build.sh: symlinks to nothing in the bundle: $dangling" >&2; exit 1; }
-size=$(du -sh "$BUNDLE" | cut -f1)
-echo "build.sh: built $BUNDLE ($AVSOL_BUNDLE) in ${secs} s; unpacked size ${size}"
+size_mb=$(( $(du -sb "$BUNDLE" | cut -f1) / 1000000 ))
+size="${size_mb} MB"
+echo "build.sh: built $BUNDLE ($AVSOL_BUNDLE) in ${secs} s; unpacked size ${size} (du -sb)"
+if [ "$AVSOL_BUNDLE" = cpu ] && [ "$size_mb" -ge 1000 ]; then  # the CPU bundle's limit (packaging/README.md)
+  echo "build.sh: the CPU bundle is ${size}, over its 1000 MB limit (largest files: du -a $BUNDLE | sort -n | tail)" >&2
+  exit 1
+fi
+else
+  [ -x "$BUNDLE/avsol-viewer" ] || { echo "build.sh: no bundle in $BUNDLE to self-test (build it first)" >&2; exit 2; }
+  size="$(( $(du -sb "$BUNDLE" | cut -f1) / 1000000 )) MB"
+fi
 
-[ "$SELF_TEST" = 1 ] || exit 0
+[ "$SELF_TEST" != 0 ] || exit 0
 unset AVSOL_RESOURCES QT_QPA_PLATFORM
 other=$(mktemp -d)
+export AVSOL_CACHE=$other/cache  # the compiled-model cache of these runs alone: the first fills it
 spaced="$DIST/path with spaces"
 restore() { if [ -d "$spaced/avsol-studio" ]; then mv "$spaced/avsol-studio" "$BUNDLE"; fi; rmdir "$spaced" 2>/dev/null || true; rm -rf "$other"; }
 trap restore EXIT
@@ -105,4 +122,4 @@ done
 echo "ok avsol --help, and --help of each command"
 restore
 trap - EXIT
-echo "build.sh: all self-tests passed; bundle in $BUNDLE (${size}, built in ${secs} s)"
+echo "build.sh: all self-tests passed; bundle in $BUNDLE (${size}${secs:+, built in ${secs} s})"
