@@ -92,7 +92,7 @@ def test_keep_binary_filters_by_variant():
     nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
     consts = [n for n in tree.body if isinstance(n, ast.Assign)
               and getattr(n.targets[0], "id", "") in ("CUDA_LIBS", "CUDA_PACKAGES", "ALWAYS_DROPPED", "QT_PLUGINS_KEPT",
-                                                     "QT_PLATFORMS_KEPT", "TORCH_UNUSED")]
+                                                     "QT_PLATFORMS_KEPT", "TORCH_UNUSED", "RUNTIME_DROPPED")]
     for variant, cuda_kept in (("cpu", False), ("cuda", True)):
         ns = {"VARIANT": variant}
         exec(compile(ast.Module(body=consts + nodes, type_ignores=[]), "spec", "exec"), ns)
@@ -117,6 +117,16 @@ def test_keep_binary_filters_by_variant():
             assert keep(f"PySide6/Qt/plugins/platforms/{plugin}") is kept, plugin
         assert not keep("PySide6/Qt/translations/qtbase_de.qm")
         assert not keep("PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6")
+        # OpenVINO: the core, the CPU plugin, the ONNX and IR readers; ONNX Runtime: its Python module
+        for lib, kept in (("libopenvino.so.2641", True), ("libopenvino_intel_cpu_plugin.so", True),
+                          ("libopenvino_onnx_frontend.so.2641", True), ("libopenvino_ir_frontend.so.2641", True),
+                          ("libopenvino_intel_gpu_plugin.so", False), ("libopenvino_intel_npu_plugin.so", False),
+                          ("libopenvino_auto_batch_plugin.so", False), ("libopenvino_c.so.2641", False),
+                          ("libopenvino_pytorch_frontend.so.2641", False), ("cache.json", False)):
+            assert keep(f"openvino/libs/{lib}") is kept, lib
+        assert keep("onnxruntime/capi/onnxruntime_pybind11_state.cpython-311-x86_64-linux-gnu.so")
+        assert not keep("onnxruntime/capi/libonnxruntime.so.1.32.0")
+        assert not keep("torch-2.13.0+cpu.dist-info/RECORD") and keep("torch-2.13.0+cpu.dist-info/METADATA")
 
 
 def test_build_script_is_valid_bash_and_executable():
