@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     from model_core.inference.backends import BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS
 
     p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                   help=f"what computes the maps on the CPU (default {DEFAULT_BACKEND}: the fastest runtime "
+                   help=f"what computes the maps on the CPU (default {DEFAULT_BACKEND}; auto: the fastest runtime "
                         "whose maps equal torch's here, compiled in the background while torch serves)")
     p.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
                    help=f"{DEFAULT_PRECISION} (default) or bf16 (faster, where the CPU has bf16 instructions)")

@@ -270,7 +270,7 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
 
     def on_shown(i, img):
         shown.append(i)
-        strides.append(0 if c.maps.starved else c.maps.stride_policy.k)
+        strides.append(min(c.maps.stride_policy.k, c.maps.longest_playing_stride()))
         got = [c.maps.entry(m.key, i, playing=True) for m in c.maps.models]
         ages.append(max((-1 if e is None else age) for e, age in got) if got else 0)
     c.frame_shown.connect(on_shown)

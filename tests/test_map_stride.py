@@ -44,7 +44,9 @@ def test_reading_is_paid_at_every_stride_so_only_the_models_part_is_divided():
     assert p.update(30, 2.0, 60) == 60 and p.starved
 
 
-def test_a_starved_engine_computes_nothing_while_playing_and_resumes_when_paused(qtbot, index_clip):
+def test_a_starved_engine_still_gets_the_fixed_rate_while_playing(qtbot, index_clip):
+    """Reading alone over the share (starved) asks for maps at MIN_PLAYING_MAPS_PER_S, as
+    the fixed rate did: 25 fps / 10 = stride 2 (round half to even), the request submitted."""
     clock = FakeClock()
     service = _service(qtbot, index_clip, clock, m0=_slow("m0", clock, 0.01))
     try:
@@ -53,9 +55,10 @@ def test_a_starved_engine_computes_nothing_while_playing_and_resumes_when_paused
         pace.read_seconds_per_frame = 0.04       # 25 fps x 0.04 = 1.0 s per s: over the share
         service.want(30, playing=True)
         assert service.stride_policy.starved and service.starved
-        assert service.worker._request is None   # withdrawn: the worker waits
-        service.want(30)                         # paused: the frame's own map again
-        assert service.worker._request is service._last and service._last.stride == 1
+        assert service._last.stride == 2 and service.longest_playing_stride() == 2
+        assert service.worker._request is service._last   # submitted, not withdrawn
+        service.want(30)                         # paused: every frame
+        assert service._last.stride == 1
     finally:
         service.stop()
 
@@ -100,8 +103,8 @@ def _service(qtbot, clip, clock, **fakes):
 @pytest.mark.parametrize("cost, models, stride", [
     (0.01, 1, 1),    # 25 fps x 0.01 s = 0.25 s per s: every frame's map while playing
     (0.02, 2, 2),    # 2 models: 0.04 s a frame, busy 1.0: 1.0 / 2 = 0.5 fits, 1.0 does not
-    (0.1, 1, 4),     # busy 2.5: 2.5 / 4 = 0.625 fits, 2.5 / 3 = 0.83 does not
-    (10.0, 1, 50),   # busy 250 would need 313: MAX_STRIDE_S (2 s) x 25 fps
+    (0.1, 1, 2),     # busy 2.5 would need 4: capped at the fixed rate's stride (25 / 10 -> 2)
+    (10.0, 1, 2),    # busy 250 would need 313: the same cap
 ])
 def test_playing_asks_for_every_frame_when_the_engine_keeps_up_else_every_kth(
         qtbot, index_clip, cost, models, stride):
@@ -131,35 +134,11 @@ def test_a_slow_engine_computes_the_grid_and_the_overlay_falls_back_to_the_neare
         service.set_video(str(index_clip) + "#2", FrameSpec(str(index_clip)), fps=25.0)
         head.frames_seen.clear()
         with qtbot.waitSignal(service.idle, timeout=30000):
-            service.want(9, playing=True)        # stride 4: frames 8, 12, ... 49
+            service.want(9, playing=True)        # stride 2 (capped): frames 8, 10, ... 48
         key = service.models[0].key
-        assert sorted(set(head.frames_seen)) == list(range(8, 50, 4))
+        assert sorted(set(head.frames_seen)) == list(range(8, 50, 2))
         entry, age = service.entry(key, 11, playing=True)
-        assert entry is not None and age == 3    # frame 8's map stands in for frame 11
+        assert entry is not None and age == 1    # frame 10's map stands in for frame 11
         assert np.asarray(entry.map).shape == (8, 8)
-    finally:
-        service.stop()
-
-
-def test_past_the_stale_window_the_nearest_earlier_grid_map_still_stands_in(qtbot, index_clip):
-    """At 25 fps a map may stand in for 12 frames (STALE_S); at 0.5 s a map the stride is
-    16 (busy 12.5 s per s: 12.5 / 16 = 0.78 fits 0.8, 12.5 / 15 does not), and frame 31
-    draws frame 16's map, 15 frames old."""
-    from model_core.inference.frame_sources import FrameSpec
-
-    clock = FakeClock()
-    head = _slow("m0", clock, 0.5)
-    service = _service(qtbot, index_clip, clock, m0=head)
-    try:
-        service.set_video(str(index_clip) + "#3", FrameSpec(str(index_clip)), fps=25.0)
-        head.frames_seen.clear()
-        with qtbot.waitSignal(service.idle, timeout=30000):
-            service.want(20, playing=True)
-        assert service._last.stride == 16
-        assert sorted(set(head.frames_seen)) == [16, 32, 48]
-        key = service.models[0].key
-        entry, age = service.entry(key, 31, playing=True)
-        assert entry is not None and age == 15
-        assert service.entry(key, 31) == (None, 0)       # paused: the frame's own map only
     finally:
         service.stop()

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 BACKENDS = ("auto", "torch", "openvino", "onnxruntime")
 PRECISIONS = ("fp32", "bf16")
-DEFAULT_BACKEND = "auto"
+#: torch everywhere by default: in the viewer, the compiled runtimes' background builds and
+#: thread pools took the display's CPU (playback of 720p30 with the three demo heads on a
+#: quiet 2-core machine: 0.92 of the frames displayed with torch, 0.79-0.83 with auto's
+#: ONNX Runtime; benchmarks/README.md), so a runtime is asked for by name or with auto.
+DEFAULT_BACKEND = "torch"
 DEFAULT_PRECISION = "fp32"
 
 __all__ = ["BACKENDS", "PRECISIONS", "DEFAULT_BACKEND", "DEFAULT_PRECISION"]
