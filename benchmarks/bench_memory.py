@@ -49,20 +49,10 @@ def _checkpoint() -> Path:
 
 
 def _long_film(short: Path) -> Path:
-    from benchmarks.bench_viewer import _repeat
-    from model_core.atomic import atomic_path
-    from model_core.media.probe import probe
+    """``short`` (bench_decode's clip) ``REPEATS`` times over: bench_memory_runs' film."""
+    from benchmarks.bench_memory_runs import film
 
-    path = OUT / f"memory_720p30_x{REPEATS}.mp4"
-    if path.exists():
-        try:
-            if probe(path).duration > (REPEATS - 0.5) * probe(short).duration:
-                return path
-        except Exception:  # noqa: BLE001 - rewritten
-            pass
-    with atomic_path(path) as tmp:
-        _repeat(short, tmp, REPEATS)
-    return path
+    return film(REPEATS)
 
 
 def _infer(video: Path, ckpt: Path) -> dict:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from model_core.evaluation.protocols import PROTOCOLS
-from model_core.inference.backends import BACKENDS, DEFAULT_PRECISION, PRECISIONS
+from model_core.inference.backends.options import backend_option, precision_option
 from model_core.metrics.threshold import parse_rule
 from model_core.options.spec import option, problems
 
@@ -33,12 +33,8 @@ class EvalOptions:
     device: str = option("auto", help="auto (default), cpu, cuda, cuda:N")
     batch_size: int = option(16, lo=1, hi=4096, help="frames per forward pass")
     threads: int | None = option(None, kind=int, lo=1, hi=1024, help="torch CPU threads (default: torch's)")
-    backend: str = option("torch", choices=BACKENDS,
-                          help="what runs the visual trunk on the CPU: torch (eager, the reference), openvino or "
-                               "onnxruntime (compiled), or auto (the fastest whose maps equal torch's to 1e-5 on "
-                               "this machine, measured once)")
-    precision: str = option(DEFAULT_PRECISION, choices=PRECISIONS,
-                            help="fp32, or bf16 where the CPU has native bf16 (elsewhere fp32, said in one line)")
+    backend: str = backend_option()
+    precision: str = precision_option()
     protocol: str | None = option(None, choices=tuple(PROTOCOLS),
                                   help="evaluate as that paper did: the annotated frame, the model's own "
                                        "audio window centred on it, the paper's threshold rule (recorded in "

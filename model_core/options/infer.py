@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from model_core.inference.backends import BACKENDS, DEFAULT_PRECISION, PRECISIONS
+from model_core.inference.backends.options import backend_option, precision_option
 from model_core.options.spec import option, positional
 
 
@@ -36,12 +36,8 @@ class InferCommand:
     batch_size: int = option(16, lo=1, hi=4096, metavar="B", help="frames per forward pass")
     threads: int | None = option(None, kind=int, lo=1, hi=1024, metavar="N",
                                  help="CPU threads for torch (default: torch's own choice)")
-    backend: str = option("torch", choices=BACKENDS,
-                          help="what runs the model's trunks on the CPU: torch (eager, the reference), openvino or "
-                               "onnxruntime (compiled), or auto (the fastest whose maps equal torch's to 1e-5 on "
-                               "this machine, measured once)")
-    precision: str = option(DEFAULT_PRECISION, choices=PRECISIONS,
-                            help="fp32, or bf16 where the CPU has native bf16 (elsewhere fp32, said in one line)")
+    backend: str = backend_option()
+    precision: str = precision_option()
     quiet: bool = option(False, help="no progress on stderr")
     jsonl: bool = option(False, help="progress as JSON lines on stdout (the job protocol's events); the "
                                      "summary goes to stderr")
