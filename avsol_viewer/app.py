@@ -300,7 +300,7 @@ def _main(args: argparse.Namespace) -> int:
 
     controller = ViewerController(
         localizer_factory=functools.partial(default_localizer, backend=args.backend, precision=args.precision),
-        clock_factory=wall_clock if headless else None)
+        clock_factory=wall_clock if headless else None, map_process=not headless)
     win = MainWindow(ViewerSettings(read_only=headless), controller)
     if headless:
         from avsol_viewer.headless import render_screenshot

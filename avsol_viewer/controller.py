@@ -62,6 +62,7 @@ class ViewerController(QObject):
     localizer_factory : path -> Localizer-like (tests pass fakes); default real Localizer.
     clock_factory : TrackAudio | None -> (Clock, status); default :func:`default_clock`.
     autotick : let the player's timer run (tests step a manual clock instead).
+    map_process : compute the maps in a child process (``MapWorker``; the app's window).
     """
 
     session_changed = Signal(object)     # Session
@@ -73,10 +74,11 @@ class ViewerController(QObject):
     message = Signal(str)                # a line for the status bar
     track_failed = Signal(str)           # the open file's sound track cannot be decoded (why)
 
-    def __init__(self, localizer_factory=None, clock_factory=None, autotick: bool = True, parent=None):
+    def __init__(self, localizer_factory=None, clock_factory=None, autotick: bool = True, parent=None,
+                 map_process: bool = False):
         super().__init__(parent)
         self.player = Player(self, autotick=autotick)
-        self.maps = MapService(localizer_factory, parent=self)
+        self.maps = MapService(localizer_factory, parent=self, map_process=map_process)
         self.clock_factory = clock_factory or default_clock
         self.session: Session | None = None
         self.track: TrackAudio | None = None

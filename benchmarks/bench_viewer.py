@@ -199,7 +199,9 @@ def _child_window(file: str, checkpoints: list[str]):
     real = functools.partial(default_localizer, backend=os.environ.get("AVSOL_BENCH_BACKEND", DEFAULT_BACKEND),
                              precision=os.environ.get("AVSOL_BENCH_PRECISION", DEFAULT_PRECISION))
     factory = (lambda p: _FakeHead(Path(p).stem)) if fake else real
-    c = ViewerController(localizer_factory=factory, clock_factory=wall_clock)
+    # the maps in a child process, as avsol-viewer's window computes them (AVSOL_MAP_PROCESS=0:
+    # in the map worker's thread); the fake heads cannot be sent to a process: in the thread
+    c = ViewerController(localizer_factory=factory, clock_factory=wall_clock, map_process=True)
     settings = ViewerSettings(Path(tempfile.mkdtemp()) / "settings.ini")
     win = MainWindow(settings, c)
     win.report_error = lambda title, text: print(f"error: {title}: {text}", file=sys.stderr)
@@ -243,6 +245,32 @@ def _paint_figures(paints: dict) -> dict:
     return out
 
 
+def _proc_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far (0 when it is gone)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _proc_hwm_mb(pid: int | None) -> float | None:
+    """VmHWM of another process in MB (None when it is gone)."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def _wait(pred, seconds: float) -> bool:
     from avsol_viewer.headless import wait_until
 
@@ -263,6 +291,9 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     ready = _wait(lambda: c.track is not None and len(c.maps.models) == n_heads, 300)
     c.player.seek(start)
     maps_ready = _wait(lambda: c.maps.ready_at(c.player.index) and c.shown_index == c.player.index, 120)
+    worker = c.maps.worker
+    if worker.use_process and c.maps.models:  # the child process has the models: steady state
+        _wait(lambda: worker.process is None or worker.process_ready or bool(c.maps.want(c.player.index)), 120)
     _pump(0.5)
     shown: list[int] = []
     ages: list[int] = []  # per frame shown: the oldest of the heads' drawn maps, in frames (-1: none)
@@ -278,6 +309,9 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     i0, dropped0 = c.player.index, c.dropped
     for xs in paints.values():
         xs.clear()
+    child = worker.process.pid if worker.process is not None else None
+    steps0 = (worker.process_steps, worker.thread_steps)
+    child_cpu0 = _proc_cpu_s(child)
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     c.player.play()
@@ -285,6 +319,8 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     c.player.pause()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
+    child_cpu = _proc_cpu_s(child) - child_cpu0
+    child_hwm = _proc_hwm_mb(child)
     i1 = c.player.index
     due = i1 - i0
     displayed = len({i for i in shown if i0 < i <= i1})
@@ -316,7 +352,13 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
             # the playhead reached the frame (frames shown at stride 0 are not counted)
             "map_stride_frames": {str(k): strides.count(k) for k in sorted(set(strides))},
             "maps_in_time_fraction": round(sum(in_time) / len(in_time), 4) if c.maps.models and in_time else None,
-            "map_age_frames_max": max(ages, default=0) if c.maps.models else None}
+            "map_age_frames_max": max(ages, default=0) if c.maps.models else None,
+            # where the maps were computed while playing: the child process (its CPU seconds
+            # per second and peak resident come on top of the viewer's) or the worker's thread
+            "map_process": {"pid": child, "steps_in_process": worker.process_steps - steps0[0],
+                            "steps_in_thread": worker.thread_steps - steps0[1],
+                            "cpu_per_wall_s": round(child_cpu / wall, 2) if child else None,
+                            "vm_hwm_mb": child_hwm, "failure": worker.process_failure}}
 
 
 def child_memory(file: str, checkpoints: list[str]) -> dict:

@@ -168,11 +168,12 @@ class MapService(QObject):
     audio_maps_ready = Signal(str, object)  # audio key, frame indices: maps of the current video, any audio
 
     def __init__(self, localizer_factory=None, cache: MapCache | None = None, parent=None,
-                 clock: Callable[[], float] | None = None):
+                 clock: Callable[[], float] | None = None, map_process: bool = False):
         super().__init__(parent)
         self.cache = cache or MapCache()
-        self.worker = (MapWorker(self.cache, localizer_factory) if clock is None
-                       else MapWorker(self.cache, localizer_factory, clock=clock))
+        # map_process: the maps computed in a child process (MapWorker's docstring)
+        self.worker = MapWorker(self.cache, localizer_factory, use_process=map_process,
+                                **({} if clock is None else {"clock": clock}))
         #: the stride of the latest request while playing (1: every frame's map)
         self.stride_policy = PlayingStride()
         self.models: list[ModelInfo] = []

@@ -14,6 +14,14 @@ about maps (models, sources, the audio-window rule, the embedding and map caches
 engine and its localizers (and, on a GPU, the CUDA context) are created, used and
 released in this thread; torch is imported here, after the window is up.
 
+With ``use_process`` (the viewer's own window, :mod:`avsol_viewer.app`), the maps are
+computed in a child process (:class:`~model_core.inference.map_process.MapProcess`): this
+thread still loads the models (the display's traits, the export and live mode reuse them)
+and chooses the frames from the cache, but the child decodes and runs the models, off the
+viewer's GIL, and sends back only the grid maps. Until the child has every model loaded
+(it starts while this thread loads), and for good once it fails (one warning line, and
+:attr:`MapWorker.process_failure`), the maps are computed here as before.
+
 The worker also times its steps (:class:`MapPace`: seconds per map, on an injectable
 clock), so the service can ask for every frame's map while playing when the engine keeps
 up, and for fewer when it does not (``MapService``'s playing stride).
@@ -32,6 +40,7 @@ from avsol_viewer.workers import TrackedThread
 from model_core.inference.engine import (MapEngine, MapRequest, ModelInfo, default_localizer,
                                          lower_thread_priority, model_key, one_line as _message)
 from model_core.inference.map_cache import MapCache
+from model_core.inference.map_process import ComputeError, MapProcess, MapProcessError, picklable
 
 log = logging.getLogger(__name__)
 #: How the inference thread is demoted (``lower_thread_priority``: a nice increment, "idle"
@@ -43,6 +52,9 @@ log = logging.getLogger(__name__)
 #: ``AVSOL_MAP_WORKER_NICE`` overrides it for such A/B runs.
 PRIORITY: int | str = os.environ.get("AVSOL_MAP_WORKER_NICE", "0")
 PRIORITY = PRIORITY if PRIORITY == "idle" else int(PRIORITY)
+#: ``AVSOL_MAP_PROCESS=0`` keeps the maps in the worker's thread even where the window asks
+#: for the child process (A/B runs, debugging).
+PROCESS_ALLOWED = os.environ.get("AVSOL_MAP_PROCESS", "1") != "0"
 
 __all__ = ["MapPace", "MapRequest", "MapWorker", "ModelInfo", "default_localizer", "model_key"]
 
@@ -99,8 +111,18 @@ class MapWorker(TrackedThread):
     idle = Signal(int)                      # this generation needs nothing more
 
     def __init__(self, cache: MapCache, localizer_factory=None, batch: int = 4, parent=None,
-                 clock: Callable[[], float] = time.perf_counter):
+                 clock: Callable[[], float] = time.perf_counter, use_process: bool = False):
         super().__init__("avsol-map-worker", parent)
+        #: compute in a child process (module docstring) when the factory can be sent there
+        self.use_process = bool(use_process)
+        self.process: MapProcess | None = None
+        #: why the child process is not used (it failed, or could not start), None otherwise
+        self.process_failure: str | None = None
+        #: the child had every loaded model at the latest step (the playback benchmark)
+        self.process_ready = False
+        #: steps computed by the child process / in this thread (the playback benchmark)
+        self.process_steps = 0
+        self.thread_steps = 0
         self.cache = cache
         #: what :attr:`pace` times the steps with (tests give a clock their fakes move)
         self.clock = clock
@@ -176,6 +198,7 @@ class MapWorker(TrackedThread):
                 if unloads:
                     for key in unloads:
                         self.engine.remove(key)
+                        self._in_process(lambda p, key=key: p.remove(key))
                     self.unloaded.emit(list(self.engine.infos))
                 for path, family in loads:
                     if self._stop:  # closing: don't make the window wait for more loads
@@ -188,7 +211,7 @@ class MapWorker(TrackedThread):
                 except Exception as exc:  # noqa: BLE001 - report, never kill the thread
                     # the window shows the one-line cause; the traceback only for debug logs
                     log.debug("map worker step failed", exc_info=True)
-                    self.problem.emit(_message(exc))
+                    self.problem.emit(str(exc) if isinstance(exc, _ChildFailure) else _message(exc))
                     done = True
                 if done:
                     with self._cond:
@@ -203,6 +226,7 @@ class MapWorker(TrackedThread):
             self.models_changed.emit(list(self.engine.infos))
             return
         self.model_loading.emit(path)
+        self._start_process()   # first, so the child starts while this thread loads
         try:
             info = self.engine.load(path, family)  # a forced family's mismatch is the loader's line
         except Exception as exc:  # noqa: BLE001 - CheckpointError, InputError, anything
@@ -210,6 +234,7 @@ class MapWorker(TrackedThread):
             return
         with self._cond:
             self._loaded[info.key] = self.engine.models[info.key]
+        self._in_process(lambda p: p.load(path, family))
         self._served = -1  # the current request must be served for the new model too
         self.models_changed.emit(list(self.engine.infos))
 
@@ -218,18 +243,94 @@ class MapWorker(TrackedThread):
         time goes into :attr:`pace`: its reading per frame of video covered (``stride``
         frames per grid frame), the rest counted as every loaded model's map of each frame
         done (the usual step: a new frame lacks every model's map)."""
-        t0, read0 = self.clock(), self.engine.read_seconds
-        done = self.engine.step(req, stop=lambda: self._stop)
+        t0 = self.clock()
+        got = self._step_in_process(req)
+        if got is None:
+            read0 = self.engine.read_seconds
+            done = self.engine.step(req, stop=lambda: self._stop)
+            read = self.engine.read_seconds - read0
+            self.thread_steps += done is not None
+        else:
+            done, read = got
         if done is None:
             return True
-        read = self.engine.read_seconds - read0
         self.pace.record(len(done) * max(1, len(self.engine.models)), self.clock() - t0 - read,
                          len(done) * max(1, int(req.stride)), read)
         self.maps_ready.emit(req.video, req.audio.key, done)
         return False
 
+    # -- the child process ----------------------------------------------------------------
+    def _start_process(self) -> None:
+        """Start the child at the first model loaded, when asked for and possible."""
+        if self.process is not None or self.process_failure is not None:
+            return
+        if not (self.use_process and PROCESS_ALLOWED):
+            return
+        if not picklable(self.engine.factory):
+            self.process_failure = "the model factory cannot be sent to a process"
+            return
+        try:   # at the first model loaded: the models come to it as they load here
+            self.process = MapProcess(self.engine.factory, self.engine.batch)
+        except MapProcessError as exc:
+            self._process_failed(str(exc))
+
+    def _in_process(self, call) -> None:
+        """``call(process)`` while the child lives (a failure ends its use)."""
+        if self.process is None:
+            return
+        try:
+            call(self.process)
+        except MapProcessError as exc:
+            self._process_failed(str(exc))
+
+    def _process_failed(self, why: str) -> None:
+        """The child is no longer used: one warning line; maps go on in this thread."""
+        log.warning("%s: computing the maps in the viewer's thread from now on", why)
+        self.process_failure = why
+        proc, self.process = self.process, None
+        if proc is not None:
+            proc.close()
+
+    def _step_in_process(self, req: MapRequest) -> tuple[list[int] | None, float] | None:
+        """:meth:`MapEngine.step` with the computation in the child: (frames done or None
+        when nothing is left, the child's decoding seconds), or None when the child is not
+        ready for every loaded model (the thread computes this step)."""
+        proc = self.process
+        if proc is None or not self.engine.models:
+            return None
+        try:
+            if not proc.ready_for(list(self.engine.models)):
+                self.process_ready = False
+                return None
+            self.process_ready = True
+            n = proc.frame_count(req.video, req.frames, req.audio)
+            todo = self.engine.todo(req, n)
+            if not todo:
+                return None, 0.0
+            indices = [i for i, _ in todo]
+            entries, read = proc.compute(req.video, req.frames, req.audio, indices, req.audio_hop, dict(todo),
+                                         stop=lambda: self._stop)
+        except ComputeError as exc:
+            raise _ChildFailure(str(exc)) from None
+        except MapProcessError as exc:
+            if self._stop:
+                return None, 0.0
+            self._process_failed(str(exc))
+            return None
+        for key, entry in entries:
+            self.cache.put(key, entry)
+        self.process_steps += 1
+        return indices, float(read)
+
     def _release(self) -> None:
         """Free decoders and models in the thread that made them."""
         with self._cond:
             self._loaded.clear()
+        if self.process is not None:
+            self.process.close()
+            self.process = None
         self.engine.close()
+
+
+class _ChildFailure(Exception):
+    """A step failed in the child: its line is the one the thread's failure would give."""
