@@ -81,7 +81,9 @@ def prepare(raw: np.ndarray, scale: str = DEFAULT_SCALE, size: int = GRID, map_k
     else:
         values = np.clip(big[0], 0.0, 1.0)
         levels = (0.0, 1.0)
-    values = np.ascontiguousarray(np.nan_to_num(values), dtype=np.float32)
+    if not np.isfinite(values).all():  # only then: nan_to_num was most of the time of a map drawn
+        values = np.nan_to_num(values)
+    values = np.ascontiguousarray(values, dtype=np.float32)
     x0, y0, x1, y1 = (float(v) for v in region)
     k = int(peaks(big)[0])
     peak = None
