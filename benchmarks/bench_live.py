@@ -109,8 +109,43 @@ def _load(checkpoint, threads: int):
 _TORCH_THREADS: list = []
 
 
+def _thread_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of every thread of this process, by native thread id
+    (Linux ``/proc/self/task``; empty elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    out = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _cpu_by_thread(before: dict[int, float], after: dict[int, float], wall: float) -> dict:
+    """Cores' worth of CPU (CPU seconds / wall second) of the loop's named threads
+    (visual, audio, camera, microphone) and of the rest together (torch's OpenMP workers,
+    the compiled runtimes' pools, decoder threads): where the loop's CPU goes, a figure
+    that the machine's load does not inflate as it does wall times."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for tid, cpu in after.items():
+        used = cpu - before.get(tid, 0.0)
+        name = names.get(tid, "")
+        key = name.replace("avsol-live-", "") if name.startswith("avsol-live") else "other"
+        out[key] = out.get(key, 0.0) + used
+    return {k: round(v / wall, 3) for k, v in sorted(out.items()) if v > 0}
+
+
 def _burst(locs: dict, clip: Path, seconds: float) -> dict:
-    """One live run: maps done times and capture-to-overlay latencies after a warm-up."""
+    """One live run: maps done times and capture-to-overlay latencies after a warm-up,
+    and the CPU each thread used after the warm-up."""
     from model_core.inference.live_loop import LiveLoop
     from model_core.inference.live_sources import LiveSpec
 
@@ -127,12 +162,17 @@ def _burst(locs: dict, clip: Path, seconds: float) -> dict:
     loop = LiveLoop(locs, LiveSpec(str(clip), str(clip)), on_maps=on_maps)
     loop.start()
     t_start[0] = time.monotonic() + WARMUP_S
-    time.sleep(WARMUP_S + seconds)
+    time.sleep(WARMUP_S)
+    cpu0, wall0 = _thread_cpu(), time.monotonic()
+    time.sleep(seconds)
+    cpu = _cpu_by_thread(cpu0, _thread_cpu(), time.monotonic() - wall0)
     counts = loop.counts()
+    audio = {"refresh_every_ticks": loop.audio_every, "refresh_cpu_ms": round(loop.audio_cost_s * 1000.0, 2)}
     problems = dict(loop.problems)
     loop.stop()
     hz = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 else 0.0
-    return {"hz": hz, "lat": lat, "maps": len(done), "counts": counts, "problems": problems}
+    return {"hz": hz, "lat": lat, "maps": len(done), "counts": counts, "problems": problems, "cpu": cpu,
+            "audio": audio}
 
 
 def _one(locs: dict, clip: Path, seconds: float) -> dict:
@@ -152,7 +192,8 @@ def _one(locs: dict, clip: Path, seconds: float) -> dict:
                        "ceiling_hz": round(ceiling, 2), "refresh_hz": round(b["hz"], 2),
                        "refresh_ratio": round(b["hz"] / ceiling, 3), "latency_ms_median": round(med, 1),
                        "latency_bound_ms": round(bound, 1), "maps": b["maps"], "counts": b["counts"],
-                       "problems": b["problems"], "_lat": b["lat"]})
+                       "problems": b["problems"], "cores_by_thread": b["cpu"], "audio_embedding": b["audio"],
+                       "_lat": b["lat"]})
     lat_ms = np.concatenate([np.asarray(r.pop("_lat")) for r in rounds]) * 1000.0
     trunk = float(np.median([r["trunk_ms"] for r in rounds]))
     bound = trunk + 1000.0 / FPS + 10.0

@@ -306,3 +306,131 @@ def test_real_sounddevice_capture_through_a_pulseaudio_null_sink():
         sd.stop()
         loop.stop()
     assert not live_threads()
+
+
+def test_the_capture_thread_resizes_each_frame_to_the_models_input(live_clip):
+    """With ``model_size`` set, every captured frame also carries the image resized to it
+    (the models' own resize, done in the capture thread); without, none."""
+    from model_core.media.frames import resize_frame
+
+    clock = FakeClock()
+    cam = FileCameraFrames(live_clip, clock=clock).start()
+    try:
+        f = cam.latest(timeout=5)
+        assert f.model_input is None
+        cam.model_size = (32, 32)
+        clock.set(1 / cam.fps)
+        f = cam.latest(after=f.index, timeout=5)
+        assert f.model_input.shape == (32, 32, 3) and f.model_input.dtype == np.uint8
+        np.testing.assert_array_equal(f.model_input, resize_frame(f.image, (32, 32)))
+        assert read_frame_index(f.model_input) == 1
+    finally:
+        cam.close()
+    assert not live_threads()
+
+
+class _Recording(FakeLocalizer):
+    """Keeps the frames array each ``predict`` was handed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.arrays: list = []
+
+    def predict(self, frames, emb, audio_index=None):
+        self.arrays.append(frames)
+        return super().predict(frames, emb, audio_index)
+
+
+def test_the_visual_thread_takes_the_newest_frame_already_resized(live_clip):
+    """The loop asks its camera for frames at the models' input size, and a pass runs on
+    the array the capture thread made (no resize in the visual thread), of the newest
+    frame: frames captured while a pass runs are replaced, never queued."""
+    gate = threading.Event()
+    fake = _Recording("m", image_size=64, gate=gate)
+    got = []
+    clock = FakeClock()
+    loop = LiveLoop({"m": fake}, LiveSpec(str(live_clip), str(live_clip)), on_maps=got.append,
+                    clock=clock).start()
+    try:
+        assert fake.entered.wait(10)              # the pass on frame 0 waits on the gate
+        assert loop.frames.model_size == (64, 64)
+        for k in range(1, 6):                     # frames 1..5 arrive meanwhile
+            clock.set(k / 25)
+            assert wait_for(lambda: loop.frames.captured == k + 1)
+        gate.set()
+        assert wait_for(lambda: len(got) >= 2)
+        assert [r.frame.index for r in got[:2]] == [0, 5]   # the newest, 1..4 never mapped
+        for r, arr in zip(got[:2], fake.arrays[:2]):
+            assert np.shares_memory(arr, r.frame.model_input)
+        assert fake.frames_seen[:2] == [0, 5]
+    finally:
+        gate.set()
+        assert loop.stop()
+    assert not live_threads()
+
+
+def test_refresh_every_by_hand():
+    """k ticks between refreshes of the audio embedding: its CPU cost within the share of
+    one core over k ticks (0.05 x 0.1 s = 5 ms a tick)."""
+    from model_core.inference.live_loop import refresh_every
+
+    assert refresh_every(0.0, 0.1, 0.05) == 1
+    assert refresh_every(0.004, 0.1, 0.05) == 1
+    assert refresh_every(0.005, 0.1, 0.05) == 1           # exactly the share
+    assert refresh_every(0.0051, 0.1, 0.05) == 2
+    assert refresh_every(0.012, 0.1, 0.05) == 3
+    assert refresh_every(0.012, 0.1, 0.5) == 1
+
+
+def test_the_audio_embedding_is_refreshed_within_its_cpu_share(live_clip):
+    """At 100 ticks a second, a refresh costing 1.2 ms of CPU (a CPU clock the test drives:
+    the fake's embedding adds 1.2 ms to it) is made every 3rd tick of the audio thread
+    (1.2 ms <= 0.05 x 3 x 10 ms); the first tick embeds at once (nothing held yet)."""
+    from model_core.inference import live_loop as ll
+
+    assert ll.AUDIO_CPU_SHARE == 0.05
+    cpu = {"t": 0.0}
+
+    class Costly(FakeLocalizer):
+        def embed_audio(self, windows):
+            cpu["t"] += 0.0012
+            return super().embed_audio(windows)
+
+    loop = LiveLoop({"m": Costly("m")}, open_frames=lambda: FileCameraFrames(live_clip).start(),
+                    open_audio=lambda: FileMicrophone(live_clip).start(), cpu_clock=lambda: cpu["t"],
+                    audio_hz=100).start()
+    try:
+        assert wait_for(lambda: loop.audio_ticks >= 20)
+    finally:
+        assert loop.stop()
+    assert loop.audio_every == 3
+    # tick 1 embeds (nothing held yet), then every 3rd tick
+    assert loop.stats.audio_refreshes == 1 + (loop.audio_ticks - 1) // 3
+    assert not live_threads()
+
+
+def test_torch_threads_here_sets_this_threads_count_only():
+    """The audio thread's one torch thread leaves the count of the caller and of threads
+    started later (the visual thread, a benchmark's ceiling thread) as it was."""
+    import torch
+
+    from model_core.inference.live_loop import torch_threads_here
+
+    before = torch.get_num_threads()
+    seen = {}
+
+    def audio():
+        seen["ok"] = torch_threads_here(1)
+        seen["here"] = torch.get_num_threads()
+
+    t = threading.Thread(target=audio)
+    t.start()
+    t.join()
+    later = []
+    t = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    if not seen["ok"]:
+        pytest.skip("no OpenMP runtime found to set a thread's count (not Linux?)")
+    assert seen["here"] == 1
+    assert torch.get_num_threads() == before and later == [before]

@@ -2,19 +2,23 @@
 
 SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on the other:
 
-- the **audio** thread refreshes, at ~10 Hz, each model's embedding of the last
-  ``audio_window_s`` seconds heard (its own window: 1 s for our heads, 3 s for EZ-VSL,
-  10 s for LVS; one log-mel for all our heads, each model's audio trunk once: the engine's
-  :func:`~model_core.inference.engine.embed_windows`, per window length) and the log-mel
-  tail the viewer's scrolling spectrogram shows (what the model hears). The live ring
+- the **audio** thread ticks at ~10 Hz (``audio_hz``): each tick the log-mel tail the
+  viewer's scrolling spectrogram shows (what the model hears), and each model's embedding
+  of the last ``audio_window_s`` seconds heard (its own window: 1 s for our heads, 3 s for
+  EZ-VSL, 10 s for LVS; one log-mel for all our heads, each model's audio trunk once: the
+  engine's :func:`~model_core.inference.engine.embed_windows`, per window length) every
+  tick while that costs at most :data:`AUDIO_CPU_SHARE` of one core, else every k-th tick
+  (:func:`refresh_every`; a new audio source at once). Its torch ops run on one thread
+  (:data:`AUDIO_THREADS`), so the visual trunk keeps the cores. The live ring
   (``live_sources.RING_SECONDS``) holds the longest window;
 - the **visual** thread takes the newest captured frame (a one-slot mailbox in the frame
   source: frames replaced before it gets to them are never queued, the latest wins) and
   runs every model's visual trunk on it paired with the newest embedding (the engine's
   :func:`~model_core.inference.engine.predict_frames`; the frame as captured, each model
-  resizing and cropping it as its family does, or resized once when every model takes the
-  same squashed square: ``engine.decode_size``), then hands a :class:`LiveMaps` to
-  ``on_maps`` (the viewer posts it to the GUI thread).
+  resizing and cropping it as its family does, or, when every model takes the same
+  squashed square (``engine.decode_size``), the frame the capture thread already resized
+  to it: ``LiveFrame.model_input``), then hands a :class:`LiveMaps` to ``on_maps`` (the
+  viewer posts it to the GUI thread).
 
 The models are the caller's, already loaded: in the viewer, the map worker's, built through
 its ``--backend`` / ``--precision`` (:mod:`model_core.inference.backends`), so each visual
@@ -51,6 +55,16 @@ from model_core.inference.map_cache import MapEntry
 SPECTROGRAM_SECONDS = 5.0
 #: HUD figures are taken over this many recent seconds.
 STATS_WINDOW_S = 5.0
+#: torch (OpenMP) threads of the audio thread's trunks: the visual thread's trunk keeps
+#: the machine's cores; the audio trunk's own team would spin beside it (see
+#: :func:`torch_threads_here`).
+AUDIO_THREADS = 1
+#: The most of one core the audio embedding may take: it is refreshed every k-th tick
+#: of the audio thread (``audio_hz``), k the smallest for which its measured CPU time per
+#: refresh fits in this share of k ticks. The window slides slowly (1 s heard, 0.1 s a
+#: tick): a cheap audio trunk is refreshed every tick, a costly one less often, and the
+#: visual trunk keeps the rest of the cores.
+AUDIO_CPU_SHARE = 0.05
 
 
 @dataclass
@@ -62,6 +76,47 @@ class LiveMaps:
     audio_first: int         # first 16 kHz sample of the window heard (stream samples)
     silent: bool             # computed on silence (no microphone)
     done: float              # the loop's clock when the maps were ready
+
+
+def torch_threads_here(n: int) -> bool:
+    """Run this thread's torch CPU ops on ``n`` OpenMP threads, leaving every other
+    thread's count (and torch's global one, which threads started later take) as it is;
+    True when it took effect.
+
+    ``torch.set_num_threads`` would also set torch's process-wide count: the live loop's
+    visual thread, or a benchmark's fresh ceiling thread, started after it would run on
+    ``n`` threads too. OpenMP's own ``omp_set_num_threads`` sets the calling thread's count
+    only; it is called on the OpenMP runtime torch loaded, after torch's per-thread lazy
+    initialisation (which would otherwise reset it at this thread's first parallel op).
+    Linux only (the runtime is found in ``/proc/self/maps``); elsewhere nothing changes.
+    """
+    import ctypes
+
+    import torch
+
+    torch.get_num_threads()               # torch's lazy per-thread initialisation first
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = [line.split()[-1] for line in maps if line.rstrip().endswith((".so", ".so.1", ".so.5"))]
+    except OSError:
+        return False
+    for path in dict.fromkeys(paths):
+        name = path.rsplit("/", 1)[-1]
+        if name.startswith(("libgomp", "libiomp", "libomp")):
+            try:
+                ctypes.CDLL(path).omp_set_num_threads(int(n))
+            except (OSError, AttributeError):
+                continue
+            return torch.get_num_threads() == int(n)
+    return False
+
+
+def refresh_every(cost_s: float, period_s: float, share: float = AUDIO_CPU_SHARE) -> int:
+    """The k of :data:`AUDIO_CPU_SHARE`: refresh every k-th tick of ``period_s`` so that
+    ``cost_s`` (CPU seconds of one refresh) is at most ``share`` of one core (k >= 1)."""
+    if not cost_s > 0:
+        return 1
+    return max(1, int(np.ceil(cost_s / (share * period_s) - 1e-9)))
 
 
 class LiveStats:
@@ -126,16 +181,19 @@ class LiveLoop:
     on_problem : ``on_problem(kind, message or None)``, kind ``camera`` / ``microphone``.
     on_spectrogram : ``on_spectrogram(log_mel (64, T) ndarray, end sample)`` at ~``audio_hz``.
     clock : seconds, monotonic; given to the sources ``spec`` opens, the retries and the HUD.
+    cpu_clock : the calling thread's CPU seconds (``time.thread_time``): what one refresh of
+        the audio embedding costs (:data:`AUDIO_CPU_SHARE`).
     """
 
     def __init__(self, localizers: dict, spec: LiveSpec | None = None, on_maps: Callable | None = None,
                  on_problem: Callable | None = None, on_spectrogram: Callable | None = None,
                  audio_hz: float = 10.0, retry_s: float = 1.0, open_frames: Callable | None = None,
                  open_audio: Callable | None = None, spectrogram_seconds: float = SPECTROGRAM_SECONDS,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, cpu_clock: Callable[[], float] = time.thread_time):
         spec = spec or LiveSpec()
         self.localizers = dict(localizers)
         self.clock = clock
+        self.cpu_clock = cpu_clock
         self.open_frames = open_frames or (lambda: spec.open_frames(clock))
         self.open_audio = open_audio or (lambda: spec.open_audio(clock))
         self.on_maps, self.on_problem, self.on_spectrogram = on_maps, on_problem, on_spectrogram
@@ -153,11 +211,18 @@ class LiveLoop:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._embedding: tuple | None = None     # (audio key, 1 s window key, {model: (row, key)}, silent)
+        #: the audio embedding is refreshed every ``audio_every``-th audio tick
+        #: (:func:`refresh_every` of ``audio_cost_s``, the CPU seconds of the last refresh)
+        self.audio_every = 1
+        self.audio_cost_s = 0.0
+        self.audio_ticks = 0
         #: model keys by the seconds of audio they hear (each length read and embedded once)
         self._windows: dict[float, list[str]] = {}
         for mk, loc in self.localizers.items():
             self._windows.setdefault(float(loc.audio_window_s), []).append(mk)
         self._emb_ready = threading.Event()
+        #: the square every model takes (engine.decode_size), or None: frames as captured
+        self._size = decode_size(list(self.localizers.values()))
         self._threads: list[threading.Thread] = []
         self._closed_counts = [0, 0, 0]          # captured, dropped, overruns of closed sources
 
@@ -215,8 +280,10 @@ class LiveLoop:
             self.on_problem(kind, message)
 
     def _audio_run(self) -> None:
+        torch_threads_here(AUDIO_THREADS)
         cache = EmbeddingCache(max_items=64)
         retry_at = 0.0
+        ticks = 0                  # ticks since the last refresh of the embedding
         while not self._stop.is_set():
             tick = self.clock()
             if (self.audio is None or isinstance(self.audio, SilentLive)) and tick >= retry_at:
@@ -242,23 +309,35 @@ class LiveLoop:
                 audio = self.audio = SilentLive(clock=self.clock)
                 retry_at = self.clock() + self.retry_s
             akey = audio.key
-            first = audio.last(1.0)[0]
-            rows = {}
-            for seconds, mkeys in self._windows.items():
-                # each model its own length: the last `seconds` heard (keys per length, so a
-                # 3 s window never shares an embedding with a 1 s one)
-                wfirst, x = audio.last(seconds)
-                wkey = akey if seconds == 1.0 else f"{akey}@{seconds:g}s"
-                embed_windows([self.localizers[k] for k in mkeys], mkeys, cache, wkey, [wfirst], lambda _k: x)
-                rows.update({mk: (cache.get((mk, wkey, wfirst)), wfirst, seconds) for mk in mkeys})
-            with self._lock:
-                self._embedding = (akey, first, rows, bool(audio.silent))
-            self.stats.audio_refreshes += 1
-            self._emb_ready.set()
+            ticks += 1
+            self.audio_ticks += 1
+            held = self._embedding
+            if held is None or held[0] != akey or ticks >= self.audio_every:
+                ticks = 0
+                cpu = self.cpu_clock()
+                self._embed(audio, akey, cache)
+                self.audio_cost_s = self.cpu_clock() - cpu
+                self.audio_every = refresh_every(self.audio_cost_s, self.audio_period)
             if self.on_spectrogram is not None and self.spectrogram_seconds > 0:
                 self._spectrogram(audio)
             self._stop.wait(max(0.0, self.audio_period - (self.clock() - tick)))
         self._close_audio()
+
+    def _embed(self, audio: LiveAudio, akey: str, cache: EmbeddingCache) -> None:
+        """Every model's embedding of the last window it hears; publish them."""
+        first = audio.last(1.0)[0]
+        rows = {}
+        for seconds, mkeys in self._windows.items():
+            # each model its own length: the last `seconds` heard (keys per length, so a
+            # 3 s window never shares an embedding with a 1 s one)
+            wfirst, x = audio.last(seconds)
+            wkey = akey if seconds == 1.0 else f"{akey}@{seconds:g}s"
+            embed_windows([self.localizers[k] for k in mkeys], mkeys, cache, wkey, [wfirst], lambda _k: x)
+            rows.update({mk: (cache.get((mk, wkey, wfirst)), wfirst, seconds) for mk in mkeys})
+        with self._lock:
+            self._embedding = (akey, first, rows, bool(audio.silent))
+        self.stats.audio_refreshes += 1
+        self._emb_ready.set()
 
     def _spectrogram(self, audio: LiveAudio) -> None:
         from model_core.features import log_mel
@@ -285,6 +364,8 @@ class LiveLoop:
                     continue
                 try:
                     self.frames = self.open_frames()
+                    # the capture thread resizes each frame to the models' input
+                    self.frames.model_size = self._size
                     self.camera_name = self.frames.name
                     last = -1
                     self._problem("camera", None)
@@ -328,8 +409,13 @@ class LiveLoop:
         akey, first, rows, silent = embedding
         cache = EmbeddingCache(max_items=len(rows) + 1)
         entries = {}
-        size = decode_size(list(self.localizers.values()))
-        frames = (resize_frame(f.image, size) if size else f.image)[None]
+        size = self._size
+        if size is None:
+            frames = f.image[None]
+        elif f.model_input is not None and f.model_input.shape[1::-1] == size:
+            frames = f.model_input[None]      # resized in the capture thread
+        else:
+            frames = resize_frame(f.image, size)[None]
         for mkey, loc in self.localizers.items():
             row, wfirst, seconds = rows[mkey]
             centre = wfirst / SAMPLE_RATE + seconds / 2
