@@ -21,13 +21,14 @@ OUT = ROOT / "benchmarks" / "out"
 REPEATS = 10
 
 _CHILD = """
-import sys, time
+import resource, sys, time
 from model_core.cli import main
 t = time.perf_counter()
 rc = main(sys.argv[1:])
 wall = time.perf_counter() - t
 hwm = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM:'))
-print('{"rc": %d, "vm_hwm_bytes": %d, "wall_s": %.2f}' % (rc, hwm, wall))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print('{"rc": %d, "vm_hwm_bytes": %d, "wall_s": %.2f, "cpu_s": %.2f}' % (rc, hwm, wall, ru.ru_utime + ru.ru_stime))
 """
 
 
@@ -62,17 +63,27 @@ def _infer(video: Path, ckpt: Path) -> dict:
     return {"peak_rss_mb": fig["peak_rss_mb"], "wall_s": fig["wall_s"]}
 
 
-def cli_peak(args: list[str], timeout: float = 3600) -> dict:
-    """Run ``avsol ARGS`` in a fresh child process; its peak resident memory (VmHWM, MB) and
-    the command's wall time. Raises RuntimeError with the child's stderr when it fails."""
+def cli_peak(args: list[str], timeout: float = 3600, log: Path | None = None) -> dict:
+    """Run ``avsol ARGS`` in a fresh child process; its peak resident memory (VmHWM, MB), the
+    command's wall time and the process's CPU seconds (all its threads: the figure that
+    load from other jobs disturbs least). ``log``: the child's stderr goes to this file as
+    it runs (a long run's progress can be followed) instead of being held. Raises
+    RuntimeError with the child's stderr when it fails."""
     cmd = [sys.executable, "-c", _CHILD, *args]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if log is None:
+        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        err = r.stderr
+    else:
+        with open(log, "w") as fh:
+            r = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=fh, text=True,
+                               timeout=timeout)
+        err = Path(log).read_text(errors="replace")
     line = [ln for ln in r.stdout.splitlines() if ln.startswith('{"rc"')]
-    if r.returncode != 0 or not line:
-        raise RuntimeError(f"avsol {args[0]} failed ({r.returncode}): {r.stderr[-2000:]}")
-    fig = json.loads(line[-1])
-    return {"peak_rss_mb": round(fig["vm_hwm_bytes"] / 2**20, 1), "wall_s": fig["wall_s"]}
+    fig = json.loads(line[-1]) if line else {"rc": r.returncode}
+    if r.returncode != 0 or fig["rc"] != 0:   # a command that failed measured nothing
+        raise RuntimeError(f"avsol {args[0]} failed ({r.returncode or fig['rc']}): {err[-2000:]}")
+    return {"peak_rss_mb": round(fig["vm_hwm_bytes"] / 2**20, 1), "wall_s": fig["wall_s"], "cpu_s": fig["cpu_s"]}
 
 
 def run() -> dict:
