@@ -352,6 +352,9 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
             # the playhead reached the frame (frames shown at stride 0 are not counted)
             "map_stride_frames": {str(k): strides.count(k) for k in sorted(set(strides))},
             "maps_in_time_fraction": round(sum(in_time) / len(in_time), 4) if c.maps.models and in_time else None,
+            # frames shown with every head's map of that very frame (age 0): a map for every
+            # frame, whether computed while playing or before (the 4 s filled while paused)
+            "own_map_fraction": round(sum(a == 0 for a in ages) / len(ages), 4) if c.maps.models and ages else None,
             "map_age_frames_max": max(ages, default=0) if c.maps.models else None,
             # where the maps were computed while playing: the child process (its CPU seconds
             # per second and peak resident come on top of the viewer's) or the worker's thread
