@@ -24,8 +24,9 @@ its limit: 1 GB for ``avsol infer`` (README), SPEC 8's 1.5 GB for the viewer.
 
 Run with ``python -m benchmarks.run memory_runs`` (defaults) or
 ``python -m benchmarks.bench_memory_runs [--runs N] [--film PATH] [--only infer|viewer]
-[--parallel N] [--backend B] [--record RUNS.jsonl] [--json OUT]``. Figures in
-``benchmarks/README.md``.
+[--parallel N] [--backend B] [--record RUNS.jsonl] [--json OUT]``; ``--from-record
+RUNS.jsonl`` summarizes the runs of several such commands that recorded to one file.
+Figures in ``benchmarks/README.md``.
 """
 from __future__ import annotations
 
@@ -329,7 +330,7 @@ def run(runs: int = RUNS, film_path: str | None = None, only: str | None = None,
     def one(kind: str, k: int) -> None:
         log = OUT / f"memory_runs_{kind}_{k}.log"
         got = infer_peak(video, ckpt, backend, log) if kind == "infer" else viewer_peak(hour, ckpts)
-        got.update(kind=kind, run=k, load=load())
+        got.update(kind=kind, run=k, load=load(), ended=time.strftime("%H:%M:%S", time.gmtime()), **({"backend": backend} if kind == "infer" else {}))
         with lock:
             done[kind].append(got)
             print(json.dumps(got), file=sys.stderr, flush=True)
@@ -355,6 +356,26 @@ def run(runs: int = RUNS, film_path: str | None = None, only: str | None = None,
     return fig
 
 
+def from_record(record: str) -> dict:
+    """The summary of every run appended to ``record`` (several ``--record`` runs of this
+    benchmark side by side, each in a session of its own, write to one file): per kind and
+    backend, the runs in the order they ended."""
+    rows = [json.loads(ln) for ln in Path(record).read_text().splitlines() if ln.strip()]
+    fig: dict = {}
+    for row in rows:
+        name = row["kind"] if row["kind"] == "viewer" else f"infer_{row.get('backend', 'torch')}"
+        fig.setdefault(name, []).append(row)
+    out = {}
+    for name, got in fig.items():
+        out[name] = summary([r["peak_rss_mb"] for r in got], LIMITS_MB[got[0]["kind"]])
+        out[name]["wall_s"] = [r["wall_s"] for r in got]
+        out[name]["wall_s_median"] = statistics.median(out[name]["wall_s"])
+        if all("cpu_s" in r for r in got):
+            out[name]["cpu_s"] = [r["cpu_s"] for r in got]
+        out[name]["load"] = [r["load"] for r in got]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.bench_memory_runs", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=RUNS)
@@ -365,7 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backend", default="torch", help="avsol infer's --backend (default torch)")
     p.add_argument("--record", default=None, metavar="RUNS.jsonl", help="append every run here as it ends")
     p.add_argument("--json", default=None, metavar="OUT")
+    p.add_argument("--from-record", default=None, metavar="RUNS.jsonl",
+                   help="run nothing: summarize the runs a --record file holds")
     a = p.parse_args(argv)
+    if a.from_record:
+        print(json.dumps(from_record(a.from_record), indent=1))
+        return 0
     fig = run(a.runs, a.film, a.only, a.parallel, a.backend, a.seconds, a.record)
     print(json.dumps(fig, indent=1))
     if a.json:

@@ -83,3 +83,21 @@ def test_cli_peak_reports_the_childs_peak_wall_and_cpu(tmp_path):
         cli_peak(["infer", str(tmp_path / "missing.mp4"), "--checkpoint", "x.pt", "--out",
                   str(tmp_path / "m.npz")], log=log)
     assert "missing.mp4" in log.read_text()    # the child's stderr went to the log
+
+
+def test_runs_recorded_side_by_side_are_summarized_per_kind_and_backend(tmp_path):
+    import json
+
+    rec = tmp_path / "runs.jsonl"
+    rows = [{"kind": "infer", "backend": "torch", "peak_rss_mb": p, "wall_s": 10.0, "cpu_s": 5.0, "load": [1, 1, 1]}
+            for p in (700.0, 690.0, 710.0)]
+    rows.append({"kind": "infer", "backend": "openvino", "peak_rss_mb": 1100.0, "wall_s": 8.0, "cpu_s": 4.0,
+                 "load": [1, 1, 1]})
+    rows.append({"kind": "viewer", "peak_rss_mb": 1400.0, "wall_s": 60.0, "load": [2, 2, 2]})
+    rec.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    fig = runs.from_record(str(rec))
+    assert set(fig) == {"infer_torch", "infer_openvino", "viewer"}
+    assert (fig["infer_torch"]["min_mb"], fig["infer_torch"]["median_mb"], fig["infer_torch"]["max_mb"]) == \
+        (690.0, 700.0, 710.0)
+    assert fig["infer_torch"]["every_run_under_limit"] and not fig["infer_openvino"]["every_run_under_limit"]
+    assert fig["viewer"]["limit_mb"] == 1536.0 and "cpu_s" not in fig["viewer"]
