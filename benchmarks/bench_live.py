@@ -27,6 +27,13 @@ The models are loaded as the viewer loads them for live mode: through its ``--ba
 backend's compiled trunk built (``auto``: measured and chosen) before the first round, so
 the ceiling and the loop run the same runtime; ``backend`` says which one computed them.
 
+Each round also reports where the loop's CPU went during its burst (``cores_by_thread``:
+CPU seconds per wall second of the visual, audio, camera and microphone threads, and of
+the rest together: torch's OpenMP workers, a compiled runtime's pool, the decoder's
+threads; read from ``/proc/self/task``, so Linux only) and how often the audio embedding
+was refreshed (``audio_embedding``: every k-th 10 Hz tick, its CPU ms per refresh): under
+load these say more than the wall times.
+
 Three configurations: every demo head (what the viewer shows side by side), the DNM demo
 head alone, and one full-size untrained DNM (ResNet-18 trunks at 224 px, 7 x 7 map, random
 weights; the ``full_7x7`` preset of ``bench_inference``), where the trunk, not the camera,

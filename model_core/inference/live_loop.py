@@ -111,9 +111,11 @@ def torch_threads_here(n: int) -> bool:
     return False
 
 
-def refresh_every(cost_s: float, period_s: float, share: float = AUDIO_CPU_SHARE) -> int:
+def refresh_every(cost_s: float, period_s: float, share: float | None = None) -> int:
     """The k of :data:`AUDIO_CPU_SHARE`: refresh every k-th tick of ``period_s`` so that
-    ``cost_s`` (CPU seconds of one refresh) is at most ``share`` of one core (k >= 1)."""
+    ``cost_s`` (CPU seconds of one refresh) is at most ``share`` of one core (k >= 1;
+    ``share`` None: :data:`AUDIO_CPU_SHARE` as it is when called)."""
+    share = AUDIO_CPU_SHARE if share is None else float(share)
     if not cost_s > 0:
         return 1
     return max(1, int(np.ceil(cost_s / (share * period_s) - 1e-9)))
