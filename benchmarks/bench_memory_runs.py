@@ -9,7 +9,7 @@ its limit: 1 GB for ``avsol infer`` (README), SPEC 8's 1.5 GB for the viewer.
 
 - ``infer``: ``avsol infer FILM --checkpoint CKPT --out MAPS.npz --device cpu --backend B``
   in a fresh child (``bench_memory.cli_peak``: the child's ``VmHWM``, wall and CPU seconds;
-  its progress lines go to ``benchmarks/out/memory_runs_infer_K.log``). The film
+  its progress lines go to ``benchmarks/out/memory_runs_infer_PID_K.log``). The film
   (:func:`long_film`): 600 s of 1280 x 720 30 fps H.264 + AAC made with ffmpeg from six
   kinds of picture with grain and a speech-like sound (120 s of distinct scenes, repeated
   by stream copy), or ``--film PATH``. ``--parallel N`` runs N at a time (each a process of
@@ -233,26 +233,44 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def _pss_kb(pid: int) -> int:
+    """``pid``'s proportional set size (``smaps_rollup``): its resident pages, a page shared
+    with k processes counted 1/k (the libraries both the viewer and its map process map
+    count once over the two); 0 when it can't be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 class _TreeWatch(threading.Thread):
     """Samples this process's descendants (the viewer's map process) every ``every`` s:
     each one's ``VmHWM`` (a peak: sampling misses none of it but what grew in the last
-    interval before it ended) and the largest sum of ``VmRSS`` over the whole tree."""
+    interval before it ended), and the largest sum over the whole tree of ``VmRSS`` (shared
+    library pages counted in each process) and of PSS (counted once)."""
 
     def __init__(self, every: float = 0.25):
         super().__init__(name="tree-watch", daemon=True)
         self.every, self.halt = every, threading.Event()
         self.peaks_kb: dict[int, int] = {}
         self.tree_rss_kb = 0
+        self.tree_pss_kb = 0
 
     def sample(self) -> None:
         me = os.getpid()
-        total = _status_kb(me, "VmRSS") or 0
+        total, pss = _status_kb(me, "VmRSS") or 0, _pss_kb(me)
         for pid in _descendants(me):
             hwm = _status_kb(pid, "VmHWM")
             if hwm is not None:
                 self.peaks_kb[pid] = max(hwm, self.peaks_kb.get(pid, 0))
             total += _status_kb(pid, "VmRSS") or 0
+            pss += _pss_kb(pid)
         self.tree_rss_kb = max(self.tree_rss_kb, total)
+        self.tree_pss_kb = max(self.tree_pss_kb, pss)
 
     def run(self) -> None:
         while not self.halt.wait(self.every):
@@ -264,7 +282,8 @@ def viewer_child(file: str, checkpoints: list[str]) -> dict:
     sound track and models loaded, 12 seeks, 3 x 2 s of playback) in this process, with the
     peaks of the processes it starts (the map process): ``peak_rss_mb`` is the viewer's
     ``VmHWM`` plus each child's, what the viewer holds at most (an upper bound: the
-    peaks need not coincide and shared library pages count in each)."""
+    peaks need not coincide and shared library pages count in each; the sampled PSS sum
+    counts those once)."""
     from benchmarks.bench_viewer import child_memory
 
     t0 = time.perf_counter()
@@ -276,7 +295,8 @@ def viewer_child(file: str, checkpoints: list[str]) -> dict:
     own = fig["peak_rss_mb"]
     kids = [round(kb / 1024, 1) for kb in watch.peaks_kb.values() if kb > 0]
     return {"peak_rss_mb": round(own + sum(kids), 1), "viewer_mb": own, "children_mb": kids,
-            "tree_rss_sampled_max_mb": round(watch.tree_rss_kb / 1024, 1), "stages_mb": fig["vm_hwm_mb"],
+            "tree_rss_sampled_max_mb": round(watch.tree_rss_kb / 1024, 1),
+            "tree_pss_sampled_max_mb": round(watch.tree_pss_kb / 1024, 1), "stages_mb": fig["vm_hwm_mb"],
             "wall_s": round(time.perf_counter() - t0, 1)}
 
 
@@ -328,7 +348,7 @@ def run(runs: int = RUNS, film_path: str | None = None, only: str | None = None,
     lock = threading.Lock()
 
     def one(kind: str, k: int) -> None:
-        log = OUT / f"memory_runs_{kind}_{k}.log"
+        log = OUT / f"memory_runs_{kind}_{os.getpid()}_{k}.log"   # commands side by side: one log each
         got = infer_peak(video, ckpt, backend, log) if kind == "infer" else viewer_peak(hour, ckpts)
         got.update(kind=kind, run=k, load=load(), ended=time.strftime("%H:%M:%S", time.gmtime()), **({"backend": backend} if kind == "infer" else {}))
         with lock:

@@ -49,6 +49,7 @@ def test_the_tree_watch_finds_a_grandchild_and_keeps_its_peak():
         watch.sample()
         assert watch.peaks_kb[grandchildren[0]] >= 60 * 1024
         assert watch.tree_rss_kb >= 60 * 1024 + (runs._status_kb(os.getpid(), "VmRSS") or 0)
+        assert 60 * 1024 <= watch.tree_pss_kb <= watch.tree_rss_kb   # shared pages counted once
         parent.stdin.write("\n")
         parent.stdin.flush()
         parent.wait(timeout=30)
