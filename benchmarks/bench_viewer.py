@@ -257,18 +257,26 @@ def _proc_cpu_s(pid: int | None) -> float:
         return 0.0
 
 
-def _proc_hwm_mb(pid: int | None) -> float | None:
-    """VmHWM of another process in MB (None when it is gone)."""
+def _proc_memory_mb(pid: int | None) -> dict | None:
+    """Another process's memory in MB: ``vm_hwm`` (peak resident, counting the shared library
+    pages the viewer maps too: torch's ~0.5 GB), and now ``pss`` (shared pages split between
+    the processes mapping them) and ``private`` (its own pages: what it adds to the machine's
+    use). None when it is gone."""
     if pid is None:
         return None
+    out = {}
     try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
                 if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
+                    out["vm_hwm"] = round(int(line.split()[1]) / 1024, 1)
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            fields = {ln.split(":")[0]: int(ln.split()[1]) for ln in fh if ln.split()[-1:] == ["kB"]}
+        out["pss"] = round(fields.get("Pss", 0) / 1024, 1)
+        out["private"] = round((fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)) / 1024, 1)
+    except (OSError, ValueError, IndexError):
         pass
-    return None
+    return out or None
 
 
 def _wait(pred, seconds: float) -> bool:
@@ -320,7 +328,7 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     child_cpu = _proc_cpu_s(child) - child_cpu0
-    child_hwm = _proc_hwm_mb(child)
+    child_memory = _proc_memory_mb(child)
     i1 = c.player.index
     due = i1 - i0
     displayed = len({i for i in shown if i0 < i <= i1})
@@ -361,7 +369,7 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
             "map_process": {"pid": child, "steps_in_process": worker.process_steps - steps0[0],
                             "steps_in_thread": worker.thread_steps - steps0[1],
                             "cpu_per_wall_s": round(child_cpu / wall, 2) if child else None,
-                            "vm_hwm_mb": child_hwm, "failure": worker.process_failure}}
+                            "memory_mb": child_memory, "failure": worker.process_failure}}
 
 
 def child_memory(file: str, checkpoints: list[str]) -> dict:

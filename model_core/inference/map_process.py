@@ -67,6 +67,9 @@ def _serve(conn, factory, batch: int) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the parent's to handle
+    from model_core.allocator import bound_heap
+
+    bound_heap()   # the heap bounds the viewer's and the commands' mains set (mallopt is per process)
     from model_core.inference.engine import MapEngine
 
     engine = MapEngine(MapCache(CHILD_CACHE_BYTES), factory, batch)
