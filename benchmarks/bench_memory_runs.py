@@ -233,25 +233,31 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def _pss_kb(pid: int) -> int:
-    """``pid``'s proportional set size (``smaps_rollup``): its resident pages, a page shared
-    with k processes counted 1/k (the libraries both the viewer and its map process map
-    count once over the two); 0 when it can't be read."""
+def _rollup_kb(pid: int) -> dict[str, int]:
+    """``pid``'s ``smaps_rollup`` in kB: ``Pss`` (a page shared with k processes counted
+    1/k, whichever processes they are: on a shared machine, other users of the same
+    libraries lower it) and ``Private`` (pages no other process maps); {} when unreadable."""
+    out = {"Pss": 0, "Private": 0}
     try:
         with open(f"/proc/{pid}/smaps_rollup") as fh:
             for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                key = line.split(":", 1)[0]
+                if key == "Pss":
+                    out["Pss"] = int(line.split()[1])
+                elif key in ("Private_Clean", "Private_Dirty"):
+                    out["Private"] += int(line.split()[1])
     except OSError:
-        pass
-    return 0
+        return {}
+    return out
 
 
 class _TreeWatch(threading.Thread):
     """Samples this process's descendants (the viewer's map process) every ``every`` s:
     each one's ``VmHWM`` (a peak: sampling misses none of it but what grew in the last
     interval before it ended), and the largest sum over the whole tree of ``VmRSS`` (shared
-    library pages counted in each process) and of PSS (counted once)."""
+    library pages counted in each process), of PSS, and of this process's ``VmRSS`` plus
+    its descendants' private pages (what a lone viewer holds: the libraries the map
+    process shares with the viewer counted once)."""
 
     def __init__(self, every: float = 0.25):
         super().__init__(name="tree-watch", daemon=True)
@@ -259,18 +265,23 @@ class _TreeWatch(threading.Thread):
         self.peaks_kb: dict[int, int] = {}
         self.tree_rss_kb = 0
         self.tree_pss_kb = 0
+        self.own_rss_children_private_kb = 0
 
     def sample(self) -> None:
         me = os.getpid()
-        total, pss = _status_kb(me, "VmRSS") or 0, _pss_kb(me)
+        own = _status_kb(me, "VmRSS") or 0
+        total, pss, private = own, _rollup_kb(me).get("Pss", 0), 0
         for pid in _descendants(me):
             hwm = _status_kb(pid, "VmHWM")
             if hwm is not None:
                 self.peaks_kb[pid] = max(hwm, self.peaks_kb.get(pid, 0))
             total += _status_kb(pid, "VmRSS") or 0
-            pss += _pss_kb(pid)
+            roll = _rollup_kb(pid)
+            pss += roll.get("Pss", 0)
+            private += roll.get("Private", 0)
         self.tree_rss_kb = max(self.tree_rss_kb, total)
         self.tree_pss_kb = max(self.tree_pss_kb, pss)
+        self.own_rss_children_private_kb = max(self.own_rss_children_private_kb, own + private)
 
     def run(self) -> None:
         while not self.halt.wait(self.every):
@@ -296,7 +307,9 @@ def viewer_child(file: str, checkpoints: list[str]) -> dict:
     kids = [round(kb / 1024, 1) for kb in watch.peaks_kb.values() if kb > 0]
     return {"peak_rss_mb": round(own + sum(kids), 1), "viewer_mb": own, "children_mb": kids,
             "tree_rss_sampled_max_mb": round(watch.tree_rss_kb / 1024, 1),
-            "tree_pss_sampled_max_mb": round(watch.tree_pss_kb / 1024, 1), "stages_mb": fig["vm_hwm_mb"],
+            "tree_pss_sampled_max_mb": round(watch.tree_pss_kb / 1024, 1),
+            "rss_plus_children_private_sampled_max_mb": round(watch.own_rss_children_private_kb / 1024, 1),
+            "stages_mb": fig["vm_hwm_mb"],
             "wall_s": round(time.perf_counter() - t0, 1)}
 
 

@@ -50,6 +50,8 @@ def test_the_tree_watch_finds_a_grandchild_and_keeps_its_peak():
         assert watch.peaks_kb[grandchildren[0]] >= 60 * 1024
         assert watch.tree_rss_kb >= 60 * 1024 + (runs._status_kb(os.getpid(), "VmRSS") or 0)
         assert 60 * 1024 <= watch.tree_pss_kb <= watch.tree_rss_kb   # shared pages counted once
+        own = runs._status_kb(os.getpid(), "VmRSS")
+        assert own + 60 * 1024 <= watch.own_rss_children_private_kb <= watch.tree_rss_kb + 1024
         parent.stdin.write("\n")
         parent.stdin.flush()
         parent.wait(timeout=30)
