@@ -28,9 +28,9 @@ backend's compiled trunk built (``auto``: measured and chosen) before the first 
 the ceiling and the loop run the same runtime; ``backend`` says which one computed them.
 
 Each round also reports where the loop's CPU went during its burst (``cores_by_thread``:
-CPU seconds per wall second of the visual, audio, camera and microphone threads, and of
-the rest together: torch's OpenMP workers, a compiled runtime's pool, the decoder's
-threads; read from ``/proc/self/task``, so Linux only) and how often the audio embedding
+CPU seconds per wall second of the visual, audio, camera and microphone threads, of the
+camera's decoder threads, and of the rest together: torch's OpenMP workers, a compiled
+runtime's pool; read from ``/proc/self/task``, so Linux only) and how often the audio embedding
 was refreshed (``audio_embedding``: every k-th 10 Hz tick, its CPU ms per refresh): under
 load these say more than the wall times.
 
@@ -116,9 +116,9 @@ def _load(checkpoint, threads: int):
 _TORCH_THREADS: list = []
 
 
-def _thread_cpu() -> dict[int, float]:
-    """CPU seconds (user + system) of every thread of this process, by native thread id
-    (Linux ``/proc/self/task``; empty elsewhere)."""
+def _thread_cpu() -> dict[int, tuple[str, float]]:
+    """(OS name, CPU seconds (user + system)) of every thread of this process, by native
+    thread id (Linux ``/proc/self/task``; empty elsewhere)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     out = {}
     try:
@@ -128,24 +128,28 @@ def _thread_cpu() -> dict[int, float]:
     for tid in tids:
         try:
             with open(f"/proc/self/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                text = f.read()
         except OSError:
             continue
-        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+        comm = text[text.find("(") + 1:text.rfind(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        out[int(tid)] = (comm, (int(fields[11]) + int(fields[12])) / tick)
     return out
 
 
-def _cpu_by_thread(before: dict[int, float], after: dict[int, float], wall: float) -> dict:
+def _cpu_by_thread(before: dict, after: dict, wall: float) -> dict:
     """Cores' worth of CPU (CPU seconds / wall second) of the loop's named threads
-    (visual, audio, camera, microphone) and of the rest together (torch's OpenMP workers,
-    the compiled runtimes' pools, decoder threads): where the loop's CPU goes, a figure
-    that the machine's load does not inflate as it does wall times."""
+    (visual, audio, camera, microphone), of the camera's FFmpeg decoder threads (OS names
+    ``av:...``) and of the rest together (torch's OpenMP workers, a compiled runtime's
+    pool): where the loop's CPU goes, a figure that the machine's load does not inflate as
+    it does wall times."""
     names = {t.native_id: t.name for t in threading.enumerate()}
     out: dict[str, float] = {}
-    for tid, cpu in after.items():
-        used = cpu - before.get(tid, 0.0)
+    for tid, (comm, cpu) in after.items():
+        used = cpu - before.get(tid, ("", 0.0))[1]
         name = names.get(tid, "")
-        key = name.replace("avsol-live-", "") if name.startswith("avsol-live") else "other"
+        key = (name.replace("avsol-live-", "") if name.startswith("avsol-live")
+               else "decoder" if comm.startswith("av:") else "other")
         out[key] = out.get(key, 0.0) + used
     return {k: round(v / wall, 3) for k, v in sorted(out.items()) if v > 0}
 

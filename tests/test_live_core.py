@@ -383,12 +383,45 @@ def test_refresh_every_by_hand():
 
 
 def test_the_audio_embedding_is_refreshed_within_its_cpu_share(live_clip):
-    """At 100 ticks a second, a refresh costing 1.2 ms of CPU (a CPU clock the test drives:
-    the fake's embedding adds 1.2 ms to it) is made every 3rd tick of the audio thread
-    (1.2 ms <= 0.05 x 3 x 10 ms); the first tick embeds at once (nothing held yet)."""
+    """While the trunk keeps the visual thread busy (each pass takes all the loop's time:
+    the fake's pass moves the loop's clock 40 ms, nothing else does), a refresh costing
+    1.2 ms of CPU (a CPU clock the test drives: the fake's embedding adds 1.2 ms to it) at
+    100 ticks a second is made every 3rd tick of the audio thread (1.2 ms <= 0.05 x 3 x
+    10 ms); the first tick embeds at once (nothing held yet)."""
     from model_core.inference import live_loop as ll
 
-    assert ll.AUDIO_CPU_SHARE == 0.05
+    assert (ll.AUDIO_CPU_SHARE, ll.AUDIO_BOUND_WHEN_BUSY) == (0.05, 0.8)
+    cpu = {"t": 0.0}
+    clock = FakeClock()
+
+    class Costly(FakeLocalizer):
+        def embed_audio(self, windows):
+            cpu["t"] += 0.0012
+            return super().embed_audio(windows)
+
+        def predict(self, frames, emb, audio_index=None):
+            clock.advance(0.04)
+            return super().predict(frames, emb, audio_index)
+
+    loop = LiveLoop({"m": Costly("m")}, open_frames=lambda: FileCameraFrames(live_clip).start(),
+                    open_audio=lambda: FileMicrophone(live_clip).start(), cpu_clock=lambda: cpu["t"],
+                    audio_hz=100, clock=clock).start()
+    try:
+        assert wait_for(lambda: loop.audio_ticks >= 20 and loop.stats.mapped >= 3)
+    finally:
+        assert loop.stop()
+    assert loop.visual_busy == 1.0
+    assert loop.audio_every == 3
+    # tick 1 embeds (nothing held yet), then every 3rd tick
+    assert loop.stats.audio_refreshes == 1 + (loop.audio_ticks - 1) // 3
+    assert not live_threads()
+
+
+def test_the_audio_embedding_is_refreshed_every_tick_while_the_camera_limits(live_clip):
+    """The same costly refresh, but the trunk takes no time (the visual thread waits for
+    the 25 fps camera most of the time): the cores have room, every tick refreshes."""
+    from model_core.inference import live_loop as ll
+
     cpu = {"t": 0.0}
 
     class Costly(FakeLocalizer):
@@ -400,12 +433,10 @@ def test_the_audio_embedding_is_refreshed_within_its_cpu_share(live_clip):
                     open_audio=lambda: FileMicrophone(live_clip).start(), cpu_clock=lambda: cpu["t"],
                     audio_hz=100).start()
     try:
-        assert wait_for(lambda: loop.audio_ticks >= 20)
+        assert wait_for(lambda: loop.visual_busy < ll.AUDIO_BOUND_WHEN_BUSY and loop.audio_every == 1
+                        and loop.stats.audio_refreshes >= 5)
     finally:
         assert loop.stop()
-    assert loop.audio_every == 3
-    # tick 1 embeds (nothing held yet), then every 3rd tick
-    assert loop.stats.audio_refreshes == 1 + (loop.audio_ticks - 1) // 3
     assert not live_threads()
 
 

@@ -7,7 +7,8 @@ SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on 
   of the last ``audio_window_s`` seconds heard (its own window: 1 s for our heads, 3 s for
   EZ-VSL, 10 s for LVS; one log-mel for all our heads, each model's audio trunk once: the
   engine's :func:`~model_core.inference.engine.embed_windows`, per window length) every
-  tick while that costs at most :data:`AUDIO_CPU_SHARE` of one core, else every k-th tick
+  tick while that costs at most :data:`AUDIO_CPU_SHARE` of one core or the visual trunk
+  leaves the cores room (:data:`AUDIO_BOUND_WHEN_BUSY`), else every k-th tick
   (:func:`refresh_every`; a new audio source at once). Its torch ops run on one thread
   (:data:`AUDIO_THREADS`), so the visual trunk keeps the cores. The live ring
   (``live_sources.RING_SECONDS``) holds the longest window;
@@ -63,8 +64,18 @@ AUDIO_THREADS = 1
 #: of the audio thread (``audio_hz``), k the smallest for which its measured CPU time per
 #: refresh fits in this share of k ticks. The window slides slowly (1 s heard, 0.1 s a
 #: tick): a cheap audio trunk is refreshed every tick, a costly one less often, and the
-#: visual trunk keeps the rest of the cores.
+#: visual trunk keeps the rest of the cores. The cost is the audio thread's own CPU time:
+#: all of it on torch (one thread, :data:`AUDIO_THREADS`), a part of it where a compiled
+#: runtime's pool computes the audio trunk. A full-size head's refresh (log-mel ~1 ms +
+#: the audio ResNet-18, one thread) took 18 ms of CPU on the 2-core development machine
+#: (28-33 ms under a load of 20-26): every 4th tick (2.5 Hz) there, instead of 10 Hz at
+#: ~0.2 of a core; the demo heads' small trunks stay at 10 Hz (``benchmarks/README.md``, live).
 AUDIO_CPU_SHARE = 0.05
+#: ... a bound that applies while the visual thread spends at least this fraction of its
+#: time in passes (``LiveLoop.visual_busy``: the trunk, not the camera, limits the maps).
+#: Below it the cores have room (the demo heads: a 30 fps camera, trunks of a few ms) and
+#: the embedding is refreshed every tick.
+AUDIO_BOUND_WHEN_BUSY = 0.8
 
 
 @dataclass
@@ -216,6 +227,10 @@ class LiveLoop:
         #: the audio embedding is refreshed every ``audio_every``-th audio tick
         #: (:func:`refresh_every` of ``audio_cost_s``, the CPU seconds of the last refresh)
         self.audio_every = 1
+        #: fraction of the visual thread's time spent in passes (on ``clock``, a moving
+        #: average over passes; 1 until a pass shows otherwise)
+        self.visual_busy = 1.0
+        self._pass_end: float | None = None
         self.audio_cost_s = 0.0
         self.audio_ticks = 0
         #: model keys by the seconds of audio they hear (each length read and embedded once)
@@ -319,7 +334,8 @@ class LiveLoop:
                 cpu = self.cpu_clock()
                 self._embed(audio, akey, cache)
                 self.audio_cost_s = self.cpu_clock() - cpu
-                self.audio_every = refresh_every(self.audio_cost_s, self.audio_period)
+                self.audio_every = (refresh_every(self.audio_cost_s, self.audio_period)
+                                    if self.visual_busy >= AUDIO_BOUND_WHEN_BUSY else 1)
             if self.on_spectrogram is not None and self.spectrogram_seconds > 0:
                 self._spectrogram(audio)
             self._stop.wait(max(0.0, self.audio_period - (self.clock() - tick)))
@@ -385,7 +401,9 @@ class LiveLoop:
             if f is None or not self._emb_ready.wait(0.25):
                 continue
             last = f.index
+            began = self.clock()
             self.latest = result = self.predict(f)
+            self._busy(began, result.done)
             self.stats.record_maps(result.done)
             rec = self.recorder
             if rec is not None:
@@ -393,6 +411,16 @@ class LiveLoop:
             if self.on_maps is not None:
                 self.on_maps(result)
         self._close_frames()
+
+    def _busy(self, began: float, done: float) -> None:
+        """Update :attr:`visual_busy` with a pass from ``began`` to ``done`` (clock times):
+        its share of the time since the previous pass ended (the wait for this frame
+        included)."""
+        prev, self._pass_end = self._pass_end, done
+        if prev is None or done - prev <= 0:
+            return
+        share = min(1.0, max(0.0, (done - began) / (done - prev)))
+        self.visual_busy = 0.8 * self.visual_busy + 0.2 * share
 
     def _close_frames(self) -> None:
         f, self.frames = self.frames, None
