@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -57,6 +58,13 @@ def no_thread_left():
     imported for it).
     """
     yield
+    # A compiled backend's background build (model_core.inference.backends.routed) outlives
+    # a test that only needed torch's first answer: stopped here after its current phase,
+    # or it compiles, or auto measures, on the cores of the tests that follow (doubling
+    # their CPU time in a full run).
+    routed = sys.modules.get("model_core.inference.backends.routed")
+    if routed is not None:
+        routed._close_all()
     workers = sys.modules.get("avsol_viewer.workers")
     if workers is None:
         return
@@ -177,6 +185,68 @@ def make_tiny_checkpoint(tmp_path_factory):
     return make
 
 
+class EarlyChild:
+    """A child process started when the run starts (:func:`pytest_collection_finish`), so
+    a long single-threaded check (a cold mypy: ~30 s of CPU on a clean clone, as in CI) runs
+    on a core the tests leave idle instead of after them; its test waits for it with
+    :meth:`result`. Output goes to files, so a long report never blocks the child."""
+
+    def __init__(self, args: list[str], **popen):
+        self.args = args
+        self._out, self._err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err, text=True, **popen)
+
+    def result(self, timeout: float) -> subprocess.CompletedProcess:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+        out = []
+        for f in (self._out, self._err):
+            f.seek(0)
+            out.append(f.read())
+            f.close()
+        return subprocess.CompletedProcess(self.args, self.proc.returncode, *out)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+#: Children started early, by test node id: (the command, its Popen keywords). A test
+#: listed here takes its result from the ``early_child`` fixture, which runs the same
+#: command at once where the test was not selected when the run started (``-k``, ``-m``).
+EARLY = {
+    "tests/test_types.py::test_model_core_type_checks": ([sys.executable, "-m", "mypy"], {"cwd": str(REPO)}),
+}
+_early: dict[str, EarlyChild] = {}
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly:
+        return
+    selected = {item.nodeid for item in session.items}
+    for nodeid, (args, popen) in EARLY.items():
+        if nodeid in selected:
+            _early[nodeid] = EarlyChild(args, **popen)
+
+
+@pytest.fixture
+def early_child(request) -> EarlyChild:
+    """This test's child of :data:`EARLY`: the one started with the run, else started now."""
+    nodeid = request.node.nodeid
+    child = _early.pop(nodeid, None)
+    if child is None:
+        args, popen = EARLY[nodeid]
+        child = EarlyChild(args, **popen)
+    yield child
+    child.kill()
+
+
 def pytest_unconfigure(config):
+    for child in _early.values():   # started, but the run stopped before their tests (-x)
+        child.kill()
     if _RUN_CACHE is not None:
         shutil.rmtree(_RUN_CACHE, ignore_errors=True)

@@ -3,7 +3,9 @@ call with the wrong argument, a None used as a value or a misspelt attribute bef
 does.
 
 mypy runs in a child process from the repository root, as a developer runs it (`mypy`); its
-incremental cache (``.mypy_cache``, ignored by git) makes a rerun take seconds.
+incremental cache (``.mypy_cache``, ignored by git) makes a rerun take seconds. A clean clone
+(CI) has no cache: the whole-package check is then ~30 s of one core, so ``tests/conftest.py``
+starts it when the run starts (``EARLY``), beside the other tests, and the test waits for it.
 """
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ def _mypy(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow   # a cold mypy run over model_core: 1-5 min on a loaded 2-core machine
-def test_model_core_type_checks():
-    proc = _mypy()
+def test_model_core_type_checks(early_child):
+    proc = early_child.result(timeout=600)               # `mypy`, from the repository root
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert "Success: no issues found" in proc.stdout
     checked = int(proc.stdout.rsplit("no issues found in ", 1)[1].split()[0])
