@@ -401,6 +401,62 @@ def child_memory(file: str, checkpoints: list[str]) -> dict:
             "peak_rss_mb": round(stages["after_playback"] / 2**20, 1), "rss_at_end_mb": round(rss_now / 2**20, 1)}
 
 
+def map_cost(file: str, frames: int = 120, batches: tuple[int, ...] = (4, 8), heads: list[str] | None = None,
+             backend: str | None = None) -> dict:
+    """What the map child spends per second of video playing at stride 1, in process CPU
+    seconds (all threads; steadier than wall time on a shared machine): decoding each frame
+    at the heads' input size alone, then decoding + every head's map of every frame, per
+    batch size. ``backend``: the heads' (default the viewer's, or ``AVSOL_BENCH_BACKEND``),
+    compiled and warmed before timing. Alone: ``python -m benchmarks.bench_viewer mapcost
+    FILE [FRAMES [BATCH ...]]``."""
+    import functools
+    import resource
+
+    from model_core.inference.audio_sources import AudioSpec
+    from model_core.inference.backends import DEFAULT_BACKEND
+    from model_core.inference.engine import MapEngine, default_localizer
+    from model_core.inference.frame_sources import FrameSpec
+    from model_core.inference.map_cache import MapCache
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    heads = heads or [str(DEMO_MODELS / f"{h}.pt") for h in HEADS]
+    backend = backend or os.environ.get("AVSOL_BENCH_BACKEND", DEFAULT_BACKEND)
+    spec, audio = FrameSpec(file), AudioSpec()
+    out: dict = {"file": file, "frames": frames, "heads": heads, "backend": backend, "load_before": load()}
+    reader = spec.open()
+    fps = 1.0 / max(reader.time_at(1) - reader.time_at(0), 1e-6)
+    reader.read([0], 224)
+    c0 = cpu()
+    for i in range(1, 1 + frames):
+        reader.read([i], 224)
+    out["decode_cpu_s_per_video_s"] = round((cpu() - c0) / frames * fps, 3)
+    reader.close()
+    start = 300
+    for b in batches:
+        engine = MapEngine(MapCache(), functools.partial(default_localizer, backend=backend), b)
+        for h in heads:
+            engine.load(h)
+        warm = list(range(start - b, start))
+        engine.compute("v", spec, audio, warm, 1.0)
+        for loc in engine.models.values():   # compiled before timing (torch: nothing to wait for)
+            for step in (getattr(loc, "_visual", None), getattr(loc, "_audio", None)):
+                if step is not None:
+                    step.wait()
+        engine.compute("v", spec, audio, [i - 32 for i in warm], 1.0)
+        c0 = cpu()
+        for i in range(start, start + frames, b):
+            engine.compute("v", spec, audio, list(range(i, i + b)), 1.0)
+        out[f"batch_{b}_cpu_s_per_video_s"] = round((cpu() - c0) / frames * fps, 3)
+        out["backend_used"] = sorted({str(loc.backend_used) for loc in engine.models.values()})
+        engine.close()
+        start += frames + 64
+    out["load_after"] = load()
+    return out
+
+
 # -- the parent: run children, collect figures ---------------------------------------------
 def _env() -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
@@ -471,6 +527,9 @@ def main(argv: list[str]) -> int:
         print(json.dumps(child_playback(argv[1], argv[3:], float(argv[2]))), flush=True)
     elif argv and argv[0] == "startup":  # startup FILE [RUNS]: only the start-up figure
         print(json.dumps(startup(Path(argv[1]), int(argv[2]) if len(argv) > 2 else 5)), flush=True)
+    elif argv and argv[0] == "mapcost":  # mapcost FILE [FRAMES [BATCH ...]]
+        batches = tuple(int(b) for b in argv[3:]) or (4, 8)
+        print(json.dumps(map_cost(argv[1], int(argv[2]) if len(argv) > 2 else 120, batches)), flush=True)
     elif argv and argv[0] == "memory":
         print(json.dumps(child_memory(argv[1], argv[2:])), flush=True)
     else:
