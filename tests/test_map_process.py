@@ -160,3 +160,29 @@ def test_a_factory_that_cannot_be_sent_keeps_the_maps_in_the_thread(qtbot, index
         assert service.ready_at(0) and service.worker.thread_steps > 0
     finally:
         service.stop()
+
+
+def _gpu_fake(path):
+    """A model the loader put on a GPU (a fake: its device says so)."""
+    from fakes import FakeLocalizer
+
+    loc = FakeLocalizer("g")
+    loc.device = "cuda:0"
+    return loc
+
+
+def test_models_on_a_gpu_keep_the_maps_in_the_thread(qtbot, index_clip):
+    """No child beside a GPU: it would hold a second CUDA context and copy of each model."""
+    from avsol_viewer.maps.map_service import MapService
+
+    service = MapService(_gpu_fake, map_process=True)
+    try:
+        service.load_checkpoint("/models/g.pt")
+        qtbot.waitUntil(lambda: len(service.models) == 1, timeout=60000)
+        assert service.worker.process is None and service.worker.process_failure == "models on cuda:0"
+        service.set_video(str(index_clip), FrameSpec(str(index_clip)), fps=25.0)
+        with qtbot.waitSignal(service.idle, timeout=30000):
+            service.want(0)
+        assert service.ready_at(0) and service.worker.thread_steps > 0
+    finally:
+        service.stop()

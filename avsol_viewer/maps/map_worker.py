@@ -234,6 +234,10 @@ class MapWorker(TrackedThread):
             return
         with self._cond:
             self._loaded[info.key] = self.engine.models[info.key]
+        if self.process is not None and not str(info.device).startswith("cpu"):
+            # on a GPU the thread holds the GIL only to launch kernels, and a child would hold
+            # a second CUDA context and copy of every model: the thread computes
+            self._process_failed(f"models on {info.device}", warn=False)
         self._in_process(lambda p: p.load(path, family))
         self._served = -1  # the current request must be served for the new model too
         self.models_changed.emit(list(self.engine.infos))
@@ -283,9 +287,9 @@ class MapWorker(TrackedThread):
         except MapProcessError as exc:
             self._process_failed(str(exc))
 
-    def _process_failed(self, why: str) -> None:
-        """The child is no longer used: one warning line; maps go on in this thread."""
-        log.warning("%s: computing the maps in the viewer's thread from now on", why)
+    def _process_failed(self, why: str, warn: bool = True) -> None:
+        """The child is no longer used: one warning line (``warn``); maps go on in this thread."""
+        (log.warning if warn else log.info)("%s: computing the maps in the viewer's thread from now on", why)
         self.process_failure = why
         proc, self.process = self.process, None
         if proc is not None:
