@@ -68,7 +68,7 @@ AUDIO_THREADS = 1
 #: all of it on torch (one thread, :data:`AUDIO_THREADS`), a part of it where a compiled
 #: runtime's pool computes the audio trunk. A full-size head's refresh (log-mel ~1 ms +
 #: the audio ResNet-18, one thread) took 18 ms of CPU on the 2-core development machine
-#: (28-33 ms under a load of 20-26): every 4th tick (2.5 Hz) there, instead of 10 Hz at
+#: (24-36 ms under a load of 15-26): every 4th tick (2.5 Hz) there, instead of 10 Hz at
 #: ~0.2 of a core; the demo heads' small trunks stay at 10 Hz (``benchmarks/README.md``, live).
 AUDIO_CPU_SHARE = 0.05
 #: ... a bound that applies while the visual thread spends at least this fraction of its
