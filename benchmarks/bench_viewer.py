@@ -395,8 +395,12 @@ def child_memory(file: str, checkpoints: list[str]) -> dict:
         c.player.pause()
     stages["after_playback"] = _rss("VmHWM")
     rss_now = _rss("VmRSS")
+    # the maps' child process (as avsol-viewer's window): its memory comes on top of the
+    # viewer's VmHWM above, which counts the viewer process alone
+    proc = c.maps.worker.process
+    child = _proc_memory_mb(proc.pid) if proc is not None else None
     win.close()
-    return {"duration_s": round(duration, 1), "track_loaded": bool(track),
+    return {"duration_s": round(duration, 1), "track_loaded": bool(track), "map_process_memory_mb": child,
             "vm_hwm_mb": {k: round(v / 2**20, 1) for k, v in stages.items()},
             "peak_rss_mb": round(stages["after_playback"] / 2**20, 1), "rss_at_end_mb": round(rss_now / 2**20, 1)}
 
