@@ -11,6 +11,9 @@ only every k-th frame's (:class:`PlayingStride`, from the worker's measured pace
 overlay shows the nearest earlier map: the frames displayed come first, the maps per frame
 second.
 
+With ``map_process`` (``avsol-viewer``'s window), the worker computes the maps in a child
+process, off the viewer's GIL (``MapWorker``); what this service asks and reads is the same.
+
 Any model is a head: ours or a published family's, loaded by pointing at its
 file. What the display needs to know about a loaded model beyond ``ModelInfo`` (its
 family, the scale of its native maps, the part of the frame it sees) is read once from
