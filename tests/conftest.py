@@ -215,31 +215,31 @@ class EarlyChild:
             self.proc.wait()
 
 
-#: Children started early, by test node id: (the command, its Popen keywords). A test
-#: listed here takes its result from the ``early_child`` fixture, which runs the same
-#: command at once where the test was not selected when the run started (``-k``, ``-m``).
-EARLY = {
-    "tests/test_types.py::test_model_core_type_checks": ([sys.executable, "-m", "mypy"], {"cwd": str(REPO)}),
-}
 _early: dict[str, EarlyChild] = {}
+
+
+def _early_spec(item) -> tuple[list[str], dict] | None:
+    """``EARLY[test name]`` of the test's module: (the command, its Popen keywords). A module
+    declares beside its tests the children whose commands need no fixture of the test."""
+    return getattr(getattr(item, "module", None), "EARLY", {}).get(item.name)
 
 
 def pytest_collection_finish(session):
     if session.config.option.collectonly:
         return
-    selected = {item.nodeid for item in session.items}
-    for nodeid, (args, popen) in EARLY.items():
-        if nodeid in selected:
-            _early[nodeid] = EarlyChild(args, **popen)
+    for item in session.items:
+        spec = _early_spec(item)
+        if spec is not None:
+            _early[item.nodeid] = EarlyChild(spec[0], **spec[1])
 
 
 @pytest.fixture
 def early_child(request) -> EarlyChild:
-    """This test's child of :data:`EARLY`: the one started with the run, else started now."""
-    nodeid = request.node.nodeid
-    child = _early.pop(nodeid, None)
+    """This test's child of its module's ``EARLY``: the one started with the run, else (a
+    test run apart from its session's start, as by a rerun) started now."""
+    child = _early.pop(request.node.nodeid, None)
     if child is None:
-        args, popen = EARLY[nodeid]
+        args, popen = _early_spec(request.node)
         child = EarlyChild(args, **popen)
     yield child
     child.kill()

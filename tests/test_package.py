@@ -8,28 +8,32 @@ import textwrap
 from model_core.cli import build_parser, main
 
 
-def test_model_core_imports_without_qt():
-    # Make Qt unimportable, then import every model_core module: none may need Qt.
-    code = textwrap.dedent(
-        """
-        import importlib, pkgutil, sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'pyqtgraph', 'shiboken6'):
-                    raise ImportError('Qt is blocked in this test: ' + name)
-                return None
-        sys.meta_path.insert(0, Block())
-        import model_core
-        names = [m.name for m in pkgutil.walk_packages(model_core.__path__, 'model_core.')
-                 if not m.name.endswith('__main__')]
-        for name in names:
-            importlib.import_module(name)
-        bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')]
-        assert not bad, bad
-        print(len(names))
-        """
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+# Make Qt unimportable, then import every model_core module: none may need Qt.
+QT_BLOCKED_IMPORTS = textwrap.dedent(
+    """
+    import importlib, pkgutil, sys
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'pyqtgraph', 'shiboken6'):
+                raise ImportError('Qt is blocked in this test: ' + name)
+            return None
+    sys.meta_path.insert(0, Block())
+    import model_core
+    names = [m.name for m in pkgutil.walk_packages(model_core.__path__, 'model_core.')
+             if not m.name.endswith('__main__')]
+    for name in names:
+        importlib.import_module(name)
+    bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')]
+    assert not bad, bad
+    print(len(names))
+    """
+)
+#: Started when the run starts, beside the other tests (tests/conftest.py, ``early_child``).
+EARLY = {"test_model_core_imports_without_qt": ([sys.executable, "-c", QT_BLOCKED_IMPORTS], {})}
+
+
+def test_model_core_imports_without_qt(early_child):
+    out = early_child.result(timeout=300)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.strip()) > 3
 

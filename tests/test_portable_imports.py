@@ -61,11 +61,15 @@ def _modules_on_disk():
             yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+#: The walk, started when the run starts, beside the other tests (tests/conftest.py, ``early_child``).
+EARLY = {"test_every_module_imports_without_posix_only_modules": (
+    [sys.executable, "-c", CHILD, ",".join(BLOCKED)],
+    {"cwd": str(ROOT), "env": {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}})}
+
+
 @pytest.mark.slow   # imports torch, Qt and every module: ~30 s on a loaded 2-core machine
-def test_every_module_imports_without_posix_only_modules():
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", CHILD, ",".join(BLOCKED)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+def test_every_module_imports_without_posix_only_modules(early_child):
+    proc = early_child.result(timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "model_core.outputs.lock" in result["seen"] and "avsol_viewer.app" in result["seen"]

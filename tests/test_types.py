@@ -5,7 +5,7 @@ does.
 mypy runs in a child process from the repository root, as a developer runs it (`mypy`); its
 incremental cache (``.mypy_cache``, ignored by git) makes a rerun take seconds. A clean clone
 (CI) has no cache: the whole-package check is then ~30 s of one core, so ``tests/conftest.py``
-starts it when the run starts (``EARLY``), beside the other tests, and the test waits for it.
+starts it when the run starts (``EARLY`` below), beside the other tests, and the test waits for it.
 """
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+#: The whole-package check, started when the run starts (tests/conftest.py, ``early_child``).
+EARLY = {"test_model_core_type_checks": ([sys.executable, "-m", "mypy"], {"cwd": str(ROOT)})}
 
 
 def _mypy(*args: str) -> subprocess.CompletedProcess:
