@@ -72,6 +72,7 @@ def test_names_are_the_cli_vocabulary():
     assert PRECISIONS == ("fp32", "bf16")
 
 
+@pytest.mark.slow   # compiles both trunks: seconds each, kept out of the fast subset
 @pytest.mark.parametrize("backend", COMPILED)
 def test_dnm_head_maps_equal_torch(backend, tiny_checkpoint):
     ckpt = tiny_checkpoint(image_size=64, map_size=8)
@@ -115,6 +116,7 @@ def test_published_family_maps_equal_torch(tmp_path):
                                    normalise(want, ref.map_kind, ref.tau), rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow   # compiles twice
 def test_second_load_compiles_nothing(tiny_checkpoint, tmp_path, cache):
     import shutil
 
@@ -218,6 +220,7 @@ def test_cpu_probe_reads_the_flags(monkeypatch):
     assert capability.cpu_bf16() is True
 
 
+@pytest.mark.slow   # compiles both runtimes and measures
 def test_auto_measures_once_and_records_its_choice(tiny_checkpoint, cache):
     ckpt = tiny_checkpoint(image_size=64, map_size=8)
     frames, audio = frames_and_audio()
