@@ -55,7 +55,11 @@ Everything runs in one process, in one run, with 2 torch threads:
   same field loop (torch eager at batch 1: what the field's scripts run) and its largest
   map and report difference from torch's report; ``backend`` / ``speedup_vs_field_best``:
   the fastest of them whose maps equal torch's to 1e-5 (torch if none);
-  ``speedup_vs_field_1head`` stays torch eager's evaluation.
+  ``speedup_vs_field_1head`` stays torch eager's evaluation. Per backend (and
+  ``torch_trunks`` for torch) ``trunks_s`` / ``trunks_cpu_s``: both trunks alone through
+  that backend on the evaluation's batches (random inputs), and ``cpu_bound_vs_field`` =
+  the field loop's CPU seconds (``field_cpu_s``) over theirs: the most the evaluation's
+  CPU-second speedup could reach if it spent nothing but the trunks.
 Also the size actually run, the set's generation time (0 when reused) and the wall time.
 The variants run in blocks around ``run_eval`` (see :func:`run`).
 """
@@ -364,6 +368,19 @@ def run(quick: bool = False, n_videos: int | None = None, model: str | None = No
         clock.time(f"b1_{name}", batched, 1, None, blocs, f"_{name}")
     if built:   # torch again after them: the faster of its two runs is what they are held to
         clock.time("b1_torch_after", batched, 1, None, None, "_torch_after")
+
+    def trunks(loc, n):
+        """Both trunks as the evaluation runs them through ``loc``'s backend (n frames
+        and n windows, random inputs), nothing else: what bounds that backend's speedup."""
+        x = torch.randint(0, 256, (n, 3, s, s), dtype=torch.uint8).contiguous(memory_format=torch.channels_last)
+        a = torch.randn(n, 1, 64, 101)
+        with torch.inference_mode():
+            loc._visual(x)
+            loc._audio(a)
+
+    for name, bl in [("torch", locs[0])] + [(k, b[0][0]) for k, b in built.items()]:
+        for v in videos:
+            clock.time(f"trunks_{name}", trunks, bl, len(v.segments))
     if only_backends:
         return _backend_figures(clock, videos, locs, built, reported, n_items, model, size, root, synth_s, t_all)
     clock.time("b1_ahead", batched, 1, "models")   # the next video decoded while the models run
@@ -470,6 +487,18 @@ def _backend_figures(clock, videos, locs, built, reported, n_items, model, size,
     fig["torch_1head_s_before_after"] = [round(clock.wall[k], 3) for k in ("b1", "b1_torch_after") if k in clock.wall]
     fig["speedup_vs_field_1head_torch"] = round(field / torch_s, 3)
     fig["cpu_speedup_vs_field_1head_torch"] = round(field_cpu / torch_cpu, 3)
+    fig["field_cpu_s"] = round(field_cpu, 2)
+
+    def bound(name):
+        """The trunks alone through backend ``name``: seconds, CPU seconds, and the field's
+        CPU seconds over theirs (the most an evaluation spending nothing else could reach)."""
+        k = f"trunks_{name}"
+        if k not in clock.cpu:
+            return {}
+        return {"trunks_s": round(clock.wall[k], 3), "trunks_cpu_s": round(clock.cpu[k], 2),
+                "cpu_bound_vs_field": round(field_cpu / clock.cpu[k], 3)}
+
+    fig["torch_trunks"] = bound("torch")
     per: dict = {}
     best, best_s = "torch", torch_s
     for name, (blocs, build_s, counts) in built.items():
@@ -479,7 +508,8 @@ def _backend_figures(clock, videos, locs, built, reported, n_items, model, size,
                      "batched_1head_s": round(t, 3), "speedup_vs_field_1head": round(field / t, 3),
                      "vs_torch_eval": round(torch_s / t, 3),
                      "cpu_speedup_vs_field_1head": round(field_cpu / clock.cpu[f"b1_{name}"], 3),
-                     "max_map_diff_vs_torch": float(f"{dmap:.3g}"), "max_report_diff_vs_torch": float(f"{dfig:.3g}")}
+                     "max_map_diff_vs_torch": float(f"{dmap:.3g}"), "max_report_diff_vs_torch": float(f"{dfig:.3g}"),
+                     "eval_cpu_s": round(clock.cpu[f"b1_{name}"], 2), **bound(name)}
         if dmap <= 1e-5 and t < best_s:
             best, best_s = name, t
     fig["backends"] = per
