@@ -346,3 +346,56 @@ def test_on_a_gpu_the_trunks_stay_torch(caplog):
     for step in (named, auto):
         assert torch.equal(step(x), x * 2.0)
         assert step._thread is None and step.wait(0) and step.used() == "torch"
+
+
+QTHREAD_SCRIPT = """
+import torch
+from PySide6.QtCore import QCoreApplication, QThread
+from model_core.inference.backends.routed import RoutedStep
+
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+net.step = net.forward
+x = torch.randn(2, 3, 16, 16)
+
+
+class Worker(QThread):
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def run(self):
+        with torch.inference_mode():
+            self.step(x)
+            assert self.step.wait(120)
+            self.step(x)
+
+
+app = QCoreApplication([])
+for _ in range(2):   # the second thread uses a runner built while the first one served
+    step = RoutedStep(net, "step", "openvino")
+    worker = Worker(step)
+    worker.start()
+    worker.wait()
+    assert step.used() == "torch+openvino", step.used()
+    step.close()
+print("ended")
+"""
+
+
+@pytest.mark.slow
+def test_openvino_in_a_qthread_survives_the_thread_ending(tmp_path):
+    """The viewer's map worker is a QThread: a runner that kept its infer request in a
+    thread-local had it destroyed during the thread's teardown, and the process died of
+    SIGSEGV when the thread ended (a child process, so a crash fails this test, not the run)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("openvino")
+    script = tmp_path / "qthread_openvino.py"
+    script.write_text(QTHREAD_SCRIPT)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "AVSOL_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=os.getcwd())
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip().endswith("ended")

@@ -121,21 +121,32 @@ def _numpy(x: torch.Tensor) -> np.ndarray:
 
 
 class OpenVINORunner:
-    """A compiled OpenVINO model; one infer request per calling thread."""
+    """A compiled OpenVINO model, callable from any thread.
+
+    Infer requests are lent from a pool held by the runner, one per concurrent call, not
+    kept in a ``threading.local``: a thread-local request is destroyed while its thread's
+    Python state is being torn down, and OpenVINO's destructor releases the GIL there,
+    which crashed the viewer (SIGSEGV) when its map ``QThread`` ended."""
 
     name = "openvino"
 
     def __init__(self, compiled):
         self.compiled = compiled
-        self._local = threading.local()
+        self._free: list = []
+        self._lock = threading.Lock()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        req = getattr(self._local, "request", None)
+        with self._lock:
+            req = self._free.pop() if self._free else None
         if req is None:
-            req = self._local.request = self.compiled.create_infer_request()
-        req.infer({0: _numpy(x)})
-        # the request reuses its output buffer: copy before the next call overwrites it
-        return torch.from_numpy(np.array(req.get_output_tensor(0).data, dtype=np.float32))
+            req = self.compiled.create_infer_request()
+        try:
+            req.infer({0: _numpy(x)})
+            # the request reuses its output buffer: copy before it is lent again
+            return torch.from_numpy(np.array(req.get_output_tensor(0).data, dtype=np.float32))
+        finally:
+            with self._lock:
+                self._free.append(req)
 
 
 class OnnxRuntimeRunner:
