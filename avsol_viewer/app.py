@@ -291,6 +291,7 @@ def _main(args: argparse.Namespace) -> int:
         app.setWindowIcon(QIcon(str(icon)))
     from avsol_viewer.controller import ViewerController, wall_clock
     from avsol_viewer.main_window import MainWindow
+    from avsol_viewer.maps.map_worker import PROCESS_REQUESTED
     from avsol_viewer.settings import ViewerSettings
 
     headless = bool(args.screenshot)
@@ -300,7 +301,7 @@ def _main(args: argparse.Namespace) -> int:
 
     controller = ViewerController(
         localizer_factory=functools.partial(default_localizer, backend=args.backend, precision=args.precision),
-        clock_factory=wall_clock if headless else None, map_process=not headless)
+        clock_factory=wall_clock if headless else None, map_process=not headless and PROCESS_REQUESTED)
     win = MainWindow(ViewerSettings(read_only=headless), controller)
     if headless:
         from avsol_viewer.headless import render_screenshot

@@ -199,9 +199,11 @@ def _child_window(file: str, checkpoints: list[str]):
     real = functools.partial(default_localizer, backend=os.environ.get("AVSOL_BENCH_BACKEND", DEFAULT_BACKEND),
                              precision=os.environ.get("AVSOL_BENCH_PRECISION", DEFAULT_PRECISION))
     factory = (lambda p: _FakeHead(Path(p).stem)) if fake else real
-    # the maps in a child process, as avsol-viewer's window computes them (AVSOL_MAP_PROCESS=0:
-    # in the map worker's thread); the fake heads cannot be sent to a process: in the thread
-    c = ViewerController(localizer_factory=factory, clock_factory=wall_clock, map_process=True)
+    # where avsol-viewer's window computes the maps: the map worker's thread, or with
+    # AVSOL_MAP_PROCESS=1 a child process (the fake heads cannot be sent to one: the thread)
+    from avsol_viewer.maps.map_worker import PROCESS_REQUESTED
+
+    c = ViewerController(localizer_factory=factory, clock_factory=wall_clock, map_process=PROCESS_REQUESTED)
     settings = ViewerSettings(Path(tempfile.mkdtemp()) / "settings.ini")
     win = MainWindow(settings, c)
     win.report_error = lambda title, text: print(f"error: {title}: {text}", file=sys.stderr)

@@ -52,8 +52,11 @@ log = logging.getLogger(__name__)
 #: ``AVSOL_MAP_WORKER_NICE`` overrides it for such A/B runs.
 PRIORITY: int | str = os.environ.get("AVSOL_MAP_WORKER_NICE", "0")
 PRIORITY = PRIORITY if PRIORITY == "idle" else int(PRIORITY)
-#: ``AVSOL_MAP_PROCESS=0`` keeps the maps in the worker's thread even where the window asks
-#: for the child process (A/B runs, debugging).
+#: ``AVSOL_MAP_PROCESS=1``: the window computes the maps in the child process. Opt-in, as on
+#: a 2-core CPU the child displayed no more frames than the thread and held a second copy of
+#: every model (benchmarks/README.md, playback); ``AVSOL_MAP_PROCESS=0`` keeps the maps in
+#: the worker's thread even where a caller asks for the child (A/B runs, debugging).
+PROCESS_REQUESTED = os.environ.get("AVSOL_MAP_PROCESS", "") == "1"
 PROCESS_ALLOWED = os.environ.get("AVSOL_MAP_PROCESS", "1") != "0"
 
 __all__ = ["MapPace", "MapRequest", "MapWorker", "ModelInfo", "default_localizer", "model_key"]
