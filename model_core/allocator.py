@@ -36,6 +36,21 @@ MMAP_THRESHOLD = 256 * 1024
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 
+#: commands left with glibc's own malloc settings: one thread drawing large numpy
+#: temporaries (the bootstrap's 8 MB chunks), which a fixed threshold maps and unmaps at
+#: each draw (``avsol compare`` spent more time in page faults than in its own work), and
+#: whose peak does not depend on thread timing
+UNBOUNDED_COMMANDS = frozenset({"compare"})
+
+
+def wanted(argv: list[str]) -> bool:
+    """Whether the ``avsol`` command line ``argv`` (without the program name) should
+    :func:`bound_heap`: every command but :data:`UNBOUNDED_COMMANDS` (read from the first
+    word that is not an option, before anything is parsed or imported)."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return command not in UNBOUNDED_COMMANDS
+
+
 #: what :func:`bound_heap` did: None until called, else {"applied": bool, "threads": int}
 #: (``threads``: the Python threads running when it was called; 1 = before any was started)
 state: dict | None = None

@@ -88,6 +88,17 @@ def test_both_entry_points_call_it_first(monkeypatch):
     assert len(calls) == 2
 
 
+def test_compare_keeps_glibcs_own_settings_and_every_other_command_is_bounded():
+    """The bootstrap's large one-thread temporaries were mapped and unmapped at each draw
+    under the fixed threshold (avsol compare spent more time in page faults than working)."""
+    from model_core import allocator
+
+    assert not allocator.wanted(["compare", "a.json", "b.json", "--out", "c.json"])
+    assert not allocator.wanted(["--version", "compare", "a.json"])
+    for command in (["infer", "clip.mp4"], ["eval", "--data", "d"], ["train"], ["--version"], []):
+        assert allocator.wanted(command), command
+
+
 def test_bound_heap_is_harmless_where_there_is_no_glibc(monkeypatch):
     from model_core import allocator
 

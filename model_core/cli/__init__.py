@@ -88,7 +88,8 @@ def _interrupted_line(args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    allocator.bound_heap()  # first: the arena cap holds only if set before any thread starts
+    if allocator.wanted(sys.argv[1:] if argv is None else argv):
+        allocator.bound_heap()  # first: the arena cap holds only if set before any thread starts
     try:
         parser = build_parser()
     except BrokenCommandError as exc:
