@@ -438,30 +438,3 @@ def test_the_audio_embedding_is_refreshed_every_tick_while_the_camera_limits(liv
     finally:
         assert loop.stop()
     assert not live_threads()
-
-
-def test_torch_threads_here_sets_this_threads_count_only():
-    """The audio thread's one torch thread leaves the count of the caller and of threads
-    started later (the visual thread, a benchmark's ceiling thread) as it was."""
-    import torch
-
-    from model_core.inference.live_loop import torch_threads_here
-
-    before = torch.get_num_threads()
-    seen = {}
-
-    def audio():
-        seen["ok"] = torch_threads_here(1)
-        seen["here"] = torch.get_num_threads()
-
-    t = threading.Thread(target=audio)
-    t.start()
-    t.join()
-    later = []
-    t = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
-    t.start()
-    t.join()
-    if not seen["ok"]:
-        pytest.skip("no OpenMP runtime found to set a thread's count (not Linux?)")
-    assert seen["here"] == 1
-    assert torch.get_num_threads() == before and later == [before]

@@ -9,8 +9,8 @@ SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on 
   engine's :func:`~model_core.inference.engine.embed_windows`, per window length) every
   tick while that costs at most :data:`AUDIO_CPU_SHARE` of one core or the visual trunk
   leaves the cores room (:data:`AUDIO_BOUND_WHEN_BUSY`), else every k-th tick
-  (:func:`refresh_every`; a new audio source at once). Its torch ops run on one thread
-  (:data:`AUDIO_THREADS`), so the visual trunk keeps the cores. The live ring
+  (:func:`refresh_every`; a new audio source at once), so the visual trunk keeps the
+  cores. The live ring
   (``live_sources.RING_SECONDS``) holds the longest window;
 - the **visual** thread takes the newest captured frame (a one-slot mailbox in the frame
   source: frames replaced before it gets to them are never queued, the latest wins) and
@@ -56,18 +56,14 @@ from model_core.inference.map_cache import MapEntry
 SPECTROGRAM_SECONDS = 5.0
 #: HUD figures are taken over this many recent seconds.
 STATS_WINDOW_S = 5.0
-#: torch (OpenMP) threads of the audio thread's trunks: the visual thread's trunk keeps
-#: the machine's cores; the audio trunk's own team would spin beside it (see
-#: :func:`torch_threads_here`).
-AUDIO_THREADS = 1
 #: The most of one core the audio embedding may take: it is refreshed every k-th tick
 #: of the audio thread (``audio_hz``), k the smallest for which its measured CPU time per
 #: refresh fits in this share of k ticks. The window slides slowly (1 s heard, 0.1 s a
 #: tick): a cheap audio trunk is refreshed every tick, a costly one less often, and the
 #: visual trunk keeps the rest of the cores. The cost is the audio thread's own CPU time:
-#: all of it on torch (one thread, :data:`AUDIO_THREADS`), a part of it where a compiled
+#: all of it on torch, a part of it where a compiled
 #: runtime's pool computes the audio trunk. A full-size head's refresh (log-mel ~1 ms +
-#: the audio ResNet-18, one thread) took 18 ms of CPU on the 2-core development machine
+#: the audio ResNet-18) took 18 ms of CPU on the 2-core development machine
 #: (24-36 ms under a load of 15-26): every 4th tick (2.5 Hz) there, instead of 10 Hz at
 #: ~0.2 of a core; the demo heads' small trunks stay at 10 Hz (``benchmarks/README.md``, live).
 AUDIO_CPU_SHARE = 0.05
@@ -87,39 +83,6 @@ class LiveMaps:
     audio_first: int         # first 16 kHz sample of the window heard (stream samples)
     silent: bool             # computed on silence (no microphone)
     done: float              # the loop's clock when the maps were ready
-
-
-def torch_threads_here(n: int) -> bool:
-    """Run this thread's torch CPU ops on ``n`` OpenMP threads, leaving every other
-    thread's count (and torch's global one, which threads started later take) as it is;
-    True when it took effect.
-
-    ``torch.set_num_threads`` would also set torch's process-wide count: the live loop's
-    visual thread, or a benchmark's fresh ceiling thread, started after it would run on
-    ``n`` threads too. OpenMP's own ``omp_set_num_threads`` sets the calling thread's count
-    only; it is called on the OpenMP runtime torch loaded, after torch's per-thread lazy
-    initialisation (which would otherwise reset it at this thread's first parallel op).
-    Linux only (the runtime is found in ``/proc/self/maps``); elsewhere nothing changes.
-    """
-    import ctypes
-
-    import torch
-
-    torch.get_num_threads()               # torch's lazy per-thread initialisation first
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = [line.split()[-1] for line in maps if line.rstrip().endswith((".so", ".so.1", ".so.5"))]
-    except OSError:
-        return False
-    for path in dict.fromkeys(paths):
-        name = path.rsplit("/", 1)[-1]
-        if name.startswith(("libgomp", "libiomp", "libomp")):
-            try:
-                ctypes.CDLL(path).omp_set_num_threads(int(n))
-            except (OSError, AttributeError):
-                continue
-            return torch.get_num_threads() == int(n)
-    return False
 
 
 def refresh_every(cost_s: float, period_s: float, share: float | None = None) -> int:
@@ -297,7 +260,6 @@ class LiveLoop:
             self.on_problem(kind, message)
 
     def _audio_run(self) -> None:
-        torch_threads_here(AUDIO_THREADS)
         cache = EmbeddingCache(max_items=64)
         retry_at = 0.0
         ticks = 0                  # ticks since the last refresh of the embedding
