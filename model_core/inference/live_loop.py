@@ -10,8 +10,7 @@ SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on 
   tick while that costs at most :data:`AUDIO_CPU_SHARE` of one core or the visual trunk
   leaves the cores room (:data:`AUDIO_BOUND_WHEN_BUSY`), else every k-th tick
   (:func:`refresh_every`; a new audio source at once), so the visual trunk keeps the
-  cores. The live ring
-  (``live_sources.RING_SECONDS``) holds the longest window;
+  cores. The live ring (``live_sources.RING_SECONDS``) holds the longest window;
 - the **visual** thread takes the newest captured frame (a one-slot mailbox in the frame
   source: frames replaced before it gets to them are never queued, the latest wins) and
   runs every model's visual trunk on it paired with the newest embedding (the engine's
@@ -61,8 +60,8 @@ STATS_WINDOW_S = 5.0
 #: refresh fits in this share of k ticks. The window slides slowly (1 s heard, 0.1 s a
 #: tick): a cheap audio trunk is refreshed every tick, a costly one less often, and the
 #: visual trunk keeps the rest of the cores. The cost is the audio thread's own CPU time:
-#: all of it on torch, a part of it where a compiled
-#: runtime's pool computes the audio trunk. A full-size head's refresh (log-mel ~1 ms +
+#: all of it on torch, a part of it where a compiled runtime's pool computes the audio
+#: trunk. A full-size head's refresh (log-mel ~1 ms +
 #: the audio ResNet-18) took 18 ms of CPU on the 2-core development machine
 #: (24-36 ms under a load of 15-26): every 4th tick (2.5 Hz) there, instead of 10 Hz at
 #: ~0.2 of a core; the demo heads' small trunks stay at 10 Hz (``benchmarks/README.md``, live).
