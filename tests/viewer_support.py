@@ -27,9 +27,18 @@ class Viewer(SimpleNamespace):
     def wait_frame(self, index: int, timeout: int = 15000) -> None:
         self.qtbot.waitUntil(lambda: self.frame_is(index), timeout=timeout)
 
+    def maps_drawn(self, index: int) -> bool:
+        """Frame ``index`` is not on screen, or every head on screen has drawn its map.
+
+        The worker fills the cache on its own thread and tells the window by a queued signal:
+        between the two, ``ready_at`` holds while the heads still say "computing…"."""
+        if self.c.shown_index != index or self.win.presenter.live is not None:
+            return True
+        return all(dm is not None for label, dm in self.win.presenter.shown if label != "Frame")
+
     def wait_maps(self, index: int, timeout: int = 30000) -> None:
-        self.qtbot.waitUntil(lambda: bool(self.c.maps.models) and self.c.maps.ready_at(index),
-                             timeout=timeout)
+        self.qtbot.waitUntil(lambda: bool(self.c.maps.models) and self.c.maps.ready_at(index)
+                             and self.maps_drawn(index), timeout=timeout)
 
 
 def open_with(make_viewer, clip, **fakes):
