@@ -23,7 +23,7 @@ from avsol_viewer.maps.map_service import MapService
 from avsol_viewer.playback.audio_loader import AudioLoader, TrackAudio
 from avsol_viewer.playback.frame_source import FrameSource
 from avsol_viewer.playback.player import Player
-from model_core.inference.frame_sources import FrameSpec
+from model_core.inference.frame_sources import FrameSpec, HandedFrames
 from model_core.lru import LRU
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,13 @@ class ViewerController(QObject):
         session = open_session(path)
         self._close_session()
         self.session = session
-        self.frames = FrameSource(session.take_reader(), parent=self)
+        # the display's decoder hands its frames to the map engine (playing: one decode a frame)
+        handed = HandedFrames()
+        self.frames = FrameSource(session.take_reader(), parent=self, handed=handed)
         self.frames.frame_ready.connect(self._on_frame_ready)
         self.frames.failed.connect(self._on_frame_failed)
         self.frames.start()
-        self.maps.set_video(session.key, FrameSpec(str(session.path)), session.timeline.fps)
+        self.maps.set_video(session.key, FrameSpec(str(session.path), handed), session.timeline.fps)
         self.track = None
         self.track_failure = None
         clock, _ = self.clock_factory(None)

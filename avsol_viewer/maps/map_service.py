@@ -257,8 +257,11 @@ class MapService(QObject):
         ahead = int(round((AHEAD_PLAYING_S if playing else AHEAD_PAUSED_S) * self._fps))
         stride = self.playing_stride() if playing else 1
         self._generation += 1
+        # playing: the maps of the frames the display decoder handed over (frame_sources.
+        # HandedFrames), not a second decode of each frame; paused: today's path
         req = MapRequest(self._generation, self._video, self._frames, int(index), tuple(priority),
-                         ahead, self.audio, self.audio_hop, stride)
+                         ahead, self.audio, self.audio_hop, stride,
+                         decoded_only=playing and self._frames.handed is not None)
         self._last = req
         self.start()
         self.worker.submit(req)

@@ -6,6 +6,10 @@ overwrites, so scrubbing decodes only the frames the user still wants and playba
 queues late frames. While playing, the thread decodes the next few frames ahead into the
 cache after each request (sequential reads cost a fraction of a seek), so the frame due at
 the next tick is usually ready.
+
+Every frame it decodes is also handed to the map engine (``handed``, a
+:class:`~model_core.inference.frame_sources.HandedFrames`): while playing, the maps are
+computed from these frames instead of a second decode of the same file.
 """
 from __future__ import annotations
 
@@ -36,9 +40,13 @@ class FrameSource(MailboxThread[tuple[int, bool, bool]]):
     frame_ready = Signal(int, object)
     failed = Signal(int, str)
 
-    def __init__(self, reader, max_bytes: int = 64 * 1024 * 1024, parent=None):
+    def __init__(self, reader, max_bytes: int = 64 * 1024 * 1024, parent=None, handed=None):
         super().__init__("avsol-frame-source", parent)
         self.reader = reader
+        #: where each decoded frame is handed to the map engine (None: nowhere)
+        self.handed = handed
+        if handed is not None:
+            handed.set_source(reader.backend, reader.rotation)
         self.frame_count = reader.frame_count
         self.max_bytes = int(max_bytes)
         self._cache: LRU[int, np.ndarray] = LRU(max_bytes=self.max_bytes, sizeof=lambda img: img.nbytes)
@@ -80,6 +88,8 @@ class FrameSource(MailboxThread[tuple[int, bool, bool]]):
             self.failed.emit(index, str(exc))
             return None
         self._put(index, img)
+        if self.handed is not None:
+            self.handed.put(index, img)
         return img
 
     def run(self) -> None:

@@ -68,6 +68,10 @@ class MapRequest:
     audio: AudioSpec = field(default_factory=AudioSpec)
     audio_hop: float | None = AUDIO_HOP   # see model_core.inference.audio_window
     stride: int = 1                  # > 1: only frames k * stride (playback: fewer maps, see todo)
+    #: only frames the provider already has decoded (``has_decoded``: the viewer's display
+    #: decoder handed them over while playing, frame_sources.HandedFrames); a provider
+    #: without ``has_decoded`` ignores it
+    decoded_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,9 +320,13 @@ class MapEngine:
         return self._frames, self._audio
 
     # -- work ---------------------------------------------------------------------------
-    def todo(self, req: MapRequest, n_frames: int) -> list[tuple[int, list[str]]]:
-        """The next batch: [(frame index, model keys missing)], the playhead first and alone."""
+    def todo(self, req: MapRequest, n_frames: int,
+             decoded: Callable[[int], bool] | None = None) -> list[tuple[int, list[str]]]:
+        """The next batch: [(frame index, model keys missing)], the playhead first and alone.
+        With ``req.decoded_only`` and ``decoded`` (the provider's ``has_decoded``), only the
+        frames it has decoded already, in the same order, batched (no decode of its own)."""
         models = list(self.models)
+        only = decoded if req.decoded_only else None
         k = max(1, int(req.stride))
         if k == 1:
             order = [req.index, *req.priority, *range(req.index + 1, req.index + 1 + req.ahead)]
@@ -328,13 +336,13 @@ class MapEngine:
         todo: list[tuple[int, list[str]]] = []
         seen = set()
         for i in order:
-            if i in seen or not 0 <= i < n_frames:
+            if i in seen or not 0 <= i < n_frames or (only is not None and not only(i)):
                 continue
             seen.add(i)
             miss = self.cache.missing(req.video, models, req.audio.key, i)
             if miss:
                 todo.append((i, miss))
-                if (i == req.index and k == 1) or len(todo) >= self.batch:
+                if (i == req.index and k == 1 and only is None) or len(todo) >= self.batch:
                     break
         return todo
 
@@ -344,7 +352,7 @@ class MapEngine:
         if not self.models:
             return None
         frames, _audio = self.sources(req.video, req.frames, req.audio)
-        todo = self.todo(req, frames.frame_count)
+        todo = self.todo(req, frames.frame_count, getattr(frames, "has_decoded", None))
         if not todo:
             return None
         self.compute(req.video, req.frames, req.audio, [i for i, _ in todo], req.audio_hop,

@@ -7,13 +7,27 @@ at the model's input size and for their times. :class:`FileFrames` reads a video
 readers are not thread-safe); a live camera will be another provider with the same two
 methods. An immutable :class:`FrameSpec` describes the provider on the caller's side (the viewer's
 GUI thread, the export) and is opened in the engine's thread.
+
+While the viewer plays, its display decoder already decodes every frame: it hands each one
+to a :class:`HandedFrames` store that the :class:`FrameSpec` carries, and :class:`FileFrames`
+takes a frame from there instead of decoding it a second time (the same decoded pixels,
+reduced by the same :func:`~model_core.media.frames.resize_frame`, so the maps are identical;
+measured: benchmarks/README.md, playback with a map for every frame). A request with
+``decoded_only`` (playing) then computes only the frames handed so far.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
+
+#: Frames a :class:`HandedFrames` store keeps (the oldest go first): a few batches of the
+#: map engine while the display decodes ahead. The store holds the display decoder's own
+#: arrays (which its frame cache holds too), so this costs little beyond that cache.
+HANDED_FRAMES = 12
 
 
 class FrameProvider:
@@ -21,6 +35,9 @@ class FrameProvider:
     decoded (``size`` None: models of several families each resize and crop their own way)."""
 
     frame_count = 0
+    #: ``has_decoded(index)``: the frame is at hand without decoding (see :class:`FileFrames`);
+    #: None: every frame read is decoded
+    has_decoded = None
 
     def time_at(self, index: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -32,23 +49,95 @@ class FrameProvider:
         """Release the decoder."""
 
 
-class FileFrames(FrameProvider):
-    """A video file's frames (``VideoReader``; sequential reads never seek)."""
+class HandedFrames:
+    """Frames of one file another decoder has already decoded (the viewer's display), by
+    index, for the map engine's :class:`FileFrames` to take instead of decoding them again.
 
-    def __init__(self, path: str | os.PathLike):
+    The giving side calls :meth:`put` from its decoder thread with each full frame as
+    ``VideoReader.read_at_index(i)`` returned it, after :meth:`set_source` told which decoder
+    (``VideoReader.backend``) and rotation made them. The engine's reader takes them only when
+    its own reader is the same decoder and the picture is not rotated: then the frame at the
+    heads' size is ``resize_frame`` of the handed frame, exactly what its own decode at that
+    size returns (a rotated picture is resized before it is turned there: not the same
+    pixels). Thread-safe; bounded to ``max_frames`` (the oldest go first)."""
+
+    def __init__(self, max_frames: int = HANDED_FRAMES):
+        self.max_frames = max(1, int(max_frames))
+        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.source: tuple[str, int] | None = None
+        #: frames handed and frames taken (the playback benchmark, tests)
+        self.handed = 0
+        self.taken = 0
+
+    def set_source(self, backend: str, rotation: int) -> None:
+        """The decoder (``VideoReader.backend``) and rotation of the frames to come."""
+        self.source = (str(backend), int(rotation))
+
+    def put(self, index: int, img: np.ndarray) -> None:
+        with self._lock:
+            self._frames[int(index)] = img
+            self._frames.move_to_end(int(index))
+            while len(self._frames) > self.max_frames:
+                self._frames.popitem(last=False)
+            self.handed += 1
+
+    def has(self, index: int) -> bool:
+        with self._lock:
+            return int(index) in self._frames
+
+    def take(self, index: int) -> np.ndarray | None:
+        """The frame ``index`` (removed from the store), or None."""
+        with self._lock:
+            img = self._frames.pop(int(index), None)
+            self.taken += img is not None
+            return img
+
+    def clear(self) -> None:
+        with self._lock:
+            self._frames.clear()
+
+
+class FileFrames(FrameProvider):
+    """A video file's frames (``VideoReader``; sequential reads never seek), or those of
+    them another decoder handed over (``handed``, see :class:`HandedFrames`)."""
+
+    def __init__(self, path: str | os.PathLike, handed: HandedFrames | None = None):
         from model_core.media.frames import VideoReader
 
         self.reader = VideoReader(path)
         self.frame_count = self.reader.frame_count
+        self.handed = handed
 
     def time_at(self, index: int) -> float:
         return self.reader.time_at_index(index)
 
+    def _usable(self) -> HandedFrames | None:
+        h = self.handed
+        if h is None or h.source is None or h.source != (self.reader.backend, self.reader.rotation):
+            return None
+        return h if self.reader.rotation == 0 else None
+
+    @property
+    def has_decoded(self):
+        """``has(index)`` of the handed store when its frames are usable here (frame ``index``
+        can be read without decoding), else None: the engine then decodes every frame itself,
+        even for a ``decoded_only`` request."""
+        h = self._usable()
+        return None if h is None else h.has
+
     def read(self, indices: list[int], size: int | None) -> list[np.ndarray]:
+        from model_core.media.frames import resize_frame
+
         # decode in increasing order (forward reads are cheap), return in the order asked
+        handed = self._usable()
         out: dict[int, np.ndarray] = {}
         for i in sorted(set(indices)):
-            out[i] = self.reader.read_at_index(i, (size, size) if size else None)
+            img = handed.take(i) if handed is not None else None
+            if img is None:
+                out[i] = self.reader.read_at_index(i, (size, size) if size else None)
+            else:
+                out[i] = resize_frame(img, (size, size)) if size else img
         return [out[i] for i in indices]
 
     def close(self) -> None:
@@ -57,9 +146,16 @@ class FileFrames(FrameProvider):
 
 @dataclass(frozen=True)
 class FrameSpec:
-    """Caller-side description of a frame provider: a video file, for now."""
+    """Caller-side description of a frame provider: a video file, for now, and the store
+    its display decoder hands its frames to (``handed``: compared by identity, so a file
+    reopened with a new store reopens the engine's provider; not hashed)."""
 
     path: str
+    handed: HandedFrames | None = field(default=None, hash=False, repr=False)
 
     def open(self) -> FrameProvider:
-        return FileFrames(self.path)
+        return FileFrames(self.path, self.handed)
+
+    def __reduce__(self):
+        # sent to the map child process: the store stays here (the child decodes its own)
+        return (FrameSpec, (self.path,))
