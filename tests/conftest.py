@@ -185,6 +185,15 @@ def make_tiny_checkpoint(tmp_path_factory):
     return make
 
 
+@pytest.fixture
+def input_world(tmp_path) -> dict[str, Path]:
+    """The files of every kind a command reads (``tests/input_protection_support.py``), in
+    this test's own folder: the input-protection tests try to overwrite each of them."""
+    from input_protection_support import make_world
+
+    return make_world(tmp_path)
+
+
 class EarlyChild:
     """A child process started when the run starts (:func:`pytest_collection_finish`), so
     a long single-threaded check (a cold mypy: ~30 s of CPU on a clean clone, as in CI) runs

@@ -1,7 +1,7 @@
 """The output lock (model_core.outputs.lock) on its own: what its file holds, and stale files.
 
 The refusal of a second writer, across processes and after kill -9, is pinned in
-test_outputs.py and test_input_protection.py; these are the details those rely on.
+test_outputs.py and test_input_protection_promises.py; these are the details those rely on.
 """
 from __future__ import annotations
 
