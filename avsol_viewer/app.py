@@ -29,8 +29,8 @@ import threading
 import time
 from pathlib import Path
 
-from avsol_viewer.constants import (INTERRUPTED, SCREENSHOT_SUFFIXES, STARTUP_PROBE_ENV, SWITCH_INTERVAL_S,
-                                    default_checkpoints, headless_platform, resources_dir)
+from avsol_viewer.constants import (INTERRUPTED, NOT_BEFORE_FIRST_PAINT, SCREENSHOT_SUFFIXES, STARTUP_PROBE_ENV,
+                                    SWITCH_INTERVAL_S, default_checkpoints, headless_platform, resources_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,9 +110,10 @@ def _fail(message: str) -> int:
 
 
 def _install_startup_probe(app, win) -> None:
-    """Diagnostics for the start-up benchmark: at the window's first paint, write the
-    wall-clock time (``time.time()``) and whether torch was imported by then (0/1) to the
-    file named by ``$AVSOL_VIEWER_STARTUP_PROBE``, and quit."""
+    """Diagnostics for the start-up benchmark: at the window's first paint, write to the
+    file named by ``$AVSOL_VIEWER_STARTUP_PROBE`` the wall-clock time (``time.time()``) and
+    whether torch was imported by then (0/1) on the first line, the modules of
+    ``NOT_BEFORE_FIRST_PAINT`` loaded by then on the second (``-``: none), and quit."""
     path = os.environ.get(STARTUP_PROBE_ENV)
     if not path:
         return
@@ -121,7 +122,9 @@ def _install_startup_probe(app, win) -> None:
     class _FirstPaint(QObject):
         def eventFilter(self, obj, ev):
             if ev.type() == QEvent.Type.Paint:
-                Path(path).write_text(f"{time.time():.6f} {int('torch' in sys.modules)}\n")
+                loaded = [m for m in NOT_BEFORE_FIRST_PAINT if m in sys.modules]
+                Path(path).write_text(f"{time.time():.6f} {int('torch' in sys.modules)}\n"
+                                      f"{' '.join(loaded) or '-'}\n")
                 obj.removeEventFilter(self)
                 app.quit()
             return False
@@ -229,6 +232,7 @@ def _self_test(timeout_s: float) -> int:
 
     qInstallMessageHandler(_quiet_offscreen)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from avsol_viewer import plotting  # noqa: F401 - the first import of pyqtgraph (see plotting)
     from avsol_viewer.controller import ViewerController, wall_clock
     from avsol_viewer.main_window import MainWindow
     from avsol_viewer.self_test import run
@@ -289,6 +293,7 @@ def _main(args: argparse.Namespace) -> int:
         from PySide6.QtGui import QIcon
 
         app.setWindowIcon(QIcon(str(icon)))
+    from avsol_viewer import plotting  # noqa: F401 - the first import of pyqtgraph (see plotting)
     from avsol_viewer.controller import ViewerController, wall_clock
     from avsol_viewer.main_window import MainWindow
     from avsol_viewer.maps.map_worker import PROCESS_REQUESTED

@@ -17,6 +17,11 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_HEADS = ("avc", "cls", "dnm")
 #: Names the file the start-up benchmark's probe writes at the window's first paint.
 STARTUP_PROBE_ENV = "AVSOL_VIEWER_STARTUP_PROBE"
+#: Modules the first paint must not have imported (SPEC 8: a window within 1.5 s): the
+#: inference runtimes (imported by the map worker once the window is up; torch alone costs
+#: seconds) and pyqtgraph's CUDA interop (see ``avsol_viewer.plotting``). The start-up
+#: probe reports which of them were loaded; a test fails on any.
+NOT_BEFORE_FIRST_PAINT = ("torch", "openvino", "onnxruntime", "onnx", "cuda.bindings")
 #: Screenshot formats, by the file's extension (anything else is refused before any work).
 SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg")
 #: The one line an interrupted headless run prints (exit 130).

@@ -22,7 +22,10 @@ as on a machine without a GPU), with the wall clock (no audio device here):
 - ``startup``: ``avsol-viewer FILE`` with ``$AVSOL_VIEWER_STARTUP_PROBE``: the app writes
   the wall time of the window's first paint (and whether torch was imported by then) and
   quits; the figure is that time minus the time just before the process was started,
-  median of 5 (target 1.5 s). Alone: ``python -m benchmarks.bench_viewer startup FILE [RUNS]``.
+  median of 5 (target 1.5 s), bytecode cached (the first, compiling run is reported
+  apart as ``first_run_s``); ``imported_by_first_paint`` lists the runtimes (and pyqtgraph's
+  CUDA interop) loaded by then, which must stay empty.
+  Alone: ``python -m benchmarks.bench_viewer startup FILE [RUNS]``.
 - ``memory``: a one-hour 1080p30 H.264 file with a mono AAC track (made once in
   ``benchmarks/out/``: 64 s encoded at crf 35 / ultrafast, a slowly moving picture, then
   its packets repeated by stream copy to 3648 s), opened in the viewer with the same
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -482,19 +486,24 @@ def _child(*args: str, timeout: float = 900) -> dict:
 def startup(file: Path, runs: int = 5) -> dict:
     exe = Path(sys.executable).with_name("avsol-viewer")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "avsol_viewer.app"]
-    times, torch_flags = [], []
-    for _ in range(runs):
+    pycache = tempfile.mkdtemp(prefix="avsol-bench-pycache-")
+    times, torch_flags, heavy = [], [], set()
+    for _ in range(runs + 1):
         probe = Path(tempfile.mkdtemp()) / "probe.txt"
         env = _env()
-        env["AVSOL_VIEWER_STARTUP_PROBE"] = str(probe)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(AVSOL_VIEWER_STARTUP_PROBE=str(probe), PYTHONPYCACHEPREFIX=pycache)
         t0 = time.time()
         subprocess.run([*cmd, str(file)], cwd=ROOT, env=env, capture_output=True, timeout=120)
-        stamp, torch_loaded = probe.read_text().split()
+        first, *rest = probe.read_text().splitlines()
+        stamp, torch_loaded = first.split()
         times.append(float(stamp) - t0)
         torch_flags.append(torch_loaded == "1")
     return {"command": " ".join([Path(cmd[0]).name, *cmd[1:], file.name]), "runs_s": [round(x, 3) for x in times],
             "median_s": round(statistics.median(times), 3), "target_s": 1.5,
-            "torch_imported_by_first_paint": any(torch_flags)}
+            "bytecode": "cached (PYTHONPYCACHEPREFIX, after one first run)", "first_run_s": round(first_run, 3),
+            "torch_imported_by_first_paint": any(torch_flags),
+            "imported_by_first_paint": sorted(heavy)}
 
 
 def run() -> dict:
@@ -517,6 +526,17 @@ def run() -> dict:
         fig["playback_full_untrained_models"] = _child("playback", str(file), str(seconds), *map(str, FULL_MODELS))
         fig["playback_full_untrained_models"].update(heads="bench_eval's untrained full-size checkpoints (7 x 7 map)",
                                                       load_before=la, load_after=load())
+    """Start-up to first paint, with Python's bytecode cached as after any first start.
+
+    The children write their bytecode to a fresh folder of their own
+    (``PYTHONPYCACHEPREFIX``, ``PYTHONDONTWRITEBYTECODE`` dropped): one first run compiles
+    every module it imports (reported as ``first_run_s``, a start right after an install
+    without bytecode), the ``runs`` timed runs then load it. Without this the figure
+    depended on the shell and the tree's history: with ``PYTHONDONTWRITEBYTECODE=1`` (set
+    in the sessions here) every module edited since its ``__pycache__`` was written was
+    compiled again on every start, 0.45 s of CPU late in a day of edits (benchmarks/README.md,
+    start-up after issue 29).
+    """
     la = load()
     fig["startup"] = startup(file)
     fig["startup"].update(load_before=la, load_after=load())
@@ -529,6 +549,9 @@ def run() -> dict:
 
 
 def main(argv: list[str]) -> int:
+        heavy.update(m for m in (rest[0].split() if rest else []) if m != "-")
+    shutil.rmtree(pycache, ignore_errors=True)
+    first_run, times = times[0], times[1:]
     if argv and argv[0] == "playback":
         print(json.dumps(child_playback(argv[1], argv[3:], float(argv[2]))), flush=True)
     elif argv and argv[0] == "startup":  # startup FILE [RUNS]: only the start-up figure
