@@ -484,6 +484,17 @@ def _child(*args: str, timeout: float = 900) -> dict:
 
 
 def startup(file: Path, runs: int = 5) -> dict:
+    """Start-up to first paint, with Python's bytecode cached as after any first start.
+
+    The children write their bytecode to a fresh folder of their own
+    (``PYTHONPYCACHEPREFIX``, ``PYTHONDONTWRITEBYTECODE`` dropped): one first run compiles
+    every module it imports (reported as ``first_run_s``, a start right after an install
+    without bytecode), the ``runs`` timed runs then load it. Without this the figure
+    depended on the shell and the tree's history: with ``PYTHONDONTWRITEBYTECODE=1`` (set
+    in the sessions here) every module edited since its ``__pycache__`` was written was
+    compiled again on every start, 0.45 s of CPU late in a day of edits (benchmarks/README.md,
+    start-up after issue 29).
+    """
     exe = Path(sys.executable).with_name("avsol-viewer")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "avsol_viewer.app"]
     pycache = tempfile.mkdtemp(prefix="avsol-bench-pycache-")
@@ -499,6 +510,9 @@ def startup(file: Path, runs: int = 5) -> dict:
         stamp, torch_loaded = first.split()
         times.append(float(stamp) - t0)
         torch_flags.append(torch_loaded == "1")
+        heavy.update(m for m in (rest[0].split() if rest else []) if m != "-")
+    shutil.rmtree(pycache, ignore_errors=True)
+    first_run, times = times[0], times[1:]
     return {"command": " ".join([Path(cmd[0]).name, *cmd[1:], file.name]), "runs_s": [round(x, 3) for x in times],
             "median_s": round(statistics.median(times), 3), "target_s": 1.5,
             "bytecode": "cached (PYTHONPYCACHEPREFIX, after one first run)", "first_run_s": round(first_run, 3),
@@ -526,17 +540,6 @@ def run() -> dict:
         fig["playback_full_untrained_models"] = _child("playback", str(file), str(seconds), *map(str, FULL_MODELS))
         fig["playback_full_untrained_models"].update(heads="bench_eval's untrained full-size checkpoints (7 x 7 map)",
                                                       load_before=la, load_after=load())
-    """Start-up to first paint, with Python's bytecode cached as after any first start.
-
-    The children write their bytecode to a fresh folder of their own
-    (``PYTHONPYCACHEPREFIX``, ``PYTHONDONTWRITEBYTECODE`` dropped): one first run compiles
-    every module it imports (reported as ``first_run_s``, a start right after an install
-    without bytecode), the ``runs`` timed runs then load it. Without this the figure
-    depended on the shell and the tree's history: with ``PYTHONDONTWRITEBYTECODE=1`` (set
-    in the sessions here) every module edited since its ``__pycache__`` was written was
-    compiled again on every start, 0.45 s of CPU late in a day of edits (benchmarks/README.md,
-    start-up after issue 29).
-    """
     la = load()
     fig["startup"] = startup(file)
     fig["startup"].update(load_before=la, load_after=load())
@@ -549,9 +552,6 @@ def run() -> dict:
 
 
 def main(argv: list[str]) -> int:
-        heavy.update(m for m in (rest[0].split() if rest else []) if m != "-")
-    shutil.rmtree(pycache, ignore_errors=True)
-    first_run, times = times[0], times[1:]
     if argv and argv[0] == "playback":
         print(json.dumps(child_playback(argv[1], argv[3:], float(argv[2]))), flush=True)
     elif argv and argv[0] == "startup":  # startup FILE [RUNS]: only the start-up figure
