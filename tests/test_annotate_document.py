@@ -209,20 +209,27 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_kill_9_mid_burst_then_recovery(set_path):
+def _kill_9_after(set_path, script: str, edits: int) -> None:
+    """Run ``script`` on ``set_path`` in a child process (the set dated 1 s after the epoch,
+    so any autosave is newer and offered for recovery) and kill -9 it in the middle of its
+    burst, once it has printed a count of ``edits`` or more."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     os.utime(set_path, ns=(1_000_000_000, 1_000_000_000))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(set_path)], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-c", script, str(set_path)], stdout=subprocess.PIPE,
                              text=True, env=env)
     try:
         for line in child.stdout:
-            if int(line) >= 5:
+            if int(line) >= edits:
                 break
-        child.send_signal(signal.SIGKILL)                             # kill -9 in the middle of the burst
+        child.send_signal(signal.SIGKILL)
     finally:
         child.wait(timeout=60)
     assert child.returncode == -signal.SIGKILL
+
+
+def test_kill_9_mid_burst_then_recovery(set_path):
+    _kill_9_after(set_path, CHILD, 5)
     assert load_avsol_e(set_path) == avsol_e_from_dict(ORIGINAL)      # the output was never touched
     auto = find_recovery(set_path)
     assert auto is not None
@@ -260,19 +267,7 @@ CHILD_WRITER = textwrap.dedent("""
 def test_kill_9_while_the_writer_thread_writes_then_recovery(set_path):
     """The autosave written off the editing thread, killed at a random point of its writes:
     what is left is a whole snapshot (the reader reads it) holding a prefix of the burst."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    os.utime(set_path, ns=(1_000_000_000, 1_000_000_000))
-    child = subprocess.Popen([sys.executable, "-c", CHILD_WRITER, str(set_path)], stdout=subprocess.PIPE,
-                             text=True, env=env)
-    try:
-        for line in child.stdout:
-            if int(line) >= 30:
-                break
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(timeout=60)
-    assert child.returncode == -signal.SIGKILL
+    _kill_9_after(set_path, CHILD_WRITER, 30)
     assert load_avsol_e(set_path) == avsol_e_from_dict(ORIGINAL)      # the output was never touched
     doc = recover(set_path)
     n = len(doc.segment("bell.mp4", 1).boxes)

@@ -6,20 +6,25 @@ mode's helpers (open and start, drag, keys, boxes) are in ``tests/viewer_support
 """
 from __future__ import annotations
 
-
-
 from model_core.formats.avsol_e import load_avsol_e
 from viewer_support import start
 
 
-def test_two_annotators_view_and_file(make_viewer, index_clip, tmp_path):
+def bob_after_alice(make_viewer, clip, out):
+    """A window annotating ``clip`` into ``out`` as bob (his own view), after alice drew
+    [.1,.1,.4,.4] on segment 0 and saved: (the viewer, the mode)."""
     v = make_viewer()
-    out = tmp_path / "set.json"
-    mode = start(v, index_clip, out, "alice")
+    mode = start(v, clip, out, "alice")
     mode.add_box(0.1, 0.1, 0.4, 0.4)
     assert mode.save()
     mode.stop()
     assert mode.start(out, "bob")
+    return v, mode
+
+
+def test_two_annotators_view_and_file(make_viewer, index_clip, tmp_path):
+    out = tmp_path / "set.json"
+    _, mode = bob_after_alice(make_viewer, index_clip, out)
     assert mode.visible() == []                 # bob sees his own boxes
     mode.set_view("all")
     assert len(mode.visible()) == 1
@@ -36,13 +41,8 @@ def test_consensus_view_is_the_majority_and_read_only(make_viewer, index_clip, t
     voters and dropped. Nothing edits the consensus."""
     import pytest
 
-    v = make_viewer()
     out = tmp_path / "set.json"
-    mode = start(v, index_clip, out, "alice")
-    mode.add_box(0.1, 0.1, 0.4, 0.4)
-    assert mode.save()
-    mode.stop()
-    assert mode.start(out, "bob")
+    v, mode = bob_after_alice(make_viewer, index_clip, out)
     mode.add_box(0.1, 0.1, 0.5, 0.4)
     mode.add_box(0.6, 0.6, 0.9, 0.9)
     assert mode.view_box.findData("consensus") >= 0
@@ -67,13 +67,8 @@ def test_consensus_view_is_the_majority_and_read_only(make_viewer, index_clip, t
 def test_the_dock_shows_the_agreement_on_the_segment(make_viewer, index_clip, tmp_path):
     """alice [.1,.1,.4,.4] and bob [.1,.1,.5,.4] on segment 0: IoU .09 / .12 = 0.75, both
     sounding, neither marked "no object", both unlabelled: the dock's line for bob's view."""
-    v = make_viewer()
     out = tmp_path / "set.json"
-    mode = start(v, index_clip, out, "alice")
-    mode.add_box(0.1, 0.1, 0.4, 0.4)
-    assert mode.save()
-    mode.stop()
-    assert mode.start(out, "bob")
+    _, mode = bob_after_alice(make_viewer, index_clip, out)
     assert "vs alice" not in mode.segment_label.text()
     mode.add_box(0.1, 0.1, 0.5, 0.4)
     assert ("vs alice: box IoU 0.75, sounding/silent agree yes, no-object agree yes, labels"
