@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-
 from model_core.annotate.autosave import autosave_path
 from model_core.formats.avsol_e import load_avsol_e
 from viewer_support import boxes, close, start

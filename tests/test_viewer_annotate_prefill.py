@@ -6,7 +6,6 @@ mode's helpers (open and start, drag, keys, boxes) are in ``tests/viewer_support
 """
 from __future__ import annotations
 
-
 from PySide6.QtCore import Qt
 
 from viewer_support import boxes, key, start
