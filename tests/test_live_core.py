@@ -405,7 +405,7 @@ def test_the_audio_embedding_is_refreshed_within_its_cpu_share(live_clip):
 
     loop = LiveLoop({"m": Costly("m")}, open_frames=lambda: FileCameraFrames(live_clip).start(),
                     open_audio=lambda: FileMicrophone(live_clip).start(), cpu_clock=lambda: cpu["t"],
-                    audio_hz=100, clock=clock).start()
+                    process_cpu_clock=lambda: cpu["t"], audio_hz=100, clock=clock).start()
     try:
         assert wait_for(lambda: loop.audio_ticks >= 20 and loop.stats.mapped >= 3)
     finally:
@@ -431,10 +431,158 @@ def test_the_audio_embedding_is_refreshed_every_tick_while_the_camera_limits(liv
 
     loop = LiveLoop({"m": Costly("m")}, open_frames=lambda: FileCameraFrames(live_clip).start(),
                     open_audio=lambda: FileMicrophone(live_clip).start(), cpu_clock=lambda: cpu["t"],
-                    audio_hz=100).start()
+                    process_cpu_clock=lambda: cpu["t"], audio_hz=100).start()
     try:
         assert wait_for(lambda: loop.visual_busy < ll.AUDIO_BOUND_WHEN_BUSY and loop.audio_every == 1
                         and loop.stats.audio_refreshes >= 5)
     finally:
         assert loop.stop()
+    assert not live_threads()
+
+
+def test_the_audio_refresh_costs_its_cpu_in_every_thread(live_clip):
+    """The share counts the refresh's CPU in all threads (torch's OpenMP worker, a compiled
+    runtime's pool), not only the audio thread's: a refresh costing the audio thread 1.2 ms
+    and the process 2.4 ms (measured on the first refresh, made before any pass) counts
+    2.4 ms, so at 100 ticks a second it is made every 5th tick (2.4 ms <= 0.05 x 5 x 10 ms;
+    every 3rd on its own thread's CPU alone). Passes keep the visual thread busy as above."""
+    own, every = {"t": 0.0}, {"t": 0.0}
+    clock = FakeClock()
+
+    class Pooled(FakeLocalizer):
+        def embed_audio(self, windows):
+            own["t"] += 0.0012
+            every["t"] += 0.0024       # its thread's 1.2 ms and as much in a pool thread
+            return super().embed_audio(windows)
+
+        def predict(self, frames, emb, audio_index=None):
+            clock.advance(0.04)
+            return super().predict(frames, emb, audio_index)
+
+    loop = LiveLoop({"m": Pooled("m")}, open_frames=lambda: FileCameraFrames(live_clip).start(),
+                    open_audio=lambda: FileMicrophone(live_clip).start(), cpu_clock=lambda: own["t"],
+                    process_cpu_clock=lambda: every["t"], audio_hz=100, clock=clock).start()
+    try:
+        assert wait_for(lambda: loop.audio_ticks >= 20 and loop.stats.mapped >= 3)
+    finally:
+        assert loop.stop()
+    assert loop.audio_cpu_ratio == pytest.approx(2.0)
+    assert loop.audio_cost_s == pytest.approx(0.0024)
+    assert loop.audio_every == 5
+    assert loop.stage_cpu["audio"] == pytest.approx(0.0012 * loop.stats.audio_refreshes)
+    assert not live_threads()
+
+
+def test_the_audio_cost_is_measured_again_when_a_compiled_runtime_takes_over(live_clip):
+    """When the models' backends change (the compiled trunk built in the background takes
+    over from torch), the ratio of all threads' CPU to the audio thread's is measured again
+    on a refresh during which the visual thread is held between passes (here a pass is
+    stuck on a gate when the backend changes: the next refresh holds the visual thread and
+    waits for that pass to end): the second backend's refresh costs the audio thread 1 ms
+    and its pool 5 ms more (ratio 6)."""
+    own, every = {"t": 0.0}, {"t": 0.0}
+    clock = FakeClock()
+    state = {"backend": "torch"}
+    gate = threading.Event()
+    gate.set()
+
+    class Switching(FakeLocalizer):
+        @property
+        def backend_used(self):
+            return state["backend"]
+
+        def embed_audio(self, windows):
+            own["t"] += 0.001
+            every["t"] += 0.002 if state["backend"] == "torch" else 0.006
+            return super().embed_audio(windows)
+
+        def predict(self, frames, emb, audio_index=None):
+            assert gate.wait(20)
+            clock.advance(0.04)
+            return super().predict(frames, emb, audio_index)
+
+    loop = LiveLoop({"m": Switching("m")}, open_frames=lambda: FileCameraFrames(live_clip).start(),
+                    open_audio=lambda: FileMicrophone(live_clip).start(), cpu_clock=lambda: own["t"],
+                    process_cpu_clock=lambda: every["t"], audio_hz=100, clock=clock).start()
+    try:
+        assert wait_for(lambda: loop.audio_cpu_ratio == pytest.approx(2.0) and loop.stats.mapped >= 2)
+        gate.clear()
+        assert wait_for(lambda: loop._in_pass)               # a pass waits on the gate
+        state["backend"] = "openvino"
+        assert wait_for(lambda: not loop._emb_ready.is_set())  # the next pass is held
+        assert loop.audio_cpu_ratio is None
+        gate.set()
+        assert wait_for(lambda: loop.audio_cpu_ratio == pytest.approx(6.0))
+        assert wait_for(lambda: loop.audio_every == 12)      # 6 ms <= 0.05 x 12 x 10 ms
+    finally:
+        gate.set()
+        assert loop.stop()
+    assert not live_threads()
+
+
+def test_the_file_camera_converts_only_the_frames_wanted(live_clip):
+    """Told when the consumer will ask next (``wanted_at``), the file camera decodes every
+    frame but converts (RGB, resize) only one that will not be replaced before then; a
+    frame held unconverted is converted at once when the consumer asks earlier, with its
+    capture time (the latency counts the wait)."""
+    clock = FakeClock()
+    cam = FileCameraFrames(live_clip, clock=clock).start()
+    cam.model_size = (32, 32)
+    try:
+        fps = cam.fps
+        f = cam.latest(timeout=5)
+        assert (f.index, cam.converted, cam.skipped) == (0, 1, 0)   # nothing said: converted
+        cam.wanted_at = 10.0                        # the consumer asks at 10 s: long after
+        for k in range(1, 4):
+            clock.set(k / fps)
+            assert wait_for(lambda: cam.captured == k + 1)
+        assert (cam.converted, cam.skipped) == (1, 2)   # 1, 2 replaced unconverted; 3 held
+        f = cam.latest(after=0, timeout=5)              # asked earlier than said
+        assert (f.index, read_frame_index(f.image), f.captured) == (3, 3, 3 / fps)
+        assert read_frame_index(f.model_input) == 3 and (cam.converted, cam.skipped) == (2, 2)
+        cam.wanted_at = 4.5 / fps                       # wanted before frame 5 is due
+        clock.set(4 / fps)
+        assert wait_for(lambda: cam.converted == 3)     # frame 4 converted at once, unasked
+        f = cam.latest(after=3, timeout=5)
+        assert (f.index, read_frame_index(f.image), cam.skipped) == (4, 4, 2)
+        assert cam.cpu_s["decode"] > 0 and cam.cpu_s["convert"] > 0
+    finally:
+        cam.close()
+    assert not live_threads()
+
+
+def test_the_loop_tells_its_camera_when_it_wants_the_next_frame(live_clip):
+    """Each pass tells the camera when the next frame will be wanted: the pass's start plus
+    0.9 of the passes' moving average (40 ms a pass here, on the loop's clock); the visual
+    thread's CPU is accounted by stage (the fake pass costs 10 ms of CPU, nothing else)."""
+    from model_core.inference import live_loop as ll
+
+    assert ll.WANTED_EARLY == 0.9
+    clock = FakeClock()
+    cpu = {"t": 0.0}
+    began: list = []
+
+    class Timed(FakeLocalizer):
+        def predict(self, frames, emb, audio_index=None):
+            began.append(clock())
+            clock.advance(0.04)
+            cpu["t"] += 0.01
+            return super().predict(frames, emb, audio_index)
+
+    cams: list = []
+
+    def open_frames():
+        cams.append(FileCameraFrames(live_clip).start())
+        return cams[-1]
+
+    loop = LiveLoop({"m": Timed("m")}, open_frames=open_frames, open_audio=lambda: SilentLive(),
+                    cpu_clock=lambda: cpu["t"], process_cpu_clock=lambda: cpu["t"], clock=clock).start()
+    try:
+        assert wait_for(lambda: loop.stats.mapped >= 3)
+    finally:
+        assert loop.stop()
+    assert loop.pass_s == pytest.approx(0.04)
+    assert cams[0].wanted_at == pytest.approx(began[-1] + 0.9 * 0.04)
+    assert loop.stage_cpu["pass"] == pytest.approx(0.01 * loop.passes)
+    assert loop.stage_cpu["wait"] == pytest.approx(0.0) and loop.stage_cpu["publish"] == pytest.approx(0.0)
     assert not live_threads()

@@ -50,17 +50,32 @@ class LiveFrames(FrameProvider):
 
     ``captured`` counts frames delivered, ``dropped`` frames the source lost (a file camera
     that fell behind real time skips frames; a camera's failed reads). Subclasses implement
-    ``_open`` / ``_grab`` (-> RGB image or None) / ``_release``, all in the capture thread.
+    ``_open`` / ``_grab`` (-> RGB image or None; or a token that ``_convert`` turns into
+    the image) / ``_release``, all in the capture thread.
     ``clock()`` gives the capture times (seconds, monotonic).
 
     ``model_size`` ((w, h) or None, settable at any time): each frame is also resized to it
     in the capture thread (:attr:`LiveFrame.model_input`), with the resize the models'
     own input path uses (``resize_frame``), so when a pass ends the next frame is already
     at the model's input size and the visual thread starts its next pass at once.
-    Resizing every captured frame, taken or not, costs a little more CPU in all (a 640 x
-    480 frame to 224 px: well under 1 ms) than resizing only the frames taken, but off the
-    visual thread's critical path.
+
+    ``wanted_at`` (the consumer's clock time when it will next ask for a frame, or None:
+    unknown) lets a source that can convert on demand (``CONVERTS_ON_DEMAND``: the file
+    camera, whose capture thread waits between frames) leave unconverted a frame that will
+    be replaced before it is wanted (the next frame is due earlier): it is decoded (the
+    next frames need it) but not converted to RGB nor resized, which was ~1.5-2 of the
+    ~4-5 ms of CPU a 640 x 480 H.264 frame costs the capture (``benchmarks/README.md``,
+    live). Should the consumer ask earlier than said, the frame held unconverted is
+    converted at once (:meth:`latest` waits for it). Counts: ``captured`` every frame taken
+    from the source, ``converted`` those converted, ``skipped`` those replaced unconverted.
+    ``cpu_s`` holds the capture thread's CPU seconds (``time.thread_time``) by step,
+    ``decode`` and ``convert`` (conversion, resize and hand-over): the live benchmark's
+    per-stage accounting (FFmpeg's decoder threads are not in it).
     """
+
+    #: whether the capture thread can convert a decoded frame later, on demand (it waits
+    #: between frames on an event that :meth:`latest` sets); a device's blocking read cannot
+    CONVERTS_ON_DEMAND = False
 
     def __init__(self, name: str, clock: Callable[[], float] = time.monotonic):
         self.name = name
@@ -75,6 +90,14 @@ class LiveFrames(FrameProvider):
         self._t0 = 0.0
         self._opened = threading.Event()
         self.model_size: tuple[int, int] | None = None
+        self.wanted_at: float | None = None
+        self.skipped = 0
+        self.converted = 0
+        self.cpu_s = {"decode": 0.0, "convert": 0.0}
+        #: set by a consumer waiting for a frame held unconverted (wakes the capture thread)
+        self._wake = threading.Event()
+        self._waiting = 0
+        self._pending_index = -1     # the newest frame decoded but not converted, or -1
 
     # -- consumer side ------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> "LiveFrames":
@@ -92,11 +115,18 @@ class LiveFrames(FrameProvider):
         Raises the ``DeviceError`` that stopped the capture."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self.error is None and (self._latest is None or self._latest.index <= after):
+            while self.error is None and (self._latest is None or self._latest.index <= after
+                                          or self._pending_index > self._latest.index):
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stop.is_set():
                     return None
-                self._cond.wait(left)
+                self._waiting += 1
+                if self._pending_index >= 0:
+                    self._wake.set()      # a frame held unconverted: convert it now
+                try:
+                    self._cond.wait(left)
+                finally:
+                    self._waiting -= 1
             if self.error is not None:
                 raise self.error
             return self._latest
@@ -124,6 +154,7 @@ class LiveFrames(FrameProvider):
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         with self._cond:
             self._cond.notify_all()
         t = self._thread
@@ -149,24 +180,35 @@ class LiveFrames(FrameProvider):
             return
         self._t0 = self.clock()
         self._opened.set()
+        pending = None        # (index, capture time, the source's token): decoded, not converted
         try:
             while not self._stop.is_set():
                 try:
-                    img = self._grab()
+                    if pending is not None and self._waiting:
+                        self._publish(*pending)        # asked for earlier than said
+                        pending = None
+                    cpu = time.thread_time()
+                    token = self._grab()
+                    self.cpu_s["decode"] += time.thread_time() - cpu
+                    if token is None:
+                        continue
+                    now = self.clock()
+                    with self._cond:
+                        if pending is not None:
+                            self.skipped += 1          # replaced before it was wanted
+                        pending = (self.captured, now, token)
+                        self.captured += 1
+                        defer = self.CONVERTS_ON_DEMAND and not self._waiting and self._replaced_unwanted(now)
+                        self._pending_index = pending[0] if defer else -1
+                    if not defer:
+                        self._publish(*pending)
+                        pending = None
                 except DeviceError as exc:
                     self.error = exc
                     break
                 except Exception as exc:  # noqa: BLE001
                     self.error = DeviceError(None, f"{self.name}: capture failed ({type(exc).__name__}: {exc})")
                     break
-                if img is None:
-                    continue
-                now = self.clock()
-                small = self._prepare(img)
-                with self._cond:
-                    self._latest = LiveFrame(self.captured, now - self._t0, now, img, small)
-                    self.captured += 1
-                    self._cond.notify_all()
         finally:
             with self._cond:
                 self._cond.notify_all()
@@ -174,6 +216,34 @@ class LiveFrames(FrameProvider):
                 self._release()
             except Exception:  # noqa: BLE001 - releasing must not raise
                 pass
+
+    def _replaced_unwanted(self, now: float) -> bool:
+        """Whether the frame decoded at ``now`` will be replaced before the consumer asks:
+        it said when it will (``wanted_at``) and the next frame is due before that."""
+        wanted = self.wanted_at
+        return wanted is not None and wanted > self._next_due(now)
+
+    def _next_due(self, now: float) -> float:
+        """The capture time of the next frame (a camera's: one frame interval on)."""
+        return now + 1.0 / max(1e-3, float(getattr(self, "fps", 30.0)))
+
+    def _publish(self, index: int, captured: float, token) -> None:
+        """Convert the frame decoded as ``token`` and make it the newest."""
+        cpu = time.thread_time()
+        img = self._convert(token)
+        small = self._prepare(img)
+        with self._cond:
+            self._latest = LiveFrame(index, captured - self._t0, captured, img, small)
+            self.converted += 1
+            if self._pending_index == index:
+                self._pending_index = -1
+            self._cond.notify_all()
+        self._wake.clear()
+        self.cpu_s["convert"] += time.thread_time() - cpu
+
+    def _convert(self, token) -> np.ndarray:
+        """The RGB image of a token from :meth:`_grab` (by default the token is the image)."""
+        return token
 
     def _prepare(self, img: np.ndarray) -> np.ndarray | None:
         """``img`` at ``model_size`` (None when no size is asked for)."""
@@ -187,7 +257,7 @@ class LiveFrames(FrameProvider):
     def _open(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _grab(self) -> np.ndarray | None:  # pragma: no cover - abstract
+    def _grab(self) -> Any:  # pragma: no cover - abstract: an RGB image, a token or None
         raise NotImplementedError
 
     def _release(self) -> None:
@@ -287,13 +357,28 @@ class FileCameraFrames(LiveFrames):
         self.fps = float(reader.fps)
         self._start = self.clock()
 
-    def _grab(self) -> np.ndarray | None:
+    CONVERTS_ON_DEMAND = True
+
+    def _next_due(self, now: float) -> float:
+        return self._start + self._shown / self.fps
+
+    def _convert(self, token) -> np.ndarray:
+        reader = self._reader
+        assert reader is not None
+        try:
+            return reader.read_at_index(token)      # decoded already: the conversion only
+        except InputError as exc:
+            raise DeviceError(self.path, f"stopped delivering frames ({exc.problem})") from None
+
+    def _grab(self) -> int | None:
+        """Wait for the next frame's time, decode it, and return its index in the file
+        (converted by :meth:`_convert` when it is wanted)."""
         reader = self._reader
         assert reader is not None             # the capture thread opens before it grabs
         due_at = self._start + self._shown / self.fps
         wait = due_at - self.clock()
-        if wait > 0:   # not due yet: wait, then ask the clock again
-            self._stop.wait(wait)
+        if wait > 0:   # not due yet: wait (woken early by a consumer asking), then ask the clock again
+            self._wake.wait(wait)
             return None
         else:  # behind real time: skip the frames already past, as a camera loses them
             behind = int(-wait * self.fps)
@@ -302,13 +387,14 @@ class FileCameraFrames(LiveFrames):
                 self._shown += behind
                 self._next = (self._next + behind) % reader.frame_count
         n = reader.frame_count
+        index = self._next % n
         try:
-            img = reader.read_at_index(self._next % n)
+            reader.decode_to(index)
         except InputError as exc:
             raise DeviceError(self.path, f"stopped delivering frames ({exc.problem})") from None
         self._next = (self._next + 1) % n
         self._shown += 1
-        return img
+        return index
 
     def _release(self) -> None:
         if self._reader is not None:

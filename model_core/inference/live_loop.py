@@ -71,6 +71,11 @@ AUDIO_CPU_SHARE = 0.05
 #: Below it the cores have room (the demo heads: a 30 fps camera, trunks of a few ms) and
 #: the embedding is refreshed every tick.
 AUDIO_BOUND_WHEN_BUSY = 0.8
+#: The camera is told the next frame is wanted this fraction of the expected pass after a
+#: pass begins (``LiveFrames.wanted_at``; the expectation: a moving average of the passes):
+#: a little early, so that a pass shorter than usual finds its frame converted more often
+#: than it waits for the conversion.
+WANTED_EARLY = 0.9
 
 
 @dataclass
@@ -157,18 +162,24 @@ class LiveLoop:
     on_spectrogram : ``on_spectrogram(log_mel (64, T) ndarray, end sample)`` at ~``audio_hz``.
     clock : seconds, monotonic; given to the sources ``spec`` opens, the retries and the HUD.
     cpu_clock : the calling thread's CPU seconds (``time.thread_time``): what one refresh of
-        the audio embedding costs (:data:`AUDIO_CPU_SHARE`).
+        the audio embedding costs (:data:`AUDIO_CPU_SHARE`), and the per-stage accounting.
+    process_cpu_clock : the process's CPU seconds, every thread (``time.process_time``): a
+        refresh made while no visual pass runs gives the ratio of its CPU in all threads
+        (torch's OpenMP workers, a compiled runtime's pool) to the audio thread's own,
+        which then scales every refresh's own CPU (:attr:`audio_cost_s`).
     """
 
     def __init__(self, localizers: dict, spec: LiveSpec | None = None, on_maps: Callable | None = None,
                  on_problem: Callable | None = None, on_spectrogram: Callable | None = None,
                  audio_hz: float = 10.0, retry_s: float = 1.0, open_frames: Callable | None = None,
                  open_audio: Callable | None = None, spectrogram_seconds: float = SPECTROGRAM_SECONDS,
-                 clock: Callable[[], float] = time.monotonic, cpu_clock: Callable[[], float] = time.thread_time):
+                 clock: Callable[[], float] = time.monotonic, cpu_clock: Callable[[], float] = time.thread_time,
+                 process_cpu_clock: Callable[[], float] = time.process_time):
         spec = spec or LiveSpec()
         self.localizers = dict(localizers)
         self.clock = clock
         self.cpu_clock = cpu_clock
+        self.process_cpu_clock = process_cpu_clock
         self.open_frames = open_frames or (lambda: spec.open_frames(clock))
         self.open_audio = open_audio or (lambda: spec.open_audio(clock))
         self.on_maps, self.on_problem, self.on_spectrogram = on_maps, on_problem, on_spectrogram
@@ -195,6 +206,20 @@ class LiveLoop:
         self._pass_end: float | None = None
         self.audio_cost_s = 0.0
         self.audio_ticks = 0
+        #: a refresh's CPU in all threads over the audio thread's own (None: not measured
+        #: yet, or the models' backends changed since: measured again at the next refresh
+        #: made while no pass runs)
+        self.audio_cpu_ratio: float | None = None
+        self._audio_backends = ""
+        #: CPU seconds by stage (``cpu_clock``, each in its own thread): the visual thread's
+        #: ``wait`` (for the frame and the embedding), ``pass`` (the models' step),
+        #: ``publish`` (HUD, recorder, ``on_maps``); the audio thread's ``audio`` (its own
+        #: part of the refreshes); ``passes`` counts passes
+        self.stage_cpu = {"wait": 0.0, "pass": 0.0, "publish": 0.0, "audio": 0.0}
+        self.passes = 0
+        self._in_pass = False
+        #: the visual pass's expected clock seconds (a moving average), 0 until one ran
+        self.pass_s = 0.0
         #: model keys by the seconds of audio they hear (each length read and embedded once)
         self._windows: dict[float, list[str]] = {}
         for mk, loc in self.localizers.items():
@@ -292,15 +317,41 @@ class LiveLoop:
             held = self._embedding
             if held is None or held[0] != akey or ticks >= self.audio_every:
                 ticks = 0
-                cpu = self.cpu_clock()
-                self._embed(audio, akey, cache)
-                self.audio_cost_s = self.cpu_clock() - cpu
-                self.audio_every = (refresh_every(self.audio_cost_s, self.audio_period)
-                                    if self.visual_busy >= AUDIO_BOUND_WHEN_BUSY else 1)
+                self._refresh(audio, akey, cache)
             if self.on_spectrogram is not None and self.spectrogram_seconds > 0:
                 self._spectrogram(audio)
             self._stop.wait(max(0.0, self.audio_period - (self.clock() - tick)))
         self._close_audio()
+
+    def _refresh(self, audio: LiveAudio, akey: str, cache: EmbeddingCache) -> None:
+        """Refresh the embedding and its cost (:attr:`audio_cost_s`, CPU seconds in all
+        threads): the audio thread's own CPU times :attr:`audio_cpu_ratio`, a ratio taken
+        on a refresh during which no visual pass ran, so that the process's CPU was the
+        refresh's (and the camera's, a little: it errs towards refreshing less often)."""
+        backends = "+".join(str(getattr(loc, "backend_used", "")) for loc in self.localizers.values())
+        if backends != self._audio_backends:      # a compiled runtime took over: measure again
+            self._audio_backends, self.audio_cpu_ratio = backends, None
+        held = self.audio_cpu_ratio is None and self._emb_ready.is_set()
+        if held:   # hold the visual thread before its next pass while this refresh is measured
+            self._emb_ready.clear()
+            for _ in range(2000):
+                if not self._in_pass or self._stop.is_set():
+                    break
+                self._stop.wait(0.001)
+        passes, idle = self.passes, not self._in_pass
+        cpu, proc = self.cpu_clock(), self.process_cpu_clock()
+        try:
+            self._embed(audio, akey, cache)
+        finally:
+            if held:
+                self._emb_ready.set()
+        own, every = self.cpu_clock() - cpu, self.process_cpu_clock() - proc
+        self.stage_cpu["audio"] += own
+        if idle and not self._in_pass and self.passes == passes and own > 0:
+            self.audio_cpu_ratio = max(1.0, every / own)
+        self.audio_cost_s = own * (self.audio_cpu_ratio or 1.0)
+        self.audio_every = (refresh_every(self.audio_cost_s, self.audio_period)
+                            if self.visual_busy >= AUDIO_BOUND_WHEN_BUSY else 1)
 
     def _embed(self, audio: LiveAudio, akey: str, cache: EmbeddingCache) -> None:
         """Every model's embedding of the last window it hears; publish them."""
@@ -352,6 +403,7 @@ class LiveLoop:
                     self._problem("camera", str(exc))
                     retry_at = self.clock() + self.retry_s
                     continue
+            cpu = self.cpu_clock()
             try:
                 f = self.frames.latest(after=last, timeout=0.25)
             except DeviceError as exc:
@@ -360,17 +412,33 @@ class LiveLoop:
                 retry_at = self.clock() + self.retry_s
                 continue
             if f is None or not self._emb_ready.wait(0.25):
+                self.stage_cpu["wait"] += self.cpu_clock() - cpu
                 continue
             last = f.index
             began = self.clock()
-            self.latest = result = self.predict(f)
+            if self.pass_s > 0:      # the camera converts the frame wanted then, not those replaced before
+                self.frames.wanted_at = began + WANTED_EARLY * self.pass_s
+            t1 = self.cpu_clock()
+            self._in_pass = True
+            try:
+                self.latest = result = self.predict(f)
+            finally:
+                self._in_pass = False
+                self.passes += 1
+            t2 = self.cpu_clock()
             self._busy(began, result.done)
+            d = result.done - began
+            self.pass_s = d if self.pass_s <= 0 else 0.8 * self.pass_s + 0.2 * d
             self.stats.record_maps(result.done)
             rec = self.recorder
             if rec is not None:
                 rec.add(result)
             if self.on_maps is not None:
                 self.on_maps(result)
+            t3 = self.cpu_clock()
+            self.stage_cpu["wait"] += t1 - cpu
+            self.stage_cpu["pass"] += t2 - t1
+            self.stage_cpu["publish"] += t3 - t2
         self._close_frames()
 
     def _busy(self, began: float, done: float) -> None:

@@ -356,6 +356,21 @@ class VideoReader:
                            f"{self.announced_frame_count} frames are readable (truncated or damaged file)")
             raise MediaError(self.path, problem) from None
 
+    def decode_to(self, index: int) -> None:
+        """Decode up to frame ``index`` without converting its picture: a live camera that
+        replays this file decodes every frame (each is a reference for the next) but
+        converts only the frames its loop takes; ``read_at_index(index)`` next converts this
+        one with no decoding left. Raises as :meth:`read_at_index`."""
+        index = int(index)
+        if not 0 <= index < self.announced_frame_count:
+            raise IndexError(f"frame {index} outside 0..{self.announced_frame_count - 1} of {self.path}")
+        try:
+            if index >= self.frame_count:
+                raise _EndOfStream()
+            self._locate(index)
+        except _EndOfStream:
+            raise MediaError(self.path, f"frame {index} cannot be decoded (damaged or truncated file)") from None
+
     def read_at_time(self, t: float, size: tuple[int, int] | None = None) -> np.ndarray:
         """The frame shown at time ``t`` seconds (see :meth:`index_at_time`)."""
         return self.read_at_index(self.index_at_time(t), size)
