@@ -23,7 +23,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from avsol_viewer.live.live_bar import LiveBar
 from avsol_viewer.live.live_session import LiveSession
 from model_core.inference.live_sources import LiveSpec
 from model_core.media_extensions import AUDIO, VIDEO, dialog_filter
@@ -51,11 +50,7 @@ class LiveMode(QObject):
         self.last = None
         self.shown = 0
         self.problems: dict[str, str] = {}
-        self.bar = LiveBar()
-        self.bar.hide()
-        split = ctx.heads.parentWidget()
-        split.addWidget(self.bar)
-        split.setStretchFactor(split.indexOf(self.bar), 1)
+        self._bar = None    # the LiveBar, built when live mode first needs it (see bar)
         self.hud_timer = QTimer(self)
         self.hud_timer.setInterval(HUD_MS)
         self.hud_timer.timeout.connect(self.update_hud)
@@ -65,6 +60,24 @@ class LiveMode(QObject):
 
         install(self.c)
         ctx.on_close(self.stop)
+
+    @property
+    def bar(self):
+        """The :class:`~avsol_viewer.live.live_bar.LiveBar` (HUD, problems, scrolling
+        spectrogram) below the heads, built the first time it is asked for: it stays hidden
+        until live mode starts, and building it with the window (a pyqtgraph plot and its
+        module) cost every start-up 0.03-0.06 s before the first paint (issue 29)."""
+        if self._bar is None:
+            from avsol_viewer.live.live_bar import LiveBar
+
+            bar = LiveBar()
+            bar.hide()
+            split = self.ctx.heads.parentWidget()
+            split.addWidget(bar)     # last, below the spectrogram (annotate inserts above the heads)
+            split.setStretchFactor(split.indexOf(bar), 1)
+            bar.set_recording(self.recorder is not None)
+            self._bar = bar
+        return self._bar
 
     @property
     def active(self) -> bool:
@@ -263,7 +276,8 @@ class LiveMode(QObject):
         self.ctx.action("live_start").setEnabled(True)
         self.ctx.action("live_stop").setEnabled(self.active)
         self.ctx.action("live_record").setChecked(self.recorder is not None)
-        self.bar.set_recording(self.recorder is not None)
+        if self._bar is not None:    # not built yet: it starts with the state it is built with
+            self._bar.set_recording(self.recorder is not None)
 
 
 # -- menu ---------------------------------------------------------------------------------
