@@ -31,8 +31,20 @@ Each round also reports where the loop's CPU went during its burst (``cores_by_t
 CPU seconds per wall second of the visual, audio, camera and microphone threads, of the
 camera's decoder threads, and of the rest together: torch's OpenMP workers, a compiled
 runtime's pool; read from ``/proc/self/task``, so Linux only) and how often the audio embedding
-was refreshed (``audio_embedding``: every k-th 10 Hz tick, its CPU ms per refresh): under
-load these say more than the wall times.
+was refreshed (``audio_embedding``: every k-th 10 Hz tick, its CPU ms per refresh in all
+threads, and the ratio of that to the audio thread's own): under load these say more than
+the wall times.
+
+Per map, the CPU ms of each stage (``cpu_ms_per_map``, per round and the median of rounds):
+the visual thread's ``visual_wait`` (for the newest frame and the embedding),
+``visual_pass`` (the models' step: what the bare pass measures, plus ``predict``'s Python
+steps) and ``visual_publish`` (HUD, ``on_maps``); the audio thread's own part of its
+refreshes (``audio_own``); the capture thread's ``capture_decode`` and ``capture_convert``
+(RGB and resize of the frames converted; ``frames_converted_per_map`` /
+``frames_skipped_per_map``: how many); ``process`` (every thread) and each thread group's
+(``thread:NAME``, from ``cores_by_thread``). Beside it ``bare_pass_cpu_ms``: the bare
+pass's CPU ms, its own thread's and the process's (all its OpenMP or runtime threads): the
+process's CPU per map minus it is what the loop costs besides the pass.
 
 Three configurations: every demo head (what the viewer shows side by side), the DNM demo
 head alone, and one full-size untrained DNM (ResNet-18 trunks at 224 px, 7 x 7 map, random
@@ -91,11 +103,14 @@ def _trunk_ms_here(loc, reps: int) -> float:
     with torch.inference_mode():
         for _ in range(3):
             loc._forward(x, a)
+        own, every = time.thread_time(), time.process_time()
         for _ in range(reps):
             t0 = time.perf_counter()
             loc._forward(x, a)
             times.append(time.perf_counter() - t0)
+        own, every = time.thread_time() - own, time.process_time() - every
     _TORCH_THREADS.append(torch.get_num_threads())
+    _BARE_CPU.append((own / reps, every / reps))
     return float(np.median(times) * 1000.0)
 
 
@@ -109,11 +124,14 @@ def _load(checkpoint, threads: int):
                     precision=os.environ.get("AVSOL_BENCH_PRECISION", DEFAULT_PRECISION))
     loc.warmup(1)              # the first batch-1 call starts the backend's build
     loc._visual.wait()         # built (auto: measured and chosen) before anything is timed
+    loc._audio.wait()          # the audio step too: the loop measures its refresh's cost once
     loc.warmup(1)
     return loc
 
 
 _TORCH_THREADS: list = []
+#: (CPU seconds of the pass's own thread, of the whole process) per bare pass, per measurement
+_BARE_CPU: list = []
 
 
 def _thread_cpu() -> dict[int, tuple[str, float]]:
@@ -174,16 +192,41 @@ def _burst(locs: dict, clip: Path, seconds: float) -> dict:
     loop.start()
     t_start[0] = time.monotonic() + WARMUP_S
     time.sleep(WARMUP_S)
-    cpu0, wall0 = _thread_cpu(), time.monotonic()
+    stages0 = _stages(loop)
+    cpu0, wall0, proc0 = _thread_cpu(), time.monotonic(), time.process_time()
     time.sleep(seconds)
-    cpu = _cpu_by_thread(cpu0, _thread_cpu(), time.monotonic() - wall0)
+    wall = time.monotonic() - wall0
+    cpu = _cpu_by_thread(cpu0, _thread_cpu(), wall)
+    proc = time.process_time() - proc0
+    stages = _stages(loop)
     counts = loop.counts()
-    audio = {"refresh_every_ticks": loop.audio_every, "refresh_cpu_ms": round(loop.audio_cost_s * 1000.0, 2)}
+    audio = {"refresh_every_ticks": loop.audio_every, "refresh_cpu_ms": round(loop.audio_cost_s * 1000.0, 2),
+             "cpu_all_threads_over_own": round(getattr(loop, "audio_cpu_ratio", None) or 1.0, 2)}
     problems = dict(loop.problems)
     loop.stop()
     hz = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 else 0.0
+    passes = max(1, stages["passes"] - stages0["passes"])
+    counted = ("passes", "frames_converted", "frames_skipped")
+    per_map = {k: round((stages[k] - stages0[k]) / passes * 1000.0, 2) for k in stages if k not in counted}
+    per_map.update({f"{k}_per_map": round((stages[k] - stages0[k]) / passes, 2) for k in counted[1:]})
+    per_map["process"] = round(proc / passes * 1000.0, 2)
+    per_map.update({f"thread:{k}": round(v * wall / passes * 1000.0, 2) for k, v in cpu.items()})
     return {"hz": hz, "lat": lat, "maps": len(done), "counts": counts, "problems": problems, "cpu": cpu,
-            "audio": audio}
+            "audio": audio, "cpu_ms_per_map": per_map}
+
+
+def _stages(loop) -> dict:
+    """The loop's CPU seconds by stage so far (its visual thread's wait / pass / publish, the
+    audio thread's own refreshes, the capture thread's decode / convert) and its counts."""
+    out = {f"visual_{k}" if k != "audio" else "audio_own": v for k, v in getattr(loop, "stage_cpu", {}).items()}
+    frames = loop.frames
+    cpu_s = getattr(frames, "cpu_s", {})     # (getattr: the same figures from an older loop, for a before/after)
+    for k in ("decode", "convert"):
+        out[f"capture_{k}"] = cpu_s.get(k, 0.0)
+    out["frames_converted"] = getattr(frames, "converted", 0)
+    out["frames_skipped"] = getattr(frames, "skipped", 0)
+    out["passes"] = loop.stats.mapped
+    return out
 
 
 def _one(locs: dict, clip: Path, seconds: float) -> dict:
@@ -192,9 +235,13 @@ def _one(locs: dict, clip: Path, seconds: float) -> dict:
     burst, so a load that changes during the burst moves both halves of the ratio alike."""
     rounds = []
     for _ in range(ROUNDS):
+        _BARE_CPU.clear()
         before = sum(_trunk_ms(loc, 10) for loc in locs.values())
         b = _burst(locs, clip, seconds / ROUNDS)
         after = sum(_trunk_ms(loc, 10) for loc in locs.values())
+        # CPU ms of one frame's bare passes (every head), the mean of before and after
+        bare = {"own_thread": round(sum(c[0] for c in _BARE_CPU) / 2 * 1000.0, 2),
+                "process": round(sum(c[1] for c in _BARE_CPU) / 2 * 1000.0, 2)}
         trunk = (before + after) / 2
         ceiling = min(float(FPS), 1000.0 / trunk)
         med = float(np.median(b["lat"]) * 1000.0) if b["lat"] else float("nan")
@@ -204,7 +251,7 @@ def _one(locs: dict, clip: Path, seconds: float) -> dict:
                        "refresh_ratio": round(b["hz"] / ceiling, 3), "latency_ms_median": round(med, 1),
                        "latency_bound_ms": round(bound, 1), "maps": b["maps"], "counts": b["counts"],
                        "problems": b["problems"], "cores_by_thread": b["cpu"], "audio_embedding": b["audio"],
-                       "_lat": b["lat"]})
+                       "cpu_ms_per_map": b["cpu_ms_per_map"], "bare_pass_cpu_ms": bare, "_lat": b["lat"]})
     lat_ms = np.concatenate([np.asarray(r.pop("_lat")) for r in rounds]) * 1000.0
     trunk = float(np.median([r["trunk_ms"] for r in rounds]))
     bound = trunk + 1000.0 / FPS + 10.0
@@ -217,7 +264,12 @@ def _one(locs: dict, clip: Path, seconds: float) -> dict:
             "refresh_ratio_min": min(r["refresh_ratio"] for r in rounds),
             "latency_ms_median": round(med, 1), "latency_ms_p95": round(p95, 1),
             "latency_bound_ms": round(bound, 1), "latency_median_ratio_to_bound": round(med / bound, 3),
-            "latency_p95_ratio_to_bound": round(p95 / bound, 3), "rounds": rounds}
+            "latency_p95_ratio_to_bound": round(p95 / bound, 3),
+            "cpu_ms_per_map_median": {k: round(float(np.median([r["cpu_ms_per_map"].get(k, 0.0) for r in rounds])), 2)
+                                      for k in sorted({k for r in rounds for k in r["cpu_ms_per_map"]})},
+            "bare_pass_cpu_ms_median": {k: round(float(np.median([r["bare_pass_cpu_ms"][k] for r in rounds])), 2)
+                                        for k in ("own_thread", "process")},
+            "rounds": rounds}
 
 
 def run(seconds: float = SECONDS, threads: int = THREADS) -> dict:
