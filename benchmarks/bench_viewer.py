@@ -378,6 +378,52 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
                             "memory_mb": child_memory, "failure": worker.process_failure}}
 
 
+def child_paintcost(file: str, checkpoints: list[str], frames: int = 90, start: float = 5.0) -> dict:
+    """The GUI thread's CPU per frame shown with the heads, on a clock of its own (thread CPU
+    seconds: steadier than wall time on a shared machine): the maps of ``frames`` frames are
+    computed first (paused), the frames decoded first, then each frame is shown as playback
+    shows it (the controller's ``_show``: the frame, every head's map, titles) and the heads
+    panel painted at once (``repaint``). ``show_ms`` + ``paint_ms`` per frame, medians. Alone:
+    ``python -m benchmarks.bench_viewer paintcost FILE CKPTS...`` (``none``: the frame alone;
+    ``fake``: heads whose maps cost nothing)."""
+    import resource
+
+    from model_core.media.frames import VideoReader
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_THREAD)
+        return r.ru_utime + r.ru_stime
+
+    app, win, c, n_heads = _child_window(file, checkpoints)
+    _wait(lambda: c.track is not None and len(c.maps.models) == n_heads, 300)
+    c.player.seek(start)
+    i0 = c.player.index
+    indices = list(range(i0, i0 + frames))
+    # the maps of every frame (paused requests fill 4 s ahead: ask again further on)
+    for i in range(i0, i0 + frames, 60):
+        c.maps.want(i)
+        _wait(lambda i=i: all(c.maps.ready_at(j) for j in range(i, min(i + 60, i0 + frames))), 300)
+    _pump(0.5)
+    with VideoReader(file) as r:
+        imgs = [r.read_at_index(i) for i in indices]
+    ready = sum(c.maps.ready_at(j) for j in indices) if n_heads else None
+    show, paint = [], []
+    for i, img in zip(indices, imgs):
+        c.player.seek_index(i)          # the due frame (no timer runs: paused)
+        t = cpu()
+        c._show(i, img)
+        t1 = cpu()
+        win.heads.viewport().repaint()
+        t2 = cpu()
+        show.append(t1 - t)
+        paint.append(t2 - t1)
+    win.close()
+    med = lambda xs: round(1000 * sorted(xs)[len(xs) // 2], 2)  # noqa: E731
+    return {"frames": frames, "heads": n_heads, "show_ms_median": med(show), "paint_ms_median": med(paint),
+            "show_plus_paint_ms_mean": round(1000 * (sum(show) + sum(paint)) / len(show), 2),
+            "frames_with_maps": ready, "load": load()}
+
+
 def child_memory(file: str, checkpoints: list[str]) -> dict:
     import random
 
@@ -444,6 +490,29 @@ def map_cost(file: str, frames: int = 120, batches: tuple[int, ...] = (4, 8), he
         reader.read([i], 224)
     out["decode_cpu_s_per_video_s"] = round((cpu() - c0) / frames * fps, 3)
     reader.close()
+    # playing, the engine takes the display decoder's full frames (HandedFrames): what the
+    # display's own decode costs, and what is left to the engine (the reduction to 224 px)
+    from model_core.inference.frame_sources import HandedFrames
+    from model_core.media.frames import VideoReader
+
+    store = HandedFrames(max_frames=frames + 64)
+    handed_spec = FrameSpec(file, store)
+    with VideoReader(file) as display:
+        store.set_source(display.backend, display.rotation)
+        display.read_at_index(0)
+        c0 = cpu()
+        full = [display.read_at_index(i) for i in range(1, 1 + frames)]
+        out["display_decode_cpu_s_per_video_s"] = round((cpu() - c0) / frames * fps, 3)
+    taker = handed_spec.open()
+    for i, img in enumerate(full, 1):
+        store.put(i, img)
+    c0 = cpu()
+    for i in range(1, 1 + frames):
+        taker.read([i], 224)
+    out["handed_read_cpu_s_per_video_s"] = round((cpu() - c0) / frames * fps, 3)
+    out["handed_taken"] = store.taken
+    taker.close()
+    del full
     start = 300
     for b in batches:
         engine = MapEngine(MapCache(), functools.partial(default_localizer, backend=backend), b)
@@ -460,6 +529,20 @@ def map_cost(file: str, frames: int = 120, batches: tuple[int, ...] = (4, 8), he
         for i in range(start, start + frames, b):
             engine.compute("v", spec, audio, list(range(i, i + b)), 1.0)
         out[f"batch_{b}_cpu_s_per_video_s"] = round((cpu() - c0) / frames * fps, 3)
+        # the same frames' maps from handed frames (the display's decode outside the timing)
+        with VideoReader(file) as display:
+            store.set_source(display.backend, display.rotation)
+            engine.sources("v", handed_spec, audio)   # the engine's reader opened untimed
+            engine.embeddings.clear()                  # the audio trunk paid again, as above
+            spent = 0.0
+            for i in range(start, start + frames, b):
+                for j in range(i, i + b):
+                    store.put(j, display.read_at_index(j))
+                engine.cache.clear()
+                c0 = cpu()
+                engine.compute("v", handed_spec, audio, list(range(i, i + b)), 1.0)
+                spent += cpu() - c0
+        out[f"batch_{b}_handed_cpu_s_per_video_s"] = round(spent / frames * fps, 3)
         out["backend_used"] = sorted({str(loc.backend_used) for loc in engine.models.values()})
         engine.close()
         start += frames + 64
@@ -559,6 +642,8 @@ def main(argv: list[str]) -> int:
     elif argv and argv[0] == "mapcost":  # mapcost FILE [FRAMES [BATCH ...]]
         batches = tuple(int(b) for b in argv[3:]) or (4, 8)
         print(json.dumps(map_cost(argv[1], int(argv[2]) if len(argv) > 2 else 120, batches)), flush=True)
+    elif argv and argv[0] == "paintcost":  # paintcost FILE CKPTS...
+        print(json.dumps(child_paintcost(argv[1], argv[2:])), flush=True)
     elif argv and argv[0] == "memory":
         print(json.dumps(child_memory(argv[1], argv[2:])), flush=True)
     else:
