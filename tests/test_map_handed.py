@@ -139,6 +139,13 @@ def test_the_store_is_bounded_and_stays_behind_when_the_spec_goes_to_a_process(w
     for i in range(5):
         store.put(i, np.zeros((2, 2, 3), np.uint8))
     assert [store.has(i) for i in range(5)] == [False, False, True, True, True]
+    by_bytes = HandedFrames(max_frames=10, max_bytes=3 * 12 + 5)   # room for 3 frames of 12 bytes
+    for i in range(5):
+        by_bytes.put(i, np.zeros((2, 2, 3), np.uint8))
+    assert [by_bytes.has(i) for i in range(5)] == [False, False, True, True, True]
+    assert by_bytes.take(3) is not None and by_bytes.take(3) is None
+    by_bytes.put(5, np.zeros((2, 2, 3), np.uint8))                 # the taken frame's bytes are free
+    assert [by_bytes.has(i) for i in range(6)] == [False, False, True, False, True, True]
     spec = FrameSpec(str(wide_clip), store)
     sent = pickle.loads(pickle.dumps(spec))
     assert sent.handed is None and sent.path == spec.path

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Frames a :class:`HandedFrames` store keeps (the oldest go first): a few batches of the
-#: map engine while the display decodes ahead. The store holds the display decoder's own
-#: arrays (which its frame cache holds too), so this costs little beyond that cache.
-HANDED_FRAMES = 12
+#: Frames a :class:`HandedFrames` store keeps (the oldest go first), and their bytes at
+#: most: the display's frames decoded ahead while playing and a batch of the map engine.
+#: The store holds the display decoder's own arrays, the newest, which its frame cache
+#: (64 MB) holds too: with the same byte bound it adds no memory of its own.
+HANDED_FRAMES = 16
+HANDED_BYTES = 64 * 1024 * 1024
 
 
 class FrameProvider:
@@ -59,10 +61,12 @@ class HandedFrames:
     its own reader is the same decoder and the picture is not rotated: then the frame at the
     heads' size is ``resize_frame`` of the handed frame, exactly what its own decode at that
     size returns (a rotated picture is resized before it is turned there: not the same
-    pixels). Thread-safe; bounded to ``max_frames`` (the oldest go first)."""
+    pixels). Thread-safe; bounded to ``max_frames`` and ``max_bytes`` (the oldest go first)."""
 
-    def __init__(self, max_frames: int = HANDED_FRAMES):
+    def __init__(self, max_frames: int = HANDED_FRAMES, max_bytes: int = HANDED_BYTES):
         self.max_frames = max(1, int(max_frames))
+        self.max_bytes = int(max_bytes)
+        self._bytes = 0
         self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.source: tuple[str, int] | None = None
@@ -76,10 +80,12 @@ class HandedFrames:
 
     def put(self, index: int, img: np.ndarray) -> None:
         with self._lock:
+            old = self._frames.pop(int(index), None)
+            self._bytes -= 0 if old is None else old.nbytes
             self._frames[int(index)] = img
-            self._frames.move_to_end(int(index))
-            while len(self._frames) > self.max_frames:
-                self._frames.popitem(last=False)
+            self._bytes += img.nbytes
+            while len(self._frames) > 1 and (len(self._frames) > self.max_frames or self._bytes > self.max_bytes):
+                self._bytes -= self._frames.popitem(last=False)[1].nbytes
             self.handed += 1
 
     def has(self, index: int) -> bool:
@@ -90,12 +96,15 @@ class HandedFrames:
         """The frame ``index`` (removed from the store), or None."""
         with self._lock:
             img = self._frames.pop(int(index), None)
-            self.taken += img is not None
+            if img is not None:
+                self._bytes -= img.nbytes
+                self.taken += 1
             return img
 
     def clear(self) -> None:
         with self._lock:
             self._frames.clear()
+            self._bytes = 0
 
 
 class FileFrames(FrameProvider):
