@@ -495,24 +495,23 @@ def map_cost(file: str, frames: int = 120, batches: tuple[int, ...] = (4, 8), he
     from model_core.inference.frame_sources import HandedFrames
     from model_core.media.frames import VideoReader
 
-    store = HandedFrames(max_frames=frames + 64)
+    store = HandedFrames()
     handed_spec = FrameSpec(file, store)
+    taker = handed_spec.open()
     with VideoReader(file) as display:
         store.set_source(display.backend, display.rotation)
         display.read_at_index(0)
-        c0 = cpu()
-        full = [display.read_at_index(i) for i in range(1, 1 + frames)]
-        out["display_decode_cpu_s_per_video_s"] = round((cpu() - c0) / frames * fps, 3)
-    taker = handed_spec.open()
-    for i, img in enumerate(full, 1):
-        store.put(i, img)
-    c0 = cpu()
-    for i in range(1, 1 + frames):
-        taker.read([i], 224)
-    out["handed_read_cpu_s_per_video_s"] = round((cpu() - c0) / frames * fps, 3)
+        decoding = taking = 0.0
+        for i in range(1, 1 + frames):
+            c0 = cpu()
+            store.put(i, display.read_at_index(i))
+            c1 = cpu()
+            taker.read([i], 224)
+            decoding, taking = decoding + c1 - c0, taking + cpu() - c1
+    out["display_decode_cpu_s_per_video_s"] = round(decoding / frames * fps, 3)
+    out["handed_read_cpu_s_per_video_s"] = round(taking / frames * fps, 3)
     out["handed_taken"] = store.taken
     taker.close()
-    del full
     start = 300
     for b in batches:
         engine = MapEngine(MapCache(), functools.partial(default_localizer, backend=backend), b)
