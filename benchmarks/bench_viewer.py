@@ -19,6 +19,10 @@ as on a machine without a GPU), with the wall clock (no audio device here):
   present, else a fake map source (maps cost nothing: the display path alone); when the
   three untrained full-size checkpoints of ``bench_eval`` exist in ``benchmarks/out/``,
   a second run uses them (inference competing with the display for the 2 cores).
+- ``paintcost`` (alone only): the GUI thread's CPU per frame shown with the heads (the
+  frame and maps set, then the panel painted at once; thread CPU, steadier than wall time
+  on a shared machine). ``mapcost`` (alone only): the map worker's CPU per second of video
+  at stride 1, with its own decode and with the display decoder's handed frames.
 - ``startup``: ``avsol-viewer FILE`` with ``$AVSOL_VIEWER_STARTUP_PROBE``: the app writes
   the wall time of the window's first paint (and whether torch was imported by then) and
   quits; the figure is that time minus the time just before the process was started,
