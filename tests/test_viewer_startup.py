@@ -66,3 +66,16 @@ def _outcome(check, module):
         return check(module)
     except Exception as exc:  # noqa: BLE001 - compared, not handled
         return type(exc)
+
+
+def test_the_live_bar_is_built_when_live_mode_first_needs_it(make_viewer):
+    """The Live bar (a pyqtgraph plot, hidden until Live › Start) is not built with the
+    window; asked for, it is built once, hidden, last in the heads' splitter (below the
+    spectrogram), showing the recording state it was built in."""
+    v = make_viewer()
+    live = v.win.live
+    assert live._bar is None
+    bar = live.bar
+    assert live.bar is bar and not bar.isVisible()
+    split = v.win.heads.parentWidget()
+    assert split.indexOf(bar) == split.count() - 1 > split.indexOf(v.win.spectrogram)
