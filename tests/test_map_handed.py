@@ -167,6 +167,16 @@ def test_the_display_decoder_hands_every_frame_it_decodes(qtbot, wide_clip):
         with VideoReader(wide_clip) as r:
             assert store.source == (r.backend, r.rotation)
             assert np.array_equal(store.take(3), r.read_at_index(3))
+        # a replay: frames decoded before are served from the display's cache, and handed too
+        store.clear()
+        qtbot.waitUntil(lambda: source.cached(2 + PREFETCH) is not None, timeout=20000)
+        handed0 = store.handed
+        assert source.request(2, prefetch=True) is not None
+        assert all(store.has(i) for i in range(2, 3 + PREFETCH))
+        source.request(2, prefetch=True)                 # offered again: stored once
+        assert store.handed == handed0 + 1 + PREFETCH
+        store.clear()
+        assert source.request(3, prefetch=False) is not None and not store.has(3)   # paused: not handed
     finally:
         source.stop_and_wait()
 

@@ -70,6 +70,12 @@ class FrameSource(MailboxThread[tuple[int, bool, bool]]):
         with self._lock:
             img = self._cache.get(index)
             ahead = prefetch and any(i not in self._cache for i in range(index + 1, index + 1 + PREFETCH))
+            # playing over frames decoded before (a replay): they are handed over too, or the
+            # map engine, which computes only handed frames while playing, would skip them
+            cached = [] if not prefetch or self.handed is None else [
+                (i, c) for i in range(index, index + 1 + PREFETCH) if (c := self._cache.peek(i)) is not None]
+        for i, c in cached:
+            self.handed.offer(i, c)
         if img is not None:
             if ahead:
                 self.post((index, True, False))  # keep decoding ahead

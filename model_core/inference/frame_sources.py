@@ -88,6 +88,14 @@ class HandedFrames:
                 self._bytes -= self._frames.popitem(last=False)[1].nbytes
             self.handed += 1
 
+    def offer(self, index: int, img: np.ndarray) -> None:
+        """:meth:`put` unless frame ``index`` is held already (a frame decoded before and
+        shown again: handed at each playing tick, stored once)."""
+        with self._lock:
+            if int(index) in self._frames:
+                return
+        self.put(index, img)
+
     def has(self, index: int) -> bool:
         with self._lock:
             return int(index) in self._frames
