@@ -35,7 +35,7 @@ def test_the_overlay_draws_the_colours_of_the_float_map(qtbot):
     view = HeadView()
     view.set_frame(np.zeros((96, 128, 3), np.uint8))
     view.set_map(dm, lut, 0.5, contour=True, peak=True)
-    assert view.overlay.image.dtype == np.uint8
+    assert view.overlay.image.dtype == np.uint8 and view.overlay.image.shape == (224, 224, 4)
     reference = pg.ImageItem()
     reference.setImage(dm.values, levels=(0.0, 1.0), autoLevels=False, lut=lut)   # as before
     assert np.array_equal(_pixels(view.overlay), _pixels(reference))
