@@ -177,8 +177,11 @@ def test_the_display_decoder_hands_every_frame_it_decodes(qtbot, wide_clip):
         assert store.handed == handed0 + 1 + PREFETCH
         store.clear()
         assert source.request(3, prefetch=False) is not None and not store.has(3)   # paused: not handed
+        source.request(2, prefetch=True)
+        assert store.has(2)
     finally:
         source.stop_and_wait()
+    assert not store.has(2)                              # the decoder stopped: its frames went
 
 
 def test_the_service_asks_for_handed_frames_only_while_playing(qtbot, index_clip):

@@ -125,3 +125,5 @@ class FrameSource(MailboxThread[tuple[int, bool, bool]]):
                         break
         finally:
             self.reader.close()
+            if self.handed is not None:   # a closed file's frames leave with its decoder
+                self.handed.clear()
