@@ -310,7 +310,8 @@ def test_real_sounddevice_capture_through_a_pulseaudio_null_sink():
 
 def test_the_capture_thread_resizes_each_frame_to_the_models_input(live_clip):
     """With ``model_size`` set, every captured frame also carries the image resized to it
-    (the models' own resize, done in the capture thread); without, none."""
+    (the models' own resize, done in the capture thread); without, none. The frame held
+    when the size is set (captured before it was known) is resized then."""
     from model_core.media.frames import resize_frame
 
     clock = FakeClock()
@@ -319,6 +320,9 @@ def test_the_capture_thread_resizes_each_frame_to_the_models_input(live_clip):
         f = cam.latest(timeout=5)
         assert f.model_input is None
         cam.model_size = (32, 32)
+        held = cam.latest(timeout=5)
+        assert held.index == 0 and read_frame_index(held.model_input) == 0
+        np.testing.assert_array_equal(held.model_input, resize_frame(f.image, (32, 32)))
         clock.set(1 / cam.fps)
         f = cam.latest(after=f.index, timeout=5)
         assert f.model_input.shape == (32, 32, 3) and f.model_input.dtype == np.uint8
@@ -585,4 +589,30 @@ def test_the_loop_tells_its_camera_when_it_wants_the_next_frame(live_clip):
     assert cams[0].wanted_at == pytest.approx(began[-1] + 0.9 * 0.04)
     assert loop.stage_cpu["pass"] == pytest.approx(0.01 * loop.passes)
     assert loop.stage_cpu["wait"] == pytest.approx(0.0) and loop.stage_cpu["publish"] == pytest.approx(0.0)
+    assert not live_threads()
+
+
+def test_a_refresh_served_from_the_cache_keeps_the_measured_cost(live_clip):
+    """A refresh whose window is already embedded (no new sound since: here a microphone
+    on a clock that never moves) costs nothing and says nothing of the next one's cost:
+    the 1.2 ms measured on the first stays, and so does every 3rd tick (it fell to every
+    tick)."""
+    cpu = {"t": 0.0}
+    clock = FakeClock()
+
+    class Costly(FakeLocalizer):
+        def embed_audio(self, windows):
+            cpu["t"] += 0.0012
+            return super().embed_audio(windows)
+
+    loop = LiveLoop({"m": Costly("m")}, open_frames=lambda: FileCameraFrames(live_clip).start(),
+                    open_audio=lambda: FileMicrophone(live_clip, clock=clock).start(), cpu_clock=lambda: cpu["t"],
+                    process_cpu_clock=lambda: cpu["t"], audio_hz=100, clock=clock).start()
+    try:
+        assert wait_for(lambda: loop.audio_ticks >= 20 and loop.stats.audio_refreshes >= 4)
+    finally:
+        assert loop.stop()
+    assert cpu["t"] == pytest.approx(0.0012)          # embedded once: the window never moved
+    assert loop.audio_cost_s == pytest.approx(0.0012)
+    assert loop.audio_every == 3
     assert not live_threads()

@@ -89,7 +89,7 @@ class LiveFrames(FrameProvider):
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
         self._opened = threading.Event()
-        self.model_size: tuple[int, int] | None = None
+        self._model_size: tuple[int, int] | None = None
         self.wanted_at: float | None = None
         self.skipped = 0
         self.converted = 0
@@ -98,6 +98,24 @@ class LiveFrames(FrameProvider):
         self._wake = threading.Event()
         self._waiting = 0
         self._pending_index = -1     # the newest frame decoded but not converted, or -1
+
+    @property
+    def model_size(self) -> tuple[int, int] | None:
+        return self._model_size
+
+    @model_size.setter
+    def model_size(self, size: tuple[int, int] | None) -> None:
+        """Set the models' input size; the frame held now is resized to it at once (in the
+        caller's thread), so the first frame, captured before the size was known, is as
+        ready as the next ones."""
+        wh = None if size is None else (int(size[0]), int(size[1]))
+        with self._cond:
+            self._model_size = wh
+            f = self._latest
+            if f is not None and wh is not None and (f.model_input is None or f.model_input.shape[1::-1] != wh):
+                from model_core.media.frames import resize_frame
+
+                self._latest = LiveFrame(f.index, f.time, f.captured, f.image, resize_frame(f.image, wh))
 
     # -- consumer side ------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> "LiveFrames":
@@ -199,7 +217,9 @@ class LiveFrames(FrameProvider):
                         pending = (self.captured, now, token)
                         self.captured += 1
                         defer = self.CONVERTS_ON_DEMAND and not self._waiting and self._replaced_unwanted(now)
-                        self._pending_index = pending[0] if defer else -1
+                        # held or being converted: latest() waits for it rather than
+                        # handing over the older frame
+                        self._pending_index = pending[0]
                     if not defer:
                         self._publish(*pending)
                         pending = None
@@ -247,7 +267,7 @@ class LiveFrames(FrameProvider):
 
     def _prepare(self, img: np.ndarray) -> np.ndarray | None:
         """``img`` at ``model_size`` (None when no size is asked for)."""
-        size = self.model_size
+        size = self._model_size
         if size is None:
             return None
         from model_core.media.frames import resize_frame

@@ -7,10 +7,10 @@ SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on 
   of the last ``audio_window_s`` seconds heard (its own window: 1 s for our heads, 3 s for
   EZ-VSL, 10 s for LVS; one log-mel for all our heads, each model's audio trunk once: the
   engine's :func:`~model_core.inference.engine.embed_windows`, per window length) every
-  tick while that costs at most :data:`AUDIO_CPU_SHARE` of one core or the visual trunk
-  leaves the cores room (:data:`AUDIO_BOUND_WHEN_BUSY`), else every k-th tick
-  (:func:`refresh_every`; a new audio source at once), so the visual trunk keeps the
-  cores. The live ring (``live_sources.RING_SECONDS``) holds the longest window;
+  tick while that costs at most :data:`AUDIO_CPU_SHARE` of one core (its CPU in every
+  thread) or the visual trunk leaves the cores room (:data:`AUDIO_BOUND_WHEN_BUSY`), else
+  every k-th tick (:func:`refresh_every`; a new audio source at once), so the visual trunk
+  keeps the cores. The live ring (``live_sources.RING_SECONDS``) holds the longest window;
 - the **visual** thread takes the newest captured frame (a one-slot mailbox in the frame
   source: frames replaced before it gets to them are never queued, the latest wins) and
   runs every model's visual trunk on it paired with the newest embedding (the engine's
@@ -18,7 +18,12 @@ SPEC 7 (live) and SPEC 8 (live targets). Two threads, so neither input waits on 
   resizing and cropping it as its family does, or, when every model takes the same
   squashed square (``engine.decode_size``), the frame the capture thread already resized
   to it: ``LiveFrame.model_input``), then hands a :class:`LiveMaps` to ``on_maps`` (the
-  viewer posts it to the GUI thread).
+  viewer posts it to the GUI thread). Each pass tells the camera when the next frame will
+  be wanted (``LiveFrames.wanted_at``), so a file camera converts only the frames taken.
+
+Each thread adds its CPU seconds by stage to :attr:`LiveLoop.stage_cpu` (the camera to
+``LiveFrames.cpu_s``): what ``benchmarks/bench_live.py`` reports per map beside the bare
+pass.
 
 The models are the caller's, already loaded: in the viewer, the map worker's, built through
 its ``--backend`` / ``--precision`` (:mod:`model_core.inference.backends`), so each visual
@@ -59,12 +64,14 @@ STATS_WINDOW_S = 5.0
 #: of the audio thread (``audio_hz``), k the smallest for which its measured CPU time per
 #: refresh fits in this share of k ticks. The window slides slowly (1 s heard, 0.1 s a
 #: tick): a cheap audio trunk is refreshed every tick, a costly one less often, and the
-#: visual trunk keeps the rest of the cores. The cost is the audio thread's own CPU time:
-#: all of it on torch, a part of it where a compiled runtime's pool computes the audio
-#: trunk. A full-size head's refresh (log-mel ~1 ms +
-#: the audio ResNet-18) took 18 ms of CPU on the 2-core development machine
-#: (24-36 ms under a load of 15-26): every 4th tick (2.5 Hz) there, instead of 10 Hz at
-#: ~0.2 of a core; the demo heads' small trunks stay at 10 Hz (``benchmarks/README.md``, live).
+#: visual trunk keeps the rest of the cores. The cost is the refresh's CPU in every thread
+#: (torch's OpenMP worker, a compiled runtime's pool): the audio thread's own CPU times
+#: the ratio of all to own measured on a refresh while no pass ran (:meth:`LiveLoop._refresh`);
+#: the audio thread's own CPU alone was about half of it on torch's two threads, so the
+#: cap let the refresh take twice its share. A full-size head's refresh (log-mel ~1 ms +
+#: the audio ResNet-18) took 18 ms of the audio thread's CPU on the 2-core development
+#: machine, 1.7-2.8 times that in all threads; the demo heads' small trunks stay at 10 Hz
+#: (``benchmarks/README.md``, live).
 AUDIO_CPU_SHARE = 0.05
 #: ... a bound that applies while the visual thread spends at least this fraction of its
 #: time in passes (``LiveLoop.visual_busy``: the trunk, not the camera, limits the maps).
@@ -341,33 +348,39 @@ class LiveLoop:
         passes, idle = self.passes, not self._in_pass
         cpu, proc = self.cpu_clock(), self.process_cpu_clock()
         try:
-            self._embed(audio, akey, cache)
+            computed = self._embed(audio, akey, cache)
         finally:
             if held:
                 self._emb_ready.set()
         own, every = self.cpu_clock() - cpu, self.process_cpu_clock() - proc
         self.stage_cpu["audio"] += own
+        if not computed:   # the window was cached (no new sound yet): it says nothing of the cost
+            return
         if idle and not self._in_pass and self.passes == passes and own > 0:
             self.audio_cpu_ratio = max(1.0, every / own)
         self.audio_cost_s = own * (self.audio_cpu_ratio or 1.0)
         self.audio_every = (refresh_every(self.audio_cost_s, self.audio_period)
                             if self.visual_busy >= AUDIO_BOUND_WHEN_BUSY else 1)
 
-    def _embed(self, audio: LiveAudio, akey: str, cache: EmbeddingCache) -> None:
-        """Every model's embedding of the last window it hears; publish them."""
+    def _embed(self, audio: LiveAudio, akey: str, cache: EmbeddingCache) -> bool:
+        """Every model's embedding of the last window it hears; publish them. False when
+        every window was already cached (nothing computed)."""
         first = audio.last(1.0)[0]
         rows = {}
+        computed = False
         for seconds, mkeys in self._windows.items():
             # each model its own length: the last `seconds` heard (keys per length, so a
             # 3 s window never shares an embedding with a 1 s one)
             wfirst, x = audio.last(seconds)
             wkey = akey if seconds == 1.0 else f"{akey}@{seconds:g}s"
+            computed = computed or any((mk, wkey, wfirst) not in cache for mk in mkeys)
             embed_windows([self.localizers[k] for k in mkeys], mkeys, cache, wkey, [wfirst], lambda _k: x)
             rows.update({mk: (cache.get((mk, wkey, wfirst)), wfirst, seconds) for mk in mkeys})
         with self._lock:
             self._embedding = (akey, first, rows, bool(audio.silent))
         self.stats.audio_refreshes += 1
         self._emb_ready.set()
+        return computed
 
     def _spectrogram(self, audio: LiveAudio) -> None:
         from model_core.features import log_mel
