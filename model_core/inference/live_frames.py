@@ -398,7 +398,8 @@ class FileCameraFrames(LiveFrames):
         due_at = self._start + self._shown / self.fps
         wait = due_at - self.clock()
         if wait > 0:   # not due yet: wait (woken early by a consumer asking), then ask the clock again
-            self._wake.wait(wait)
+            if self._wake.wait(wait):
+                self._wake.clear()            # the consumer's wait is in _waiting: no spinning on a stale wake
             return None
         else:  # behind real time: skip the frames already past, as a camera loses them
             behind = int(-wait * self.fps)
