@@ -38,7 +38,8 @@ the wall times.
 Per map, the CPU ms of each stage (``cpu_ms_per_map``, per round and the median of rounds):
 the visual thread's ``visual_wait`` (for the newest frame and the embedding),
 ``visual_pass`` (the models' step: what the bare pass measures, plus ``predict``'s Python
-steps) and ``visual_publish`` (HUD, ``on_maps``); the audio thread's own part of its
+steps) and ``visual_publish`` (HUD, ``on_maps``), and the wall ms of the first two
+(``visual_wait_wall``, ``visual_pass_wall``: does the loop wait for frames?); the audio thread's own part of its
 refreshes (``audio_own``); the capture thread's ``capture_decode`` and ``capture_convert``
 (RGB and resize of the frames converted; ``frames_converted_per_map`` /
 ``frames_skipped_per_map``: how many); ``process`` (every thread) and each thread group's
@@ -219,6 +220,7 @@ def _stages(loop) -> dict:
     """The loop's CPU seconds by stage so far (its visual thread's wait / pass / publish, the
     audio thread's own refreshes, the capture thread's decode / convert) and its counts."""
     out = {f"visual_{k}" if k != "audio" else "audio_own": v for k, v in getattr(loop, "stage_cpu", {}).items()}
+    out.update({f"visual_{k}_wall": v for k, v in getattr(loop, "stage_wall", {}).items()})
     frames = loop.frames
     cpu_s = getattr(frames, "cpu_s", {})     # (getattr: the same figures from an older loop, for a before/after)
     for k in ("decode", "convert"):

@@ -558,7 +558,8 @@ def test_the_file_camera_converts_only_the_frames_wanted(live_clip):
 def test_the_loop_tells_its_camera_when_it_wants_the_next_frame(live_clip):
     """Each pass tells the camera when the next frame will be wanted: the pass's start plus
     0.9 of the passes' moving average (40 ms a pass here, on the loop's clock); the visual
-    thread's CPU is accounted by stage (the fake pass costs 10 ms of CPU, nothing else)."""
+    thread's CPU is accounted by stage (the fake pass costs 10 ms of CPU, nothing else), and
+    its wall time on the loop's clock."""
     from model_core.inference import live_loop as ll
 
     assert ll.WANTED_EARLY == 0.9
@@ -589,6 +590,9 @@ def test_the_loop_tells_its_camera_when_it_wants_the_next_frame(live_clip):
     assert cams[0].wanted_at == pytest.approx(began[-1] + 0.9 * 0.04)
     assert loop.stage_cpu["pass"] == pytest.approx(0.01 * loop.passes)
     assert loop.stage_cpu["wait"] == pytest.approx(0.0) and loop.stage_cpu["publish"] == pytest.approx(0.0)
+    # on the loop's clock: 40 ms in each pass, none waiting (only the passes move it)
+    assert loop.stage_wall["pass"] == pytest.approx(0.04 * loop.passes)
+    assert loop.stage_wall["wait"] == pytest.approx(0.0)
     assert not live_threads()
 
 

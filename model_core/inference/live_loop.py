@@ -223,6 +223,9 @@ class LiveLoop:
         #: ``publish`` (HUD, recorder, ``on_maps``); the audio thread's ``audio`` (its own
         #: part of the refreshes); ``passes`` counts passes
         self.stage_cpu = {"wait": 0.0, "pass": 0.0, "publish": 0.0, "audio": 0.0}
+        #: the visual thread's ``clock`` seconds waiting for a frame and the embedding, and
+        #: in passes (with ``stage_cpu``: a pass's CPU over its wall time)
+        self.stage_wall = {"wait": 0.0, "pass": 0.0}
         self.passes = 0
         self._in_pass = False
         #: the visual pass's expected clock seconds (a moving average), 0 until one ran
@@ -416,7 +419,7 @@ class LiveLoop:
                     self._problem("camera", str(exc))
                     retry_at = self.clock() + self.retry_s
                     continue
-            cpu = self.cpu_clock()
+            cpu, asked = self.cpu_clock(), self.clock()
             try:
                 f = self.frames.latest(after=last, timeout=0.25)
             except DeviceError as exc:
@@ -426,6 +429,7 @@ class LiveLoop:
                 continue
             if f is None or not self._emb_ready.wait(0.25):
                 self.stage_cpu["wait"] += self.cpu_clock() - cpu
+                self.stage_wall["wait"] += self.clock() - asked
                 continue
             last = f.index
             began = self.clock()
@@ -451,6 +455,8 @@ class LiveLoop:
             t3 = self.cpu_clock()
             self.stage_cpu["wait"] += t1 - cpu
             self.stage_cpu["pass"] += t2 - t1
+            self.stage_wall["wait"] += began - asked
+            self.stage_wall["pass"] += d
             self.stage_cpu["publish"] += t3 - t2
         self._close_frames()
 
