@@ -352,7 +352,7 @@ class MapEngine:
         if not self.models:
             return None
         frames, _audio = self.sources(req.video, req.frames, req.audio)
-        todo = self.todo(req, frames.frame_count, getattr(frames, "has_decoded", None))
+        todo = self.todo(req, frames.frame_count, frames.has_decoded)
         if not todo:
             return None
         self.compute(req.video, req.frames, req.audio, [i for i, _ in todo], req.audio_hop,
