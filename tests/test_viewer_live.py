@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from dataclasses import replace
 
 import numpy as np
@@ -17,10 +16,7 @@ import pytest
 
 from media_helpers import read_frame_index
 from viewer_support import FakeFactory, FakeLocalizer
-
-
-def live_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("avsol-live")]
+from waiting import live_threads
 
 
 @pytest.fixture

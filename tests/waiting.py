@@ -14,3 +14,11 @@ def wait_for(pred, timeout: float = 30.0, interval: float = 0.01) -> bool:
             return True
         time.sleep(interval)
     return bool(pred())
+
+
+def live_threads() -> list[str]:
+    """Names of the live loop's and live sources' threads still running (a stopped loop
+    leaves none: the live tests end by checking this is empty)."""
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("avsol-live")]
