@@ -18,6 +18,40 @@ from model_core.inference.live_loop import LiveLoop
 from model_core.inference.live_sources import FileCameraFrames, FileMicrophone, LiveSpec, SilentLive
 
 
+def _cpu() -> dict:
+    """The fake CPU clocks a loop reads: the audio thread's own and all threads'."""
+    return {"own": 0.0, "all": 0.0}
+
+
+def _costly(cpu: dict, own_s: float, all_s: float | None = None, clock=None) -> FakeLocalizer:
+    """A fake whose audio embedding costs ``own_s`` of the audio thread's CPU and ``all_s``
+    (default the same) of all threads', and whose pass takes 40 ms on ``clock`` (None: no
+    time, the camera limits)."""
+
+    class Costly(FakeLocalizer):
+        def embed_audio(self, windows):
+            cpu["own"] += own_s
+            cpu["all"] += own_s if all_s is None else all_s
+            return super().embed_audio(windows)
+
+        def predict(self, frames, emb, audio_index=None):
+            if clock is not None:
+                clock.advance(0.04)
+            return super().predict(frames, emb, audio_index)
+
+    return Costly("m")
+
+
+def _file_loop(clip, model, cpu: dict, clock=None, mic_clock=None) -> LiveLoop:
+    """A started loop on ``clip``'s file camera and microphone, 100 audio ticks a second,
+    reading ``cpu``'s clocks (and ``clock`` / ``mic_clock`` when given)."""
+    kw = {} if clock is None else {"clock": clock}
+    mic = {} if mic_clock is None else {"clock": mic_clock}
+    return LiveLoop({"m": model}, open_frames=lambda: FileCameraFrames(clip).start(),
+                    open_audio=lambda: FileMicrophone(clip, **mic).start(), cpu_clock=lambda: cpu["own"],
+                    process_cpu_clock=lambda: cpu["all"], audio_hz=100, **kw).start()
+
+
 def test_the_capture_thread_resizes_each_frame_to_the_models_input(index_clip):
     """With ``model_size`` set, every captured frame also carries the image resized to it
     (the models' own resize, done in the capture thread); without, none. The frame held
@@ -105,21 +139,8 @@ def test_the_audio_embedding_is_refreshed_within_its_cpu_share(index_clip):
     from model_core.inference import live_loop as ll
 
     assert (ll.AUDIO_CPU_SHARE, ll.AUDIO_BOUND_WHEN_BUSY) == (0.05, 0.8)
-    cpu = {"t": 0.0}
-    clock = FakeClock()
-
-    class Costly(FakeLocalizer):
-        def embed_audio(self, windows):
-            cpu["t"] += 0.0012
-            return super().embed_audio(windows)
-
-        def predict(self, frames, emb, audio_index=None):
-            clock.advance(0.04)
-            return super().predict(frames, emb, audio_index)
-
-    loop = LiveLoop({"m": Costly("m")}, open_frames=lambda: FileCameraFrames(index_clip).start(),
-                    open_audio=lambda: FileMicrophone(index_clip).start(), cpu_clock=lambda: cpu["t"],
-                    process_cpu_clock=lambda: cpu["t"], audio_hz=100, clock=clock).start()
+    cpu, clock = _cpu(), FakeClock()
+    loop = _file_loop(index_clip, _costly(cpu, 0.0012, clock=clock), cpu, clock=clock)
     try:
         assert wait_for(lambda: loop.audio_ticks >= 20 and loop.stats.mapped >= 3)
     finally:
@@ -136,16 +157,8 @@ def test_the_audio_embedding_is_refreshed_every_tick_while_the_camera_limits(ind
     the 25 fps camera most of the time): the cores have room, every tick refreshes."""
     from model_core.inference import live_loop as ll
 
-    cpu = {"t": 0.0}
-
-    class Costly(FakeLocalizer):
-        def embed_audio(self, windows):
-            cpu["t"] += 0.0012
-            return super().embed_audio(windows)
-
-    loop = LiveLoop({"m": Costly("m")}, open_frames=lambda: FileCameraFrames(index_clip).start(),
-                    open_audio=lambda: FileMicrophone(index_clip).start(), cpu_clock=lambda: cpu["t"],
-                    process_cpu_clock=lambda: cpu["t"], audio_hz=100).start()
+    cpu = _cpu()
+    loop = _file_loop(index_clip, _costly(cpu, 0.0012), cpu)
     try:
         assert wait_for(lambda: loop.visual_busy < ll.AUDIO_BOUND_WHEN_BUSY and loop.audio_every == 1
                         and loop.stats.audio_refreshes >= 5)
@@ -160,22 +173,9 @@ def test_the_audio_refresh_costs_its_cpu_in_every_thread(index_clip):
     and the process 2.4 ms (measured on the first refresh, made before any pass) counts
     2.4 ms, so at 100 ticks a second it is made every 5th tick (2.4 ms <= 0.05 x 5 x 10 ms;
     every 3rd on its own thread's CPU alone). Passes keep the visual thread busy as above."""
-    own, every = {"t": 0.0}, {"t": 0.0}
-    clock = FakeClock()
-
-    class Pooled(FakeLocalizer):
-        def embed_audio(self, windows):
-            own["t"] += 0.0012
-            every["t"] += 0.0024       # its thread's 1.2 ms and as much in a pool thread
-            return super().embed_audio(windows)
-
-        def predict(self, frames, emb, audio_index=None):
-            clock.advance(0.04)
-            return super().predict(frames, emb, audio_index)
-
-    loop = LiveLoop({"m": Pooled("m")}, open_frames=lambda: FileCameraFrames(index_clip).start(),
-                    open_audio=lambda: FileMicrophone(index_clip).start(), cpu_clock=lambda: own["t"],
-                    process_cpu_clock=lambda: every["t"], audio_hz=100, clock=clock).start()
+    cpu, clock = _cpu(), FakeClock()
+    # its thread's 1.2 ms and as much in a pool thread
+    loop = _file_loop(index_clip, _costly(cpu, 0.0012, 0.0024, clock=clock), cpu, clock=clock)
     try:
         assert wait_for(lambda: loop.audio_ticks >= 20 and loop.stats.mapped >= 3)
     finally:
@@ -194,8 +194,7 @@ def test_the_audio_cost_is_measured_again_when_a_compiled_runtime_takes_over(ind
     stuck on a gate when the backend changes: the next refresh holds the visual thread and
     waits for that pass to end): the second backend's refresh costs the audio thread 1 ms
     and its pool 5 ms more (ratio 6)."""
-    own, every = {"t": 0.0}, {"t": 0.0}
-    clock = FakeClock()
+    cpu, clock = _cpu(), FakeClock()
     state = {"backend": "torch"}
     gate = threading.Event()
     gate.set()
@@ -206,8 +205,8 @@ def test_the_audio_cost_is_measured_again_when_a_compiled_runtime_takes_over(ind
             return state["backend"]
 
         def embed_audio(self, windows):
-            own["t"] += 0.001
-            every["t"] += 0.002 if state["backend"] == "torch" else 0.006
+            cpu["own"] += 0.001
+            cpu["all"] += 0.002 if state["backend"] == "torch" else 0.006
             return super().embed_audio(windows)
 
         def predict(self, frames, emb, audio_index=None):
@@ -215,9 +214,7 @@ def test_the_audio_cost_is_measured_again_when_a_compiled_runtime_takes_over(ind
             clock.advance(0.04)
             return super().predict(frames, emb, audio_index)
 
-    loop = LiveLoop({"m": Switching("m")}, open_frames=lambda: FileCameraFrames(index_clip).start(),
-                    open_audio=lambda: FileMicrophone(index_clip).start(), cpu_clock=lambda: own["t"],
-                    process_cpu_clock=lambda: every["t"], audio_hz=100, clock=clock).start()
+    loop = _file_loop(index_clip, Switching("m"), cpu, clock=clock)
     try:
         assert wait_for(lambda: loop.audio_cpu_ratio == pytest.approx(2.0) and loop.stats.mapped >= 2)
         gate.clear()
@@ -311,22 +308,13 @@ def test_a_refresh_served_from_the_cache_keeps_the_measured_cost(index_clip):
     on a clock that never moves) costs nothing and says nothing of the next one's cost:
     the 1.2 ms measured on the first stays, and so does every 3rd tick (it fell to every
     tick)."""
-    cpu = {"t": 0.0}
-    clock = FakeClock()
-
-    class Costly(FakeLocalizer):
-        def embed_audio(self, windows):
-            cpu["t"] += 0.0012
-            return super().embed_audio(windows)
-
-    loop = LiveLoop({"m": Costly("m")}, open_frames=lambda: FileCameraFrames(index_clip).start(),
-                    open_audio=lambda: FileMicrophone(index_clip, clock=clock).start(), cpu_clock=lambda: cpu["t"],
-                    process_cpu_clock=lambda: cpu["t"], audio_hz=100, clock=clock).start()
+    cpu, clock = _cpu(), FakeClock()
+    loop = _file_loop(index_clip, _costly(cpu, 0.0012), cpu, clock=clock, mic_clock=clock)
     try:
         assert wait_for(lambda: loop.audio_ticks >= 20 and loop.stats.audio_refreshes >= 4)
     finally:
         assert loop.stop()
-    assert cpu["t"] == pytest.approx(0.0012)          # embedded once: the window never moved
+    assert cpu["own"] == pytest.approx(0.0012)        # embedded once: the window never moved
     assert loop.audio_cost_s == pytest.approx(0.0012)
     assert loop.audio_every == 3
     assert not live_threads()
