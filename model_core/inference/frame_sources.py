@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from model_core.lru import LRU
 
 #: Frames a :class:`HandedFrames` store keeps (the oldest go first), and their bytes at
 #: most: the display's frames decoded ahead while playing and a batch of the map engine.
@@ -66,8 +67,8 @@ class HandedFrames:
     def __init__(self, max_frames: int = HANDED_FRAMES, max_bytes: int = HANDED_BYTES):
         self.max_frames = max(1, int(max_frames))
         self.max_bytes = int(max_bytes)
-        self._bytes = 0
-        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        # oldest first out past either bound (the newest is always kept); locked here
+        self._frames: LRU[int, np.ndarray] = LRU(self.max_frames, self.max_bytes, sizeof=lambda a: a.nbytes)
         self._lock = threading.Lock()
         self.source: tuple[str, int] | None = None
         #: frames handed and frames taken (the playback benchmark, tests)
@@ -80,12 +81,7 @@ class HandedFrames:
 
     def put(self, index: int, img: np.ndarray) -> None:
         with self._lock:
-            old = self._frames.pop(int(index), None)
-            self._bytes -= 0 if old is None else old.nbytes
-            self._frames[int(index)] = img
-            self._bytes += img.nbytes
-            while len(self._frames) > 1 and (len(self._frames) > self.max_frames or self._bytes > self.max_bytes):
-                self._bytes -= self._frames.popitem(last=False)[1].nbytes
+            self._frames.put(int(index), img)
             self.handed += 1
 
     def offer(self, index: int, img: np.ndarray) -> None:
@@ -103,16 +99,14 @@ class HandedFrames:
     def take(self, index: int) -> np.ndarray | None:
         """The frame ``index`` (removed from the store), or None."""
         with self._lock:
-            img = self._frames.pop(int(index), None)
+            img = self._frames.pop(int(index))
             if img is not None:
-                self._bytes -= img.nbytes
                 self.taken += 1
             return img
 
     def clear(self) -> None:
         with self._lock:
             self._frames.clear()
-            self._bytes = 0
 
 
 class FileFrames(FrameProvider):
