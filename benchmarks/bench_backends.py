@@ -1,6 +1,7 @@
 """Inference backends (``--backend``, ``--precision``): what each runtime gives on this CPU.
 
-Run alone with ``python -m benchmarks.bench_backends [--quick]`` or through
+Run alone with ``python -m benchmarks.bench_backends [--quick] [--trunks]`` (``--trunks``:
+without the bf16 evaluation) or through
 ``python -m benchmarks.run backends``. Everything in one process and one run, 2 torch
 threads, a fresh cache folder (``benchmarks/out/backends_cache``):
 
@@ -60,11 +61,12 @@ def _runners(net, method: str, example, precisions: list[str]) -> tuple[dict, di
     """{"backend/precision": callable} for every backend that builds here, and the build
     times of the first (fresh cache) and second (cached) start."""
     from model_core.inference.backends.routed import RoutedStep
+    from model_core.inference.backends.runtimes import COMPILED
 
     runners, builds = {}, {}
     for precision in precisions:
         runners[f"torch/{precision}"] = RoutedStep(net, method, "torch", precision).run_torch
-        for backend in ("openvino", "onnxruntime"):
+        for backend in COMPILED:
             for start in ("first", "cached"):
                 step = RoutedStep(net, method, backend, precision, who="bench")
                 t0 = time.perf_counter()
@@ -227,7 +229,7 @@ def bf16_figures(quick: bool) -> dict:
             "max_map_difference": max_diff, "bf16_minus_fp32": change}
 
 
-def run(quick: bool | None = None) -> dict:
+def run(quick: bool | None = None, trunks_only: bool = False) -> dict:
     import torch
 
     if quick is None:
@@ -238,8 +240,9 @@ def run(quick: bool | None = None) -> dict:
     os.environ["AVSOL_CACHE"] = str(CACHE)
     try:
         t0 = time.perf_counter()
-        figures = {"threads": THREADS, "trunk": trunk_figures(quick), "auto": auto_figures(),
-                   "bf16": bf16_figures(quick)}
+        figures = {"threads": THREADS, "trunk": trunk_figures(quick), "auto": auto_figures()}
+        if not trunks_only:
+            figures["bf16"] = bf16_figures(quick)
         figures["wall_s"] = round(time.perf_counter() - t0, 1)
         figures["load_avg_1min"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
         return figures
@@ -253,4 +256,4 @@ def run(quick: bool | None = None) -> dict:
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(run(quick="--quick" in sys.argv[1:]), indent=1))
+    print(json.dumps(run(quick="--quick" in sys.argv[1:], trunks_only="--trunks" in sys.argv[1:]), indent=1))

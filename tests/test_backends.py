@@ -372,28 +372,30 @@ class Worker(QThread):
 
 app = QCoreApplication([])
 for _ in range(2):   # the second thread uses a runner built while the first one served
-    step = RoutedStep(net, "step", "openvino")
+    step = RoutedStep(net, "step", BACKEND)
     worker = Worker(step)
     worker.start()
     worker.wait()
-    assert step.used() == "torch+openvino", step.used()
+    assert step.used() == "torch+" + BACKEND, step.used()
     step.close()
 print("ended")
 """
 
 
 @pytest.mark.slow
-def test_openvino_in_a_qthread_survives_the_thread_ending(tmp_path):
-    """The viewer's map worker is a QThread: a runner that kept its infer request in a
-    thread-local had it destroyed during the thread's teardown, and the process died of
-    SIGSEGV when the thread ended (a child process, so a crash fails this test, not the run)."""
+@pytest.mark.parametrize("backend", COMPILED)
+def test_a_runtime_in_a_qthread_survives_the_thread_ending(tmp_path, backend):
+    """The viewer's map worker is a QThread: an OpenVINO runner that kept its infer request
+    in a thread-local had it destroyed during the thread's teardown, and the process died of
+    SIGSEGV when the thread ended; every runtime is held to it (a child process, so a crash
+    fails this test, not the run)."""
     import os
     import subprocess
     import sys
 
-    pytest.importorskip("openvino")
-    script = tmp_path / "qthread_openvino.py"
-    script.write_text(QTHREAD_SCRIPT)
+    pytest.importorskip(backend)
+    script = tmp_path / f"qthread_{backend}.py"
+    script.write_text(f"BACKEND = {backend!r}\n" + QTHREAD_SCRIPT)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "AVSOL_CACHE": str(tmp_path / "cache")}
     done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
                           timeout=300, cwd=os.getcwd())
