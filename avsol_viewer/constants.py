@@ -21,7 +21,7 @@ STARTUP_PROBE_ENV = "AVSOL_VIEWER_STARTUP_PROBE"
 #: inference runtimes (imported by the map worker once the window is up; torch alone costs
 #: seconds) and pyqtgraph's CUDA interop (see ``avsol_viewer.plotting``). The start-up
 #: probe reports which of them were loaded; a test fails on any.
-NOT_BEFORE_FIRST_PAINT = ("torch", "openvino", "onnxruntime", "onnx", "ncnn", "pnnx", "cuda.bindings")
+NOT_BEFORE_FIRST_PAINT = ("torch", "openvino", "onnxruntime", "onnx", "cuda.bindings")
 #: Screenshot formats, by the file's extension (anything else is refused before any work).
 SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg")
 #: The one line an interrupted headless run prints (exit 130).

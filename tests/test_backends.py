@@ -16,7 +16,7 @@ from model_core.inference.localizer import Localizer
 from model_core.models.loading import load_model
 from model_core.models.protocol import normalise
 
-COMPILED = runtimes.COMPILED
+COMPILED = ("openvino", "onnxruntime")
 # torch's TorchScript-based ONNX exporter (the one that needs no onnxscript) says it is deprecated
 pytestmark = pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript:DeprecationWarning",
                                         "ignore:The feature will be removed:DeprecationWarning")
@@ -68,7 +68,7 @@ def embedded(model, audio):
 
 
 def test_names_are_the_cli_vocabulary():
-    assert BACKENDS == ("auto", "torch", "openvino", "onnxruntime", "ncnn")
+    assert BACKENDS == ("auto", "torch", "openvino", "onnxruntime")
     assert PRECISIONS == ("fp32", "bf16")
 
 

@@ -8,14 +8,13 @@ and live mode, so they are declared here, with no torch import, and nowhere else
 - ``auto``: the fastest backend whose maps equal torch's to 1e-5 on this machine (measured
   once per machine and model shape, the decision kept in the cache folder).
 - ``torch``: torch eager, the reference.
-- ``openvino`` / ``onnxruntime`` / ``ncnn``: the compiled CPU runtimes (ncnn's Winograd
-  convolutions are the fastest at fp32 on CPUs without bf16 instructions).
+- ``openvino`` / ``onnxruntime``: the compiled CPU runtimes.
 
 ``fp32`` is the default precision; ``bf16`` is used only where the CPU supports it.
 """
 from __future__ import annotations
 
-BACKENDS = ("auto", "torch", "openvino", "onnxruntime", "ncnn")
+BACKENDS = ("auto", "torch", "openvino", "onnxruntime")
 PRECISIONS = ("fp32", "bf16")
 #: torch everywhere by default: in the viewer, the compiled runtimes' background builds and
 #: thread pools took the display's CPU (playback of 720p30 with the three demo heads on a

@@ -11,8 +11,8 @@ from model_core.options.spec import option
 def backend_option() -> Any:
     """A ``backend`` field (a fresh dataclass field each call: a field belongs to one class)."""
     return option(DEFAULT_BACKEND, choices=BACKENDS,
-                  help="what runs the model's trunks on the CPU: torch (eager, the reference), openvino, "
-                       "onnxruntime or ncnn (compiled), or auto (the fastest whose maps equal torch's to 1e-5 on "
+                  help="what runs the model's trunks on the CPU: torch (eager, the reference), openvino or "
+                       "onnxruntime (compiled), or auto (the fastest whose maps equal torch's to 1e-5 on "
                        "this machine, measured once)")
 
 

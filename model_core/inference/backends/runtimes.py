@@ -1,15 +1,9 @@
 """The runtimes: how one model step (a module method, one tensor in, one tensor out) is
 exported, compiled and run by each backend on the CPU.
 
-One ONNX export (``torch.onnx.export``, batch dimension dynamic) is the input of every
-compiled runtime: ONNX Runtime runs it as it is, OpenVINO compiles it and its compiled
-blob is cached too (importing it skips the graph compilation), and pnnx converts it to
-ncnn's network files. ncnn is there for its algorithm: its 3x3 convolutions go through
-Winograd transforms, which do fewer multiplications than the direct or GEMM convolutions of
-oneDNN, OpenVINO and ONNX Runtime, at fp32 precision (the maps equal torch's to about 3e-6
-relative). On the AVX2 CPU of ``benchmarks/README.md``, without the bf16 or VNNI
-instructions that make OpenVINO fast elsewhere, it runs the full-size ResNet-18 trunk
-1.4-1.8x faster than torch eager or OpenVINO. Everything built is kept in
+One ONNX export (``torch.onnx.export``, batch dimension dynamic) is the input of both
+compiled runtimes: ONNX Runtime runs it as it is, OpenVINO compiles it and its compiled
+blob is cached too (importing it skips the graph compilation). Everything built is kept in
 the cache folder (:mod:`~model_core.inference.backends.cache`), so a second start of the
 same weights reads files and compiles nothing. :data:`COUNTS` counts exports, compilations
 and cache loads (tests and benchmarks read it to tell a cache hit from a rebuild).
@@ -19,7 +13,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
-import os
 import threading
 from pathlib import Path
 from typing import Callable
@@ -31,13 +24,10 @@ from torch import nn
 from model_core.atomic import atomic_path, write_bytes
 from model_core.inference.backends import cache
 
-#: Events by name: "export", "compile:openvino", "load:openvino", "load:onnxruntime",
-#: "compile:ncnn", "load:ncnn".
+#: Events by name: "export", "compile:openvino", "load:openvino", "load:onnxruntime".
 COUNTS: collections.Counter = collections.Counter()
 #: Runtimes that can compile a step (torch, the reference, runs it as it is).
-COMPILED = ("openvino", "onnxruntime", "ncnn")
-#: The longest a pnnx conversion may take (a full-size ResNet-18 step takes 1-2 s).
-PNNX_TIMEOUT_S = 300
+COMPILED = ("openvino", "onnxruntime")
 #: torch's ONNX exporter keeps global state: two exports at once (a model's visual and
 #: audio steps build in parallel) corrupt each other's graphs, so one at a time.
 _export_lock = threading.Lock()
@@ -70,13 +60,6 @@ def runtime_version(backend: str) -> str:
             import onnxruntime
 
             return str(onnxruntime.__version__)
-        if backend == "ncnn":
-            import importlib.metadata
-
-            import ncnn
-
-            # pnnx writes the network files: a new pnnx may write them differently
-            return f"{ncnn.__version__}+pnnx{importlib.metadata.version('pnnx')}"
     except Exception as exc:  # noqa: BLE001 - a broken install is as missing as an absent one
         raise BackendUnavailable(f"{backend} cannot be imported ({type(exc).__name__}: {exc})") from None
     if backend == "torch":
@@ -231,178 +214,7 @@ def build_onnxruntime(source: StepSource, precision: str, threads: int) -> OnnxR
     return OnnxRuntimeRunner(session)
 
 
-class NcnnRunner:
-    """ncnn's network for one step; callable from any thread (each call its own extractor).
-
-    ncnn runs one item at a time (its blobs have no batch dimension), so a batch is a loop;
-    on the CPU a batch gains little anyway. ``item_shape``: one item's output shape, what
-    each extracted blob is reshaped to (ncnn drops the batch dimension of 4-d and 2-d
-    outputs alike)."""
-
-    name = "ncnn"
-
-    def __init__(self, net, item_shape: tuple):
-        self.net = net
-        self.input = net.input_names()[0]
-        self.output = net.output_names()[0]
-        self.item_shape = tuple(item_shape)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        import ncnn
-
-        # uint8 frames go in as float32: the exported graph's first cast is removed
-        # (:func:`_for_ncnn`), and uint8 -> float32 is exact
-        items = _numpy(x.float() if x.dtype != torch.float32 else x)
-        out = np.empty((len(items), *self.item_shape), dtype=np.float32)
-        for i, item in enumerate(items):
-            ex = self.net.create_extractor()
-            # a copy in ncnn's own memory: ncnn runs layers in place on the input blob, and
-            # in place on a Mat over numpy's memory it crashed (SIGSEGV, ncnn 1.0.20261020)
-            ex.input(self.input, ncnn.Mat(np.ascontiguousarray(item)).clone())
-            ret, blob = ex.extract(self.output)
-            if ret != 0:
-                raise RuntimeError(f"ncnn extract returned {ret}")
-            out[i] = np.asarray(blob).reshape(self.item_shape)
-        return torch.from_numpy(out)
-
-
-def _for_ncnn(onnx_path: Path, out_path: Path) -> None:
-    """``onnx_path`` as pnnx converts it best. A uint8 input is made float32: ncnn has no uint8 tensors, so the
-    graph's first cast (uint8 -> float32, the frames' step) is removed and the runner
-    feeds float32 values, which that cast would have made exactly. A uint8 input used by
-    anything but such casts is refused."""
-    import onnx
-    from onnx import TensorProto, helper, version_converter
-
-    model = onnx.load(str(onnx_path))
-    graph = model.graph
-    inp = graph.input[0]
-    if inp.type.tensor_type.elem_type == TensorProto.UINT8:
-        users = [n for n in graph.node if inp.name in n.input]
-        casts = [n for n in users if n.op_type == "Cast"
-                 and helper.get_attribute_value(n.attribute[0]) == TensorProto.FLOAT]
-        if not users or len(casts) != len(users):
-            raise BackendUnavailable("ncnn: the step reads its uint8 input other than by a cast to float")
-        for cast in casts:
-            for node in graph.node:
-                for k, name in enumerate(node.input):
-                    if name == cast.output[0]:
-                        node.input[k] = inp.name
-            graph.node.remove(cast)
-        inp.type.tensor_type.elem_type = TensorProto.FLOAT
-    # pnnx reads the reductions' axes as attributes (opset 17), not as the inputs they
-    # became in opset 18 (EZ-VSL's max pool over the spectrogram, ReduceMax, was left an
-    # op ncnn does not have); onnx's own converter rewrites them
-    if any(o.domain in ("", "ai.onnx") and o.version > 17 for o in model.opset_import):
-        model = version_converter.convert_version(model, 17)
-    _global_pools(model)
-    onnx.save(model, str(out_path))
-
-
-def _global_pools(model) -> None:
-    """A max or mean over both spatial axes of a 4-d tensor (``amax(dim=(2, 3))``, the
-    published families' audio pooling) as ONNX's global pool (+ flatten): pnnx converts
-    those to ncnn's global pooling, and has no conversion of ReduceMax from ONNX."""
-    from onnx import helper, shape_inference
-
-    graph = model.graph
-    inferred = shape_inference.infer_shapes(model).graph
-    ranks = {v.name: len(v.type.tensor_type.shape.dim)
-             for v in [*inferred.value_info, *inferred.input] if v.type.tensor_type.HasField("shape")}
-    pools = {"ReduceMax": "GlobalMaxPool", "ReduceMean": "GlobalAveragePool"}
-    for node in list(graph.node):
-        if node.op_type not in pools or len(node.input) != 1 or ranks.get(node.input[0]) != 4:
-            continue
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        if sorted(int(a) % 4 for a in attrs.get("axes", ())) != [2, 3]:
-            continue
-        pooled = node.output[0] + "_pooled" if not attrs.get("keepdims", 1) else node.output[0]
-        new = [helper.make_node(pools[node.op_type], [node.input[0]], [pooled], name=node.name + "_pool")]
-        if pooled != node.output[0]:
-            new.append(helper.make_node("Flatten", [pooled], [node.output[0]], axis=1, name=node.name + "_flat"))
-        at = list(graph.node).index(node)
-        graph.node.remove(node)
-        for k, n in enumerate(new):
-            graph.node.insert(at + k, n)
-
-
-def _pnnx(onnx_path: Path, shape: tuple, param: Path, weights: Path) -> None:
-    """pnnx's conversion of ``onnx_path`` (one item of ``shape``, float32) to ncnn's
-    network files, fp32 weights, in a scratch folder beside the cache entry; the two
-    files are moved into place, weights first (the param file's presence means done)."""
-    import subprocess
-    import tempfile
-
-    import pnnx
-
-    with tempfile.TemporaryDirectory(prefix=".pnnx.", dir=param.parent) as tmp:
-        work = Path(tmp)
-        graph = work / "step.onnx"
-        _for_ncnn(onnx_path, graph)
-        out = {key: work / f"out.{key}" for key in ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx",
-                                                    "ncnnparam", "ncnnbin", "ncnnpy")}
-        dims = ",".join(str(int(d)) for d in (1, *shape))
-        cmd = [pnnx.EXEC_PATH, str(graph), f"inputshape=[{dims}]f32", "fp16=0",
-               *(f"{key}={path}" for key, path in out.items())]
-        try:
-            done = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=PNNX_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise BackendUnavailable(f"pnnx took over {PNNX_TIMEOUT_S} s") from None
-        if done.returncode != 0 or not out["ncnnparam"].is_file() or not out["ncnnbin"].is_file():
-            tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or [""]
-            raise BackendUnavailable(f"pnnx could not convert the step (exit {done.returncode}: {tail[0][:160]})")
-        os.replace(out["ncnnbin"], weights)
-        os.replace(out["ncnnparam"], param)
-
-
-def _ncnn_net(param: Path, weights: Path, threads: int):
-    import ncnn
-
-    net = ncnn.Net()
-    opt = net.opt
-    opt.num_threads = int(threads)
-    # fp32 must mean fp32: ncnn stores and computes in fp16 / bf16 where it can by default
-    for flag in ("use_fp16_storage", "use_fp16_packed", "use_fp16_arithmetic", "use_bf16_storage",
-                 "use_bf16_packed", "use_int8_inference", "use_vulkan_compute"):
-        setattr(opt, flag, False)
-    # Winograd F(4x4, 3x3), not F(6x6, 3x3): F(6, 3)'s larger transforms gave 3.5x the
-    # rounding error of torch's own convolutions on a small trunk (3.5e-6 against 1.0e-6
-    # relative), enough to move a pixel of the thresholded maps across the cIoU threshold;
-    # F(4, 3) gives torch's error (1.1e-6) at the same speed (tests/test_eval_backends.py)
-    opt.use_winograd63_convolution = False
-    if net.load_param(str(param)) != 0 or net.load_model(str(weights)) != 0:
-        raise RuntimeError(f"ncnn cannot read {param.name}")
-    return net
-
-
-def build_ncnn(source: StepSource, precision: str, threads: int) -> NcnnRunner:
-    """ncnn's network for the step (read from the cache, or converted by pnnx from the
-    step's ONNX export and cached). fp32 only: ncnn's bf16 on the CPU is a storage format,
-    not faster arithmetic, so bf16 is refused (the caller falls back)."""
-    version = runtime_version("ncnn")
-    if precision != "fp32":
-        raise BackendUnavailable("ncnn has no bf16 arithmetic on the CPU")
-    param = source.entry("ncnn", version).with_suffix(".param")
-    weights = param.with_suffix(".bin")
-    with torch.inference_mode():
-        item_shape = tuple(getattr(source.net, source.method)(source.example[:1]).shape[1:])
-    if param.is_file() and weights.is_file():
-        try:
-            runner = NcnnRunner(_ncnn_net(param, weights, threads), item_shape)
-            COUNTS["load:ncnn"] += 1
-            cache.touch(param)
-            cache.touch(weights)
-            return runner
-        except Exception:  # noqa: BLE001 - an unreadable entry is rebuilt below
-            param.unlink(missing_ok=True)
-    _pnnx(source.onnx(), source.shape, param, weights)
-    COUNTS["compile:ncnn"] += 1
-    cache.prune(keep=(param, weights))
-    return NcnnRunner(_ncnn_net(param, weights, threads), item_shape)
-
-
-BUILDERS: dict[str, Callable] = {"openvino": build_openvino, "onnxruntime": build_onnxruntime,
-                                 "ncnn": build_ncnn}
+BUILDERS: dict[str, Callable] = {"openvino": build_openvino, "onnxruntime": build_onnxruntime}
 
 
 def build(backend: str, source: StepSource, precision: str, threads: int):
