@@ -8,7 +8,9 @@ threads, a fresh cache folder (``benchmarks/out/backends_cache``):
 - ``trunk``: ms per frame of a full-size DNM head's visual trunk (ResNet-18, 224 px, 7 x 7
   map, random weights, batch norm folded as the Localizer runs it) for every backend and
   precision this CPU supports, at batch 1 and 8, torch eager (channels_last) in the same
-  run, interleaved calls, the median kept; ``speedup_vs_torch`` per backend; the largest
+  run, interleaved calls, the median kept; ``speedup_vs_torch`` per backend; torch's
+  trunk also as two one-thread streams of 4 frames (``visual_b8_two_streams_torch_ms_per_frame``:
+  the other way to fill both cores at throughput); the largest
   difference of the trunk's output from torch fp32 (relative to its largest value) and of
   the maps (sigmoid, absolute); ``first_build_s`` (export + compile, the first start of a
   checkpoint) and ``cached_build_s`` (the second start: read from the cache);
@@ -55,6 +57,22 @@ def _median_ms(fns: dict, x, rounds: int) -> dict[str, float]:
             fn(x)
             times[k].append(time.perf_counter() - t0)
     return {k: round(1000 * statistics.median(v) / x.shape[0], 2) for k, v in times.items()}
+
+
+def _two_streams_ms(fn, x, rounds: int) -> float:
+    """Median ms per item of ``fn`` on ``x`` as two threads of one torch thread each, half
+    the batch each (torch's kernels release the GIL): the other way to fill both cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            return _median_ms({"two": lambda b: list(pool.map(fn, b.chunk(2)))}, x, rounds)["two"]
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _runners(net, method: str, example, precisions: list[str]) -> tuple[dict, dict]:
@@ -111,6 +129,8 @@ def trunk_figures(quick: bool) -> dict:
                 "ms_per_frame": ms,
                 "speedup_vs_torch_fp32": {k: round(ms["torch/fp32"] / v, 2) for k, v in ms.items()},
                 "relative_difference": diffs, "max_map_difference": map_diffs}
+        # torch at throughput another way: two one-thread streams of 4 frames each
+        out["visual_b8_two_streams_torch_ms_per_frame"] = _two_streams_ms(net.visual, frames[:8], rounds)
         # the audio trunk, one 1 s window per item
         windows = torch.randn(8, 16000) * 0.1
         mel = windows_to_log_mel(windows)
