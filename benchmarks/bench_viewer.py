@@ -383,20 +383,28 @@ def child_playback(file: str, checkpoints: list[str], seconds: float, start: flo
                             "memory_mb": child_memory, "failure": worker.process_failure}}
 
 
-def child_memory(file: str, checkpoints: list[str]) -> dict:
+def seek_at_random(c, seeks: int = 12) -> float:
+    """``seeks`` seeks to random times (seeded: every run the same), each until its frame
+    is shown plus 0.3 s of events; returns the video's duration. The memory figures'
+    common first load after opening."""
     import random
 
+    duration = c.session.timeline.duration
+    rng = random.Random(0)
+    for t in [rng.uniform(0, duration) for _ in range(seeks)]:
+        c.player.seek(t)
+        _wait(lambda: c.shown_index == c.player.index, 30)
+        _pump(0.3)
+    return duration
+
+
+def child_memory(file: str, checkpoints: list[str]) -> dict:
     stages = {}
     app, win, c, _ = _child_window(file, checkpoints)
     stages["opened"] = _rss("VmHWM")
     track = _wait(lambda: c.track is not None and not c.maps.loading, 600)
     stages["track_and_models_loaded"] = _rss("VmHWM")
-    duration = c.session.timeline.duration
-    rng = random.Random(0)
-    for t in [rng.uniform(0, duration) for _ in range(12)]:
-        c.player.seek(t)
-        _wait(lambda: c.shown_index == c.player.index, 30)
-        _pump(0.3)
+    duration = seek_at_random(c)
     stages["after_12_seeks"] = _rss("VmHWM")
     for t in (duration * 0.1, duration * 0.5, duration * 0.9):
         c.player.seek(t)

@@ -94,9 +94,8 @@ def make_file(seconds: int) -> tuple[Path, float]:
 def child(file: str) -> dict:
     """The viewer's memory on ``file`` (runs in the child process): ``bench_viewer``'s
     memory walk, plus the spectrogram zoomed in to 20 s at each playback place."""
-    import random
 
-    from benchmarks.bench_viewer import _child_window, _pump, _rss, _wait
+    from benchmarks.bench_viewer import _child_window, _pump, _rss, _wait, seek_at_random
 
     t0 = time.perf_counter()
     stages = {}
@@ -105,12 +104,7 @@ def child(file: str) -> dict:
     track = _wait(lambda: c.track is not None, 1800)
     stages["track_loaded"] = _rss("VmHWM")
     load_s = time.perf_counter() - t0
-    duration = c.session.timeline.duration
-    rng = random.Random(0)
-    for t in [rng.uniform(0, duration) for _ in range(12)]:
-        c.player.seek(t)
-        _wait(lambda: c.shown_index == c.player.index, 30)
-        _pump(0.3)
+    duration = seek_at_random(c)
     stages["after_12_seeks"] = _rss("VmHWM")
     for t in (duration * 0.1, duration * 0.5, duration * 0.9):
         c.player.seek(t)
