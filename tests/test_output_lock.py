@@ -32,6 +32,44 @@ def test_a_stale_lock_file_is_taken_over(tmp_path):
     assert not lock_path(out).exists()
 
 
+def test_a_signal_right_after_the_pid_is_written_leaves_no_file(tmp_path, monkeypatch):
+    """A file that names its holder is already registered for release_all (what the
+    commands' signal handlers call): interrupted right after the pid is written, the exit
+    handler removes it. A test waiting for the pid before it signals relies on this."""
+    from model_core.outputs import lock as lock_module
+
+    out = tmp_path / "r.json"
+    write = lock_module._write_holder
+
+    def write_then_interrupted(fd):
+        write(fd)
+        assert lock_path(out).read_text().strip() == f"#{os.getpid()}"
+        release_all()   # what the SIGTERM handler does, before acquire returns
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lock_module, "_write_holder", write_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        OutputLock(out).acquire()
+    assert not lock_path(out).exists() and not lock_module._HELD
+
+
+def test_a_failed_pid_write_releases_the_lock(tmp_path, monkeypatch):
+    from model_core.outputs import lock as lock_module
+
+    out = tmp_path / "r.json"
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lock_module, "_write_holder", disk_full)
+    with pytest.raises(OSError):
+        OutputLock(out).acquire()
+    assert not lock_path(out).exists() and not lock_module._HELD
+    monkeypatch.undo()
+    with OutputLock(out):   # and the name is free for the next writer
+        assert lock_path(out).exists()
+
+
 def test_refusal_names_the_holder_and_the_option(tmp_path):
     out = tmp_path / "r.json"
     with OutputLock(out, "--csv"):

@@ -141,10 +141,17 @@ def test_screenshot_interrupted_alike_by_sigint_and_sigterm(tmp_path, index_clip
     proc = subprocess.Popen([sys.executable, "-m", "avsol_viewer.app", str(index_clip), "--screenshot", str(out)],
                             stderr=subprocess.PIPE, text=True, env=env)
     lock = tmp_path / ".shot.png.lock"  # claimed after the handlers are in place
+
+    def held() -> bool:  # the holder's pid is written once the lock is registered for release
+        try:
+            return lock.read_text().strip() == f"#{proc.pid}"
+        except OSError:
+            return False
+
     deadline = time.monotonic() + 60
-    while not lock.exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not held() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert lock.exists(), "the screenshot's output was never claimed"
+    assert held(), "the screenshot's output was never claimed"
     proc.send_signal(getattr(signal, f"SIG{sig}"))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

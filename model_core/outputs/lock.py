@@ -9,7 +9,10 @@ unlocked ``.NAME.lock`` file, which the next writer simply takes.
 
 The lock file holds the holder's pid after its first byte: Windows locks byte zero of
 the file, which no other process may read while it is held, and the refusal must still
-name the holder. The file is removed on release; a writer that locked a file its holder
+name the holder. The pid is written after the lock is registered for :func:`release_all`:
+a file that names its holder is removed by the holder's exit handlers, even when a signal
+lands right after it was written; one interrupted before that is at most an unlocked
+file, as above. The file is removed on release; a writer that locked a file its holder
 had just removed (the inode on disk changed under it) tries again.
 
 Qt-free and torch-free, and ``filelock`` is imported only when a lock is taken: importing
@@ -91,9 +94,15 @@ class OutputLock:
             except FileNotFoundError:
                 os.close(fd)
                 continue
-            _write_holder(fd)
+            # held: registered before the pid is written, so that a signal's handler
+            # (release_all) removes the file of any lock whose file names its holder
             self._fd = fd
             _HELD.append(self)
+            try:
+                _write_holder(fd)
+            except BaseException:
+                self.release()
+                raise
             return self
         raise InputError(self.output, "could not take the output lock (it keeps changing)")
 
