@@ -94,7 +94,6 @@ def make_file(seconds: int) -> tuple[Path, float]:
 def child(file: str) -> dict:
     """The viewer's memory on ``file`` (runs in the child process): ``bench_viewer``'s
     memory walk, plus the spectrogram zoomed in to 20 s at each playback place."""
-
     from benchmarks.bench_viewer import _child_window, _pump, _rss, _wait, seek_at_random
 
     t0 = time.perf_counter()
